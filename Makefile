@@ -1,0 +1,69 @@
+# The project's front door. Every target installs what it needs first (pinned), so each works on a
+# fresh clone: `make demo` runs the whole loop locally, `make test` runs the whole test suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+ENV ?= dev
+
+# No AWS account is needed to synthesize, test or run the demo; keep the tools quiet and offline.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export MLOPS_ENV := $(ENV)
+
+.PHONY: help install test test-fast synth demo bench lint format golden lock image clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules from the pinned lock files
+
+test: install ## run the whole test suite (what CI runs)
+	$(PY) -m pytest
+
+test-fast: install ## the suite without the slow end-to-end tests
+	$(PY) -m pytest -m "not slow"
+
+synth: install ## write build/pipelines/*.json and cdk.out/*.template.json (offline, deterministic)
+	$(PY) -m pipelines --env $(ENV) synth
+	npx --no-install cdk synth --no-notices --quiet -c env=$(ENV) > /dev/null
+
+demo: install ## run the closed retraining loop locally, no AWS account and no Docker
+	$(PY) -m pipelines --env $(ENV) demo
+
+bench: install ## drift-engine benchmark against Evidently, whylogs and nannyml (separate venv)
+	$(MAKE) -C bench run
+
+lint: install ## ruff
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install ## ruff format + autofix
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+golden: install ## rewrite the golden pipeline JSON after an intended change (review the diff)
+	UPDATE_GOLDEN=1 $(PY) -m pytest tests/pipelines -k golden -q
+
+lock: ## re-resolve requirements.lock from requirements*.txt
+	test -x $(VENV)/bin/uv || (python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet uv==$(UV_VERSION))
+	$(VENV)/bin/uv pip compile requirements-dev.txt --python-version 3.11 --no-header \
+		--annotation-style line -o requirements.lock
+
+image: ## build the processing/monitoring image locally (needs Docker)
+	docker build -t $$($(PY) -c 'from pipelines import settings; print(settings.load().processing_image_uri)') .
+
+clean: ## remove build outputs (keeps .venv and node_modules)
+	rm -rf build cdk.out .pytest_cache .ruff_cache

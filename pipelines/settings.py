@@ -1,0 +1,330 @@
+"""The project's single source of truth: names, ARNs, prefixes, instance types and thresholds.
+
+The CDK stacks, the pipeline definitions, the CLI, the local executor and the tests all read this
+module; nothing here is spelled anywhere else. It is plain Python (no SDK, no CDK) so importing it is
+instant.
+
+Select an environment with ``--env`` on the CLI, ``-c env=prod`` for ``cdk``, or ``MLOPS_ENV``.
+The account and region are inputs too (``MLOPS_ACCOUNT``/``MLOPS_REGION``, or ``CDK_DEFAULT_*``)
+because the pipeline JSON and the templates must be synthesizable offline and byte-identically: they
+never come from an STS call. The default account is a documented placeholder used by the local run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from processing_scripts import dataset
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("dev", "prod")
+DEFAULT_ENV = "dev"
+PLACEHOLDER_ACCOUNT = "123456789012"  # moto's default account; replace with yours to deploy
+DEFAULT_REGION = "us-east-1"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How the model is trained and tuned. Hyperparameter names are the built-in XGBoost's."""
+
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    max_runtime_seconds: int = 3600
+    xgboost_version: str = "1.7-1"
+    hyperparameters: dict[str, str] = field(
+        default_factory=lambda: {
+            "objective": "reg:squarederror",
+            "num_round": "100",
+            "max_depth": "5",
+            "eta": "0.2",
+            "gamma": "4",
+            "min_child_weight": "6",
+            "subsample": "0.8",
+            "eval_metric": "rmse",
+        }
+    )
+    # Tuning replaces the plain training step when enabled (see docs/training-pipeline.md).
+    tuning_enabled: bool = False
+    tuning_objective: str = "validation:rmse"
+    tuning_objective_type: str = "Minimize"
+    tuning_max_jobs: int = 6
+    tuning_max_parallel_jobs: int = 2
+    # name -> (min, max); continuous unless both bounds are ints.
+    tuning_ranges: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {
+            "eta": (0.05, 0.5),
+            "max_depth": (3, 8),
+            "min_child_weight": (1.0, 10.0),
+            "subsample": (0.5, 1.0),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    max_runtime_seconds: int = 3600
+    split_seed: int = 42
+    split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+
+
+@dataclass(frozen=True)
+class QualityGate:
+    """The condition step: register only if the metric at ``metric_path`` passes the threshold."""
+
+    metric_path: str = "regression_metrics.rmse.value"
+    # "LessThanOrEqualTo" for errors, "GreaterThanOrEqualTo" for scores such as AUC.
+    comparison: str = "LessThanOrEqualTo"
+    threshold: float = 3.0
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    instance_type: str = "ml.m5.large"
+    initial_instance_count: int = 1
+    min_capacity: int = 1
+    max_capacity: int = 2
+    target_invocations_per_instance: int = 1000
+    capture_sampling_percentage: int = 100
+    # Blue/green with canary traffic shifting and automatic rollback on the endpoint alarms.
+    canary_size_percent: int = 10
+    canary_wait_seconds: int = 300
+    termination_wait_seconds: int = 300
+    local_port: int = 8080  # the local endpoint's port (0 picks a free one)
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Drift engine thresholds and the CloudWatch names the monitoring job and the alarms share."""
+
+    instance_type: str = "ml.m5.large"
+    window_hours: int = 1
+    schedule_expression: str = "rate(1 hour)"
+    comparison_threshold: float = 0.1  # Model Monitor's default: max |CDF difference|
+    comparison_method: str = "linf_robust"  # linf_simple | linf_robust
+    categorical_threshold: float = 0.1
+    categorical_method: str = "LInfinity"  # LInfinity | ChiSquared
+    completeness_threshold: float = 0.1
+    metric_namespace: str = "SageMakerMLOps/DataQuality"
+    endpoint_dimension: str = "Endpoint"
+    schedule_dimension: str = "MonitoringSchedule"
+    feature_drift_metric_prefix: str = "feature_baseline_drift_"
+    drifted_share_metric: str = "drifted_feature_share"
+    violations_metric: str = "constraint_violations"
+    model_monitor_schedule_enabled: bool = False  # opt-in: only for accounts that still have it
+
+
+@dataclass(frozen=True)
+class AlarmConfig:
+    # Drift: the retrain alarm watches the share of drifted features from each monitoring run.
+    drift_share_threshold: float = 0.2
+    drift_period_seconds: int = 3600
+    drift_evaluation_periods: int = 1
+    drift_datapoints_to_alarm: int = 1
+    drift_missing_data: str = "notBreaching"
+    # Endpoint health.
+    error_rate_threshold: float = 0.05
+    latency_p99_threshold_ms: float = 500.0
+    endpoint_period_seconds: int = 300
+    endpoint_evaluation_periods: int = 3
+    endpoint_datapoints_to_alarm: int = 2
+    # Pipeline failures.
+    pipeline_failure_threshold: int = 1
+
+
+@dataclass(frozen=True)
+class RetrainingConfig:
+    schedule_expression: str = "rate(7 days)"
+    schedule_enabled: bool = False
+    # The storm guard: never two retraining runs at once, and at most one start per cooldown.
+    cooldown_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    account: str
+    region: str
+    project: str = "abalone-mlops"
+    owner: str = "mlops-team"
+    notification_email: str = ""
+    model_approval_status: str = "Approved"  # default of the pipeline's approval parameter
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    processing: ProcessingConfig = field(default_factory=ProcessingConfig)
+    quality_gate: QualityGate = field(default_factory=QualityGate)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    alarms: AlarmConfig = field(default_factory=AlarmConfig)
+    retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
+
+    # -- names ---------------------------------------------------------------------------------
+    @property
+    def prefix(self) -> str:
+        """Every resource name starts with this, so two environments share an account safely."""
+        return f"{self.project}-{self.env}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Cost-allocation tags applied to every resource."""
+        return {"project": self.project, "environment": self.env, "owner": self.owner}
+
+    def bucket_name(self, purpose: str) -> str:
+        """Globally unique bucket names: purpose is data, artifacts, capture, reports or logs."""
+        if purpose not in BUCKET_PURPOSES:
+            raise SettingsError(f"unknown bucket purpose {purpose!r}; use one of {BUCKET_PURPOSES}")
+        return f"{self.prefix}-{purpose}-{self.account}-{self.region}"
+
+    @property
+    def training_pipeline_name(self) -> str:
+        return f"{self.prefix}-training"
+
+    @property
+    def monitoring_pipeline_name(self) -> str:
+        return f"{self.prefix}-monitoring"
+
+    @property
+    def pipeline_names(self) -> tuple[str, str]:
+        return (self.training_pipeline_name, self.monitoring_pipeline_name)
+
+    @property
+    def model_package_group(self) -> str:
+        return f"{self.prefix}-models"
+
+    @property
+    def endpoint_name(self) -> str:
+        return f"{self.prefix}-endpoint"
+
+    @property
+    def monitoring_schedule_name(self) -> str:
+        return f"{self.prefix}-data-quality"
+
+    @property
+    def ecr_repository(self) -> str:
+        return f"{self.prefix}-processing"
+
+    @property
+    def sns_topic_name(self) -> str:
+        return f"{self.prefix}-notifications"
+
+    def function_name(self, purpose: str) -> str:
+        """Lambda names: purpose is ``deploy`` or ``retrain-guard``."""
+        if purpose not in FUNCTION_PURPOSES:
+            raise SettingsError(f"unknown function {purpose!r}; use one of {FUNCTION_PURPOSES}")
+        return f"{self.prefix}-{purpose}"
+
+    def function_arn(self, purpose: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name(purpose)}"
+
+    def role_name(self, purpose: str) -> str:
+        """IAM roles get fixed names so the offline pipeline JSON can carry their ARNs."""
+        if purpose not in ROLE_PURPOSES:
+            raise SettingsError(f"unknown role {purpose!r}; use one of {ROLE_PURPOSES}")
+        return f"{self.prefix}-{purpose}"
+
+    def role_arn(self, purpose: str) -> str:
+        return f"arn:aws:iam::{self.account}:role/{self.role_name(purpose)}"
+
+    def pipeline_arn(self, pipeline_name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account}:pipeline/{pipeline_name.lower()}"
+
+    def drift_metric_name(self, feature: str) -> str:
+        return f"{self.monitoring.feature_drift_metric_prefix}{feature}"
+
+    @property
+    def drift_alarm_name(self) -> str:
+        """The alarm whose transition into ALARM starts retraining."""
+        return f"{self.prefix}-data-drift"
+
+    # -- S3 layout -----------------------------------------------------------------------------
+    @property
+    def raw_data_uri(self) -> str:
+        return f"s3://{self.bucket_name('data')}/raw/abalone.csv"
+
+    @property
+    def pipeline_artifacts_uri(self) -> str:
+        """Where step outputs go: s3://artifacts/pipelines/<pipeline>/<execution>/<step>/..."""
+        return f"s3://{self.bucket_name('artifacts')}/pipelines"
+
+    @property
+    def capture_uri(self) -> str:
+        return f"s3://{self.bucket_name('capture')}/datacapture"
+
+    @property
+    def reports_uri(self) -> str:
+        return f"s3://{self.bucket_name('reports')}/monitoring"
+
+    # -- images --------------------------------------------------------------------------------
+    @property
+    def processing_image_uri(self) -> str:
+        """The project's own image, tagged by the content of what goes into it (see Dockerfile)."""
+        registry = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com"
+        return f"{registry}/{self.ecr_repository}:{processing_image_tag()}"
+
+
+BUCKET_PURPOSES = ("data", "artifacts", "capture", "reports", "logs")
+FUNCTION_PURPOSES = ("deploy", "retrain-guard")
+ROLE_PURPOSES = ("sagemaker-execution", "deploy-function", "retrain-guard", "events")
+
+# Per-environment differences from the defaults above. Everything not named here is shared.
+OVERRIDES: dict[str, dict[str, object]] = {
+    "dev": {},
+    "prod": {
+        "model_approval_status": "PendingManualApproval",
+        "training": TrainingConfig(instance_type="ml.m5.xlarge", tuning_enabled=True),
+        "processing": ProcessingConfig(instance_type="ml.m5.xlarge"),
+        "serving": ServingConfig(
+            instance_type="ml.m5.xlarge", initial_instance_count=2, min_capacity=2, max_capacity=6
+        ),
+        "retraining": RetrainingConfig(schedule_enabled=True),
+    },
+}
+
+# What goes into the processing image; its digest is the image tag, so the tag changes exactly
+# when the image content does and the pipeline JSON stays identical otherwise.
+IMAGE_INPUTS = ("Dockerfile", "processing_scripts")
+
+
+def processing_image_tag(root: Path = REPO_ROOT) -> str:
+    """A content digest of the image inputs (file paths and bytes, sorted; caches ignored)."""
+    digest = hashlib.sha256()
+    for entry in IMAGE_INPUTS:
+        path = root / entry
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            if "__pycache__" in file.parts or file.suffix == ".pyc":
+                continue
+            digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(file.read_bytes() + b"\0")
+    return f"sha-{digest.hexdigest()[:16]}"
+
+
+def load(env: str | None = None, *, account: str | None = None, region: str | None = None) -> Settings:
+    """Settings for one environment; explicit arguments win over environment variables."""
+    env = env or os.environ.get("MLOPS_ENV") or DEFAULT_ENV
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"unknown environment {env!r}; choose one of {', '.join(ENVIRONMENTS)}")
+    account = (
+        account
+        or os.environ.get("MLOPS_ACCOUNT")
+        or os.environ.get("CDK_DEFAULT_ACCOUNT")
+        or PLACEHOLDER_ACCOUNT
+    )
+    region = region or os.environ.get("MLOPS_REGION") or os.environ.get("CDK_DEFAULT_REGION") or DEFAULT_REGION
+    if not (account.isdigit() and len(account) == 12):
+        raise SettingsError(f"account {account!r} must be 12 digits (set MLOPS_ACCOUNT)")
+    base = Settings(env=env, account=account, region=region)
+    settings = dataclasses.replace(base, **OVERRIDES[env])  # type: ignore[arg-type]
+    email = os.environ.get("MLOPS_NOTIFICATION_EMAIL")
+    return dataclasses.replace(settings, notification_email=email) if email else settings
+
+
+__all__ = ["Settings", "SettingsError", "load", "dataset"]

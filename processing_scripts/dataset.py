@@ -1,0 +1,34 @@
+"""The sample dataset's schema (UCI Abalone), the one place that names its columns.
+
+To adapt the template to another tabular dataset, change this module: the preprocessing,
+evaluation and monitoring code and the tests read the schema from here.
+"""
+
+from __future__ import annotations
+
+# Raw CSV columns in file order, with the type each must parse as.
+RAW_COLUMNS: dict[str, str] = {
+    "sex": "category",
+    "length": "float",
+    "diameter": "float",
+    "height": "float",
+    "whole weight": "float",
+    "shucked weight": "float",
+    "viscera weight": "float",
+    "shell weight": "float",
+    "rings": "int",
+}
+TARGET = "rings"
+
+# Categorical columns and their allowed values; one-hot encoded in this order.
+CATEGORIES: dict[str, tuple[str, ...]] = {"sex": ("F", "I", "M")}
+
+# "regression" or "binary_classification": decides the evaluation metrics and the quality gate.
+PROBLEM_TYPE = "regression"
+
+
+def feature_names() -> list[str]:
+    """Model input columns after preprocessing (numeric columns, then one-hot columns)."""
+    numeric = [c for c, kind in RAW_COLUMNS.items() if c != TARGET and kind != "category"]
+    one_hot = [f"{col}_{value}" for col, values in CATEGORIES.items() for value in values]
+    return numeric + one_hot
