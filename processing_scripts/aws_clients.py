@@ -1,7 +1,9 @@
 """The one place boto3 clients are created.
 
 Everything in the project that talks to AWS (the CLI, the monitoring job's S3 reads and metric
-writes, the local executor, the tests) asks an :class:`AwsClients` for its clients. Pointing the
+writes, the local executor, the tests) asks an :class:`AwsClients` for its clients. It lives in
+``processing_scripts`` because container code cannot import the CLI package, while the CLI may import
+container code; it depends on boto3 alone. Pointing the
 factory at real AWS, at moto's server on 127.0.0.1 or at moto in-process is configuration only:
 ``profile``, ``region`` and ``endpoint_url``.
 
@@ -33,7 +35,13 @@ class AwsTarget:
     max_attempts: int | None = None
 
     @classmethod
-    def from_env(cls, region: str, profile: str | None = None, endpoint_url: str | None = None) -> AwsTarget:
+    def from_env(
+        cls, region: str | None = None, profile: str | None = None, endpoint_url: str | None = None
+    ) -> AwsTarget:
+        """Explicit arguments win; otherwise the standard AWS variables (as inside a SageMaker job)."""
+        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise ValueError("no AWS region: pass one or set AWS_REGION")
         return cls(
             region=region,
             profile=profile or os.environ.get("AWS_PROFILE") or None,
