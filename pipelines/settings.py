@@ -318,7 +318,9 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
         or os.environ.get("CDK_DEFAULT_ACCOUNT")
         or PLACEHOLDER_ACCOUNT
     )
-    region = region or os.environ.get("MLOPS_REGION") or os.environ.get("CDK_DEFAULT_REGION") or DEFAULT_REGION
+    region = (
+        region or os.environ.get("MLOPS_REGION") or os.environ.get("CDK_DEFAULT_REGION") or DEFAULT_REGION
+    )
     if not (account.isdigit() and len(account) == 12):
         raise SettingsError(f"account {account!r} must be 12 digits (set MLOPS_ACCOUNT)")
     base = Settings(env=env, account=account, region=region)
@@ -327,4 +329,4 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
     return dataclasses.replace(settings, notification_email=email) if email else settings
 
 
-__all__ = ["Settings", "SettingsError", "load", "dataset"]
+__all__ = ["Settings", "SettingsError", "dataset", "load"]

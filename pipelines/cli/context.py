@@ -10,8 +10,9 @@ from rich.console import Console
 from pipelines import settings as settings_module
 from processing_scripts.aws_clients import AwsClients, AwsTarget
 
-console = Console()
-console_err = Console(stderr=True)
+# soft_wrap: never break an ARN or a path across lines; they get copied into other commands.
+console = Console(soft_wrap=True)
+console_err = Console(stderr=True, soft_wrap=True)
 
 
 class CliError(Exception):
@@ -58,7 +59,10 @@ def describe_aws_error(err: Exception) -> tuple[str, str] | None:
     from botocore import exceptions as bx
 
     if isinstance(err, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return ("no AWS credentials found", "set AWS_PROFILE or --profile, or --endpoint-url for a local emulator")
+        return (
+            "no AWS credentials found",
+            "set AWS_PROFILE or --profile, or --endpoint-url for a local emulator",
+        )
     if isinstance(err, bx.ProfileNotFound):
         return (str(err), "list profiles with `aws configure list-profiles`")
     if isinstance(err, bx.EndpointConnectionError):

@@ -1,0 +1,148 @@
+"""Pipeline definitions as the CLI sees them: which one a name means, and what changed between two.
+
+Kept apart from the commands so `upsert` and `diff` describe a change in the same words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.cli.context import CliError
+from pipelines.settings import Settings
+
+SHORT_NAMES = ("training", "monitoring")
+
+
+def resolve_pipeline_name(settings: Settings, name: str) -> str:
+    """Accept the short name (``training``) or the full one (``abalone-mlops-dev-training``)."""
+    full_names = dict(zip(SHORT_NAMES, settings.pipeline_names, strict=True))
+    if name in full_names:
+        return full_names[name]
+    if name in settings.pipeline_names:
+        return name
+    choices = ", ".join([*SHORT_NAMES, *settings.pipeline_names])
+    raise CliError(f"unknown pipeline {name!r}", f"choose one of: {choices}")
+
+
+def canonical(definition: dict[str, Any]) -> str:
+    """The canonical text of a definition: what synth writes and what comparisons use."""
+    return json.dumps(definition, indent=2, sort_keys=True) + "\n"
+
+
+def local_definition(settings: Settings, pipeline_name: str, definition_file: Path | None) -> dict[str, Any]:
+    """The definition to deploy: a given file, else a fresh in-process synthesis (never a stale build)."""
+    if definition_file is not None:
+        return read_definition_file(definition_file)
+    from pipelines.synth import render_pipelines  # the SDK import costs seconds: only when needed
+
+    return json.loads(render_pipelines(settings)[pipeline_name])
+
+
+def read_definition_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise CliError(
+            f"cannot read {path}: {err.strerror}", "run `python -m pipelines synth` first"
+        ) from err
+    try:
+        definition = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CliError(
+            f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})",
+            "regenerate it with `python -m pipelines synth`",
+            CliError.INVALID,
+        ) from err
+    if not isinstance(definition, dict):
+        raise CliError(f"{path}: a pipeline definition is a JSON object", exit_code=CliError.INVALID)
+    return definition
+
+
+def declared_parameters(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["Name"]: p for p in definition.get("Parameters", []) if isinstance(p, dict) and "Name" in p}
+
+
+@dataclass
+class DefinitionChange:
+    """What differs between a deployed definition and a local one, step by step."""
+
+    added_steps: list[str] = field(default_factory=list)
+    removed_steps: list[str] = field(default_factory=list)
+    changed_steps: list[str] = field(default_factory=list)
+    added_parameters: list[str] = field(default_factory=list)
+    removed_parameters: list[str] = field(default_factory=list)
+    changed_parameters: list[str] = field(default_factory=list)
+    other_fields: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any(vars(self).values())
+
+    def lines(self) -> list[str]:
+        labels = {
+            "added_steps": "+ step",
+            "removed_steps": "- step",
+            "changed_steps": "~ step",
+            "added_parameters": "+ parameter",
+            "removed_parameters": "- parameter",
+            "changed_parameters": "~ parameter",
+            "other_fields": "~ field",
+        }
+        return [f"{labels[key]} {name}" for key, names in vars(self).items() for name in names]
+
+
+def _all_steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Steps by name, including those nested in condition branches."""
+    found: dict[str, dict[str, Any]] = {}
+    for step in steps:
+        found[step["Name"]] = step
+        args = step.get("Arguments", {})
+        if step.get("Type") == "Condition":
+            found.update(_all_steps(args.get("IfSteps", []) + args.get("ElseSteps", [])))
+    return found
+
+
+def _compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    added = sorted(set(new) - set(old))
+    removed = sorted(set(old) - set(new))
+    changed = sorted(k for k in set(old) & set(new) if canonical(old[k]) != canonical(new[k]))
+    return added, removed, changed
+
+
+def _without_branches(step: dict[str, Any]) -> dict[str, Any]:
+    """A condition step compared on its own conditions; its branch steps are compared by name."""
+    if step.get("Type") != "Condition":
+        return step
+    args = dict(step.get("Arguments", {}))
+    for branch in ("IfSteps", "ElseSteps"):
+        args[branch] = [s["Name"] for s in args.get(branch, [])]
+    return {**step, "Arguments": args}
+
+
+def compare_definitions(deployed: dict[str, Any], local: dict[str, Any]) -> DefinitionChange:
+    old_steps = {k: _without_branches(v) for k, v in _all_steps(deployed.get("Steps", [])).items()}
+    new_steps = {k: _without_branches(v) for k, v in _all_steps(local.get("Steps", [])).items()}
+    change = DefinitionChange()
+    change.added_steps, change.removed_steps, change.changed_steps = _compare(old_steps, new_steps)
+    (change.added_parameters, change.removed_parameters, change.changed_parameters) = _compare(
+        declared_parameters(deployed), declared_parameters(local)
+    )
+    for key in sorted((set(deployed) | set(local)) - {"Steps", "Parameters"}):
+        if canonical({"v": deployed.get(key)}) != canonical({"v": local.get(key)}):
+            change.other_fields.append(key)
+    return change
+
+
+def unified_diff(deployed: dict[str, Any], local: dict[str, Any], name: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            canonical(deployed).splitlines(keepends=True),
+            canonical(local).splitlines(keepends=True),
+            fromfile=f"deployed/{name}",
+            tofile=f"local/{name}",
+        )
+    )

@@ -1,0 +1,336 @@
+"""Commands for the pipeline lifecycle: synth, validate, upsert, diff, start, status, list."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from pipelines.cli.context import CliContext, CliError, console
+from pipelines.cli.definitions import (
+    SHORT_NAMES,
+    canonical,
+    compare_definitions,
+    declared_parameters,
+    local_definition,
+    read_definition_file,
+    resolve_pipeline_name,
+    unified_diff,
+)
+
+DEFAULT_BUILD_DIR = Path("build/pipelines")
+TERMINAL_STATUSES = {"Succeeded", "Failed", "Stopped"}
+
+PipelineArg = typer.Argument(..., help=f"Pipeline: {' | '.join(SHORT_NAMES)} or its full name.")
+DefinitionFileOpt = typer.Option(
+    None, "--definition-file", help="Use this JSON instead of synthesizing the definition in-process."
+)
+
+
+def synth(
+    ctx: typer.Context,
+    out: Path = typer.Option(DEFAULT_BUILD_DIR, "--out", help="Directory for <pipeline>.json files."),
+) -> None:
+    """Write every pipeline definition as canonical JSON (offline, byte-identical for identical input)."""
+    from pipelines.synth import write_pipelines
+
+    obj: CliContext = ctx.obj
+    started = time.perf_counter()
+    paths = write_pipelines(obj.settings, out)
+    for path in paths:
+        console.print(f"wrote [bold]{path}[/] ({path.stat().st_size:,} bytes)")
+    console.print(f"[dim]{len(paths)} definitions in {time.perf_counter() - started:.1f}s[/]")
+
+
+def validate(
+    files: list[Path] = typer.Argument(..., help="Definition JSON files, e.g. build/pipelines/*.json."),
+) -> None:
+    """Check definitions against the project's schema and the graph rules; exit 3 on any finding."""
+    from pipelines.validate import validate_definition
+
+    failed = 0
+    for path in files:
+        try:
+            findings = [str(f) for f in validate_definition(read_definition_file(path))]
+        except CliError as err:
+            findings = [err.message]
+        if findings:
+            failed += 1
+            for finding in findings:
+                console.print(f"[red]✗[/] {path}: {finding}")
+        else:
+            console.print(f"[green]✓[/] {path}")
+    if failed:
+        raise CliError(
+            f"{failed} of {len(files)} definitions failed validation",
+            "fix the step/field named above, then run synth again",
+            CliError.INVALID,
+        )
+
+
+def upsert(
+    ctx: typer.Context,
+    pipeline: str = PipelineArg,
+    description: str = typer.Option("", "--description", help="Pipeline description in SageMaker."),
+    definition_file: Path = DefinitionFileOpt,
+) -> None:
+    """Create the pipeline or update it to the local definition; prints what changed (idempotent)."""
+    obj: CliContext = ctx.obj
+    settings, sagemaker = obj.settings, obj.clients.sagemaker
+    name = resolve_pipeline_name(settings, pipeline)
+    local = local_definition(settings, name, definition_file)
+    description = description or f"{name} ({settings.project}, {settings.env}); managed as code"
+    deployed = _deployed_definition(sagemaker, name)
+    common = {
+        "PipelineName": name,
+        "PipelineDefinition": canonical(local),
+        "PipelineDescription": description,
+        "RoleArn": settings.role_arn("sagemaker-execution"),
+    }
+    if deployed is None:
+        tags = [{"Key": k, "Value": v} for k, v in sorted(settings.tags.items())]
+        arn = sagemaker.create_pipeline(**common, Tags=tags, ClientRequestToken=str(uuid.uuid4()))[
+            "PipelineArn"
+        ]
+        console.print(f"[green]created[/] {arn}")
+        return
+    change = compare_definitions(deployed, local)
+    if change.empty:
+        console.print(f"[dim]unchanged[/] {name}: the deployed definition equals the local one")
+        return
+    arn = sagemaker.update_pipeline(**common)["PipelineArn"]
+    console.print(f"[yellow]updated[/] {arn}")
+    for line in change.lines():
+        console.print(f"  {line}")
+
+
+def diff(
+    ctx: typer.Context,
+    pipeline: str = PipelineArg,
+    definition_file: Path = DefinitionFileOpt,
+) -> None:
+    """Show the difference between the local definition and the deployed one (exit 1 if they differ)."""
+    obj: CliContext = ctx.obj
+    name = resolve_pipeline_name(obj.settings, pipeline)
+    local = local_definition(obj.settings, name, definition_file)
+    deployed = _deployed_definition(obj.clients.sagemaker, name)
+    if deployed is None:
+        raise CliError(f"pipeline {name} is not deployed", "run `python -m pipelines upsert` first")
+    change = compare_definitions(deployed, local)
+    if change.empty:
+        console.print(f"no differences: {name}")
+        return
+    for line in change.lines():
+        console.print(line)
+    console.print(unified_diff(deployed, local, name), markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def start(
+    ctx: typer.Context,
+    pipeline: str = PipelineArg,
+    param: list[str] = typer.Option([], "--param", "-p", help="Parameter override K=V (repeatable)."),
+    display_name: str = typer.Option(None, "--display-name", help="Execution display name."),
+    wait: bool = typer.Option(
+        False, "--wait", help="Poll until the execution ends; exit 5 unless it succeeded."
+    ),
+) -> None:
+    """Start an execution of the deployed pipeline; parameter names and types are checked first."""
+    obj: CliContext = ctx.obj
+    sagemaker = obj.clients.sagemaker
+    name = resolve_pipeline_name(obj.settings, pipeline)
+    deployed = _deployed_definition(sagemaker, name)
+    if deployed is None:
+        raise CliError(f"pipeline {name} is not deployed", "run `python -m pipelines upsert` first")
+    values = parse_parameters(param, declared_parameters(deployed))
+    request: dict[str, Any] = {
+        "PipelineName": name,
+        "PipelineParameters": [{"Name": k, "Value": v} for k, v in values.items()],
+        "ClientRequestToken": str(uuid.uuid4()),
+    }
+    if display_name:
+        request["PipelineExecutionDisplayName"] = display_name
+    arn = sagemaker.start_pipeline_execution(**request)["PipelineExecutionArn"]
+    console.print(f"[green]started[/] {arn}")
+    for key, value in values.items():
+        console.print(f"  {key} = {value}")
+    if wait:
+        status = _wait_for(sagemaker, arn)
+        if status != "Succeeded":
+            raise CliError(
+                f"execution ended {status}", f"see `python -m pipelines status {pipeline}`", CliError.FAILED
+            )
+
+
+def status(
+    ctx: typer.Context,
+    pipeline: str = PipelineArg,
+    execution: str = typer.Option(None, "--execution", help="Execution ARN (default: the latest)."),
+) -> None:
+    """The latest (or given) execution of a pipeline and its steps."""
+    obj: CliContext = ctx.obj
+    sagemaker = obj.clients.sagemaker
+    name = resolve_pipeline_name(obj.settings, pipeline)
+    if execution is None:
+        summaries = _executions(sagemaker, name, 1)
+        if not summaries:
+            raise CliError(
+                f"{name} has no executions yet", f"start one with `python -m pipelines start {pipeline}`"
+            )
+        execution = summaries[0]["PipelineExecutionArn"]
+    described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution)
+    console.print(f"[bold]{name}[/] {execution}")
+    console.print(
+        f"  status: {_styled(described.get('PipelineExecutionStatus', '?'))}   "
+        f"started: {described.get('CreationTime', '?')}   "
+        f"last modified: {described.get('LastModifiedTime', '?')}"
+    )
+    if described.get("FailureReason"):
+        console.print(f"  failure: {described['FailureReason']}")
+    steps = _execution_steps(sagemaker, execution)
+    if steps is None:
+        console.print("  [dim]step details: this endpoint does not implement ListPipelineExecutionSteps[/]")
+        return
+    table = Table("step", "status", "started", "ended", "failure")
+    for step in steps:
+        table.add_row(
+            step.get("StepName", "?"),
+            _styled(step.get("StepStatus", "?")),
+            str(step.get("StartTime", "")),
+            str(step.get("EndTime", "")),
+            step.get("FailureReason", ""),
+        )
+    console.print(table)
+
+
+def list_executions(
+    ctx: typer.Context,
+    pipeline: str = typer.Argument(None, help="Pipeline (default: all of the environment's)."),
+    max_results: int = typer.Option(10, "--max", min=1, max=100, help="Executions per pipeline."),
+) -> None:
+    """Recent executions of the environment's pipelines."""
+    obj: CliContext = ctx.obj
+    sagemaker = obj.clients.sagemaker
+    names = [resolve_pipeline_name(obj.settings, pipeline)] if pipeline else list(obj.settings.pipeline_names)
+    table = Table("pipeline", "execution", "status", "started")
+    for name in names:
+        if _deployed_definition(sagemaker, name) is None:
+            table.add_row(name, "[dim]not deployed[/]", "", "")
+            continue
+        for summary in _executions(sagemaker, name, max_results):
+            table.add_row(
+                name,
+                summary["PipelineExecutionArn"].rsplit("/", 1)[-1],
+                _styled(summary.get("PipelineExecutionStatus", "?")),
+                str(summary.get("StartTime", "")),
+            )
+    console.print(table)
+
+
+def parse_parameters(pairs: list[str], declared: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Check ``K=V`` overrides against the declared parameters; fill GitCommit from the checkout."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"--param {pair!r} is not K=V", "e.g. --param QualityThreshold=2.5")
+        if key not in declared:
+            raise CliError(f"unknown parameter {key!r}", f"declared: {', '.join(sorted(declared)) or 'none'}")
+        values[key] = _coerce(key, value, declared[key].get("Type", "String"))
+    if "GitCommit" in declared and "GitCommit" not in values:
+        commit = _git_commit()
+        if commit:
+            values["GitCommit"] = commit
+    return values
+
+
+def _coerce(key: str, value: str, kind: str) -> str:
+    """SageMaker takes every value as a string; check it parses as the declared type first."""
+    try:
+        if kind == "Integer":
+            return str(int(value))
+        if kind == "Float":
+            return repr(float(value))
+    except ValueError as err:
+        raise CliError(f"parameter {key} is {kind}, got {value!r}", f"pass a valid {kind.lower()}") from err
+    if kind == "Boolean":
+        if value.lower() not in ("true", "false"):
+            raise CliError(f"parameter {key} is Boolean, got {value!r}", "pass true or false")
+        return value.lower()
+    return value
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _deployed_definition(sagemaker: Any, name: str) -> dict[str, Any] | None:
+    try:
+        described = sagemaker.describe_pipeline(PipelineName=name)
+    except sagemaker.exceptions.ResourceNotFound:
+        return None
+    except Exception as err:  # moto and older endpoints answer ValidationException for a missing pipeline
+        if getattr(err, "response", {}).get("Error", {}).get("Code") in (
+            "ValidationException",
+            "ResourceNotFound",
+        ):
+            return None
+        raise
+    return json.loads(described["PipelineDefinition"])
+
+
+def _executions(sagemaker: Any, name: str, limit: int) -> list[dict[str, Any]]:
+    response = sagemaker.list_pipeline_executions(
+        PipelineName=name, SortBy="CreationTime", SortOrder="Descending", MaxResults=limit
+    )
+    return response.get("PipelineExecutionSummaries", [])[:limit]
+
+
+def _execution_steps(sagemaker: Any, arn: str) -> list[dict[str, Any]] | None:
+    try:
+        return sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn).get(
+            "PipelineExecutionSteps", []
+        )
+    except Exception as err:
+        if getattr(err, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") in (500, 501):
+            return None
+        if isinstance(err, NotImplementedError):
+            return None
+        raise
+
+
+def _wait_for(sagemaker: Any, arn: str, poll_seconds: float = 15.0) -> str:
+    with console.status("waiting for the execution to end"):
+        while True:
+            state = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+            if state in TERMINAL_STATUSES:
+                console.print(f"execution ended: {_styled(state)}")
+                return state
+            time.sleep(poll_seconds)
+
+
+def _styled(state: str) -> str:
+    colour = {"Succeeded": "green", "Failed": "red", "Executing": "yellow", "Stopped": "dim"}.get(state)
+    return f"[{colour}]{state}[/]" if colour else state
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(synth)
+    app.command()(validate)
+    app.command()(upsert)
+    app.command()(diff)
+    app.command()(start)
+    app.command()(status)
+    app.command("list")(list_executions)
