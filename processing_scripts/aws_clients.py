@@ -72,7 +72,7 @@ class AwsClients:
         attempts = self.target.max_attempts or (1 if self.target.endpoint_url else None)
         retries: dict[str, Any] = {"mode": "standard"}
         if attempts:
-            retries["max_attempts"] = attempts
+            retries["total_max_attempts"] = attempts  # first try included
         return Config(retries=retries, user_agent_extra="abalone-mlops")  # type: ignore[arg-type]
 
     # Shorthands for the services the project uses, so call sites read naturally.

@@ -1,0 +1,101 @@
+"""The single source of truth: environment selection, names, and the content-addressed image tag."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines import settings as s
+
+
+def test_environment_is_selected_by_argument_then_variable(monkeypatch):
+    assert s.load().env == "dev"
+    monkeypatch.setenv("MLOPS_ENV", "prod")
+    assert s.load().env == "prod"
+    assert s.load("dev").env == "dev"
+
+
+def test_prod_differs_only_where_the_overrides_say():
+    dev, prod = s.load("dev"), s.load("prod")
+    assert prod.model_approval_status == "PendingManualApproval"
+    assert prod.training.tuning_enabled and not dev.training.tuning_enabled
+    assert prod.monitoring == dev.monitoring and prod.alarms == dev.alarms
+    assert prod.quality_gate == dev.quality_gate
+
+
+def test_names_are_prefixed_per_environment_so_two_can_share_an_account():
+    dev, prod = s.load("dev"), s.load("prod")
+    dev_names = {
+        dev.training_pipeline_name,
+        dev.endpoint_name,
+        dev.model_package_group,
+        dev.bucket_name("data"),
+    }
+    prod_names = {
+        prod.training_pipeline_name,
+        prod.endpoint_name,
+        prod.model_package_group,
+        prod.bucket_name("data"),
+    }
+    assert not dev_names & prod_names
+    assert all(name.startswith("abalone-mlops-dev-") for name in dev_names)
+
+
+def test_arns_follow_the_account_and_region(monkeypatch):
+    monkeypatch.setenv("MLOPS_ACCOUNT", "210987654321")
+    monkeypatch.setenv("MLOPS_REGION", "eu-west-1")
+    cfg = s.load("dev")
+    assert (
+        cfg.function_arn("deploy")
+        == "arn:aws:lambda:eu-west-1:210987654321:function:abalone-mlops-dev-deploy"
+    )
+    assert (
+        cfg.role_arn("sagemaker-execution")
+        == "arn:aws:iam::210987654321:role/abalone-mlops-dev-sagemaker-execution"
+    )
+    assert cfg.bucket_name("capture") == "abalone-mlops-dev-capture-210987654321-eu-west-1"
+    assert cfg.processing_image_uri.startswith(
+        "210987654321.dkr.ecr.eu-west-1.amazonaws.com/abalone-mlops-dev-processing:sha-"
+    )
+    assert len(cfg.bucket_name("artifacts")) <= 63  # S3's limit
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"env": "staging"}, "unknown environment 'staging'"),
+        ({"account": "12345"}, "must be 12 digits"),
+    ],
+)
+def test_bad_settings_say_what_to_fix(kwargs, message):
+    with pytest.raises(s.SettingsError, match=message):
+        s.load(**kwargs)
+
+
+def test_unknown_purposes_are_rejected():
+    cfg = s.load()
+    with pytest.raises(s.SettingsError, match="unknown bucket purpose"):
+        cfg.bucket_name("scratch")
+    with pytest.raises(s.SettingsError, match="unknown function"):
+        cfg.function_arn("train")
+
+
+def test_image_tag_is_a_content_digest(tmp_path: Path):
+    for entry in s.IMAGE_INPUTS:
+        source = s.REPO_ROOT / entry
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / entry, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy(source, tmp_path / entry)
+        else:
+            (tmp_path / entry).write_text("FROM scratch\n")
+    tag = s.processing_image_tag(tmp_path)
+    assert tag == s.processing_image_tag(tmp_path)  # deterministic
+    cache = tmp_path / "processing_scripts" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "x.pyc").write_bytes(b"compiled")
+    assert s.processing_image_tag(tmp_path) == tag  # caches do not count
+    (tmp_path / "processing_scripts" / "dataset.py").write_text("# changed\n", encoding="utf-8")
+    assert s.processing_image_tag(tmp_path) != tag  # content does
