@@ -100,6 +100,7 @@ class ServingConfig:
     canary_wait_seconds: int = 300
     termination_wait_seconds: int = 300
     local_port: int = 8080  # the local endpoint's port (0 picks a free one)
+    variant_name: str = "AllTraffic"  # the endpoint's one production variant (alarms' dimension)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,19 @@ class AlarmConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """How long data, logs and images are kept (S3 lifecycle, log groups, ECR lifecycle)."""
+
+    capture_expiration_days: int = 180
+    reports_expiration_days: int = 365
+    infrequent_access_after_days: int = 30
+    noncurrent_version_expiration_days: int = 30
+    access_logs_expiration_days: int = 365
+    log_retention_days: int = 90  # must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)
+    max_images: int = 50
+
+
+@dataclass(frozen=True)
 class RetrainingConfig:
     schedule_expression: str = "rate(7 days)"
     schedule_enabled: bool = False
@@ -165,6 +179,7 @@ class Settings:
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     # -- names ---------------------------------------------------------------------------------
     @property
@@ -239,6 +254,18 @@ class Settings:
     def drift_metric_name(self, feature: str) -> str:
         return f"{self.monitoring.feature_drift_metric_prefix}{feature}"
 
+    def feature_drift_alarm_name(self, feature: str) -> str:
+        """Per-feature drift alarms only notify; the retrain decision is the share alarm's."""
+        return f"{self.prefix}-drift-{feature.replace(' ', '-')}"
+
+    @property
+    def endpoint_alarm_names(self) -> dict[str, str]:
+        """Endpoint health alarms (purpose -> name); blue/green deployments roll back on these."""
+        return {purpose: f"{self.prefix}-endpoint-{purpose}" for purpose in ENDPOINT_ALARM_PURPOSES}
+
+    def pipeline_failure_alarm_name(self, pipeline_name: str) -> str:
+        return f"{pipeline_name}-failed"
+
     @property
     def drift_alarm_name(self) -> str:
         """The alarm whose transition into ALARM starts retraining."""
@@ -273,6 +300,7 @@ class Settings:
 BUCKET_PURPOSES = ("data", "artifacts", "capture", "reports", "logs")
 FUNCTION_PURPOSES = ("deploy", "retrain-guard")
 ROLE_PURPOSES = ("sagemaker-execution", "deploy-function", "retrain-guard", "events")
+ENDPOINT_ALARM_PURPOSES = ("error-rate", "latency-p99")
 
 # Per-environment differences from the defaults above. Everything not named here is shared.
 OVERRIDES: dict[str, dict[str, object]] = {
