@@ -1,0 +1,49 @@
+"""The Lambda functions' environment variables, built from settings in one place.
+
+The CDK stack sets exactly this on each function and the local executor passes the same mapping to
+the handlers, so the deployed and the local run cannot disagree about an endpoint, alarm or cooldown.
+"""
+
+from __future__ import annotations
+
+from infra.lambdas.deploy import DeployConfig
+from infra.lambdas.retrain_guard import GuardConfig
+from pipelines.settings import FUNCTION_PURPOSES, Settings, SettingsError
+
+
+def deploy_config(settings: Settings) -> DeployConfig:
+    serving = settings.serving
+    return DeployConfig(
+        model_package_group=settings.model_package_group,
+        endpoint_name=settings.endpoint_name,
+        execution_role_arn=settings.role_arn("sagemaker-execution"),
+        variant_name=serving.variant_name,
+        instance_type=serving.instance_type,
+        initial_instance_count=serving.initial_instance_count,
+        capture_uri=settings.capture_uri,
+        capture_sampling_percentage=serving.capture_sampling_percentage,
+        min_capacity=serving.min_capacity,
+        max_capacity=serving.max_capacity,
+        target_invocations_per_instance=serving.target_invocations_per_instance,
+        canary_size_percent=serving.canary_size_percent,
+        canary_wait_seconds=serving.canary_wait_seconds,
+        termination_wait_seconds=serving.termination_wait_seconds,
+        rollback_alarm_names=tuple(settings.endpoint_alarm_names.values()),
+    )
+
+
+def guard_config(settings: Settings) -> GuardConfig:
+    """The guard may start the training pipeline only: retraining is its single job."""
+    return GuardConfig(
+        cooldown_minutes=settings.retraining.cooldown_minutes,
+        allowed_pipelines=(settings.training_pipeline_name,),
+    )
+
+
+def environment_for(settings: Settings, purpose: str) -> dict[str, str]:
+    """Environment variables for the function with this purpose (``deploy`` or ``retrain-guard``)."""
+    if purpose == "deploy":
+        return deploy_config(settings).to_env()
+    if purpose == "retrain-guard":
+        return guard_config(settings).to_env()
+    raise SettingsError(f"unknown function {purpose!r}; use one of {FUNCTION_PURPOSES}")

@@ -1,0 +1,316 @@
+"""Deploy an approved model package to the project's real-time endpoint.
+
+One handler serves three callers, so a model reaches production the same way however it was approved:
+
+* the training pipeline's Deploy LambdaStep: ``{"model_package_arn": ..., "endpoint_name": ...}``;
+* EventBridge "SageMaker Model Package State Change" (a human approved a package in the registry);
+* EventBridge "SageMaker Endpoint State Change" to InService: applies auto scaling, which Application
+  Auto Scaling only accepts for an endpoint that is in service (a new endpoint takes minutes).
+
+Deploying is idempotent because events arrive at least once: model and endpoint-config names are
+derived from the package (version and ARN) and the serving settings, so a duplicate finds the endpoint
+already on its config and answers ``unchanged``. Packages that are not Approved are ``skipped``; the
+package's current status is read from the registry, never trusted from a possibly stale event.
+Updates use SageMaker's blue/green canary traffic shifting and roll back automatically when an
+endpoint health alarm fires.
+
+This module runs in the Lambda runtime (stdlib + boto3 only); :func:`handle` takes its clients and
+environment as arguments so the local executor and the tests run exactly this code.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import boto3
+
+PACKAGE_EVENT = "SageMaker Model Package State Change"
+ENDPOINT_EVENT = "SageMaker Endpoint State Change"
+APPROVED = "Approved"
+IN_SERVICE = "InService"
+BUSY_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed")
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+MAX_NAME_LENGTH = 63  # SageMaker model, endpoint-config and endpoint names
+
+
+class DeployError(RuntimeError):
+    """The event or the endpoint's state does not allow a deployment; the message says why."""
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """Everything the handler needs besides the event; the Lambda environment, one field per variable."""
+
+    model_package_group: str
+    endpoint_name: str
+    execution_role_arn: str
+    variant_name: str
+    instance_type: str
+    initial_instance_count: int
+    capture_uri: str
+    capture_sampling_percentage: int
+    min_capacity: int
+    max_capacity: int
+    target_invocations_per_instance: int
+    canary_size_percent: int
+    canary_wait_seconds: int
+    termination_wait_seconds: int
+    rollback_alarm_names: tuple[str, ...]
+
+    def to_env(self) -> dict[str, str]:
+        """Environment variables (upper-case field names; the alarm names comma-separated)."""
+        env = {name.upper(): str(value) for name, value in asdict(self).items()}
+        env["ROLLBACK_ALARM_NAMES"] = ",".join(self.rollback_alarm_names)
+        return env
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DeployConfig:
+        missing = [name.upper() for name in cls.__dataclass_fields__ if name.upper() not in env]
+        if missing:
+            raise DeployError(f"deploy function misconfigured: environment lacks {', '.join(missing)}")
+        values: dict[str, Any] = {}
+        for name, spec in cls.__dataclass_fields__.items():
+            raw = env[name.upper()]
+            if name == "rollback_alarm_names":
+                values[name] = tuple(a for a in raw.split(",") if a)
+            elif spec.type == "int":
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise DeployError(f"environment {name.upper()}={raw!r} is not an integer") from None
+            else:
+                values[name] = raw
+        return cls(**values)
+
+    @property
+    def fingerprint(self) -> str:
+        """What the endpoint config is built from, so changing a serving setting makes a new config."""
+        fields = (
+            self.variant_name,
+            self.instance_type,
+            self.initial_instance_count,
+            self.capture_uri,
+            self.capture_sampling_percentage,
+            self.execution_role_arn,
+        )
+        return json.dumps(fields)
+
+
+def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Deploy (or skip, or confirm) per the event; returns ``status`` and ``endpoint_name`` at least."""
+    config = DeployConfig.from_env(env)
+    if not isinstance(event, dict):
+        raise DeployError(f"event must be a JSON object, got {type(event).__name__}")
+    if event.get("detail-type") == ENDPOINT_EVENT:
+        return _on_endpoint_in_service(event, client, config)
+    package_arn = _package_arn(event, config)
+    sagemaker = client("sagemaker")
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    result = {"endpoint_name": config.endpoint_name, "model_package_arn": package_arn}
+    status = package.get("ModelApprovalStatus")
+    if status != APPROVED:
+        return {**result, "status": "skipped", "reason": f"model package is {status}, not {APPROVED}"}
+    if package.get("ModelPackageGroupName") != config.model_package_group:
+        reason = f"package belongs to group {package.get('ModelPackageGroupName')!r}, not {config.model_package_group!r}"
+        return {**result, "status": "skipped", "reason": reason}
+
+    model_name, config_name = resource_names(config, package)
+    _ensure_model(sagemaker, config, model_name, package_arn)
+    _ensure_endpoint_config(sagemaker, config, config_name, model_name)
+    deployed = _deploy(sagemaker, client("application-autoscaling"), config, config_name)
+    return {**result, "status": deployed, "endpoint_config_name": config_name, "model_name": model_name}
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda runtime's entry point: real boto3 clients (cached across warm starts), os.environ."""
+    return handle(event, _client, os.environ)
+
+
+_client = functools.cache(boto3.client)
+
+
+def resource_names(config: DeployConfig, package: Mapping[str, Any]) -> tuple[str, str]:
+    """(model name, endpoint-config name), deterministic from the package and the serving settings."""
+    arn = package["ModelPackageArn"]
+    base = f"{config.endpoint_name}-v{package['ModelPackageVersion']}"
+    return _bounded(base, _digest(arn)), _bounded(base, _digest(arn + config.fingerprint))
+
+
+def _package_arn(event: dict[str, Any], config: DeployConfig) -> str:
+    if event.get("detail-type") == PACKAGE_EVENT:
+        detail = event.get("detail") or {}
+        arn = detail.get("ModelPackageArn")
+        if not arn:
+            raise DeployError(f"{PACKAGE_EVENT} event has no detail.ModelPackageArn")
+        return arn
+    arn = event.get("model_package_arn")
+    if not arn:
+        raise DeployError(
+            "event has neither detail-type "
+            f"{PACKAGE_EVENT!r}/{ENDPOINT_EVENT!r} nor a 'model_package_arn' field "
+            f"(got keys: {', '.join(sorted(event)) or 'none'})"
+        )
+    endpoint = event.get("endpoint_name", config.endpoint_name)
+    if endpoint != config.endpoint_name:
+        raise DeployError(f"this function deploys to {config.endpoint_name!r} only, not {endpoint!r}")
+    return arn
+
+
+def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package_arn: str) -> None:
+    if _exists(sagemaker, "describe_model", ModelName=model_name):
+        return
+    sagemaker.create_model(
+        ModelName=model_name,
+        ExecutionRoleArn=config.execution_role_arn,
+        PrimaryContainer={"ModelPackageName": package_arn},
+    )
+
+
+def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: str, model_name: str) -> None:
+    if _exists(sagemaker, "describe_endpoint_config", EndpointConfigName=config_name):
+        return
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=config_name,
+        ProductionVariants=[
+            {
+                "VariantName": config.variant_name,
+                "ModelName": model_name,
+                "InstanceType": config.instance_type,
+                "InitialInstanceCount": config.initial_instance_count,
+                "InitialVariantWeight": 1.0,
+            }
+        ],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": config.capture_sampling_percentage,
+            "DestinationS3Uri": config.capture_uri,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+        },
+    )
+
+
+def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name: str) -> str:
+    """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged."""
+    endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
+    if endpoint is None:
+        sagemaker.create_endpoint(EndpointName=config.endpoint_name, EndpointConfigName=config_name)
+        _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
+        return "created"
+    pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
+    if config_name in (endpoint.get("EndpointConfigName"), pending):
+        _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
+        return "unchanged"
+    status = endpoint.get("EndpointStatus")
+    if status in BUSY_STATUSES or status == "Failed":
+        raise DeployError(
+            f"endpoint {config.endpoint_name} is {status}; deploy {config_name} once it is {IN_SERVICE} "
+            "(re-run the pipeline's Deploy step or re-send the approval)"
+        )
+    sagemaker.update_endpoint(
+        EndpointName=config.endpoint_name,
+        EndpointConfigName=config_name,
+        DeploymentConfig=deployment_config(config),
+    )
+    return "updated"
+
+
+def deployment_config(config: DeployConfig) -> dict[str, Any]:
+    """Blue/green with a canary: shift a slice, bake, then the rest; roll back on any health alarm."""
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {
+                "Type": "CANARY",
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": config.canary_size_percent},
+                "WaitIntervalInSeconds": config.canary_wait_seconds,
+            },
+            "TerminationWaitInSeconds": config.termination_wait_seconds,
+        },
+        "AutoRollbackConfiguration": {
+            "Alarms": [{"AlarmName": name} for name in config.rollback_alarm_names]
+        },
+    }
+
+
+def _on_endpoint_in_service(
+    event: dict[str, Any], client: Callable[[str], Any], config: DeployConfig
+) -> dict[str, Any]:
+    detail = event.get("detail") or {}
+    name = detail.get("EndpointName")
+    result = {"endpoint_name": config.endpoint_name, "status": "unchanged"}
+    if name != config.endpoint_name:
+        return {**result, "status": "skipped", "reason": f"endpoint {name!r} is not ours"}
+    registered = _ensure_autoscaling_if_in_service(
+        client("sagemaker"), client("application-autoscaling"), config
+    )
+    return {**result, "autoscaling": "registered" if registered else "not in service yet"}
+
+
+def _ensure_autoscaling_if_in_service(sagemaker: Any, autoscaling: Any, config: DeployConfig) -> bool:
+    """Target tracking on invocations per instance (idempotent: register and put overwrite)."""
+    endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
+    if endpoint is None or endpoint.get("EndpointStatus") != IN_SERVICE:
+        return False
+    resource_id = f"endpoint/{config.endpoint_name}/variant/{config.variant_name}"
+    autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+        ScalableDimension=SCALABLE_DIMENSION,
+        MinCapacity=config.min_capacity,
+        MaxCapacity=config.max_capacity,
+    )
+    autoscaling.put_scaling_policy(
+        PolicyName=f"{config.endpoint_name}-invocations-per-instance",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+        ScalableDimension=SCALABLE_DIMENSION,
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": float(config.target_invocations_per_instance),
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+            },
+        },
+    )
+    return True
+
+
+def _describe_endpoint(sagemaker: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return sagemaker.describe_endpoint(EndpointName=name)
+    except sagemaker.exceptions.ClientError as err:
+        if _is_not_found(err):
+            return None
+        raise
+
+
+def _exists(sagemaker: Any, describe: str, **kwargs: str) -> bool:
+    try:
+        getattr(sagemaker, describe)(**kwargs)
+    except sagemaker.exceptions.ClientError as err:
+        if _is_not_found(err):
+            return False
+        raise
+    return True
+
+
+def _is_not_found(err: Exception) -> bool:
+    """SageMaker answers a describe of a missing resource with ValidationException 'Could not find'."""
+    response = getattr(err, "response", None) or {}
+    code = response.get("Error", {}).get("Code", "")
+    message = response.get("Error", {}).get("Message", "")
+    return code == "ValidationException" and "could not find" in message.lower()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _bounded(base: str, suffix: str) -> str:
+    return f"{base[: MAX_NAME_LENGTH - len(suffix) - 1]}-{suffix}"

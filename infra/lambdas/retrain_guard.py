@@ -1,0 +1,148 @@
+"""The storm guard between "something says retrain" and the training pipeline.
+
+EventBridge cannot ask whether a pipeline is already running, and it delivers at least once; a flapping
+drift alarm plus the weekly schedule could otherwise start a pile of identical, expensive retraining
+runs. So every retraining trigger targets this function instead of the pipeline. It starts the
+pipeline only when
+
+1. no execution of it is Executing or Stopping, and
+2. none started within the cooldown (``COOLDOWN_MINUTES``),
+
+and passes a ClientRequestToken derived from the triggering event's id, so two deliveries of the same
+event can start at most one execution even if they race. The function's reserved concurrency is 1,
+which serializes the check-then-start sequence.
+
+The rule target's Input is ``{"PipelineName": ..., "PipelineParameterList": [{"Name", "Value"}],
+"event": <the EventBridge event>}``. Runs in the Lambda runtime (stdlib + boto3 only).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+
+ACTIVE_STATUSES = ("Executing", "Stopping")
+RECENT_EXECUTIONS = 20  # newest first: enough to see any active run and the last start
+
+
+class GuardError(ValueError):
+    """The event or the configuration is unusable; the message names the field."""
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    cooldown_minutes: int
+    allowed_pipelines: tuple[str, ...]
+
+    def to_env(self) -> dict[str, str]:
+        return {
+            "COOLDOWN_MINUTES": str(self.cooldown_minutes),
+            "ALLOWED_PIPELINES": ",".join(self.allowed_pipelines),
+        }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> GuardConfig:
+        try:
+            cooldown = int(env["COOLDOWN_MINUTES"])
+            allowed = tuple(name for name in env["ALLOWED_PIPELINES"].split(",") if name)
+        except KeyError as err:
+            raise GuardError(f"retrain guard misconfigured: environment lacks {err.args[0]}") from None
+        except ValueError:
+            raise GuardError(f"COOLDOWN_MINUTES={env['COOLDOWN_MINUTES']!r} is not an integer") from None
+        return cls(cooldown_minutes=cooldown, allowed_pipelines=allowed)
+
+
+@dataclass(frozen=True)
+class RetrainRequest:
+    pipeline_name: str
+    parameters: list[dict[str, str]]
+    event_id: str
+    source: str
+
+    @classmethod
+    def parse(cls, event: Any) -> RetrainRequest:
+        if not isinstance(event, dict):
+            raise GuardError(f"event must be a JSON object, got {type(event).__name__}")
+        name = event.get("PipelineName")
+        if not isinstance(name, str) or not name:
+            raise GuardError("event.PipelineName is missing: the rule target's Input must name the pipeline")
+        parameters = event.get("PipelineParameterList", [])
+        if not isinstance(parameters, list) or not all(
+            isinstance(p, dict) and set(p) == {"Name", "Value"} for p in parameters
+        ):
+            raise GuardError('event.PipelineParameterList must be a list of {"Name": ..., "Value": ...}')
+        trigger = event.get("event")
+        if not isinstance(trigger, dict) or not trigger.get("id"):
+            raise GuardError("event.event.id is missing: the Input must carry the triggering event")
+        return cls(name, parameters, str(trigger["id"]), str(trigger.get("source", "unknown")))
+
+    @property
+    def client_request_token(self) -> str:
+        """Same event id -> same token -> SageMaker starts at most one execution (32-128 chars)."""
+        return hashlib.sha256(f"{self.pipeline_name}:{self.event_id}".encode()).hexdigest()
+
+
+def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Start the pipeline or say why not: ``{"action", "reason", "pipeline_execution_arn", "parameters"}``."""
+    config = GuardConfig.from_env(env)
+    request = RetrainRequest.parse(event)
+    if request.pipeline_name not in config.allowed_pipelines:
+        raise GuardError(
+            f"pipeline {request.pipeline_name!r} is not one this guard may start ({', '.join(config.allowed_pipelines)})"
+        )
+    sagemaker = client("sagemaker")
+    result: dict[str, Any] = {"pipeline_execution_arn": None, "parameters": request.parameters}
+    reason = _reason_to_skip(sagemaker, request.pipeline_name, config.cooldown_minutes)
+    if reason:
+        return {**result, "action": "skipped", "reason": reason}
+    started = sagemaker.start_pipeline_execution(
+        PipelineName=request.pipeline_name,
+        PipelineParameterList=request.parameters,
+        PipelineExecutionDescription=f"retraining triggered by {request.source} event {request.event_id}",
+        ClientRequestToken=request.client_request_token,
+    )
+    arn = started["PipelineExecutionArn"]
+    return {
+        **result,
+        "action": "started",
+        "reason": f"no run active or within the cooldown; started {arn}",
+        "pipeline_execution_arn": arn,
+    }
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda runtime's entry point: real boto3 clients (cached across warm starts), os.environ."""
+    return handle(event, _client, os.environ)
+
+
+_client = functools.cache(boto3.client)
+
+
+def _reason_to_skip(sagemaker: Any, pipeline_name: str, cooldown_minutes: int) -> str | None:
+    summaries = sagemaker.list_pipeline_executions(
+        PipelineName=pipeline_name,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=RECENT_EXECUTIONS,
+    )["PipelineExecutionSummaries"]
+    active = [s for s in summaries if s.get("PipelineExecutionStatus") in ACTIVE_STATUSES]
+    if active:
+        return f"execution {active[0]['PipelineExecutionArn']} is {active[0]['PipelineExecutionStatus']}"
+    if not summaries:
+        return None
+    # Sorted here too: the newest start decides, whatever order the API returned.
+    last = max(summaries, key=lambda s: s["StartTime"])
+    cooldown_ends = last["StartTime"] + timedelta(minutes=cooldown_minutes)
+    if datetime.now(UTC) < cooldown_ends:
+        return (
+            f"execution {last['PipelineExecutionArn']} started at {last['StartTime']:%Y-%m-%dT%H:%M:%SZ}, "
+            f"within the {cooldown_minutes}-minute cooldown (ends {cooldown_ends:%H:%M:%SZ})"
+        )
+    return None
