@@ -138,8 +138,10 @@ class AlarmConfig:
     endpoint_period_seconds: int = 300
     endpoint_evaluation_periods: int = 3
     endpoint_datapoints_to_alarm: int = 2
+    endpoint_missing_data: str = "notBreaching"  # no traffic is not an outage
     # Pipeline failures.
     pipeline_failure_threshold: int = 1
+    pipeline_failure_period_seconds: int = 300
 
 
 @dataclass(frozen=True)
