@@ -174,6 +174,9 @@ class Settings:
     owner: str = "mlops-team"
     notification_email: str = ""
     model_approval_status: str = "Approved"  # default of the pipeline's approval parameter
+    # How long a successful job step may be reused by a later run with identical arguments
+    # (ISO 8601 duration); see docs/training-pipeline.md "Caching" for what "identical" means.
+    pipeline_cache_expire_after: str = "P7D"
     training: TrainingConfig = field(default_factory=TrainingConfig)
     processing: ProcessingConfig = field(default_factory=ProcessingConfig)
     quality_gate: QualityGate = field(default_factory=QualityGate)
