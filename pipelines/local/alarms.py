@@ -21,8 +21,8 @@ missing data", including its two worked tables for 3-of-3 and 2-of-3 alarms):
   ALARM, ``notBreaching`` -> OK.
 
 Limits (reported, never guessed): percentile statistics (``ExtendedStatistic``) are not computed by
-moto, so such alarms are listed as not evaluable locally; metric math supports arithmetic and
-``FILL(m, value)``.
+moto, so such alarms are listed as not evaluable locally; metric math supports arithmetic,
+comparisons, ``FILL(m, value)`` and ``IF(condition, a, b)``.
 """
 
 from __future__ import annotations
@@ -268,19 +268,36 @@ def _stat_reason(stat: str) -> str:
 
 # -- metric math ---------------------------------------------------------------------------------
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_COMPARE = {
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+_FUNCTIONS = {"FILL": 2, "IF": 3}  # name -> argument count
+_NODES = (ast.BinOp, ast.UnaryOp, ast.USub, ast.Compare, ast.Constant, ast.Name, ast.Load, ast.Call)
 
 
 def _parse_expression(expression: str, where: str) -> ast.expr:
+    """Parse the supported subset of metric math: arithmetic, comparisons, FILL(m, v), IF(c, a, b)."""
     try:
         tree = ast.parse(expression, mode="eval").body
     except SyntaxError as err:
         raise TemplateError(f"{where}: cannot parse metric math {expression!r}") from err
     for node in ast.walk(tree):
-        allowed = (ast.BinOp, ast.UnaryOp, ast.USub, ast.Constant, ast.Name, ast.Load, ast.Call)
-        if not isinstance(node, allowed + tuple(_BINARY)):
+        if not isinstance(node, _NODES + tuple(_BINARY) + tuple(_COMPARE)):
             raise TemplateError(f"{where}: metric math {expression!r}: {type(node).__name__} unsupported")
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id == "FILL"):
-            raise TemplateError(f"{where}: metric math {expression!r}: only FILL() is supported locally")
+        if isinstance(node, ast.Compare) and len(node.ops) != 1:
+            raise TemplateError(f"{where}: metric math {expression!r}: chained comparisons unsupported")
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else ""
+            if _FUNCTIONS.get(name) != len(node.args):
+                raise TemplateError(
+                    f"{where}: metric math {expression!r}: only {', '.join(_FUNCTIONS)} are evaluated "
+                    "locally (with 2 and 3 arguments)"
+                )
     return tree
 
 
@@ -290,12 +307,26 @@ def _evaluate_expression(node: ast.expr, values: dict[str, float | None]) -> flo
         return float(node.value)
     if isinstance(node, ast.Name):
         return values.get(node.id)
+    if isinstance(node, ast.Call):
+        args = [_evaluate_expression(arg, values) for arg in node.args]
+        if node.func.id == "FILL":  # type: ignore[attr-defined]
+            return args[1] if args[0] is None else args[0]
+        condition, then, otherwise = args  # IF
+        if condition is None:
+            return None
+        return then if condition else otherwise
+    operands: list[float | None]
     if isinstance(node, ast.UnaryOp):
         inner = _evaluate_expression(node.operand, values)
         return None if inner is None else -inner
-    if isinstance(node, ast.Call):  # FILL(series, value)
-        series, fill = (_evaluate_expression(arg, values) for arg in node.args)
-        return fill if series is None else series
+    if isinstance(node, ast.Compare):
+        operands = [
+            _evaluate_expression(node.left, values),
+            _evaluate_expression(node.comparators[0], values),
+        ]
+        if None in operands:
+            return None
+        return float(_COMPARE[type(node.ops[0])](*operands))
     assert isinstance(node, ast.BinOp)
     left, right = _evaluate_expression(node.left, values), _evaluate_expression(node.right, values)
     if left is None or right is None:

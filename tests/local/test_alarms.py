@@ -141,7 +141,12 @@ ERROR_RATE = {
     "Threshold": 0.05,
     "EvaluationPeriods": 1,
     "Metrics": [
-        {"Id": "rate", "Expression": "FILL(errors, 0) / invocations", "ReturnData": True, "Label": "rate"},
+        {
+            "Id": "rate",
+            "Expression": "IF(invocations > 0, (FILL(errors, 0) + modelerrors) / invocations, 0)",
+            "ReturnData": True,
+            "Label": "rate",
+        },
         *[
             {
                 "Id": qid,
@@ -156,7 +161,11 @@ ERROR_RATE = {
                     "Stat": "Sum",
                 },
             }
-            for qid, name in (("errors", "Invocation5XXErrors"), ("invocations", "Invocations"))
+            for qid, name in (
+                ("errors", "Invocation5XXErrors"),
+                ("modelerrors", "InvocationModelErrors"),
+                ("invocations", "Invocations"),
+            )
         ],
     ],
 }
@@ -277,12 +286,14 @@ def test_metric_math_alarm_over_moto_metrics(tmp_path, cloudwatch):
     alarms = load_alarms(_write(tmp_path, _template({"E": ERROR_RATE})))
     evaluator = AlarmEvaluator(alarms, cloudwatch, SETTINGS.account, SETTINGS.region, created_at=T0)
     dims = (("E", "e"),)
-    _put(cloudwatch, "Invocations", 100, T0 + timedelta(minutes=1), dims)  # no error metric: FILL -> 0
+    # No invocations metric at all: every period is missing (treatment: missing) -> no data.
+    assert evaluator.evaluate(T0 + timedelta(minutes=5))[0].state is AlarmState.INSUFFICIENT_DATA
+    for name, value in (("Invocations", 100), ("InvocationModelErrors", 0)):  # no 5XX metric: FILL -> 0
+        _put(cloudwatch, name, value, T0 + timedelta(minutes=1), dims)
     assert evaluator.evaluate(T0 + timedelta(minutes=5))[0].state is AlarmState.OK
-    _put(cloudwatch, "Invocations", 100, T0 + timedelta(minutes=6), dims)
-    _put(cloudwatch, "Invocation5XXErrors", 10, T0 + timedelta(minutes=6), dims)
+    for name, value in (("Invocations", 100), ("InvocationModelErrors", 4), ("Invocation5XXErrors", 6)):
+        _put(cloudwatch, name, value, T0 + timedelta(minutes=6), dims)
     alarm = evaluator.evaluate(T0 + timedelta(minutes=10))[0]
     assert alarm.state is AlarmState.ALARM and alarm.values[-1] == pytest.approx(0.1)
-    assert (
-        alarm.event["detail"]["configuration"]["metrics"][0]["expression"] == "FILL(errors, 0) / invocations"
-    )
+    expression = alarm.event["detail"]["configuration"]["metrics"][0]["expression"]
+    assert expression.startswith("IF(invocations > 0")
