@@ -1,0 +1,210 @@
+"""CloudWatch alarms: data drift, endpoint health, pipeline failures, failed Lambda events.
+
+Every name, threshold, period, evaluation count and missing-data policy comes from settings, and the
+drift metrics use the namespace, names and dimensions the monitoring job publishes with (also from
+settings). All alarms notify the topic; only the drift-share alarm also starts retraining (through
+the rule in :mod:`infra.retraining`), and the endpoint alarms double as the blue/green rollback
+alarms of the deploy function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from pipelines.settings import Settings
+from processing_scripts import dataset
+
+ENDPOINT_NAMESPACE = "AWS/SageMaker"
+PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"  # sic: AWS spells it this way
+MICROSECONDS_PER_MS = 1000  # ModelLatency is reported in microseconds
+GREATER = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+
+
+class ProjectAlarms(Construct):
+    """All alarms, each notifying ``topic``; ``failure_queues`` maps function purpose -> its queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        topic: sns.ITopic,
+        failure_queues: Mapping[str, sqs.IQueue],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._settings = settings
+        self._action = actions.SnsAction(topic)
+        alarms = settings.alarms
+        drift = {
+            "evaluation_periods": alarms.drift_evaluation_periods,
+            "datapoints": alarms.drift_datapoints_to_alarm,
+            "missing": alarms.drift_missing_data,
+        }
+        self.drift = self._alarm(
+            "DataDrift",
+            settings.drift_alarm_name,
+            "Share of features drifted from the baseline; ALARM starts retraining (via the guard)",
+            self._drift_metric(settings.monitoring.drifted_share_metric, alarms.drift_period_seconds),
+            threshold=alarms.drift_share_threshold,
+            comparison=GREATER,
+            **drift,
+        )
+        self.feature_drift = {
+            feature: self._alarm(
+                f"FeatureDrift{index}",
+                settings.feature_drift_alarm_name(feature),
+                f"Drift distance of {feature!r} from the baseline (notify only)",
+                self._drift_metric(settings.drift_metric_name(feature), alarms.drift_period_seconds),
+                threshold=settings.monitoring.comparison_threshold,
+                comparison=GREATER,
+                **drift,
+            )
+            for index, feature in enumerate(dataset.feature_names())
+        }
+        endpoint = {
+            "evaluation_periods": alarms.endpoint_evaluation_periods,
+            "datapoints": alarms.endpoint_datapoints_to_alarm,
+            "missing": alarms.endpoint_missing_data,
+        }
+        names = settings.endpoint_alarm_names
+        self.endpoint = {
+            "error-rate": self._alarm(
+                "EndpointErrorRate",
+                names["error-rate"],
+                "Share of invocations failing with 5XX or a model error; rolls back deployments",
+                self._error_rate(alarms.endpoint_period_seconds),
+                threshold=alarms.error_rate_threshold,
+                comparison=GREATER,
+                **endpoint,
+            ),
+            "latency-p99": self._alarm(
+                "EndpointLatencyP99",
+                names["latency-p99"],
+                "p99 model latency (microseconds); rolls back deployments",
+                self._endpoint_metric("ModelLatency", "p99", alarms.endpoint_period_seconds),
+                threshold=alarms.latency_p99_threshold_ms * MICROSECONDS_PER_MS,
+                comparison=GREATER,
+                **endpoint,
+            ),
+        }
+        self.pipeline_failures = {
+            name: self._alarm(
+                f"PipelineFailed{index}",
+                settings.pipeline_failure_alarm_name(name),
+                f"Executions of {name} failed",
+                cloudwatch.Metric(
+                    namespace=PIPELINE_NAMESPACE,
+                    metric_name="ExecutionFailed",
+                    dimensions_map={"PipelineName": name},
+                    statistic="Sum",
+                    period=cdk.Duration.seconds(alarms.pipeline_failure_period_seconds),
+                ),
+                threshold=alarms.pipeline_failure_threshold,
+                comparison=AT_LEAST,
+                evaluation_periods=1,
+                datapoints=1,
+                missing="notBreaching",
+            )
+            for index, name in enumerate(settings.pipeline_names)
+        }
+        self.failed_events = {
+            purpose: self._alarm(
+                f"FailedEvents{purpose.title().replace('-', '')}",
+                f"{settings.function_name(purpose)}-failed-events",
+                f"Events the {purpose} function could not process (inspect and redrive the queue)",
+                queue.metric_approximate_number_of_messages_visible(
+                    statistic="Maximum", period=cdk.Duration.minutes(5)
+                ),
+                threshold=0,
+                comparison=GREATER,
+                evaluation_periods=1,
+                datapoints=1,
+                missing="notBreaching",
+            )
+            for purpose, queue in failure_queues.items()
+        }
+
+    def _alarm(
+        self,
+        construct_id: str,
+        name: str,
+        description: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        comparison: cloudwatch.ComparisonOperator,
+        evaluation_periods: int,
+        datapoints: int,
+        missing: str,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=name,
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints,
+            treat_missing_data=cloudwatch.TreatMissingData(_missing_data_member(missing)),
+        )
+        alarm.add_alarm_action(self._action)
+        return alarm
+
+    def _drift_metric(self, metric_name: str, period: int) -> cloudwatch.Metric:
+        monitoring = self._settings.monitoring
+        return cloudwatch.Metric(
+            namespace=monitoring.metric_namespace,
+            metric_name=metric_name,
+            dimensions_map={
+                monitoring.endpoint_dimension: self._settings.endpoint_name,
+                monitoring.schedule_dimension: self._settings.monitoring_schedule_name,
+            },
+            statistic="Maximum",
+            period=cdk.Duration.seconds(period),
+        )
+
+    def _endpoint_metric(self, metric_name: str, statistic: str, period: int) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=ENDPOINT_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={
+                "EndpointName": self._settings.endpoint_name,
+                "VariantName": self._settings.serving.variant_name,
+            },
+            statistic=statistic,
+            period=cdk.Duration.seconds(period),
+        )
+
+    def _error_rate(self, period: int) -> cloudwatch.MathExpression:
+        return cloudwatch.MathExpression(
+            expression="IF(invocations > 0, (errors5xx + modelerrors) / invocations, 0)",
+            using_metrics={
+                "invocations": self._endpoint_metric("Invocations", "Sum", period),
+                "errors5xx": self._endpoint_metric("Invocation5XXErrors", "Sum", period),
+                "modelerrors": self._endpoint_metric("InvocationModelErrors", "Sum", period),
+            },
+            label="error rate",
+            period=cdk.Duration.seconds(period),
+        )
+
+
+def _missing_data_member(value: str) -> str:
+    """Settings use CloudWatch's spelling (``notBreaching``); the CDK enum its member names."""
+    members = {member.name.replace("_", "").lower(): member.value for member in cloudwatch.TreatMissingData}
+    try:
+        return members[value.lower()]
+    except KeyError:
+        raise ValueError(
+            f"missing-data policy {value!r} is not one of breaching|notBreaching|ignore|missing"
+        ) from None

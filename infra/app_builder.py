@@ -1,0 +1,93 @@
+"""Builds the CDK app for one environment: four stacks, tags, cdk-nag, deterministic output.
+
+``python app.py`` and ``cdk synth`` (whose ``app`` runs app.py) both come through :func:`create_app`,
+so they write the same ``cdk.out``. The account and region come from settings, never from a lookup,
+so synthesis is offline and byte-identical for identical input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+
+from infra.monitoring import MonitoringStack
+from infra.nag import add_checks
+from infra.pipeline_stack import PipelineStack
+from infra.serving import ServingStack
+from infra.storage import StorageStack
+from pipelines import settings as project_settings
+from pipelines.settings import Settings
+
+OUTDIR = "cdk.out"
+# Set here rather than in cdk.json so `python app.py` (which does not read cdk.json) behaves the same.
+CONTEXT = {
+    # Access logs are delivered under a bucket policy, not the legacy ACL (buckets enforce ownership).
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+    # Stacks reference each other by CloudFormation export ("strong"); saying so silences a warning.
+    "@aws-cdk/core:defaultCrossStackReferences": "strong",
+}
+
+
+@dataclass(frozen=True)
+class ProjectStacks:
+    storage: StorageStack
+    pipelines: PipelineStack
+    serving: ServingStack
+    monitoring: MonitoringStack
+
+
+def create_app(env: str | None = None, *, outdir: str = OUTDIR) -> tuple[cdk.App, ProjectStacks]:
+    """The app for ``env`` (or context ``env``, or MLOPS_ENV, or dev), checked by cdk-nag."""
+    from pipelines.synth import render_pipelines
+
+    app = cdk.App(outdir=outdir, analytics_reporting=False, context=CONTEXT)
+    settings = project_settings.load(env or app.node.try_get_context("env"))
+    stacks = build(app, settings, render_pipelines(settings))
+    add_checks(app)
+    return app, stacks
+
+
+def build(
+    app: cdk.App,
+    settings: Settings,
+    definitions: Mapping[str, str],
+    retrain_parameters: Mapping[str, str] | None = None,
+    monitoring_parameters: Mapping[str, str] | None = None,
+) -> ProjectStacks:
+    """The stacks for ``settings`` with these pipeline definitions (name -> JSON text)."""
+    environment = cdk.Environment(account=settings.account, region=settings.region)
+
+    def stack_name(concern: str) -> str:
+        return f"{settings.prefix}-{concern}"
+
+    storage = StorageStack(
+        app, "Storage", settings=settings, stack_name=stack_name("storage"), env=environment
+    )
+    pipelines = PipelineStack(
+        app,
+        "Pipelines",
+        settings=settings,
+        definitions=definitions,
+        key_arn=storage.key.key_arn,
+        repository_arn=storage.repository.repository_arn,
+        stack_name=stack_name("pipelines"),
+        env=environment,
+    )
+    serving = ServingStack(
+        app, "Serving", settings=settings, stack_name=stack_name("serving"), env=environment
+    )
+    monitoring = MonitoringStack(
+        app,
+        "Monitoring",
+        settings=settings,
+        deploy_failures=serving.deploy.failures,
+        retrain_parameters=retrain_parameters or {},
+        monitoring_parameters=monitoring_parameters or {},
+        stack_name=stack_name("monitoring"),
+        env=environment,
+    )
+    for key, value in settings.tags.items():
+        cdk.Tags.of(app).add(key, value)
+    return ProjectStacks(storage, pipelines, serving, monitoring)

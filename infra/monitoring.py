@@ -1,0 +1,111 @@
+"""Monitoring: notifications, alarms, the monitoring schedule, retraining triggers, failure rules.
+
+The monitoring pipeline runs on a schedule straight from EventBridge (the typed
+:class:`~infra.pipeline_target.SageMakerPipelineTarget`, with the events role that may only start
+the project's pipelines). It publishes drift metrics that the alarms watch; the drift alarm's
+transition into ALARM goes through the retrain guard to the training pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import iam
+from infra.alarms import ProjectAlarms
+from infra.notifications import NotificationTopic
+from infra.pipeline_target import SageMakerPipelineTarget
+from infra.retraining import RetrainingTriggers
+from pipelines.settings import Settings
+
+PIPELINE_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
+
+
+def pipeline_failed_pattern(settings: Settings) -> events.EventPattern:
+    return events.EventPattern(
+        source=["aws.sagemaker"],
+        detail_type=[PIPELINE_STATUS_EVENT],
+        detail={
+            "currentPipelineExecutionStatus": ["Failed"],
+            "pipelineArn": [settings.pipeline_arn(name) for name in settings.pipeline_names],
+        },
+    )
+
+
+class MonitoringStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        deploy_failures: sqs.IQueue,
+        retrain_parameters: Mapping[str, str],
+        monitoring_parameters: Mapping[str, str],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.notifications = NotificationTopic(self, "Notifications", settings=settings)
+        topic = self.notifications.topic
+        self.retraining = RetrainingTriggers(
+            self, "Retraining", settings=settings, parameters=retrain_parameters
+        )
+        self.alarms = ProjectAlarms(
+            self,
+            "Alarms",
+            settings=settings,
+            topic=topic,
+            failure_queues={"deploy": deploy_failures, "retrain-guard": self.retraining.guard.failures},
+        )
+        self.events_role = iam.project_role(self, settings, "events", "events.amazonaws.com", [])
+        self.monitoring_rule = events.Rule(
+            self,
+            "MonitoringSchedule",
+            rule_name=settings.monitoring_schedule_name,
+            description="Runs the monitoring pipeline (drift check of captured traffic)",
+            schedule=events.Schedule.expression(settings.monitoring.schedule_expression),
+            targets=[
+                SageMakerPipelineTarget(
+                    settings.pipeline_arn(settings.monitoring_pipeline_name),
+                    self.events_role,
+                    monitoring_parameters,
+                )
+            ],
+        )
+        failed_rule = events.Rule(
+            self,
+            "PipelineFailed",
+            rule_name=f"{settings.prefix}-pipeline-failed",
+            description="Any failed execution of the project's pipelines is notified at once",
+            event_pattern=pipeline_failed_pattern(settings),
+            targets=[
+                targets.SnsTopic(
+                    # By ARN: the L2 target would add a `kms:GenerateDataKey*` key grant; the key
+                    # policy already names EventBridge, and the topic policy is added below.
+                    sns.Topic.from_topic_arn(self, "TopicForRules", topic.topic_arn),
+                    message=events.RuleTargetInput.from_text(
+                        f"{settings.prefix}: pipeline execution "
+                        f"{events.EventField.from_path('$.detail.pipelineExecutionArn')} failed"
+                    ),
+                )
+            ],
+        )
+        topic.add_to_resource_policy(
+            aws_iam.PolicyStatement(
+                sid="RulesPublish",
+                principals=[aws_iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": failed_rule.rule_arn}},
+            )
+        )
+        cdk.CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn)
+        cdk.CfnOutput(self, "DriftAlarmName", value=self.alarms.drift.alarm_name)
+        cdk.CfnOutput(self, "RetrainGuardFunctionName", value=self.retraining.guard.function.function_name)

@@ -1,0 +1,77 @@
+"""Retraining triggers: the drift alarm and the periodic schedule, both through the storm guard.
+
+Neither rule targets the training pipeline directly: EventBridge cannot see whether a run is active
+and may deliver twice. They invoke the retrain-guard function with an Input of ``PipelineName``,
+``PipelineParameterList`` and the triggering ``event`` (see infra/lambdas/retrain_guard.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from constructs import Construct
+
+from infra import iam
+from infra.functions import ProjectFunction
+from pipelines.settings import Settings
+
+GUARD_TIMEOUT = cdk.Duration.seconds(30)
+ALARM_EVENT = "CloudWatch Alarm State Change"
+
+
+def alarm_entered_pattern(alarm_arn: str) -> events.EventPattern:
+    """Transitions into ALARM only: a re-evaluation that stays in ALARM does not fire again."""
+    return events.EventPattern(
+        source=["aws.cloudwatch"],
+        detail_type=[ALARM_EVENT],
+        resources=[alarm_arn],
+        detail={"state": {"value": ["ALARM"]}, "previousState": {"value": [{"anything-but": "ALARM"}]}},
+    )
+
+
+def guard_input(pipeline_name: str, parameters: Mapping[str, str]) -> events.RuleTargetInput:
+    return events.RuleTargetInput.from_object(
+        {
+            "PipelineName": pipeline_name,
+            "PipelineParameterList": [{"Name": k, "Value": v} for k, v in sorted(parameters.items())],
+            "event": events.EventField.from_path("$"),
+        }
+    )
+
+
+class RetrainingTriggers(Construct):
+    """The guard function, the drift-alarm rule and the (optionally enabled) retraining schedule."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Settings, parameters: Mapping[str, str]
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.guard = ProjectFunction(
+            self,
+            "Guard",
+            settings=settings,
+            purpose="retrain-guard",
+            permissions=iam.retrain_guard(settings),
+            timeout=GUARD_TIMEOUT,
+            reserved_concurrency=1,  # serializes check-then-start
+        )
+        target_input = guard_input(settings.training_pipeline_name, parameters)
+        self.drift_rule = events.Rule(
+            self,
+            "OnDrift",
+            rule_name=f"{settings.prefix}-retrain-on-drift",
+            description=f"{settings.drift_alarm_name} entering ALARM asks the guard to retrain",
+            event_pattern=alarm_entered_pattern(iam.alarm_arn(settings, settings.drift_alarm_name)),
+            targets=[self.guard.target(target_input)],
+        )
+        self.schedule_rule = events.Rule(
+            self,
+            "OnSchedule",
+            rule_name=f"{settings.prefix}-retrain-on-schedule",
+            description="Periodic retraining, through the same guard",
+            schedule=events.Schedule.expression(settings.retraining.schedule_expression),
+            enabled=settings.retraining.schedule_enabled,
+            targets=[self.guard.target(target_input)],
+        )

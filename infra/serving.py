@@ -1,0 +1,68 @@
+"""Serving: the deploy function and the events that call it.
+
+The training pipeline's Deploy step invokes the function directly (by its ARN from settings). The
+rules here make everything else deploy the same way: a model package approved in the registry (a
+manual approval in prod), and the endpoint reaching InService, when the function attaches auto
+scaling. Patterns filter on our group and endpoint; the handler re-checks both.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from constructs import Construct
+
+from infra import iam
+from infra.functions import ProjectFunction
+from infra.lambdas.deploy import APPROVED, ENDPOINT_EVENT, PACKAGE_EVENT
+from pipelines.settings import Settings
+
+DEPLOY_TIMEOUT = cdk.Duration.minutes(2)
+
+
+def package_approved_pattern(settings: Settings) -> events.EventPattern:
+    return events.EventPattern(
+        source=["aws.sagemaker"],
+        detail_type=[PACKAGE_EVENT],
+        detail={"ModelPackageGroupName": [settings.model_package_group], "ModelApprovalStatus": [APPROVED]},
+    )
+
+
+def endpoint_in_service_pattern(settings: Settings) -> events.EventPattern:
+    return events.EventPattern(
+        source=["aws.sagemaker"],
+        detail_type=[ENDPOINT_EVENT],
+        detail={"EndpointName": [settings.endpoint_name], "EndpointStatus": ["IN_SERVICE"]},
+    )
+
+
+class ServingStack(cdk.Stack):
+    """The deploy function (shared with the pipeline's Deploy step) and its two rules."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.deploy = ProjectFunction(
+            self,
+            "Deploy",
+            settings=settings,
+            purpose="deploy",
+            permissions=iam.deploy_function(settings),
+            timeout=DEPLOY_TIMEOUT,
+        )
+        events.Rule(
+            self,
+            "PackageApproved",
+            rule_name=f"{settings.prefix}-package-approved",
+            description="An approved model package in our group deploys to the endpoint",
+            event_pattern=package_approved_pattern(settings),
+            targets=[self.deploy.target()],
+        )
+        events.Rule(
+            self,
+            "EndpointInService",
+            rule_name=f"{settings.prefix}-endpoint-in-service",
+            description="Attach auto scaling once the endpoint is InService",
+            event_pattern=endpoint_in_service_pattern(settings),
+            targets=[self.deploy.target()],
+        )
+        cdk.CfnOutput(self, "DeployFunctionName", value=self.deploy.function.function_name)
