@@ -53,8 +53,6 @@ def build(
     app: cdk.App,
     settings: Settings,
     definitions: Mapping[str, str],
-    retrain_parameters: Mapping[str, str] | None = None,
-    monitoring_parameters: Mapping[str, str] | None = None,
 ) -> ProjectStacks:
     """The stacks for ``settings`` with these pipeline definitions (name -> JSON text)."""
     environment = cdk.Environment(account=settings.account, region=settings.region)
@@ -83,8 +81,6 @@ def build(
         "Monitoring",
         settings=settings,
         deploy_failures=serving.deploy.failures,
-        retrain_parameters=retrain_parameters or {},
-        monitoring_parameters=monitoring_parameters or {},
         stack_name=stack_name("monitoring"),
         env=environment,
     )

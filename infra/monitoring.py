@@ -8,8 +8,6 @@ transition into ALARM goes through the retrain guard to the training pipeline.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -23,6 +21,7 @@ from infra.alarms import ProjectAlarms
 from infra.notifications import NotificationTopic
 from infra.pipeline_target import SageMakerPipelineTarget
 from infra.retraining import RetrainingTriggers
+from pipelines import parameters
 from pipelines.settings import Settings
 
 PIPELINE_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
@@ -47,16 +46,12 @@ class MonitoringStack(cdk.Stack):
         *,
         settings: Settings,
         deploy_failures: sqs.IQueue,
-        retrain_parameters: Mapping[str, str],
-        monitoring_parameters: Mapping[str, str],
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.notifications = NotificationTopic(self, "Notifications", settings=settings)
         topic = self.notifications.topic
-        self.retraining = RetrainingTriggers(
-            self, "Retraining", settings=settings, parameters=retrain_parameters
-        )
+        self.retraining = RetrainingTriggers(self, "Retraining", settings=settings)
         self.alarms = ProjectAlarms(
             self,
             "Alarms",
@@ -75,7 +70,7 @@ class MonitoringStack(cdk.Stack):
                 SageMakerPipelineTarget(
                     settings.pipeline_arn(settings.monitoring_pipeline_name),
                     self.events_role,
-                    monitoring_parameters,
+                    {parameters.ENDPOINT_NAME: settings.endpoint_name},
                 )
             ],
         )

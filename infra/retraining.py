@@ -15,10 +15,14 @@ from constructs import Construct
 
 from infra import iam
 from infra.functions import ProjectFunction
+from pipelines import parameters
 from pipelines.settings import Settings
 
 GUARD_TIMEOUT = cdk.Duration.seconds(30)
 ALARM_EVENT = "CloudWatch Alarm State Change"
+# TriggeredBy values: recorded on the execution and the model package it registers.
+DRIFT_TRIGGER = "drift-alarm"
+SCHEDULE_TRIGGER = "schedule"
 
 
 def alarm_entered_pattern(alarm_arn: str) -> events.EventPattern:
@@ -31,11 +35,14 @@ def alarm_entered_pattern(alarm_arn: str) -> events.EventPattern:
     )
 
 
-def guard_input(pipeline_name: str, parameters: Mapping[str, str]) -> events.RuleTargetInput:
+def guard_input(pipeline_name: str, pipeline_parameters: Mapping[str, str]) -> events.RuleTargetInput:
+    """The guard's Input: which pipeline, with which parameters, and the whole triggering event."""
     return events.RuleTargetInput.from_object(
         {
             "PipelineName": pipeline_name,
-            "PipelineParameterList": [{"Name": k, "Value": v} for k, v in sorted(parameters.items())],
+            "PipelineParameterList": [
+                {"Name": name, "Value": value} for name, value in sorted(pipeline_parameters.items())
+            ],
             "event": events.EventField.from_path("$"),
         }
     )
@@ -44,9 +51,7 @@ def guard_input(pipeline_name: str, parameters: Mapping[str, str]) -> events.Rul
 class RetrainingTriggers(Construct):
     """The guard function, the drift-alarm rule and the (optionally enabled) retraining schedule."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, settings: Settings, parameters: Mapping[str, str]
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id)
         self.guard = ProjectFunction(
             self,
@@ -57,14 +62,14 @@ class RetrainingTriggers(Construct):
             timeout=GUARD_TIMEOUT,
             reserved_concurrency=1,  # serializes check-then-start
         )
-        target_input = guard_input(settings.training_pipeline_name, parameters)
+        training = settings.training_pipeline_name
         self.drift_rule = events.Rule(
             self,
             "OnDrift",
             rule_name=f"{settings.prefix}-retrain-on-drift",
             description=f"{settings.drift_alarm_name} entering ALARM asks the guard to retrain",
             event_pattern=alarm_entered_pattern(iam.alarm_arn(settings, settings.drift_alarm_name)),
-            targets=[self.guard.target(target_input)],
+            targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: DRIFT_TRIGGER}))],
         )
         self.schedule_rule = events.Rule(
             self,
@@ -73,5 +78,5 @@ class RetrainingTriggers(Construct):
             description="Periodic retraining, through the same guard",
             schedule=events.Schedule.expression(settings.retraining.schedule_expression),
             enabled=settings.retraining.schedule_enabled,
-            targets=[self.guard.target(target_input)],
+            targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: SCHEDULE_TRIGGER}))],
         )
