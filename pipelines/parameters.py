@@ -1,0 +1,178 @@
+"""Pipeline parameter names, types and defaults: what an operator may change when starting a run.
+
+Plain Python (no SDK) so the CLI, the retrain guard, the local executor and the docs can name a
+parameter without importing the SageMaker SDK. The pipeline definitions turn these specs into SDK
+parameter objects (see ``pipelines/training.py`` and ``pipelines/monitoring.py``); nothing else
+spells a parameter name.
+
+Everything an operator might reasonably change per run is a parameter; everything that changes
+what the pipeline *is* (step graph, images, output layout) is a setting, so it shows up in a
+definition diff instead of hiding in an execution's arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pipelines.settings import Settings
+
+ParameterType = Literal["String", "Integer", "Float"]
+
+# -- training pipeline -------------------------------------------------------------------------
+INPUT_DATA_URL = "InputDataUrl"
+PROCESSING_INSTANCE_TYPE = "ProcessingInstanceType"
+PROCESSING_INSTANCE_COUNT = "ProcessingInstanceCount"
+TRAINING_INSTANCE_TYPE = "TrainingInstanceType"
+TRAINING_INSTANCE_COUNT = "TrainingInstanceCount"
+MAX_TUNING_JOBS = "MaxTuningJobs"
+MAX_PARALLEL_TUNING_JOBS = "MaxParallelTuningJobs"
+QUALITY_THRESHOLD = "QualityThreshold"
+MODEL_APPROVAL_STATUS = "ModelApprovalStatus"
+GIT_COMMIT = "GitCommit"
+TRIGGERED_BY = "TriggeredBy"
+
+# -- monitoring pipeline -----------------------------------------------------------------------
+ENDPOINT_NAME = "EndpointName"
+WINDOW_HOURS = "WindowHours"
+BASELINE_URI = "BaselineUri"
+GROUND_TRUTH_URI = "GroundTruthUri"
+MONITORING_INSTANCE_TYPE = "MonitoringInstanceType"
+
+UNKNOWN_COMMIT = "unknown"  # what GitCommit says when the run was not started from a checkout
+MANUAL_TRIGGER = "manual"  # TriggeredBy for a run started by a person
+APPROVED = "Approved"  # the approval status that deploys
+APPROVAL_STATUSES = (APPROVED, "PendingManualApproval", "Rejected")  # CreateModelPackage's values
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One pipeline parameter: its name, SageMaker type, default and what it is for.
+
+    ``allowed`` (String only) becomes the parameter's ``EnumValues``, so SageMaker itself rejects
+    a start request with any other value.
+    """
+
+    name: str
+    type: ParameterType
+    default: str | int | float
+    description: str
+    allowed: tuple[str, ...] = ()
+
+
+def training_parameters(settings: Settings) -> list[ParameterSpec]:
+    """The training pipeline's parameters in declaration order.
+
+    The tuning limits exist only when tuning is enabled: a declared parameter that no step reads
+    would let an operator change a value that does nothing.
+    """
+    specs = [
+        ParameterSpec(
+            INPUT_DATA_URL,
+            "String",
+            settings.raw_data_uri,
+            "S3 URI of the raw abalone CSV (an object or a prefix of CSV shards).",
+        ),
+        ParameterSpec(
+            PROCESSING_INSTANCE_TYPE,
+            "String",
+            settings.processing.instance_type,
+            "Instance type of the preprocess, baseline and evaluate jobs.",
+        ),
+        ParameterSpec(
+            PROCESSING_INSTANCE_COUNT,
+            "Integer",
+            settings.processing.instance_count,
+            "Preprocess instances; more than 1 shards the input by S3 key.",
+        ),
+        ParameterSpec(
+            TRAINING_INSTANCE_TYPE,
+            "String",
+            settings.training.instance_type,
+            "Instance type of the training (or each tuning) job.",
+        ),
+        ParameterSpec(
+            TRAINING_INSTANCE_COUNT,
+            "Integer",
+            settings.training.instance_count,
+            "Instances per training job.",
+        ),
+    ]
+    if settings.training.tuning_enabled:
+        specs += [
+            ParameterSpec(
+                MAX_TUNING_JOBS,
+                "Integer",
+                settings.training.tuning_max_jobs,
+                "Training jobs the tuning job may launch in total.",
+            ),
+            ParameterSpec(
+                MAX_PARALLEL_TUNING_JOBS,
+                "Integer",
+                settings.training.tuning_max_parallel_jobs,
+                "Training jobs the tuning job runs at once.",
+            ),
+        ]
+    specs += [
+        ParameterSpec(
+            QUALITY_THRESHOLD,
+            "Float",
+            settings.quality_gate.threshold,
+            f"Quality gate: {settings.quality_gate.metric_path} must be "
+            f"{settings.quality_gate.comparison} this to register the model.",
+        ),
+        ParameterSpec(
+            MODEL_APPROVAL_STATUS,
+            "String",
+            settings.model_approval_status,
+            "Approval status of the registered package; Approved deploys at once.",
+            APPROVAL_STATUSES,
+        ),
+        ParameterSpec(
+            GIT_COMMIT,
+            "String",
+            UNKNOWN_COMMIT,
+            "Commit the run was started from (lineage; `start` fills it from the checkout).",
+        ),
+        ParameterSpec(
+            TRIGGERED_BY,
+            "String",
+            MANUAL_TRIGGER,
+            "Why the run started (manual, schedule, drift alarm, ...); stored on the model package.",
+        ),
+    ]
+    return specs
+
+
+def monitoring_parameters(settings: Settings) -> list[ParameterSpec]:
+    """The monitoring pipeline's parameters in declaration order."""
+    return [
+        ParameterSpec(
+            ENDPOINT_NAME, "String", settings.endpoint_name, "Endpoint whose captured traffic is checked."
+        ),
+        ParameterSpec(
+            WINDOW_HOURS,
+            "Integer",
+            settings.monitoring.window_hours,
+            "Hours of capture, ending at the execution's start time, to check.",
+        ),
+        ParameterSpec(
+            BASELINE_URI,
+            "String",
+            "",
+            "S3 prefix with statistics.json and constraints.json; empty = the deployed model "
+            "package's drift baseline.",
+        ),
+        ParameterSpec(
+            GROUND_TRUTH_URI,
+            "String",
+            "",
+            "S3 URI of labels for the window; empty = data quality only.",
+        ),
+        ParameterSpec(
+            MONITORING_INSTANCE_TYPE,
+            "String",
+            settings.monitoring.instance_type,
+            "Instance type of the monitoring job.",
+        ),
+    ]

@@ -1,0 +1,50 @@
+"""Synthesis: every pipeline definition as canonical JSON, offline and byte-identical per input.
+
+``render_pipelines`` is what the CLI's ``synth``/``upsert``/``diff``, the CDK stacks and the local
+executor read, so they all see the same bytes. Canonical means sorted keys, two-space indent and a
+trailing newline (``pipelines.cli.definitions.canonical``), so a diff of two syntheses shows real
+changes only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipelines.settings import Settings
+
+DEFAULT_OUT_DIR = Path("build/pipelines")
+
+
+def canonical_json(definition: dict) -> str:
+    """Sorted keys, indent 2, trailing newline: the one text form of a definition."""
+    return json.dumps(definition, indent=2, sort_keys=True) + "\n"
+
+
+def render_pipelines(settings: Settings) -> dict[str, str]:
+    """Pipeline name -> canonical JSON text of its definition, for these settings.
+
+    Imports the SageMaker SDK (seconds) only when called. Makes no network call.
+    """
+    from pipelines.monitoring import build_monitoring_pipeline
+    from pipelines.sdk_session import offline_session, quiet_sdk
+    from pipelines.training import build_training_pipeline
+
+    rendered: dict[str, str] = {}
+    with quiet_sdk():
+        session = offline_session(settings)
+        for build in (build_training_pipeline, build_monitoring_pipeline):
+            pipeline = build(settings, session)
+            rendered[pipeline.name] = canonical_json(json.loads(pipeline.definition()))
+    return rendered
+
+
+def write_pipelines(settings: Settings, out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
+    """Write ``<out_dir>/<pipeline name>.json`` for every pipeline; returns the paths written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in render_pipelines(settings).items():
+        path = out_dir / f"{name}.json"
+        path.write_text(text)
+        paths.append(path)
+    return paths

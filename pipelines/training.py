@@ -1,0 +1,460 @@
+"""The training pipeline: preprocess, train or tune, baseline, evaluate, gate, register, deploy.
+
+The graph (see docs/training-pipeline.md for the picture and the decisions behind it)::
+
+    Preprocess ─┬─► Train | Tune ─► Evaluate ─► QualityGate ─┬─ if ─► Register ─► CheckApproval ─► Deploy
+                └─► Baseline ─────────────────────────────────┘ else ─► QualityGateFailed
+
+Built with the SDK under an :class:`~pipelines.sdk_session.OfflinePipelineSession`, so building it
+makes no AWS call and the same settings always give the same definition.
+"""
+
+from __future__ import annotations
+
+import pipelines.sdk_session  # noqa: F401  (prepares the environment the SDK reads at import)
+
+# isort: split
+from sagemaker.core import image_uris
+from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+from sagemaker.core.lambda_helper import Lambda
+from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.parameter import ContinuousParameter, IntegerParameter, ParameterRange
+from sagemaker.core.workflow import conditions
+from sagemaker.core.workflow.conditions import ConditionComparison, ConditionEquals
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.parameters import Parameter
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.condition_step import ConditionStep
+from sagemaker.mlops.workflow.fail_step import FailStep
+from sagemaker.mlops.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
+from sagemaker.mlops.workflow.model_step import ModelStep
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep, TuningStep
+from sagemaker.serve.model_builder import ModelBuilder
+from sagemaker.train import ModelTrainer
+from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+from sagemaker.train.tuner import HyperparameterTuner
+
+from pipelines import parameters as p
+from pipelines.job_steps import (
+    container_arguments,
+    execution_output_uri,
+    job_retry_policies,
+    output_file_uri,
+    s3_input,
+    s3_output,
+    script_processor,
+    sdk_parameters,
+    service_retry_policies,
+    step_cache,
+)
+from pipelines.sdk_session import OfflinePipelineSession
+from pipelines.settings import Settings, SettingsError
+from processing_scripts import contract
+
+# Step names: the JSON, the local executor and the docs refer to steps by these.
+PREPROCESS = "Preprocess"
+TRAIN = "Train"
+TUNE = "Tune"
+BASELINE = "Baseline"
+EVALUATE = "Evaluate"
+QUALITY_GATE = "QualityGate"
+REGISTER = "Register"
+CHECK_APPROVAL = "CheckApproval"
+DEPLOY = "Deploy"
+QUALITY_GATE_FAILED = "QualityGateFailed"
+
+# Processing output names (``ProcessingOutputConfig.Outputs[...]``).
+SPLITS = ("train", "validation", "test")
+SCHEMA = "schema"
+BASELINE_OUTPUT = "baseline"
+EVALUATION_OUTPUT = "evaluation"
+EVALUATION_REPORT = "EvaluationReport"  # the property file the quality gate reads
+
+CSV = "text/csv"
+JSON = "application/json"
+DEPLOY_OUTPUTS = ("status", "endpoint_name")  # what the deploy Lambda returns
+
+
+class _TuningStepWithParameterLimits(TuningStep):
+    """A TuningStep whose job limits are pipeline parameters.
+
+    The v3 tuner validates ``max_jobs``/``max_parallel_jobs`` with a pydantic model typed ``int``
+    and rejects pipeline parameters, although the pipeline service resolves them in
+    ``ResourceLimits`` like anywhere else. The tuner is built with the settings' numbers (which
+    are also the parameters' defaults) and the request then refers to the parameters instead.
+    """
+
+    def __init__(self, *args: object, max_jobs: Parameter, max_parallel_jobs: Parameter, **kwargs):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._limits = {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": max_parallel_jobs}
+
+    @property
+    def arguments(self) -> dict:
+        request = super().arguments
+        request["HyperParameterTuningJobConfig"]["ResourceLimits"].update(self._limits)
+        return request
+
+
+def build_training_pipeline(settings: Settings, session: OfflinePipelineSession) -> Pipeline:
+    """The training pipeline for these settings (tuning replaces training when enabled)."""
+    params = sdk_parameters(p.training_parameters(settings))
+    name = settings.training_pipeline_name
+
+    preprocess = _preprocess_step(settings, session, params, name)
+    split_uri = {
+        output: preprocess.properties.ProcessingOutputConfig.Outputs[output].S3Output.S3Uri
+        for output in (*SPLITS, SCHEMA)
+    }
+    if settings.training.tuning_enabled:
+        fit_step, model_uri = _tuning_step(settings, session, params, split_uri)
+    else:
+        fit_step, model_uri = _training_step(settings, session, params, split_uri)
+    baseline = _baseline_step(settings, session, params, name, split_uri)
+    evaluation_report = PropertyFile(
+        name=EVALUATION_REPORT, output_name=EVALUATION_OUTPUT, path=contract.Evaluate.EVALUATION_FILE
+    )
+    evaluate = _evaluate_step(
+        settings, session, params, name, split_uri=split_uri, model_uri=model_uri, report=evaluation_report
+    )
+    register = _register_step(
+        settings, session, params, model_uri=model_uri, evaluate=evaluate, baseline=baseline
+    )
+    metric = JsonGet(
+        step_name=evaluate.name,
+        property_file=evaluation_report,
+        json_path=settings.quality_gate.metric_path,
+    )
+    gate = ConditionStep(
+        name=QUALITY_GATE,
+        description=f"Register only if {settings.quality_gate.metric_path} is "
+        f"{settings.quality_gate.comparison} the {p.QUALITY_THRESHOLD} parameter.",
+        conditions=[_quality_condition(settings, metric, params[p.QUALITY_THRESHOLD])],
+        if_steps=[register, _approval_branch(settings, register)],
+        else_steps=[_failure_step(settings, metric, params[p.QUALITY_THRESHOLD])],
+    )
+    return Pipeline(
+        name=name,
+        parameters=list(params.values()),
+        steps=[preprocess, fit_step, baseline, evaluate, gate],
+        sagemaker_session=session,
+    )
+
+
+def _preprocess_step(
+    settings: Settings, session: OfflinePipelineSession, params: dict[str, Parameter], pipeline: str
+) -> ProcessingStep:
+    processor = script_processor(
+        settings,
+        session,
+        "preprocess",
+        params[p.PROCESSING_INSTANCE_TYPE],
+        instance_count=params[p.PROCESSING_INSTANCE_COUNT],
+    )
+    paths = {
+        "train": contract.Preprocess.TRAIN,
+        "validation": contract.Preprocess.VALIDATION,
+        "test": contract.Preprocess.TEST,
+        SCHEMA: contract.Preprocess.SCHEMA,
+    }
+    step_args = processor.run(
+        # Sharded by key: with ProcessingInstanceCount > 1 each instance gets its own CSV shards.
+        inputs=[
+            s3_input("raw", params[p.INPUT_DATA_URL], contract.Preprocess.RAW, distribution="ShardedByS3Key")
+        ],
+        outputs=[
+            s3_output(output, path, execution_output_uri(settings, pipeline, PREPROCESS, output))
+            for output, path in paths.items()
+        ],
+    )
+    return ProcessingStep(
+        name=PREPROCESS,
+        description="Validate the raw CSV, one-hot encode, split into train/validation/test.",
+        step_args=step_args,
+        cache_config=step_cache(settings),
+        retry_policies=job_retry_policies(),
+    )
+
+
+def _model_trainer(
+    settings: Settings, session: OfflinePipelineSession, params: dict[str, Parameter], tuned: set[str]
+) -> ModelTrainer:
+    """The built-in XGBoost algorithm (no script: a script upload would put timestamps in the JSON).
+
+    Models land under ``<artifacts>/<pipeline>/models/<training job name>/output/model.tar.gz``:
+    job names are unique per run, so no execution id is needed in the path.
+    """
+    return ModelTrainer(
+        training_image=_xgboost_image(settings),
+        role=settings.role_arn("sagemaker-execution"),
+        sagemaker_session=session,
+        compute=Compute(
+            instance_type=params[p.TRAINING_INSTANCE_TYPE],
+            instance_count=params[p.TRAINING_INSTANCE_COUNT],
+        ),
+        stopping_condition=StoppingCondition(max_runtime_in_seconds=settings.training.max_runtime_seconds),
+        hyperparameters={
+            k: v for k, v in sorted(settings.training.hyperparameters.items()) if k not in tuned
+        },
+        output_data_config=OutputDataConfig(s3_output_path=_models_uri(settings)),
+        base_job_name=settings.prefix,
+    )
+
+
+def _channels(split_uri: dict[str, object]) -> list[InputData]:
+    return [
+        InputData(channel_name=channel, data_source=split_uri[channel], content_type=CSV)
+        for channel in ("train", "validation")
+    ]
+
+
+def _training_step(
+    settings: Settings,
+    session: OfflinePipelineSession,
+    params: dict[str, Parameter],
+    split_uri: dict[str, object],
+) -> tuple[TrainingStep, object]:
+    trainer = _model_trainer(settings, session, params, tuned=set())
+    step = TrainingStep(
+        name=TRAIN,
+        description="Built-in XGBoost with the settings' hyperparameters.",
+        step_args=trainer.train(input_data_config=_channels(split_uri)),
+        cache_config=step_cache(settings),
+        retry_policies=job_retry_policies(),
+    )
+    return step, step.properties.ModelArtifacts.S3ModelArtifacts
+
+
+def _tuning_step(
+    settings: Settings,
+    session: OfflinePipelineSession,
+    params: dict[str, Parameter],
+    split_uri: dict[str, object],
+) -> tuple[TuningStep, Join]:
+    cfg = settings.training
+    ranges = {name: _parameter_range(name, bounds) for name, bounds in sorted(cfg.tuning_ranges.items())}
+    trainer = _model_trainer(settings, session, params, tuned=set(ranges))
+    tuner = HyperparameterTuner(
+        model_trainer=trainer,
+        objective_metric_name=cfg.tuning_objective,
+        objective_type=cfg.tuning_objective_type,
+        hyperparameter_ranges=ranges,
+        max_jobs=cfg.tuning_max_jobs,
+        max_parallel_jobs=cfg.tuning_max_parallel_jobs,
+        early_stopping_type="Auto",
+        base_tuning_job_name=settings.prefix,
+    )
+    step = _TuningStepWithParameterLimits(
+        name=TUNE,
+        description=f"Bayesian search over {', '.join(ranges)} for the lowest {cfg.tuning_objective}.",
+        step_args=tuner.tune(inputs=_channels(split_uri)),  # the v3 tuner needs the channels again
+        cache_config=step_cache(settings),
+        retry_policies=job_retry_policies(),
+        max_jobs=params[p.MAX_TUNING_JOBS],
+        max_parallel_jobs=params[p.MAX_PARALLEL_TUNING_JOBS],
+    )
+    bucket, _, prefix = _models_uri(settings).removeprefix("s3://").partition("/")
+    return step, step.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=prefix)
+
+
+def _parameter_range(name: str, bounds: tuple[float, float]) -> ParameterRange:
+    low, high = bounds
+    if low >= high:
+        raise SettingsError(f"training.tuning_ranges[{name!r}]: min {low} must be below max {high}")
+    if isinstance(low, int) and isinstance(high, int):
+        return IntegerParameter(low, high)
+    return ContinuousParameter(low, high)
+
+
+def _baseline_step(
+    settings: Settings,
+    session: OfflinePipelineSession,
+    params: dict[str, Parameter],
+    pipeline: str,
+    split_uri: dict[str, object],
+) -> ProcessingStep:
+    mon = settings.monitoring
+    processor = script_processor(settings, session, "baseline", params[p.PROCESSING_INSTANCE_TYPE])
+    step_args = processor.run(
+        inputs=[
+            s3_input("train", split_uri["train"], contract.Baseline.TRAIN),
+            s3_input(SCHEMA, split_uri[SCHEMA], contract.Baseline.SCHEMA),
+        ],
+        outputs=[
+            s3_output(
+                BASELINE_OUTPUT,
+                contract.Baseline.BASELINE,
+                execution_output_uri(settings, pipeline, BASELINE, BASELINE_OUTPUT),
+            )
+        ],
+        arguments=container_arguments(
+            [
+                ("--comparison-threshold", str(mon.comparison_threshold)),
+                ("--comparison-method", mon.comparison_method),
+                ("--categorical-threshold", str(mon.categorical_threshold)),
+                ("--categorical-method", mon.categorical_method),
+                ("--completeness-threshold", str(mon.completeness_threshold)),
+            ]
+        ),
+    )
+    return ProcessingStep(
+        name=BASELINE,
+        description="Data-quality baseline (statistics.json, constraints.json) of the train split.",
+        step_args=step_args,
+        cache_config=step_cache(settings),
+        retry_policies=job_retry_policies(),
+    )
+
+
+def _evaluate_step(
+    settings: Settings,
+    session: OfflinePipelineSession,
+    params: dict[str, Parameter],
+    pipeline: str,
+    *,
+    split_uri: dict[str, object],
+    model_uri: object,
+    report: PropertyFile,
+) -> ProcessingStep:
+    processor = script_processor(settings, session, "evaluate", params[p.PROCESSING_INSTANCE_TYPE])
+    step_args = processor.run(
+        inputs=[
+            s3_input("model", model_uri, contract.Evaluate.MODEL),
+            s3_input("test", split_uri["test"], contract.Evaluate.TEST),
+            s3_input(SCHEMA, split_uri[SCHEMA], contract.Evaluate.SCHEMA),
+        ],
+        outputs=[
+            s3_output(
+                EVALUATION_OUTPUT,
+                contract.Evaluate.EVALUATION,
+                execution_output_uri(settings, pipeline, EVALUATE, EVALUATION_OUTPUT),
+            )
+        ],
+    )
+    return ProcessingStep(
+        name=EVALUATE,
+        description="Score the model on the test split: evaluation.json (model-quality format).",
+        step_args=step_args,
+        property_files=[report],
+        cache_config=step_cache(settings),
+        retry_policies=job_retry_policies(),
+    )
+
+
+def _register_step(
+    settings: Settings,
+    session: OfflinePipelineSession,
+    params: dict[str, Parameter],
+    *,
+    model_uri: object,
+    evaluate: ProcessingStep,
+    baseline: ProcessingStep,
+) -> ModelStep:
+    evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs[EVALUATION_OUTPUT].S3Output.S3Uri
+    baseline_uri = baseline.properties.ProcessingOutputConfig.Outputs[BASELINE_OUTPUT].S3Output.S3Uri
+    builder = ModelBuilder(
+        image_uri=_xgboost_image(settings),
+        s3_model_data_url=model_uri,
+        role_arn=settings.role_arn("sagemaker-execution"),
+        sagemaker_session=session,
+        log_level=None,  # the default (DEBUG) would reconfigure an SDK-wide logger
+    )
+    serving_instances = [settings.serving.instance_type]
+    step_args = builder.register(
+        model_package_group_name=settings.model_package_group,
+        content_types=[CSV],
+        response_types=[CSV],
+        inference_instances=serving_instances,
+        transform_instances=serving_instances,
+        approval_status=params[p.MODEL_APPROVAL_STATUS],
+        model_metrics=ModelMetrics(
+            model_statistics=MetricsSource(
+                content_type=JSON,
+                s3_uri=output_file_uri(evaluation_uri, contract.Evaluate.EVALUATION_FILE),
+            )
+        ),
+        # The monitoring job compares live traffic with these (see processing_scripts.monitor).
+        drift_check_baselines=DriftCheckBaselines(
+            model_data_statistics=MetricsSource(
+                content_type=JSON, s3_uri=output_file_uri(baseline_uri, contract.STATISTICS_FILE)
+            ),
+            model_data_constraints=MetricsSource(
+                content_type=JSON, s3_uri=output_file_uri(baseline_uri, contract.CONSTRAINTS_FILE)
+            ),
+        ),
+        customer_metadata_properties={
+            p.GIT_COMMIT: params[p.GIT_COMMIT],
+            p.TRIGGERED_BY: params[p.TRIGGERED_BY],
+            p.INPUT_DATA_URL: params[p.INPUT_DATA_URL],
+            "ProcessingImageTag": settings.processing_image_uri.rpartition(":")[2],
+            "PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+        },
+    )
+    return ModelStep(
+        name=REGISTER,
+        description=f"Register a model package version in {settings.model_package_group}.",
+        step_args=step_args,
+        retry_policies=service_retry_policies(),
+    )
+
+
+def _approval_branch(settings: Settings, register: ModelStep) -> ConditionStep:
+    """Deploy at once only what was registered as Approved; pending packages wait for a person.
+
+    A later manual approval deploys through the EventBridge rule on the package's state change,
+    which invokes the same deploy function.
+    """
+    deploy = LambdaStep(
+        name=DEPLOY,
+        description="Deploy the approved package to the endpoint (blue/green, idempotent).",
+        lambda_func=Lambda(function_arn=settings.function_arn("deploy")),
+        inputs={
+            "model_package_arn": register.properties.ModelPackageArn,
+            "endpoint_name": settings.endpoint_name,
+        },
+        outputs=[LambdaOutput(output, LambdaOutputTypeEnum.String) for output in DEPLOY_OUTPUTS],
+    )
+    return ConditionStep(
+        name=CHECK_APPROVAL,
+        description=f"Deploy only if the registered package is {p.APPROVED}.",
+        conditions=[ConditionEquals(left=register.properties.ModelApprovalStatus, right=p.APPROVED)],
+        if_steps=[deploy],
+        else_steps=[],
+    )
+
+
+def _quality_condition(settings: Settings, metric: JsonGet, threshold: Parameter) -> ConditionComparison:
+    comparison = settings.quality_gate.comparison
+    condition = getattr(conditions, f"Condition{comparison}", None)
+    if not (isinstance(condition, type) and issubclass(condition, ConditionComparison)):
+        raise SettingsError(
+            f"quality_gate.comparison {comparison!r} is not a SageMaker condition; use e.g. "
+            "LessThanOrEqualTo or GreaterThanOrEqualTo"
+        )
+    return condition(left=metric, right=threshold)
+
+
+def _failure_step(settings: Settings, metric: JsonGet, threshold: Parameter) -> FailStep:
+    return FailStep(
+        name=QUALITY_GATE_FAILED,
+        description="Stop the run as failed: the model is not registered.",
+        error_message=Join(
+            on=" ",
+            values=[
+                f"Quality gate failed: {settings.quality_gate.metric_path} =",
+                metric,
+                f"is not {settings.quality_gate.comparison} the threshold",
+                threshold,
+            ],
+        ),
+    )
+
+
+def _xgboost_image(settings: Settings) -> str:
+    """The built-in XGBoost image, resolved from the SDK's bundled table (no network)."""
+    return image_uris.retrieve("xgboost", region=settings.region, version=settings.training.xgboost_version)
+
+
+def _models_uri(settings: Settings) -> str:
+    return f"{settings.pipeline_artifacts_uri}/{settings.training_pipeline_name}/models"
