@@ -1,0 +1,123 @@
+"""Alarms: every metric, dimension, threshold and evaluation setting equals settings; all notify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from processing_scripts import dataset
+from tests.infra.conftest import Synthesized
+
+
+@pytest.fixture(scope="module")
+def alarms(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    found = synthesized.resources("monitoring", "AWS::CloudWatch::Alarm").values()
+    return {alarm["Properties"]["AlarmName"]: alarm["Properties"] for alarm in found}
+
+
+def _dimensions(props: dict[str, Any]) -> dict[str, str]:
+    return {d["Name"]: d["Value"] for d in props["Dimensions"]}
+
+
+def test_every_alarm_notifies_the_topic(synthesized: Synthesized, alarms: dict[str, dict[str, Any]]) -> None:
+    (topic_id,) = synthesized.resources("monitoring", "AWS::SNS::Topic")
+    assert alarms
+    for name, props in alarms.items():
+        assert props["AlarmActions"] == [{"Ref": topic_id}], name
+
+
+def test_drift_share_alarm_watches_what_the_monitor_job_publishes(
+    synthesized: Synthesized, alarms: dict[str, dict[str, Any]]
+) -> None:
+    settings = synthesized.settings
+    monitoring, config = settings.monitoring, settings.alarms
+    props = alarms[settings.drift_alarm_name]
+    assert props["Namespace"] == monitoring.metric_namespace
+    assert props["MetricName"] == monitoring.drifted_share_metric
+    assert _dimensions(props) == {
+        monitoring.endpoint_dimension: settings.endpoint_name,
+        monitoring.schedule_dimension: settings.monitoring_schedule_name,
+    }
+    assert props["Threshold"] == config.drift_share_threshold
+    assert props["Period"] == config.drift_period_seconds
+    assert props["EvaluationPeriods"] == config.drift_evaluation_periods
+    assert props["DatapointsToAlarm"] == config.drift_datapoints_to_alarm
+    assert props["TreatMissingData"] == config.drift_missing_data
+    assert props["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_one_drift_alarm_per_feature_at_the_comparison_threshold(
+    synthesized: Synthesized, alarms: dict[str, dict[str, Any]]
+) -> None:
+    settings = synthesized.settings
+    for feature in dataset.feature_names():
+        props = alarms[settings.feature_drift_alarm_name(feature)]
+        assert props["MetricName"] == settings.drift_metric_name(feature)
+        assert props["Namespace"] == settings.monitoring.metric_namespace
+        assert props["Threshold"] == settings.monitoring.comparison_threshold
+        assert _dimensions(props)[settings.monitoring.endpoint_dimension] == settings.endpoint_name
+
+
+def test_endpoint_error_rate_is_metric_math_over_invocations(
+    synthesized: Synthesized, alarms: dict[str, dict[str, Any]]
+) -> None:
+    settings = synthesized.settings
+    props = alarms[settings.endpoint_alarm_names["error-rate"]]
+    expression, *inputs = props["Metrics"]
+    assert expression["ReturnData"] is True
+    assert "/ invocations" in expression["Expression"]
+    metrics = {m["Id"]: m["MetricStat"] for m in inputs}
+    assert {stat["Metric"]["MetricName"] for stat in metrics.values()} == {
+        "Invocations",
+        "Invocation5XXErrors",
+        "InvocationModelErrors",
+    }
+    for stat in metrics.values():
+        assert stat["Metric"]["Namespace"] == "AWS/SageMaker"
+        assert _dimensions(stat["Metric"]) == {
+            "EndpointName": settings.endpoint_name,
+            "VariantName": settings.serving.variant_name,
+        }
+        assert stat["Stat"] == "Sum"
+        assert stat["Period"] == settings.alarms.endpoint_period_seconds
+    assert props["Threshold"] == settings.alarms.error_rate_threshold
+    assert props["EvaluationPeriods"] == settings.alarms.endpoint_evaluation_periods
+    assert props["DatapointsToAlarm"] == settings.alarms.endpoint_datapoints_to_alarm
+    assert props["TreatMissingData"] == settings.alarms.endpoint_missing_data
+
+
+def test_latency_alarm_is_p99_in_microseconds(
+    synthesized: Synthesized, alarms: dict[str, dict[str, Any]]
+) -> None:
+    settings = synthesized.settings
+    props = alarms[settings.endpoint_alarm_names["latency-p99"]]
+    assert props["MetricName"] == "ModelLatency"
+    assert props["ExtendedStatistic"] == "p99"
+    assert props["Threshold"] == settings.alarms.latency_p99_threshold_ms * 1000
+    assert _dimensions(props) == {
+        "EndpointName": settings.endpoint_name,
+        "VariantName": settings.serving.variant_name,
+    }
+
+
+def test_pipeline_failure_alarm_per_pipeline(
+    synthesized: Synthesized, alarms: dict[str, dict[str, Any]]
+) -> None:
+    settings = synthesized.settings
+    for pipeline in settings.pipeline_names:
+        props = alarms[settings.pipeline_failure_alarm_name(pipeline)]
+        assert props["Namespace"] == "AWS/Sagemaker/ModelBuildingPipeline"
+        assert props["MetricName"] == "ExecutionFailed"
+        assert _dimensions(props) == {"PipelineName": pipeline}
+        assert props["Threshold"] == settings.alarms.pipeline_failure_threshold
+        assert props["Period"] == settings.alarms.pipeline_failure_period_seconds
+
+
+def test_deploy_function_rolls_back_on_exactly_the_endpoint_alarms(
+    synthesized: Synthesized, alarms: dict[str, dict[str, Any]]
+) -> None:
+    (function,) = synthesized.resources("serving", "AWS::Lambda::Function").values()
+    rollback = function["Properties"]["Environment"]["Variables"]["ROLLBACK_ALARM_NAMES"].split(",")
+    assert set(rollback) == set(synthesized.settings.endpoint_alarm_names.values())
+    assert set(rollback) <= set(alarms)
