@@ -33,6 +33,9 @@ class AwsTarget:
     profile: str | None = None
     endpoint_url: str | None = None
     max_attempts: int | None = None
+    # Fixed credentials for an emulator (it accepts any), so a local run neither needs nor sends
+    # a developer's real ones. Leave unset for real AWS: the standard credential chain applies.
+    static_credentials: tuple[str, str] | None = None
 
     @classmethod
     def from_env(
@@ -54,7 +57,13 @@ class AwsClients:
 
     def __init__(self, target: AwsTarget) -> None:
         self.target = target
-        self._session = boto3.Session(profile_name=target.profile, region_name=target.region)
+        key_id, secret = target.static_credentials or (None, None)
+        self._session = boto3.Session(
+            profile_name=target.profile,
+            region_name=target.region,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+        )
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 

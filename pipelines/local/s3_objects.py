@@ -1,0 +1,96 @@
+"""Moving step data between the emulator's S3 and a job's local ``/opt/ml`` directories.
+
+The semantics are SageMaker's: an ``S3Prefix`` input copies every object whose key starts with the
+prefix (so a prefix naming one file copies that file), keeping the part of the key after the
+prefix's last ``/``; an output uploads every file under the local path to ``<S3Uri>/<relative path>``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+
+class S3UriError(ValueError):
+    """A value that should be an ``s3://bucket/key`` URI is not one."""
+
+
+@dataclass(frozen=True)
+class S3Object:
+    bucket: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/key`` -> ``("bucket", "some/key")``."""
+    if not isinstance(uri, str) or not uri.startswith("s3://"):
+        raise S3UriError(f"expected an s3:// URI, got {uri!r}")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise S3UriError(f"no bucket in {uri!r}")
+    return bucket, key
+
+
+def join_uri(uri: str, *parts: str) -> str:
+    return "/".join([uri.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def list_objects(s3: Any, uri: str) -> list[S3Object]:
+    """Every object whose key starts with the URI's key, sorted by key."""
+    bucket, prefix = split_uri(uri)
+    found: list[S3Object] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found += [S3Object(bucket, item["Key"]) for item in page.get("Contents", [])]
+    return sorted(found, key=lambda o: o.key)
+
+
+def local_name(prefix_uri: str, obj: S3Object) -> PurePosixPath:
+    """Where an object of an S3Prefix input lands, relative to the input's local path."""
+    _, prefix = split_uri(prefix_uri)
+    directory = prefix[: prefix.rfind("/") + 1]
+    return PurePosixPath(obj.key[len(directory) :])
+
+
+def download(s3: Any, prefix_uri: str, objects: list[S3Object], destination: Path) -> list[Path]:
+    written: list[Path] = []
+    for obj in objects:
+        target = destination / local_name(prefix_uri, obj)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(obj.bucket, obj.key, str(target))
+        written.append(target)
+    return written
+
+
+def upload_directory(s3: Any, source: Path, uri: str) -> list[str]:
+    """Upload every file under ``source`` to ``<uri>/<relative path>``; returns the object URIs."""
+    bucket, prefix = split_uri(uri)
+    uploaded: list[str] = []
+    if not source.is_dir():
+        return uploaded
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        key = "/".join(part for part in (prefix.rstrip("/"), path.relative_to(source).as_posix()) if part)
+        s3.upload_file(str(path), bucket, key)
+        uploaded.append(f"s3://{bucket}/{key}")
+    return uploaded
+
+
+def read_json(s3: Any, uri: str) -> Any:
+    bucket, key = split_uri(uri)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{uri} is not valid JSON: {err}") from err
+
+
+def exists(s3: Any, uri: str) -> bool:
+    """True if an object is at ``uri`` or any object's key starts with it (a prefix)."""
+    bucket, key = split_uri(uri)
+    response = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return response.get("KeyCount", 0) > 0
