@@ -4,7 +4,8 @@
   user fixes the data, not the code. :func:`run` turns it into one clear log line, writes it to
   ``/opt/ml/output/message`` (SageMaker shows the first 1 KB as the job's ``ExitMessage``) and exits
   with status 1; anything else is a bug and keeps its traceback.
-* :func:`current_host` names the instance, so shards processed in parallel write distinct files.
+* :func:`cluster` names this instance and its peers, so shards processed in parallel write distinct
+  files.
 * :func:`write_all_or_nothing` publishes a job's outputs only once every one of them is ready, so a
   failed job never leaves half its files behind for the next step (or an S3 upload) to pick up.
 """
@@ -16,6 +17,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from processing_scripts import contract
@@ -61,28 +63,39 @@ def _write_exit_message(message: str) -> None:
         log.warning("could not write the exit message to %s: %s", path, err)
 
 
-def current_host() -> str:
-    """The instance's name from SageMaker's resource config (``algo-1`` when running elsewhere)."""
+@dataclass(frozen=True)
+class Cluster:
+    """Which instance this is and how many run the job (ProcessingInstanceCount)."""
+
+    current_host: str
+    hosts: tuple[str, ...]
+
+
+def cluster() -> Cluster:
+    """From SageMaker's resource config; a single ``algo-1`` when running anywhere else."""
     path = contract.host_path(RESOURCE_CONFIG)
     if not path.is_file():
-        return DEFAULT_HOST
+        return Cluster(DEFAULT_HOST, (DEFAULT_HOST,))
     try:
-        host = json.loads(path.read_text(encoding="utf-8"))["current_host"]
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        host, hosts = doc["current_host"], tuple(doc.get("hosts") or (doc["current_host"],))
     except (ValueError, KeyError, TypeError) as err:
         raise JobInputError(f"{path}: cannot read 'current_host' from the resource config ({err})") from err
     if not isinstance(host, str) or not host or "/" in host:
         raise JobInputError(f"{path}: 'current_host' must be a plain name, got {host!r}")
-    return host
+    return Cluster(host, hosts)
 
 
 def write_all_or_nothing(files: Mapping[Path, str | bytes]) -> None:
     """Write every file, or none of them.
 
     Each file is first written to a hidden temporary file in its own directory (same file system,
-    so the final rename is atomic); only when all are written are they renamed into place. On any
-    error the temporary files are removed and the error propagates.
+    so each rename is atomic); only when all are written are they renamed into place. On any error
+    the temporary files and any file already renamed are removed (output folders start empty in a
+    job, so there is nothing older to restore) and the error propagates.
     """
     staged: list[tuple[Path, Path]] = []
+    published: list[Path] = []
     try:
         for target, content in files.items():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -94,9 +107,10 @@ def write_all_or_nothing(files: Mapping[Path, str | bytes]) -> None:
             os.chmod(temp_name, PUBLISHED_FILE_MODE)
         for temp, target in staged:
             os.replace(temp, target)
+            published.append(target)
     except BaseException:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
+        for path in [temp for temp, _ in staged] + published:
+            path.unlink(missing_ok=True)
         raise
     for target in files:
         log.info("wrote %s", target)

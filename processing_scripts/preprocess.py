@@ -38,7 +38,7 @@ import pandas as pd
 from processing_scripts import contract, dataset, job
 from processing_scripts.job import JobInputError
 from processing_scripts.split_schema import SplitSchema
-from processing_scripts.tabular_io import LINE, list_input_files, read_csv, to_numbers
+from processing_scripts.tabular_io import LINE, find_input_files, list_input_files, read_csv, to_numbers
 
 log = logging.getLogger("preprocess")
 
@@ -229,6 +229,15 @@ def to_csv_text(frame: pd.DataFrame) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     raw_dir = contract.host_path(contract.Preprocess.RAW)
+    instances = job.cluster()
+    if len(instances.hosts) > 1 and not find_input_files(raw_dir):
+        # ShardedByS3Key hands out whole objects: with more instances than files some get none.
+        log.warning(
+            "%s received no input shard (%d instances share the input); nothing to do on this instance",
+            instances.current_host,
+            len(instances.hosts),
+        )
+        return
     files = list_input_files(raw_dir)
     log.info("found %d input file(s) under %s", len(files), raw_dir)
     raw = pd.concat([read_raw_file(path) for path in files], ignore_index=True)
@@ -245,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.seed,
         ", ".join(f"{name} {len(frame)}" for name, frame in splits.items()),
     )
-    file_name = f"part-{job.current_host()}.csv"
+    file_name = f"part-{instances.current_host}.csv"
     outputs: dict[Path, str] = {
         contract.host_path(SPLIT_DIRS[name]) / file_name: to_csv_text(frame) for name, frame in splits.items()
     }

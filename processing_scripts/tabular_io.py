@@ -26,18 +26,25 @@ LINE = "__line__"  # column added to every frame read here: the row's line numbe
 _SNIFF_BYTES = 8192
 
 
-def list_input_files(directory: Path) -> list[Path]:
-    """Every file under ``directory`` (recursively, as SageMaker lays out S3 keys), sorted.
+def find_input_files(directory: Path) -> list[Path]:
+    """Every file under ``directory`` (recursively, as SageMaker lays out S3 keys), sorted; [] if none.
 
     Hidden files and folders (``.something``) are skipped: they are tool leftovers, never data.
     """
     if not directory.is_dir():
-        raise JobInputError(f"input folder {directory} does not exist; nothing was mapped to it")
-    files = sorted(
+        return []
+    return sorted(
         path
         for path in directory.rglob("*")
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(directory).parts)
     )
+
+
+def list_input_files(directory: Path) -> list[Path]:
+    """:func:`find_input_files`, refusing a missing or empty folder."""
+    if not directory.is_dir():
+        raise JobInputError(f"input folder {directory} does not exist; nothing was mapped to it")
+    files = find_input_files(directory)
     if not files:
         raise JobInputError(f"input folder {directory} has no files; expected one or more CSV files")
     return files
