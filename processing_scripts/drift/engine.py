@@ -1,0 +1,359 @@
+"""The two operations: suggest a baseline from a dataset, and check current data against it.
+
+``build_baseline`` profiles a dataset into Model Monitor's ``statistics.json`` and
+``constraints.json``. ``run_check`` profiles current data (a table or endpoint capture) against a
+baseline in one streaming pass and returns a :class:`CheckResult`: the violations, the current
+statistics, per-feature distances and verdicts, what reading found, and model quality when ground
+truth is given. ``write_check`` writes the four output files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from processing_scripts import contract
+from processing_scripts.drift import checks, sources
+from processing_scripts.drift.capture import Labels, TimeWindow
+from processing_scripts.drift.errors import DriftInputError
+from processing_scripts.drift.formats import (
+    INTEGRAL,
+    NUMERIC_TYPES,
+    STRING,
+    Constraints,
+    DatasetStatistics,
+    FeatureConstraints,
+    MonitoringConfig,
+    Violation,
+    parse_json,
+    violations_to_json,
+    write_json,
+)
+from processing_scripts.drift.profile import NumericProfile, Profile, StringProfile, text_column_kind
+from processing_scripts.drift.quality import QualityResult, model_quality, read_ground_truth
+from processing_scripts.drift.storage import Storage, StoredFile, join
+from processing_scripts.drift.tabular import TypeConversionError
+
+# Verdicts written to drift_summary.json.
+DRIFT = "drift"
+NO_DRIFT = "no_drift"
+NOTHING_TO_CHECK = "nothing_to_check"
+BASELINE_MISMATCH = "baseline_mismatch"
+NO_USABLE_DATA = "no_usable_data"
+CHECKED = (DRIFT, NO_DRIFT)
+
+
+@dataclass
+class Baseline:
+    statistics: DatasetStatistics
+    constraints: Constraints
+
+    @property
+    def features(self) -> list[str]:
+        return [f.name for f in self.constraints.features]
+
+    def write(self, out_dir: Path) -> list[Path]:
+        return [
+            write_json(out_dir / contract.STATISTICS_FILE, self.statistics.to_json()),
+            write_json(out_dir / contract.CONSTRAINTS_FILE, self.constraints.to_json()),
+        ]
+
+
+def load_baseline(storage: Storage, location: str, defaults: MonitoringConfig | None = None) -> Baseline:
+    """Read ``statistics.json`` and ``constraints.json`` from a folder or S3 prefix."""
+    docs = {}
+    for name in (contract.STATISTICS_FILE, contract.CONSTRAINTS_FILE):
+        uri = join(location, name)
+        try:
+            raw = storage.read_bytes(uri)
+        except FileNotFoundError as err:
+            raise DriftInputError(f"no {name} in {location}: run `monitor baseline` first") from err
+        except Exception as err:
+            if type(err).__name__ in ("NoSuchKey", "ClientError"):
+                raise DriftInputError(f"cannot read {uri}: {err}") from err
+            raise
+        docs[name] = parse_json(raw, uri)
+    baseline = Baseline(
+        DatasetStatistics.from_json(docs[contract.STATISTICS_FILE], join(location, contract.STATISTICS_FILE)),
+        Constraints.from_json(
+            docs[contract.CONSTRAINTS_FILE], join(location, contract.CONSTRAINTS_FILE), defaults
+        ),
+    )
+    stat_names = {f.name for f in baseline.statistics.features}
+    missing = [n for n in baseline.features if n not in stat_names]
+    if missing:
+        raise DriftInputError(
+            f"{location}: constraints.json names features that statistics.json lacks: {', '.join(missing)}; "
+            "both files must come from the same baseline run"
+        )
+    return baseline
+
+
+# -- baseline ----------------------------------------------------------------------------------
+def build_baseline(
+    source: sources.Source, config: MonitoringConfig, progress: sources.Progress | None = None
+) -> Baseline:
+    if source.kind == "capture":
+        raise DriftInputError("a baseline is built from a CSV or Parquet dataset, not from capture files")
+    try:
+        profiles = _profile_inferring_types(source, None, progress)
+    except TypeConversionError:
+        # A column changed type after the first block: infer types over all data, then read again.
+        kinds = _infer_text_types(dataclasses.replace(source, stats=type(source.stats)(), seen_columns=set()))
+        types = {n: pa.float64() if k in NUMERIC_TYPES else pa.string() for n, k in kinds.items()}
+        source = dataclasses.replace(source, stats=type(source.stats)(), seen_columns=set())
+        profiles = _profile_inferring_types(source, types, progress, kinds)
+    if not profiles or source.stats.rows == 0:
+        raise DriftInputError(f"{source.uri}: no data rows to build a baseline from")
+    statistics = DatasetStatistics(
+        item_count=source.stats.rows, features=[p.statistics() for p in profiles.values()]
+    )
+    constraints = Constraints(
+        features=[_suggest_constraint(s) for s in statistics.features], monitoring_config=config
+    )
+    return Baseline(statistics, constraints)
+
+
+def _profile_inferring_types(
+    source: sources.Source,
+    types: dict[str, pa.DataType] | None,
+    progress: sources.Progress | None,
+    kinds: dict[str, str] | None = None,
+) -> dict[str, Profile]:
+    profiles: dict[str, Profile] = {}
+    for batch in sources.table_batches(source, None, types, progress):
+        for name, column in zip(batch.column_names, batch.columns, strict=True):
+            if name not in profiles:
+                kind = (kinds or {}).get(name) or _arrow_kind(column.type)
+                profiles[name] = NumericProfile(name, kind) if kind in NUMERIC_TYPES else StringProfile(name)
+            profiles[name].add(column)
+    return profiles
+
+
+def _infer_text_types(source: sources.Source) -> dict[str, str]:
+    """Per column over every batch read as text: Integral, Fractional or String (Deequ's rule:
+    any non-number makes a String)."""
+    seen: dict[str, set[str]] = {}
+    for batch in sources.table_batches(source, None, sources.ALL_TEXT):
+        for name, column in zip(batch.column_names, batch.columns, strict=True):
+            seen.setdefault(name, set()).add(text_column_kind(column))
+    return {
+        name: STRING if STRING in kinds else (INTEGRAL if kinds == {INTEGRAL} else "Fractional")
+        for name, kinds in seen.items()
+    }
+
+
+def _arrow_kind(kind: pa.DataType) -> str:
+    if pa.types.is_integer(kind):
+        return INTEGRAL
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind) or pa.types.is_null(kind):
+        return "Fractional"
+    return STRING
+
+
+def _suggest_constraint(stats: Any) -> FeatureConstraints:
+    numeric = stats.numeric
+    domains = None
+    if stats.inferred_type == STRING and stats.categories is not None and stats.distinct_count <= 1000:
+        domains = tuple(sorted(stats.categories))
+    return FeatureConstraints(
+        name=stats.name,
+        inferred_type=stats.inferred_type,
+        completeness=stats.completeness,
+        is_non_negative=None if numeric is None else bool(stats.num_present and not numeric.min < 0),
+        domains=domains,
+    )
+
+
+# -- check -------------------------------------------------------------------------------------
+@dataclass
+class CheckResult:
+    verdict: str
+    message: str
+    statistics: DatasetStatistics
+    violations: list[Violation]
+    features: list[checks.FeatureResult]
+    reading: dict[str, Any]
+    baseline: Baseline
+    window: TimeWindow | None = None
+    quality: QualityResult | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def compared(self) -> list[checks.FeatureResult]:
+        return [f for f in self.features if f.distance is not None and not math.isnan(f.distance.value)]
+
+    @property
+    def drifted(self) -> list[checks.FeatureResult]:
+        return [f for f in self.compared if f.drifted]
+
+    @property
+    def drifted_share(self) -> float | None:
+        return len(self.drifted) / len(self.compared) if self.compared else None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "verdict": self.verdict,
+            "message": self.message,
+            "drifted_feature_share": self.drifted_share,
+            "drifted_features": [f.name for f in self.drifted],
+            "features_compared": len(self.compared),
+            "violations": len(self.violations),
+            "window": None if self.window is None else self.window.to_json(),
+            "reading": self.reading,
+            "features": [f.to_json() for f in self.features],
+            "model_quality": None if self.quality is None else self.quality.to_json(),
+            "thresholds": self.baseline.constraints.monitoring_config.to_json(),
+            "warnings": self.warnings,
+        }
+
+
+def run_check(
+    baseline: Baseline,
+    source: sources.Source,
+    *,
+    ground_truth: list[StoredFile] | None = None,
+    problem_type: str = "regression",
+    progress: sources.Progress | None = None,
+) -> CheckResult:
+    features = baseline.features
+    by_stats = baseline.statistics.by_name()
+    types = {n: pa.string() if c.inferred_type == STRING else pa.float64() for n, c in _constraints(baseline)}
+    predictions = Labels() if ground_truth else None
+
+    def profile(column_types: dict[str, pa.DataType]) -> dict[str, Profile]:
+        profiles = _check_profiles(baseline)
+        if source.kind == "capture":
+            batches = sources.capture_batches(source, features, column_types, predictions, progress)
+        else:
+            batches = sources.table_batches(source, features, column_types, progress)
+        for batch in batches:
+            for name, column in zip(batch.column_names, batch.columns, strict=True):
+                if name in profiles:
+                    profiles[name].add(column)
+        return profiles
+
+    try:
+        profiles = profile(types)
+    except TypeConversionError:
+        # Text in a numeric feature: read again with every column as text; profiles count mismatches.
+        source.stats = type(source.stats)()
+        source.seen_columns = set()
+        profiles = profile({name: pa.string() for name in features})
+
+    seen = {n for n, p in profiles.items() if p.rows}
+    statistics = DatasetStatistics(
+        item_count=source.stats.rows,
+        features=[profiles[n].statistics() for n in features if n in seen],
+    )
+    evaluation = checks.evaluate(baseline.constraints, by_stats, profiles, source, features)
+    quality = None
+    if predictions is not None and ground_truth:
+        quality = _quality(source, ground_truth, predictions, problem_type)
+    verdict, message = _verdict(source, evaluation, seen)
+    return CheckResult(
+        verdict=verdict,
+        message=message,
+        statistics=statistics,
+        violations=evaluation.violations,
+        features=evaluation.features,
+        reading=source.stats.to_json(),
+        baseline=baseline,
+        window=source.window,
+        quality=quality,
+        warnings=list(baseline.constraints.warnings),
+    )
+
+
+def _constraints(baseline: Baseline) -> list[tuple[str, FeatureConstraints]]:
+    stats = baseline.statistics.by_name()
+    found = []
+    for constraint in baseline.constraints.features:
+        kind = constraint.inferred_type
+        if kind not in (*NUMERIC_TYPES, STRING):
+            kind = stats[constraint.name].inferred_type
+        found.append((constraint.name, dataclasses.replace(constraint, inferred_type=kind)))
+    return found
+
+
+def _check_profiles(baseline: Baseline) -> dict[str, Profile]:
+    stats = baseline.statistics.by_name()
+    profiles: dict[str, Profile] = {}
+    for name, constraint in _constraints(baseline):
+        base = stats[name]
+        if constraint.inferred_type == STRING:
+            profiles[name] = StringProfile(name)
+        else:
+            cdf = base.numeric.sketch.cdf() if base.numeric is not None else None
+            profiles[name] = NumericProfile(name, constraint.inferred_type, cdf)
+    return profiles
+
+
+def _quality(
+    source: sources.Source, ground_truth: list[StoredFile], predictions: Labels, problem_type: str
+) -> QualityResult:
+    labels = Labels()
+    for file, raw in source.storage.fetch_in_order(ground_truth):
+        read_ground_truth(raw, file.uri, labels, source.stats)
+    return model_quality(predictions, labels, problem_type)
+
+
+def _verdict(source: sources.Source, evaluation: checks.Evaluation, seen: set[str]) -> tuple[str, str]:
+    stats = source.stats
+    where = (
+        source.uri
+        if source.window is None
+        else f"{source.uri} between {source.window.start:%Y-%m-%d %H:%M} and {source.window.end:%Y-%m-%d %H:%M} UTC"
+    )
+    if stats.records == 0 and stats.malformed_lines == 0:
+        return NOTHING_TO_CHECK, f"nothing to check: no records in {where} ({stats.files} files)"
+    if not seen and stats.rows == 0 and stats.column_issues.total == 0:
+        return NO_USABLE_DATA, (
+            f"none of the {stats.records} records in {where} could be read "
+            f"({stats.malformed_lines} malformed lines); see reading.malformed_examples"
+        )
+    if not seen or (all(f.distance is None for f in evaluation.features) and evaluation.features_missing):
+        return BASELINE_MISMATCH, (
+            "the data does not match the baseline's features "
+            f"({len(evaluation.features_missing)} of {len(evaluation.features)} baseline features absent"
+            f"{', rows with a different number of values were left out' if stats.column_issues.total else ''}): "
+            "is the baseline from another model, or is a schema (--schema / header) missing?"
+        )
+    drifted = [f.name for f in evaluation.features if f.drifted]
+    compared = [f for f in evaluation.features if f.distance is not None and not math.isnan(f.distance.value)]
+    if drifted:
+        return DRIFT, f"drift in {len(drifted)} of {len(compared)} features: {', '.join(drifted)}"
+    return NO_DRIFT, f"no drift in {len(compared)} features ({len(evaluation.violations)} violations)"
+
+
+def write_check(result: CheckResult, out_dir: Path, *, report: bool = True) -> list[Path]:
+    """Write constraint_violations.json, statistics.json, drift_summary.json and report.html."""
+    written = [
+        write_json(out_dir / contract.VIOLATIONS_FILE, violations_to_json(result.violations)),
+        write_json(out_dir / contract.STATISTICS_FILE, result.statistics.to_json()),
+        write_json(out_dir / contract.DRIFT_SUMMARY_FILE, _json_safe(result.summary())),
+    ]
+    if report:
+        from processing_scripts.drift.report import render_report
+
+        path = out_dir / contract.REPORT_FILE
+        path.write_text(render_report(result), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf are not JSON: they become null (e.g. a distance that could not be computed)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value

@@ -1,0 +1,175 @@
+"""``report.html`` for a check: the verdict first, then each feature's baseline vs current
+distribution (CDFs for numbers, frequencies for categories) with its distance and threshold, then the
+violations and what reading found. Built on ``processing_scripts.reporting`` (one self-contained file,
+PNG embedded), and imported only when a report is written, so matplotlib never slows a check that
+does not render one.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from processing_scripts import reporting
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from processing_scripts.drift.checks import FeatureResult
+    from processing_scripts.drift.engine import CheckResult
+    from processing_scripts.drift.formats import FeatureStatistics
+
+_COLUMNS = 3
+_COLORS = {"drift": "#b00020", "no_drift": "#1b7f3b"}
+
+
+def render_report(result: CheckResult) -> str:
+    color = _COLORS.get(result.verdict, "#8a6d00")
+    banner = (
+        f'<p style="font-size:1.3rem;padding:.8rem;border-left:.5rem solid {color};background:#f7f7f7">'
+        f"<strong>{html.escape(result.verdict.replace('_', ' ').upper())}</strong>: {html.escape(result.message)}</p>"
+    )
+    share = result.drifted_share
+    facts = reporting.table_html(
+        ["", ""],
+        [
+            ["drifted feature share", "n/a" if share is None else f"{share:.0%}"],
+            ["features compared", len(result.compared)],
+            ["violations", len(result.violations)],
+            ["rows checked", result.reading.get("rows", 0)],
+            ["malformed lines", result.reading.get("malformed_lines", 0)],
+            [
+                "window",
+                ""
+                if result.window is None
+                else f"{result.window.start:%Y-%m-%d %H:%M} to {result.window.end:%Y-%m-%d %H:%M} UTC",
+            ],
+        ],
+    )
+    parts = [banner, facts, reporting.section_html("Features", _feature_table(result.features))]
+    plotted = [f for f in result.features if f.current_count]
+    if plotted:
+        parts.append(
+            reporting.section_html("Baseline vs current distributions", _distribution_figure(result, plotted))
+        )
+    parts.append(
+        reporting.section_html(
+            "Violations",
+            reporting.table_html(
+                ["feature", "check", "description"],
+                [[v.feature_name, v.constraint_check_type, v.description] for v in result.violations],
+            )
+            if result.violations
+            else "<p>None.</p>",
+        )
+    )
+    if result.quality is not None:
+        q = result.quality
+        metrics = next((v for k, v in q.to_json().items() if k.endswith("_metrics")), {})
+        rows = [[name, entry["value"]] for name, entry in metrics.items()]
+        rows += [
+            ["matched rows", q.matched],
+            ["unmatched predictions", q.unmatched_predictions],
+            ["unmatched labels", q.unmatched_labels],
+        ]
+        parts.append(
+            reporting.section_html(
+                f"Model quality ({q.problem_type})", reporting.table_html(["metric", "value"], rows)
+            )
+        )
+    examples = result.reading.get("malformed_examples") or []
+    if examples or result.warnings:
+        items = "".join(f"<li>{html.escape(e)}</li>" for e in [*examples, *result.warnings])
+        parts.append(reporting.section_html("Input problems", f"<ul>{items}</ul>"))
+    return reporting.page_html("Data drift report", *parts)
+
+
+def _feature_table(features: list[FeatureResult]) -> str:
+    rows = []
+    for f in features:
+        d = f.distance
+        verdict = (
+            "drift"
+            if f.drifted
+            else ("ok" if d is not None and not math.isnan(d.value) else f.note or "not compared")
+        )
+        rows.append(
+            [
+                f.name,
+                f.inferred_type,
+                "" if d is None else d.method,
+                "" if d is None or math.isnan(d.value) else round(d.value, 4),
+                "" if d is None else d.threshold,
+                verdict,
+                f.baseline_count,
+                f.current_count,
+            ]
+        )
+    return reporting.table_html(
+        [
+            "feature",
+            "type",
+            "method",
+            "distance",
+            "threshold",
+            "verdict",
+            "baseline values",
+            "current values",
+        ],
+        rows,
+    )
+
+
+def _distribution_figure(result: CheckResult, features: list[FeatureResult]) -> str:
+    rows = math.ceil(len(features) / _COLUMNS)
+    figure = reporting.new_figure(width=4.2 * min(_COLUMNS, len(features)), height=3.0 * rows)
+    axes = figure.subplots(rows, min(_COLUMNS, len(features)), squeeze=False).ravel()
+    baseline = result.baseline.statistics.by_name()
+    current = result.statistics.by_name()
+    for ax, feature in zip(axes, features, strict=False):
+        base, now = baseline.get(feature.name), current.get(feature.name)
+        if base is None or now is None:
+            ax.set_visible(False)
+            continue
+        if base.numeric is not None and now.numeric is not None:
+            _plot_cdfs(ax, base, now)
+        else:
+            _plot_categories(ax, base, now)
+        d = feature.distance
+        subtitle = (
+            "" if d is None or math.isnan(d.value) else f"\n{d.method} {d.value:.3f} vs {d.threshold:g}"
+        )
+        ax.set_title(f"{feature.name}{subtitle}", fontsize=9, color="#b00020" if feature.drifted else "#222")
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(features) :]:
+        ax.set_visible(False)
+    return reporting.figure_html(figure, "baseline vs current distribution of every feature")
+
+
+def _plot_cdfs(ax: Axes, base: FeatureStatistics, now: FeatureStatistics) -> None:
+    assert base.numeric is not None and now.numeric is not None
+    for stats, label, color in ((base, "baseline", "#555"), (now, "current", "#1f77b4")):
+        cdf = stats.numeric.sketch.cdf()  # type: ignore[union-attr]
+        if cdf.points.size:
+            ax.step(cdf.points, cdf.cumulative, where="post", label=label, color=color, linewidth=1.2)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("CDF", fontsize=7)
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def _plot_categories(ax: Axes, base: FeatureStatistics, now: FeatureStatistics) -> None:
+    base_counts, now_counts = base.categories or {}, now.categories or {}
+    names = sorted(base_counts.keys() | now_counts.keys(), key=lambda v: -base_counts.get(v, 0))[:12]
+    x = np.arange(len(names))
+    for offset, counts, label, color in (
+        (-0.2, base_counts, "baseline", "#555"),
+        (0.2, now_counts, "current", "#1f77b4"),
+    ):
+        total = sum(counts.values()) or 1
+        ax.bar(x + offset, [counts.get(n, 0) / total for n in names], width=0.4, label=label, color=color)
+    ax.set_xticks(x, names, rotation=45 if len(names) > 5 else 0)
+    ax.set_ylabel("share", fontsize=7)
+    ax.legend(fontsize=7)
