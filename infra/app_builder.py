@@ -32,6 +32,7 @@ CONTEXT = {
 
 @dataclass(frozen=True)
 class ProjectStacks:
+    settings: Settings
     storage: StorageStack
     pipelines: PipelineStack
     serving: ServingStack
@@ -86,4 +87,4 @@ def build(
     )
     for key, value in settings.tags.items():
         cdk.Tags.of(app).add(key, value)
-    return ProjectStacks(storage, pipelines, serving, monitoring)
+    return ProjectStacks(settings, storage, pipelines, serving, monitoring)

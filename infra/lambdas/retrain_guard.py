@@ -104,7 +104,7 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
         return {**result, "action": "skipped", "reason": reason}
     started = sagemaker.start_pipeline_execution(
         PipelineName=request.pipeline_name,
-        PipelineParameterList=request.parameters,
+        PipelineParameters=request.parameters,
         PipelineExecutionDescription=f"retraining triggered by {request.source} event {request.event_id}",
         ClientRequestToken=request.client_request_token,
     )

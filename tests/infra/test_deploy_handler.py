@@ -1,0 +1,242 @@
+"""The deploy function against moto: create, update, duplicates, approvals, bad events, scaling.
+
+moto 5.2.5 has no UpdateEndpoint; :class:`UpdateEndpointRecorder` records the request (so the
+blue/green configuration is asserted exactly) and applies its effect to moto's endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from moto.sagemaker.models import sagemaker_backends
+
+from infra.lambda_environment import environment_for
+from infra.lambdas.deploy import DeployError, handle
+from pipelines import settings as project_settings
+from pipelines.settings import Settings
+from processing_scripts.aws_clients import AwsClients, AwsTarget
+
+SETTINGS = project_settings.load("dev")
+ENV = environment_for(SETTINGS, "deploy")
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+class UpdateEndpointRecorder:
+    """A SageMaker client whose update_endpoint records the call and moves moto's endpoint."""
+
+    def __init__(self, client: Any, settings: Settings) -> None:
+        self._client = client
+        self._settings = settings
+        self.updates: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_endpoint(self, **request: Any) -> dict[str, str]:
+        self.updates.append(request)
+        backend = sagemaker_backends[self._settings.account][self._settings.region]
+        endpoint = backend.endpoints[request["EndpointName"]]
+        endpoint.endpoint_config_name = request["EndpointConfigName"]
+        return {"EndpointArn": endpoint.arn}
+
+
+class Aws:
+    def __init__(self) -> None:
+        self.clients = AwsClients(AwsTarget(region=SETTINGS.region))
+        self.sagemaker = UpdateEndpointRecorder(self.clients.sagemaker, SETTINGS)
+        self.autoscaling = self.clients.client("application-autoscaling")
+
+    def client(self, service: str) -> Any:
+        return self.sagemaker if service == "sagemaker" else self.clients.client(service)
+
+    def register_package(self, status: str, group: str = SETTINGS.model_package_group) -> str:
+        groups = self.sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        if group not in {g["ModelPackageGroupName"] for g in groups}:
+            self.sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        return self.sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus=status,
+            InferenceSpecification={
+                "Containers": [
+                    {"Image": IMAGE, "ModelDataUrl": f"{SETTINGS.pipeline_artifacts_uri}/model.tar.gz"}
+                ],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+
+    def deploy(self, event: dict[str, Any]) -> dict[str, Any]:
+        return handle(event, self.client, ENV)
+
+    def endpoint_config(self) -> dict[str, Any]:
+        name = self.sagemaker.describe_endpoint(EndpointName=SETTINGS.endpoint_name)["EndpointConfigName"]
+        return self.sagemaker.describe_endpoint_config(EndpointConfigName=name)
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    with mock_aws():
+        yield Aws()
+
+
+def step_event(package_arn: str) -> dict[str, Any]:
+    """What the pipeline's Deploy LambdaStep sends."""
+    return {"model_package_arn": package_arn, "endpoint_name": SETTINGS.endpoint_name}
+
+
+def approval_event(package_arn: str, status: str = "Approved") -> dict[str, Any]:
+    return {
+        "id": "0d1e6f2a-5b3c-4f0e-9a7b-1c2d3e4f5a6b",
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Model Package State Change",
+        "detail": {
+            "ModelPackageArn": package_arn,
+            "ModelPackageGroupName": SETTINGS.model_package_group,
+            "ModelApprovalStatus": status,
+        },
+    }
+
+
+def test_first_approved_package_creates_the_endpoint_with_data_capture(aws: Aws) -> None:
+    arn = aws.register_package("Approved")
+    result = aws.deploy(step_event(arn))
+    assert result["status"] == "created"
+    assert result["endpoint_name"] == SETTINGS.endpoint_name
+    config = aws.endpoint_config()
+    (variant,) = config["ProductionVariants"]
+    assert variant["VariantName"] == SETTINGS.serving.variant_name
+    assert variant["InstanceType"] == SETTINGS.serving.instance_type
+    assert variant["InitialInstanceCount"] == SETTINGS.serving.initial_instance_count
+    capture = config["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True
+    assert capture["DestinationS3Uri"] == SETTINGS.capture_uri
+    assert capture["InitialSamplingPercentage"] == SETTINGS.serving.capture_sampling_percentage
+    assert capture["CaptureContentTypeHeader"] == {"CsvContentTypes": ["text/csv"]}
+    assert {o["CaptureMode"] for o in capture["CaptureOptions"]} == {"Input", "Output"}
+    model = aws.sagemaker.describe_model(ModelName=variant["ModelName"])
+    assert model["PrimaryContainer"]["ModelPackageName"] == arn
+    assert model["ExecutionRoleArn"] == SETTINGS.role_arn("sagemaker-execution")
+
+
+def test_autoscaling_is_registered_from_settings(aws: Aws) -> None:
+    aws.deploy(step_event(aws.register_package("Approved")))
+    resource_id = f"endpoint/{SETTINGS.endpoint_name}/variant/{SETTINGS.serving.variant_name}"
+    (target,) = aws.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert target["ResourceId"] == resource_id
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (
+        SETTINGS.serving.min_capacity,
+        SETTINGS.serving.max_capacity,
+    )
+    (policy,) = aws.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["TargetValue"] == SETTINGS.serving.target_invocations_per_instance
+    assert (
+        tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        == "SageMakerVariantInvocationsPerInstance"
+    )
+
+
+def test_duplicate_deliveries_are_a_no_op(aws: Aws) -> None:
+    arn = aws.register_package("Approved")
+    assert aws.deploy(step_event(arn))["status"] == "created"
+    assert aws.deploy(approval_event(arn))["status"] == "unchanged"
+    assert aws.deploy(approval_event(arn))["status"] == "unchanged"
+    assert len(aws.sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 1
+    assert len(aws.sagemaker.list_models()["Models"]) == 1
+    assert aws.sagemaker.updates == []
+
+
+def test_a_newer_package_updates_blue_green_with_canary_and_rollback_alarms(aws: Aws) -> None:
+    first = aws.deploy(step_event(aws.register_package("Approved")))
+    second = aws.deploy(approval_event(aws.register_package("Approved")))
+    assert second["status"] == "updated"
+    assert second["endpoint_config_name"] != first["endpoint_config_name"]
+    (update,) = aws.sagemaker.updates
+    assert update["EndpointConfigName"] == second["endpoint_config_name"]
+    policy = update["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    routing = policy["TrafficRoutingConfiguration"]
+    assert routing["Type"] == "CANARY"
+    assert routing["CanarySize"] == {
+        "Type": "CAPACITY_PERCENT",
+        "Value": SETTINGS.serving.canary_size_percent,
+    }
+    assert routing["WaitIntervalInSeconds"] == SETTINGS.serving.canary_wait_seconds
+    assert policy["TerminationWaitInSeconds"] == SETTINGS.serving.termination_wait_seconds
+    alarms = update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    assert [a["AlarmName"] for a in alarms] == list(SETTINGS.endpoint_alarm_names.values())
+    assert aws.deploy(approval_event(aws.register_package("Rejected")))["status"] == "skipped"
+    assert aws.endpoint_config()["EndpointConfigName"] == second["endpoint_config_name"]
+
+
+def test_names_are_derived_from_the_package_version(aws: Aws) -> None:
+    result = aws.deploy(step_event(aws.register_package("Approved")))
+    assert result["model_name"].startswith(f"{SETTINGS.endpoint_name}-v1-")
+    assert result["endpoint_config_name"].startswith(f"{SETTINGS.endpoint_name}-v1-")
+    assert len(result["endpoint_config_name"]) <= 63
+
+
+@pytest.mark.parametrize("status", ["Rejected", "PendingManualApproval"])
+def test_packages_that_are_not_approved_are_skipped(aws: Aws, status: str) -> None:
+    arn = aws.register_package(status)
+    result = aws.deploy(step_event(arn))
+    assert result["status"] == "skipped"
+    assert status in result["reason"]
+    assert aws.sagemaker.list_endpoints()["Endpoints"] == []
+
+
+def test_a_stale_approval_event_for_a_since_rejected_package_is_skipped(aws: Aws) -> None:
+    arn = aws.register_package("Rejected")
+    assert aws.deploy(approval_event(arn, status="Approved"))["status"] == "skipped"
+
+
+def test_packages_of_another_group_are_skipped(aws: Aws) -> None:
+    result = aws.deploy(step_event(aws.register_package("Approved", group="someone-elses-models")))
+    assert result["status"] == "skipped"
+    assert "someone-elses-models" in result["reason"]
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({}, "neither detail-type"),
+        ({"hello": "world"}, "got keys: hello"),
+        (["not", "an", "object"], "must be a JSON object"),
+        ({"detail-type": "SageMaker Model Package State Change", "detail": {}}, "detail.ModelPackageArn"),
+        ({"model_package_arn": "arn:x", "endpoint_name": "other-endpoint"}, "not 'other-endpoint'"),
+    ],
+)
+def test_bad_events_fail_with_a_clear_message(aws: Aws, event: Any, message: str) -> None:
+    with pytest.raises(DeployError, match=message):
+        aws.deploy(event)
+
+
+def test_missing_environment_is_named() -> None:
+    with pytest.raises(DeployError, match="ENDPOINT_NAME"):
+        handle({}, lambda service: None, {k: v for k, v in ENV.items() if k != "ENDPOINT_NAME"})
+
+
+def test_endpoint_in_service_event_attaches_autoscaling(aws: Aws) -> None:
+    aws.deploy(step_event(aws.register_package("Approved")))
+    aws.autoscaling.deregister_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=f"endpoint/{SETTINGS.endpoint_name}/variant/{SETTINGS.serving.variant_name}",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+    )
+    event = {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Endpoint State Change",
+        "detail": {"EndpointName": SETTINGS.endpoint_name, "EndpointStatus": "IN_SERVICE"},
+    }
+    assert aws.deploy(event) == {
+        "endpoint_name": SETTINGS.endpoint_name,
+        "status": "unchanged",
+        "autoscaling": "registered",
+    }
+    assert (
+        len(aws.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]) == 1
+    )
+    other = event | {"detail": {"EndpointName": "other", "EndpointStatus": "IN_SERVICE"}}
+    assert aws.deploy(other)["status"] == "skipped"

@@ -1,0 +1,128 @@
+"""The retrain guard against moto: a burst of alarm events starts exactly one retraining run.
+
+moto finishes a pipeline execution at once ("Succeeded"), so the cooldown is what holds back the
+burst; the active-run check is exercised by setting moto's execution status to Executing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from moto.sagemaker.models import sagemaker_backends
+
+from infra.lambda_environment import environment_for
+from infra.lambdas.retrain_guard import GuardError, handle
+from pipelines import parameters
+from pipelines import settings as project_settings
+from processing_scripts.aws_clients import AwsClients, AwsTarget
+
+SETTINGS = project_settings.load("dev")
+ENV = environment_for(SETTINGS, "retrain-guard")
+TRAINING = SETTINGS.training_pipeline_name
+PARAMETERS = [{"Name": parameters.TRIGGERED_BY, "Value": "drift-alarm"}]
+
+
+@pytest.fixture
+def clients() -> Iterator[AwsClients]:
+    with mock_aws():
+        clients = AwsClients(AwsTarget(region=SETTINGS.region))
+        clients.sagemaker.create_pipeline(
+            PipelineName=TRAINING,
+            PipelineDefinition='{"Version": "2020-12-01", "Steps": []}',
+            RoleArn=SETTINGS.role_arn("sagemaker-execution"),
+        )
+        yield clients
+
+
+def guard_input(event_id: str | None = None) -> dict[str, Any]:
+    """What the drift rule's InputTransformer delivers to the guard."""
+    alarm_arn = f"arn:aws:cloudwatch:{SETTINGS.region}:{SETTINGS.account}:alarm:{SETTINGS.drift_alarm_name}"
+    return {
+        "PipelineName": TRAINING,
+        "PipelineParameterList": PARAMETERS,
+        "event": {
+            "id": event_id or str(uuid.uuid4()),
+            "source": "aws.cloudwatch",
+            "detail-type": "CloudWatch Alarm State Change",
+            "resources": [alarm_arn],
+            "detail": {"state": {"value": "ALARM"}, "previousState": {"value": "OK"}},
+        },
+    }
+
+
+def executions(clients: AwsClients) -> list[dict[str, Any]]:
+    return clients.sagemaker.list_pipeline_executions(PipelineName=TRAINING)["PipelineExecutionSummaries"]
+
+
+def test_a_burst_of_alarm_events_starts_exactly_one_run(clients: AwsClients) -> None:
+    results = [handle(guard_input(), clients.client, ENV) for _ in range(25)]
+    started = [r for r in results if r["action"] == "started"]
+    assert len(started) == 1
+    assert results[0] is started[0]
+    assert all("cooldown" in r["reason"] for r in results[1:])
+    (execution,) = executions(clients)
+    assert execution["PipelineExecutionArn"] == started[0]["pipeline_execution_arn"]
+    assert started[0]["parameters"] == PARAMETERS
+
+
+def test_the_run_gets_the_rules_parameters(clients: AwsClients) -> None:
+    arn = handle(guard_input(), clients.client, ENV)["pipeline_execution_arn"]
+    passed = clients.sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)[
+        "PipelineParameters"
+    ]
+    assert passed == PARAMETERS
+
+
+def test_a_duplicate_delivery_is_a_no_op(clients: AwsClients) -> None:
+    first = handle(guard_input("same-event-id"), clients.client, ENV)
+    again = handle(guard_input("same-event-id"), clients.client, ENV)
+    assert (first["action"], again["action"]) == ("started", "skipped")
+    assert len(executions(clients)) == 1
+
+
+def test_without_cooldown_distinct_events_each_start(clients: AwsClients) -> None:
+    env = ENV | {"COOLDOWN_MINUTES": "0"}
+    assert [handle(guard_input(), clients.client, env)["action"] for _ in range(2)] == ["started", "started"]
+    assert len(executions(clients)) == 2
+
+
+def test_an_active_run_blocks_a_start_even_after_the_cooldown(clients: AwsClients) -> None:
+    arn = handle(guard_input(), clients.client, ENV)["pipeline_execution_arn"]
+    backend = sagemaker_backends[SETTINGS.account][SETTINGS.region]
+    backend.pipelines[TRAINING].pipeline_executions[arn].pipeline_execution_status = "Executing"
+    result = handle(guard_input(), clients.client, ENV | {"COOLDOWN_MINUTES": "0"})
+    assert result["action"] == "skipped"
+    assert result["reason"] == f"execution {arn} is Executing"
+
+
+def test_the_token_is_derived_from_the_event_id() -> None:
+    from infra.lambdas.retrain_guard import RetrainRequest
+
+    one, same, other = (RetrainRequest.parse(guard_input(i)) for i in ("a", "a", "b"))
+    assert one.client_request_token == same.client_request_token != other.client_request_token
+    assert 32 <= len(one.client_request_token) <= 128
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ("not an object", "must be a JSON object"),
+        ({"PipelineParameterList": []}, "PipelineName is missing"),
+        ({"PipelineName": TRAINING, "PipelineParameterList": [{"Name": "x"}], "event": {"id": "1"}}, "Name"),
+        ({"PipelineName": TRAINING, "PipelineParameterList": []}, "event.event.id is missing"),
+        (guard_input() | {"PipelineName": "someone-elses-pipeline"}, "not one this guard may start"),
+    ],
+)
+def test_bad_events_fail_with_a_clear_message(clients: AwsClients, event: Any, message: str) -> None:
+    with pytest.raises(GuardError, match=message):
+        handle(event, clients.client, ENV)
+    assert executions(clients) == []
+
+
+def test_misconfiguration_is_named() -> None:
+    with pytest.raises(GuardError, match="COOLDOWN_MINUTES"):
+        handle(guard_input(), lambda service: None, {"ALLOWED_PIPELINES": TRAINING})
