@@ -43,6 +43,7 @@ class ParameterSpec:
     type: str
     default: Any = None
     has_default: bool = False
+    allowed: tuple[Any, ...] = ()  # EnumValues, when declared
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,10 @@ class PipelineDefinition:
                 values[name] = coerce_parameter(spec.type, raw)
             except ValueError as err:
                 problems.append(f"parameter {name} ({origin}): {err}")
+                continue
+            if spec.allowed and values[name] not in spec.allowed:
+                choices = ", ".join(map(str, spec.allowed))
+                problems.append(f"parameter {name} ({origin}): {raw!r} is not one of {choices}")
         if problems:
             raise DefinitionError(problems)
         return values
@@ -164,7 +169,8 @@ def _parameters(document: Mapping[str, Any], problems: list[str]) -> dict[str, P
             problems.append(f"parameter {name}: Type {kind!r} is not one of {', '.join(PARAMETER_TYPES)}")
             continue
         has_default = "DefaultValue" in item
-        specs[name] = ParameterSpec(name, kind, item.get("DefaultValue"), has_default)
+        allowed = tuple(item.get("EnumValues") or ())
+        specs[name] = ParameterSpec(name, kind, item.get("DefaultValue"), has_default, allowed)
         if has_default:
             try:
                 coerce_parameter(kind, item["DefaultValue"])

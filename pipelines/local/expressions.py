@@ -138,7 +138,7 @@ def lookup(document: Any, path: tuple[PathSegment, ...], what: str) -> Any:
                 raise ExpressionError(f"{where}: no property {segment!r} (available: {known})")
             current = current[segment]
         elif isinstance(current, list):
-            current = _by_name(current, segment, where)
+            current = _by_name(current, segment, f"{what}{_render(path[:depth])}['{segment}']")
         else:
             raise ExpressionError(f"{where}: cannot look up {segment!r} in a {type(current).__name__}")
     return current

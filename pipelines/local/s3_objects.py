@@ -1,8 +1,8 @@
 """Moving step data between the emulator's S3 and a job's local ``/opt/ml`` directories.
 
 The semantics are SageMaker's: an ``S3Prefix`` input copies every object whose key starts with the
-prefix (so a prefix naming one file copies that file), keeping the part of the key after the
-prefix's last ``/``; an output uploads every file under the local path to ``<S3Uri>/<relative path>``.
+prefix, keeping the part of the key after the prefix (a prefix naming one object copies it under
+its own name); an output uploads every file under the local path to ``<S3Uri>/<relative path>``.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ def list_objects(s3: Any, uri: str) -> list[S3Object]:
 def local_name(prefix_uri: str, obj: S3Object) -> PurePosixPath:
     """Where an object of an S3Prefix input lands, relative to the input's local path."""
     _, prefix = split_uri(prefix_uri)
-    directory = prefix[: prefix.rfind("/") + 1]
-    return PurePosixPath(obj.key[len(directory) :])
+    if obj.key == prefix:  # the prefix names one object: it lands under its own name
+        return PurePosixPath(PurePosixPath(obj.key).name)
+    return PurePosixPath(obj.key[len(prefix) :].lstrip("/"))
 
 
 def download(s3: Any, prefix_uri: str, objects: list[S3Object], destination: Path) -> list[Path]:

@@ -125,14 +125,14 @@ def run_processes(
             tails[process.host] = collections.deque(maxlen=_TAIL_LINES)
             pump = threading.Thread(
                 target=_pump,
-                args=(
-                    popen,
-                    process.host if label else None,
-                    process.host,
-                    log,
-                    tails[process.host],
-                    on_line,
-                ),
+                args=(popen,),
+                kwargs={
+                    "label": process.host if label else None,
+                    "host": process.host,
+                    "log": log,
+                    "tail": tails[process.host],
+                    "on_line": on_line,
+                },
                 daemon=True,
             )
             pump.start()
