@@ -1,8 +1,10 @@
 """Loading the model the built-in XGBoost algorithm trained, in whichever format it saved it.
 
-The training job leaves ``model.tar.gz`` with one file, ``xgboost-model``. Recent algorithm versions
-write an XGBoost model file (UBJSON, JSON or the legacy binary format, all read by
-``Booster.load_model``); versions before 1.3 pickled the Booster. Both are accepted. The pickle case
+The training job leaves ``model.tar.gz`` with one file, ``xgboost-model``. Algorithm versions 1.3 and
+later write it with ``Booster.save_model`` (UBJSON from 3.0 on; XGBoost's legacy binary format before
+that, which xgboost 3.1+ no longer reads, so this image needs algorithm 3.0-5 or later); versions
+before 1.3 pickled the Booster. UBJSON, JSON and pickles (of a model this xgboost can read) are
+accepted. The pickle case
 trusts the artifact exactly as much as the training job that wrote it: only point this at model
 artifacts your own pipeline produced.
 """
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MODEL_ARCHIVE = "model.tar.gz"
 _PICKLE_MAGIC = b"\x80"  # pickle protocol 2 and later start with the PROTO opcode
+_JSON_MAGIC = b"{"  # JSON and UBJSON documents both open with an object marker
 
 
 class ModelLoadError(JobInputError):
@@ -65,7 +68,9 @@ def booster_from_bytes(data: bytes, origin: str) -> xgb.Booster:
         try:
             model = pickle.loads(data)  # trusted: our own training artifact (module docstring)
         except Exception as err:
-            raise ModelLoadError(f"{origin}: looks like a pickle but cannot be unpickled ({err})") from err
+            raise ModelLoadError(
+                f"{origin}: looks like a pickle but cannot be unpickled ({_first_line(err)})"
+            ) from err
         if isinstance(model, xgb.XGBModel):
             model = model.get_booster()
         if not isinstance(model, xgb.Booster):
@@ -77,11 +82,20 @@ def booster_from_bytes(data: bytes, origin: str) -> xgb.Booster:
     try:
         booster.load_model(bytearray(data))
     except xgb.core.XGBoostError as err:
-        reason = str(err).strip().splitlines()[0]
-        raise ModelLoadError(
-            f"{origin}: neither an XGBoost model file (JSON/UBJSON/binary) nor a pickled Booster ({reason})"
-        ) from err
+        message = f"{origin}: neither an XGBoost JSON/UBJSON model file nor a pickled Booster"
+        if not data.startswith(_JSON_MAGIC):
+            message += (
+                f". If it is XGBoost's legacy binary format (what the built-in algorithm before version 3.0, "
+                f"e.g. 1.7-1, writes), xgboost {xgb.__version__} cannot read it: train with algorithm "
+                "version 3.0-5 or later"
+            )
+        raise ModelLoadError(f"{message} ({_first_line(err)})") from err
     return booster
+
+
+def _first_line(err: Exception) -> str:
+    """XGBoost's messages carry a native stack trace; a person needs the first line only."""
+    return str(err).strip().splitlines()[0]
 
 
 def load_booster(location: Path) -> xgb.Booster:
