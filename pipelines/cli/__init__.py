@@ -14,7 +14,7 @@ import typer
 
 from pipelines.cli.context import CliContext, CliError, console_err, describe_aws_error
 
-COMMAND_MODULES = ("pipelines.cli.pipeline_commands",)
+COMMAND_MODULES = ("pipelines.cli.pipeline_commands", "pipelines.cli.monitor_commands")
 
 app = typer.Typer(
     name="pipelines",

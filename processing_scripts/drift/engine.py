@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -30,9 +29,9 @@ from processing_scripts.drift.formats import (
     FeatureConstraints,
     MonitoringConfig,
     Violation,
+    json_text,
     parse_json,
     violations_to_json,
-    write_json,
 )
 from processing_scripts.drift.profile import NumericProfile, Profile, StringProfile, text_column_kind
 from processing_scripts.drift.quality import QualityResult, model_quality, read_ground_truth
@@ -57,41 +56,48 @@ class Baseline:
     def features(self) -> list[str]:
         return [f.name for f in self.constraints.features]
 
-    def write(self, out_dir: Path) -> list[Path]:
-        return [
-            write_json(out_dir / contract.STATISTICS_FILE, self.statistics.to_json()),
-            write_json(out_dir / contract.CONSTRAINTS_FILE, self.constraints.to_json()),
-        ]
+    def outputs(self) -> dict[str, str]:
+        """File name -> content, for the caller to write (atomically, in a job)."""
+        return {
+            contract.STATISTICS_FILE: json_text(self.statistics.to_json()),
+            contract.CONSTRAINTS_FILE: json_text(self.constraints.to_json()),
+        }
 
 
-def load_baseline(storage: Storage, location: str, defaults: MonitoringConfig | None = None) -> Baseline:
+def load_baseline(storage: Storage, location: str) -> Baseline:
     """Read ``statistics.json`` and ``constraints.json`` from a folder or S3 prefix."""
-    docs = {}
-    for name in (contract.STATISTICS_FILE, contract.CONSTRAINTS_FILE):
-        uri = join(location, name)
-        try:
-            raw = storage.read_bytes(uri)
-        except FileNotFoundError as err:
-            raise DriftInputError(f"no {name} in {location}: run `monitor baseline` first") from err
-        except Exception as err:
-            if type(err).__name__ in ("NoSuchKey", "ClientError"):
-                raise DriftInputError(f"cannot read {uri}: {err}") from err
-            raise
-        docs[name] = parse_json(raw, uri)
+    return load_baseline_files(
+        storage, join(location, contract.STATISTICS_FILE), join(location, contract.CONSTRAINTS_FILE)
+    )
+
+
+def load_baseline_files(storage: Storage, statistics_uri: str, constraints_uri: str) -> Baseline:
+    """Read the two baseline files from wherever they are (a model package names each one)."""
+    docs = [parse_json(_read(storage, uri), uri) for uri in (statistics_uri, constraints_uri)]
     baseline = Baseline(
-        DatasetStatistics.from_json(docs[contract.STATISTICS_FILE], join(location, contract.STATISTICS_FILE)),
-        Constraints.from_json(
-            docs[contract.CONSTRAINTS_FILE], join(location, contract.CONSTRAINTS_FILE), defaults
-        ),
+        DatasetStatistics.from_json(docs[0], statistics_uri), Constraints.from_json(docs[1], constraints_uri)
     )
     stat_names = {f.name for f in baseline.statistics.features}
     missing = [n for n in baseline.features if n not in stat_names]
     if missing:
         raise DriftInputError(
-            f"{location}: constraints.json names features that statistics.json lacks: {', '.join(missing)}; "
+            f"{constraints_uri} names features that {statistics_uri} lacks: {', '.join(missing)}; "
             "both files must come from the same baseline run"
         )
+    if not baseline.features:
+        raise DriftInputError(f"{constraints_uri} lists no features")
     return baseline
+
+
+def _read(storage: Storage, uri: str) -> bytes:
+    try:
+        return storage.read_bytes(uri)
+    except FileNotFoundError as err:
+        raise DriftInputError(f"{uri} does not exist: run `monitor baseline` first, or fix the path") from err
+    except Exception as err:
+        if type(err).__name__ in ("NoSuchKey", "ClientError", "NoSuchBucket"):
+            raise DriftInputError(f"cannot read {uri}: {err}") from err
+        raise
 
 
 # -- baseline ----------------------------------------------------------------------------------
@@ -332,20 +338,19 @@ def _verdict(source: sources.Source, evaluation: checks.Evaluation, seen: set[st
     return NO_DRIFT, f"no drift in {len(compared)} features ({len(evaluation.violations)} violations)"
 
 
-def write_check(result: CheckResult, out_dir: Path, *, report: bool = True) -> list[Path]:
-    """Write constraint_violations.json, statistics.json, drift_summary.json and report.html."""
-    written = [
-        write_json(out_dir / contract.VIOLATIONS_FILE, violations_to_json(result.violations)),
-        write_json(out_dir / contract.STATISTICS_FILE, result.statistics.to_json()),
-        write_json(out_dir / contract.DRIFT_SUMMARY_FILE, _json_safe(result.summary())),
-    ]
+def check_outputs(result: CheckResult, *, report: bool = True) -> dict[str, str]:
+    """constraint_violations.json, statistics.json, drift_summary.json and (unless ``report`` is
+    False) report.html, as file name -> content."""
+    files = {
+        contract.VIOLATIONS_FILE: json_text(violations_to_json(result.violations)),
+        contract.STATISTICS_FILE: json_text(result.statistics.to_json()),
+        contract.DRIFT_SUMMARY_FILE: json_text(_json_safe(result.summary())),
+    }
     if report:
         from processing_scripts.drift.report import render_report
 
-        path = out_dir / contract.REPORT_FILE
-        path.write_text(render_report(result), encoding="utf-8")
-        written.append(path)
-    return written
+        files[contract.REPORT_FILE] = render_report(result)
+    return files
 
 
 def _json_safe(value: Any) -> Any:

@@ -383,10 +383,20 @@ def violations_to_json(violations: list[Violation]) -> dict[str, Any]:
 
 
 # -- files -------------------------------------------------------------------------------------
-def write_json(path: Path, doc: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    return path
+def json_text(doc: dict[str, Any]) -> str:
+    """Indented, strict JSON (NaN is refused: callers turn non-finite numbers into null first)."""
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+
+def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``name -> text`` into ``out_dir`` (created if needed); returns the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in files.items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def parse_json(text: bytes | str, source: str) -> Any:

@@ -1,0 +1,236 @@
+"""`monitor baseline` and `monitor check`: the drift engine on local files or S3, from a terminal.
+
+The same engine the monitoring job runs (``processing_scripts.drift``), with the thresholds from the
+selected environment's settings (``settings.monitoring``) and S3 access through the CLI's client
+factory. A check exits 0 whether or not drift was found, unless ``--fail-on-drift`` makes drift a
+failure (exit code 5) for CI gates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from pipelines.cli.context import CliContext, CliError, console
+from processing_scripts import dataset
+from processing_scripts.drift import engine, sources
+from processing_scripts.drift.capture import TimeWindow
+from processing_scripts.drift.errors import DriftInputError
+from processing_scripts.drift.formats import (
+    CATEGORICAL_METHODS,
+    NUMERIC_METHODS,
+    MonitoringConfig,
+    write_files,
+)
+from processing_scripts.drift.storage import Storage, is_s3
+
+T = TypeVar("T")
+PROGRESS_AFTER_BYTES = 64 << 20  # show a progress bar for inputs larger than this
+
+DataOpt = typer.Option(..., "--data", help="CSV/Parquet file or folder, capture JSONL folder, or s3:// URI.")
+SchemaOpt = typer.Option(
+    None, "--schema", help="preprocess schema.json naming headerless columns (label first, then features)."
+)
+HeaderOpt = typer.Option(
+    None, "--header/--no-header", help="Whether CSV files have a header (default: detect)."
+)
+
+
+def baseline(
+    ctx: typer.Context,
+    *,
+    data: str = DataOpt,
+    out: Path = typer.Option(..., "--out", help="Folder for statistics.json and constraints.json."),
+    schema: str = SchemaOpt,
+    header: bool = HeaderOpt,
+    comparison_threshold: float = typer.Option(None, help="Numeric drift threshold (default: settings)."),
+    comparison_method: str = typer.Option(None, help=f"{' | '.join(NUMERIC_METHODS)} (default: settings)."),
+    categorical_threshold: float = typer.Option(
+        None, help="Categorical drift threshold (default: settings)."
+    ),
+    categorical_method: str = typer.Option(
+        None, help=f"{' | '.join(CATEGORICAL_METHODS)} (default: settings)."
+    ),
+    completeness_threshold: float = typer.Option(
+        None, help="Tolerated completeness drop (default: settings)."
+    ),
+) -> None:
+    """Profile a dataset into Model Monitor's statistics.json and constraints.json."""
+    obj: CliContext = ctx.obj
+    monitoring = obj.settings.monitoring
+    started = time.perf_counter()
+    with _user_errors():
+        config = MonitoringConfig(
+            comparison_threshold=_pick(comparison_threshold, monitoring.comparison_threshold),
+            comparison_method=_pick(comparison_method, monitoring.comparison_method),
+            categorical_comparison_threshold=_pick(categorical_threshold, monitoring.categorical_threshold),
+            categorical_drift_method=_pick(categorical_method, monitoring.categorical_method),
+            completeness_threshold=_pick(completeness_threshold, monitoring.completeness_threshold),
+        )
+        source = sources.open_source(_storage(obj, data, schema), data, schema_file=schema, header=header)
+        with _progress(source) as progress:
+            result = engine.build_baseline(source, config, progress)
+    for path in write_files(out, result.outputs()):
+        console.print(f"wrote [bold]{path}[/]")
+    console.print(
+        f"[dim]{result.statistics.item_count:,} rows, {len(result.features)} features "
+        f"in {time.perf_counter() - started:.1f}s[/]"
+    )
+
+
+def check(
+    ctx: typer.Context,
+    *,
+    baseline_dir: str = typer.Option(
+        ..., "--baseline", help="Folder or s3:// prefix with the baseline files."
+    ),
+    data: str = DataOpt,
+    out: Path = typer.Option(..., "--out", help="Folder for the violations, statistics, summary and report."),
+    fail_on_drift: bool = typer.Option(False, "--fail-on-drift", help="Exit 5 when drift is found."),
+    window_hours: float = typer.Option(
+        None, "--window-hours", help="Capture only: hours before --window-end."
+    ),
+    window_end: str = typer.Option(None, "--window-end", help="Capture only: ISO 8601 end (default: now)."),
+    ground_truth: str = typer.Option(
+        None, "--ground-truth", help="Ground-truth JSONL (file, folder or s3://)."
+    ),
+    problem_type: str = typer.Option(None, "--problem-type", help="regression | binary_classification."),
+    schema: str = SchemaOpt,
+    header: bool = HeaderOpt,
+    report: bool = typer.Option(True, "--report/--no-report", help="Write report.html (needs matplotlib)."),
+) -> None:
+    """Check data against a baseline: violations, drift per feature, summary and HTML report."""
+    obj: CliContext = ctx.obj
+    started = time.perf_counter()
+    with _user_errors():
+        storage = _storage(obj, data, baseline_dir, ground_truth, schema)
+        loaded = engine.load_baseline(storage, baseline_dir)
+        window = None
+        if window_hours is not None or window_end is not None:
+            window = TimeWindow.ending(window_end, window_hours or obj.settings.monitoring.window_hours)
+        source = sources.open_source(storage, data, window=window, schema_file=schema, header=header)
+        truth = storage.list_files(ground_truth) if ground_truth else None
+        with _progress(source) as progress:
+            result = engine.run_check(
+                loaded,
+                source,
+                ground_truth=truth,
+                problem_type=problem_type or dataset.PROBLEM_TYPE,
+                progress=progress,
+            )
+    written = write_files(out, engine.check_outputs(result, report=report))
+    _print_result(result)
+    console.print(f"[dim]wrote {len(written)} files to {out} in {time.perf_counter() - started:.1f}s[/]")
+    if result.verdict in (engine.BASELINE_MISMATCH, engine.NO_USABLE_DATA):
+        raise CliError(result.message, f"details in {out / 'drift_summary.json'}", CliError.INVALID)
+    if fail_on_drift and result.verdict == engine.DRIFT:
+        raise CliError(result.message, "--fail-on-drift: drift is a failure", CliError.FAILED)
+
+
+def _print_result(result: engine.CheckResult) -> None:
+    color = {"drift": "red", "no_drift": "green"}.get(result.verdict, "yellow")
+    console.print(f"[bold {color}]{result.verdict.replace('_', ' ').upper()}[/]: {result.message}")
+    if not result.features or result.verdict == engine.NOTHING_TO_CHECK:
+        return
+    table = Table(show_edge=False)
+    for column in ("feature", "type", "method", "distance", "threshold", "verdict"):
+        table.add_column(column, justify="right" if column in ("distance", "threshold") else "left")
+    for feature in result.features:
+        d = feature.distance
+        compared = d is not None and d.value == d.value  # NaN never equals itself
+        verdict = (
+            "[red]drift[/]" if feature.drifted else ("ok" if compared else f"[dim]{feature.note or '-'}[/]")
+        )
+        table.add_row(
+            feature.name,
+            feature.inferred_type,
+            d.method if d else "",
+            f"{d.value:.4f}" if compared and d else "",
+            f"{d.threshold:g}" if d else "",
+            verdict,
+        )
+    console.print(table)
+    reading = result.reading
+    if reading.get("malformed_lines") or reading.get("rows_with_wrong_value_count"):
+        console.print(
+            f"[yellow]{reading['malformed_lines']:,} malformed lines, "
+            f"{reading['rows_with_wrong_value_count']:,} rows with a wrong number of values[/] "
+            "(see drift_summary.json: reading)"
+        )
+    if result.violations:
+        console.print(f"{len(result.violations)} violations in constraint_violations.json")
+
+
+def _storage(obj: CliContext, *locations: str | None) -> Storage:
+    """S3 clients come from the CLI's factory, and only when a location is on S3."""
+    if any(loc and is_s3(loc) for loc in locations):
+        return Storage(lambda: obj.clients.s3)
+    return Storage()
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the engine's input errors into one line and a hint, never a traceback."""
+    try:
+        yield
+    except (DriftInputError, ValueError) as err:
+        raise CliError(
+            str(err), "check the --data / --baseline / --schema arguments", CliError.INVALID
+        ) from err
+
+
+def _progress(source: sources.Source) -> _ProgressBar:
+    return _ProgressBar(source.total_bytes)
+
+
+class _ProgressBar:
+    """A transient bar for long reads; a no-op for small inputs."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar: Progress | None = None
+        self.task = None
+
+    def __enter__(self) -> sources.Progress | None:
+        if self.total < PROGRESS_AFTER_BYTES:
+            return None
+        self.bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("reading", total=self.total)
+        return self._update
+
+    def _update(self, done: int, total: int) -> None:
+        if self.bar is not None and self.task is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _pick(value: T | None, default: T) -> T:
+    return default if value is None else value
+
+
+def register(app: typer.Typer) -> None:
+    monitor = typer.Typer(
+        help="Data drift: Model-Monitor-format baselines and checks, no Model Monitor needed.",
+        no_args_is_help=True,
+    )
+    monitor.command("baseline")(baseline)
+    monitor.command("check")(check)
+    app.add_typer(monitor, name="monitor")

@@ -1,0 +1,128 @@
+"""Monitoring job: one time window of endpoint capture checked against the deployed model's baseline.
+
+Runs on a schedule as ``python3 -m processing_scripts.monitor`` in the project's image. It reads the
+window's capture files straight from S3 (only the window's hour folders are listed), finds the
+baseline (given, or the one registered with the model package the endpoint serves), writes
+``constraint_violations.json``, ``statistics.json``, ``drift_summary.json`` and ``report.html`` to the
+job's output folder, and publishes CloudWatch metrics the drift alarm watches.
+
+Exit status: 0 when the check ran (drift or not) and when there was nothing to check (no metrics are
+published then); 1 with a one-line reason when the input could not be checked (no baseline, data
+that does not match the baseline's features): the pipeline step fails visibly instead of reporting
+a verdict it does not have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from processing_scripts import contract, dataset, job
+from processing_scripts.aws_clients import AwsClients, AwsTarget
+from processing_scripts.drift import engine, metrics, sources
+from processing_scripts.drift.capture import TimeWindow, parse_time
+from processing_scripts.drift.errors import DriftInputError
+from processing_scripts.drift.storage import Storage, StoredFile
+
+log = logging.getLogger(__name__)
+_HOUR_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--capture-uri", required=True, help="s3://<capture bucket>/datacapture/<endpoint>")
+    parser.add_argument("--endpoint-name", required=True)
+    parser.add_argument("--window-hours", type=float, default=1.0)
+    parser.add_argument("--window-end", default="", help="ISO 8601; empty means now")
+    parser.add_argument(
+        "--baseline-uri",
+        default="",
+        help="folder with the baseline files; empty: the endpoint's model package's",
+    )
+    parser.add_argument("--ground-truth-uri", default="")
+    parser.add_argument("--metric-namespace", required=True)
+    parser.add_argument("--endpoint-dimension", default="Endpoint")
+    parser.add_argument("--schedule-dimension", default="MonitoringSchedule")
+    parser.add_argument("--schedule-name", required=True)
+    parser.add_argument("--feature-metric-prefix", default="feature_baseline_drift_")
+    parser.add_argument("--share-metric", default="drifted_feature_share")
+    parser.add_argument("--violations-metric", default="constraint_violations")
+    parser.add_argument(
+        "--problem-type", default=dataset.PROBLEM_TYPE, choices=("regression", "binary_classification")
+    )
+    parser.add_argument("--no-report", action="store_true", help="skip report.html (no matplotlib)")
+    return parser.parse_args(argv)
+
+
+def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> tuple[str, str]:
+    """(statistics, constraints) S3 URIs registered with the model package the endpoint serves."""
+    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+    model = sagemaker.describe_model(ModelName=variants[0]["ModelName"])
+    containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
+    package = next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+    if not package:
+        raise DriftInputError(
+            f"endpoint {endpoint} serves model {variants[0]['ModelName']}, which was not created from a "
+            "model package: pass --baseline-uri"
+        )
+    quality = (
+        sagemaker.describe_model_package(ModelPackageName=package).get("DriftCheckBaselines") or {}
+    ).get("ModelDataQuality") or {}
+    try:
+        return quality["Statistics"]["S3Uri"], quality["Constraints"]["S3Uri"]
+    except KeyError as err:
+        raise DriftInputError(
+            f"model package {package} has no DriftCheckBaselines.ModelDataQuality statistics/constraints: "
+            "register it with the baseline step's outputs, or pass --baseline-uri"
+        ) from err
+
+
+def ground_truth_files(storage: Storage, uri: str, window: TimeWindow) -> list[StoredFile]:
+    """Ground-truth JSON Lines under ``uri``; files in hour folders before the window are skipped
+    (labels arrive after the inferences they describe, so later folders are kept)."""
+    files = [f for f in storage.list_files(uri) if f.name.endswith((".jsonl", ".jsonl.gz"))]
+    first_hour = window.start.strftime("%Y%m%d%H")
+    return [f for f in files if not (m := _HOUR_IN_KEY.search(f.uri)) or "".join(m.groups()) >= first_hour]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    clients = AwsClients(AwsTarget.from_env())
+    storage = Storage(lambda: clients.s3)
+    try:
+        window = TimeWindow.ending(
+            parse_time(args.window_end) if args.window_end else None, args.window_hours
+        )
+        if args.baseline_uri:
+            baseline = engine.load_baseline(storage, args.baseline_uri)
+        else:
+            baseline = engine.load_baseline_files(
+                storage, *deployed_baseline_uris(clients.sagemaker, args.endpoint_name)
+            )
+        source = sources.open_source(storage, args.capture_uri, window=window)
+        truth = ground_truth_files(storage, args.ground_truth_uri, window) if args.ground_truth_uri else None
+        result = engine.run_check(baseline, source, ground_truth=truth, problem_type=args.problem_type)
+    except (DriftInputError, ValueError) as err:
+        raise job.JobInputError(str(err)) from err
+
+    out_dir = Path(contract.host_path(contract.Monitor.REPORT))
+    files = engine.check_outputs(result, report=not args.no_report)
+    job.write_all_or_nothing({out_dir / name: text for name, text in files.items()})
+    names = metrics.MetricNames(
+        args.metric_namespace, args.feature_metric_prefix, args.share_metric, args.violations_metric
+    )
+    dimensions = {args.endpoint_dimension: args.endpoint_name, args.schedule_dimension: args.schedule_name}
+    data = metrics.metric_data(result, names, dimensions, window.end)
+    calls = metrics.publish(clients.cloudwatch, args.metric_namespace, data)
+    log.info("%s: %s (%d metrics in %d calls)", result.verdict, result.message, len(data), calls)
+    if result.verdict not in (*engine.CHECKED, engine.NOTHING_TO_CHECK):
+        raise job.JobInputError(result.message)
+
+
+if __name__ == "__main__":
+    raise SystemExit(job.run(main))
