@@ -14,7 +14,11 @@ import typer
 
 from pipelines.cli.context import CliContext, CliError, console_err, describe_aws_error
 
-COMMAND_MODULES = ("pipelines.cli.pipeline_commands", "pipelines.cli.monitor_commands")
+COMMAND_MODULES = (
+    "pipelines.cli.pipeline_commands",
+    "pipelines.cli.monitor_commands",
+    "pipelines.cli.local_commands",
+)
 
 app = typer.Typer(
     name="pipelines",
