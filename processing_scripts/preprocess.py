@@ -40,7 +40,7 @@ from processing_scripts.job import JobInputError
 from processing_scripts.split_schema import SplitSchema
 from processing_scripts.tabular_io import LINE, find_input_files, list_input_files, read_csv, to_numbers
 
-log = logging.getLogger("preprocess")
+log = logging.getLogger("processing_scripts.preprocess")
 
 SOURCE = "__source__"  # column holding the file a row came from, for messages
 SPLIT_DIRS = {
