@@ -158,11 +158,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     log.info("evaluated %d test rows as %s: %s", len(test), args.problem_type, headline)
 
+    # Container paths, not this host's: the report reads the same wherever the job ran.
     context: list[tuple[str, object]] = [
         ("problem type", args.problem_type),
         ("test rows", len(test)),
-        ("test data", str(test_dir)),
-        ("model", str(model_dir)),
+        ("test data", contract.Evaluate.TEST),
+        ("model", f"{contract.Evaluate.MODEL}/{model_io.MODEL_ARCHIVE}"),
     ]
     if args.problem_type == "regression":
         plots = regression_plots(actual, predicted, schema.label)

@@ -54,7 +54,10 @@ def check_content_type(content_type: str | None) -> None:
 
 
 def parse_csv(body: bytes | str) -> np.ndarray:
-    """The request's rows as a float matrix of shape (rows, len(FEATURES))."""
+    """The request's rows as a float matrix of shape (rows, len(FEATURES)).
+
+    Blank lines are skipped and not counted, so "row N" in a message is the N-th record sent.
+    """
     if isinstance(body, bytes):
         try:
             body = body.decode("utf-8-sig")

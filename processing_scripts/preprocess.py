@@ -64,7 +64,8 @@ def split_ratios(text: str) -> tuple[float, float, float]:
         raise argparse.ArgumentTypeError(
             f"{text!r}: need three numbers between 0 and 1 that sum to 1 (train,validation,test), e.g. 0.8,0.1,0.1"
         )
-    return ratios  # type: ignore[return-value]
+    train, validation, test = ratios
+    return train, validation, test
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
