@@ -347,3 +347,30 @@ def test_a_failure_while_publishing_removes_what_was_already_published(
 
     assert len(calls) == 3
     assert output_files(tmp_path) == []
+
+
+def test_a_binary_classification_dataset_needs_0_1_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dataset, "PROBLEM_TYPE", "binary_classification")
+    labelled = [f"{r.rsplit(',', 1)[0]},{int(int(r.rsplit(',', 1)[1]) > 9)}" for r in ROWS[:100]]
+    place_raw(tmp_path / "raw-rings", {"a.csv": csv_text(HEADER, ROWS[:100])})
+    place_raw(tmp_path / "labelled", {"a.csv": csv_text(HEADER, labelled)})
+
+    assert "line 2, column 'rings': 15 is not 0 or 1" in fails_cleanly(tmp_path / "raw-rings")
+    assert run_in_process(tmp_path / "labelled", preprocess.main) == 0
+    schema = json.loads(
+        (sandbox_path(tmp_path / "labelled", contract.Preprocess.SCHEMA) / "schema.json").read_text()
+    )
+    assert schema["problem_type"] == "binary_classification"
+
+
+def test_an_unreadable_resource_config_is_named(tmp_path: Path) -> None:
+    config = sandbox_path(tmp_path, job.RESOURCE_CONFIG)
+    config.parent.mkdir(parents=True)
+    config.write_text("{not json")
+    place_raw(tmp_path, {"a.csv": csv_text(HEADER, ROWS[:100])})
+
+    assert "resourceconfig.json: cannot read 'current_host' from the resource config" in fails_cleanly(
+        tmp_path
+    )
