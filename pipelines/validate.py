@@ -365,31 +365,59 @@ def _cycle_findings(steps: list[_Step], by_name: dict[str, _Step]) -> list[Findi
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
-    """One representative cycle per strongly connected group, each rotated to start at its
-    smallest name so the output is stable."""
-    found: list[list[str]] = []
-    seen_groups: set[frozenset[str]] = set()
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    """The shortest cycle through the smallest-named step of each strongly connected group
+    (one finding per tangle, and the same one every run)."""
+    found = []
+    for group in _strongly_connected(edges):
+        start = min(group)
+        if len(group) == 1 and start not in edges[start]:
+            continue
+        previous: dict[str, str] = {}
+        queue, seen = [start], {start}
+        while queue:  # breadth-first inside the group, back to start
+            node = queue.pop(0)
+            if start in edges[node]:
+                path = [node]
+                while path[-1] != start:
+                    path.append(previous[path[-1]])
+                found.append(path[::-1])
+                break
+            for nxt in sorted(edges[node] & group - seen):
+                seen.add(nxt)
+                previous[nxt] = node
+                queue.append(nxt)
+    return sorted(found)
 
-    def visit(node: str, trail: list[str]) -> None:
-        state[node] = 1
-        trail.append(node)
+
+def _strongly_connected(edges: dict[str, set[str]]) -> list[set[str]]:
+    """Tarjan's algorithm over the step graph."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
         for nxt in sorted(edges[node]):
-            if state.get(nxt) == 1:
-                cycle = trail[trail.index(nxt) :]
-                if frozenset(cycle) not in seen_groups:
-                    seen_groups.add(frozenset(cycle))
-                    start = cycle.index(min(cycle))
-                    found.append(cycle[start:] + cycle[:start])
-            elif nxt not in state:
-                visit(nxt, trail)
-        trail.pop()
-        state[node] = 2
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            groups.append(group)
 
     for node in sorted(edges):
-        if node not in state:
-            visit(node, [])
-    return found
+        if node not in index:
+            visit(node)
+    return groups
 
 
 # -- S3 URIs -------------------------------------------------------------------------------------
@@ -438,7 +466,7 @@ def _s3_problem(uri: str) -> str | None:
     bucket, slash, key = uri[len("s3://") :].partition("/")
     if not _BUCKET.match(bucket):
         return f"bucket {bucket!r} is not a valid bucket name (3-63 of a-z 0-9 . -)"
-    if slash and "//" in key:
+    if slash and (key.startswith("/") or "//" in key):
         return "empty path segment (//)"
     return None
 
