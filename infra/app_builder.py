@@ -39,13 +39,19 @@ class ProjectStacks:
     monitoring: MonitoringStack
 
 
-def create_app(env: str | None = None, *, outdir: str = OUTDIR) -> tuple[cdk.App, ProjectStacks]:
-    """The app for ``env`` (or context ``env``, or MLOPS_ENV, or dev), checked by cdk-nag."""
+def create_app(
+    env: str | None = None, *, outdir: str = OUTDIR, definitions: Mapping[str, str] | None = None
+) -> tuple[cdk.App, ProjectStacks]:
+    """The app for ``env`` (or context ``env``, or MLOPS_ENV, or dev), checked by cdk-nag.
+
+    ``definitions`` (pipeline name -> JSON text) defaults to rendering them now; callers that
+    already rendered them (and want to compare against exactly those bytes) pass them in.
+    """
     from pipelines.synth import render_pipelines
 
     app = cdk.App(outdir=outdir, analytics_reporting=False, context=CONTEXT)
     settings = project_settings.load(env or app.node.try_get_context("env"))
-    stacks = build(app, settings, render_pipelines(settings))
+    stacks = build(app, settings, render_pipelines(settings) if definitions is None else definitions)
     add_checks(app)
     return app, stacks
 

@@ -30,6 +30,7 @@ class Synthesized:
     stacks: ProjectStacks
     outdir: Path
     templates: dict[str, dict[str, Any]]  # concern -> template
+    definitions: dict[str, str]  # what pipelines.synth.render_pipelines returned for this synth
 
     def resources(self, concern: str, resource_type: str) -> dict[str, dict[str, Any]]:
         resources = self.templates[concern]["Resources"]
@@ -44,15 +45,18 @@ class Synthesized:
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     from infra.app_builder import create_app
+    from pipelines import settings
+    from pipelines.synth import render_pipelines
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stacks = create_app("dev", outdir=str(outdir))
+    definitions = render_pipelines(settings.load("dev"))
+    app, stacks = create_app("dev", outdir=str(outdir), definitions=definitions)
     assembly = app.synth()
     templates = {
         concern: assembly.get_stack_by_name(getattr(stacks, concern).stack_name).template
         for concern in CONCERNS
     }
-    return Synthesized(stacks.settings, stacks, outdir, templates)
+    return Synthesized(stacks.settings, stacks, outdir, templates, definitions)
 
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
