@@ -38,7 +38,10 @@ class TrainingConfig:
     instance_type: str = "ml.m5.large"
     instance_count: int = 1
     max_runtime_seconds: int = 3600
-    xgboost_version: str = "1.7-1"
+    # The built-in algorithm image. It must match the xgboost in the project image
+    # (processing_scripts/requirements.txt): 1.x images write a binary model format that
+    # xgboost >= 3.1 can no longer read, so evaluation and the endpoint would fail to load it.
+    xgboost_version: str = "3.2-0"
     hyperparameters: dict[str, str] = field(
         default_factory=lambda: {
             "objective": "reg:squarederror",
