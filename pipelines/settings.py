@@ -326,7 +326,7 @@ OVERRIDES: dict[str, dict[str, object]] = {
 
 # What goes into the processing image; its digest is the image tag, so the tag changes exactly
 # when the image content does and the pipeline JSON stays identical otherwise.
-IMAGE_INPUTS = ("Dockerfile", "processing_scripts")
+IMAGE_INPUTS = ("Dockerfile", ".dockerignore", "processing_scripts")
 
 
 def processing_image_tag(root: Path = REPO_ROOT) -> str:
