@@ -98,7 +98,11 @@ def aws_failure(action: str, err: Exception) -> StepError:
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if kind is None and status >= 500:
             kind = SERVICE_FAULT
-        return StepError(f"{action}: {code}: {error.get('Message', err)}", kind)
+        operation = getattr(err, "operation_name", "call")
+        message = error.get("Message", "")
+        if status >= 500 or not message:  # moto answers unimplemented actions with an HTML 500 page
+            message = f"HTTP {status} (the emulator may not implement {operation})"
+        return StepError(f"{action}: {operation} failed: {code}: {message}", kind)
     if isinstance(err, bx.EndpointConnectionError | bx.ConnectionClosedError | bx.ReadTimeoutError):
         return StepError(f"{action}: the AWS emulator did not answer ({err})", SERVICE_FAULT)
     return StepError(f"{action}: {type(err).__name__}: {err}")
