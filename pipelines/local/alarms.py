@@ -165,7 +165,13 @@ def load_alarms(templates: TemplateSet) -> list[AlarmDefinition]:
 
 
 def _alarm_from_resource(templates: TemplateSet, resource: Resource) -> AlarmDefinition:
-    props = templates.resolve(resource.properties, resource, "Properties")
+    keys = (
+        "AlarmName", "AlarmDescription", "ComparisonOperator", "Threshold", "EvaluationPeriods",
+        "DatapointsToAlarm", "TreatMissingData", "Metrics", "MetricName", "Namespace", "Dimensions",
+        "Statistic", "ExtendedStatistic", "Period",
+    )  # fmt: skip
+    # Only what the evaluation reads is resolved: actions and other references may point anywhere.
+    props = {k: templates.property(resource, k) for k in keys if k in resource.properties}
 
     def require(key: str) -> Any:
         if key not in props:

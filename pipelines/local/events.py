@@ -68,28 +68,33 @@ def load_rules(templates: TemplateSet) -> list[Rule]:
     return [_rule(templates, resource) for resource in templates.resources(RULE_TYPE)]
 
 
+# What delivery reads from a target; RoleArn, DeadLetterConfig, RetryPolicy are not resolved.
+_TARGET_KEYS = ("Id", "Arn", "Input", "InputPath", "InputTransformer", "SageMakerPipelineParameters")
+
+
 def _rule(templates: TemplateSet, resource: Resource) -> Rule:
-    props = templates.resolve(resource.properties, resource, "Properties")
-    bus = props.get("EventBusName", "default")
+    bus = templates.property(resource, "EventBusName", "default")
     if bus != "default":
         raise TemplateError(f"{resource.where('EventBusName')}: only the default bus is routed locally")
-    pattern = props.get("EventPattern")
+    pattern = templates.property(resource, "EventPattern")
     if isinstance(pattern, str):
         pattern = json.loads(pattern)
-    name = props.get("Name") or resource.logical_id
-    targets = tuple(
-        RuleTarget(id=t.get("Id", f"Target{i}"), arn=t["Arn"], spec=t)
-        for i, t in enumerate(props.get("Targets", []))
-    )
+    name = templates.property(resource, "Name") or resource.logical_id
+    targets = []
+    for index, raw in enumerate(resource.properties.get("Targets", [])):
+        spec = {
+            k: templates.resolve(raw[k], resource, f"Targets[{index}].{k}") for k in _TARGET_KEYS if k in raw
+        }
+        targets.append(RuleTarget(id=spec.get("Id", f"Target{index}"), arn=spec["Arn"], spec=spec))
     arn = f"arn:aws:events:{templates.settings.region}:{templates.settings.account}:rule/{name}"
     return Rule(
         name=name,
         arn=arn,
         source=f"{resource.template.name}: {resource.logical_id}",
         pattern=pattern,
-        schedule=props.get("ScheduleExpression"),
-        enabled=props.get("State", "ENABLED") == "ENABLED",
-        targets=targets,
+        schedule=templates.property(resource, "ScheduleExpression"),
+        enabled=templates.property(resource, "State", "ENABLED") == "ENABLED",
+        targets=tuple(targets),
     )
 
 

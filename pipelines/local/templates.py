@@ -104,6 +104,12 @@ class TemplateSet:
         return Resource(template, logical_id, body["Type"], body.get("Properties", {}))
 
     # -- intrinsic functions -------------------------------------------------------------------
+    def property(self, resource: Resource, key: str, default: Any = None) -> Any:
+        """One property of ``resource``, resolved; only what is read is resolved (and can fail)."""
+        if key not in resource.properties:
+            return default
+        return self.resolve(resource.properties[key], resource, key)
+
     def resolve(self, value: Any, resource: Resource, field: str) -> Any:
         """``value`` with every intrinsic function replaced by its value, recursively."""
         if isinstance(value, list):
@@ -166,7 +172,7 @@ class TemplateSet:
         target = self._find(resource.template, logical_id)
         if attribute == "Arn":
             return self._arn(target, field)
-        if attribute in {"Name", "TopicName", "PipelineName", "FunctionName"}:
+        if attribute == "Name" or attribute == _NAME_PROPERTY.get(target.type):
             return self._name(target, field)
         raise TemplateError(f"{resource.where(field)}: Fn::GetAtt {logical_id}.{attribute} is not supported")
 

@@ -1,0 +1,58 @@
+"""SageMaker hosting calls moto 5.2.5 lacks, added to the emulator: ``UpdateEndpoint``.
+
+The deploy function moves an existing endpoint to a new endpoint config with ``UpdateEndpoint``
+(blue/green); moto answers that action with "not implemented", so every redeploy in the local loop
+would fail. :func:`install` adds the action to moto's SageMaker service (process-wide, so it works
+for the in-process ``mock_aws`` and for the ``ThreadedMotoServer`` the emulator runs): it checks the
+endpoint and the config exist and the endpoint is InService, as SageMaker does, then switches the
+endpoint to the new config at once. Traffic shifting and bake times are not emulated; the request's
+``DeploymentConfig`` is kept on the endpoint (``last_deployment_config``) for inspection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+
+
+def _backend_update_endpoint(
+    self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, deployment_config: Any
+) -> FakeEndpoint:
+    endpoint = self.endpoints.get(endpoint_name)
+    if endpoint is None:
+        arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    if endpoint_config_name not in self.endpoint_configs:
+        arn = FakeEndpointConfig.arn_formatter(endpoint_config_name, self.account_id, self.region_name)
+        raise ValidationError(message=f"Could not find endpoint_config '{arn}'.")
+    if endpoint.endpoint_status != "InService":
+        raise ValidationError(message=f"Cannot update in-progress endpoint '{endpoint.arn}'.")
+    config = self.endpoint_configs[endpoint_config_name]
+    endpoint.endpoint_config_name = endpoint_config_name
+    endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+    endpoint.data_capture_config = config.data_capture_config
+    endpoint.last_deployment_config = deployment_config
+    endpoint.last_modified_time = utcnow()
+    return endpoint
+
+
+def _response_update_endpoint(self: SageMakerResponse) -> ActionResult:
+    endpoint = self.sagemaker_backend.update_endpoint(
+        endpoint_name=self._get_param("EndpointName"),
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+        deployment_config=self._get_param("DeploymentConfig"),
+    )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def install() -> None:
+    """Add UpdateEndpoint to moto's SageMaker (idempotent; a no-op once moto implements it)."""
+    if not hasattr(SageMakerModelBackend, "update_endpoint"):
+        SageMakerModelBackend.update_endpoint = _backend_update_endpoint  # type: ignore[attr-defined]
+    if not hasattr(SageMakerResponse, "update_endpoint"):
+        SageMakerResponse.update_endpoint = _response_update_endpoint  # type: ignore[attr-defined]
