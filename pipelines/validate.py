@@ -133,6 +133,9 @@ def _schema_findings(doc: dict[str, Any]) -> list[Finding]:
             if missing:
                 location.append(missing.group(1))
                 message = "required field is missing"
+        elif error.validator == "not" and set(error.validator_value) == {"required"}:
+            location.append(error.validator_value["required"][0])  # the schema's "field X not allowed"
+            message = "field is not allowed here"
         findings.append(Finding(_step_at(doc, location), _json_path(location), message))
     return findings
 
@@ -183,9 +186,9 @@ def _walk_steps(items: Any, path: str, branch: tuple[tuple[str, str], ...]) -> I
 def _referencing_part(step: _Step) -> Any:
     """What a step reads: its arguments; for a condition, only its conditions (branches read
     on their own behalf)."""
-    args = step.body.get("Arguments", {})
-    if step.type == "Condition" and isinstance(args, dict):
-        return {"Conditions": args.get("Conditions", [])}
+    args = step.body.get("Arguments")
+    if step.type == "Condition":
+        return {"Conditions": _dig(args, "Conditions")}
     return args
 
 
@@ -246,14 +249,14 @@ def _property_problem(source: _Step, path: str, target: str) -> str | None:
         return f"{target!r}: not a property path"
     first = tokens[0][0]
     if source.type in {"Lambda", "Callback"}:
-        declared = {o.get("OutputName") for o in source.body.get("OutputParameters", [])}
+        declared = {o.get("OutputName") for o in _items(source.body.get("OutputParameters"))}
         if first == "OutputParameters" and len(tokens) == 2 and tokens[1][2] in declared:
             return None
         return f"{target!r}: {source.name} declares outputs {sorted(declared)}"
     if source.type == "Condition":
         return None if path == "Outcome" else f"{target!r}: a condition step has only Outcome"
     if first == "PropertyFiles" and source.type == "Processing":
-        declared = {p.get("PropertyFileName") for p in source.body.get("PropertyFiles", [])}
+        declared = {p.get("PropertyFileName") for p in _items(source.body.get("PropertyFiles"))}
         name = tokens[1][0] if len(tokens) == 2 else ""
         return (
             None
@@ -303,15 +306,28 @@ def _shape_problem(shape_name: str, tokens: list[tuple[str, str, str]], source: 
 
 
 def _declared_outputs(step: _Step) -> set[str]:
-    outputs = step.body.get("Arguments", {}).get("ProcessingOutputConfig", {}).get("Outputs", [])
-    return {o.get("OutputName") for o in outputs if isinstance(o, dict)}
+    outputs = _items(_dig(step.body, "Arguments", "ProcessingOutputConfig", "Outputs"))
+    return {o.get("OutputName") for o in outputs}
+
+
+def _dig(node: Any, *keys: str) -> Any:
+    """``node[k1][k2]...``, or None where the definition is not shaped that way."""
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _items(node: Any) -> list[dict[str, Any]]:
+    """The objects of a list field (nothing if the field is not a list)."""
+    return [item for item in node if isinstance(item, dict)] if isinstance(node, list) else []
 
 
 # -- parameters ----------------------------------------------------------------------------------
 def _parameter_findings(doc: dict[str, Any], steps: list[_Step]) -> list[Finding]:
     findings = []
     declared: dict[str, int] = {}
-    for i, param in enumerate(doc.get("Parameters") or []):
+    params = doc.get("Parameters")
+    for i, param in enumerate(params if isinstance(params, list) else []):
         name = param.get("Name") if isinstance(param, dict) else None
         if not isinstance(name, str):
             continue
@@ -342,8 +358,9 @@ def _cycle_findings(steps: list[_Step], by_name: dict[str, _Step]) -> list[Findi
     """Edges run from what must finish first to what waits: dependency -> dependent."""
     edges: dict[str, set[str]] = {name: set() for name in by_name}
     for step in steps:
-        for dependency in step.body.get("DependsOn") or []:
-            if dependency in edges:
+        depends_on = step.body.get("DependsOn")
+        for dependency in depends_on if isinstance(depends_on, list) else []:
+            if isinstance(dependency, str) and dependency in edges:
                 edges[dependency].add(step.name)
         for _, target in step.refs:
             root, _, rest = target.partition(".")
@@ -352,8 +369,8 @@ def _cycle_findings(steps: list[_Step], by_name: dict[str, _Step]) -> list[Findi
                 edges[source.group(0)].add(step.name)
         if step.type == "Condition":
             for arm in ("IfSteps", "ElseSteps"):
-                for child in step.body.get("Arguments", {}).get(arm) or []:
-                    if isinstance(child, dict) and child.get("Name") in edges:
+                for child in _items(_dig(step.body, "Arguments", arm)):
+                    if child.get("Name") in edges:
                         edges[step.name].add(child["Name"])
     findings = []
     for cycle in _cycles(edges):

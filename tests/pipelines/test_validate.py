@@ -174,3 +174,30 @@ def test_unknown_step_field_is_rejected_by_the_schema(training):
     [finding] = validate_definition(training)
     assert (finding.step, finding.field) == ("Preprocess", "Steps[0]")
     assert "'DependOn' was unexpected" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        (
+            {"Version": "2020-12-01", "Steps": "Preprocess"},
+            "(pipeline): Steps: 'Preprocess' is not of type 'array'",
+        ),
+        (
+            {
+                "Version": "2020-12-01",
+                "Steps": [{"Name": "A", "Type": "Fail", "Arguments": 5, "DependsOn": "A"}],
+            },
+            "A: Steps[0].DependsOn: 'A' is not of type 'array'",
+        ),
+        (
+            {
+                "Version": "2020-12-01",
+                "Steps": [{"Name": "A", "Type": "Fail", "Arguments": {}, "PropertyFiles": []}],
+            },
+            "A: Steps[0].PropertyFiles: field is not allowed here",
+        ),
+    ],
+)
+def test_malformed_shapes_are_findings_not_crashes(doc, expected):
+    assert expected in _findings(doc)
