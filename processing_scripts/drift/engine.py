@@ -311,26 +311,29 @@ def _quality(
 
 
 def _verdict(source: sources.Source, evaluation: checks.Evaluation, seen: set[str]) -> tuple[str, str]:
+    """The overall verdict; only ``drift`` / ``no_drift`` are verdicts about the data's distribution."""
     stats = source.stats
-    where = (
-        source.uri
-        if source.window is None
-        else f"{source.uri} between {source.window.start:%Y-%m-%d %H:%M} and {source.window.end:%Y-%m-%d %H:%M} UTC"
+    where = source.uri
+    if source.window is not None:
+        where += f" between {source.window.start:%Y-%m-%d %H:%M} and {source.window.end:%Y-%m-%d %H:%M} UTC"
+    mismatch = (
+        "the data does not match the baseline's features "
+        f"({len(evaluation.features_missing)} of {len(evaluation.features)} baseline features absent"
+        f"{', rows with a different number of values were left out' if stats.column_issues.total else ''}): "
+        "is the baseline from another model, or is a schema (--schema / header) missing?"
     )
+    named_columns_without_features = bool(source.seen_columns) and not seen and evaluation.features_missing
+    if named_columns_without_features:
+        return BASELINE_MISMATCH, mismatch
     if stats.records == 0 and stats.malformed_lines == 0:
         return NOTHING_TO_CHECK, f"nothing to check: no records in {where} ({stats.files} files)"
-    if not seen and stats.rows == 0 and stats.column_issues.total == 0:
+    if not seen and stats.column_issues.total == 0:
         return NO_USABLE_DATA, (
             f"none of the {stats.records} records in {where} could be read "
             f"({stats.malformed_lines} malformed lines); see reading.malformed_examples"
         )
-    if not seen or (all(f.distance is None for f in evaluation.features) and evaluation.features_missing):
-        return BASELINE_MISMATCH, (
-            "the data does not match the baseline's features "
-            f"({len(evaluation.features_missing)} of {len(evaluation.features)} baseline features absent"
-            f"{', rows with a different number of values were left out' if stats.column_issues.total else ''}): "
-            "is the baseline from another model, or is a schema (--schema / header) missing?"
-        )
+    if not seen:
+        return BASELINE_MISMATCH, mismatch
     drifted = [f.name for f in evaluation.features if f.drifted]
     compared = [f for f in evaluation.features if f.distance is not None and not math.isnan(f.distance.value)]
     if drifted:

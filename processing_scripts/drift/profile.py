@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from processing_scripts.drift.arrays import count_true, present_floats
 from processing_scripts.drift.formats import (
     FRACTIONAL,
     INTEGRAL,
@@ -57,9 +58,9 @@ def text_column_kind(column: pa.Array | pa.ChunkedArray) -> str:
     present = len(column) - column.null_count
     if present == 0:
         return FRACTIONAL
-    if pc.sum(pc.match_substring_regex(column, INTEGER_PATTERN)).as_py() == present:
+    if count_true(pc.match_substring_regex(column, INTEGER_PATTERN)) == present:
         return INTEGRAL
-    if pc.sum(pc.match_substring_regex(column, NUMBER_PATTERN)).as_py() == present:
+    if count_true(pc.match_substring_regex(column, NUMBER_PATTERN)) == present:
         return FRACTIONAL
     return STRING
 
@@ -96,14 +97,13 @@ class NumericProfile:
         self.missing += column.null_count
         if not _is_numeric(column.type):
             text = column if is_text(column.type) else pc.cast(column, pa.string())
-            is_number = pc.fill_null(pc.match_substring_regex(text, NUMBER_PATTERN), False)
-            column = pc.utf8_trim_whitespace(pc.filter(text, is_number))
-            self.not_numbers += len(text) - text.null_count - len(column)
-        floats = pc.cast(column, pa.float64())
-        values = floats.to_numpy(zero_copy_only=False)  # nulls become NaN
+            numbers = pc.utf8_trim_whitespace(text.filter(pc.match_substring_regex(text, NUMBER_PATTERN)))
+            self.not_numbers += len(text) - text.null_count - len(numbers)
+            column = numbers
+        values = present_floats(column)
         finite = np.isfinite(values)
         # NaN and infinities that were real values (not nulls) count as missing too.
-        self.missing += int(values.size - np.count_nonzero(finite)) - floats.null_count
+        self.missing += int(values.size - np.count_nonzero(finite))
         self._add_values(np.sort(values[finite]))
 
     def _add_values(self, ordered: np.ndarray) -> None:
@@ -176,7 +176,7 @@ class StringProfile:
         self.missing += column.null_count
         if not is_text(column.type):
             column = pc.cast(column, pa.string())
-        counted = pc.value_counts(pc.drop_null(column))
+        counted = pc.value_counts(column.filter(pc.is_valid(column)) if column.null_count else column)
         values = counted.field("values").to_pylist()
         counts = counted.field("counts").to_pylist()
         self.counts.update(dict(zip(values, counts, strict=True)))

@@ -1,0 +1,141 @@
+"""How much the local executor adds over running the same step scripts by hand.
+
+1. The executor runs the synthesized training pipeline (caching off) against a fresh emulator;
+   the time counted includes starting the emulator, S3 staging, records and logs.
+2. "By hand": the Processing and Training jobs of that run are replayed from its record.json with
+   the same command lines, environments and hyperparameters, reading and writing plain local
+   directories (the raw CSV from data/, each job's outputs copied to the next one's inputs), with
+   no emulator, no S3 and no engine. Registration, conditions and the Lambda step have no script
+   to run by hand; they are part of the executor's time (they take well under a second).
+
+Both are repeated (alternating, so load on a shared machine hits both alike); the medians are
+compared. Run: ``.venv/bin/python bench/executor_overhead.py [--repeats 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from pipelines import settings as settings_module  # noqa: E402
+from pipelines.local import LocalAws, LocalPipelineRunner  # noqa: E402
+from pipelines.local.steps.container import local_command  # noqa: E402
+from pipelines.local.steps.training import ALGORITHM_COMMAND  # noqa: E402
+from processing_scripts import contract  # noqa: E402
+
+
+def run_executor(
+    settings: settings_module.Settings, definition: dict[str, Any], runs: Path
+) -> tuple[float, Path]:
+    started = time.perf_counter()
+    with LocalAws(settings) as aws:
+        record = LocalPipelineRunner(settings, aws, runs, use_cache=False).run(
+            definition, pipeline_name=settings.training_pipeline_name
+        )
+    elapsed = time.perf_counter() - started
+    if not record.succeeded:
+        raise SystemExit(f"the executor run failed: {record.failure_reason}")
+    return elapsed, record.record_file
+
+
+def run_by_hand(record_file: Path, settings: settings_module.Settings, scratch: Path) -> float:
+    """Replay the record's jobs with local directories standing in for S3."""
+    steps = [
+        s for s in json.loads(record_file.read_text())["steps"] if s["type"] in ("Processing", "Training")
+    ]
+    local: dict[str, Path] = {settings.raw_data_uri: REPO_ROOT / "data" / "abalone.csv"}
+    started = time.perf_counter()
+    for step in steps:
+        opt_ml = scratch / step["name"]
+        if step["type"] == "Processing":
+            _processing(step["arguments"], opt_ml, local)
+        else:
+            _training(step["properties"], opt_ml, local)
+    return time.perf_counter() - started
+
+
+def _copy_in(uri: str, local: dict[str, Path], destination: Path) -> None:
+    source = local[uri.rstrip("/")]
+    destination.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, destination, dirs_exist_ok=True)
+    else:
+        shutil.copy(source, destination / source.name)
+
+
+def _environment(declared: dict[str, str], opt_ml: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        **declared,
+        contract.BASE_DIR_ENV: str(opt_ml),
+        "PYTHONPATH": str(REPO_ROOT),
+        "AWS_REGION": "us-east-1",
+    }
+
+
+def _processing(arguments: dict[str, Any], opt_ml: Path, local: dict[str, Path]) -> None:
+    for item in arguments.get("ProcessingInputs", []):
+        source = item["S3Input"]
+        _copy_in(source["S3Uri"], local, opt_ml / Path(source["LocalPath"]).relative_to("/opt/ml"))
+    app = arguments["AppSpecification"]
+    argv = local_command([*app["ContainerEntrypoint"], *app.get("ContainerArguments", [])])
+    subprocess.run(
+        argv, env=_environment(arguments.get("Environment", {}), opt_ml), check=True, capture_output=True
+    )
+    for item in arguments["ProcessingOutputConfig"]["Outputs"]:
+        output = item["S3Output"]
+        local[output["S3Uri"].rstrip("/")] = opt_ml / Path(output["LocalPath"]).relative_to("/opt/ml")
+
+
+def _training(job: dict[str, Any], opt_ml: Path, local: dict[str, Path]) -> None:
+    channels = {}
+    for channel in job["InputDataConfig"]:
+        name = channel["ChannelName"]
+        _copy_in(channel["DataSource"]["S3DataSource"]["S3Uri"], local, opt_ml / "input" / "data" / name)
+        channels[name] = {"ContentType": channel.get("ContentType", "text/csv")}
+    config = opt_ml / "input" / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "hyperparameters.json").write_text(json.dumps(job["HyperParameters"]))
+    (config / "inputdataconfig.json").write_text(json.dumps(channels))
+    subprocess.run(ALGORITHM_COMMAND, env=_environment({}, opt_ml), check=True, capture_output=True)
+    archive = opt_ml / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(opt_ml / "model" / contract.Training.MODEL_FILE, arcname=contract.Training.MODEL_FILE)
+    local[job["ModelArtifacts"]["S3ModelArtifacts"]] = archive
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    settings = settings_module.load("dev")
+    from pipelines.synth import render_pipelines
+
+    definition = json.loads(render_pipelines(settings)[settings.training_pipeline_name])
+    executor, by_hand = [], []
+    with tempfile.TemporaryDirectory(prefix="executor-overhead-") as tmp:
+        for index in range(args.repeats):
+            elapsed, record_file = run_executor(settings, definition, Path(tmp) / f"runs-{index}")
+            executor.append(elapsed)
+            by_hand.append(run_by_hand(record_file, settings, Path(tmp) / f"hand-{index}"))
+            print(f"run {index + 1}: executor {executor[-1]:.1f}s, by hand {by_hand[-1]:.1f}s", flush=True)
+    exec_median, hand_median = statistics.median(executor), statistics.median(by_hand)
+    overhead = (exec_median - hand_median) / hand_median
+    print(f"median executor {exec_median:.1f}s, by hand {hand_median:.1f}s: overhead {overhead:+.1%}")
+
+
+if __name__ == "__main__":
+    main()
