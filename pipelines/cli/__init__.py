@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "pipelines.cli.pipeline_commands",
     "pipelines.cli.monitor_commands",
     "pipelines.cli.local_commands",
+    "pipelines.cli.loop_commands",
 )
 
 app = typer.Typer(
