@@ -15,7 +15,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.encryption import project_key
-from infra.nag import acknowledge
 from pipelines.settings import Settings
 
 DATA_PURPOSES = ("data", "artifacts", "capture", "reports")
@@ -46,9 +45,6 @@ class StorageStack(cdk.Stack):
                 )
             ],
             **_private_retained(),
-        )
-        acknowledge(
-            self.logs_bucket, "AwsSolutions-S1", "this is the access-log destination; logging it would loop"
         )
         self.buckets = {
             purpose: s3.Bucket(
