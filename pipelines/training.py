@@ -167,6 +167,13 @@ def _preprocess_step(
             s3_output(output, path, execution_output_uri(settings, pipeline, PREPROCESS, output))
             for output, path in paths.items()
         ],
+        # Passed explicitly so the split is reproducible from the definition alone.
+        arguments=container_arguments(
+            [
+                ("--split-ratios", ",".join(str(r) for r in settings.processing.split_ratios)),
+                ("--seed", str(settings.processing.split_seed)),
+            ]
+        ),
     )
     return ProcessingStep(
         name=PREPROCESS,

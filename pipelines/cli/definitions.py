@@ -13,6 +13,7 @@ from typing import Any
 
 from pipelines.cli.context import CliError
 from pipelines.settings import Settings
+from pipelines.synth import canonical_json as canonical
 
 SHORT_NAMES = ("training", "monitoring")
 
@@ -26,11 +27,6 @@ def resolve_pipeline_name(settings: Settings, name: str) -> str:
         return name
     choices = ", ".join([*SHORT_NAMES, *settings.pipeline_names])
     raise CliError(f"unknown pipeline {name!r}", f"choose one of: {choices}")
-
-
-def canonical(definition: dict[str, Any]) -> str:
-    """The canonical text of a definition: what synth writes and what comparisons use."""
-    return json.dumps(definition, indent=2, sort_keys=True) + "\n"
 
 
 def local_definition(settings: Settings, pipeline_name: str, definition_file: Path | None) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from pipelines import settings as settings_module
-from pipelines.cli.definitions import canonical
 from pipelines.synth import canonical_json, render_pipelines, write_pipelines
 from tests.pipelines.synthesized import rendered
 
@@ -33,11 +32,6 @@ def test_renders_every_pipeline_as_canonical_json(env):
     for text in texts.values():
         assert text == canonical_json(json.loads(text))
         assert text.endswith("}\n") and text.startswith('{\n  "')
-
-
-def test_canonical_form_is_the_one_the_cli_compares():
-    doc = json.loads(rendered("dev")[settings_module.load("dev").monitoring_pipeline_name])
-    assert canonical_json(doc) == canonical(doc)
 
 
 def test_two_syntheses_are_byte_identical(monkeypatch):
