@@ -1,0 +1,149 @@
+"""`python -m pipelines monitor baseline|check` as a user calls it: local files and S3 (moto)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pytest
+from moto import mock_aws
+
+from pipelines import settings as settings_module
+from pipelines.cli import main
+from pipelines.cli.context import CliError
+
+REPO = Path(__file__).resolve().parents[2]
+ABALONE = REPO / "data" / "abalone.csv"
+SETTINGS = settings_module.load("dev")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def baseline_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("baseline")
+    main_args = ["monitor", "baseline", "--data", str(ABALONE), "--out", str(out)]
+    with pytest.raises(SystemExit) as done:
+        main([*main_args, "--comparison-threshold", "0.15"])
+    assert done.value.code in (0, None)
+    return out
+
+
+def drifted_csv(path: Path) -> Path:
+    table = pacsv.read_csv(ABALONE)
+    table = table.set_column(1, "length", pc.add(table.column("length"), 0.1))
+    pacsv.write_csv(table, path)
+    return path
+
+
+def test_baseline_takes_thresholds_from_settings_unless_given(baseline_dir):
+    config = json.loads((baseline_dir / "constraints.json").read_text())["monitoring_config"]
+    distribution = config["distribution_constraints"]
+    assert distribution["comparison_threshold"] == 0.15  # given on the command line
+    assert distribution["comparison_method"] == SETTINGS.monitoring.comparison_method
+    assert distribution["categorical_comparison_threshold"] == SETTINGS.monitoring.categorical_threshold
+    assert config["completeness_threshold"] == SETTINGS.monitoring.completeness_threshold
+
+
+def test_check_prints_a_table_writes_the_files_and_exits_0_on_drift(baseline_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, stdout, _ = run(
+        capsys, "monitor", "check", "--baseline", str(baseline_dir), "--data", str(drifted_csv(tmp_path / "d.csv")),
+        "--out", str(out), "--no-report",
+    )  # fmt: skip
+    assert code == 0
+    assert "DRIFT" in stdout and "length" in stdout and "drift in 1 of 9 features" in stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "constraint_violations.json",
+        "drift_summary.json",
+        "statistics.json",
+    ]
+
+
+def test_fail_on_drift_turns_drift_into_exit_code_failed(baseline_dir, tmp_path, capsys):
+    data = drifted_csv(tmp_path / "d.csv")
+    args = [
+        "monitor",
+        "check",
+        "--baseline",
+        str(baseline_dir),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    code, _, err = run(capsys, *args, "--no-report", "--fail-on-drift")
+    assert code == CliError.FAILED and "drift in 1 of 9 features" in err
+    code, _, _ = run(capsys, "monitor", "check", "--baseline", str(baseline_dir), "--data", str(ABALONE),
+                     "--out", str(tmp_path / "o2"), "--no-report", "--fail-on-drift")  # fmt: skip
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("make_args", "expected"),
+    [
+        (
+            lambda d, b: ["--baseline", str(d / "none"), "--data", str(ABALONE)],
+            "does not exist: run `monitor baseline` first",
+        ),
+        (lambda d, b: ["--baseline", str(b), "--data", str(d / "missing.csv")], "nothing found at"),
+        (
+            lambda d, b: ["--baseline", str(b), "--data", str(ABALONE), "--window-end", "yesterday"],
+            "not an ISO 8601 time",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_invalid(baseline_dir, tmp_path, capsys, make_args, expected):
+    code, _, err = run(
+        capsys, "monitor", "check", *make_args(tmp_path, baseline_dir), "--out", str(tmp_path / "o")
+    )
+    assert code == CliError.INVALID
+    assert expected in err and "Traceback" not in err
+
+
+def test_data_from_another_model_is_invalid_not_a_verdict(baseline_dir, tmp_path, capsys):
+    other = tmp_path / "other.csv"
+    pacsv.write_csv(pa.table({"age": [1, 2, 3]}), other)
+    code, stdout, err = run(capsys, "monitor", "check", "--baseline", str(baseline_dir), "--data", str(other),
+                            "--out", str(tmp_path / "o"), "--no-report")  # fmt: skip
+    assert code == CliError.INVALID and "BASELINE MISMATCH" in stdout and "another model" in err
+    assert json.loads((tmp_path / "o" / "drift_summary.json").read_text())["verdict"] == "baseline_mismatch"
+
+
+def test_check_reads_s3_through_the_client_factory(baseline_dir, tmp_path, capsys):
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=SETTINGS.region)
+        bucket = SETTINGS.bucket_name("data")
+        s3.create_bucket(Bucket=bucket)
+        for name in ("statistics.json", "constraints.json"):
+            s3.upload_file(str(baseline_dir / name), bucket, f"baseline/{name}")
+        s3.upload_file(str(drifted_csv(tmp_path / "d.csv")), bucket, "current/part-1.csv")
+        code, stdout, _ = run(capsys, "monitor", "check", "--baseline", f"s3://{bucket}/baseline",
+                              "--data", f"s3://{bucket}/current", "--out", str(tmp_path / "o"), "--no-report")  # fmt: skip
+    assert code == 0 and "drift in 1 of 9 features" in stdout
+
+
+@pytest.mark.slow  # a fresh interpreter and matplotlib: a few seconds
+def test_as_a_subprocess_with_the_html_report(baseline_dir, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines", "monitor", "check", "--baseline", str(baseline_dir),
+         "--data", str(drifted_csv(tmp_path / "d.csv")), "--out", str(tmp_path / "o")],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "o" / "report.html").read_text()
+    assert "DRIFT" in report and "data:image/png;base64," in report and "baseline_drift_check" in report

@@ -1,0 +1,166 @@
+"""Endpoint capture: payload encodings, malformed lines counted (never dropped silently), rows with
+the wrong number of values reported as column violations, time windows, and model quality."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from processing_scripts.drift import engine, sources
+from processing_scripts.drift.capture import TimeWindow, hour_folder
+from processing_scripts.drift.formats import MonitoringConfig
+from processing_scripts.drift.storage import Storage
+from tests.processing_scripts.drift.conftest import write_csv
+
+STORAGE = Storage()
+END = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def features_table(abalone) -> pa.Table:
+    return abalone.drop_columns(["rings"])
+
+
+@pytest.fixture(scope="module")
+def baseline(features_table, tmp_path_factory) -> engine.Baseline:
+    path = write_csv(features_table, tmp_path_factory.mktemp("bl") / "features.csv")
+    return engine.build_baseline(sources.open_source(STORAGE, str(path)), MonitoringConfig())
+
+
+def csv_rows(table: pa.Table, start: int, count: int) -> list[str]:
+    rows = table.slice(start, count).to_pylist()
+    return [",".join(str(v) for v in row.values()) for row in rows]
+
+
+def line(data: str, *, encoding: str = "CSV", ctype: str = "text/csv", event: str = "e", output: str = "9") -> str:
+    return json.dumps(
+        {
+            "captureData": {
+                "endpointInput": {"observedContentType": ctype, "mode": "INPUT", "data": data, "encoding": encoding},
+                "endpointOutput": {"observedContentType": "text/csv", "mode": "OUTPUT", "data": output, "encoding": "CSV"},
+            },
+            "eventMetadata": {"eventId": event, "inferenceTime": "2026-03-01T11:30:00Z"},
+            "eventVersion": "0",
+        }
+    )
+
+
+def place(root: Path, hour: datetime, name: str, lines: list[str], variant: str = "AllTraffic") -> Path:
+    path = root / variant / hour_folder(hour) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def check(baseline, root: Path, hours: float = 1, **kwargs) -> engine.CheckResult:
+    source = sources.open_source(STORAGE, str(root), window=TimeWindow.ending(END, hours))
+    return engine.run_check(baseline, source, **kwargs)
+
+
+def test_every_encoding_decodes_to_the_same_rows(baseline, features_table, tmp_path):
+    rows = csv_rows(features_table, 0, 400)
+    lines = [line("\n".join(rows[:100]))]  # one request carrying 100 rows
+    lines += [line(r) for r in rows[100:200]]
+    lines += [line(base64.b64encode(r.encode()).decode(), encoding="BASE64") for r in rows[200:300]]
+    records = features_table.slice(300, 100).to_pylist()
+    lines += [line(json.dumps({"instances": [list(r.values()) for r in records[:50]]}), encoding="JSON", ctype="application/json")]
+    json_b64 = base64.b64encode(json.dumps(records[50:]).encode()).decode()  # named rows, base64
+    lines.append(line(json_b64, encoding="BASE64", ctype="application/json"))
+    place(tmp_path, END - timedelta(minutes=30), "a.jsonl", lines)
+    result = check(baseline, tmp_path)
+    assert result.reading["rows"] == 400 and result.reading["malformed_lines"] == 0
+    assert result.verdict == engine.NO_DRIFT, result.message
+    expected = features_table.slice(0, 400)
+    stats = result.statistics.by_name()
+    assert stats["length"].numeric.sum == pytest.approx(sum(expected.column("length").to_pylist()))
+    assert stats["sex"].categories == {k: v for k, v in _counts(expected.column("sex").to_pylist()).items()}
+
+
+def _counts(values: list[str]) -> dict[str, int]:
+    return {v: values.count(v) for v in set(values)}
+
+
+def test_malformed_lines_are_counted_with_file_and_line(baseline, features_table, tmp_path):
+    rows = csv_rows(features_table, 0, 50)
+    lines = [line(r) for r in rows]
+    lines[3] = '{"captureData": {"endpointInput": '  # truncated write
+    lines[7] = json.dumps({"captureData": {"endpointInput": {"encoding": "CSV"}}})  # no data
+    lines[9] = line(rows[9], encoding="XML")
+    lines[11] = line("not base64!!", encoding="BASE64")
+    lines[13] = line(rows[13], ctype="application/x-npy", encoding="JSON")
+    path = place(tmp_path, END - timedelta(minutes=5), "b.jsonl", lines)
+    result = check(baseline, tmp_path)
+    reading = result.reading
+    assert reading["capture_records"] == 50
+    assert reading["malformed_lines"] == 5
+    assert reading["rows"] == 45
+    assert reading["malformed_by_reason"]["not valid JSON"] == 1
+    assert reading["malformed_by_reason"]["no captureData.endpointInput.data"] == 1
+    assert any("unknown encoding 'XML'" in e for e in reading["malformed_examples"])
+    assert f"{path} line 4: not valid JSON" in reading["malformed_examples"]
+    assert result.verdict == engine.NO_DRIFT  # the good lines are still checked
+
+
+def test_wrong_value_counts_are_column_violations_not_a_crash(baseline, features_table, tmp_path):
+    rows = csv_rows(features_table, 0, 300)
+    lines = [line(r) for r in rows[:280]]
+    lines += [line(r.rsplit(",", 1)[0]) for r in rows[280:290]]  # shell weight missing
+    lines += [line(r + ",1,2") for r in rows[290:]]  # two extra values
+    place(tmp_path, END - timedelta(minutes=5), "c.jsonl", lines)
+    result = check(baseline, tmp_path)
+    kinds = {(v.feature_name, v.constraint_check_type) for v in result.violations}
+    assert ("shell weight", "missing_column_check") in kinds
+    assert ("_c8", "extra_column_check") in kinds
+    assert result.reading["rows"] == 280 and result.reading["rows_with_wrong_value_count"] == 20
+    assert result.verdict == engine.NO_DRIFT
+
+
+def test_capture_from_another_model_is_a_mismatch(baseline, tmp_path):
+    place(tmp_path, END - timedelta(minutes=5), "d.jsonl", [line("1,2,3")] * 20)
+    result = check(baseline, tmp_path)
+    assert result.verdict == engine.BASELINE_MISMATCH
+    assert result.reading["wrong_value_counts"] == {"3": 20}
+
+
+def test_only_the_window_hours_are_read_and_an_empty_window_is_nothing_to_check(baseline, features_table, tmp_path):
+    rows = csv_rows(features_table, 0, 30)
+    place(tmp_path, END - timedelta(minutes=10), "in.jsonl", [line(r) for r in rows[:10]])
+    place(tmp_path, END - timedelta(hours=2, minutes=10), "old.jsonl", [line(r) for r in rows[10:20]])
+    place(tmp_path, END + timedelta(minutes=10), "future.jsonl", [line(r) for r in rows[20:]])
+    place(tmp_path, END - timedelta(minutes=10), "other.jsonl", [line(r) for r in rows[:5]], variant="Canary")
+    assert check(baseline, tmp_path).reading["rows"] == 15  # both variants, this hour only
+    assert check(baseline, tmp_path, hours=3).reading["rows"] == 25
+    empty = engine.run_check(
+        baseline,
+        sources.open_source(STORAGE, str(tmp_path), window=TimeWindow.ending(END - timedelta(hours=10), 1)),
+    )
+    assert empty.verdict == engine.NOTHING_TO_CHECK and "nothing to check" in empty.message
+    assert json.loads(engine.check_outputs(empty, report=False)["constraint_violations.json"]) == {"violations": []}
+
+
+def test_model_quality_merges_ground_truth_by_event_id(baseline, features_table, tmp_path):
+    rows = csv_rows(features_table, 0, 40)
+    rng = np.random.default_rng(0)
+    predictions = rng.normal(10, 2, 40)
+    labels = predictions + rng.normal(0, 1, 40)
+    lines = [line(r, event=f"id-{i}", output=f"{p:.6f}") for i, (r, p) in enumerate(zip(rows, predictions, strict=True))]
+    place(tmp_path / "capture", END - timedelta(minutes=5), "q.jsonl", lines)
+    truth_lines = [
+        json.dumps({"groundTruthData": {"data": f"{y:.6f}", "encoding": "CSV"}, "eventMetadata": {"eventId": f"id-{i}"}, "eventVersion": "0"})
+        for i, y in enumerate(labels[:30])  # 10 inferences have no label yet
+    ]
+    truth = tmp_path / "truth" / "2026" / "03" / "01" / "12" / "gt.jsonl"
+    truth.parent.mkdir(parents=True)
+    truth.write_text("\n".join(truth_lines) + "\n")
+    result = check(baseline, tmp_path / "capture", ground_truth=STORAGE.list_files(str(tmp_path / "truth")))
+    quality = result.quality.to_json()
+    assert (quality["matched"], quality["unmatched_predictions"], quality["unmatched_labels"]) == (30, 10, 0)
+    rmse = float(np.sqrt(np.mean(np.square(predictions[:30].round(6) - labels[:30].round(6)))))
+    assert quality["regression_metrics"]["rmse"]["value"] == pytest.approx(rmse)
+    assert json.loads(engine.check_outputs(result, report=False)["drift_summary.json"])["model_quality"]["matched"] == 30

@@ -1,0 +1,265 @@
+"""The baseline and monitoring container scripts as a job runs them: files under an OPT_ML_DIR
+sandbox, capture and baselines in S3 and metrics in CloudWatch (moto in-process)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pipelines import settings as settings_module
+from processing_scripts import baseline as baseline_script
+from processing_scripts import contract
+from processing_scripts import monitor as monitor_script
+from processing_scripts.drift import metrics
+from processing_scripts.drift.capture import hour_folder
+from tests.processing_scripts.conftest import exit_message, run_in_process, sandbox_path, split_file
+
+SETTINGS = settings_module.load("dev")
+MON = SETTINGS.monitoring
+END = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+CAPTURE = f"s3://{SETTINGS.bucket_name('capture')}/datacapture/{SETTINGS.endpoint_name}"
+
+
+@pytest.fixture(scope="module")
+def baseline_dir(abalone_splits, tmp_path_factory):
+    """The baseline step run on the real preprocess output (train split + schema.json)."""
+    opt_ml = tmp_path_factory.mktemp("baseline-job")
+    train = sandbox_path(opt_ml, contract.Baseline.TRAIN)
+    train.mkdir(parents=True)
+    train.joinpath("part-algo-1.csv").write_bytes(split_file(abalone_splits, "train").read_bytes())
+    schema = sandbox_path(opt_ml, contract.Baseline.SCHEMA)
+    schema.mkdir(parents=True)
+    source_schema = sandbox_path(abalone_splits, contract.Preprocess.SCHEMA) / contract.Preprocess.SCHEMA_FILE
+    schema.joinpath(contract.Preprocess.SCHEMA_FILE).write_bytes(source_schema.read_bytes())
+    code = run_in_process(
+        opt_ml, baseline_script.main, "--comparison-threshold", "0.1", "--comparison-method", "linf_robust",
+        "--categorical-threshold", "0.1", "--categorical-method", "LInfinity", "--completeness-threshold", "0.1",
+    )  # fmt: skip
+    assert code == 0
+    return sandbox_path(opt_ml, contract.Baseline.BASELINE)
+
+
+def test_baseline_step_writes_model_monitor_files_without_the_label(baseline_dir, abalone_splits):
+    schema = json.loads(
+        (
+            sandbox_path(abalone_splits, contract.Preprocess.SCHEMA) / contract.Preprocess.SCHEMA_FILE
+        ).read_text()
+    )
+    constraints = json.loads((baseline_dir / contract.CONSTRAINTS_FILE).read_text())
+    statistics = json.loads((baseline_dir / contract.STATISTICS_FILE).read_text())
+    assert [f["name"] for f in constraints["features"]] == schema["features"]
+    assert schema["label"] not in {f["name"] for f in statistics["features"]}
+    assert constraints["monitoring_config"]["distribution_constraints"]["comparison_method"] == "linf_robust"
+    train_rows = len(split_file(abalone_splits, "train").read_text().splitlines())
+    assert statistics["dataset"]["item_count"] == train_rows
+
+
+def test_baseline_step_without_input_fails_with_a_clear_message(tmp_path):
+    assert run_in_process(tmp_path, baseline_script.main) == 1
+    assert "schema.json" in exit_message(tmp_path)
+
+
+def _capture_line(values: list[str], event: str) -> str:
+    payload = {
+        "observedContentType": "text/csv",
+        "mode": "INPUT",
+        "data": ",".join(values),
+        "encoding": "CSV",
+    }
+    out = {"observedContentType": "text/csv", "mode": "OUTPUT", "data": "9.5", "encoding": "CSV"}
+    return json.dumps(
+        {
+            "captureData": {"endpointInput": payload, "endpointOutput": out},
+            "eventMetadata": {"eventId": event},
+        }
+    )
+
+
+@pytest.fixture
+def aws(baseline_dir):
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=SETTINGS.region)
+        for purpose in ("capture", "artifacts"):
+            s3.create_bucket(Bucket=SETTINGS.bucket_name(purpose))
+        for name in (contract.STATISTICS_FILE, contract.CONSTRAINTS_FILE):
+            s3.put_object(
+                Bucket=SETTINGS.bucket_name("artifacts"),
+                Key=f"baseline/{name}",
+                Body=(baseline_dir / name).read_bytes(),
+            )
+        yield s3
+
+
+def put_capture(s3, rows: list[list[str]], hour: datetime, name: str = "a.jsonl") -> None:
+    key = f"datacapture/{SETTINGS.endpoint_name}/AllTraffic/{hour_folder(hour)}/{name}"
+    body = "\n".join(_capture_line(r, f"e{i}") for i, r in enumerate(rows)) + "\n"
+    s3.put_object(Bucket=SETTINGS.bucket_name("capture"), Key=key, Body=body.encode())
+
+
+def split_rows(abalone_splits, count: int, shift: float = 0.0) -> list[list[str]]:
+    """Feature rows of the test split (label dropped); ``shift`` moves the first feature."""
+    lines = split_file(abalone_splits, "test").read_text().splitlines()[:count]
+    rows = [line.split(",")[1:] for line in lines]
+    return [[f"{float(r[0]) + shift:.4f}", *r[1:]] for r in rows]
+
+
+def run_monitor(opt_ml, *extra: str) -> int:
+    return run_in_process(
+        opt_ml, monitor_script.main,
+        "--capture-uri", CAPTURE, "--endpoint-name", SETTINGS.endpoint_name,
+        "--window-hours", "1", "--window-end", END.isoformat().replace("+00:00", "Z"),
+        "--metric-namespace", MON.metric_namespace, "--endpoint-dimension", MON.endpoint_dimension,
+        "--schedule-dimension", MON.schedule_dimension, "--schedule-name", SETTINGS.monitoring_schedule_name,
+        "--feature-metric-prefix", MON.feature_drift_metric_prefix, "--share-metric", MON.drifted_share_metric,
+        "--violations-metric", MON.violations_metric, *extra,
+    )  # fmt: skip
+
+
+def metric_values(name: str) -> list[float]:
+    cloudwatch = boto3.client("cloudwatch", region_name=SETTINGS.region)
+    dims = [
+        {"Name": MON.endpoint_dimension, "Value": SETTINGS.endpoint_name},
+        {"Name": MON.schedule_dimension, "Value": SETTINGS.monitoring_schedule_name},
+    ]
+    answer = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {"Namespace": MON.metric_namespace, "MetricName": name, "Dimensions": dims},
+                    "Period": 3600,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        StartTime=END - timedelta(hours=2),
+        EndTime=END + timedelta(hours=1),
+    )
+    return answer["MetricDataResults"][0]["Values"]
+
+
+@pytest.mark.slow  # renders report.html (matplotlib): several seconds on a busy machine
+def test_monitor_finds_drift_in_s3_capture_and_publishes_metrics(aws, abalone_splits, tmp_path):
+    put_capture(aws, split_rows(abalone_splits, 300, shift=0.15), END - timedelta(minutes=20))
+    put_capture(
+        aws, split_rows(abalone_splits, 300), END - timedelta(hours=3), "old.jsonl"
+    )  # outside the window
+    baseline_uri = f"s3://{SETTINGS.bucket_name('artifacts')}/baseline"
+    assert run_monitor(tmp_path, "--baseline-uri", baseline_uri) == 0
+
+    report = sandbox_path(tmp_path, contract.Monitor.REPORT)
+    summary = json.loads((report / contract.DRIFT_SUMMARY_FILE).read_text())
+    first = summary["features"][0]["name"]
+    assert summary["verdict"] == "drift" and summary["drifted_features"] == [first]
+    assert summary["reading"]["rows"] == 300
+    assert (report / contract.REPORT_FILE).read_text().startswith("<!DOCTYPE html>")
+    violations = json.loads((report / contract.VIOLATIONS_FILE).read_text())["violations"]
+    assert [v["constraint_check_type"] for v in violations] == ["baseline_drift_check"]
+
+    assert metric_values(MON.drifted_share_metric) == [pytest.approx(1 / len(summary["features"]))]
+    assert metric_values(MON.violations_metric) == [1.0]
+    assert metric_values(SETTINGS.drift_metric_name(first)) == [
+        pytest.approx(summary["features"][0]["distance"])
+    ]
+    listed = boto3.client("cloudwatch", region_name=SETTINGS.region).list_metrics(
+        Namespace=MON.metric_namespace
+    )
+    assert len(listed["Metrics"]) == len(summary["features"]) + 2
+
+
+def test_monitor_resolves_the_baseline_from_the_deployed_model_package(aws, abalone_splits, tmp_path):
+    sagemaker = boto3.client("sagemaker", region_name=SETTINGS.region)
+    sagemaker.create_model_package_group(ModelPackageGroupName=SETTINGS.model_package_group)
+    base = f"s3://{SETTINGS.bucket_name('artifacts')}/baseline"
+    package = sagemaker.create_model_package(
+        ModelPackageGroupName=SETTINGS.model_package_group,
+        InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        DriftCheckBaselines={
+            "ModelDataQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": f"{base}/{contract.STATISTICS_FILE}",
+                },
+                "Constraints": {
+                    "ContentType": "application/json",
+                    "S3Uri": f"{base}/{contract.CONSTRAINTS_FILE}",
+                },
+            }
+        },
+        ModelApprovalStatus="Approved",
+    )["ModelPackageArn"]
+    sagemaker.create_model(
+        ModelName="m1",
+        ExecutionRoleArn=SETTINGS.role_arn("sagemaker-execution"),
+        Containers=[{"ModelPackageName": package}],
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="c1",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "m1",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=SETTINGS.endpoint_name, EndpointConfigName="c1")
+    put_capture(aws, split_rows(abalone_splits, 200), END - timedelta(minutes=20))
+    assert run_monitor(tmp_path, "--baseline-uri", "", "--no-report") == 0
+    summary = json.loads(
+        (sandbox_path(tmp_path, contract.Monitor.REPORT) / contract.DRIFT_SUMMARY_FILE).read_text()
+    )
+    assert summary["verdict"] == "no_drift"
+    assert metric_values(MON.drifted_share_metric) == [0.0]
+
+
+def test_empty_window_exits_cleanly_and_publishes_nothing(aws, tmp_path):
+    baseline_uri = f"s3://{SETTINGS.bucket_name('artifacts')}/baseline"
+    assert run_monitor(tmp_path, "--baseline-uri", baseline_uri) == 0
+    summary = json.loads(
+        (sandbox_path(tmp_path, contract.Monitor.REPORT) / contract.DRIFT_SUMMARY_FILE).read_text()
+    )
+    assert summary["verdict"] == "nothing_to_check" and summary["drifted_feature_share"] is None
+    cloudwatch = boto3.client("cloudwatch", region_name=SETTINGS.region)
+    assert cloudwatch.list_metrics(Namespace=MON.metric_namespace)["Metrics"] == []
+
+
+def test_capture_from_another_model_fails_the_job_with_a_reason(aws, tmp_path):
+    put_capture(aws, [["1", "2", "3"]] * 10, END - timedelta(minutes=20))
+    baseline_uri = f"s3://{SETTINGS.bucket_name('artifacts')}/baseline"
+    assert run_monitor(tmp_path, "--baseline-uri", baseline_uri, "--no-report") == 1
+    assert "does not match the baseline's features" in exit_message(tmp_path)
+    violations = json.loads(
+        (sandbox_path(tmp_path, contract.Monitor.REPORT) / contract.VIOLATIONS_FILE).read_text()
+    )
+    assert len(violations["violations"]) >= 1
+    assert metric_values(MON.violations_metric) == [float(len(violations["violations"]))]
+    assert metric_values(MON.drifted_share_metric) == []  # no verdict, so no share
+
+
+def test_missing_baseline_is_a_clear_job_error(aws, tmp_path):
+    assert run_monitor(tmp_path, "--baseline-uri", f"s3://{SETTINGS.bucket_name('artifacts')}/nowhere") == 1
+    assert "nowhere/statistics.json" in exit_message(tmp_path)
+
+
+def test_metrics_are_published_in_batches():
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def put_metric_data(self, Namespace: str, MetricData: list) -> None:  # noqa: N803 - boto3's names
+            self.calls.append(len(MetricData))
+
+    recorder = Recorder()
+    data = [{"MetricName": f"m{i}", "Value": float(i)} for i in range(5)]
+    assert metrics.publish(recorder, "ns", data, batch_size=2) == 3
+    assert recorder.calls == [2, 2, 1]
