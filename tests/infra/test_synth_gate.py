@@ -7,6 +7,7 @@ that its templates equal the session's (synthesis is deterministic and offline).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -19,8 +20,9 @@ from tests.infra.conftest import CONCERNS, Synthesized
 
 
 def _without_definition_bodies(template: dict) -> dict:
-    """Pipeline bodies embed the image's content digest, which moves whenever processing_scripts/
-    is edited; test_tags_and_outputs checks the bodies equal render_pipelines() output."""
+    """A copy without pipeline bodies: they embed the image's content digest, which moves whenever
+    processing_scripts/ is edited; test_tags_and_outputs checks them against render_pipelines()."""
+    template = copy.deepcopy(template)
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::SageMaker::Pipeline":
             resource["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"] = "<checked elsewhere>"
