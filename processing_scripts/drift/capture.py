@@ -269,16 +269,13 @@ class CaptureDecoder:
         no_data = pc.is_null(records.data).to_numpy(zero_copy_only=False)
         encoding = pc.utf8_upper(pc.fill_null(records.encoding, "CSV"))
         unknown = ~pc.is_in(encoding, pa.array(ENCODINGS)).to_numpy(zero_copy_only=False) & ~no_data
-        for mask, reason in ((no_data, "no captureData.endpointInput.data"), (unknown, None)):
-            for index in np.flatnonzero(mask)[:5]:
-                why = (
-                    reason
-                    or f"unknown encoding {records.encoding[int(index)].as_py()!r} (expected CSV, JSON or BASE64)"
-                )
-                self.stats.bad(why, f"{label} line {records.line[index]}", 0)
-            if mask.any():
-                why = reason or "unknown encoding (expected CSV, JSON or BASE64)"
-                self.stats.malformed[why] += int(mask.sum())
+        for index in np.flatnonzero(no_data | unknown):  # a loop over bad lines only
+            reason = (
+                "no captureData.endpointInput.data"
+                if no_data[index]
+                else f"unknown encoding {records.encoding[int(index)].as_py()!r} (expected CSV, JSON or BASE64)"
+            )
+            self.stats.bad(reason, f"{label} line {records.line[index]}")
         keep = pa.array(~(no_data | unknown))
         return _Records(
             data=pc.filter(records.data, keep),

@@ -16,6 +16,7 @@ from processing_scripts.drift.distance import Distance, categorical_distance, nu
 from processing_scripts.drift.formats import (
     BASELINE_DRIFT_CHECK,
     CATEGORICAL_VALUES_CHECK,
+    CHI_SQUARED,
     COMPLETENESS_CHECK,
     DATA_TYPE_CHECK,
     EXTRA_COLUMN_CHECK,
@@ -251,7 +252,7 @@ def _distance(base: FeatureStatistics, profile: Profile, config: MonitoringConfi
 
 
 def _drift_violation(name: str, distance: Distance, base: FeatureStatistics, profile: Profile) -> Violation:
-    if distance.method == "ChiSquared":
+    if distance.method == CHI_SQUARED:
         measured = f"chi-squared p-value {distance.value:.3g} is below {distance.threshold:g}"
     else:
         measured = (

@@ -21,12 +21,15 @@ from processing_scripts.drift import checks, sources
 from processing_scripts.drift.capture import Labels, TimeWindow
 from processing_scripts.drift.errors import DriftInputError
 from processing_scripts.drift.formats import (
+    FRACTIONAL,
     INTEGRAL,
+    MAX_CATEGORIES,
     NUMERIC_TYPES,
     STRING,
     Constraints,
     DatasetStatistics,
     FeatureConstraints,
+    FeatureStatistics,
     MonitoringConfig,
     Violation,
     json_text,
@@ -149,7 +152,7 @@ def _infer_text_types(source: sources.Source) -> dict[str, str]:
         for name, column in zip(batch.column_names, batch.columns, strict=True):
             seen.setdefault(name, set()).add(text_column_kind(column))
     return {
-        name: STRING if STRING in kinds else (INTEGRAL if kinds == {INTEGRAL} else "Fractional")
+        name: STRING if STRING in kinds else (INTEGRAL if kinds == {INTEGRAL} else FRACTIONAL)
         for name, kinds in seen.items()
     }
 
@@ -158,14 +161,18 @@ def _arrow_kind(kind: pa.DataType) -> str:
     if pa.types.is_integer(kind):
         return INTEGRAL
     if pa.types.is_floating(kind) or pa.types.is_decimal(kind) or pa.types.is_null(kind):
-        return "Fractional"
+        return FRACTIONAL
     return STRING
 
 
-def _suggest_constraint(stats: Any) -> FeatureConstraints:
+def _suggest_constraint(stats: FeatureStatistics) -> FeatureConstraints:
     numeric = stats.numeric
     domains = None
-    if stats.inferred_type == STRING and stats.categories is not None and stats.distinct_count <= 1000:
+    if (
+        stats.inferred_type == STRING
+        and stats.categories is not None
+        and stats.distinct_count <= MAX_CATEGORIES
+    ):
         domains = tuple(sorted(stats.categories))
     return FeatureConstraints(
         name=stats.name,
