@@ -49,5 +49,48 @@ def demo(
         raise typer.Exit(CliError.FAILED)
 
 
+def simulate(
+    ctx: typer.Context,
+    scenario: list[str] = typer.Option(
+        ..., "--scenario", "-s", help="no-drift | drift | flapping | bad-data (repeatable)."
+    ),
+    rows: int = typer.Option(300, "--rows", min=50, help="Rows of traffic per window."),
+    out: Path = typer.Option(Path("build/simulate"), "--out", help="Work folder (runs, synth output)."),
+) -> None:
+    """Would retraining fire? Play generated traffic over monitoring windows; count retraining starts."""
+    from pipelines.local.loop import LoopError
+    from pipelines.local.simulate import Scenario, Simulator, WindowOutcome
+
+    try:
+        scenarios = [Scenario(name) for name in scenario]
+    except ValueError as err:
+        raise CliError(str(err), f"choose from {', '.join(s.value for s in Scenario)}") from err
+
+    def show(w: WindowOutcome) -> None:
+        share = "-" if w.drifted_share is None else f"{w.drifted_share:.2f}"
+        guard = "; ".join(w.guard) or "-"
+        console.print(
+            f"  window {w.index} (ends {w.end:%m-%d %H:%M}Z) {w.traffic.value:8} verdict={w.verdict:16} "
+            f"share={share:5} violations={w.violations:<3} drift alarm={w.drift_alarm.value:17} guard: {guard}",
+            highlight=False,
+        )
+
+    obj: CliContext = ctx.obj
+    try:
+        with Simulator(obj.settings, out, rows=rows) as simulator:
+            for chosen in scenarios:
+                console.print(f"[bold]{chosen.value}[/]")
+                result = simulator.run(chosen, progress=show)
+                first = result.first_start
+                when = f" (window {first.index}, ending {first.end:%m-%d %H:%M}Z)" if first else ""
+                console.print(
+                    f"  -> {result.retraining_starts} retraining start(s){when}; "
+                    f"{result.executions_in_emulator} execution(s) recorded by the emulator"
+                )
+    except LoopError as err:
+        raise CliError(str(err), "see the stage named above", CliError.FAILED) from err
+
+
 def register(app: typer.Typer) -> None:
     app.command()(demo)
+    app.command()(simulate)

@@ -1,0 +1,85 @@
+"""The closed loop end to end (``python -m pipelines demo``) and a Docker cross-check of training."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipelines import parameters as params
+from pipelines import settings as settings_module
+from pipelines.cli import main
+
+SETTINGS = settings_module.load("dev")
+
+
+@pytest.mark.slow
+def test_demo_closes_the_loop(tmp_path, capsys):
+    """Train, deploy, drift, alarm, rule, guard, retrain, redeploy: the endpoint serves version 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--env", "dev", "demo", "--port", "0", "--out", str(tmp_path), "--rows", "300"])
+    assert exit_info.value.code == 0
+
+    out = capsys.readouterr().out.strip().splitlines()
+    assert (
+        out[-1]
+        == f"retraining started by {SETTINGS.drift_alarm_name} -> model version 2 registered and deployed"
+    )
+    summary = json.loads((tmp_path / "timeline.json").read_text())
+    assert summary["closed"] is True
+    runs = [(r["pipeline"], json.loads(Path(r["record"]).read_text())) for r in summary["runs"]]
+    assert [name for name, _ in runs] == [
+        SETTINGS.training_pipeline_name,
+        SETTINGS.monitoring_pipeline_name,
+        SETTINGS.monitoring_pipeline_name,
+        SETTINGS.training_pipeline_name,
+    ]
+    first, retrain = runs[0][1], runs[-1][1]
+    assert first["parameters"][params.TRIGGERED_BY] == params.MANUAL_TRIGGER
+    # The retraining's parameters are the retrain rule's (from the templates), passed by the guard.
+    assert retrain["parameters"][params.TRIGGERED_BY] not in ("", params.MANUAL_TRIGGER)
+    whats = [entry["what"] for entry in summary["timeline"]]
+    assert any("no_drift" in w for w in whats) and any("verdict: drift" in w for w in whats)
+    assert any(f"{SETTINGS.drift_alarm_name}: OK->ALARM" in w for w in whats)
+    assert any("retrain-guard: started" in w for w in whats)
+
+
+def _docker_images_missing() -> str | None:
+    """Why the Docker cross-check cannot run here, or None when it can."""
+    if shutil.which("docker") is None:
+        return "no docker binary"
+    if subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20).returncode != 0:
+        return "the Docker engine is not running"
+    images = (
+        f"683313688378.dkr.ecr.{SETTINGS.region}.amazonaws.com/sagemaker-xgboost:{SETTINGS.training.xgboost_version}",
+        SETTINGS.processing_image_uri,
+    )
+    for image in images:
+        found = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+        if found.returncode != 0:
+            return f"image {image} is not present locally (pull the SageMaker image / `make image`)"
+    return None
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_training_pipeline_in_sagemaker_local_mode_matches_the_local_executor():
+    """Cross-check with the SDK's own local mode (Docker); skipped with the reason when unavailable."""
+    reason = _docker_images_missing()
+    if reason:
+        pytest.skip(f"SageMaker local mode needs Docker with the SageMaker images: {reason}")
+    from sagemaker.core.workflow.pipeline_context import LocalPipelineSession
+
+    from pipelines.training import build_training_pipeline
+
+    session = LocalPipelineSession(default_bucket=SETTINGS.bucket_name("artifacts"))
+    pipeline = build_training_pipeline(SETTINGS, session)
+    pipeline.create(role_arn=SETTINGS.role_arn("sagemaker-execution"))
+    execution = pipeline.start()
+    steps = {s["StepName"]: s["StepStatus"] for s in execution.list_steps()}
+    # Local mode runs processing, training and condition steps; the registry and Lambda are AWS-only.
+    for step in ("Preprocess", "Train", "Evaluate"):
+        assert steps.get(step) == "Succeeded", steps
