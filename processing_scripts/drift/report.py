@@ -12,6 +12,8 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from processing_scripts import reporting
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from processing_scripts.drift.formats import FeatureStatistics
 
 _COLUMNS = 3
+_PLOT_POINTS = 300
 _COLORS = {"drift": "#b00020", "no_drift": "#1b7f3b"}
 
 
@@ -125,7 +128,13 @@ def _feature_table(features: list[FeatureResult]) -> str:
 
 def _distribution_figure(result: CheckResult, features: list[FeatureResult]) -> str:
     rows = math.ceil(len(features) / _COLUMNS)
-    figure = reporting.new_figure(width=4.2 * min(_COLUMNS, len(features)), height=3.0 * rows)
+    # Not reporting.new_figure: its constrained layout draws the whole grid twice (seconds for a
+    # dozen panels); fixed spacing draws once.
+    figure = Figure(figsize=(3.3 * min(_COLUMNS, len(features)), 2.5 * rows))
+    FigureCanvasAgg(figure)
+    figure.subplots_adjust(
+        left=0.06, right=0.98, top=1 - 0.45 / rows, bottom=0.25 / rows, wspace=0.3, hspace=0.75
+    )
     axes = figure.subplots(rows, min(_COLUMNS, len(features)), squeeze=False).ravel()
     baseline = result.baseline.statistics.by_name()
     current = result.statistics.by_name()
@@ -154,7 +163,13 @@ def _plot_cdfs(ax: Axes, base: FeatureStatistics, now: FeatureStatistics) -> Non
     for stats, label, color in ((base, "baseline", "#555"), (now, "current", "#1f77b4")):
         cdf = stats.numeric.sketch.cdf()  # type: ignore[union-attr]
         if cdf.points.size:
-            ax.step(cdf.points, cdf.cumulative, where="post", label=label, color=color, linewidth=1.2)
+            # A few hundred steps draw the same picture as thousands, several times faster.
+            keep = np.unique(
+                np.linspace(0, cdf.points.size - 1, min(cdf.points.size, _PLOT_POINTS)).astype(int)
+            )
+            ax.step(
+                cdf.points[keep], cdf.cumulative[keep], where="post", label=label, color=color, linewidth=1.2
+            )
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("CDF", fontsize=7)
     ax.legend(fontsize=7, loc="lower right")
