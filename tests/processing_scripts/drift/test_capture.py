@@ -38,12 +38,24 @@ def csv_rows(table: pa.Table, start: int, count: int) -> list[str]:
     return [",".join(str(v) for v in row.values()) for row in rows]
 
 
-def line(data: str, *, encoding: str = "CSV", ctype: str = "text/csv", event: str = "e", output: str = "9") -> str:
+def line(
+    data: str, *, encoding: str = "CSV", ctype: str = "text/csv", event: str = "e", output: str = "9"
+) -> str:
     return json.dumps(
         {
             "captureData": {
-                "endpointInput": {"observedContentType": ctype, "mode": "INPUT", "data": data, "encoding": encoding},
-                "endpointOutput": {"observedContentType": "text/csv", "mode": "OUTPUT", "data": output, "encoding": "CSV"},
+                "endpointInput": {
+                    "observedContentType": ctype,
+                    "mode": "INPUT",
+                    "data": data,
+                    "encoding": encoding,
+                },
+                "endpointOutput": {
+                    "observedContentType": "text/csv",
+                    "mode": "OUTPUT",
+                    "data": output,
+                    "encoding": "CSV",
+                },
             },
             "eventMetadata": {"eventId": event, "inferenceTime": "2026-03-01T11:30:00Z"},
             "eventVersion": "0",
@@ -69,7 +81,13 @@ def test_every_encoding_decodes_to_the_same_rows(baseline, features_table, tmp_p
     lines += [line(r) for r in rows[100:200]]
     lines += [line(base64.b64encode(r.encode()).decode(), encoding="BASE64") for r in rows[200:300]]
     records = features_table.slice(300, 100).to_pylist()
-    lines += [line(json.dumps({"instances": [list(r.values()) for r in records[:50]]}), encoding="JSON", ctype="application/json")]
+    lines += [
+        line(
+            json.dumps({"instances": [list(r.values()) for r in records[:50]]}),
+            encoding="JSON",
+            ctype="application/json",
+        )
+    ]
     json_b64 = base64.b64encode(json.dumps(records[50:]).encode()).decode()  # named rows, base64
     lines.append(line(json_b64, encoding="BASE64", ctype="application/json"))
     place(tmp_path, END - timedelta(minutes=30), "a.jsonl", lines)
@@ -128,7 +146,9 @@ def test_capture_from_another_model_is_a_mismatch(baseline, tmp_path):
     assert result.reading["wrong_value_counts"] == {"3": 20}
 
 
-def test_only_the_window_hours_are_read_and_an_empty_window_is_nothing_to_check(baseline, features_table, tmp_path):
+def test_only_the_window_hours_are_read_and_an_empty_window_is_nothing_to_check(
+    baseline, features_table, tmp_path
+):
     rows = csv_rows(features_table, 0, 30)
     place(tmp_path, END - timedelta(minutes=10), "in.jsonl", [line(r) for r in rows[:10]])
     place(tmp_path, END - timedelta(hours=2, minutes=10), "old.jsonl", [line(r) for r in rows[10:20]])
@@ -141,7 +161,9 @@ def test_only_the_window_hours_are_read_and_an_empty_window_is_nothing_to_check(
         sources.open_source(STORAGE, str(tmp_path), window=TimeWindow.ending(END - timedelta(hours=10), 1)),
     )
     assert empty.verdict == engine.NOTHING_TO_CHECK and "nothing to check" in empty.message
-    assert json.loads(engine.check_outputs(empty, report=False)["constraint_violations.json"]) == {"violations": []}
+    assert json.loads(engine.check_outputs(empty, report=False)["constraint_violations.json"]) == {
+        "violations": []
+    }
 
 
 def test_model_quality_merges_ground_truth_by_event_id(baseline, features_table, tmp_path):
@@ -149,10 +171,19 @@ def test_model_quality_merges_ground_truth_by_event_id(baseline, features_table,
     rng = np.random.default_rng(0)
     predictions = rng.normal(10, 2, 40)
     labels = predictions + rng.normal(0, 1, 40)
-    lines = [line(r, event=f"id-{i}", output=f"{p:.6f}") for i, (r, p) in enumerate(zip(rows, predictions, strict=True))]
+    lines = [
+        line(r, event=f"id-{i}", output=f"{p:.6f}")
+        for i, (r, p) in enumerate(zip(rows, predictions, strict=True))
+    ]
     place(tmp_path / "capture", END - timedelta(minutes=5), "q.jsonl", lines)
     truth_lines = [
-        json.dumps({"groundTruthData": {"data": f"{y:.6f}", "encoding": "CSV"}, "eventMetadata": {"eventId": f"id-{i}"}, "eventVersion": "0"})
+        json.dumps(
+            {
+                "groundTruthData": {"data": f"{y:.6f}", "encoding": "CSV"},
+                "eventMetadata": {"eventId": f"id-{i}"},
+                "eventVersion": "0",
+            }
+        )
         for i, y in enumerate(labels[:30])  # 10 inferences have no label yet
     ]
     truth = tmp_path / "truth" / "2026" / "03" / "01" / "12" / "gt.jsonl"
@@ -163,4 +194,9 @@ def test_model_quality_merges_ground_truth_by_event_id(baseline, features_table,
     assert (quality["matched"], quality["unmatched_predictions"], quality["unmatched_labels"]) == (30, 10, 0)
     rmse = float(np.sqrt(np.mean(np.square(predictions[:30].round(6) - labels[:30].round(6)))))
     assert quality["regression_metrics"]["rmse"]["value"] == pytest.approx(rmse)
-    assert json.loads(engine.check_outputs(result, report=False)["drift_summary.json"])["model_quality"]["matched"] == 30
+    assert (
+        json.loads(engine.check_outputs(result, report=False)["drift_summary.json"])["model_quality"][
+            "matched"
+        ]
+        == 30
+    )
