@@ -55,6 +55,8 @@ def open_source(
     """Classify ``uri``'s files; raise :class:`DriftInputError` naming what is wrong."""
     names, exclude = read_schema(storage, schema_file) if schema_file else (None, ())
     if window is not None:
+        if file_kind(uri) in ("csv", "parquet"):
+            raise DriftInputError(f"a time window selects endpoint capture (JSON Lines); {uri} is a table")
         files = list_capture_files(storage, uri, window)
         return Source(storage, uri, "capture", files, window=window)
     files = storage.list_files(uri)
