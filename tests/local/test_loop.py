@@ -43,7 +43,7 @@ def test_demo_closes_the_loop(tmp_path, capsys):
     assert retrain["parameters"][params.TRIGGERED_BY] not in ("", params.MANUAL_TRIGGER)
     whats = [entry["what"] for entry in summary["timeline"]]
     assert any("no_drift" in w for w in whats) and any("verdict: drift" in w for w in whats)
-    assert any(f"{SETTINGS.drift_alarm_name}: OK->ALARM" in w for w in whats)
+    assert any(SETTINGS.drift_alarm_name in w and "OK->ALARM" in w for w in whats)
     assert any("retrain-guard: started" in w for w in whats)
 
 
