@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -12,17 +15,21 @@ from moto.events.models import EventPattern
 
 from infra.lambda_environment import environment_for
 from infra.lambdas import HANDLERS
+from pipelines import parameters as params
 from pipelines import settings as settings_module
 from pipelines.local.alarms import (
     AlarmDefinition,
+    AlarmEvaluator,
     AlarmState,
     MetricQuery,
     MissingData,
     StateRecord,
     alarm_state_change_event,
+    load_alarms,
 )
 from pipelines.local.events import EventRouter, PipelineStart, load_rules, normalize_for_matching
 from pipelines.local.templates import TemplateSet
+from pipelines.settings import REPO_ROOT
 
 SETTINGS = settings_module.load("dev")
 TRAINING = SETTINGS.training_pipeline_name
@@ -256,3 +263,50 @@ def test_numeric_filter_inside_an_array_of_objects():
     assert pattern.matches_event(normalize_for_matching(event))
     event["detail"]["configuration"]["metrics"][0]["metricStat"]["period"] = 60
     assert not pattern.matches_event(normalize_for_matching(event))
+
+
+# -- the real synthesized templates --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def real_templates(tmp_path_factory):
+    """The CDK app synthesized into a temporary cdk.out (validation off: the infra tests keep it on)."""
+    out = tmp_path_factory.mktemp("cdk.out")
+    script = "import sys; from infra.app_builder import create_app; create_app('dev', outdir=sys.argv[1])[0].synth()"
+    env = {**os.environ, "CDK_VALIDATION": "false"}
+    subprocess.run(
+        [sys.executable, "-c", script, str(out)], cwd=REPO_ROOT, env=env, check=True, capture_output=True
+    )
+    return TemplateSet.load(SETTINGS, out)
+
+
+@pytest.mark.slow
+def test_drift_metric_as_the_monitor_publishes_it_starts_retraining_through_the_real_rules(
+    real_templates, aws
+):
+    """Publish the share metric under settings' names, evaluate the templates' alarms, route the event."""
+    monitoring = SETTINGS.monitoring
+    at = datetime.now(UTC).replace(second=0, microsecond=0)
+    aws("cloudwatch").put_metric_data(
+        Namespace=monitoring.metric_namespace,
+        MetricData=[
+            {
+                "MetricName": monitoring.drifted_share_metric,
+                "Dimensions": [
+                    {"Name": monitoring.endpoint_dimension, "Value": SETTINGS.endpoint_name},
+                    {"Name": monitoring.schedule_dimension, "Value": SETTINGS.monitoring_schedule_name},
+                ],
+                "Timestamp": at - timedelta(minutes=5),
+                "Value": SETTINGS.alarms.drift_share_threshold + 0.1,
+            }
+        ],
+    )
+    evaluator = AlarmEvaluator(
+        load_alarms(real_templates), aws("cloudwatch"), SETTINGS.account, SETTINGS.region
+    )
+    fired = [e for e in evaluator.evaluate(at) if e.state is AlarmState.ALARM]
+    assert [e.alarm.name for e in fired] == [SETTINGS.drift_alarm_name]
+    started: list[PipelineStart] = []
+    deliveries = _router(real_templates, aws, started).route(fired[0].event)
+    guard = [d for d in deliveries if d.kind == "lambda"]
+    assert len(guard) == 1 and guard[0].result["action"] == "started"
+    assert [s.pipeline_name for s in started] == [TRAINING]
+    assert started[0].parameters[params.TRIGGERED_BY] not in ("", params.MANUAL_TRIGGER)
