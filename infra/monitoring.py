@@ -84,7 +84,7 @@ class MonitoringStack(cdk.Stack):
                 targets.SnsTopic(
                     # By ARN: the L2 target would add a `kms:GenerateDataKey*` key grant; the key
                     # policy already names EventBridge, and the topic policy is added below.
-                    sns.Topic.from_topic_arn(self, "TopicForRules", topic.topic_arn),
+                    sns.Topic.from_topic_arn(self, "TopicForRules", settings.sns_topic_arn),
                     message=events.RuleTargetInput.from_text(
                         f"{settings.prefix}: pipeline execution "
                         f"{events.EventField.from_path('$.detail.pipelineExecutionArn')} failed"
@@ -92,6 +92,9 @@ class MonitoringStack(cdk.Stack):
                 )
             ],
         )
+        # The target names the topic by its settings ARN; depend on the topic itself (not its policy,
+        # which names this rule).
+        failed_rule.node.add_dependency(topic.node.default_child)
         topic.add_to_resource_policy(
             aws_iam.PolicyStatement(
                 sid="RulesPublish",

@@ -238,6 +238,10 @@ class Settings:
     def sns_topic_name(self) -> str:
         return f"{self.prefix}-notifications"
 
+    @property
+    def sns_topic_arn(self) -> str:
+        return f"arn:aws:sns:{self.region}:{self.account}:{self.sns_topic_name}"
+
     def function_name(self, purpose: str) -> str:
         """Lambda names: purpose is ``deploy`` or ``retrain-guard``."""
         if purpose not in FUNCTION_PURPOSES:

@@ -185,8 +185,9 @@ def test_pipeline_failed_rule_notifies_failures_of_our_pipelines(synthesized: Sy
     assert not _matches(rule, status_event(settings.training_pipeline_name, "Succeeded"))
     assert not _matches(rule, status_event("someone-elses-pipeline", "Failed"))
     (target,) = rule["Targets"]
-    (topic_id,) = synthesized.resources("monitoring", "AWS::SNS::Topic")
-    assert target["Arn"] == {"Ref": topic_id}
+    (topic,) = synthesized.resources("monitoring", "AWS::SNS::Topic").values()
+    assert target["Arn"] == settings.sns_topic_arn  # a literal ARN naming the topic the stack creates
+    assert topic["Properties"]["TopicName"] == settings.sns_topic_name
     message = _transform(target, status_event(settings.training_pipeline_name, "Failed"))
     assert "/execution/abc123 failed" in message
 
