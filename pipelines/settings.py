@@ -125,6 +125,8 @@ class MonitoringConfig:
     drifted_share_metric: str = "drifted_feature_share"
     violations_metric: str = "constraint_violations"
     model_monitor_schedule_enabled: bool = False  # opt-in: only for accounts that still have it
+    # Model Monitor accepts cron only (hourly or daily forms); this is hourly, like the engine's window.
+    model_monitor_schedule_expression: str = "cron(0 * ? * * *)"
 
 
 @dataclass(frozen=True)
@@ -301,6 +303,13 @@ class Settings:
     def reports_uri(self) -> str:
         return f"s3://{self.bucket_name('reports')}/monitoring"
 
+    @property
+    def current_baseline_uri(self) -> str:
+        """The baseline of the package the endpoint serves, at a fixed place (statistics.json,
+        constraints.json): the deploy function copies it here, because a Model Monitor job
+        definition takes a fixed baseline URI while baselines are per model package."""
+        return f"s3://{self.bucket_name('artifacts')}/baselines/{self.endpoint_name}/current"
+
     # -- images --------------------------------------------------------------------------------
     @property
     def processing_image_uri(self) -> str:
@@ -308,11 +317,47 @@ class Settings:
         registry = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com"
         return f"{registry}/{self.ecr_repository}:{processing_image_tag()}"
 
+    @property
+    def model_monitor_image_uri(self) -> str:
+        """AWS's Model Monitor analyzer image for this region (only the optional schedule uses it)."""
+        account = MODEL_MONITOR_ANALYZER_ACCOUNTS.get(self.region)
+        if account is None:
+            raise SettingsError(
+                f"no Model Monitor analyzer image known for region {self.region!r}; add its registry "
+                "account to MODEL_MONITOR_ANALYZER_ACCOUNTS in pipelines/settings.py, or turn "
+                "monitoring.model_monitor_schedule_enabled off"
+            )
+        return f"{account}.dkr.ecr.{self.region}.amazonaws.com/sagemaker-model-monitor-analyzer"
+
 
 BUCKET_PURPOSES = ("data", "artifacts", "capture", "reports", "logs")
 FUNCTION_PURPOSES = ("deploy", "retrain-guard")
 ROLE_PURPOSES = ("sagemaker-execution", "deploy-function", "retrain-guard", "events")
 ENDPOINT_ALARM_PURPOSES = ("error-rate", "latency-p99")
+# Region -> account of the `sagemaker-model-monitor-analyzer` image. Source: the SageMaker Python
+# SDK's registry table (sagemaker/core/image_uri_config/model-monitor.json, added in
+# aws/sagemaker-python-sdk#1765) and "Amazon SageMaker Model Monitor prebuilt container"
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-pre-built-container.html).
+MODEL_MONITOR_ANALYZER_ACCOUNTS = {
+    "us-east-1": "156813124566",
+    "us-east-2": "777275614652",
+    "us-west-1": "890145073186",
+    "us-west-2": "159807026194",
+    "ca-central-1": "536280801234",
+    "eu-west-1": "468650794304",
+    "eu-west-2": "749857270468",
+    "eu-west-3": "680080141114",
+    "eu-central-1": "048819808253",
+    "eu-north-1": "895015795356",
+    "ap-northeast-1": "574779866223",
+    "ap-northeast-2": "709848358524",
+    "ap-southeast-1": "245545462676",
+    "ap-southeast-2": "563025443158",
+    "ap-south-1": "126357580389",
+    "sa-east-1": "539772159869",
+}
+# Turns the optional Model Monitor schedule on without a code change (true/false).
+MODEL_MONITOR_SCHEDULE_ENV = "MLOPS_MODEL_MONITOR_SCHEDULE"
 
 # Per-environment differences from the defaults above. Everything not named here is shared.
 OVERRIDES: dict[str, dict[str, object]] = {
@@ -366,7 +411,19 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
     base = Settings(env=env, account=account, region=region)
     settings = dataclasses.replace(base, **OVERRIDES[env])  # type: ignore[arg-type]
     email = os.environ.get("MLOPS_NOTIFICATION_EMAIL")
-    return dataclasses.replace(settings, notification_email=email) if email else settings
+    if email:
+        settings = dataclasses.replace(settings, notification_email=email)
+    return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
+
+
+def _with_model_monitor_override(settings: Settings, raw: str) -> Settings:
+    value = raw.strip().lower()
+    if not value:
+        return settings
+    if value not in ("true", "false"):
+        raise SettingsError(f"{MODEL_MONITOR_SCHEDULE_ENV}={raw!r} must be true or false")
+    monitoring = dataclasses.replace(settings.monitoring, model_monitor_schedule_enabled=value == "true")
+    return dataclasses.replace(settings, monitoring=monitoring)
 
 
 __all__ = ["Settings", "SettingsError", "dataset", "load"]
