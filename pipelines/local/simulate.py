@@ -37,7 +37,6 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pipelines.local import hosting
 from pipelines.local.alarms import AlarmEvaluator, AlarmState, load_alarms
 from pipelines.local.emulator import LocalAws
 from pipelines.local.endpoint import LocalEndpoint, RuntimeClient, send_csv
@@ -135,7 +134,6 @@ class Simulator:
         definitions, cdk_out = synthesize(self.settings, self.work_dir, cdk_validation=False)
         self._definitions = definitions
         self._templates = TemplateSet.load(self.settings, cdk_out)
-        hosting.install()
         self._aws = LocalAws(self.settings)
         self._aws.start()
         create_pipelines(self._aws, self.settings, definitions)
