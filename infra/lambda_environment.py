@@ -29,6 +29,7 @@ def deploy_config(settings: Settings) -> DeployConfig:
         canary_wait_seconds=serving.canary_wait_seconds,
         termination_wait_seconds=serving.termination_wait_seconds,
         rollback_alarm_names=tuple(settings.endpoint_alarm_names.values()),
+        current_baseline_uri=settings.current_baseline_uri,
     )
 
 

@@ -62,6 +62,7 @@ class DeployConfig:
     canary_wait_seconds: int
     termination_wait_seconds: int
     rollback_alarm_names: tuple[str, ...]
+    current_baseline_uri: str  # s3://bucket/prefix the served package's baseline is copied to
 
     def to_env(self) -> dict[str, str]:
         """Environment variables (upper-case field names; the alarm names comma-separated)."""
@@ -124,7 +125,14 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
     _ensure_model(sagemaker, config, model_name, package_arn)
     _ensure_endpoint_config(sagemaker, config, config_name, model_name)
     deployed = _deploy(sagemaker, client("application-autoscaling"), config, config_name)
-    return {**result, "status": deployed, "endpoint_config_name": config_name, "model_name": model_name}
+    baseline = publish_current_baseline(client("s3"), config, package)
+    return {
+        **result,
+        "status": deployed,
+        "endpoint_config_name": config_name,
+        "model_name": model_name,
+        "current_baseline": baseline,
+    }
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -306,6 +314,39 @@ def _is_not_found(err: Exception) -> bool:
     code = response.get("Error", {}).get("Code", "")
     message = response.get("Error", {}).get("Message", "")
     return code == "ValidationException" and "could not find" in message.lower()
+
+
+def publish_current_baseline(s3: Any, config: DeployConfig, package: Mapping[str, Any]) -> str:
+    """Copy the package's data-quality baseline to the fixed ``current_baseline_uri``.
+
+    A Model Monitor job definition takes one fixed baseline URI, while baselines are registered per
+    model package; this copy keeps that URI on the package the endpoint serves (or is moving to).
+    It runs on every deploy, ``unchanged`` included, so a retried event repairs a failed copy.
+    Returns the URI written to, or why nothing was copied.
+    """
+    quality = (package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+    sources = {
+        name: (quality.get(part) or {}).get("S3Uri")
+        for name, part in (("statistics.json", "Statistics"), ("constraints.json", "Constraints"))
+    }
+    if not all(sources.values()):
+        return "not copied: the package has no DriftCheckBaselines.ModelDataQuality statistics/constraints"
+    bucket, prefix = _split_s3_uri(config.current_baseline_uri)
+    for name, source in sources.items():
+        source_bucket, source_key = _split_s3_uri(source)
+        s3.copy_object(
+            Bucket=bucket,
+            Key=f"{prefix.rstrip('/')}/{name}",
+            CopySource={"Bucket": source_bucket, "Key": source_key},
+        )
+    return config.current_baseline_uri
+
+
+def _split_s3_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise DeployError(f"{uri!r} is not an s3://bucket/key URI")
+    return bucket, key
 
 
 def _digest(text: str) -> str:

@@ -6,7 +6,9 @@ blue/green configuration is asserted exactly) and applies its effect to moto's e
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from processing_scripts.aws_clients import AwsClients, AwsTarget
 
 SETTINGS = project_settings.load("dev")
 ENV = environment_for(SETTINGS, "deploy")
+FIXTURES = Path(__file__).resolve().parents[1] / "processing_scripts" / "drift" / "fixtures"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
@@ -52,7 +55,12 @@ class Aws:
     def client(self, service: str) -> Any:
         return self.sagemaker if service == "sagemaker" else self.clients.client(service)
 
-    def register_package(self, status: str, group: str = SETTINGS.model_package_group) -> str:
+    def register_package(
+        self,
+        status: str,
+        group: str = SETTINGS.model_package_group,
+        drift_check_baselines: dict[str, Any] | None = None,
+    ) -> str:
         groups = self.sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
         if group not in {g["ModelPackageGroupName"] for g in groups}:
             self.sagemaker.create_model_package_group(ModelPackageGroupName=group)
@@ -66,6 +74,7 @@ class Aws:
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
+            **({"DriftCheckBaselines": drift_check_baselines} if drift_check_baselines else {}),
         )["ModelPackageArn"]
 
     def deploy(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -240,3 +249,54 @@ def test_endpoint_in_service_event_attaches_autoscaling(aws: Aws) -> None:
     )
     other = event | {"detail": {"EndpointName": "other", "EndpointStatus": "IN_SERVICE"}}
     assert aws.deploy(other)["status"] == "skipped"
+
+
+def upload_baseline(aws: Aws, execution: str, item_count: int) -> dict[str, Any]:
+    """A baseline step's outputs in the artifacts bucket, as DriftCheckBaselines registers them."""
+    s3 = aws.clients.client("s3")
+    bucket = SETTINGS.bucket_name("artifacts")
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket)
+    statistics = json.loads((FIXTURES / "model_monitor_statistics.json").read_text())
+    statistics["dataset"]["item_count"] = item_count
+    files = {
+        "statistics.json": json.dumps(statistics).encode(),
+        "constraints.json": (FIXTURES / "model_monitor_constraints.json").read_bytes(),
+    }
+    prefix = f"pipelines/{SETTINGS.training_pipeline_name}/{execution}/Baseline/baseline"
+    for name, body in files.items():
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+    uri = f"s3://{bucket}/{prefix}"
+    return {
+        "ModelDataQuality": {
+            "Statistics": {"ContentType": "application/json", "S3Uri": f"{uri}/statistics.json"},
+            "Constraints": {"ContentType": "application/json", "S3Uri": f"{uri}/constraints.json"},
+        }
+    }
+
+
+def current_baseline(aws: Aws, name: str) -> bytes:
+    bucket, _, prefix = SETTINGS.current_baseline_uri.removeprefix("s3://").partition("/")
+    return aws.clients.client("s3").get_object(Bucket=bucket, Key=f"{prefix}/{name}")["Body"].read()
+
+
+def test_the_served_packages_baseline_is_copied_to_the_current_baseline_location(aws: Aws) -> None:
+    first = upload_baseline(aws, "execution-1", item_count=1000)
+    result = aws.deploy(step_event(aws.register_package("Approved", drift_check_baselines=first)))
+    assert result["current_baseline"] == SETTINGS.current_baseline_uri
+    assert json.loads(current_baseline(aws, "statistics.json"))["dataset"]["item_count"] == 1000
+    assert (
+        current_baseline(aws, "constraints.json")
+        == (FIXTURES / "model_monitor_constraints.json").read_bytes()
+    )
+
+    second = upload_baseline(aws, "execution-2", item_count=2000)
+    result = aws.deploy(approval_event(aws.register_package("Approved", drift_check_baselines=second)))
+    assert result["status"] == "updated"
+    assert json.loads(current_baseline(aws, "statistics.json"))["dataset"]["item_count"] == 2000
+
+
+def test_a_package_without_baselines_deploys_and_says_nothing_was_copied(aws: Aws) -> None:
+    result = aws.deploy(step_event(aws.register_package("Approved")))
+    assert result["status"] == "created"
+    assert result["current_baseline"].startswith("not copied: ")
