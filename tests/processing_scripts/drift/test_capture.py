@@ -13,8 +13,9 @@ import pyarrow as pa
 import pytest
 
 from processing_scripts.drift import engine, sources
-from processing_scripts.drift.capture import TimeWindow, hour_folder
+from processing_scripts.drift.capture import Labels, TimeWindow, hour_folder
 from processing_scripts.drift.formats import MonitoringConfig
+from processing_scripts.drift.quality import BINARY, model_quality
 from processing_scripts.drift.storage import Storage
 from tests.processing_scripts.drift.conftest import write_csv
 
@@ -200,3 +201,16 @@ def test_model_quality_merges_ground_truth_by_event_id(baseline, features_table,
         ]
         == 30
     )
+
+
+def test_binary_model_quality_uses_probabilities_at_the_decision_threshold():
+    predictions, labels = Labels(), Labels()
+    ids = pa.array(["a", "b", "c", "d"])
+    predictions.extend(ids, np.zeros(4, dtype=np.int64), np.array([0.9, 0.2, 0.6, 0.4]))
+    labels.extend(ids, np.zeros(4, dtype=np.int64), np.array([1.0, 0.0, 0.0, 1.0]))
+    quality = model_quality(predictions, labels, BINARY).to_json()
+    metrics = quality["binary_classification_metrics"]
+    assert quality["matched"] == 4
+    assert metrics["accuracy"]["value"] == 0.5  # a and b right, c and d wrong at 0.5
+    assert metrics["precision"]["value"] == 0.5 and metrics["recall"]["value"] == 0.5
+    assert metrics["auc"]["value"] == 0.75
