@@ -102,7 +102,7 @@ class ServingConfig:
     canary_size_percent: int = 10
     canary_wait_seconds: int = 300
     termination_wait_seconds: int = 300
-    local_port: int = 8080  # the local endpoint's port (0 picks a free one)
+    local_port: int = 0  # the local endpoint's port; 0 picks a free one (it lives only as long as the run)
     variant_name: str = "AllTraffic"  # the endpoint's one production variant (alarms' dimension)
 
 
