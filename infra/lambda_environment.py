@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from infra.lambdas.deploy import DeployConfig
 from infra.lambdas.retrain_guard import GuardConfig
+from pipelines import parameters
 from pipelines.settings import FUNCTION_PURPOSES, Settings, SettingsError
 
 
@@ -38,6 +39,7 @@ def guard_config(settings: Settings) -> GuardConfig:
     return GuardConfig(
         cooldown_minutes=settings.retraining.cooldown_minutes,
         allowed_pipelines=(settings.training_pipeline_name,),
+        data_snapshot_parameter=parameters.DATA_SNAPSHOT,
     )
 
 

@@ -21,6 +21,7 @@ ParameterType = Literal["String", "Integer", "Float"]
 
 # -- training pipeline -------------------------------------------------------------------------
 INPUT_DATA_URL = "InputDataUrl"
+DATA_SNAPSHOT = "DataSnapshot"
 PROCESSING_INSTANCE_TYPE = "ProcessingInstanceType"
 PROCESSING_INSTANCE_COUNT = "ProcessingInstanceCount"
 TRAINING_INSTANCE_TYPE = "TrainingInstanceType"
@@ -41,6 +42,7 @@ MONITORING_INSTANCE_TYPE = "MonitoringInstanceType"
 
 UNKNOWN_COMMIT = "unknown"  # what GitCommit says when the run was not started from a checkout
 MANUAL_TRIGGER = "manual"  # TriggeredBy for a run started by a person
+INITIAL_SNAPSHOT = "initial"  # DataSnapshot until someone says the data behind InputDataUrl changed
 APPROVED = "Approved"  # the approval status that deploys
 APPROVAL_STATUSES = (APPROVED, "PendingManualApproval", "Rejected")  # CreateModelPackage's values
 
@@ -72,6 +74,14 @@ def training_parameters(settings: Settings) -> list[ParameterSpec]:
             "String",
             settings.raw_data_uri,
             "S3 URI of the raw abalone CSV (an object or a prefix of CSV shards).",
+        ),
+        ParameterSpec(
+            DATA_SNAPSHOT,
+            "String",
+            INITIAL_SNAPSHOT,
+            "Version of the data behind InputDataUrl (e.g. when it landed). Steps are cached per "
+            "snapshot: a new value re-reads the data and reruns every step after it; the same value "
+            "reuses cached steps.",
         ),
         ParameterSpec(
             PROCESSING_INSTANCE_TYPE,

@@ -167,11 +167,15 @@ def _preprocess_step(
             s3_output(output, path, execution_output_uri(settings, pipeline, PREPROCESS, output))
             for output, path in paths.items()
         ],
-        # Passed explicitly so the split is reproducible from the definition alone.
+        # Ratios and seed are passed explicitly so the split is reproducible from the definition
+        # alone. The snapshot is an argument because SageMaker's step cache keys on the arguments,
+        # never on the bytes behind InputDataUrl: a new snapshot is a cache miss here, and the new
+        # output locations then make every step downstream a miss as well.
         arguments=container_arguments(
             [
                 ("--split-ratios", ",".join(str(r) for r in settings.processing.split_ratios)),
                 ("--seed", str(settings.processing.split_seed)),
+                ("--data-snapshot", params[p.DATA_SNAPSHOT]),
             ]
         ),
     )
@@ -394,6 +398,7 @@ def _register_step(
             p.GIT_COMMIT: params[p.GIT_COMMIT],
             p.TRIGGERED_BY: params[p.TRIGGERED_BY],
             p.INPUT_DATA_URL: params[p.INPUT_DATA_URL],
+            p.DATA_SNAPSHOT: params[p.DATA_SNAPSHOT],
             "ProcessingImageTag": settings.processing_image_uri.rpartition(":")[2],
             "PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
         },

@@ -20,8 +20,9 @@ on a laptop). Decisions, each made so the model and the monitor see the same dat
 * The split is a seeded shuffle, so the same input and seed give the same files byte for byte.
 
 Outputs are headerless CSV, label first, named ``part-<host>.csv`` so parallel instances writing to
-one S3 prefix never overwrite each other, and ``schema.json``. Nothing is written unless everything
-succeeded.
+one S3 prefix never overwrite each other, and ``schema.json``, which also records the data snapshot
+(``--data-snapshot``, the pipeline's DataSnapshot parameter) the splits were made from. Nothing is
+written unless everything succeeded.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ SPLIT_DIRS = {
 # (a test checks) so a local run without arguments behaves like the pipeline.
 DEFAULT_SPLIT_RATIOS = (0.8, 0.1, 0.1)
 DEFAULT_SEED = 42
+UNSPECIFIED_SNAPSHOT = "unspecified"  # a run outside the pipeline did not say which data it read
 
 
 def split_ratios(text: str) -> tuple[float, float, float]:
@@ -79,6 +81,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="train,validation,test fractions (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="shuffle seed (default: %(default)s)")
+    parser.add_argument(
+        "--data-snapshot",
+        default=UNSPECIFIED_SNAPSHOT,
+        help="version of the raw data (the pipeline's DataSnapshot parameter); recorded in schema.json "
+        "(default: %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -240,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         return
     files = list_input_files(raw_dir)
-    log.info("found %d input file(s) under %s", len(files), raw_dir)
+    log.info("found %d input file(s) under %s (data snapshot %s)", len(files), raw_dir, args.data_snapshot)
     raw = pd.concat([read_raw_file(path) for path in files], ignore_index=True)
     data = clean(raw)
     if data.empty:
@@ -260,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         contract.host_path(SPLIT_DIRS[name]) / file_name: to_csv_text(frame) for name, frame in splits.items()
     }
     schema_path = contract.host_path(contract.Preprocess.SCHEMA) / contract.Preprocess.SCHEMA_FILE
-    outputs[schema_path] = SplitSchema.from_dataset().to_json()
+    outputs[schema_path] = SplitSchema.from_dataset(data_snapshot=args.data_snapshot).to_json()
     job.write_all_or_nothing(outputs)
 
 

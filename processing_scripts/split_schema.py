@@ -18,14 +18,20 @@ PROBLEM_TYPES = ("regression", "binary_classification")
 
 @dataclass(frozen=True)
 class SplitSchema:
+    """The splits' columns, plus ``data_snapshot``: which version of the raw data they came from.
+
+    The snapshot is lineage only (readers do not need it), so a schema.json without it still reads.
+    """
+
     label: str
     features: tuple[str, ...]
     problem_type: str
+    data_snapshot: str | None = None
 
     @classmethod
-    def from_dataset(cls) -> SplitSchema:
+    def from_dataset(cls, data_snapshot: str | None = None) -> SplitSchema:
         """The schema of what preprocessing writes for :mod:`processing_scripts.dataset`."""
-        return cls(dataset.TARGET, tuple(dataset.feature_names()), dataset.PROBLEM_TYPE)
+        return cls(dataset.TARGET, tuple(dataset.feature_names()), dataset.PROBLEM_TYPE, data_snapshot)
 
     @property
     def columns(self) -> list[str]:
@@ -35,6 +41,8 @@ class SplitSchema:
     def to_json(self) -> str:
         doc = asdict(self)
         doc["features"] = list(self.features)
+        if self.data_snapshot is None:
+            del doc["data_snapshot"]
         return json.dumps(doc, indent=2) + "\n"
 
     @classmethod
@@ -56,4 +64,7 @@ class SplitSchema:
             raise JobInputError(f"{path}: 'features' must be a non-empty list of column names")
         if problem_type not in PROBLEM_TYPES:
             raise JobInputError(f"{path}: 'problem_type' must be one of {', '.join(PROBLEM_TYPES)}")
-        return cls(label, tuple(features), problem_type)
+        snapshot = doc.get("data_snapshot")
+        if snapshot is not None and not isinstance(snapshot, str):
+            raise JobInputError(f"{path}: 'data_snapshot' must be a string when present")
+        return cls(label, tuple(features), problem_type, snapshot)

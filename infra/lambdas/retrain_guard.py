@@ -12,6 +12,12 @@ and passes a ClientRequestToken derived from the triggering event's id, so two d
 event can start at most one execution even if they race. The function's reserved concurrency is 1,
 which serializes the check-then-start sequence.
 
+It also adds the data-snapshot parameter (its name comes from ``DATA_SNAPSHOT_PARAMETER``) set to
+the triggering event's ``time``, unless the rule's Input already sets it. SageMaker's step cache keys
+on a step's arguments, not on the data behind an S3 URI; a retraining that passed the same
+parameters as the last run would reuse every cached step and re-register the old model. A new
+snapshot per trigger makes the pipeline read the data again.
+
 The rule target's Input is ``{"PipelineName": ..., "PipelineParameterList": [{"Name", "Value"}],
 "event": <the EventBridge event>}``. Runs in the Lambda runtime (stdlib + boto3 only).
 """
@@ -40,11 +46,13 @@ class GuardError(ValueError):
 class GuardConfig:
     cooldown_minutes: int
     allowed_pipelines: tuple[str, ...]
+    data_snapshot_parameter: str  # the pipeline parameter that names the data version
 
     def to_env(self) -> dict[str, str]:
         return {
             "COOLDOWN_MINUTES": str(self.cooldown_minutes),
             "ALLOWED_PIPELINES": ",".join(self.allowed_pipelines),
+            "DATA_SNAPSHOT_PARAMETER": self.data_snapshot_parameter,
         }
 
     @classmethod
@@ -52,11 +60,16 @@ class GuardConfig:
         try:
             cooldown = int(env["COOLDOWN_MINUTES"])
             allowed = tuple(name for name in env["ALLOWED_PIPELINES"].split(",") if name)
+            snapshot_parameter = env["DATA_SNAPSHOT_PARAMETER"]
         except KeyError as err:
             raise GuardError(f"retrain guard misconfigured: environment lacks {err.args[0]}") from None
         except ValueError:
             raise GuardError(f"COOLDOWN_MINUTES={env['COOLDOWN_MINUTES']!r} is not an integer") from None
-        return cls(cooldown_minutes=cooldown, allowed_pipelines=allowed)
+        if not snapshot_parameter:
+            raise GuardError("retrain guard misconfigured: DATA_SNAPSHOT_PARAMETER is empty")
+        return cls(
+            cooldown_minutes=cooldown, allowed_pipelines=allowed, data_snapshot_parameter=snapshot_parameter
+        )
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,7 @@ class RetrainRequest:
     parameters: list[dict[str, str]]
     event_id: str
     source: str
+    event_time: str | None
 
     @classmethod
     def parse(cls, event: Any) -> RetrainRequest:
@@ -81,7 +95,28 @@ class RetrainRequest:
         trigger = event.get("event")
         if not isinstance(trigger, dict) or not trigger.get("id"):
             raise GuardError("event.event.id is missing: the Input must carry the triggering event")
-        return cls(name, parameters, str(trigger["id"]), str(trigger.get("source", "unknown")))
+        time = trigger.get("time")
+        return cls(
+            name,
+            parameters,
+            str(trigger["id"]),
+            str(trigger.get("source", "unknown")),
+            str(time) if time else None,
+        )
+
+    def with_data_snapshot(self, parameter: str) -> list[dict[str, str]]:
+        """The rule's parameters plus ``parameter`` = the event's time, unless the rule set it already.
+
+        Scheduled events carry a time too, so every trigger names a new snapshot.
+        """
+        if any(p["Name"] == parameter for p in self.parameters):
+            return self.parameters
+        if self.event_time is None:
+            raise GuardError(
+                f"event.event.time is missing: it becomes the {parameter} parameter "
+                f"(or set {parameter} in the rule target's PipelineParameterList)"
+            )
+        return [*self.parameters, {"Name": parameter, "Value": self.event_time}]
 
     @property
     def client_request_token(self) -> str:
@@ -97,14 +132,15 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
         raise GuardError(
             f"pipeline {request.pipeline_name!r} is not one this guard may start ({', '.join(config.allowed_pipelines)})"
         )
+    parameters = request.with_data_snapshot(config.data_snapshot_parameter)
     sagemaker = client("sagemaker")
-    result: dict[str, Any] = {"pipeline_execution_arn": None, "parameters": request.parameters}
+    result: dict[str, Any] = {"pipeline_execution_arn": None, "parameters": parameters}
     reason = _reason_to_skip(sagemaker, request.pipeline_name, config.cooldown_minutes)
     if reason:
         return {**result, "action": "skipped", "reason": reason}
     started = sagemaker.start_pipeline_execution(
         PipelineName=request.pipeline_name,
-        PipelineParameters=request.parameters,
+        PipelineParameters=parameters,
         PipelineExecutionDescription=f"retraining triggered by {request.source} event {request.event_id}",
         ClientRequestToken=request.client_request_token,
     )

@@ -24,6 +24,9 @@ SETTINGS = project_settings.load("dev")
 ENV = environment_for(SETTINGS, "retrain-guard")
 TRAINING = SETTINGS.training_pipeline_name
 PARAMETERS = [{"Name": parameters.TRIGGERED_BY, "Value": "drift-alarm"}]
+EVENT_TIME = "2026-11-23T16:00:00Z"
+# What the guard starts the pipeline with: the rule's parameters plus the event's time as the snapshot.
+STARTED_WITH = [*PARAMETERS, {"Name": parameters.DATA_SNAPSHOT, "Value": EVENT_TIME}]
 
 
 @pytest.fixture
@@ -48,6 +51,7 @@ def guard_input(event_id: str | None = None) -> dict[str, Any]:
             "id": event_id or str(uuid.uuid4()),
             "source": "aws.cloudwatch",
             "detail-type": "CloudWatch Alarm State Change",
+            "time": EVENT_TIME,
             "resources": [alarm_arn],
             "detail": {"state": {"value": "ALARM"}, "previousState": {"value": "OK"}},
         },
@@ -66,15 +70,42 @@ def test_a_burst_of_alarm_events_starts_exactly_one_run(clients: AwsClients) -> 
     assert all("cooldown" in r["reason"] for r in results[1:])
     (execution,) = executions(clients)
     assert execution["PipelineExecutionArn"] == started[0]["pipeline_execution_arn"]
-    assert started[0]["parameters"] == PARAMETERS
+    assert started[0]["parameters"] == STARTED_WITH
 
 
-def test_the_run_gets_the_rules_parameters(clients: AwsClients) -> None:
-    arn = handle(guard_input(), clients.client, ENV)["pipeline_execution_arn"]
-    passed = clients.sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)[
+def passed_parameters(clients: AwsClients, arn: str) -> list[dict[str, str]]:
+    return clients.sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)[
         "PipelineParameters"
     ]
-    assert passed == PARAMETERS
+
+
+def test_the_run_gets_the_rules_parameters_and_the_event_time_as_data_snapshot(clients: AwsClients) -> None:
+    """A new snapshot per trigger: the retraining's steps are cache misses, so it reads the data again."""
+    arn = handle(guard_input(), clients.client, ENV)["pipeline_execution_arn"]
+    assert passed_parameters(clients, arn) == STARTED_WITH
+
+
+def test_a_scheduled_event_also_names_a_snapshot(clients: AwsClients) -> None:
+    event = guard_input()
+    event["event"] = {
+        "id": "schedule-event",
+        "source": "aws.events",
+        "detail-type": "Scheduled Event",
+        "time": "2026-11-30T00:00:00Z",
+        "detail": {},
+    }
+    arn = handle(event, clients.client, ENV)["pipeline_execution_arn"]
+    assert passed_parameters(clients, arn)[-1] == {
+        "Name": parameters.DATA_SNAPSHOT,
+        "Value": "2026-11-30T00:00:00Z",
+    }
+
+
+def test_a_snapshot_set_by_the_rule_is_kept(clients: AwsClients) -> None:
+    rule_parameters = [*PARAMETERS, {"Name": parameters.DATA_SNAPSHOT, "Value": "export-2026-11"}]
+    event = guard_input() | {"PipelineParameterList": rule_parameters}
+    arn = handle(event, clients.client, ENV)["pipeline_execution_arn"]
+    assert passed_parameters(clients, arn) == rule_parameters
 
 
 def test_a_duplicate_delivery_is_a_no_op(clients: AwsClients) -> None:
@@ -115,6 +146,10 @@ def test_the_token_is_derived_from_the_event_id() -> None:
         ({"PipelineName": TRAINING, "PipelineParameterList": [{"Name": "x"}], "event": {"id": "1"}}, "Name"),
         ({"PipelineName": TRAINING, "PipelineParameterList": []}, "event.event.id is missing"),
         (guard_input() | {"PipelineName": "someone-elses-pipeline"}, "not one this guard may start"),
+        (
+            guard_input() | {"event": {"id": "1", "source": "aws.cloudwatch"}},
+            f"event.event.time is missing: it becomes the {parameters.DATA_SNAPSHOT} parameter",
+        ),
     ],
 )
 def test_bad_events_fail_with_a_clear_message(clients: AwsClients, event: Any, message: str) -> None:
@@ -123,6 +158,12 @@ def test_bad_events_fail_with_a_clear_message(clients: AwsClients, event: Any, m
     assert executions(clients) == []
 
 
-def test_misconfiguration_is_named() -> None:
-    with pytest.raises(GuardError, match="COOLDOWN_MINUTES"):
-        handle(guard_input(), lambda service: None, {"ALLOWED_PIPELINES": TRAINING})
+@pytest.mark.parametrize("missing", ["COOLDOWN_MINUTES", "DATA_SNAPSHOT_PARAMETER"])
+def test_misconfiguration_is_named(missing: str) -> None:
+    env = {name: value for name, value in ENV.items() if name != missing}
+    with pytest.raises(GuardError, match=missing):
+        handle(guard_input(), lambda service: None, env)
+
+
+def test_the_snapshot_parameter_name_comes_from_the_parameters_module() -> None:
+    assert ENV["DATA_SNAPSHOT_PARAMETER"] == parameters.DATA_SNAPSHOT

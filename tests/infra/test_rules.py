@@ -121,6 +121,7 @@ def test_retraining_rules_target_the_guard_with_its_input_contract(
     assert request.pipeline_name == settings.training_pipeline_name
     assert request.parameters == [{"Name": parameters.TRIGGERED_BY, "Value": trigger}]
     assert request.event_id == event["id"]
+    assert request.event_time == event["time"]  # the guard's DataSnapshot for the retraining
 
 
 def test_retraining_schedule_follows_settings(synthesized: Synthesized) -> None:

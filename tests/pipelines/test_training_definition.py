@@ -95,6 +95,7 @@ def test_parameters_are_the_declared_specs(settings):
     assert defaults[p.MODEL_APPROVAL_STATUS] == settings.model_approval_status
     assert defaults[p.GIT_COMMIT] == "unknown"
     assert defaults[p.TRIGGERED_BY] == "manual"
+    assert defaults[p.DATA_SNAPSHOT] == "initial"
 
 
 def test_processing_steps_run_module_scripts_from_the_project_image_without_uploading_code():
@@ -128,6 +129,15 @@ def test_preprocess_shards_the_input_across_instances_and_writes_the_contract_ou
     assert raw["LocalPath"] == contract.Preprocess.RAW
     cluster = preprocess["Arguments"]["ProcessingResources"]["ClusterConfig"]
     assert cluster["InstanceCount"] == _get(f"Parameters.{p.PROCESSING_INSTANCE_COUNT}")
+    assert preprocess["Arguments"]["AppSpecification"]["ContainerArguments"] == [
+        "--split-ratios",
+        ",".join(str(r) for r in DEV.processing.split_ratios),
+        "--seed",
+        str(DEV.processing.split_seed),
+        # An argument, so it is part of the step's cache key: a new snapshot reruns the step.
+        "--data-snapshot",
+        _get(f"Parameters.{p.DATA_SNAPSHOT}"),
+    ]
     assert {n: o["LocalPath"] for n, o in _outputs(preprocess).items()} == {
         "train": contract.Preprocess.TRAIN,
         "validation": contract.Preprocess.VALIDATION,
@@ -269,6 +279,7 @@ def test_register_carries_metrics_drift_baselines_and_lineage():
     assert metadata[p.GIT_COMMIT] == _get(f"Parameters.{p.GIT_COMMIT}")
     assert metadata[p.TRIGGERED_BY] == _get(f"Parameters.{p.TRIGGERED_BY}")
     assert metadata[p.INPUT_DATA_URL] == _get(f"Parameters.{p.INPUT_DATA_URL}")
+    assert metadata[p.DATA_SNAPSHOT] == _get(f"Parameters.{p.DATA_SNAPSHOT}")
     assert metadata["PipelineExecutionArn"] == _get("Execution.PipelineExecutionArn")
 
 

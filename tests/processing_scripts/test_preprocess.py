@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 
 from pipelines import settings as project_settings
 from processing_scripts import contract, dataset, job, preprocess
+from processing_scripts.drift.sources import read_schema
+from processing_scripts.drift.storage import Storage
+from processing_scripts.split_schema import SplitSchema
 from tests.processing_scripts.conftest import (
     ABALONE,
     exit_message,
@@ -45,10 +48,20 @@ def all_outputs(opt_ml: Path) -> dict[str, bytes]:
 def test_abalone_run_as_a_user_writes_label_first_headerless_splits(tmp_path: Path) -> None:
     place_raw(tmp_path, {"abalone.csv": ABALONE.read_bytes()})
 
-    result = run_as_user(tmp_path, "preprocess", "--split-ratios", "0.8,0.1,0.1", "--seed", "42")
+    result = run_as_user(
+        tmp_path,
+        "preprocess",
+        "--split-ratios",
+        "0.8,0.1,0.1",
+        "--seed",
+        "42",
+        "--data-snapshot",
+        "2026-11-23",
+    )
 
     assert result.returncode == 0, result.stderr
     assert "read 4177 rows" in result.stderr
+    assert "(data snapshot 2026-11-23)" in result.stderr
     assert "train 3342, validation 417, test 418" in result.stderr
     assert [p.relative_to(tmp_path).as_posix() for p in output_files(tmp_path)] == [
         "processing/output/schema/schema.json",
@@ -73,8 +86,20 @@ def test_abalone_run_as_a_user_writes_label_first_headerless_splits(tmp_path: Pa
     counts = dict(zip(("F", "I", "M"), one_hot.sum(axis=0).astype(int), strict=True))
     assert counts == raw["sex"].value_counts().to_dict()
 
-    schema = json.loads((sandbox_path(tmp_path, contract.Preprocess.SCHEMA) / "schema.json").read_text())
-    assert schema == {"label": "rings", "features": dataset.feature_names(), "problem_type": "regression"}
+    schema_dir = sandbox_path(tmp_path, contract.Preprocess.SCHEMA)
+    schema = json.loads((schema_dir / "schema.json").read_text())
+    assert schema == {
+        "label": "rings",
+        "features": dataset.feature_names(),
+        "problem_type": "regression",
+        "data_snapshot": "2026-11-23",
+    }
+    # Every reader of schema.json takes the lineage key in its stride.
+    assert SplitSchema.read(schema_dir).data_snapshot == "2026-11-23"
+    assert read_schema(Storage(), str(schema_dir / "schema.json")) == (
+        ["rings", *dataset.feature_names()],
+        ("rings",),
+    )
 
 
 def test_rows_keep_their_values_through_encoding(abalone_splits: Path) -> None:
@@ -101,6 +126,7 @@ def test_defaults_are_the_pipeline_settings() -> None:
     configured = project_settings.load("dev").processing
     assert args.split_ratios == configured.split_ratios
     assert args.seed == configured.split_seed
+    assert args.data_snapshot == preprocess.UNSPECIFIED_SNAPSHOT
 
 
 def test_two_shards_give_the_same_result_as_one_file(tmp_path: Path, abalone_splits: Path) -> None:
