@@ -40,17 +40,22 @@ class ProjectStacks:
 
 
 def create_app(
-    env: str | None = None, *, outdir: str = OUTDIR, definitions: Mapping[str, str] | None = None
+    env: str | None = None,
+    *,
+    outdir: str = OUTDIR,
+    definitions: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
 ) -> tuple[cdk.App, ProjectStacks]:
     """The app for ``env`` (or context ``env``, or MLOPS_ENV, or dev), checked by cdk-nag.
 
     ``definitions`` (pipeline name -> JSON text) defaults to rendering them now; callers that
     already rendered them (and want to compare against exactly those bytes) pass them in.
+    ``settings`` replaces loading them (tests synthesize variants such as an opt-in feature on).
     """
     from pipelines.synth import render_pipelines
 
     app = cdk.App(outdir=outdir, analytics_reporting=False, context=CONTEXT)
-    settings = project_settings.load(env or app.node.try_get_context("env"))
+    settings = settings or project_settings.load(env or app.node.try_get_context("env"))
     stacks = build(app, settings, render_pipelines(settings) if definitions is None else definitions)
     add_checks(app)
     return app, stacks
@@ -81,13 +86,19 @@ def build(
         env=environment,
     )
     serving = ServingStack(
-        app, "Serving", settings=settings, stack_name=stack_name("serving"), env=environment
+        app,
+        "Serving",
+        settings=settings,
+        key_arn=storage.key.key_arn,
+        stack_name=stack_name("serving"),
+        env=environment,
     )
     monitoring = MonitoringStack(
         app,
         "Monitoring",
         settings=settings,
         deploy_failures=serving.deploy.failures,
+        key_arn=storage.key.key_arn,
         stack_name=stack_name("monitoring"),
         env=environment,
     )

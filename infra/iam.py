@@ -19,11 +19,14 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.lambdas.deploy import CURRENT_BASELINE_FILES
 from infra.nag import acknowledge
 from pipelines.settings import Settings
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 AUTOSCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+# Where Model Monitor publishes an endpoint's data-quality metrics (only with the optional schedule).
+MODEL_MONITOR_METRIC_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 KMS_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
 
@@ -158,6 +161,11 @@ def sagemaker_execution(settings: Settings, key_arn: str, repository_arn: str) -
                         "/aws/sagemaker/ProcessingJobs",
                         "/aws/sagemaker/TrainingJobs",
                         "/aws/sagemaker/Endpoints",
+                        *(
+                            [MODEL_MONITOR_METRIC_NAMESPACE]
+                            if settings.monitoring.model_monitor_schedule_enabled
+                            else []
+                        ),
                     ]
                 }
             },
@@ -220,8 +228,14 @@ def _endpoint_readers(settings: Settings) -> list[Permission]:
     ]
 
 
-def deploy_function(settings: Settings) -> list[Permission]:
-    """Create/update the endpoint from an approved package, and its auto scaling."""
+def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
+    """Create/update the endpoint from an approved package, its auto scaling, and the copy of its
+    baseline to ``settings.current_baseline_uri`` (S3 CopyObject: read the source, write the copy)."""
+    pipeline_outputs = settings.pipeline_artifacts_uri.removeprefix("s3://")
+    current_baseline = settings.current_baseline_uri.removeprefix("s3://")
+    current_baseline_objects = tuple(
+        f"arn:aws:s3:::{current_baseline}/{name}" for name in CURRENT_BASELINE_FILES.values()
+    )
     endpoint = settings.endpoint_name
     variant = f"endpoint/{endpoint}/variant/{settings.serving.variant_name}"
     scaling_alarms = (
@@ -279,6 +293,13 @@ def deploy_function(settings: Settings) -> list[Permission]:
             ),
             conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SLR_SERVICE}},
         ),
+        Permission(
+            ("s3:GetObject",),
+            (f"arn:aws:s3:::{pipeline_outputs}/*",),
+            wildcard_reason="baseline files are pipeline step outputs under per-execution prefixes",
+        ),
+        Permission(("s3:PutObject",), current_baseline_objects),
+        Permission(("kms:Decrypt", "kms:GenerateDataKey"), (key_arn,)),
     ]
 
 

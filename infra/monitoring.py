@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra import iam
 from infra.alarms import ProjectAlarms
+from infra.model_monitor import ModelMonitorSchedule
 from infra.notifications import NotificationTopic
 from infra.pipeline_target import SageMakerPipelineTarget
 from infra.retraining import RetrainingTriggers
@@ -46,6 +47,7 @@ class MonitoringStack(cdk.Stack):
         *,
         settings: Settings,
         deploy_failures: sqs.IQueue,
+        key_arn: str,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -74,6 +76,10 @@ class MonitoringStack(cdk.Stack):
                 )
             ],
         )
+        if settings.monitoring.model_monitor_schedule_enabled:
+            self.model_monitor = ModelMonitorSchedule(
+                self, "ModelMonitor", settings=settings, key_arn=key_arn
+            )
         failed_rule = events.Rule(
             self,
             "PipelineFailed",

@@ -39,14 +39,16 @@ def endpoint_in_service_pattern(settings: Settings) -> events.EventPattern:
 class ServingStack(cdk.Stack):
     """The deploy function (shared with the pipeline's Deploy step) and its two rules."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: object) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Settings, key_arn: str, **kwargs: object
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.deploy = ProjectFunction(
             self,
             "Deploy",
             settings=settings,
             purpose="deploy",
-            permissions=iam.deploy_function(settings),
+            permissions=iam.deploy_function(settings, key_arn),
             timeout=DEPLOY_TIMEOUT,
         )
         events.Rule(

@@ -37,6 +37,9 @@ IN_SERVICE = "InService"
 BUSY_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed")
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 MAX_NAME_LENGTH = 63  # SageMaker model, endpoint-config and endpoint names
+# DriftCheckBaselines.ModelDataQuality part -> file name under the current-baseline URI (Model
+# Monitor's names; the job definition and the IAM grant name exactly these objects).
+CURRENT_BASELINE_FILES = {"Statistics": "statistics.json", "Constraints": "constraints.json"}
 
 
 class DeployError(RuntimeError):
@@ -325,10 +328,7 @@ def publish_current_baseline(s3: Any, config: DeployConfig, package: Mapping[str
     Returns the URI written to, or why nothing was copied.
     """
     quality = (package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
-    sources = {
-        name: (quality.get(part) or {}).get("S3Uri")
-        for name, part in (("statistics.json", "Statistics"), ("constraints.json", "Constraints"))
-    }
+    sources = {name: (quality.get(part) or {}).get("S3Uri") for part, name in CURRENT_BASELINE_FILES.items()}
     if not all(sources.values()):
         return "not copied: the package has no DriftCheckBaselines.ModelDataQuality statistics/constraints"
     bucket, prefix = _split_s3_uri(config.current_baseline_uri)
