@@ -172,7 +172,9 @@ Sizes run: {", ".join(f"{s:,}" for s in sizes)} rows; peers up to {peer_max:,} r
 {table(runs)}
 
 "x engine check" columns are ratios to the engine's check step at the same size (above 1: slower or
-larger than the engine).
+larger than the engine). The peers read both files in one process; the engine reads the reference
+once in its baseline step (reused by every later check), so compare a peer with baseline + check
+when a baseline is profiled for a single check.
 """
     DOC.write_text(text, encoding="utf-8")
 
