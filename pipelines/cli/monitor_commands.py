@@ -12,24 +12,17 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from pipelines.cli.context import CliContext, CliError, console
-from processing_scripts import dataset
-from processing_scripts.drift import engine, sources
-from processing_scripts.drift.capture import TimeWindow
-from processing_scripts.drift.errors import DriftInputError
-from processing_scripts.drift.formats import (
-    CATEGORICAL_METHODS,
-    NUMERIC_METHODS,
-    MonitoringConfig,
-    write_files,
-)
-from processing_scripts.drift.storage import Storage, is_s3
+
+if TYPE_CHECKING:  # the engine (pyarrow, numpy) loads only when a monitor command runs
+    from processing_scripts.drift import engine, sources
+    from processing_scripts.drift.storage import Storage
 
 T = TypeVar("T")
 PROGRESS_AFTER_BYTES = 64 << 20  # show a progress bar for inputs larger than this
@@ -51,18 +44,19 @@ def baseline(
     schema: str = SchemaOpt,
     header: bool = HeaderOpt,
     comparison_threshold: float = typer.Option(None, help="Numeric drift threshold (default: settings)."),
-    comparison_method: str = typer.Option(None, help=f"{' | '.join(NUMERIC_METHODS)} (default: settings)."),
+    comparison_method: str = typer.Option(None, help="linf_simple or linf_robust (default: settings)."),
     categorical_threshold: float = typer.Option(
         None, help="Categorical drift threshold (default: settings)."
     ),
-    categorical_method: str = typer.Option(
-        None, help=f"{' | '.join(CATEGORICAL_METHODS)} (default: settings)."
-    ),
+    categorical_method: str = typer.Option(None, help="LInfinity or ChiSquared (default: settings)."),
     completeness_threshold: float = typer.Option(
         None, help="Tolerated completeness drop (default: settings)."
     ),
 ) -> None:
     """Profile a dataset into Model Monitor's statistics.json and constraints.json."""
+    from processing_scripts.drift import engine, sources
+    from processing_scripts.drift.formats import MonitoringConfig, write_files
+
     obj: CliContext = ctx.obj
     monitoring = obj.settings.monitoring
     started = time.perf_counter()
@@ -107,6 +101,11 @@ def check(
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html (needs matplotlib)."),
 ) -> None:
     """Check data against a baseline: violations, drift per feature, summary and HTML report."""
+    from processing_scripts import dataset
+    from processing_scripts.drift import engine, sources
+    from processing_scripts.drift.capture import TimeWindow
+    from processing_scripts.drift.formats import write_files
+
     obj: CliContext = ctx.obj
     started = time.perf_counter()
     with _user_errors():
@@ -135,6 +134,8 @@ def check(
 
 
 def _print_result(result: engine.CheckResult) -> None:
+    from processing_scripts.drift import engine
+
     color = {"drift": "red", "no_drift": "green"}.get(result.verdict, "yellow")
     console.print(f"[bold {color}]{result.verdict.replace('_', ' ').upper()}[/]: {result.message}")
     if not result.features or result.verdict == engine.NOTHING_TO_CHECK:
@@ -170,6 +171,8 @@ def _print_result(result: engine.CheckResult) -> None:
 
 def _storage(obj: CliContext, *locations: str | None) -> Storage:
     """S3 clients come from the CLI's factory, and only when a location is on S3."""
+    from processing_scripts.drift.storage import Storage, is_s3
+
     if any(loc and is_s3(loc) for loc in locations):
         return Storage(lambda: obj.clients.s3)
     return Storage()
@@ -178,6 +181,8 @@ def _storage(obj: CliContext, *locations: str | None) -> Storage:
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn the engine's input errors into one line and a hint, never a traceback."""
+    from processing_scripts.drift.errors import DriftInputError
+
     try:
         yield
     except (DriftInputError, ValueError) as err:
