@@ -9,16 +9,24 @@ from settings. The steps, each recorded in a timeline with when and why:
 3. run the training pipeline locally; its Deploy step (the deploy function) creates the endpoint;
 4. start the local endpoint, which serves what the emulated control plane says is deployed;
 5. send normal traffic, run the monitoring pipeline, evaluate the alarms: no alarm expected;
-6. send drifted traffic, run the monitoring pipeline again, evaluate the alarms: the drift alarm's
-   transition to ALARM is an event, routed through the synthesized rules to the retrain guard,
-   which starts the training pipeline (``TriggeredBy`` from the rule), run locally under the
-   guard's execution ARN; its Deploy step updates the endpoint and the local endpoint swaps models.
+6. send drifted traffic and run the monitoring pipeline again; meanwhile a data team lands new
+   labelled data (the sample rows plus labelled rows of the drifted population) at
+   ``settings.raw_data_uri``, the training pipeline's default ``InputDataUrl``;
+7. evaluate the alarms: the drift alarm's transition to ALARM is an event, routed through the
+   synthesized rules to the retrain guard, which starts the training pipeline (``TriggeredBy`` from
+   the rule, ``DataSnapshot`` = the event's time), run locally under the guard's execution ARN; its
+   Deploy step updates the endpoint and the local endpoint swaps models;
+8. one more window of drifted traffic, checked against the new model's baseline (shown, not judged).
 
-The loop is closed when the endpoint serves the model version the retraining registered.
+The loop is closed when the endpoint serves the model version the retraining registered, and that
+version was really retrained: its job steps ran (no step-cache hits) and its model artifact and
+drift baseline differ from the first version's. Retraining that reused the cached steps would
+re-register the old model: the hollow loop this check exists to catch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -30,6 +38,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from pipelines import parameters as params
 from pipelines.local import hosting
 from pipelines.local.alarms import AlarmDefinition, AlarmEvaluator, AlarmState, Evaluation, load_alarms
@@ -39,7 +49,7 @@ from pipelines.local.engine import LocalPipelineRunner
 from pipelines.local.events import Delivery, EventRouter, PipelineStart, Rule, load_rules
 from pipelines.local.records import ExecutionRecord
 from pipelines.local.templates import TemplateSet
-from pipelines.local.traffic import TrafficKind, generate, to_csv_lines
+from pipelines.local.traffic import TrafficKind, generate, labelled_drifted_rows, load_raw, to_csv_lines
 from pipelines.settings import REPO_ROOT, Settings
 
 DEFAULT_OUT = Path("build/loop")
@@ -77,9 +87,29 @@ class LoopOptions:
     out_dir: Path = DEFAULT_OUT
     port: int | None = None  # None: settings.serving.local_port
     rows_per_phase: int = 600
+    labelled_rows: int = 4000  # new labelled rows of the drifted population landed for retraining
     drift_strength: float = 0.5
     seed: int = 0
     cdk_validation: bool = False  # the CDK's own CloudFormation validation (slow; CI keeps it on)
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """What identifies a registered model version: its artifact (by content) and drift baseline."""
+
+    version: int
+    model_data_url: str
+    artifact_sha256: str
+    statistics_uri: str
+
+    @classmethod
+    def read(cls, aws: LocalAws, package_arn: str) -> RegisteredModel:
+        package = aws.clients.sagemaker.describe_model_package(ModelPackageName=package_arn)
+        url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        artifact = aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        baseline = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
+        return cls(package["ModelPackageVersion"], url, hashlib.sha256(artifact).hexdigest(), baseline)
 
 
 @dataclass
@@ -224,6 +254,8 @@ class ClosedLoop:
         for phase, kind in (("normal", TrafficKind.NORMAL), ("drifted", TrafficKind.DRIFTED)):
             self._send(endpoint, client, kind, phase)
             self._monitor(runner)
+            if kind is TrafficKind.DRIFTED:
+                self._land_labelled_data(aws)
             changed = self._evaluate(evaluator, router, result)
             while self._pending:
                 self._run_pipeline(runner, self._pending.pop(0))
@@ -254,9 +286,17 @@ class ClosedLoop:
             f"endpoint swapped to model version {deployed.model_version}; it answers {answer['Body'].decode().strip()}",
             "the retraining's Deploy step updated the endpoint; the local endpoint followed",
         )
+        self._require_retrained(aws, first, last)
         result.closed = deployed.model_version == version and version is not None
         result.model_version = deployed.model_version
         result.deliveries = router.deliveries
+        self._send(endpoint, client, TrafficKind.DRIFTED, "drifted (after retraining)")
+        share = self._monitor(runner)
+        self.timeline.add(
+            f"drifted share against the new model's baseline: {share}",
+            "the retrained model's baseline includes the drifted population; shown, not judged "
+            "(the window also holds the earlier traffic)",
+        )
 
     # -- stages ------------------------------------------------------------------------------------
     def _create_pipelines(self, aws: LocalAws) -> None:
@@ -295,6 +335,51 @@ class ClosedLoop:
                 f"record: {record.record_file}"
             )
 
+    def _land_labelled_data(self, aws: LocalAws) -> None:
+        """Write a new version of the raw dataset: the sample rows plus labelled drifted rows."""
+        original = load_raw()
+        new = labelled_drifted_rows(
+            self.options.labelled_rows, seed=self.options.seed, strength=self.options.drift_strength
+        )
+        uri = self.settings.raw_data_uri
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        body = pd.concat([original, new], ignore_index=True).to_csv(index=False, float_format="%.6g")
+        aws.clients.s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+        self.timeline.add(
+            f"new labelled data landed at {uri}: {len(original)} sample rows + {len(new)} labelled rows "
+            "of the drifted population",
+            "what a data team does once drift shows; the object is overwritten in place, so only the "
+            "retrain guard's new DataSnapshot (the alarm event's time) makes the retraining read it",
+        )
+
+    def _require_retrained(self, aws: LocalAws, first: ExecutionRecord, last: ExecutionRecord) -> None:
+        """The retraining ran its job steps and registered a different model with a new baseline."""
+        definition = self.definitions[last.pipeline_name]
+        cacheable = [s["Name"] for s in definition["Steps"] if s.get("CacheConfig", {}).get("Enabled")]
+        reused = [name for name in cacheable if last.steps[name].cache_hit]
+        if reused:
+            raise LoopError(
+                f"the retraining {last.execution_id} reused cached steps {', '.join(reused)} "
+                f"({params.DATA_SNAPSHOT}={last.parameters.get(params.DATA_SNAPSHOT)}): it did not read the "
+                f"new data; record: {last.record_file}"
+            )
+        if first.model_package_arn is None or last.model_package_arn is None:
+            raise LoopError("a training run registered no model package; see the run records")
+        before = RegisteredModel.read(aws, first.model_package_arn)
+        after = RegisteredModel.read(aws, last.model_package_arn)
+        if after.artifact_sha256 == before.artifact_sha256 or after.model_data_url == before.model_data_url:
+            raise LoopError(
+                f"model version {after.version} has the same model as version {before.version} "
+                f"({after.model_data_url}, sha256 {after.artifact_sha256[:12]}): the retraining did not retrain"
+            )
+        if after.statistics_uri == before.statistics_uri:
+            raise LoopError(f"model version {after.version} kept version {before.version}'s baseline")
+        self.timeline.add(
+            f"retraining reran {', '.join(cacheable)} (no cache hits): model version {after.version} "
+            f"sha256 {after.artifact_sha256[:12]} (version {before.version}: {before.artifact_sha256[:12]})",
+            f"new model {after.model_data_url}; new baseline {after.statistics_uri}",
+        )
+
     def _send(self, endpoint: LocalEndpoint, client: RuntimeClient, kind: TrafficKind, phase: str) -> None:
         rows = generate(
             kind, self.options.rows_per_phase, seed=self.options.seed, strength=self.options.drift_strength
@@ -309,21 +394,24 @@ class ClosedLoop:
             tuple(files[:1]),
         )
 
-    def _monitor(self, runner: LocalPipelineRunner) -> None:
+    def _monitor(self, runner: LocalPipelineRunner) -> object:
+        """Run the monitoring pipeline; the drifted feature share it reported (None without a summary)."""
         name = self.settings.monitoring_pipeline_name
         record = self._run_pipeline(
             runner, PipelineStart(name, {}, "the monitoring schedule (its rule's target)")
         )
         reports = self._download_reports(runner.aws, record)
         summary = next((p for p in reports if p.name == "drift_summary.json"), None)
-        if summary is not None:
-            data = json.loads(summary.read_text())
-            share = data.get("drifted_feature_share", data.get("drift_share"))
-            self.timeline.add(
-                f"monitoring verdict: {data.get('verdict')} (drifted share {share})",
-                "",
-                (str(summary.parent),),
-            )
+        if summary is None:
+            return None
+        data = json.loads(summary.read_text())
+        share = data.get("drifted_feature_share", data.get("drift_share"))
+        self.timeline.add(
+            f"monitoring verdict: {data.get('verdict')} (drifted share {share})",
+            "",
+            (str(summary.parent),),
+        )
+        return share
 
     def _download_reports(self, aws: LocalAws, record: ExecutionRecord) -> list[Path]:
         bucket, _, prefix = self.settings.reports_uri.removeprefix("s3://").partition("/")
@@ -392,8 +480,11 @@ def _transitions(changed: list[Evaluation]) -> str:
 
 def _run_summary(record: ExecutionRecord) -> str:
     package = record.model_package_arn
-    triggered = record.parameters.get(params.TRIGGERED_BY)
-    parts = [f"TriggeredBy={triggered}"] if triggered else []
+    parts = [
+        f"{name}={record.parameters[name]}"
+        for name in (params.TRIGGERED_BY, params.DATA_SNAPSHOT)
+        if record.parameters.get(name)
+    ]
     if package:
         parts.append(f"registered {package.rsplit('/', 2)[-2:][0]}/{package.rsplit('/', 1)[-1]}")
     cached = [name for name, step in record.steps.items() if step.cache_hit]

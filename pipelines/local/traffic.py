@@ -8,7 +8,8 @@ changed on purpose:
 - ``normal``: resampled rows, unchanged.
 - ``drifted``: the animals got bigger and the population older: every size and weight column is
   scaled up (by ``1 + strength``) and infants are mostly replaced by adults. The drift engine should
-  flag most numeric features; the model still answers.
+  flag most numeric features; the model still answers. :func:`labelled_drifted_rows` gives the same
+  population as raw, labelled rows: the new data a data team would land for retraining.
 - ``bad``: what a broken upstream system sends: negative sizes, a column stuck at zero and rows
   whose category is lost (every one-hot column 0). Each value is still a finite number, so the
   endpoint answers (and captures) them, and the monitoring job reports constraint violations.
@@ -34,12 +35,22 @@ class TrafficKind(StrEnum):
     BAD = "bad"
 
 
-def load_features(path: Path = SAMPLE_DATA) -> pd.DataFrame:
-    """The sample data as model features (numeric columns, then one-hot), label dropped."""
+def load_raw(path: Path = SAMPLE_DATA) -> pd.DataFrame:
+    """The sample data as raw labelled rows, columns in :data:`dataset.RAW_COLUMNS` order."""
     raw = pd.read_csv(path)
     missing = [c for c in dataset.RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}; expected {list(dataset.RAW_COLUMNS)}")
+    return raw[list(dataset.RAW_COLUMNS)]
+
+
+def load_features(path: Path = SAMPLE_DATA) -> pd.DataFrame:
+    """The sample data as model features (numeric columns, then one-hot), label dropped."""
+    return to_features(load_raw(path))
+
+
+def to_features(raw: pd.DataFrame) -> pd.DataFrame:
+    """Raw rows as the endpoint's features (numeric columns, then one-hot), label dropped."""
     features = raw.drop(columns=[dataset.TARGET])
     for column, values in dataset.CATEGORIES.items():
         for value in values:
@@ -55,26 +66,40 @@ def _numeric_columns() -> list[str]:
 def generate(
     kind: TrafficKind, rows: int, *, seed: int, strength: float = 0.5, source: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """``rows`` feature rows of one kind; the same seed gives the same rows."""
+    """``rows`` feature rows of one kind, drawn from raw rows (``source``, default the sample data);
+    the same seed gives the same rows."""
     rng = np.random.default_rng(seed)
-    base = load_features() if source is None else source
-    sample = base.iloc[rng.integers(0, len(base), size=rows)].reset_index(drop=True).copy()
+    sample = _sample(load_raw() if source is None else source, rows, rng)
     if kind is TrafficKind.DRIFTED:
-        return _drift(sample, rng, strength)
+        return to_features(_drift(sample, rng, strength))
     if kind is TrafficKind.BAD:
-        return _corrupt(sample, rng)
-    return sample
+        return _corrupt(to_features(sample), rng)
+    return to_features(sample)
 
 
-def _drift(frame: pd.DataFrame, rng: np.random.Generator, strength: float) -> pd.DataFrame:
+def labelled_drifted_rows(rows: int, *, seed: int, strength: float = 0.5) -> pd.DataFrame:
+    """``rows`` raw rows of the drifted population, each keeping the label of the row it came from.
+
+    What the drifted traffic's animals look like once someone has counted their rings: the new
+    labelled data that retraining on drift needs (columns as in the raw dataset, label included).
+    """
+    rng = np.random.default_rng(seed)
+    return _drift(_sample(load_raw(), rows, rng), rng, strength)
+
+
+def _sample(raw: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    return raw.iloc[rng.integers(0, len(raw), size=rows)].reset_index(drop=True).copy()
+
+
+def _drift(raw: pd.DataFrame, rng: np.random.Generator, strength: float) -> pd.DataFrame:
+    """Bigger animals (sizes and weights x ``1 + strength``) and 80% of infants become adults."""
     numeric = _numeric_columns()
-    frame[numeric] = frame[numeric] * (1.0 + strength)
+    raw[numeric] = raw[numeric] * (1.0 + strength)
     for column, values in dataset.CATEGORIES.items():
-        infant, adults = f"{column}_{values[1]}", [f"{column}_{v}" for v in values if v != values[1]]
-        grown = (frame[infant] == 1.0) & (rng.random(len(frame)) < 0.8)
-        frame.loc[grown, infant] = 0.0
-        frame.loc[grown, adults[0]] = 1.0
-    return frame
+        infant, adult = values[1], next(v for v in values if v != values[1])
+        grown = (raw[column] == infant) & (rng.random(len(raw)) < 0.8)
+        raw.loc[grown, column] = adult
+    return raw
 
 
 def _corrupt(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:

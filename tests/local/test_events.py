@@ -198,7 +198,11 @@ def test_drift_alarm_reaches_the_guard_which_starts_training_once(templates, aws
     ]
     assert guard.result["action"] == "started"
     assert started == [guard.pipeline_start]
-    assert started[0].parameters == {"TriggeredBy": f"alarm:{SETTINGS.drift_alarm_name}"}
+    # The guard adds the alarm event's time as the data snapshot, so the retraining reads the data again.
+    assert started[0].parameters == {
+        "TriggeredBy": f"alarm:{SETTINGS.drift_alarm_name}",
+        "DataSnapshot": event["time"],
+    }
     assert started[0].execution_arn == guard.result["pipeline_execution_arn"]
     # The same alarm again within the cooldown: the guard holds, nothing more starts.
     again = router.route(_alarm_event("ALARM", "INSUFFICIENT_DATA"))

@@ -18,7 +18,7 @@ SETTINGS = settings_module.load("dev")
 
 @pytest.mark.slow
 def test_demo_closes_the_loop(tmp_path, capsys):
-    """Train, deploy, drift, alarm, rule, guard, retrain, redeploy: the endpoint serves version 2."""
+    """Train, deploy, drift, new data, alarm, rule, guard, retrain, redeploy: the endpoint serves a new model."""
     with pytest.raises(SystemExit) as exit_info:
         main(["--env", "dev", "demo", "--port", "0", "--out", str(tmp_path), "--rows", "300"])
     assert exit_info.value.code == 0
@@ -36,15 +36,30 @@ def test_demo_closes_the_loop(tmp_path, capsys):
         SETTINGS.monitoring_pipeline_name,
         SETTINGS.monitoring_pipeline_name,
         SETTINGS.training_pipeline_name,
+        SETTINGS.monitoring_pipeline_name,  # drifted traffic against the new baseline
     ]
-    first, retrain = runs[0][1], runs[-1][1]
+    first, retrain = runs[0][1], runs[3][1]
     assert first["parameters"][params.TRIGGERED_BY] == params.MANUAL_TRIGGER
-    # The retraining's parameters are the retrain rule's (from the templates), passed by the guard.
+    assert first["parameters"][params.DATA_SNAPSHOT] == params.INITIAL_SNAPSHOT
+    # The retraining's parameters are the retrain rule's (from the templates), passed by the guard,
+    # plus the alarm event's time as the data snapshot.
     assert retrain["parameters"][params.TRIGGERED_BY] not in ("", params.MANUAL_TRIGGER)
+    assert retrain["parameters"][params.DATA_SNAPSHOT] not in ("", params.INITIAL_SNAPSHOT)
+    # Really retrained: every job step ran again on the new data and produced a different model.
+    steps = {
+        name: {s["name"]: s for s in run["steps"]} for name, run in (("first", first), ("retrain", retrain))
+    }
+    for job in ("Preprocess", "Train", "Baseline", "Evaluate"):
+        assert steps["retrain"][job]["status"] == "Succeeded" and steps["retrain"][job]["cache_hit"] is None
+    model_uri = [steps[run]["Train"]["properties"]["ModelArtifacts"]["S3ModelArtifacts"] for run in steps]
+    assert model_uri[0] != model_uri[1]
     whats = [entry["what"] for entry in summary["timeline"]]
     assert any("no_drift" in w for w in whats) and any("verdict: drift" in w for w in whats)
     assert any(SETTINGS.drift_alarm_name in w and "OK->ALARM" in w for w in whats)
     assert any("retrain-guard: started" in w for w in whats)
+    assert any("new labelled data landed at " + SETTINGS.raw_data_uri in w for w in whats)
+    assert any("(no cache hits): model version 2" in w for w in whats)
+    assert any("drifted share against the new model's baseline" in w for w in whats)
 
 
 def _docker_images_missing() -> str | None:
