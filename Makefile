@@ -61,6 +61,8 @@ lock: ## re-resolve requirements.lock from requirements*.txt
 	test -x $(VENV)/bin/uv || (python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet uv==$(UV_VERSION))
 	$(VENV)/bin/uv pip compile requirements-dev.txt --python-version 3.11 --no-header \
 		--annotation-style line -o requirements.lock
+	sed -i "1i # Every transitive dependency, pinned. Regenerate with 'make lock'; install with 'make install'." \
+		requirements.lock
 
 image: ## build the processing/monitoring image locally (needs Docker)
 	docker build -t $$($(PY) -c 'from pipelines import settings; print(settings.load().processing_image_uri)') .

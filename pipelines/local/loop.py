@@ -41,7 +41,6 @@ from typing import Any
 import pandas as pd
 
 from pipelines import parameters as params
-from pipelines.local import hosting
 from pipelines.local.alarms import AlarmDefinition, AlarmEvaluator, AlarmState, Evaluation, load_alarms
 from pipelines.local.emulator import LocalAws
 from pipelines.local.endpoint import LocalEndpoint, RuntimeClient, send_csv
@@ -203,7 +202,6 @@ class ClosedLoop:
             f"read {len(alarms)} alarms and {len(rules)} rules from {cdk_out}",
             "alarms and routing come from the templates, so a wrong threshold or pattern shows here",
         )
-        hosting.install()
         with LocalAws(self.settings) as aws:
             self.timeline.add(f"AWS emulator on {aws.endpoint_url}", "moto on 127.0.0.1; no AWS account")
             self._create_pipelines(aws)
