@@ -30,11 +30,11 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules from the pinned lock files
 
-test: install ## run the whole test suite (what CI runs)
-	$(PY) -m pytest
+test: install ## run the whole test suite (what CI runs), one worker per core
+	$(PY) -m pytest -n auto --dist loadfile
 
 test-fast: install ## the suite without the slow end-to-end tests
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
 synth: install ## write build/pipelines/*.json and cdk.out/*.template.json (offline, deterministic)
 	$(PY) -m pipelines --env $(ENV) synth
