@@ -37,6 +37,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
+from pipelines.local.s3_objects import split_uri
 from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,6 @@ class EndpointError(RuntimeError):
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise EndpointError(f"{uri!r} is not an s3:// URI")
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
 
 
 # -- the deployed state, as the control plane describes it -------------------------------------
@@ -221,7 +215,7 @@ class CaptureWriter:
         for (prefix, _variant), lines in sorted(buffers.items()):
             now = _utc_now()
             name = f"{now:%M-%S}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
-            bucket, key_prefix = _split_s3(prefix)
+            bucket, key_prefix = split_uri(prefix)
             key = f"{key_prefix}/{name}"
             self.s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
             uris.append(f"s3://{bucket}/{key}")
@@ -390,7 +384,7 @@ class LocalEndpoint:
         return deployment
 
     def _load(self, deployment: Deployment) -> Any:
-        bucket, key = _split_s3(deployment.model_data_url)
+        bucket, key = split_uri(deployment.model_data_url)
         target = self.work_dir / f"{len(self.swaps):03d}-{deployment.model_name}"
         target.mkdir(parents=True, exist_ok=True)
         archive = target / "model.tar.gz"

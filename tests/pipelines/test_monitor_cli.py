@@ -17,20 +17,11 @@ from moto import mock_aws
 from pipelines import settings as settings_module
 from pipelines.cli import main
 from pipelines.cli.context import CliError
+from tests.pipelines.cli_runner import run
 
 REPO = Path(__file__).resolve().parents[2]
 ABALONE = REPO / "data" / "abalone.csv"
 SETTINGS = settings_module.load("dev")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -14,22 +14,11 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from pipelines import settings as settings_module
-from pipelines.cli import main
+from tests.pipelines.cli_runner import run
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = Path(__file__).parent / "fixtures" / "tiny-pipeline.json"
 SETTINGS = settings_module.load("dev")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
