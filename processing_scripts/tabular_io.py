@@ -75,6 +75,9 @@ def read_csv(path: Path, *, header: bool) -> pd.DataFrame:
             io.StringIO(text),
             header=0 if header else None,
             dtype=str,
+            # Only empty cells are missing: pandas would also read "None", "NA", "null", ... as
+            # missing and drop such rows silently, where they deserve a named error.
+            keep_default_na=False,
             skip_blank_lines=False,
             skipinitialspace=True,
         )

@@ -277,6 +277,15 @@ def test_an_unknown_category_names_the_row(tmp_path_factory: pytest.TempPathFact
     assert f"line 12, column 'sex': unknown category {category!r}; allowed: F, I, M" in message
 
 
+@pytest.mark.parametrize("token", ["None", "NA", "null", "NaN"])
+def test_missing_value_words_are_values_not_silent_gaps(tmp_path: Path, token: str) -> None:
+    rows = list(ROWS[:20])
+    rows[10] = token + rows[10][1:]
+    place_raw(tmp_path, {"a.csv": csv_text(HEADER, rows)})
+
+    assert f"line 12, column 'sex': unknown category {token!r}" in fails_cleanly(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
