@@ -75,10 +75,12 @@ class LocalPipelineRunner:
     ) -> None:
         self.settings = settings
         self.aws = aws
-        self.runs_dir = runs_dir
+        # Absolute: steps run in subprocesses whose working directory is their own staging area,
+        # so a relative path (the CLI's default) would resolve twice.
+        self.runs_dir = runs_dir.resolve()
         self.use_cache = use_cache
         self.progress: ProgressListener = progress or SilentProgress()
-        self.cache = StepCache(runs_dir / CACHE_DIR)
+        self.cache = StepCache(self.runs_dir / CACHE_DIR)
         self._sleep = sleep
         self._runners: dict[str, StepRunner] = {
             "Processing": run_processing,

@@ -58,6 +58,24 @@ def test_processing_stages_inputs_runs_the_entrypoint_and_uploads_outputs(runner
     assert step.properties["ProcessingJobName"].startswith(f"pipelines-{record.execution_id}-Count-")
 
 
+def test_a_relative_runs_dir_works_as_the_cli_default_does(pipeline, local_aws, tmp_path, monkeypatch):
+    """`run-local` and `demo` default to relative folders (build/...); steps run elsewhere."""
+    monkeypatch.chdir(tmp_path)
+    data = pipeline.parameter("InputDataUrl", "String", pipeline.settings.raw_data_uri)
+    pipeline.processing(
+        "Count",
+        'rows = (inp("raw") / "abalone.csv").read_text().splitlines()\nprint("counted", len(rows) - 1)',
+        inputs={RAW: data},
+        outputs=("summary",),
+    )
+    runner = LocalPipelineRunner(pipeline.settings, local_aws, Path("build/runs"))
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+    assert record.run_dir.is_absolute() and record.run_dir.is_relative_to(tmp_path / "build" / "runs")
+    assert "counted 4177" in (record.run_dir / record.steps["Count"].log_file).read_text()
+
+
 def test_sharded_input_gives_each_instance_its_own_keys(runner, pipeline, local_aws):
     bucket = pipeline.settings.bucket_name("data")
     for index in range(4):
