@@ -31,6 +31,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines import parameters as params
@@ -48,8 +50,16 @@ from pipelines.local.engine import LocalPipelineRunner
 from pipelines.local.events import Delivery, EventRouter, PipelineStart, Rule, load_rules
 from pipelines.local.records import ExecutionRecord
 from pipelines.local.templates import TemplateSet
-from pipelines.local.traffic import TrafficKind, generate, labelled_drifted_rows, load_raw, to_csv_lines
+from pipelines.local.traffic import (
+    TrafficKind,
+    generate,
+    labelled_drifted_rows,
+    load_raw,
+    to_csv_lines,
+    to_features,
+)
 from pipelines.settings import REPO_ROOT, Settings
+from processing_scripts import dataset, inference
 
 DEFAULT_OUT = Path("build/loop")
 
@@ -87,6 +97,7 @@ class LoopOptions:
     port: int | None = None  # None: settings.serving.local_port
     rows_per_phase: int = 600
     labelled_rows: int = 4000  # new labelled rows of the drifted population landed for retraining
+    holdout_rows: int = 1000  # a fresh draw of that population, to compare the two versions on
     drift_strength: float = 0.5
     seed: int = 0
     cdk_validation: bool = False  # the CDK's own CloudFormation validation (slow; CI keeps it on)
@@ -100,6 +111,16 @@ class RegisteredModel:
     model_data_url: str
     artifact_sha256: str
     statistics_uri: str
+    artifact: bytes = field(repr=False, default=b"")
+
+    def rmse(self, labelled: pd.DataFrame) -> float:
+        """RMSE on labelled raw rows, predicted by the endpoint's own inference code."""
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "model.tar.gz").write_bytes(self.artifact)
+            model = inference.load_model(folder)
+        body = "\n".join(to_csv_lines(to_features(labelled))).encode()
+        predicted = np.array(inference.predict_csv(model, body).split(), dtype=float)
+        return float(np.sqrt(np.mean((predicted - labelled[dataset.TARGET].to_numpy(dtype=float)) ** 2)))
 
     @classmethod
     def read(cls, aws: LocalAws, package_arn: str) -> RegisteredModel:
@@ -108,7 +129,9 @@ class RegisteredModel:
         bucket, _, key = url.removeprefix("s3://").partition("/")
         artifact = aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         baseline = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
-        return cls(package["ModelPackageVersion"], url, hashlib.sha256(artifact).hexdigest(), baseline)
+        return cls(
+            package["ModelPackageVersion"], url, hashlib.sha256(artifact).hexdigest(), baseline, artifact
+        )
 
 
 @dataclass
@@ -376,6 +399,24 @@ class ClosedLoop:
             f"retraining reran {', '.join(cacheable)} (no cache hits): model version {after.version} "
             f"sha256 {after.artifact_sha256[:12]} (version {before.version}: {before.artifact_sha256[:12]})",
             f"new model {after.model_data_url}; new baseline {after.statistics_uri}",
+        )
+        self._require_better(before, after)
+
+    def _require_better(self, before: RegisteredModel, after: RegisteredModel) -> None:
+        """The retrained version predicts the drifted population better than the one it replaces."""
+        fresh = labelled_drifted_rows(
+            self.options.holdout_rows, seed=self.options.seed + 1, strength=self.options.drift_strength
+        )
+        old, new = before.rmse(fresh), after.rmse(fresh)
+        if not new < old:
+            raise LoopError(
+                f"model version {after.version} is not better on the drifted population "
+                f"(RMSE {new:.3f} vs {old:.3f} for version {before.version}): review the new data and the quality gate"
+            )
+        self.timeline.add(
+            f"on {len(fresh)} freshly drawn labelled rows of the drifted population: RMSE "
+            f"version {before.version} {old:.3f} -> version {after.version} {new:.3f}",
+            "the retrained model learned the population the drift alarm saw",
         )
 
     def _send(self, endpoint: LocalEndpoint, client: RuntimeClient, kind: TrafficKind, phase: str) -> None:
