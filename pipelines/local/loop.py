@@ -311,13 +311,6 @@ class ClosedLoop:
         result.closed = deployed.model_version == version and version is not None
         result.model_version = deployed.model_version
         result.deliveries = router.deliveries
-        self._send(endpoint, client, TrafficKind.DRIFTED, "drifted (after retraining)")
-        share = self._monitor(runner)
-        self.timeline.add(
-            f"drifted share against the new model's baseline: {share}",
-            "the retrained model's baseline includes the drifted population; shown, not judged "
-            "(the window also holds the earlier traffic)",
-        )
 
     # -- stages ------------------------------------------------------------------------------------
     def _create_pipelines(self, aws: LocalAws) -> None:
@@ -433,8 +426,8 @@ class ClosedLoop:
             tuple(files[:1]),
         )
 
-    def _monitor(self, runner: LocalPipelineRunner) -> object:
-        """Run the monitoring pipeline; the drifted feature share it reported (None without a summary)."""
+    def _monitor(self, runner: LocalPipelineRunner) -> None:
+        """Run the monitoring pipeline and put its verdict on the timeline."""
         name = self.settings.monitoring_pipeline_name
         record = self._run_pipeline(
             runner, PipelineStart(name, {}, "the monitoring schedule (its rule's target)")
@@ -442,7 +435,7 @@ class ClosedLoop:
         reports = self._download_reports(runner.aws, record)
         summary = next((p for p in reports if p.name == "drift_summary.json"), None)
         if summary is None:
-            return None
+            return
         data = json.loads(summary.read_text())
         share = data.get("drifted_feature_share", data.get("drift_share"))
         self.timeline.add(
@@ -450,7 +443,6 @@ class ClosedLoop:
             "",
             (str(summary.parent),),
         )
-        return share
 
     def _download_reports(self, aws: LocalAws, record: ExecutionRecord) -> list[Path]:
         bucket, _, prefix = self.settings.reports_uri.removeprefix("s3://").partition("/")
