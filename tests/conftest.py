@@ -31,3 +31,11 @@ for _var in (
     "MLOPS_NOTIFICATION_EMAIL",
 ):
     os.environ.pop(_var, None)
+
+# Property tests explore new random examples on developer machines, where a surprise is a bug to
+# fix; under CI they replay a fixed sequence, so a landing never fails by the luck of the draw.
+from hypothesis import settings as _hypothesis  # noqa: E402
+
+_hypothesis.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    _hypothesis.load_profile("ci")
