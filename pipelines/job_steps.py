@@ -26,6 +26,7 @@ from sagemaker.core.workflow.parameters import (
     ParameterInteger,
     ParameterString,
 )
+from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.retry import (
     RetryPolicy,
     SageMakerJobExceptionTypeEnum,
@@ -33,7 +34,7 @@ from sagemaker.mlops.workflow.retry import (
     StepExceptionTypeEnum,
     StepRetryPolicy,
 )
-from sagemaker.mlops.workflow.steps import CacheConfig
+from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
 from pipelines.parameters import ParameterSpec
 from pipelines.sdk_session import OfflinePipelineSession
@@ -166,6 +167,25 @@ def service_retry_policies() -> list[RetryPolicy]:
 
 def step_cache(settings: Settings) -> CacheConfig:
     return CacheConfig(enable_caching=True, expire_after=settings.pipeline_cache_expire_after)
+
+
+def cached_processing_step(
+    settings: Settings,
+    name: str,
+    description: str,
+    step_args: object,
+    property_files: Sequence[PropertyFile] = (),
+) -> ProcessingStep:
+    """A processing step of the training pipeline: cached per its arguments and retried on capacity
+    and service faults, the one policy every such job step follows."""
+    return ProcessingStep(
+        name=name,
+        description=description,
+        step_args=step_args,
+        property_files=list(property_files) or None,
+        cache_config=step_cache(settings),
+        retry_policies=job_retry_policies(),
+    )
 
 
 def container_arguments(flags: Sequence[tuple[str, object]]) -> list[object]:

@@ -38,6 +38,7 @@ from sagemaker.train.tuner import HyperparameterTuner
 
 from pipelines import parameters as p
 from pipelines.job_steps import (
+    cached_processing_step,
     container_arguments,
     execution_output_uri,
     job_retry_policies,
@@ -179,12 +180,11 @@ def _preprocess_step(
             ]
         ),
     )
-    return ProcessingStep(
-        name=PREPROCESS,
-        description="Validate the raw CSV, one-hot encode, split into train/validation/test.",
-        step_args=step_args,
-        cache_config=step_cache(settings),
-        retry_policies=job_retry_policies(),
+    return cached_processing_step(
+        settings,
+        PREPROCESS,
+        "Validate the raw CSV, one-hot encode, split into train/validation/test.",
+        step_args,
     )
 
 
@@ -309,12 +309,11 @@ def _baseline_step(
             ]
         ),
     )
-    return ProcessingStep(
-        name=BASELINE,
-        description="Data-quality baseline (statistics.json, constraints.json) of the train split.",
-        step_args=step_args,
-        cache_config=step_cache(settings),
-        retry_policies=job_retry_policies(),
+    return cached_processing_step(
+        settings,
+        BASELINE,
+        "Data-quality baseline (statistics.json, constraints.json) of the train split.",
+        step_args,
     )
 
 
@@ -343,13 +342,12 @@ def _evaluate_step(
             )
         ],
     )
-    return ProcessingStep(
-        name=EVALUATE,
-        description="Score the model on the test split: evaluation.json (model-quality format).",
-        step_args=step_args,
+    return cached_processing_step(
+        settings,
+        EVALUATE,
+        "Score the model on the test split: evaluation.json (model-quality format).",
+        step_args,
         property_files=[report],
-        cache_config=step_cache(settings),
-        retry_policies=job_retry_policies(),
     )
 
 
