@@ -30,10 +30,10 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from localcloud import LocalAws, LocalPipelineRunner  # noqa: E402
+from localcloud.sagemaker.executor.steps.container import local_command  # noqa: E402
+from localcloud.sagemaker.executor.steps.training import ALGORITHM_COMMAND  # noqa: E402
 from pipelines import settings as settings_module  # noqa: E402
-from pipelines.local import LocalAws, LocalPipelineRunner  # noqa: E402
-from pipelines.local.steps.container import local_command  # noqa: E402
-from pipelines.local.steps.training import ALGORITHM_COMMAND  # noqa: E402
 from processing_scripts import contract  # noqa: E402
 
 SCRIPT_STEPS = ("Processing", "Training")

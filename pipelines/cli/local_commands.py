@@ -26,9 +26,9 @@ def run_local(
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if a cached result exists."),
 ) -> None:
     """Run a pipeline definition locally against an AWS emulator; exit 5 if the execution fails."""
-    from pipelines.local import DefinitionError, EmulatorError, LocalAws, LocalPipelineRunner
-    from pipelines.local.definition import PipelineDefinition
-    from pipelines.local.progress import RichProgress
+    from localcloud import DefinitionError, EmulatorError, LocalAws, LocalPipelineRunner
+    from localcloud.sagemaker.executor.definition import PipelineDefinition
+    from localcloud.sagemaker.executor.progress import RichProgress
 
     obj: CliContext = ctx.obj
     settings = obj.settings

@@ -11,7 +11,7 @@ import typer
 from pipelines.cli.context import CliContext, CliError, console
 
 if TYPE_CHECKING:
-    from pipelines.local.loop import Entry
+    from localcloud.stories.loop import Entry
 
 
 def _print_entry(entry: Entry) -> None:
@@ -31,8 +31,8 @@ def demo(
     ),
 ) -> None:
     """Run the closed retraining loop locally: train, deploy, drift, alarm, rule, retrain, redeploy."""
-    from pipelines.local.loop import LoopError, LoopOptions, run_demo
-    from pipelines.local.templates import TemplateError
+    from localcloud.cloudformation import TemplateError
+    from localcloud.stories.loop import LoopError, LoopOptions, run_demo
 
     obj: CliContext = ctx.obj
     options = LoopOptions(out_dir=out, port=port, rows_per_phase=rows, cdk_validation=cdk_validation)
@@ -58,8 +58,8 @@ def simulate(
     out: Path = typer.Option(Path("build/simulate"), "--out", help="Work folder (runs, synth output)."),
 ) -> None:
     """Would retraining fire? Play generated traffic over monitoring windows; count retraining starts."""
-    from pipelines.local.loop import LoopError
-    from pipelines.local.simulate import Scenario, Simulator, WindowOutcome
+    from localcloud.stories.loop import LoopError
+    from localcloud.stories.simulate import Scenario, Simulator, WindowOutcome
 
     try:
         scenarios = [Scenario(name) for name in scenario]

@@ -1,0 +1,26 @@
+"""Run the project's SageMaker pipeline definitions locally: no Docker, no AWS account.
+
+:class:`LocalAws` is moto's server on 127.0.0.1 seeded with the project's buckets and model
+package group; :class:`LocalPipelineRunner` executes a definition JSON against it and returns an
+:class:`ExecutionRecord` (also written to ``<runs dir>/<execution id>/record.json``).
+See docs/local-execution.md.
+"""
+
+from localcloud.account import EmulatorError, LocalAws
+from localcloud.sagemaker.executor.definition import DefinitionError
+from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner
+from localcloud.sagemaker.executor.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
+from localcloud.sagemaker.executor.steps.lambda_function import LambdaRegistry
+
+__all__ = [
+    "DEFAULT_RUNS_DIR",
+    "DefinitionError",
+    "EmulatorError",
+    "ExecutionRecord",
+    "ExecutionStatus",
+    "LambdaRegistry",
+    "LocalAws",
+    "LocalPipelineRunner",
+    "StepRecord",
+    "StepStatus",
+]

@@ -1,0 +1,192 @@
+"""A private AWS on 127.0.0.1: moto's server, seeded with what the project's stacks would create.
+
+The local executor, the Lambda handlers it calls and the container scripts it starts all reach this
+emulator through :mod:`processing_scripts.aws_clients`, the same factory they use against real AWS;
+only the endpoint URL (and fixed fake credentials) differ. It binds to the loopback interface on a
+free port, so nothing outside this machine can reach it and two runs never collide on a port.
+
+moto keeps its state in process-wide memory: run one emulator per process at a time. The state is
+reset when the emulator starts and when it stops, so every run begins empty.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pipelines.settings import BUCKET_PURPOSES, REPO_ROOT, Settings
+from processing_scripts.aws_clients import ENDPOINT_ENV, AwsClients, AwsTarget
+
+log = logging.getLogger(__name__)
+
+SAMPLE_DATA_FILE = REPO_ROOT / "data" / "abalone.csv"
+FAKE_CREDENTIALS = ("testing", "testing")  # moto accepts any; real ones are never needed or sent
+MOTO_DEFAULT_ACCOUNT = "123456789012"
+_MOTO_ACCOUNT_ENV = "MOTO_ACCOUNT_ID"
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not start or be seeded; the message says what and why."""
+
+
+class LocalAws:
+    """moto's server on 127.0.0.1 seeded with the settings' buckets and model package group.
+
+    Use it as a context manager: the server stops on exit, also on Ctrl-C or an exception::
+
+        with LocalAws(settings) as aws:
+            aws.clients.s3.list_buckets()
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        upload_sample_data: bool = True,
+        sample_data: Path = SAMPLE_DATA_FILE,
+    ) -> None:
+        self.settings = settings
+        self.upload_sample_data = upload_sample_data
+        self.sample_data = sample_data
+        self._server: Any = None
+        self._endpoint_url: str | None = None
+        self._clients: AwsClients | None = None
+        self._previous_account_env: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def __enter__(self) -> LocalAws:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the server, reset its state and create the project's resources."""
+        if self._server is not None:
+            raise EmulatorError("the emulator is already running")
+        from moto.server import ThreadedMotoServer  # moto is heavy; only a local run needs it
+
+        from localcloud.sagemaker import hosting
+
+        hosting.install()  # UpdateEndpoint, which every redeploy by the deploy function calls
+        # werkzeug logs every request to stderr at INFO; a run makes thousands of them.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._use_settings_account()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        self._server = server
+        host, port = server.get_host_and_port()
+        self._endpoint_url = f"http://{host}:{port}"
+        try:
+            self._reset()
+            self._clients = AwsClients(
+                AwsTarget(
+                    region=self.settings.region,
+                    endpoint_url=self._endpoint_url,
+                    static_credentials=FAKE_CREDENTIALS,
+                )
+            )
+            self._seed()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("AWS emulator listening on %s", self._endpoint_url)
+
+    def stop(self) -> None:
+        """Stop the server and forget its state; safe to call twice."""
+        server, self._server = self._server, None
+        if server is None:
+            self._restore_account_env()
+            return
+        try:
+            self._reset()
+        except OSError:
+            log.debug("could not reset the emulator before stopping it", exc_info=True)
+        server.stop()
+        self._clients = None
+        self._endpoint_url = None
+        self._restore_account_env()
+
+    # -- what users of a running emulator need ---------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._endpoint_url is None:
+            raise EmulatorError("the emulator is not running; use `with LocalAws(settings) as aws:`")
+        return self._endpoint_url
+
+    @property
+    def clients(self) -> AwsClients:
+        if self._clients is None:
+            raise EmulatorError("the emulator is not running; use `with LocalAws(settings) as aws:`")
+        return self._clients
+
+    def process_environment(self) -> dict[str, str]:
+        """Variables that point a child process's client factory at this emulator (never real AWS)."""
+        key_id, secret = FAKE_CREDENTIALS
+        return {
+            ENDPOINT_ENV: self.endpoint_url,
+            "AWS_REGION": self.settings.region,
+            "AWS_DEFAULT_REGION": self.settings.region,
+            "AWS_ACCESS_KEY_ID": key_id,
+            "AWS_SECRET_ACCESS_KEY": secret,
+        }
+
+    # -- internals -------------------------------------------------------------------------------
+    def _seed(self) -> None:
+        s3 = self.clients.s3
+        for purpose in BUCKET_PURPOSES:
+            bucket = self.settings.bucket_name(purpose)
+            if self.settings.region == "us-east-1":
+                s3.create_bucket(Bucket=bucket)
+            else:
+                s3.create_bucket(
+                    Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.settings.region}
+                )
+        self.clients.sagemaker.create_model_package_group(
+            ModelPackageGroupName=self.settings.model_package_group,
+            ModelPackageGroupDescription=f"{self.settings.project} models ({self.settings.env})",
+        )
+        if self.upload_sample_data:
+            self._upload_sample_data()
+
+    def _upload_sample_data(self) -> None:
+        if not self.sample_data.is_file():
+            raise EmulatorError(
+                f"sample data {self.sample_data} not found; restore it with `git checkout -- data/`"
+            )
+        bucket, _, key = self.settings.raw_data_uri.removeprefix("s3://").partition("/")
+        self.clients.s3.upload_file(str(self.sample_data), bucket, key)
+
+    def _reset(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):  # loopback only; nothing leaves the host
+            pass
+
+    def _use_settings_account(self) -> None:
+        """Make moto's ARNs carry the settings' account when it is not moto's default."""
+        if self.settings.account == MOTO_DEFAULT_ACCOUNT:
+            return
+        self._previous_account_env = os.environ.get(_MOTO_ACCOUNT_ENV)
+        os.environ[_MOTO_ACCOUNT_ENV] = self.settings.account
+
+    def _restore_account_env(self) -> None:
+        if self.settings.account == MOTO_DEFAULT_ACCOUNT:
+            return
+        if self._previous_account_env is None:
+            os.environ.pop(_MOTO_ACCOUNT_ENV, None)
+        else:
+            os.environ[_MOTO_ACCOUNT_ENV] = self._previous_account_env

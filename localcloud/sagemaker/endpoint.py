@@ -1,0 +1,548 @@
+"""A local SageMaker endpoint: the inference contract over HTTP, data capture, and hot model swaps.
+
+It serves what the emulated SageMaker control plane says is deployed. After the deploy function
+creates or updates the endpoint in the emulator, :meth:`LocalEndpoint.reconcile` follows the same
+chain SageMaker hosting does: endpoint -> endpoint config (variant, DataCaptureConfig) -> model ->
+model package -> ``ModelDataUrl``; it downloads that ``model.tar.gz``, loads it with
+``processing_scripts.inference.load_model`` and swaps it in. A swap replaces one reference: a
+request in flight keeps the model it started with, new requests get the new one, none is dropped.
+
+The HTTP side is SageMaker's container contract on 127.0.0.1: ``GET /ping`` and
+``POST /invocations`` (``text/csv``, answered by ``inference.predict_csv``). Every answered request
+is captured, at the endpoint config's sampling percentage, in SageMaker's JSON Lines format under
+``<DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl`` in the emulator's S3,
+buffered and flushed like the real capture agent. The endpoint also publishes the ``AWS/SageMaker``
+invocation metrics (Invocations, 4XX/5XX/model errors, ModelLatency in microseconds) that the
+endpoint alarms watch.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import importlib
+import json
+import logging
+import random
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Any
+
+from localcloud.s3 import split_uri
+from pipelines.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CSV = "text/csv"
+METRIC_NAMESPACE = "AWS/SageMaker"  # where SageMaker publishes endpoint invocation metrics
+CAPTURE_EVENT_VERSION = "0"
+INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
+VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
+Clock = Callable[[], datetime]
+
+
+class EndpointError(RuntimeError):
+    """The endpoint cannot serve: nothing deployed, or the deployed model cannot be loaded."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the deployed state, as the control plane describes it -------------------------------------
+@dataclass(frozen=True)
+class CaptureConfig:
+    enabled: bool
+    sampling_percentage: int
+    destination_uri: str
+    csv_content_types: tuple[str, ...] = (CSV,)
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any] | None) -> CaptureConfig:
+        if not raw:
+            return cls(enabled=False, sampling_percentage=0, destination_uri="")
+        header = raw.get("CaptureContentTypeHeader") or {}
+        return cls(
+            enabled=bool(raw.get("EnableCapture", True)),
+            sampling_percentage=int(raw.get("InitialSamplingPercentage", 100)),
+            destination_uri=raw["DestinationS3Uri"].rstrip("/"),
+            csv_content_types=tuple(header.get("CsvContentTypes") or [CSV]),
+        )
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What the endpoint serves, read from the emulated control plane."""
+
+    endpoint_config: str
+    variant: str
+    model_name: str
+    model_package_arn: str | None
+    model_version: int | None
+    model_data_url: str
+    capture: CaptureConfig
+
+
+def describe_deployment(sagemaker: Any, endpoint_name: str, variant: str) -> Deployment | None:
+    """Follow endpoint -> config -> model -> package -> ModelDataUrl; None if no endpoint exists."""
+    try:
+        endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    except sagemaker.exceptions.ClientError as err:
+        if "Could not find" in str(err) or "ValidationException" in str(err):
+            return None
+        raise
+    config_name = endpoint["EndpointConfigName"]
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    variants = {v["VariantName"]: v for v in config["ProductionVariants"]}
+    if variant not in variants:
+        raise EndpointError(
+            f"endpoint config {config_name} has no variant {variant!r} (has {sorted(variants)})"
+        )
+    model_name = variants[variant]["ModelName"]
+    model = sagemaker.describe_model(ModelName=model_name)
+    container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    package_arn = container.get("ModelPackageName")
+    version = None
+    data_url = container.get("ModelDataUrl")
+    if package_arn:
+        package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+        version = package.get("ModelPackageVersion")
+        data_url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl", data_url)
+    if not data_url:
+        raise EndpointError(f"model {model_name} has no ModelDataUrl (directly or through its model package)")
+    return Deployment(
+        endpoint_config=config_name,
+        variant=variant,
+        model_name=model_name,
+        model_package_arn=package_arn,
+        model_version=version,
+        model_data_url=data_url,
+        capture=CaptureConfig.from_api(config.get("DataCaptureConfig")),
+    )
+
+
+@dataclass(frozen=True)
+class Served:
+    """A loaded model and the deployment it came from; replaced as a whole on a swap."""
+
+    deployment: Deployment
+    model: Any
+
+
+# -- data capture ----------------------------------------------------------------------------------
+def capture_record(
+    *,
+    request_body: bytes,
+    request_type: str,
+    response_body: bytes,
+    response_type: str,
+    inference_time: datetime,
+    inference_id: str | None,
+    csv_types: tuple[str, ...],
+) -> dict[str, Any]:
+    """One line of SageMaker's data capture JSONL."""
+
+    def payload(body: bytes, content_type: str, mode: str) -> dict[str, str]:
+        if content_type in csv_types or content_type == "application/json":
+            encoding = "CSV" if content_type in csv_types else "JSON"
+            return {
+                "observedContentType": content_type,
+                "mode": mode,
+                "data": body.decode(),
+                "encoding": encoding,
+            }
+        data = base64.b64encode(body).decode()
+        return {"observedContentType": content_type, "mode": mode, "data": data, "encoding": "BASE64"}
+
+    metadata = {
+        "eventId": str(uuid.uuid4()),
+        "inferenceTime": inference_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+    }
+    if inference_id:
+        metadata["inferenceId"] = inference_id
+    return {
+        "captureData": {
+            "endpointInput": payload(request_body, request_type, "INPUT"),
+            "endpointOutput": payload(response_body, response_type, "OUTPUT"),
+        },
+        "eventMetadata": metadata,
+        "eventVersion": CAPTURE_EVENT_VERSION,
+    }
+
+
+@dataclass
+class CaptureWriter:
+    """Buffers capture records per hour and writes them as JSONL objects to S3 on flush.
+
+    Like SageMaker's capture agent, records are not written one by one: a flush happens when
+    ``max_records`` are buffered, when the oldest buffered record is older than ``max_age_seconds``
+    (checked on each write), and when the endpoint stops or a caller asks (``flush()``).
+    """
+
+    s3: Any
+    endpoint_name: str
+    max_records: int = 1000
+    max_age_seconds: float = 60.0
+    _buffers: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    _first_buffered: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    written: list[str] = field(default_factory=list)  # s3:// URIs of the files written
+
+    def write(self, capture: CaptureConfig, variant: str, record: dict[str, Any], at: datetime) -> None:
+        prefix = f"{capture.destination_uri}/{self.endpoint_name}/{variant}/{at.astimezone(UTC):%Y/%m/%d/%H}"
+        with self._lock:
+            self._buffers.setdefault((prefix, variant), []).append(json.dumps(record, separators=(",", ":")))
+            self._first_buffered = self._first_buffered or time.monotonic()
+            buffered = sum(len(lines) for lines in self._buffers.values())
+            due = time.monotonic() - self._first_buffered >= self.max_age_seconds
+        if buffered >= self.max_records or due:
+            self.flush()
+
+    def flush(self) -> list[str]:
+        """Write every buffered record; returns the S3 URIs written by this call."""
+        with self._lock:
+            buffers, self._buffers, self._first_buffered = self._buffers, {}, None
+        uris = []
+        for (prefix, _variant), lines in sorted(buffers.items()):
+            now = _utc_now()
+            name = f"{now:%M-%S}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
+            bucket, key_prefix = split_uri(prefix)
+            key = f"{key_prefix}/{name}"
+            self.s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
+            uris.append(f"s3://{bucket}/{key}")
+        with self._lock:
+            self.written.extend(uris)
+        return uris
+
+
+# -- invocation metrics ----------------------------------------------------------------------------
+@dataclass
+class InvocationMetrics:
+    """Per-minute counters published to ``AWS/SageMaker`` on flush, as SageMaker does each minute."""
+
+    cloudwatch: Any
+    endpoint_name: str
+    _minutes: dict[tuple[datetime, str], dict[str, list[float]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, at: datetime, variant: str, status: int, model_error: bool, latency_us: float) -> None:
+        """Count one request; ``model_error``: the model (not the request check) answered non-2XX."""
+        minute = at.astimezone(UTC).replace(second=0, microsecond=0)
+        with self._lock:
+            counts = self._minutes.setdefault((minute, variant), {})
+            counts.setdefault("Invocations", []).append(1.0)
+            counts.setdefault("Invocation4XXErrors", []).append(
+                float(400 <= status < 500 and not model_error)
+            )
+            counts.setdefault("Invocation5XXErrors", []).append(float(status >= 500))
+            counts.setdefault("InvocationModelErrors", []).append(float(model_error))
+            counts.setdefault("ModelLatency", []).append(latency_us)
+
+    def flush(self) -> None:
+        with self._lock:
+            minutes, self._minutes = self._minutes, {}
+        for (minute, variant), counts in sorted(minutes.items()):
+            dimensions = [
+                {"Name": "EndpointName", "Value": self.endpoint_name},
+                {"Name": "VariantName", "Value": variant},
+            ]
+            data = [
+                {
+                    "MetricName": name,
+                    "Dimensions": dimensions,
+                    "Timestamp": minute,
+                    "Value": sum(values),
+                    "Unit": "Count",
+                }
+                for name, values in counts.items()
+                if name != "ModelLatency"
+            ]
+            latency = counts["ModelLatency"]
+            data.append(
+                {
+                    "MetricName": "ModelLatency",
+                    "Dimensions": dimensions,
+                    "Timestamp": minute,
+                    "StatisticValues": {
+                        "SampleCount": float(len(latency)),
+                        "Sum": sum(latency),
+                        "Minimum": min(latency),
+                        "Maximum": max(latency),
+                    },
+                    "Unit": "Microseconds",
+                }
+            )
+            self.cloudwatch.put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=data)
+
+
+# -- the endpoint ----------------------------------------------------------------------------------
+class LocalEndpoint:
+    """The HTTP server plus the model it currently serves. Use as a context manager."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Any,
+        *,
+        port: int | None = None,
+        inference: ModuleType | None = None,
+        clock: Clock = _utc_now,
+        seed: int | None = None,
+        work_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.endpoint_name = settings.endpoint_name
+        self.variant = settings.serving.variant_name
+        self.port = settings.serving.local_port if port is None else port
+        self.clock = clock
+        self._inference = inference
+        self._random = random.Random(seed)
+        self._served: Served | None = None
+        self._swap_lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._tmp = tempfile.TemporaryDirectory(prefix="local-endpoint-") if work_dir is None else None
+        self.work_dir = Path(self._tmp.name) if self._tmp else work_dir
+        self.capture = CaptureWriter(clients.s3, self.endpoint_name)
+        self.metrics = InvocationMetrics(clients.cloudwatch, self.endpoint_name)
+        self.swaps: list[Deployment] = []
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> LocalEndpoint:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        handler = type("Handler", (_Handler,), {"endpoint": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-endpoint", daemon=True)
+        self._thread.start()
+        log.info("local endpoint %s listening on %s", self.endpoint_name, self.url)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.flush()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def flush(self) -> list[str]:
+        """Write buffered capture and metrics now; returns the capture files written."""
+        self.metrics.flush()
+        return self.capture.flush()
+
+    # -- following the control plane -----------------------------------------------------------------
+    @property
+    def inference(self) -> ModuleType:
+        if self._inference is None:
+            self._inference = importlib.import_module("processing_scripts.inference")
+        return self._inference
+
+    @property
+    def served(self) -> Served | None:
+        return self._served
+
+    def reconcile(self) -> Deployment | None:
+        """Serve what the control plane says is deployed; swap the model if it changed."""
+        deployment = describe_deployment(self.clients.sagemaker, self.endpoint_name, self.variant)
+        current = self._served
+        if deployment is None or (current is not None and current.deployment == deployment):
+            return deployment
+        model = self._load(deployment)
+        with self._swap_lock:
+            self._served = Served(deployment, model)  # one reference: in-flight requests keep theirs
+            self.swaps.append(deployment)
+        log.info(
+            "endpoint %s now serves %s (%s)",
+            self.endpoint_name,
+            deployment.model_name,
+            deployment.model_data_url,
+        )
+        return deployment
+
+    def _load(self, deployment: Deployment) -> Any:
+        bucket, key = split_uri(deployment.model_data_url)
+        target = self.work_dir / f"{len(self.swaps):03d}-{deployment.model_name}"
+        target.mkdir(parents=True, exist_ok=True)
+        archive = target / "model.tar.gz"
+        self.clients.s3.download_file(bucket, key, str(archive))
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                tar.extractall(target, filter="data")  # the container's /opt/ml/model
+        except tarfile.TarError as err:
+            raise EndpointError(f"{deployment.model_data_url}: not a readable model.tar.gz ({err})") from err
+        return self.inference.load_model(target)
+
+    # -- one request ---------------------------------------------------------------------------------
+    def invoke(self, body: bytes, content_type: str, inference_id: str | None) -> tuple[int, str, bytes]:
+        """Answer one request: (status, content type, body). Captures and counts it."""
+        served = self._served  # snapshot: a concurrent swap does not affect this request
+        if served is None:
+            return 503, "text/plain", b"no model deployed to this endpoint yet\n"
+        started, at = time.perf_counter(), self.clock()
+        capture = served.deployment.capture
+        if content_type.split(";", maxsplit=1)[0].strip() not in capture.csv_content_types:
+            status, out_type, out = (
+                415,
+                "text/plain",
+                f"unsupported content type {content_type!r}; send text/csv\n".encode(),
+            )
+            self.metrics.record(at, served.deployment.variant, status, False, 0.0)
+            return status, out_type, out
+        try:
+            status, out_type, out = 200, CSV, self.inference.predict_csv(served.model, body)
+        except self.inference.InferenceError as err:
+            status, out_type, out = 400, "text/plain", f"{err}\n".encode()
+        except Exception as err:  # a model failure is the endpoint's 500, never a dropped connection
+            log.exception("model %s failed on a request", served.deployment.model_name)
+            status, out_type, out = 500, "text/plain", f"the model failed: {err}\n".encode()
+        latency_us = (time.perf_counter() - started) * 1e6
+        self.metrics.record(at, served.deployment.variant, status, status != 200, latency_us)
+        if status == 200 and capture.enabled and self._random.uniform(0, 100) < capture.sampling_percentage:
+            record = capture_record(
+                request_body=body,
+                request_type=content_type,
+                response_body=out,
+                response_type=out_type,
+                inference_time=at,
+                inference_id=inference_id,
+                csv_types=capture.csv_content_types,
+            )
+            self.capture.write(capture, served.deployment.variant, record, at)
+        return status, out_type, out
+
+
+class _Handler(BaseHTTPRequestHandler):
+    endpoint: LocalEndpoint
+    protocol_version = "HTTP/1.1"  # keep-alive, as clients of a real endpoint use
+    disable_nagle_algorithm = True  # headers and body go out separately; no 40 ms delayed-ACK stall
+
+    def do_GET(self) -> None:
+        if self.path != "/ping":
+            self._send(404, "text/plain", b"not found\n")
+            return
+        healthy = self.endpoint.served is not None
+        self._send(200 if healthy else 503, "text/plain", b"" if healthy else b"no model loaded\n")
+
+    def do_POST(self) -> None:
+        if self.path != "/invocations":
+            self._send(404, "text/plain", b"not found\n")
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, content_type, out = self.endpoint.invoke(
+            body, self.headers.get("Content-Type", ""), self.headers.get(INFERENCE_ID_HEADER)
+        )
+        self._send(status, content_type, out)
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header(VARIANT_HEADER, self.endpoint.variant)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("endpoint: " + format, *args)
+
+
+# -- a SageMaker-runtime-like client -------------------------------------------------------------
+class InvocationError(RuntimeError):
+    """The endpoint answered with an error status; ``status`` and the message are kept."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+@dataclass
+class RuntimeClient:
+    """``invoke_endpoint`` against a local endpoint, shaped like boto3's ``sagemaker-runtime``."""
+
+    url: str
+    timeout: float = 30.0
+    _local: threading.local = field(default_factory=threading.local)
+
+    def invoke_endpoint(  # boto3's argument names, so callers can swap in the real client
+        self,
+        Body: bytes | str,  # noqa: N803
+        ContentType: str = CSV,  # noqa: N803
+        InferenceId: str | None = None,  # noqa: N803
+        **_: Any,
+    ) -> dict[str, Any]:
+        body = Body.encode() if isinstance(Body, str) else Body
+        headers = {"Content-Type": ContentType}
+        if InferenceId:
+            headers[INFERENCE_ID_HEADER] = InferenceId
+        connection = self._connection()
+        try:
+            connection.request("POST", "/invocations", body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+        except (ConnectionError, http.client.HTTPException):
+            self._local.connection = None  # the server closed a kept-alive connection: retry once
+            connection = self._connection()
+            connection.request("POST", "/invocations", body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+        if response.status != 200:
+            raise InvocationError(response.status, payload.decode(errors="replace").strip())
+        return {
+            "Body": payload,
+            "ContentType": response.getheader("Content-Type"),
+            "InvokedProductionVariant": response.getheader(VARIANT_HEADER),
+        }
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if getattr(self._local, "connection", None) is None:
+            host, _, port = self.url.removeprefix("http://").partition(":")
+            self._local.connection = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
+        return self._local.connection
+
+
+@dataclass(frozen=True)
+class TrafficResult:
+    requests: int
+    rows: int
+    predictions: list[float]
+    errors: list[str]
+
+
+def send_csv(client: RuntimeClient, lines: list[str], batch_size: int = 10) -> TrafficResult:
+    """Send CSV rows in requests of ``batch_size`` rows; errors are collected, not raised."""
+    predictions: list[float] = []
+    errors: list[str] = []
+    requests = 0
+    for start in range(0, len(lines), batch_size):
+        batch = lines[start : start + batch_size]
+        requests += 1
+        try:
+            answer = client.invoke_endpoint(Body="\n".join(batch) + "\n", ContentType=CSV)
+        except InvocationError as err:
+            errors.append(str(err))
+            continue
+        predictions.extend(float(v) for v in answer["Body"].decode().split())
+    return TrafficResult(requests, len(lines), predictions, errors)

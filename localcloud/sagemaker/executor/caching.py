@@ -1,0 +1,181 @@
+"""Step caching with SageMaker's rule, persisted across emulator restarts.
+
+SageMaker reuses a step's earlier result when the step has ``CacheConfig.Enabled`` and the step
+type's cache-key attributes (after resolving every expression) equal those of a successful run
+within ``ExpireAfter``. Which attributes count is SageMaker's documented list per step type (for
+example a Processing step's outputs are not part of the key). Note what SageMaker does not look at
+either: the bytes behind an S3 URI. A changed file at the same URI is still a hit.
+
+The emulator forgets everything when it stops, so an entry keeps a copy of the S3 objects the step
+wrote; a hit puts them back at the same URIs. Entries are staged in a temporary directory and
+renamed into place, so an interrupted run never leaves a half-written entry that a later run could
+mistake for a hit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from localcloud import s3 as s3_objects
+from localcloud.sagemaker.executor.records import timestamp, write_atomically
+
+ENTRY_FILE = "entry.json"
+OBJECTS_DIR = "objects"
+# SageMaker's default cache key attributes per step type.
+CACHE_KEY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
+    "Training": (
+        "AlgorithmSpecification",
+        "CheckpointConfig",
+        "DebugHookConfig",
+        "DebugRuleConfigurations",
+        "Environment",
+        "HyperParameters",
+        "InputDataConfig",
+    ),
+    "Tuning": ("HyperParameterTuningJobConfig", "TrainingJobDefinition", "TrainingJobDefinitions"),
+}
+# Of a tuning step's TrainingJobDefinition, only these children count.
+TUNING_DEFINITION_ATTRIBUTES = (
+    "AlgorithmSpecification",
+    "HyperParameterRanges",
+    "InputDataConfig",
+    "StaticHyperParameters",
+    "TuningObjective",
+)
+_DURATION = re.compile(
+    r"^P?(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$",
+    re.IGNORECASE,
+)
+
+
+class CacheConfigError(ValueError):
+    """A step's CacheConfig cannot be understood."""
+
+
+def parse_expire_after(text: str | None) -> timedelta | None:
+    """ISO 8601 duration (``P30D``, ``PT1H``, SageMaker's short ``30d``/``T16m``); None: never."""
+    if text is None or text == "":
+        return None
+    match = _DURATION.match(str(text).strip())
+    if not match or not any(match.groupdict().values()):
+        raise CacheConfigError(f"ExpireAfter {text!r} is not an ISO 8601 duration such as P30D or PT1H")
+    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
+    days = parts["years"] * 365 + parts["months"] * 30 + parts["weeks"] * 7 + parts["days"]
+    return timedelta(days=days, hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"])
+
+
+def cache_key(step_type: str, arguments: dict[str, Any]) -> str | None:
+    """The digest of the step's resolved cache-key attributes; None for step types never cached."""
+    attributes = CACHE_KEY_ATTRIBUTES.get(step_type)
+    if attributes is None:
+        return None
+    keyed = {name: arguments.get(name) for name in attributes if name in arguments}
+    if step_type == "Tuning" and isinstance(keyed.get("TrainingJobDefinition"), dict):
+        definition = keyed["TrainingJobDefinition"]
+        keyed["TrainingJobDefinition"] = {
+            k: definition[k] for k in TUNING_DEFINITION_ATTRIBUTES if k in definition
+        }
+    text = json.dumps({"type": step_type, "attributes": keyed}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    directory: Path
+    key: str
+    created_at: datetime
+    source_execution_arn: str
+    properties: dict[str, Any]
+    written_uris: list[str]
+
+
+class StepCache:
+    """Entries under ``<root>/<pipeline>/<step>/<key>/`` (entry.json plus the objects it wrote)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def lookup(
+        self, pipeline: str, step: str, key: str, expire_after: timedelta | None, now: datetime
+    ) -> CacheEntry | None:
+        directory = self._directory(pipeline, step, key)
+        try:
+            data = json.loads((directory / ENTRY_FILE).read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
+        if expire_after is not None and now - created > expire_after:
+            return None
+        return CacheEntry(
+            directory=directory,
+            key=key,
+            created_at=created,
+            source_execution_arn=data["source_execution_arn"],
+            properties=data["properties"],
+            written_uris=data["written_uris"],
+        )
+
+    def restore(self, entry: CacheEntry, s3: Any) -> int:
+        """Put the entry's objects back into the emulator at their original URIs."""
+        objects = entry.directory / OBJECTS_DIR
+        count = 0
+        for path in sorted(p for p in objects.rglob("*") if p.is_file()):
+            bucket, *key_parts = path.relative_to(objects).parts
+            s3.upload_file(str(path), bucket, "/".join(key_parts))
+            count += 1
+        return count
+
+    def store(
+        self,
+        pipeline: str,
+        step: str,
+        key: str,
+        *,
+        execution_arn: str,
+        created_at: datetime,
+        properties: dict[str, Any],
+        written_uris: list[str],
+        s3: Any,
+    ) -> Path:
+        """Copy what the step wrote and its properties into a new entry, atomically."""
+        final = self._directory(pipeline, step, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{key}.staging-"))
+        try:
+            for uri in written_uris:
+                for obj in s3_objects.list_objects(s3, uri):
+                    target = staging / OBJECTS_DIR / obj.bucket / obj.key
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    s3.download_file(obj.bucket, obj.key, str(target))
+            entry = {
+                "key": key,
+                "created_at": timestamp(created_at),
+                "source_execution_arn": execution_arn,
+                "properties": properties,
+                "written_uris": written_uris,
+            }
+            write_atomically(staging / ENTRY_FILE, json.dumps(entry, indent=2, default=str) + "\n")
+            if final.exists():
+                shutil.rmtree(final)
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return final
+
+    def _directory(self, pipeline: str, step: str, key: str) -> Path:
+        return self.root / _safe(pipeline) / _safe(step) / key
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)

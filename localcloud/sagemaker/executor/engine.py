@@ -1,0 +1,412 @@
+"""The local executor: runs a SageMaker pipeline definition JSON step by step against the emulator.
+
+It reads the same bytes ``upsert`` ships and behaves like the service where it matters to a
+pipeline's author: parameters with defaults and typed overrides (rejected before anything runs),
+property references between steps, condition branches (steps only in the branch not taken do not
+run), step caching with SageMaker's cache-key rule, the definition's retry policies, and the
+execution variables. A failing step fails the execution with that step's reason and nothing
+after it starts. Steps run one at a time, in dependency order (ties in document order), so a run
+is reproducible and its log reads top to bottom.
+
+Usage (the emulator stays up for as many runs as you like)::
+
+    with LocalAws(settings) as aws:
+        runner = LocalPipelineRunner(settings, aws)
+        record = runner.run(definition, {"QualityThreshold": "2.5"}, pipeline_name=name)
+        record.status, record.model_package_arn
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import string
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localcloud import s3 as s3_objects
+from localcloud.account import LocalAws
+from localcloud.sagemaker.executor.caching import CacheConfigError, StepCache, cache_key, parse_expire_after
+from localcloud.sagemaker.executor.definition import DefinitionError, PipelineDefinition, StepSpec
+from localcloud.sagemaker.executor.expressions import ExpressionError, as_text, evaluate, evaluate_condition
+from localcloud.sagemaker.executor.progress import ProgressListener, SilentProgress
+from localcloud.sagemaker.executor.records import (
+    CacheHit,
+    ExecutionRecord,
+    ExecutionStatus,
+    StepRecord,
+    StepStatus,
+    timestamp,
+    utc_now,
+)
+from localcloud.sagemaker.executor.steps.base import (
+    ExecutionInfo,
+    StepContext,
+    StepError,
+    StepLog,
+    StepRunner,
+)
+from localcloud.sagemaker.executor.steps.lambda_function import LambdaRegistry, LambdaRunner
+from localcloud.sagemaker.executor.steps.processing import run_processing
+from localcloud.sagemaker.executor.steps.registry import run_create_model, run_register_model
+from localcloud.sagemaker.executor.steps.training import run_training
+from localcloud.sagemaker.executor.steps.tuning import run_tuning
+from pipelines.settings import Settings
+
+DEFAULT_RUNS_DIR = Path("build/runs")
+CACHE_DIR = "cache"
+LOGS_DIR = "logs"
+WORK_DIR = "work"
+INTERRUPTED = "stopped by the user (Ctrl-C)"
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+class LocalPipelineRunner:
+    """Runs definitions against one running :class:`LocalAws`; reusable for many executions."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        aws: LocalAws,
+        runs_dir: Path = DEFAULT_RUNS_DIR,
+        *,
+        use_cache: bool = True,
+        lambdas: LambdaRegistry | None = None,
+        progress: ProgressListener | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.aws = aws
+        # Absolute: steps run in subprocesses whose working directory is their own staging area,
+        # so a relative path (the CLI's default) would resolve twice.
+        self.runs_dir = runs_dir.resolve()
+        self.use_cache = use_cache
+        self.progress: ProgressListener = progress or SilentProgress()
+        self.cache = StepCache(self.runs_dir / CACHE_DIR)
+        self._sleep = sleep
+        self._runners: dict[str, StepRunner] = {
+            "Processing": run_processing,
+            "Training": run_training,
+            "Tuning": run_tuning,
+            "Model": run_create_model,
+            "RegisterModel": run_register_model,
+            "Lambda": LambdaRunner(lambdas),
+        }
+
+    def run(
+        self,
+        definition: Mapping[str, Any],
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        pipeline_name: str,
+        execution_arn: str | None = None,
+    ) -> ExecutionRecord:
+        """Run one execution; raises :class:`DefinitionError` (before anything runs) on bad input.
+
+        ``parameters`` overrides the definition's defaults (strings are parsed as the declared
+        type). Pass ``execution_arn`` to run an execution that was started elsewhere (e.g. by the
+        retrain guard's StartPipelineExecution against the emulator) under that ARN.
+        """
+        parsed = PipelineDefinition.from_json(definition)
+        values = parsed.resolve_parameters(dict(parameters or {}))
+        _check_cache_configs(parsed)
+        arn = execution_arn or self._new_execution_arn(pipeline_name)
+        execution_id = arn.rsplit("/", 1)[-1]
+        record = ExecutionRecord(
+            pipeline_name=pipeline_name,
+            execution_id=execution_id,
+            execution_arn=arn,
+            run_dir=self.runs_dir / execution_id,
+            parameters=values,
+        )
+        for spec in parsed.steps.values():
+            record.steps[spec.name] = StepRecord(name=spec.name, type=spec.type)
+        _Execution(self, parsed, record).run()
+        return record
+
+    def _new_execution_arn(self, pipeline_name: str) -> str:
+        execution_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+        return f"{self.settings.pipeline_arn(pipeline_name)}/execution/{execution_id}"
+
+
+def _check_cache_configs(parsed: PipelineDefinition) -> None:
+    problems = []
+    for spec in parsed.steps.values():
+        try:
+            parse_expire_after(spec.cache_config.get("ExpireAfter"))
+        except CacheConfigError as err:
+            problems.append(f"step {spec.name}: CacheConfig: {err}")
+    if problems:
+        raise DefinitionError(problems)
+
+
+@dataclass
+class _Execution:
+    """The state of one run: the record it fills in and the scope expressions read from."""
+
+    runner: LocalPipelineRunner
+    definition: PipelineDefinition
+    record: ExecutionRecord
+
+    @property
+    def info(self) -> ExecutionInfo:
+        return ExecutionInfo(self.record.pipeline_name, self.record.execution_id, self.record.execution_arn)
+
+    def run(self) -> None:
+        record, progress = self.record, self.runner.progress
+        record.run_dir.mkdir(parents=True, exist_ok=True)
+        record.write()
+        progress.execution_started(record)
+        try:
+            for spec in self.definition.steps.values():
+                if record.status != ExecutionStatus.EXECUTING:
+                    break  # after a failure nothing else starts; the rest stay NotStarted
+                step = record.steps[spec.name]
+                if self._skipped(spec):
+                    step.status = StepStatus.SKIPPED
+                    progress.step_finished(record, step)
+                    continue
+                self._run_step(spec, step)
+                if step.status == StepStatus.FAILED:
+                    record.status = ExecutionStatus.FAILED
+                    record.failure_reason = (
+                        step.failure_reason
+                        if spec.type == "Fail"
+                        else f"step {spec.name} failed: {step.failure_reason}"
+                    )
+            if record.status == ExecutionStatus.EXECUTING:
+                record.status = ExecutionStatus.SUCCEEDED
+        except KeyboardInterrupt:
+            record.status = ExecutionStatus.STOPPED
+            record.failure_reason = INTERRUPTED
+            raise
+        finally:
+            record.ended_at = utc_now()
+            record.write()
+            progress.execution_finished(record)
+
+    def _skipped(self, spec: StepSpec) -> bool:
+        """In a branch not taken, or downstream of a step that did not run."""
+        steps = self.record.steps
+        if spec.branch is not None:
+            condition = steps[spec.branch.condition]
+            if (
+                condition.status != StepStatus.SUCCEEDED
+                or condition.properties.get("Outcome") != spec.branch.when
+            ):
+                return True
+        return any(steps[name].status == StepStatus.SKIPPED for name in spec.depends_on)
+
+    # -- one step ---------------------------------------------------------------------------------
+    def _run_step(self, spec: StepSpec, step: StepRecord) -> None:
+        record, progress = self.record, self.runner.progress
+        log_path = record.run_dir / LOGS_DIR / f"{spec.name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        step.log_file = log_path.relative_to(record.run_dir).as_posix()
+        step.started_at = utc_now()
+        progress.step_started(record, step)
+        try:
+            with log_path.open("w") as stream:
+                self._execute(spec, step, StepLog(stream))
+            step.status = StepStatus.SUCCEEDED
+        except (StepError, ExpressionError) as err:
+            step.status = StepStatus.FAILED
+            step.failure_reason = err.reason if isinstance(err, StepError) else str(err)
+        except KeyboardInterrupt:
+            step.status = StepStatus.STOPPED
+            step.failure_reason = INTERRUPTED
+            raise
+        except Exception as err:  # a bug in a runner: keep the run's record and the traceback
+            step.status = StepStatus.FAILED
+            step.failure_reason = f"local executor error: {type(err).__name__}: {err} (see {step.log_file})"
+            with log_path.open("a") as stream:
+                traceback.print_exc(file=stream)
+        finally:
+            step.ended_at = utc_now()
+            record.write()
+            progress.step_finished(record, step)
+
+    def _execute(self, spec: StepSpec, step: StepRecord, log: StepLog) -> None:
+        job_name = self._job_name(spec)
+        scope = _Scope(self, job_name, spec.type)
+        if spec.type == "Condition":
+            conditions = spec.arguments.get("Conditions", [])
+            outcome = all(evaluate_condition(condition, scope) for condition in conditions)
+            step.arguments = {"Conditions": conditions}
+            step.properties = {"Outcome": outcome}
+            log.line(f"conditions evaluated to {outcome}")
+            return
+        step.arguments = evaluate(spec.arguments, scope)
+        if spec.type == "Fail":
+            message = (
+                as_text(step.arguments.get("ErrorMessage", "")) if isinstance(step.arguments, dict) else ""
+            )
+            log.line(f"Fail step: {message}")
+            raise StepError(message or f"Fail step {spec.name}")
+        key = cache_key(spec.type, step.arguments) if spec.cache_config.get("Enabled") else None
+        if key is not None and self.runner.use_cache and self._reuse(spec, step, key, log):
+            return
+        ctx = StepContext(
+            settings=self.runner.settings,
+            aws=self.runner.aws,
+            spec=spec,
+            arguments=step.arguments,
+            execution=self.info,
+            job_name=job_name,
+            work_dir=self.record.run_dir / WORK_DIR / spec.name,
+            log=log,
+            warn=lambda message: self._warn(step, message),
+        )
+        result = self._with_retries(spec, step, lambda: self._attempt(spec, ctx), log)
+        step.properties = result.properties
+        shutil.rmtree(ctx.work_dir, ignore_errors=True)  # a failed step's directory stays for debugging
+        if key is not None:
+            self._remember(spec, step, key, result.written_uris)
+
+    def _attempt(self, spec: StepSpec, ctx: StepContext) -> Any:
+        shutil.rmtree(ctx.work_dir, ignore_errors=True)  # every attempt starts from a clean /opt/ml
+        ctx.work_dir.mkdir(parents=True)
+        return self.runner._runners[spec.type](ctx)
+
+    def _with_retries(
+        self, spec: StepSpec, step: StepRecord, attempt: Callable[[], Any], log: StepLog
+    ) -> Any:
+        """Run an attempt; retry per the step's RetryPolicies while a policy matches the failure."""
+        first_attempt = time.monotonic()
+        retries: dict[int, int] = {}
+        while True:
+            step.attempts += 1
+            try:
+                return attempt()
+            except StepError as failure:
+                index, policy = _matching_policy(spec, failure)
+                if policy is None:
+                    raise
+                done = retries.get(index, 0)
+                if "MaxAttempts" in policy and done >= int(policy["MaxAttempts"]):
+                    raise
+                elapsed_minutes = (time.monotonic() - first_attempt) / 60
+                if "ExpireAfterMin" in policy and elapsed_minutes >= float(policy["ExpireAfterMin"]):
+                    raise
+                delay = (
+                    float(policy.get("IntervalSeconds", 1)) * float(policy.get("BackoffRate", 2.0)) ** done
+                )
+                retries[index] = done + 1
+                log.line(f"attempt {step.attempts} failed ({failure.exception_type}): {failure.reason}")
+                log.line(f"retrying in {delay:g}s (RetryPolicies[{index}])")
+                self.runner.progress.step_retrying(step, failure.reason, delay)
+                self.runner._sleep(delay)
+
+    # -- caching ----------------------------------------------------------------------------------
+    def _reuse(self, spec: StepSpec, step: StepRecord, key: str, log: StepLog) -> bool:
+        expire_after = parse_expire_after(spec.cache_config.get("ExpireAfter"))
+        entry = self.runner.cache.lookup(self.record.pipeline_name, spec.name, key, expire_after, utc_now())
+        if entry is None:
+            log.line(f"cache miss (key {key})")
+            return False
+        try:
+            restored = self.runner.cache.restore(entry, self.runner.aws.clients.s3)
+        except Exception as err:
+            self._warn(step, f"cache entry {entry.directory} could not be restored ({err}); running the step")
+            return False
+        step.properties = entry.properties
+        step.cache_hit = CacheHit(entry.source_execution_arn, key, timestamp(entry.created_at) or "")
+        log.line(f"cache hit (key {key}) from {entry.source_execution_arn}: restored {restored} object(s)")
+        return True
+
+    def _remember(self, spec: StepSpec, step: StepRecord, key: str, written_uris: list[str]) -> None:
+        try:
+            self.runner.cache.store(
+                self.record.pipeline_name,
+                spec.name,
+                key,
+                execution_arn=self.record.execution_arn,
+                created_at=step.started_at or utc_now(),
+                properties=step.properties,
+                written_uris=written_uris,
+                s3=self.runner.aws.clients.s3,
+            )
+        except (OSError, ValueError) as err:
+            self._warn(step, f"could not store the cache entry: {err}")
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _job_name(self, spec: StepSpec) -> str:
+        """SageMaker-style generated job name: pipelines-<execution id>-<step>-<random>."""
+        slug = "".join(c if c.isalnum() or c == "-" else "-" for c in spec.name)[:30].strip("-")
+        return f"pipelines-{self.record.execution_id}-{slug}-{secrets.token_hex(3)}"
+
+    def _warn(self, step: StepRecord, message: str) -> None:
+        if message in step.warnings:
+            return
+        step.warnings.append(message)
+        self.record.warnings.append(f"{step.name}: {message}")
+        self.runner.progress.warning(step, message)
+
+
+def _matching_policy(spec: StepSpec, failure: StepError) -> tuple[int, dict[str, Any] | None]:
+    if failure.exception_type is None:
+        return -1, None
+    for index, policy in enumerate(spec.retry_policies):
+        if failure.exception_type in (policy.get("ExceptionType") or []):
+            return index, policy
+    return -1, None
+
+
+class _Scope:
+    """What expressions in one step's arguments can read (see :class:`expressions.Scope`)."""
+
+    def __init__(self, execution: _Execution, job_name: str, step_type: str) -> None:
+        self._execution = execution
+        self._job_name = job_name
+        self._step_type = step_type
+        self._documents: dict[str, Any] = {}
+
+    def parameter(self, name: str) -> Any:
+        return self._execution.record.parameters[name]
+
+    def execution_variable(self, name: str) -> Any:
+        record = self._execution.record
+        job_variables = {"Training": "TrainingJobName", "Processing": "ProcessingJobName"}
+        if name in ("TrainingJobName", "ProcessingJobName"):
+            if job_variables.get(self._step_type) != name:
+                raise ExpressionError(f"Execution.{name} is only defined inside a {name[:-7]} step")
+            return self._job_name
+        variables = {
+            "PipelineExecutionId": record.execution_id,
+            "PipelineExecutionArn": record.execution_arn,
+            "PipelineName": record.pipeline_name,
+            "PipelineArn": record.execution_arn.split("/execution/")[0],
+            "StartDateTime": timestamp(record.started_at),
+            "CurrentDateTime": timestamp(utc_now()),
+        }
+        return variables[name]
+
+    def step_properties(self, step_name: str) -> dict[str, Any]:
+        step = self._execution.record.steps[step_name]
+        if step.status != StepStatus.SUCCEEDED:
+            raise ExpressionError(f"Steps.{step_name}: the step did not run ({step.status})")
+        return step.properties
+
+    def property_file(self, step_name: str, file_name: str) -> Any:
+        spec = self._execution.definition.steps[step_name]
+        declared = spec.property_files[file_name]
+        outputs = self.step_properties(step_name).get("ProcessingOutputConfig", {}).get("Outputs", [])
+        output = next((o for o in outputs if o.get("OutputName") == declared.get("OutputName")), None)
+        if output is None:
+            raise ExpressionError(
+                f"Steps.{step_name}.PropertyFiles.{file_name}: the step has no output {declared.get('OutputName')!r}"
+            )
+        uri = s3_objects.join_uri(output["S3Output"]["S3Uri"], declared["FilePath"])
+        return self.read_json(uri)
+
+    def read_json(self, s3_uri: str) -> Any:
+        if s3_uri not in self._documents:
+            try:
+                self._documents[s3_uri] = s3_objects.read_json(self._execution.runner.aws.clients.s3, s3_uri)
+            except Exception as err:
+                raise ExpressionError(f"cannot read JSON at {s3_uri}: {err}") from err
+        return self._documents[s3_uri]

@@ -1,0 +1,123 @@
+"""What every step runner receives and returns, and how failures are classified for retries.
+
+A runner gets the step's arguments already resolved (every ``Get``/``Std:Join`` replaced by its
+value) and returns the step's properties: the values later steps read with
+``Steps.<name>.<property path>``, shaped like the Describe* response SageMaker would give.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from localcloud.account import LocalAws
+from localcloud.sagemaker.executor.definition import StepSpec
+from pipelines.settings import Settings
+
+# SageMaker's retryable exception types (RetryPolicies[].ExceptionType).
+SERVICE_FAULT = "Step.SERVICE_FAULT"
+THROTTLING = "Step.THROTTLING"
+JOB_INTERNAL_ERROR = "SageMaker.JOB_INTERNAL_ERROR"
+_THROTTLING_CODES = {"Throttling", "ThrottlingException", "SlowDown", "TooManyRequestsException"}
+
+
+class StepError(Exception):
+    """A step failed. ``exception_type`` says whether a RetryPolicy may retry it (None: never)."""
+
+    def __init__(self, reason: str, exception_type: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.exception_type = exception_type
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    pipeline_name: str
+    execution_id: str
+    execution_arn: str
+
+
+class StepLog:
+    """The step's log file; several threads (instances, tuning jobs) may write lines at once."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def line(self, text: str, source: str | None = None) -> None:
+        with self._lock:
+            self._stream.write(f"[{source}] {text}\n" if source else f"{text}\n")
+            self._stream.flush()
+
+
+class LabelledLog(StepLog):
+    """A view of a step log whose lines name their source (tuning runs several jobs at once)."""
+
+    def __init__(self, log: StepLog, label: str) -> None:
+        self._log = log
+        self._label = label
+
+    def line(self, text: str, source: str | None = None) -> None:
+        self._log.line(text, source or self._label)
+
+
+@dataclass
+class StepContext:
+    settings: Settings
+    aws: LocalAws
+    spec: StepSpec
+    arguments: Any
+    execution: ExecutionInfo
+    job_name: str
+    work_dir: Path
+    log: StepLog
+    warn: Callable[[str], None]
+
+
+@dataclass
+class StepResult:
+    properties: dict[str, Any]
+    # S3 prefixes the step wrote: what a cache hit has to put back into a fresh emulator.
+    written_uris: list[str] = field(default_factory=list)
+
+
+StepRunner = Callable[[StepContext], StepResult]
+
+
+def aws_failure(action: str, err: Exception) -> StepError:
+    """Classify an AWS call failure like SageMaker: throttling and service faults may be retried."""
+    from botocore import exceptions as bx
+
+    if isinstance(err, bx.ClientError):
+        error = err.response.get("Error", {})
+        code = error.get("Code", "Error")
+        kind = THROTTLING if code in _THROTTLING_CODES else None
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if kind is None and status >= 500:
+            kind = SERVICE_FAULT
+        operation = getattr(err, "operation_name", "call")
+        message = error.get("Message", "")
+        if status >= 500 or not message:  # moto answers unimplemented actions with an HTML 500 page
+            message = f"HTTP {status} (the emulator may not implement {operation})"
+        return StepError(f"{action}: {operation} failed: {code}: {message}", kind)
+    if isinstance(err, bx.EndpointConnectionError | bx.ConnectionClosedError | bx.ReadTimeoutError):
+        return StepError(f"{action}: the AWS emulator did not answer ({err})", SERVICE_FAULT)
+    return StepError(f"{action}: {type(err).__name__}: {err}")
+
+
+def job_arn(settings: Settings, kind: str, name: str) -> str:
+    """The ARN SageMaker would give a job (``processing-job``, ``training-job``, ...)."""
+    return f"arn:aws:sagemaker:{settings.region}:{settings.account}:{kind}/{name.lower()}"
+
+
+def required(arguments: Any, *path: str) -> Any:
+    """A nested argument the runner cannot do without; a clear failure naming it if absent."""
+    current = arguments
+    for depth, key in enumerate(path):
+        if not isinstance(current, dict) or key not in current:
+            raise StepError(f"Arguments.{'.'.join(path[: depth + 1])} is missing")
+        current = current[key]
+    return current

@@ -1,0 +1,211 @@
+"""Running a job's "container" as a local subprocess with SageMaker's ``/opt/ml`` contract.
+
+Each instance of a job gets its own directory standing in for ``/opt/ml`` (passed to the code as
+``OPT_ML_DIR``, see :mod:`processing_scripts.contract`), a clean environment holding only what the
+job definition declares plus the emulator's endpoint and fake credentials, and its output streamed
+line by line into the step's log. The project's image runs ``python3`` with ``processing_scripts``
+on ``PYTHONPATH``; locally that is this interpreter with the repository root on ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from localcloud.sagemaker.executor.steps.base import JOB_INTERNAL_ERROR, StepError, StepLog
+from pipelines.settings import REPO_ROOT
+from processing_scripts import contract
+
+PYTHON_COMMANDS = ("python", "python3")
+# SageMaker reads a job's failure reason from these files, when the code wrote one.
+FAILURE_FILES = ("output/failure", "output/message")
+_TAIL_LINES = 20
+_STOP_GRACE_SECONDS = 5
+PROCESSING_RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
+TRAINING_RESOURCE_CONFIG = "/opt/ml/input/config/resourceconfig.json"
+
+
+@dataclass(frozen=True)
+class ContainerProcess:
+    host: str  # algo-1, algo-2, ... (or a tuning job's training job name)
+    argv: list[str]
+    environment: dict[str, str]
+    opt_ml_dir: Path
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    host: str
+    returncode: int
+    tail: list[str]
+
+
+def host_path(opt_ml_dir: Path, container_path: str, field: str) -> Path:
+    """Where a container path of the job definition lives in this instance's directory."""
+    try:
+        relative = PurePosixPath(container_path).relative_to(contract.OPT_ML)
+    except ValueError:
+        raise StepError(f"{field} {container_path!r} is not under {contract.OPT_ML}") from None
+    if ".." in relative.parts:
+        raise StepError(f"{field} {container_path!r} must not contain '..'")
+    return opt_ml_dir / relative
+
+
+def local_command(argv: list[str]) -> list[str]:
+    """The image's ``python3`` is this interpreter (same packages as the image's requirements)."""
+    if argv and Path(argv[0]).name in PYTHON_COMMANDS:
+        return [sys.executable, *argv[1:]]
+    return list(argv)
+
+
+def container_environment(
+    declared: dict[str, str], emulator: dict[str, str], opt_ml_dir: Path
+) -> dict[str, str]:
+    """A container's environment: nothing inherited from this shell except PATH, HOME and locale."""
+    inherited = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
+    return {
+        **inherited,
+        **{str(k): str(v) for k, v in (declared or {}).items()},
+        **emulator,
+        contract.BASE_DIR_ENV: str(opt_ml_dir),
+        "PYTHONPATH": str(REPO_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def write_resource_config(opt_ml_dir: Path, container_path: str, host: str, hosts: list[str]) -> None:
+    """The cluster description SageMaker gives each instance (where scripts learn their host)."""
+    path = host_path(opt_ml_dir, container_path, "resource config")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"current_host": host, "hosts": hosts, "network_interface_name": "eth0"}))
+
+
+def run_processes(
+    processes: list[ContainerProcess],
+    log: StepLog,
+    on_line: Callable[[str, str], None] | None = None,
+    max_runtime_seconds: float | None = None,
+) -> list[ProcessOutcome]:
+    """Start every process, stream their output to the log, wait for all of them.
+
+    On Ctrl-C (or any exception, or the job's MaxRuntimeInSeconds passing) every process is
+    terminated, then killed: a stopped run leaves no job running in the background.
+    """
+    deadline = None if max_runtime_seconds is None else time.monotonic() + max_runtime_seconds
+    label = len(processes) > 1
+    started: list[tuple[ContainerProcess, subprocess.Popen[str]]] = []
+    pumps: list[threading.Thread] = []
+    tails: dict[str, collections.deque[str]] = {}
+    try:
+        for process in processes:
+            try:
+                popen = subprocess.Popen(
+                    process.argv,
+                    cwd=process.opt_ml_dir,
+                    env=process.environment,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    errors="replace",
+                    start_new_session=True,  # Ctrl-C reaches us; we stop the children ourselves
+                )
+            except OSError as err:
+                raise StepError(f"cannot start {process.argv[0]!r}: {err.strerror}") from err
+            started.append((process, popen))
+            tails[process.host] = collections.deque(maxlen=_TAIL_LINES)
+            pump = threading.Thread(
+                target=_pump,
+                args=(popen,),
+                kwargs={
+                    "label": process.host if label else None,
+                    "host": process.host,
+                    "log": log,
+                    "tail": tails[process.host],
+                    "on_line": on_line,
+                },
+                daemon=True,
+            )
+            pump.start()
+            pumps.append(pump)
+        outcomes = [ProcessOutcome(p.host, _wait(popen, deadline), []) for p, popen in started]
+        for pump in pumps:
+            pump.join()
+    except BaseException:
+        _stop_all([popen for _, popen in started])
+        raise
+    return [ProcessOutcome(o.host, o.returncode, list(tails[o.host])) for o in outcomes]
+
+
+def _wait(popen: subprocess.Popen[str], deadline: float | None) -> int:
+    if deadline is None:
+        return popen.wait()
+    try:
+        return popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        raise StepError("the job ran longer than its StoppingCondition.MaxRuntimeInSeconds") from None
+
+
+def _pump(
+    popen: subprocess.Popen[str],
+    *,
+    label: str | None,
+    host: str,
+    log: StepLog,
+    tail: collections.deque[str],
+    on_line: Callable[[str, str], None] | None,
+) -> None:
+    assert popen.stdout is not None
+    for raw in popen.stdout:
+        line = raw.rstrip("\n")
+        tail.append(line)
+        log.line(line, label)
+        if on_line is not None:
+            on_line(host, line)
+
+
+def _stop_all(popens: list[subprocess.Popen[str]]) -> None:
+    for popen in popens:
+        if popen.poll() is None:
+            popen.terminate()
+    for popen in popens:
+        try:
+            popen.wait(timeout=_STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+
+
+def failure_of(outcome: ProcessOutcome, opt_ml_dir: Path) -> StepError:
+    """SageMaker's failure reason: the job's own failure file, else the end of its log.
+
+    A process killed by a signal is the platform failing (out of memory, a lost host), which
+    SageMaker reports as an internal error a retry policy may retry; a non-zero exit is the
+    algorithm's own error and is never retried.
+    """
+    written = next(
+        (
+            (opt_ml_dir / name).read_text().strip()
+            for name in FAILURE_FILES
+            if (opt_ml_dir / name).is_file() and (opt_ml_dir / name).read_text().strip()
+        ),
+        None,
+    )
+    last_lines = [line for line in outcome.tail if line.strip()][-3:]
+    detail = written or " | ".join(last_lines) or "no output"
+    if outcome.returncode < 0:
+        name = signal.Signals(-outcome.returncode).name
+        return StepError(
+            f"InternalServerError: {outcome.host} was killed by {name}: {detail}", JOB_INTERNAL_ERROR
+        )
+    prefix = "" if detail.startswith(("ClientError", "AlgorithmError")) else "AlgorithmError: "
+    return StepError(f"{prefix}{detail} (host {outcome.host}, exit code {outcome.returncode})")

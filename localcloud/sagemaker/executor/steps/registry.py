@@ -1,0 +1,78 @@
+"""Model and RegisterModel steps: CreateModel / CreateModelPackage against the emulator.
+
+Before registering, every artifact the package points at (model data, metrics reports, drift
+baselines) must exist in the emulator's S3: a wrong property reference in the definition shows up
+here as a named missing object instead of as a broken deployment later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from localcloud import s3 as s3_objects
+from localcloud.sagemaker.executor.steps.base import StepContext, StepError, StepResult, aws_failure, required
+
+ARTIFACT_FIELDS = ("ModelDataUrl", "S3Uri")
+
+
+def run_register_model(ctx: StepContext) -> StepResult:
+    request = dict(ctx.arguments)
+    required(request, "ModelPackageGroupName")
+    _check_artifacts(ctx, request)
+    sagemaker = ctx.aws.clients.sagemaker
+    try:
+        arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
+        described = sagemaker.describe_model_package(ModelPackageName=arn)
+    except Exception as err:
+        raise aws_failure("CreateModelPackage", err) from err
+    properties = _plain({k: v for k, v in described.items() if k != "ResponseMetadata"})
+    ctx.log.line(f"registered {arn} ({properties.get('ModelApprovalStatus', '?')})")
+    return StepResult(properties={**_plain(request), **properties, "ModelPackageArn": arn})
+
+
+def run_create_model(ctx: StepContext) -> StepResult:
+    request = {"ModelName": ctx.job_name, **ctx.arguments}
+    _check_artifacts(ctx, request)
+    try:
+        arn = ctx.aws.clients.sagemaker.create_model(**request)["ModelArn"]
+    except Exception as err:
+        raise aws_failure("CreateModel", err) from err
+    ctx.log.line(f"created model {request['ModelName']}")
+    return StepResult(properties={**_plain(request), "ModelArn": arn})
+
+
+def _check_artifacts(ctx: StepContext, request: dict[str, Any]) -> None:
+    for field, uri in _artifact_uris(request, ""):
+        try:
+            found = s3_objects.exists(ctx.aws.clients.s3, uri)
+        except s3_objects.S3UriError as err:
+            raise StepError(f"Arguments{field}: {err}") from err
+        except Exception as err:
+            raise aws_failure(f"checking {uri}", err) from err
+        if not found:
+            raise StepError(f"Arguments{field}: no object at {uri} (did the step that writes it run?)")
+
+
+def _artifact_uris(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ARTIFACT_FIELDS and isinstance(item, str):
+                yield f"{path}.{key}", item
+            else:
+                yield from _artifact_uris(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _artifact_uris(item, f"{path}[{index}]")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy (boto3 returns datetimes)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

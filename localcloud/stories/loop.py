@@ -1,0 +1,544 @@
+"""The closed retraining loop, run locally end to end: what ``python -m pipelines demo`` does.
+
+Nothing here restates a name, threshold, pattern or parameter: the pipelines come from
+``pipelines.synth``, the alarms and rules from the CDK app's ``cdk.out`` templates, everything else
+from settings. The steps, each recorded in a timeline with when and why:
+
+1. synthesize the pipeline JSON and the CloudFormation templates (``app.py`` in a subprocess);
+2. start the AWS emulator and create the pipelines in it, as the stack would;
+3. run the training pipeline locally; its Deploy step (the deploy function) creates the endpoint;
+4. start the local endpoint, which serves what the emulated control plane says is deployed;
+5. send normal traffic, run the monitoring pipeline, evaluate the alarms: no alarm expected;
+6. send drifted traffic and run the monitoring pipeline again; meanwhile a data team lands new
+   labelled data (the sample rows plus labelled rows of the drifted population) at
+   ``settings.raw_data_uri``, the training pipeline's default ``InputDataUrl``;
+7. evaluate the alarms: the drift alarm's transition to ALARM is an event, routed through the
+   synthesized rules to the retrain guard, which starts the training pipeline (``TriggeredBy`` from
+   the rule, ``DataSnapshot`` = the event's time), run locally under the guard's execution ARN; its
+   Deploy step updates the endpoint and the local endpoint swaps models;
+8. one more window of drifted traffic, checked against the new model's baseline (shown, not judged).
+
+The loop is closed when the endpoint serves the model version the retraining registered, and that
+version was really retrained: its job steps ran (no step-cache hits) and its model artifact and
+drift baseline differ from the first version's. Retraining that reused the cached steps would
+re-register the old model: the hollow loop this check exists to catch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from localcloud.account import LocalAws
+from localcloud.cloudformation import TemplateSet
+from localcloud.cloudwatch import AlarmDefinition, AlarmEvaluator, AlarmState, Evaluation, load_alarms
+from localcloud.eventbridge import Delivery, EventRouter, PipelineStart, Rule, load_rules
+from localcloud.sagemaker.endpoint import LocalEndpoint, RuntimeClient, send_csv
+from localcloud.sagemaker.executor.engine import LocalPipelineRunner
+from localcloud.sagemaker.executor.records import ExecutionRecord
+from localcloud.stories.traffic import (
+    TrafficKind,
+    generate,
+    labelled_drifted_rows,
+    load_raw,
+    to_csv_lines,
+    to_features,
+)
+from pipelines import parameters as params
+from pipelines.settings import REPO_ROOT, Settings
+from processing_scripts import dataset, inference
+
+DEFAULT_OUT = Path("build/loop")
+
+
+class LoopError(RuntimeError):
+    """A stage of the loop failed; the message names the stage and where to look."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline: seconds since the start, what happened, and why."""
+
+    elapsed: float
+    what: str
+    why: str = ""
+    paths: tuple[str, ...] = ()
+
+
+@dataclass
+class Timeline:
+    started: float = field(default_factory=time.perf_counter)
+    entries: list[Entry] = field(default_factory=list)
+    listener: Callable[[Entry], None] | None = None
+
+    def add(self, what: str, why: str = "", paths: tuple[str, ...] = ()) -> None:
+        entry = Entry(round(time.perf_counter() - self.started, 1), what, why, paths)
+        self.entries.append(entry)
+        if self.listener:
+            self.listener(entry)
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    out_dir: Path = DEFAULT_OUT
+    port: int | None = None  # None: settings.serving.local_port
+    rows_per_phase: int = 600
+    labelled_rows: int = 4000  # new labelled rows of the drifted population landed for retraining
+    holdout_rows: int = 1000  # a fresh draw of that population, to compare the two versions on
+    drift_strength: float = 0.5
+    seed: int = 0
+    cdk_validation: bool = False  # the CDK's own CloudFormation validation (slow; CI keeps it on)
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """What identifies a registered model version: its artifact (by content) and drift baseline."""
+
+    version: int
+    model_data_url: str
+    artifact_sha256: str
+    statistics_uri: str
+    artifact: bytes = field(repr=False, default=b"")
+
+    def rmse(self, labelled: pd.DataFrame) -> float:
+        """RMSE on labelled raw rows, predicted by the endpoint's own inference code."""
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "model.tar.gz").write_bytes(self.artifact)
+            model = inference.load_model(folder)
+        body = "\n".join(to_csv_lines(to_features(labelled))).encode()
+        predicted = np.array(inference.predict_csv(model, body).split(), dtype=float)
+        return float(np.sqrt(np.mean((predicted - labelled[dataset.TARGET].to_numpy(dtype=float)) ** 2)))
+
+    @classmethod
+    def read(cls, aws: LocalAws, package_arn: str) -> RegisteredModel:
+        package = aws.clients.sagemaker.describe_model_package(ModelPackageName=package_arn)
+        url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        artifact = aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        baseline = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
+        return cls(
+            package["ModelPackageVersion"], url, hashlib.sha256(artifact).hexdigest(), baseline, artifact
+        )
+
+
+@dataclass
+class LoopResult:
+    timeline: Timeline
+    closed: bool
+    alarm_name: str | None = None
+    model_version: int | None = None
+    runs: list[ExecutionRecord] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    summary_file: Path | None = None
+
+    @property
+    def final_line(self) -> str:
+        if self.closed:
+            return (
+                f"retraining started by {self.alarm_name} -> model version {self.model_version} "
+                "registered and deployed"
+            )
+        return "the loop did not close: see the timeline above"
+
+
+# -- synthesis -----------------------------------------------------------------------------------
+def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> tuple[dict[str, dict], Path]:
+    """Pipeline definitions (name -> JSON) and the cdk.out folder, both freshly synthesized."""
+    from pipelines.synth import write_pipelines
+
+    definitions = {
+        p.stem: json.loads(p.read_text()) for p in write_pipelines(settings, out_dir / "pipelines")
+    }
+    env = {
+        **os.environ,
+        "MLOPS_ENV": settings.env,
+        "MLOPS_ACCOUNT": settings.account,
+        "MLOPS_REGION": settings.region,
+        "CDK_VALIDATION": "true" if cdk_validation else "false",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    python = REPO_ROOT / ".venv" / "bin" / "python"
+    completed = subprocess.run(
+        [str(python if python.exists() else sys.executable), "app.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
+        raise LoopError(f"app.py (CDK synth) failed with exit {completed.returncode}:\n{tail}")
+    return definitions, REPO_ROOT / "cdk.out"
+
+
+def create_pipelines(aws: LocalAws, settings: Settings, definitions: dict[str, dict[str, Any]]) -> None:
+    """Create the pipelines in the emulator, as the pipeline stack does in the account."""
+    for name, definition in definitions.items():
+        aws.clients.sagemaker.create_pipeline(
+            PipelineName=name,
+            PipelineDefinition=json.dumps(definition),
+            RoleArn=settings.role_arn("sagemaker-execution"),
+        )
+
+
+# -- the loop ------------------------------------------------------------------------------------
+class ClosedLoop:
+    """Holds the running pieces (emulator, runner, endpoint, alarms, router) for one demo run."""
+
+    def __init__(self, settings: Settings, options: LoopOptions, timeline: Timeline) -> None:
+        self.settings = settings
+        self.options = options
+        self.timeline = timeline
+        self.runs: list[ExecutionRecord] = []
+        self.definitions: dict[str, dict[str, Any]] = {}
+        self.reports_dir = options.out_dir / "reports"
+        self._pending: list[PipelineStart] = []
+
+    def run(self) -> LoopResult:
+        result = LoopResult(self.timeline, closed=False)
+        self.definitions, cdk_out = synthesize(
+            self.settings, self.options.out_dir, cdk_validation=self.options.cdk_validation
+        )
+        validation = "on" if self.options.cdk_validation else "off (CDK_VALIDATION=false)"
+        self.timeline.add(
+            f"synthesized {len(self.definitions)} pipelines and the CDK app",
+            f"the loop runs the artifacts that would be deployed; CDK validation {validation}",
+            (str(self.options.out_dir / "pipelines"), str(cdk_out)),
+        )
+        templates = TemplateSet.load(self.settings, cdk_out)
+        alarms, rules = load_alarms(templates), load_rules(templates)
+        self.timeline.add(
+            f"read {len(alarms)} alarms and {len(rules)} rules from {cdk_out}",
+            "alarms and routing come from the templates, so a wrong threshold or pattern shows here",
+        )
+        with LocalAws(self.settings) as aws:
+            self.timeline.add(f"AWS emulator on {aws.endpoint_url}", "moto on 127.0.0.1; no AWS account")
+            self._create_pipelines(aws)
+            runner = LocalPipelineRunner(self.settings, aws, self.options.out_dir / "runs")
+            with LocalEndpoint(
+                self.settings, aws.clients, port=self.options.port, seed=self.options.seed
+            ) as ep:
+                self._close(aws=aws, runner=runner, endpoint=ep, alarms=alarms, rules=rules, result=result)
+        result.runs = self.runs
+        result.summary_file = self._write_summary(result)
+        return result
+
+    def _close(
+        self,
+        *,
+        aws: LocalAws,
+        runner: LocalPipelineRunner,
+        endpoint: LocalEndpoint,
+        alarms: list[AlarmDefinition],
+        rules: list[Rule],
+        result: LoopResult,
+    ) -> None:
+        training = self.settings.training_pipeline_name
+        first = self._run_pipeline(runner, PipelineStart(training, {}, "demo (first training)"))
+        self._require_deployed(first)
+        deployed = endpoint.reconcile()
+        self.timeline.add(
+            f"endpoint {endpoint.url} serves model version {deployed.model_version}",
+            f"reconciled from the emulated control plane: {deployed.endpoint_config}",
+        )
+        evaluator = AlarmEvaluator(
+            alarms, aws.clients.cloudwatch, self.settings.account, self.settings.region
+        )
+        skipped = [f"{a.name} ({a.not_evaluable_reason})" for a in alarms if a.not_evaluable_reason]
+        if skipped:
+            self.timeline.add(
+                f"not evaluated locally: {', '.join(skipped)}", "the emulator lacks the statistic"
+            )
+        router = EventRouter(
+            rules=rules,
+            settings=self.settings,
+            client=aws.clients.client,
+            start_pipeline=self._pending.append,  # run after the delivery is on the timeline
+            handlers=_handlers(),
+            environment=lambda purpose: _environment(self.settings, purpose),
+        )
+        client = RuntimeClient(endpoint.url)
+        for phase, kind in (("normal", TrafficKind.NORMAL), ("drifted", TrafficKind.DRIFTED)):
+            self._send(endpoint, client, kind, phase)
+            self._monitor(runner)
+            if kind is TrafficKind.DRIFTED:
+                self._land_labelled_data(aws)
+            changed = self._evaluate(evaluator, router, result)
+            while self._pending:
+                self._run_pipeline(runner, self._pending.pop(0))
+            drift_state = evaluator.states[self.settings.drift_alarm_name].value
+            if kind is TrafficKind.NORMAL and drift_state is AlarmState.ALARM:
+                raise LoopError(
+                    "the drift alarm fired on normal traffic: check the threshold in settings/infra"
+                )
+            if kind is TrafficKind.DRIFTED and not any(
+                e.alarm.name == self.settings.drift_alarm_name for e in changed
+            ):
+                raise LoopError(
+                    f"drifted traffic did not move {self.settings.drift_alarm_name} to ALARM "
+                    f"(state {drift_state}); see the monitoring report"
+                )
+        retrained = [r for r in self.runs[1:] if r.pipeline_name == training]
+        if not retrained:
+            self.timeline.add("no retraining ran", "no rule delivered the alarm to a pipeline start")
+            return
+        last = retrained[-1]
+        self._require_deployed(last)
+        deployed = endpoint.reconcile()
+        version = (aws.clients.sagemaker.describe_model_package(ModelPackageName=last.model_package_arn)).get(
+            "ModelPackageVersion"
+        )
+        answer = client.invoke_endpoint(Body=to_csv_lines(generate(TrafficKind.NORMAL, 1, seed=1))[0] + "\n")
+        self.timeline.add(
+            f"endpoint swapped to model version {deployed.model_version}; it answers {answer['Body'].decode().strip()}",
+            "the retraining's Deploy step updated the endpoint; the local endpoint followed",
+        )
+        self._require_retrained(aws, first, last)
+        result.closed = deployed.model_version == version and version is not None
+        result.model_version = deployed.model_version
+        result.deliveries = router.deliveries
+
+    # -- stages ------------------------------------------------------------------------------------
+    def _create_pipelines(self, aws: LocalAws) -> None:
+        create_pipelines(aws, self.settings, self.definitions)
+        self.timeline.add(
+            f"created pipelines {', '.join(self.definitions)} in the emulator",
+            "as the pipeline stack does; the retrain guard starts executions through SageMaker's API",
+        )
+
+    def _run_pipeline(self, runner: LocalPipelineRunner, start: PipelineStart) -> ExecutionRecord:
+        definition = self.definitions[start.pipeline_name]
+        shown = ", ".join(f"{k}={v}" for k, v in start.parameters.items()) or "defaults"
+        self.timeline.add(f"run {start.pipeline_name} ({shown})", f"requested by {start.requested_by}")
+        record = runner.run(
+            definition, start.parameters, pipeline_name=start.pipeline_name, execution_arn=start.execution_arn
+        )
+        self.runs.append(record)
+        if not record.succeeded:
+            raise LoopError(
+                f"{start.pipeline_name} execution {record.execution_id} {record.status}: {record.failure_reason} "
+                f"(record: {record.record_file})"
+            )
+        self.timeline.add(
+            f"{start.pipeline_name} {record.status} ({record.execution_id})",
+            _run_summary(record),
+            (str(record.record_file),),
+        )
+        return record
+
+    def _require_deployed(self, record: ExecutionRecord) -> None:
+        deploy = next((s for s in record.steps.values() if s.type == "Lambda"), None)
+        outputs = (deploy.properties.get("OutputParameters") if deploy else None) or {}
+        if outputs.get("status") not in {"created", "updated", "unchanged"}:
+            raise LoopError(
+                f"{record.pipeline_name} {record.execution_id} did not deploy (deploy step: {outputs or 'skipped'}); "
+                f"record: {record.record_file}"
+            )
+
+    def _land_labelled_data(self, aws: LocalAws) -> None:
+        """Write a new version of the raw dataset: the sample rows plus labelled drifted rows."""
+        original = load_raw()
+        new = labelled_drifted_rows(
+            self.options.labelled_rows, seed=self.options.seed, strength=self.options.drift_strength
+        )
+        uri = self.settings.raw_data_uri
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        body = pd.concat([original, new], ignore_index=True).to_csv(index=False, float_format="%.6g")
+        aws.clients.s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+        self.timeline.add(
+            f"new labelled data landed at {uri}: {len(original)} sample rows + {len(new)} labelled rows "
+            "of the drifted population",
+            "what a data team does once drift shows; the object is overwritten in place, so only the "
+            "retrain guard's new DataSnapshot (the alarm event's time) makes the retraining read it",
+        )
+
+    def _require_retrained(self, aws: LocalAws, first: ExecutionRecord, last: ExecutionRecord) -> None:
+        """The retraining ran its job steps and registered a different model with a new baseline."""
+        definition = self.definitions[last.pipeline_name]
+        cacheable = [s["Name"] for s in definition["Steps"] if s.get("CacheConfig", {}).get("Enabled")]
+        reused = [name for name in cacheable if last.steps[name].cache_hit]
+        if reused:
+            raise LoopError(
+                f"the retraining {last.execution_id} reused cached steps {', '.join(reused)} "
+                f"({params.DATA_SNAPSHOT}={last.parameters.get(params.DATA_SNAPSHOT)}): it did not read the "
+                f"new data; record: {last.record_file}"
+            )
+        if first.model_package_arn is None or last.model_package_arn is None:
+            raise LoopError("a training run registered no model package; see the run records")
+        before = RegisteredModel.read(aws, first.model_package_arn)
+        after = RegisteredModel.read(aws, last.model_package_arn)
+        if after.artifact_sha256 == before.artifact_sha256 or after.model_data_url == before.model_data_url:
+            raise LoopError(
+                f"model version {after.version} has the same model as version {before.version} "
+                f"({after.model_data_url}, sha256 {after.artifact_sha256[:12]}): the retraining did not retrain"
+            )
+        if after.statistics_uri == before.statistics_uri:
+            raise LoopError(f"model version {after.version} kept version {before.version}'s baseline")
+        self.timeline.add(
+            f"retraining reran {', '.join(cacheable)} (no cache hits): model version {after.version} "
+            f"sha256 {after.artifact_sha256[:12]} (version {before.version}: {before.artifact_sha256[:12]})",
+            f"new model {after.model_data_url}; new baseline {after.statistics_uri}",
+        )
+        self._require_better(before, after)
+
+    def _require_better(self, before: RegisteredModel, after: RegisteredModel) -> None:
+        """The retrained version predicts the drifted population better than the one it replaces."""
+        fresh = labelled_drifted_rows(
+            self.options.holdout_rows, seed=self.options.seed + 1, strength=self.options.drift_strength
+        )
+        old, new = before.rmse(fresh), after.rmse(fresh)
+        if not new < old:
+            raise LoopError(
+                f"model version {after.version} is not better on the drifted population "
+                f"(RMSE {new:.3f} vs {old:.3f} for version {before.version}): review the new data and the quality gate"
+            )
+        self.timeline.add(
+            f"on {len(fresh)} freshly drawn labelled rows of the drifted population: RMSE "
+            f"version {before.version} {old:.3f} -> version {after.version} {new:.3f}",
+            "the retrained model learned the population the drift alarm saw",
+        )
+
+    def _send(self, endpoint: LocalEndpoint, client: RuntimeClient, kind: TrafficKind, phase: str) -> None:
+        rows = generate(
+            kind, self.options.rows_per_phase, seed=self.options.seed, strength=self.options.drift_strength
+        )
+        sent = send_csv(client, to_csv_lines(rows), batch_size=20)
+        files = endpoint.flush()
+        if sent.errors:
+            raise LoopError(f"{phase} traffic: {len(sent.errors)} requests failed, first: {sent.errors[0]}")
+        self.timeline.add(
+            f"sent {sent.rows} {phase} rows in {sent.requests} requests; {len(files)} capture files",
+            "captured at the endpoint config's sampling percentage",
+            tuple(files[:1]),
+        )
+
+    def _monitor(self, runner: LocalPipelineRunner) -> None:
+        """Run the monitoring pipeline and put its verdict on the timeline."""
+        name = self.settings.monitoring_pipeline_name
+        record = self._run_pipeline(
+            runner, PipelineStart(name, {}, "the monitoring schedule (its rule's target)")
+        )
+        reports = self._download_reports(runner.aws, record)
+        summary = next((p for p in reports if p.name == "drift_summary.json"), None)
+        if summary is None:
+            return
+        data = json.loads(summary.read_text())
+        share = data.get("drifted_feature_share", data.get("drift_share"))
+        self.timeline.add(
+            f"monitoring verdict: {data.get('verdict')} (drifted share {share})",
+            "",
+            (str(summary.parent),),
+        )
+
+    def _download_reports(self, aws: LocalAws, record: ExecutionRecord) -> list[Path]:
+        bucket, _, prefix = self.settings.reports_uri.removeprefix("s3://").partition("/")
+        listing = aws.clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        paths = []
+        for item in listing.get("Contents", []):
+            if record.execution_id not in item["Key"]:
+                continue
+            target = self.reports_dir / record.execution_id / Path(item["Key"]).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            aws.clients.s3.download_file(bucket, item["Key"], str(target))
+            paths.append(target)
+        return paths
+
+    def _evaluate(
+        self, evaluator: AlarmEvaluator, router: EventRouter, result: LoopResult
+    ) -> list[Evaluation]:
+        at = datetime.now(UTC) + timedelta(minutes=1)  # the next once-a-minute evaluation
+        changed = [e for e in evaluator.evaluate(at) if e.changed]
+        states = _transitions(changed)
+        self.timeline.add(
+            f"alarms evaluated at {at:%H:%M}Z: {states}", "CloudWatch's rules over the emulator's metrics"
+        )
+        for evaluation in changed:
+            deliveries = router.route(evaluation.event)
+            for delivery in deliveries:
+                outcome = (
+                    delivery.result.get("action") if isinstance(delivery.result, dict) else delivery.kind
+                )
+                self.timeline.add(
+                    f"event {evaluation.alarm.name} {evaluation.state} -> rule {delivery.rule.name} -> "
+                    f"{delivery.kind} {delivery.note or delivery.target.id}: {outcome}",
+                    delivery.result.get("reason", "") if isinstance(delivery.result, dict) else "",
+                )
+                if delivery.pipeline_start and result.alarm_name is None:
+                    result.alarm_name = evaluation.alarm.name
+        return changed
+
+    def _write_summary(self, result: LoopResult) -> Path:
+        path = self.options.out_dir / "timeline.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "closed": result.closed,
+            "final": result.final_line,
+            "timeline": [e.__dict__ | {"paths": list(e.paths)} for e in self.timeline.entries],
+            "runs": [
+                {"pipeline": r.pipeline_name, "execution": r.execution_arn, "record": str(r.record_file)}
+                for r in self.runs
+            ],
+        }
+        path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+        return path
+
+
+def _transitions(changed: list[Evaluation]) -> str:
+    """ "a: OK->ALARM, 14 alarms INSUFFICIENT_DATA->OK": names only where few alarms moved together."""
+    groups: dict[str, list[str]] = {}
+    for evaluation in changed:
+        groups.setdefault(f"{evaluation.previous}->{evaluation.state}", []).append(evaluation.alarm.name)
+    parts = [
+        f"{', '.join(names)}: {move}" if len(names) <= 4 else f"{len(names)} alarms {move}"
+        for move, names in groups.items()
+    ]
+    return "; ".join(parts) or "no transitions"
+
+
+def _run_summary(record: ExecutionRecord) -> str:
+    package = record.model_package_arn
+    parts = [
+        f"{name}={record.parameters[name]}"
+        for name in (params.TRIGGERED_BY, params.DATA_SNAPSHOT)
+        if record.parameters.get(name)
+    ]
+    if package:
+        parts.append(f"registered {package.rsplit('/', 2)[-2:][0]}/{package.rsplit('/', 1)[-1]}")
+    cached = [name for name, step in record.steps.items() if step.cache_hit]
+    if cached:
+        parts.append(f"reused from the step cache (same inputs): {', '.join(cached)}")
+    return "; ".join(parts)
+
+
+def _handlers() -> dict[str, str]:
+    from infra.lambdas import HANDLERS
+
+    return HANDLERS
+
+
+def _environment(settings: Settings, purpose: str) -> dict[str, str]:
+    from infra.lambda_environment import environment_for
+
+    return environment_for(settings, purpose)
+
+
+def run_demo(
+    settings: Settings, options: LoopOptions, listener: Callable[[Entry], None] | None = None
+) -> LoopResult:
+    """Run the whole loop; raises LoopError naming the stage that failed."""
+    timeline = Timeline(listener=listener)
+    return ClosedLoop(settings, options, timeline).run()

@@ -1,0 +1,50 @@
+"""The emulator: seeded like the stacks would seed AWS, loopback only, gone after use."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from localcloud import EmulatorError, LocalAws
+from pipelines import settings as settings_module
+from processing_scripts.aws_clients import ENDPOINT_ENV
+
+SETTINGS = settings_module.load("dev")
+
+
+def test_seeds_the_buckets_the_model_group_and_the_sample_data():
+    with LocalAws(SETTINGS) as aws:
+        assert aws.endpoint_url.startswith("http://127.0.0.1:")
+        buckets = {b["Name"] for b in aws.clients.s3.list_buckets()["Buckets"]}
+        assert buckets == {SETTINGS.bucket_name(p) for p in settings_module.BUCKET_PURPOSES}
+        groups = aws.clients.sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        assert [g["ModelPackageGroupName"] for g in groups] == [SETTINGS.model_package_group]
+        bucket, _, key = SETTINGS.raw_data_uri.removeprefix("s3://").partition("/")
+        body = aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert body == (settings_module.REPO_ROOT / "data" / "abalone.csv").read_bytes()
+        environment = aws.process_environment()
+        assert environment[ENDPOINT_ENV] == aws.endpoint_url
+        assert environment["AWS_REGION"] == SETTINGS.region
+
+
+def test_stops_on_an_exception_and_forgets_its_state():
+    with pytest.raises(RuntimeError, match="boom"), LocalAws(SETTINGS, upload_sample_data=False) as aws:
+        url = aws.endpoint_url
+        aws.clients.s3.put_object(Bucket=SETTINGS.bucket_name("data"), Key="left-behind", Body=b"x")
+        raise RuntimeError("boom")
+    assert not aws.running
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url, timeout=2)
+    with pytest.raises(EmulatorError, match="not running"):
+        _ = aws.clients
+    with LocalAws(SETTINGS, upload_sample_data=False) as fresh:
+        listed = fresh.clients.s3.list_objects_v2(Bucket=SETTINGS.bucket_name("data"))
+        assert listed["KeyCount"] == 0  # a new emulator starts empty
+    fresh.stop()  # stopping twice is harmless
+
+
+def test_a_missing_sample_file_is_a_clear_error(tmp_path):
+    with pytest.raises(EmulatorError, match=r"sample data .*missing\.csv not found"):
+        LocalAws(SETTINGS, sample_data=tmp_path / "missing.csv").start()

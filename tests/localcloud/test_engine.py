@@ -1,0 +1,474 @@
+"""The local executor's semantics on small definitions: parameters, references, conditions, caching,
+retries, failures and the run record. Every step really runs (subprocesses against moto's server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from localcloud import DefinitionError, ExecutionStatus, LocalPipelineRunner, StepStatus
+from localcloud.sagemaker.executor.expressions import (
+    ExpressionError,
+    evaluate,
+    evaluate_condition,
+    parse_reference,
+)
+
+RAW = "raw"
+
+
+def _read(aws, uri: str) -> str:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def test_processing_stages_inputs_runs_the_entrypoint_and_uploads_outputs(runner, pipeline, local_aws):
+    data = pipeline.parameter("InputDataUrl", "String", pipeline.settings.raw_data_uri)
+    pipeline.processing(
+        "Count",
+        """
+        rows = (inp("raw") / "abalone.csv").read_text().splitlines()
+        config = json.loads(contract.host_path("/opt/ml/config/resourceconfig.json").read_text())
+        (out("summary") / "summary.json").write_text(json.dumps({
+            "rows": len(rows) - 1, "argv": sys.argv[1:], "host": config["current_host"],
+            "stage": os.environ["STAGE"], "endpoint": os.environ["MLOPS_AWS_ENDPOINT_URL"],
+            "inherited": "AWS_PROFILE" in os.environ,
+        }))
+        print("counted", len(rows) - 1)
+        """,
+        inputs={RAW: data},
+        outputs=("summary",),
+        arguments=["--window", pipeline.join("a", pipeline.get("Execution.PipelineName"), on="-")],
+        environment={"STAGE": "test"},
+    )
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+    step = record.steps["Count"]
+    uri = step.properties["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    assert record.execution_id in uri  # Execution.PipelineExecutionId resolved into the path
+    summary = json.loads(_read(local_aws, f"{uri}/summary.json"))
+    assert summary == {
+        "rows": 4177,
+        "argv": ["--window", "a-demo"],
+        "host": "algo-1",
+        "stage": "test",
+        "endpoint": local_aws.endpoint_url,
+        "inherited": False,
+    }
+    log = (record.run_dir / step.log_file).read_text()
+    assert "counted 4177" in log
+    assert step.properties["ProcessingJobName"].startswith(f"pipelines-{record.execution_id}-Count-")
+
+
+def test_a_relative_runs_dir_works_as_the_cli_default_does(pipeline, local_aws, tmp_path, monkeypatch):
+    """`run-local` and `demo` default to relative folders (build/...); steps run elsewhere."""
+    monkeypatch.chdir(tmp_path)
+    data = pipeline.parameter("InputDataUrl", "String", pipeline.settings.raw_data_uri)
+    pipeline.processing(
+        "Count",
+        'rows = (inp("raw") / "abalone.csv").read_text().splitlines()\nprint("counted", len(rows) - 1)',
+        inputs={RAW: data},
+        outputs=("summary",),
+    )
+    runner = LocalPipelineRunner(pipeline.settings, local_aws, Path("build/runs"))
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+    assert record.run_dir.is_absolute() and record.run_dir.is_relative_to(tmp_path / "build" / "runs")
+    assert "counted 4177" in (record.run_dir / record.steps["Count"].log_file).read_text()
+
+
+def test_sharded_input_gives_each_instance_its_own_keys(runner, pipeline, local_aws):
+    bucket = pipeline.settings.bucket_name("data")
+    for index in range(4):
+        local_aws.clients.s3.put_object(Bucket=bucket, Key=f"shards/part-{index}.csv", Body=b"1\n")
+    pipeline.processing(
+        "Shard",
+        """
+        host = json.loads(contract.host_path("/opt/ml/config/resourceconfig.json").read_text())["current_host"]
+        seen = sorted(p.name for p in inp("parts").iterdir())
+        (out("seen") / f"{host}.json").write_text(json.dumps(seen))
+        """,
+        inputs={"parts": f"s3://{bucket}/shards/"},
+        outputs=("seen",),
+        instances=2,
+        sharded=True,
+    )
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+    uri = record.steps["Shard"].properties["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    seen = {host: json.loads(_read(local_aws, f"{uri}/{host}.json")) for host in ("algo-1", "algo-2")}
+    assert seen == {"algo-1": ["part-0.csv", "part-2.csv"], "algo-2": ["part-1.csv", "part-3.csv"]}
+
+
+def _echo_pipeline(pipeline):
+    count = pipeline.parameter("Rounds", "Integer", 3)
+    rate = pipeline.parameter("Rate", "Float", 0.5)
+    flag = pipeline.parameter("Enabled", "Boolean", False)
+    status = pipeline.parameter("Status", "String", "Approved", EnumValues=["Approved", "Rejected"])
+    pipeline.processing(
+        "Echo",
+        """(out("echo") / "args.json").write_text(json.dumps(sys.argv[1:]))""",
+        outputs=("echo",),
+        arguments=[pipeline.join(count, rate, flag, status, on=",")],
+    )
+    return pipeline.definition()
+
+
+def test_parameters_use_defaults_and_typed_overrides(runner, pipeline, local_aws):
+    definition = _echo_pipeline(pipeline)
+    default = runner.run(definition, pipeline_name="demo")
+    override = runner.run(
+        definition,
+        {"Rounds": "7", "Rate": "2", "Enabled": "TRUE", "Status": "Rejected"},
+        pipeline_name="demo",
+    )
+
+    def echoed(record):
+        uri = record.steps["Echo"].properties["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+        return json.loads(_read(local_aws, f"{uri}/args.json"))
+
+    assert echoed(default) == ["3,0.5,false,Approved"]
+    assert echoed(override) == ["7,2.0,true,Rejected"]
+    assert override.parameters == {"Rounds": 7, "Rate": 2.0, "Enabled": True, "Status": "Rejected"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"Round": "3"}, "unknown parameter 'Round' (declared: Enabled, Rate, Rounds, Status)"),
+        ({"Rounds": "3.5"}, "parameter Rounds (override): Integer expects a whole number, got '3.5'"),
+        ({"Rate": "fast"}, "parameter Rate (override): Float expects a number, got 'fast'"),
+        ({"Enabled": "yes"}, "parameter Enabled (override): Boolean expects true or false, got 'yes'"),
+        ({"Status": "Maybe"}, "parameter Status (override): 'Maybe' is not one of Approved, Rejected"),
+    ],
+)
+def test_bad_parameters_are_rejected_before_anything_runs(runner, pipeline, overrides, message):
+    with pytest.raises(DefinitionError) as raised:
+        runner.run(_echo_pipeline(pipeline), overrides, pipeline_name="demo")
+    assert raised.value.problems == [message]
+    assert not runner.runs_dir.exists()  # no execution directory, no record: nothing ran
+
+
+def test_definition_errors_name_the_step_and_the_reference(runner, pipeline):
+    pipeline.processing("A", "pass", arguments=[pipeline.get("Parameters.Missing")], DependsOn=["Ghost"])
+    pipeline.processing("B", "pass", arguments=[pipeline.get("Steps.Nowhere.ProcessingJobName")])
+    pipeline.add({"Name": "C", "Type": "Transform", "Arguments": {}})
+    with pytest.raises(DefinitionError) as raised:
+        runner.run(pipeline.definition(), pipeline_name="demo")
+    assert raised.value.problems == [
+        "step C: Type 'Transform' cannot run locally (supported: Processing, Training, Tuning, Model, "
+        "RegisterModel, Lambda, Fail, Condition)",
+        "step A: DependsOn names unknown step 'Ghost'",
+        "step A: Parameters.Missing is not a declared parameter",
+        "step B: Steps.Nowhere.ProcessingJobName refers to unknown step",
+    ]
+
+
+def test_dependency_cycles_are_rejected(runner, pipeline):
+    pipeline.processing("A", "pass", DependsOn=["B"])
+    pipeline.processing("B", "pass", arguments=[pipeline.get("Steps.A.ProcessingJobName")])
+    with pytest.raises(DefinitionError, match="steps A, B depend on each other in a cycle"):
+        runner.run(pipeline.definition(), pipeline_name="demo")
+
+
+def _gated_pipeline(pipeline):
+    """Write a metric, compare it (JsonGet on a property file) with a threshold, branch."""
+    threshold = pipeline.parameter("Threshold", "Float", 3.0)
+    pipeline.processing(
+        "Evaluate",
+        """(out("evaluation") / "evaluation.json").write_text(json.dumps({"metrics": {"rmse": {"value": 2.5}}}))""",
+        outputs=("evaluation",),
+        PropertyFiles=[
+            {"PropertyFileName": "Report", "OutputName": "evaluation", "FilePath": "evaluation.json"}
+        ],
+    )
+    rmse = {
+        "Std:JsonGet": {
+            "PropertyFile": pipeline.get("Steps.Evaluate.PropertyFiles.Report"),
+            "Path": "metrics.rmse.value",
+        }
+    }
+    passed = pipeline.branch_step(
+        pipeline.processing(
+            "Publish",
+            """(out("copy") / "seen.txt").write_text(sys.argv[1])""",
+            inputs={"evaluation": pipeline.output_uri("Evaluate", "evaluation")},
+            outputs=("copy",),
+            arguments=[pipeline.join("rmse", rmse, on="=")],
+        )
+    )
+    failed = pipeline.branch_step(
+        pipeline.fail("TooHigh", pipeline.join("rmse", rmse, "above", threshold, on=" "))
+    )
+    pipeline.condition(
+        "Gate",
+        [{"Type": "LessThanOrEqualTo", "LeftValue": rmse, "RightValue": threshold}],
+        [passed],
+        [failed],
+    )
+    pipeline.processing("AfterPublish", "pass", DependsOn=["Publish"])
+    return pipeline.definition()
+
+
+def test_condition_true_runs_the_if_branch_only(runner, pipeline, local_aws):
+    record = runner.run(_gated_pipeline(pipeline), pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+    statuses = {name: step.status for name, step in record.steps.items()}
+    assert statuses == {
+        "Evaluate": StepStatus.SUCCEEDED,
+        "Gate": StepStatus.SUCCEEDED,
+        "Publish": StepStatus.SUCCEEDED,
+        "TooHigh": StepStatus.SKIPPED,
+        "AfterPublish": StepStatus.SUCCEEDED,
+    }
+    assert record.steps["Gate"].properties == {"Outcome": True}
+    uri = record.steps["Publish"].properties["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    assert _read(local_aws, f"{uri}/seen.txt") == "rmse=2.5"
+
+
+def test_condition_false_runs_the_else_branch_and_fails_with_its_message(runner, pipeline):
+    record = runner.run(_gated_pipeline(pipeline), {"Threshold": "2"}, pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.FAILED
+    assert record.failure_reason == "rmse 2.5 above 2.0"
+    assert record.steps["Publish"].status == StepStatus.SKIPPED
+    assert record.steps["AfterPublish"].status == StepStatus.NOT_STARTED  # the Fail step ended the run
+    assert record.steps["Publish"].attempts == 0
+    saved = json.loads(record.record_file.read_text())
+    assert saved["status"] == "Failed" and saved["failure_reason"] == "rmse 2.5 above 2.0"
+    assert [s["status"] for s in saved["steps"]] == [
+        "Succeeded",
+        "Succeeded",
+        "Skipped",
+        "Failed",
+        "NotStarted",
+    ]
+
+
+class _Scope:
+    def parameter(self, name):
+        return {"Count": 3, "Name": "b"}[name]
+
+    def execution_variable(self, name):
+        raise AssertionError(name)
+
+    def step_properties(self, step_name):
+        return {"Outputs": [{"OutputName": "train", "S3Output": {"S3Uri": "s3://x/train"}}], "List": [5, 6]}
+
+    def property_file(self, step_name, file_name):
+        return {"a": [{"b": "2.5"}]}
+
+    def read_json(self, s3_uri):
+        raise AssertionError(s3_uri)
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"Type": "Equals", "LeftValue": {"Get": "Parameters.Count"}, "RightValue": 3.0}, True),
+        ({"Type": "GreaterThan", "LeftValue": {"Get": "Parameters.Count"}, "RightValue": 3}, False),
+        ({"Type": "GreaterThanOrEqualTo", "LeftValue": {"Get": "Parameters.Count"}, "RightValue": 3}, True),
+        ({"Type": "LessThan", "LeftValue": "2.5", "RightValue": {"Get": "Parameters.Count"}}, True),
+        ({"Type": "In", "QueryValue": {"Get": "Parameters.Name"}, "Values": ["a", "b"]}, True),
+        ({"Type": "Not", "Condition": {"Type": "In", "QueryValue": "c", "Values": ["a", "b"]}}, True),
+        (
+            {
+                "Type": "Or",
+                "Conditions": [
+                    {"Type": "Equals", "LeftValue": "x", "RightValue": "y"},
+                    {
+                        "Type": "LessThanOrEqualTo",
+                        "LeftValue": {
+                            "Std:JsonGet": {
+                                "PropertyFile": {"Get": "Steps.S.PropertyFiles.F"},
+                                "Path": "a[0].b",
+                            }
+                        },
+                        "RightValue": 2.5,
+                    },
+                ],
+            },
+            True,
+        ),
+    ],
+)
+def test_conditions_evaluate_like_sagemaker(condition, expected):
+    assert evaluate_condition(condition, _Scope()) is expected
+
+
+def test_property_paths_index_lists_by_name_and_position():
+    scope = _Scope()
+    assert evaluate({"Get": "Steps.S.Outputs['train'].S3Output.S3Uri"}, scope) == "s3://x/train"
+    assert evaluate({"Get": "Steps.S.List[1]"}, scope) == 6
+    assert parse_reference("Steps.Tune.TrainingJobSummaries[0].TrainingJobName").path == (
+        "TrainingJobSummaries",
+        0,
+        "TrainingJobName",
+    )
+    with pytest.raises(ExpressionError, match=r"Steps.S.Outputs\['test'\]: no element named 'test'"):
+        evaluate({"Get": "Steps.S.Outputs['test'].S3Output"}, scope)
+    with pytest.raises(ExpressionError, match="GreaterThan compares numbers"):
+        evaluate_condition({"Type": "GreaterThan", "LeftValue": "abc", "RightValue": 1}, scope)
+
+
+def _cached_pipeline(pipeline, counter: Path):
+    """A cached step that counts its real runs in a file outside the emulator, and a reader of its output."""
+    data = pipeline.parameter("InputDataUrl", "String", pipeline.settings.raw_data_uri)
+    pipeline.processing(
+        "Prepare",
+        """
+        counter = Path(os.environ["COUNTER"])
+        counter.write_text(str(int(counter.read_text() or 0) + 1) if counter.exists() else "1")
+        (out("rows") / "rows.txt").write_text(str(len((inp("raw") / "abalone.csv").read_text().splitlines())))
+        """,
+        inputs={RAW: data},
+        outputs=("rows",),
+        environment={"COUNTER": str(counter)},
+        CacheConfig={"Enabled": True, "ExpireAfter": "PT1H"},
+    )
+    pipeline.processing(
+        "Read",
+        """print("rows", (inp("rows") / "rows.txt").read_text())""",
+        inputs={"rows": pipeline.output_uri("Prepare", "rows")},
+    )
+    return pipeline.definition()
+
+
+def test_a_second_run_hits_the_cache_even_in_an_emptied_emulator(runner, pipeline, local_aws, tmp_path):
+    counter = tmp_path / "runs-of-prepare"
+    definition = _cached_pipeline(pipeline, counter)
+    first = runner.run(definition, pipeline_name="demo")
+    assert first.status == ExecutionStatus.SUCCEEDED, first.failure_reason
+    first_uri = first.steps["Prepare"].properties["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    bucket, _, key = first_uri.removeprefix("s3://").partition("/")
+    local_aws.clients.s3.delete_object(Bucket=bucket, Key=f"{key}/rows.txt")  # as if the emulator restarted
+
+    second = runner.run(definition, pipeline_name="demo")
+
+    assert second.status == ExecutionStatus.SUCCEEDED, second.failure_reason
+    hit = second.steps["Prepare"].cache_hit
+    assert hit is not None and hit.source_execution_arn == first.execution_arn
+    assert counter.read_text() == "1"  # the script did not run again
+    assert (
+        second.steps["Prepare"].properties == first.steps["Prepare"].properties
+    )  # old paths, like SageMaker
+    assert "rows 4178" in (second.run_dir / second.steps["Read"].log_file).read_text()
+    assert second.steps["Read"].cache_hit is None  # no CacheConfig: always runs
+
+
+def test_changed_arguments_or_no_cache_run_the_step_again(runner, pipeline, local_aws, tmp_path):
+    counter = tmp_path / "runs-of-prepare"
+    definition = _cached_pipeline(pipeline, counter)
+    runner.run(definition, pipeline_name="demo")
+    bucket = pipeline.settings.bucket_name("data")
+    local_aws.clients.s3.copy_object(
+        Bucket=bucket, Key="raw/copy.csv", CopySource={"Bucket": bucket, "Key": "raw/abalone.csv"}
+    )
+    other_input = runner.run(
+        definition, {"InputDataUrl": f"s3://{bucket}/raw/copy.csv"}, pipeline_name="demo"
+    )
+    no_cache = LocalPipelineRunner(runner.settings, local_aws, runner.runs_dir, use_cache=False)
+    fresh = no_cache.run(definition, pipeline_name="demo")
+
+    assert other_input.steps["Prepare"].cache_hit is None
+    assert fresh.steps["Prepare"].cache_hit is None
+    assert counter.read_text() == "3"
+
+
+def test_retry_policy_retries_a_killed_job_and_never_an_algorithm_error(runner, pipeline, tmp_path, sleeps):
+    marker = tmp_path / "attempts"
+    policy = {
+        "ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"],
+        "IntervalSeconds": 3,
+        "BackoffRate": 2.0,
+        "MaxAttempts": 2,
+    }
+    pipeline.processing(
+        "Flaky",
+        """
+        import signal
+        marker = Path(os.environ["MARKER"])
+        attempts = int(marker.read_text()) + 1 if marker.exists() else 1
+        marker.write_text(str(attempts))
+        if attempts < 3:
+            os.kill(os.getpid(), signal.SIGKILL)  # the platform losing the host
+        """,
+        environment={"MARKER": str(marker)},
+        RetryPolicies=[policy],
+    )
+    pipeline.processing(
+        "Broken", "raise SystemExit('bad input row 7')", DependsOn=["Flaky"], RetryPolicies=[policy]
+    )
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.steps["Flaky"].status == StepStatus.SUCCEEDED
+    assert record.steps["Flaky"].attempts == 3
+    assert sleeps == [3.0, 6.0]  # IntervalSeconds, then times BackoffRate
+    broken = record.steps["Broken"]
+    assert broken.status == StepStatus.FAILED and broken.attempts == 1
+    assert broken.failure_reason == "AlgorithmError: bad input row 7 (host algo-1, exit code 1)"
+
+
+def test_retries_stop_after_max_attempts(runner, pipeline, sleeps):
+    policy = {
+        "ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"],
+        "IntervalSeconds": 1,
+        "BackoffRate": 1.0,
+        "MaxAttempts": 1,
+    }
+    pipeline.processing(
+        "Doomed", "import signal; os.kill(os.getpid(), signal.SIGKILL)", RetryPolicies=[policy]
+    )
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    step = record.steps["Doomed"]
+    assert (step.status, step.attempts, sleeps) == (StepStatus.FAILED, 2, [1.0])
+    assert step.failure_reason.startswith("InternalServerError: algo-1 was killed by SIGKILL")
+
+
+def test_a_failing_step_fails_the_execution_and_nothing_after_it_runs(runner, pipeline, local_aws, tmp_path):
+    witness = tmp_path / "downstream-ran"
+    pipeline.processing("Good", """(out("data") / "x.txt").write_text("x")""", outputs=("data",))
+    pipeline.processing(
+        "Bad",
+        """
+        print("reading the data")
+        raise ValueError("column 'rings' has 3 non-integer values")
+        """,
+        inputs={"data": pipeline.output_uri("Good", "data")},
+        outputs=("result",),
+    )
+    touch = f"Path({str(witness)!r}).write_text('ran')"
+    pipeline.processing("Downstream", touch, inputs={"result": pipeline.output_uri("Bad", "result")})
+    pipeline.processing("Independent", touch)
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.FAILED
+    assert record.failure_reason == (
+        "step Bad failed: AlgorithmError: Traceback (most recent call last): | "
+        '  File "<string>", line 12, in <module> | '
+        "ValueError: column 'rings' has 3 non-integer values (host algo-1, exit code 1)"
+    )
+    assert [s.status for s in record.steps.values()] == [
+        StepStatus.SUCCEEDED,
+        StepStatus.FAILED,
+        StepStatus.NOT_STARTED,
+        StepStatus.NOT_STARTED,
+    ]
+    assert not witness.exists()
+    bad = record.steps["Bad"]
+    assert "reading the data" in (record.run_dir / bad.log_file).read_text()
+    prefix = bad.arguments["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    bucket, _, key = prefix.removeprefix("s3://").partition("/")
+    assert (
+        local_aws.clients.s3.list_objects_v2(Bucket=bucket, Prefix=key)["KeyCount"] == 0
+    )  # no partial output
+    saved = json.loads(record.record_file.read_text())
+    assert saved["steps"][1]["failure_reason"] == bad.failure_reason
+    assert saved["steps"][1]["arguments"]["AppSpecification"]["ContainerEntrypoint"][0] == "python3"

@@ -1,0 +1,62 @@
+"""The real synthesized dev training pipeline, end to end on the abalone data: cache hits per data snapshot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from localcloud import ExecutionStatus, LocalPipelineRunner, StepStatus
+from pipelines import settings as settings_module
+
+SETTINGS = settings_module.load("dev")
+CACHED_STEPS = ("Preprocess", "Train", "Baseline", "Evaluate")
+
+
+@pytest.mark.slow
+def test_synthesized_training_pipeline_reruns_from_cache_until_the_data_snapshot_changes(local_aws, tmp_path):
+    from pipelines.synth import render_pipelines
+
+    name = SETTINGS.training_pipeline_name
+    definition = json.loads(render_pipelines(SETTINGS)[name])
+    runner = LocalPipelineRunner(SETTINGS, local_aws, tmp_path / "runs")
+
+    first = runner.run(definition, {"GitCommit": "e2e-test"}, pipeline_name=name)
+
+    assert first.status == ExecutionStatus.SUCCEEDED, first.failure_reason
+    assert first.warnings == []  # the definition matches this checkout (image tag, XGBoost version)
+    assert first.steps["QualityGateFailed"].status == StepStatus.SKIPPED
+    sagemaker = local_aws.clients.sagemaker
+    package = sagemaker.describe_model_package(ModelPackageName=first.model_package_arn)
+    assert package["ModelPackageGroupName"] == SETTINGS.model_package_group
+    assert package["ModelApprovalStatus"] == SETTINGS.model_approval_status
+    assert package["CustomerMetadataProperties"]["GitCommit"] == "e2e-test"
+    assert package["CustomerMetadataProperties"]["PipelineExecutionArn"] == first.execution_arn
+    statistics = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
+    assert statistics.endswith("/statistics.json")
+    evaluation_uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    bucket, _, key = evaluation_uri.removeprefix("s3://").partition("/")
+    evaluation = json.loads(local_aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert evaluation["regression_metrics"]["rmse"]["value"] <= SETTINGS.quality_gate.threshold
+    assert first.steps["Deploy"].properties["OutputParameters"]["endpoint_name"] == SETTINGS.endpoint_name
+    assert sagemaker.describe_endpoint(EndpointName=SETTINGS.endpoint_name)["EndpointName"]
+
+    pending = {"GitCommit": "e2e-test", "ModelApprovalStatus": "PendingManualApproval"}
+    second = runner.run(definition, pending, pipeline_name=name)
+
+    assert second.status == ExecutionStatus.SUCCEEDED, second.failure_reason
+    assert all(second.steps[step].cache_hit for step in CACHED_STEPS)
+    assert second.model_package_arn != first.model_package_arn  # registration is never cached
+    assert second.steps["Deploy"].status == StepStatus.SKIPPED  # not approved: not deployed
+
+    # A new snapshot of the same URI: Preprocess reruns (its arguments changed), and its new output
+    # locations make every step downstream rerun too.
+    third = runner.run(definition, pending | {"DataSnapshot": "2026-11-23T16:00:00Z"}, pipeline_name=name)
+
+    assert third.status == ExecutionStatus.SUCCEEDED, third.failure_reason
+    assert [step for step in CACHED_STEPS if third.steps[step].cache_hit] == []
+    assert all(third.steps[step].status == StepStatus.SUCCEEDED for step in CACHED_STEPS)
+    model = third.steps["Train"].properties["ModelArtifacts"]["S3ModelArtifacts"]
+    assert model != first.steps["Train"].properties["ModelArtifacts"]["S3ModelArtifacts"]
+    package = sagemaker.describe_model_package(ModelPackageName=third.model_package_arn)
+    assert package["CustomerMetadataProperties"]["DataSnapshot"] == "2026-11-23T16:00:00Z"

@@ -1,0 +1,57 @@
+"""simulate: would retraining fire? One prepared rig, the four scenarios on generated windows."""
+
+from __future__ import annotations
+
+import pytest
+
+from localcloud.cloudwatch import AlarmState
+from localcloud.stories.simulate import Scenario, Simulator
+from localcloud.stories.traffic import TrafficKind
+from pipelines import settings as settings_module
+
+SETTINGS = settings_module.load("dev")
+
+
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory):
+    with Simulator(SETTINGS, tmp_path_factory.mktemp("simulate"), rows=200) as rig:
+        yield rig
+
+
+@pytest.mark.slow
+def test_no_drift_triggers_nothing(simulator):
+    result = simulator.run(Scenario.NO_DRIFT)
+    assert result.retraining_starts == 0 and result.executions_in_emulator == 0
+    assert {w.drift_alarm for w in result.windows} == {AlarmState.OK}
+    assert all(w.violations == 0 for w in result.windows)
+
+
+@pytest.mark.slow
+def test_drift_triggers_exactly_one_retraining_when_drift_starts(simulator):
+    result = simulator.run(Scenario.DRIFT)
+    assert result.retraining_starts == 1 and result.executions_in_emulator == 1
+    first_drifted = next(w.index for w in result.windows if w.traffic is TrafficKind.DRIFTED)
+    assert result.first_start.index == first_drifted
+    assert all(w.drift_alarm is AlarmState.ALARM for w in result.windows[first_drifted:])
+
+
+@pytest.mark.slow
+def test_flapping_alarm_is_held_by_the_storm_guard(simulator):
+    result = simulator.run(Scenario.FLAPPING)
+    into_alarm = [
+        w
+        for w in result.windows
+        if any(f"{SETTINGS.drift_alarm_name}: OK->ALARM" in t for t in w.transitions)
+    ]
+    assert len(into_alarm) >= 2  # the alarm really flapped
+    assert result.retraining_starts == 1 and result.executions_in_emulator == 1
+    skipped = [g for w in into_alarm[1:] for g in w.guard]
+    assert skipped and all(g.startswith("skipped") for g in skipped)
+
+
+@pytest.mark.slow
+def test_bad_data_reports_violations_without_a_storm(simulator):
+    result = simulator.run(Scenario.BAD_DATA)
+    bad = [w for w in result.windows if w.traffic is TrafficKind.BAD]
+    assert all(w.violations > 0 for w in bad)
+    assert result.retraining_starts <= 1 and result.executions_in_emulator <= 1
