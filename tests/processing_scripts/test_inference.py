@@ -123,8 +123,14 @@ def test_bad_bodies_name_the_row_and_column(model: xgb.Booster, body: bytes, mes
 @given(
     rows=st.integers(min_value=1, max_value=5),
     data=st.data(),
+    # A request body is bytes: a lone surrogate (category Cs) cannot be encoded into one, so it is
+    # not a cell a client could send.
     token=st.text(
-        alphabet=st.characters(exclude_characters=',"\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029'), min_size=1
+        alphabet=st.characters(
+            exclude_categories=("Cs",),
+            exclude_characters=',"\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029',
+        ),
+        min_size=1,
     ),
 )
 def test_any_non_numeric_cell_is_named(
