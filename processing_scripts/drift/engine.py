@@ -19,6 +19,7 @@ import pyarrow as pa
 from processing_scripts import contract
 from processing_scripts.drift import checks, sources
 from processing_scripts.drift.capture import Labels, TimeWindow
+from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.errors import DriftInputError
 from processing_scripts.drift.formats import (
     FRACTIONAL,
@@ -30,7 +31,6 @@ from processing_scripts.drift.formats import (
     DatasetStatistics,
     FeatureConstraints,
     FeatureStatistics,
-    MonitoringConfig,
     Violation,
     json_text,
     parse_json,

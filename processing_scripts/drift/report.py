@@ -149,7 +149,9 @@ def _distribution_figure(result: CheckResult, features: list[FeatureResult]) -> 
             _plot_categories(ax, base, now)
         d = feature.distance
         subtitle = (
-            "" if d is None or math.isnan(d.value) else f"\n{d.method} {d.value:.3f} vs {d.threshold:g}"
+            ""
+            if d is None or math.isnan(d.value)
+            else f"\n{d.method} {d.value:{d.statistic.value_format}} vs {d.threshold:g}"
         )
         ax.set_title(f"{feature.name}{subtitle}", fontsize=9, color="#b00020" if feature.drifted else "#222")
         ax.tick_params(labelsize=7)

@@ -14,7 +14,7 @@ import pytest
 
 from processing_scripts.drift import engine, sources
 from processing_scripts.drift.capture import Labels, TimeWindow, hour_folder
-from processing_scripts.drift.formats import MonitoringConfig
+from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.quality import BINARY, model_quality
 from processing_scripts.drift.storage import Storage
 from tests.processing_scripts.drift.conftest import write_csv
