@@ -2,7 +2,9 @@
 
 Every name, threshold, period, evaluation count and missing-data policy comes from settings, and the
 drift metrics use the namespace, names and dimensions the monitoring job publishes with (also from
-settings). All alarms notify the topic; only the drift-share alarm also starts retraining (through
+settings). A per-feature drift alarm compares the way the feature's drift statistic does (the
+registry in :mod:`processing_scripts.drift.methods`): above the threshold for a distance, below it
+for a p-value. All alarms notify the topic; only the drift-share alarm also starts retraining (through
 the rule in :mod:`infra.retraining`), and the endpoint alarms double as the blue/green rollback
 alarms of the deploy function.
 """
@@ -10,6 +12,7 @@ alarms of the deploy function.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -20,12 +23,18 @@ from constructs import Construct
 
 from pipelines.settings import Settings
 from processing_scripts import dataset
+from processing_scripts.drift.methods import Direction, Kind
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"  # sic: AWS spells it this way
 MICROSECONDS_PER_MS = 1000  # ModelLatency is reported in microseconds
 GREATER = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+# The operator that alarms on the side of the threshold a drift statistic drifts on.
+DRIFT_OPERATORS = {
+    Direction.ABOVE: GREATER,
+    Direction.BELOW: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+}
 
 
 class ProjectAlarms(Construct):
@@ -59,16 +68,8 @@ class ProjectAlarms(Construct):
             **drift,
         )
         self.feature_drift = {
-            feature: self._alarm(
-                f"FeatureDrift{index}",
-                settings.feature_drift_alarm_name(feature),
-                f"Drift distance of {feature!r} from the baseline (notify only)",
-                self._drift_metric(settings.drift_metric_name(feature), alarms.drift_period_seconds),
-                threshold=settings.monitoring.comparison_threshold,
-                comparison=GREATER,
-                **drift,
-            )
-            for index, feature in enumerate(dataset.feature_names())
+            feature: self._feature_drift_alarm(index, feature, kind, drift)
+            for index, (feature, kind) in enumerate(dataset.feature_kinds().items())
         }
         endpoint = {
             "evaluation_periods": alarms.endpoint_evaluation_periods,
@@ -132,6 +133,23 @@ class ProjectAlarms(Construct):
             )
             for purpose, queue in failure_queues.items()
         }
+
+    def _feature_drift_alarm(
+        self, index: int, feature: str, kind: Kind, drift: Mapping[str, Any]
+    ) -> cloudwatch.Alarm:
+        """The feature's metric is the value its statistic compared (see processing_scripts.drift.metrics),
+        so the alarm takes that statistic's threshold and direction: a p-value alarms below it."""
+        settings = self._settings
+        statistic, threshold = settings.monitoring.drift.comparison(kind)
+        return self._alarm(
+            f"FeatureDrift{index}",
+            settings.feature_drift_alarm_name(feature),
+            f"{statistic.measure} of {feature!r} from the baseline (notify only)",
+            self._drift_metric(settings.drift_metric_name(feature), settings.alarms.drift_period_seconds),
+            threshold=threshold,
+            comparison=DRIFT_OPERATORS[statistic.direction],
+            **drift,
+        )
 
     def _alarm(
         self,

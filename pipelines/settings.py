@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from processing_scripts import dataset
+from processing_scripts.drift.config import MonitoringConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "prod")
@@ -107,17 +108,16 @@ class ServingConfig:
 
 
 @dataclass(frozen=True)
-class MonitoringConfig:
-    """Drift engine thresholds and the CloudWatch names the monitoring job and the alarms share."""
+class MonitoringSettings:
+    """The monitoring job's schedule, the drift engine's config and the CloudWatch names the
+    monitoring job and the alarms share."""
 
     instance_type: str = "ml.m5.large"
     window_hours: int = 1
     schedule_expression: str = "rate(1 hour)"
-    comparison_threshold: float = 0.1  # Model Monitor's default: max |CDF difference|
-    comparison_method: str = "linf_robust"  # linf_simple | linf_robust
-    categorical_threshold: float = 0.1
-    categorical_method: str = "LInfinity"  # LInfinity | ChiSquared
-    completeness_threshold: float = 0.1
+    # Thresholds and methods, as the baseline step writes them into constraints.json: the engine's
+    # own type, so a field added there is a setting here, a baseline-step argument and a CLI option.
+    drift: MonitoringConfig = field(default_factory=MonitoringConfig)
     metric_namespace: str = "SageMakerMLOps/DataQuality"
     endpoint_dimension: str = "Endpoint"
     schedule_dimension: str = "MonitoringSchedule"
@@ -186,7 +186,7 @@ class Settings:
     processing: ProcessingConfig = field(default_factory=ProcessingConfig)
     quality_gate: QualityGate = field(default_factory=QualityGate)
     serving: ServingConfig = field(default_factory=ServingConfig)
-    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)

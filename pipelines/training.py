@@ -285,7 +285,6 @@ def _baseline_step(
     pipeline: str,
     split_uri: dict[str, object],
 ) -> ProcessingStep:
-    mon = settings.monitoring
     processor = script_processor(settings, session, "baseline", params[p.PROCESSING_INSTANCE_TYPE])
     step_args = processor.run(
         inputs=[
@@ -299,15 +298,7 @@ def _baseline_step(
                 execution_output_uri(settings, pipeline, BASELINE, BASELINE_OUTPUT),
             )
         ],
-        arguments=container_arguments(
-            [
-                ("--comparison-threshold", str(mon.comparison_threshold)),
-                ("--comparison-method", mon.comparison_method),
-                ("--categorical-threshold", str(mon.categorical_threshold)),
-                ("--categorical-method", mon.categorical_method),
-                ("--completeness-threshold", str(mon.completeness_threshold)),
-            ]
-        ),
+        arguments=container_arguments(settings.monitoring.drift.as_arguments()),
     )
     return cached_processing_step(
         settings,

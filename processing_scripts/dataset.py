@@ -6,6 +6,8 @@ evaluation and monitoring code and the tests read the schema from here.
 
 from __future__ import annotations
 
+from processing_scripts.drift.methods import Kind
+
 # Raw CSV columns in file order, with the type each must parse as.
 RAW_COLUMNS: dict[str, str] = {
     "sex": "category",
@@ -32,3 +34,11 @@ def feature_names() -> list[str]:
     numeric = [c for c, kind in RAW_COLUMNS.items() if c != TARGET and kind != "category"]
     one_hot = [f"{col}_{value}" for col, values in CATEGORIES.items() for value in values]
     return numeric + one_hot
+
+
+def feature_kinds() -> dict[str, Kind]:
+    """How the drift engine compares each model input, which the per-feature drift alarms must know
+    (a numeric distance drifts above its threshold, a ChiSquared p-value below). Every column after
+    preprocessing is a number (one-hot columns are 0/1), so all are numerical here; a dataset whose
+    endpoint receives text features marks those categorical."""
+    return dict.fromkeys(feature_names(), Kind.NUMERICAL)

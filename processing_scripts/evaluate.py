@@ -7,7 +7,8 @@ regression|binary_classification] [--threshold 0.5]`` (paths from
 ``part-*.csv``) from ``Evaluate.TEST`` and ``schema.json`` from ``Evaluate.SCHEMA``.
 
 ``evaluation.json`` is in Model Monitor's model-quality format (see
-:mod:`processing_scripts.quality_metrics`); the pipeline's quality gate reads one value from it.
+:mod:`processing_scripts.quality_metrics`, shared with the monitoring job); the pipeline's quality
+gate reads one value from it.
 ``report.html`` is the same numbers for a person, with the plots that show *where* a model is wrong.
 Both are written together or not at all.
 """
@@ -21,13 +22,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from processing_scripts import contract, dataset, job, model_io, quality_metrics, reporting
-from processing_scripts.split_schema import PROBLEM_TYPES, SplitSchema
+from processing_scripts import contract, dataset, job, model_io, reporting
+from processing_scripts.quality_metrics import (
+    DECISION_THRESHOLD,
+    ModelQuality,
+    QualityInputError,
+    model_quality,
+)
+from processing_scripts.split_schema import PROBLEM_TYPES, REGRESSION, SplitSchema
 from processing_scripts.tabular_io import read_numeric_table
 
 log = logging.getLogger("processing_scripts.evaluate")
 
-DEFAULT_THRESHOLD = 0.5
 REPORT_TITLE = "Model evaluation"
 
 
@@ -55,26 +61,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--threshold",
         type=probability_threshold,
-        default=DEFAULT_THRESHOLD,
+        default=DECISION_THRESHOLD,
         help="binary_classification: predict 1 when the probability is at least this (default: %(default)s)",
     )
     return parser.parse_args(argv)
 
 
-def compute_metrics(problem_type: str, actual: np.ndarray, predicted: np.ndarray, threshold: float) -> dict:
-    if problem_type == "regression":
-        return quality_metrics.regression_metrics(actual, predicted)
-    return quality_metrics.binary_classification_metrics(actual, predicted, threshold)
-
-
-def _metric_rows(evaluation: dict) -> list[tuple[str, object, object]]:
-    """(name, value, standard deviation) for every scalar metric, for the report's table."""
-    (group,) = evaluation.values()
-    return [
-        (name, entry["value"] if entry["value"] is not None else "n/a", entry.get("standard_deviation", ""))
-        for name, entry in group.items()
-        if isinstance(entry, dict) and "value" in entry
-    ]
+def compute_metrics(
+    problem_type: str, actual: np.ndarray, predicted: np.ndarray, threshold: float
+) -> ModelQuality:
+    """The metrics, refusing what cannot make a quality gate: no scorable row, or (classification) a
+    test split with one class, whose AUC and recall are undefined."""
+    try:
+        quality = model_quality(problem_type, actual, predicted, threshold=threshold, source="the test split")
+    except QualityInputError as err:
+        raise job.JobInputError(str(err)) from err
+    if quality.rows == 0:
+        raise job.JobInputError(f"none of the {len(actual)} test rows has both a label and a prediction")
+    if problem_type != REGRESSION and len(np.unique(actual)) < 2:
+        raise job.JobInputError(
+            f"the test split has only label {actual[0]:g}; AUC and recall need both classes, "
+            "so use more data or a different split seed"
+        )
+    if quality.missing:
+        log.warning("%d test rows without a label or prediction were left out", quality.missing)
+    return quality
 
 
 def regression_plots(actual: np.ndarray, predicted: np.ndarray, label: str) -> list[str]:
@@ -98,9 +109,9 @@ def regression_plots(actual: np.ndarray, predicted: np.ndarray, label: str) -> l
     ]
 
 
-def classification_plots(evaluation: dict) -> list[str]:
+def classification_plots(quality: ModelQuality) -> list[str]:
     """The confusion matrix as a heat map and the ROC curve, both from the computed metrics."""
-    group = evaluation["binary_classification_metrics"]
+    group = quality.metrics
     matrix = np.array([[group["confusion_matrix"][a][p] for p in ("0", "1")] for a in ("0", "1")])
     confusion = reporting.new_figure(4.5, 4.0)
     axes = confusion.subplots()
@@ -123,12 +134,11 @@ def classification_plots(evaluation: dict) -> list[str]:
     return [reporting.figure_html(confusion, "confusion matrix"), reporting.figure_html(roc, "ROC curve")]
 
 
-def render_report(evaluation: dict, context: list[tuple[str, object]], plots: list[str]) -> str:
+def render_report(quality: ModelQuality, context: list[tuple[str, object]], plots: list[str]) -> str:
     return reporting.page_html(
         REPORT_TITLE,
         reporting.section_html(
-            "Metrics",
-            reporting.table_html(("metric", "value", "standard deviation"), _metric_rows(evaluation)),
+            "Metrics", reporting.table_html(("metric", "value", "standard deviation"), quality.metric_rows())
         ),
         reporting.section_html("Inputs", reporting.table_html(("input", "value"), context)),
         reporting.section_html("Plots", *plots),
@@ -152,30 +162,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     actual = test[schema.label].to_numpy()
     predicted = model_io.predict(booster, test[list(schema.features)].to_numpy(), schema.features)
 
-    evaluation = compute_metrics(args.problem_type, actual, predicted, args.threshold)
+    quality = compute_metrics(args.problem_type, actual, predicted, args.threshold)
     headline = ", ".join(
-        f"{name} {value:.4g}" for name, value, _ in _metric_rows(evaluation)[:4] if value != "n/a"
+        f"{name} {value:.4g}" for name, value, _ in quality.metric_rows()[:4] if value != "n/a"
     )
-    log.info("evaluated %d test rows as %s: %s", len(test), args.problem_type, headline)
+    log.info("evaluated %d test rows as %s: %s", quality.rows, args.problem_type, headline)
 
     # Container paths, not this host's: the report reads the same wherever the job ran.
     context: list[tuple[str, object]] = [
         ("problem type", args.problem_type),
         ("test rows", len(test)),
+        ("rows left out (label or prediction missing)", quality.missing),
         ("test data", contract.Evaluate.TEST),
         ("model", f"{contract.Evaluate.MODEL}/{model_io.MODEL_ARCHIVE}"),
     ]
-    if args.problem_type == "regression":
+    if args.problem_type == REGRESSION:
         plots = regression_plots(actual, predicted, schema.label)
     else:
         context.append(("threshold", args.threshold))
-        plots = classification_plots(evaluation)
+        plots = classification_plots(quality)
     out_dir = contract.host_path(contract.Evaluate.EVALUATION)
     job.write_all_or_nothing(
         {
-            out_dir / contract.Evaluate.EVALUATION_FILE: json.dumps(evaluation, indent=2, allow_nan=False)
+            out_dir / contract.Evaluate.EVALUATION_FILE: json.dumps(
+                quality.to_json(), indent=2, allow_nan=False
+            )
             + "\n",
-            out_dir / contract.REPORT_FILE: render_report(evaluation, context, plots),
+            out_dir / contract.REPORT_FILE: render_report(quality, context, plots),
         }
     )
 

@@ -27,6 +27,7 @@ from processing_scripts.drift import engine, metrics, sources
 from processing_scripts.drift.capture import TimeWindow, parse_time
 from processing_scripts.drift.errors import DriftInputError
 from processing_scripts.drift.storage import Storage, StoredFile
+from processing_scripts.split_schema import PROBLEM_TYPES
 
 log = logging.getLogger(__name__)
 _HOUR_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
@@ -51,9 +52,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--feature-metric-prefix", default="feature_baseline_drift_")
     parser.add_argument("--share-metric", default="drifted_feature_share")
     parser.add_argument("--violations-metric", default="constraint_violations")
-    parser.add_argument(
-        "--problem-type", default=dataset.PROBLEM_TYPE, choices=("regression", "binary_classification")
-    )
+    parser.add_argument("--problem-type", default=dataset.PROBLEM_TYPE, choices=PROBLEM_TYPES)
     parser.add_argument("--no-report", action="store_true", help="skip report.html (no matplotlib)")
     return parser.parse_args(argv)
 

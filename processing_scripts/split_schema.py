@@ -13,7 +13,9 @@ from pathlib import Path
 from processing_scripts import contract, dataset
 from processing_scripts.job import JobInputError
 
-PROBLEM_TYPES = ("regression", "binary_classification")
+REGRESSION = "regression"
+BINARY_CLASSIFICATION = "binary_classification"
+PROBLEM_TYPES = (REGRESSION, BINARY_CLASSIFICATION)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 from common import arguments, report
 
 from processing_scripts.drift import engine, sources
-from processing_scripts.drift.formats import MonitoringConfig, write_files
+from processing_scripts.drift.config import MonitoringConfig
+from processing_scripts.drift.formats import write_files
 from processing_scripts.drift.storage import Storage
 
 args = arguments(__doc__)

@@ -1,7 +1,7 @@
 """`monitor baseline` and `monitor check`: the drift engine on local files or S3, from a terminal.
 
 The same engine the monitoring job runs (``processing_scripts.drift``), with the thresholds from the
-selected environment's settings (``settings.monitoring``) and S3 access through the CLI's client
+selected environment's settings (``settings.monitoring.drift``) and S3 access through the CLI's client
 factory. A check exits 0 whether or not drift was found, unless ``--fail-on-drift`` makes drift a
 failure (exit code 5) for CI gates.
 """
@@ -9,22 +9,23 @@ failure (exit code 5) for CI gates.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from pipelines.cli.context import CliContext, CliError, console
+from processing_scripts.drift.config import argument_specs
 
 if TYPE_CHECKING:  # the engine (pyarrow, numpy) loads only when a monitor command runs
     from processing_scripts.drift import engine, sources
     from processing_scripts.drift.storage import Storage
 
-T = TypeVar("T")
 PROGRESS_AFTER_BYTES = 64 << 20  # show a progress bar for inputs larger than this
 
 DataOpt = typer.Option(..., "--data", help="CSV/Parquet file or folder, capture JSONL folder, or s3:// URI.")
@@ -43,31 +44,16 @@ def baseline(
     out: Path = typer.Option(..., "--out", help="Folder for statistics.json and constraints.json."),
     schema: str = SchemaOpt,
     header: bool = HeaderOpt,
-    comparison_threshold: float = typer.Option(None, help="Numeric drift threshold (default: settings)."),
-    comparison_method: str = typer.Option(None, help="linf_simple or linf_robust (default: settings)."),
-    categorical_threshold: float = typer.Option(
-        None, help="Categorical drift threshold (default: settings)."
-    ),
-    categorical_method: str = typer.Option(None, help="LInfinity or ChiSquared (default: settings)."),
-    completeness_threshold: float = typer.Option(
-        None, help="Tolerated completeness drop (default: settings)."
-    ),
+    **drift_options: object,
 ) -> None:
     """Profile a dataset into Model Monitor's statistics.json and constraints.json."""
     from processing_scripts.drift import engine, sources
-    from processing_scripts.drift.formats import MonitoringConfig, write_files
+    from processing_scripts.drift.formats import write_files
 
     obj: CliContext = ctx.obj
-    monitoring = obj.settings.monitoring
     started = time.perf_counter()
     with _user_errors():
-        config = MonitoringConfig(
-            comparison_threshold=_pick(comparison_threshold, monitoring.comparison_threshold),
-            comparison_method=_pick(comparison_method, monitoring.comparison_method),
-            categorical_comparison_threshold=_pick(categorical_threshold, monitoring.categorical_threshold),
-            categorical_drift_method=_pick(categorical_method, monitoring.categorical_method),
-            completeness_threshold=_pick(completeness_threshold, monitoring.completeness_threshold),
-        )
+        config = obj.settings.monitoring.drift.with_arguments(drift_options)
         source = sources.open_source(_storage(obj, data, schema), data, schema_file=schema, header=header)
         with _progress(source) as progress:
             result = engine.build_baseline(source, config, progress)
@@ -77,6 +63,24 @@ def baseline(
         f"[dim]{result.statistics.item_count:,} rows, {len(result.features)} features "
         f"in {time.perf_counter() - started:.1f}s[/]"
     )
+
+
+def _with_drift_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Declare one option per flag of the drift config (``processing_scripts.drift.config``), method
+    choices from the statistics registry; an option not given keeps the settings' value."""
+    signature = inspect.signature(command)
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    options = [
+        inspect.Parameter(
+            spec.field,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(None, spec.flag, help=f"{spec.help} (default: settings)."),
+            annotation=(Literal[spec.choices] if spec.choices else spec.type) | None,
+        )
+        for spec in argument_specs()
+    ]
+    command.__signature__ = signature.replace(parameters=[*fixed, *options])  # type: ignore[attr-defined]
+    return command
 
 
 def check(
@@ -227,15 +231,11 @@ class _ProgressBar:
             self.bar.stop()
 
 
-def _pick(value: T | None, default: T) -> T:
-    return default if value is None else value
-
-
 def register(app: typer.Typer) -> None:
     monitor = typer.Typer(
         help="Data drift: Model-Monitor-format baselines and checks, no Model Monitor needed.",
         no_args_is_help=True,
     )
-    monitor.command("baseline")(baseline)
+    monitor.command("baseline")(_with_drift_options(baseline))
     monitor.command("check")(check)
     app.add_typer(monitor, name="monitor")

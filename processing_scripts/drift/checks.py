@@ -12,22 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processing_scripts.drift import sources
-from processing_scripts.drift.distance import Distance, categorical_distance, numeric_distance
+from processing_scripts.drift.config import MonitoringConfig
+from processing_scripts.drift.distance import categorical_linf, numeric_linf
 from processing_scripts.drift.formats import (
     BASELINE_DRIFT_CHECK,
     CATEGORICAL_VALUES_CHECK,
-    CHI_SQUARED,
     COMPLETENESS_CHECK,
     DATA_TYPE_CHECK,
     EXTRA_COLUMN_CHECK,
-    LINF_ROBUST,
     MISSING_COLUMN_CHECK,
     STRING,
     Constraints,
     FeatureStatistics,
-    MonitoringConfig,
     Violation,
 )
+from processing_scripts.drift.methods import Comparison, Distance, Kind
 from processing_scripts.drift.profile import NumericProfile, Profile, StringProfile
 
 
@@ -228,36 +227,33 @@ def _constraint_checks(
 
 
 def _distance(base: FeatureStatistics, profile: Profile, config: MonitoringConfig) -> Distance | None:
+    """The configured statistic for the feature's kind, computed and judged against its threshold."""
     if isinstance(profile, NumericProfile):
         if profile.baseline_cdf is None or base.numeric is None:
             return None
-        return numeric_distance(
-            profile.baseline_cdf,
-            float(base.num_present),
-            at_or_below=profile.at_or_below,
-            below=profile.below,
-            current_total=profile.count,
-            method=config.comparison_method,
-            threshold=config.comparison_threshold,
+        kind = Kind.NUMERICAL
+        comparison = Comparison(
+            linf=numeric_linf(profile.baseline_cdf, profile.at_or_below, profile.below, profile.count),
+            baseline_count=float(base.num_present),
+            current_count=profile.count,
         )
-    if base.inferred_type != STRING or base.categories is None:
+    elif base.inferred_type == STRING and base.categories is not None:
+        kind = Kind.CATEGORICAL
+        comparison = Comparison(
+            linf=categorical_linf(base.categories, profile.counts),
+            baseline_count=sum(base.categories.values()),
+            current_count=sum(profile.counts.values()),
+            baseline_categories=base.categories,
+            current_categories=profile.counts,
+        )
+    else:
         return None
-    return categorical_distance(
-        base.categories,
-        profile.counts,
-        config.categorical_drift_method,
-        config.categorical_comparison_threshold,
-        robust_linf=config.comparison_method == LINF_ROBUST,
-    )
+    statistic, threshold = config.comparison(kind)
+    return Distance(statistic, statistic.compute(comparison, config), threshold, comparison.linf)
 
 
 def _drift_violation(name: str, distance: Distance, base: FeatureStatistics, profile: Profile) -> Violation:
-    if distance.method == CHI_SQUARED:
-        measured = f"chi-squared p-value {distance.value:.3g} is below {distance.threshold:g}"
-    else:
-        measured = (
-            f"{distance.method} distance {distance.value:.3f} exceeds the threshold {distance.threshold:g}"
-        )
+    measured = distance.statistic.describe(distance.value, distance.threshold)
     if isinstance(profile, NumericProfile) and base.numeric is not None and profile.count:
         shift = f"mean {base.numeric.mean:.4g} -> {profile.mean:.4g}, std {base.numeric.std_dev:.4g} -> {math.sqrt(profile.m2 / profile.count):.4g}"
     elif isinstance(profile, StringProfile) and base.categories:

@@ -1,4 +1,5 @@
-"""Distribution distances, as Model Monitor's analyzer (Deequ) defines them.
+"""Distribution distances, as Model Monitor's analyzer (Deequ) defines them: the math behind the
+statistics registered in :mod:`.methods`.
 
 Numeric features — L-infinity between CDFs (the two-sample Kolmogorov–Smirnov statistic):
 ``linf_simple = max_x |F_baseline(x) - F_current(x)|``, both CDFs right-continuous step functions,
@@ -8,52 +9,38 @@ rises, so the maximum is attained either at a baseline point or just below the n
 the current values ``<= p`` and ``< p`` for every baseline point ``p`` therefore gives exactly the
 value Deequ computes over the union of both sketches' items (with an exact current sketch).
 ``linf_robust = max(0, linf_simple - 1.8 * sqrt((n + m) / (n * m)))`` subtracts the KS critical
-value at alpha ~ 0.003, so small samples do not raise false alarms. Drift when the value
-``> comparison_threshold`` (Model Monitor's default 0.1: "maximum absolute difference between the
-CDFs"). Note: in Deequ's code ``correctForLowNumberOfSamples=true`` returns the *simple* value; the
-method names here say what is computed.
+value at alpha ~ 0.003, so small samples do not raise false alarms. Note: in Deequ's code
+``correctForLowNumberOfSamples=true`` returns the *simple* value; the method names here say what is
+computed.
 
 Categorical features — L-infinity between category frequencies, ``max_v |p_b(v) - p_c(v)|`` over the
-union of categories (robust variant as above), drift when ``> categorical_comparison_threshold``; or
-``ChiSquared``: Pearson's goodness-of-fit test of the current counts against the baseline
-proportions (Deequ's procedure: current categories unknown to the baseline are left out, small
-expected categories are merged until Cochran's/Yates' rules hold); drift when the p-value
-``< categorical_comparison_threshold``.
+union of categories; or Pearson's chi-squared goodness-of-fit test of the current counts against the
+baseline proportions (Deequ's procedure: current categories unknown to the baseline are left out,
+small expected categories are merged until Cochran's/Yates' rules hold), whose p-value is reported.
+
+No numpy import at module level: the registry imports this module, the drift config imports the
+registry, and ``pipelines/settings.py`` imports the config, which must stay instant to import. The
+numeric distance works on the arrays it is given through their own methods.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from processing_scripts.drift.formats import CHI_SQUARED, LINF_ROBUST, LINFINITY
-from processing_scripts.drift.sketch import Cdf
+    from processing_scripts.drift.sketch import Cdf
 
 ROBUST_FACTOR = 1.8
 
 
-@dataclass(frozen=True)
-class Distance:
-    """One feature's comparison: ``value`` is what the verdict compares with ``threshold``."""
-
-    method: str
-    value: float
-    threshold: float
-    linf: float  # the plain L-infinity distance, reported for every method
-
-    @property
-    def drifted(self) -> bool:
-        if math.isnan(self.value):
-            return False
-        if self.method == CHI_SQUARED:
-            return self.value < self.threshold
-        return self.value > self.threshold
-
-
 def robust(linf: float, n: float, m: float) -> float:
+    """The L-infinity distance less the small-sample allowance; NaN (nothing compared) stays NaN."""
+    if math.isnan(linf):
+        return linf
     return max(0.0, linf - ROBUST_FACTOR * math.sqrt((n + m) / (n * m)))
 
 
@@ -61,28 +48,12 @@ def numeric_linf(baseline: Cdf, at_or_below: np.ndarray, below: np.ndarray, curr
     """Exact sup |F_b - F_c| from the current counts at (and just below) each baseline point."""
     if current_total == 0 or baseline.points.size == 0:
         return math.nan
-    at_point = np.abs(baseline.cumulative - at_or_below / current_total)
+    at_point = abs(baseline.cumulative - at_or_below / current_total).max()
     # Just below point i the baseline CDF still has its value at point i-1 (0 before the first).
-    previous = np.concatenate([[0.0], baseline.cumulative[:-1]])
-    before_point = np.abs(previous - below / current_total)
+    before_first = below[0] / current_total
+    before_others = abs(baseline.cumulative[:-1] - below[1:] / current_total).max(initial=0.0)
     # Above the last baseline point F_b = 1 and F_c only rises: covered by the last at_point.
-    return float(max(at_point.max(), before_point.max()))
-
-
-def numeric_distance(
-    baseline: Cdf,
-    baseline_total: float,
-    *,
-    at_or_below: np.ndarray,
-    below: np.ndarray,
-    current_total: int,
-    method: str,
-    threshold: float,
-) -> Distance:
-    linf = numeric_linf(baseline, at_or_below, below, current_total)
-    use_robust = method == LINF_ROBUST and not math.isnan(linf)
-    value = robust(linf, baseline_total, current_total) if use_robust else linf
-    return Distance(method=method, value=value, threshold=threshold, linf=linf)
+    return float(max(at_point, before_first, before_others))
 
 
 def categorical_linf(baseline: Mapping[str, int], current: Mapping[str, int]) -> float:
@@ -91,18 +62,6 @@ def categorical_linf(baseline: Mapping[str, int], current: Mapping[str, int]) ->
         return math.nan
     keys = baseline.keys() | current.keys()
     return max(abs(baseline.get(k, 0) / n - current.get(k, 0) / m) for k in keys)
-
-
-def categorical_distance(
-    baseline: Mapping[str, int], current: Mapping[str, int], method: str, threshold: float, robust_linf: bool
-) -> Distance:
-    """``robust_linf`` follows the numeric comparison method, as Deequ shares one flag for both."""
-    linf = categorical_linf(baseline, current)
-    if method == CHI_SQUARED:
-        return Distance(CHI_SQUARED, chi_squared_p_value(baseline, current), threshold, linf)
-    n, m = sum(baseline.values()), sum(current.values())
-    value = robust(linf, n, m) if robust_linf and not math.isnan(linf) else linf
-    return Distance(LINFINITY, value, threshold, linf)
 
 
 def chi_squared_p_value(
@@ -134,7 +93,5 @@ def chi_squared_p_value(
         observed[second] += small_observed
     if len(expected) < 2:
         return math.nan
-    exp = np.array(list(expected.values()))
-    obs = np.array([observed[k] for k in expected])
-    statistic = float(np.sum(np.square(obs - exp) / exp))
-    return float(chdtrc(len(exp) - 1, statistic))
+    statistic = math.fsum((observed[k] - e) ** 2 / e for k, e in expected.items())
+    return float(chdtrc(len(expected) - 1, statistic))

@@ -19,6 +19,7 @@ import pyarrow as pa
 from processing_scripts import contract
 from processing_scripts.drift import checks, sources
 from processing_scripts.drift.capture import Labels, TimeWindow
+from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.errors import DriftInputError
 from processing_scripts.drift.formats import (
     FRACTIONAL,
@@ -30,16 +31,16 @@ from processing_scripts.drift.formats import (
     DatasetStatistics,
     FeatureConstraints,
     FeatureStatistics,
-    MonitoringConfig,
     Violation,
     json_text,
     parse_json,
     violations_to_json,
 )
+from processing_scripts.drift.ground_truth import QualityResult, merged_quality, read_ground_truth
 from processing_scripts.drift.profile import NumericProfile, Profile, StringProfile, text_column_kind
-from processing_scripts.drift.quality import QualityResult, model_quality, read_ground_truth
 from processing_scripts.drift.storage import Storage, StoredFile, join
 from processing_scripts.drift.tabular import TypeConversionError
+from processing_scripts.split_schema import REGRESSION
 
 # Verdicts written to drift_summary.json.
 DRIFT = "drift"
@@ -232,7 +233,7 @@ def run_check(
     source: sources.Source,
     *,
     ground_truth: list[StoredFile] | None = None,
-    problem_type: str = "regression",
+    problem_type: str = REGRESSION,
     progress: sources.Progress | None = None,
 ) -> CheckResult:
     features = baseline.features
@@ -314,7 +315,7 @@ def _quality(
     labels = Labels()
     for file, raw in source.storage.fetch_in_order(ground_truth):
         read_ground_truth(raw, file.uri, labels, source.stats)
-    return model_quality(predictions, labels, problem_type)
+    return merged_quality(predictions, labels, problem_type)
 
 
 def _verdict(source: sources.Source, evaluation: checks.Evaluation, seen: set[str]) -> tuple[str, str]:

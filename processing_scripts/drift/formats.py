@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from processing_scripts.drift import json_values
+from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.errors import DriftInputError
 from processing_scripts.drift.sketch import QuantileSketch
 
@@ -24,13 +26,6 @@ FRACTIONAL = "Fractional"
 STRING = "String"
 UNKNOWN = "Unknown"
 NUMERIC_TYPES = (INTEGRAL, FRACTIONAL)
-
-LINF_SIMPLE = "linf_simple"
-LINF_ROBUST = "linf_robust"
-LINFINITY = "LInfinity"
-CHI_SQUARED = "ChiSquared"
-NUMERIC_METHODS = (LINF_SIMPLE, LINF_ROBUST)
-CATEGORICAL_METHODS = (LINFINITY, CHI_SQUARED)
 
 # Violation check types (Model Monitor's names).
 DATA_TYPE_CHECK = "data_type_check"
@@ -128,11 +123,11 @@ class FeatureStatistics:
                 else QuantileSketch()
             )
             stats.numeric = NumericSummary(
-                mean=_number(body.get("mean")),
-                sum=_number(body.get("sum")),
-                std_dev=_number(body.get("std_dev")),
-                min=_number(body.get("min")),
-                max=_number(body.get("max")),
+                mean=json_values.number(body.get("mean")),
+                sum=json_values.number(body.get("sum")),
+                std_dev=json_values.number(body.get("std_dev")),
+                min=json_values.number(body.get("min")),
+                max=json_values.number(body.get("max")),
                 sketch=sketch,
             )
             if stats.inferred_type not in NUMERIC_TYPES:
@@ -173,115 +168,6 @@ class DatasetStatistics:
 
 
 # -- constraints.json --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MonitoringConfig:
-    """Thresholds and switches; defaults are Model Monitor's documented ones.
-
-    Threshold semantics (all fractions in [0, 1]):
-    - ``datatype_check_threshold``: tolerated share of values not of the baseline's type.
-    - ``domain_content_threshold``: tolerated share of String values outside the baseline domain.
-    - ``completeness_threshold``: tolerated drop of completeness below the baseline's (absolute).
-    - ``comparison_threshold``: numeric drift when the L-infinity CDF distance exceeds it.
-    - ``categorical_comparison_threshold``: categorical drift when the L-infinity frequency distance
-      exceeds it, or, with ``ChiSquared``, when the test's p-value falls below it.
-    """
-
-    evaluate_constraints: bool = True
-    emit_metrics: bool = True
-    datatype_check_threshold: float = 0.1
-    domain_content_threshold: float = 0.1
-    completeness_threshold: float = 0.1
-    perform_comparison: bool = True
-    comparison_threshold: float = 0.1
-    comparison_method: str = LINF_ROBUST
-    categorical_comparison_threshold: float = 0.1
-    categorical_drift_method: str = LINFINITY
-
-    def __post_init__(self) -> None:
-        for name in _THRESHOLDS:
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and 0.0 <= value <= 1.0):
-                raise DriftInputError(f"monitoring_config.{name} must be a number in [0, 1], got {value!r}")
-        if self.comparison_method not in NUMERIC_METHODS:
-            raise DriftInputError(
-                f"comparison_method {self.comparison_method!r} unknown; use one of {NUMERIC_METHODS}"
-            )
-        if self.categorical_drift_method not in CATEGORICAL_METHODS:
-            raise DriftInputError(
-                f"categorical_drift_method {self.categorical_drift_method!r} unknown; "
-                f"use one of {CATEGORICAL_METHODS}"
-            )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "evaluate_constraints": _enabled(self.evaluate_constraints),
-            "emit_metrics": _enabled(self.emit_metrics),
-            "datatype_check_threshold": self.datatype_check_threshold,
-            "domain_content_threshold": self.domain_content_threshold,
-            "completeness_threshold": self.completeness_threshold,
-            "distribution_constraints": {
-                "perform_comparison": _enabled(self.perform_comparison),
-                "comparison_threshold": self.comparison_threshold,
-                "comparison_method": self.comparison_method,
-                "categorical_comparison_threshold": self.categorical_comparison_threshold,
-                "categorical_drift_method": self.categorical_drift_method,
-            },
-        }
-
-    def merged(self, doc: Any, where: str, warnings: list[str]) -> MonitoringConfig:
-        """This config with the fields present in ``doc`` (lenient spellings) replacing its own."""
-        if not doc:
-            return self
-        if not isinstance(doc, dict):
-            raise DriftInputError(f"{where} must be an object, got {type(doc).__name__}")
-        changes: dict[str, Any] = {}
-        flat = dict(doc)
-        nested = flat.pop("distribution_constraints", None) or {}
-        if not isinstance(nested, dict):
-            raise DriftInputError(f"{where}.distribution_constraints must be an object")
-        for key, value in [*flat.items(), *nested.items()]:
-            name = _CONFIG_ALIASES.get(key, key)
-            if name == "min_domain_mass":  # TFDV-style: minimum share inside the domain
-                changes["domain_content_threshold"] = 1.0 - _number(value, f"{where}.{key}")
-            elif name in _BOOLEANS:
-                changes[name] = _parse_enabled(value, f"{where}.{key}")
-            elif name in _THRESHOLDS:
-                changes[name] = _number(value, f"{where}.{key}")
-            elif name in ("comparison_method", "categorical_drift_method"):
-                changes[name] = _METHOD_ALIASES.get(str(value).lower(), str(value))
-            else:
-                warnings.append(f"{where}: ignored unknown field {key!r}")
-        return dataclasses.replace(self, **changes)
-
-
-_THRESHOLDS = (
-    "datatype_check_threshold",
-    "domain_content_threshold",
-    "completeness_threshold",
-    "comparison_threshold",
-    "categorical_comparison_threshold",
-)
-_BOOLEANS = ("evaluate_constraints", "emit_metrics", "perform_comparison")
-_CONFIG_ALIASES = {
-    "comparion_method": "comparison_method",
-    "enable_comparisons": "perform_comparison",
-    "categorical_threshold": "categorical_comparison_threshold",
-    "categorical_comparison_method": "categorical_drift_method",
-    "categorical_method": "categorical_drift_method",
-}
-_METHOD_ALIASES = {
-    "simple": LINF_SIMPLE,
-    "linf_simple": LINF_SIMPLE,
-    "robust": LINF_ROBUST,
-    "linf_robust": LINF_ROBUST,
-    "linfinity": LINFINITY,
-    "l_infinity": LINFINITY,
-    "chisquared": CHI_SQUARED,
-    "chisquare": CHI_SQUARED,
-    "chi_squared": CHI_SQUARED,
-}
-
-
 @dataclass(frozen=True)
 class FeatureConstraints:
     name: str
@@ -358,7 +244,7 @@ class Constraints:
                     inferred_type=str(item.get("inferred_type", UNKNOWN)),
                     completeness=None
                     if completeness is None
-                    else _number(completeness, f"{where}.completeness"),
+                    else json_values.number(completeness, f"{where}.completeness"),
                     is_non_negative=None if non_negative is None else bool(non_negative),
                     domains=None if domains is None else tuple(str(d) for d in domains),
                     overrides=dict(overrides),
@@ -413,29 +299,5 @@ def _required(doc: dict[str, Any], key: str, where: str) -> Any:
     return doc[key]
 
 
-def _number(value: Any, where: str = "value") -> float:
-    if value is None:
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError) as err:
-        raise DriftInputError(f"{where} must be a number, got {value!r}") from err
-
-
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
-
-
-def _enabled(flag: bool) -> str:
-    return "Enabled" if flag else "Disabled"
-
-
-def _parse_enabled(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("enabled", "true", "1", "yes"):
-        return True
-    if text in ("disabled", "false", "0", "no"):
-        return False
-    raise DriftInputError(f"{where} must be Enabled or Disabled, got {value!r}")

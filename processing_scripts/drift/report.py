@@ -70,17 +70,18 @@ def render_report(result: CheckResult) -> str:
         )
     )
     if result.quality is not None:
-        q = result.quality
-        metrics = next((v for k, v in q.to_json().items() if k.endswith("_metrics")), {})
-        rows = [[name, entry["value"]] for name, entry in metrics.items()]
+        merge = result.quality
+        rows: list[list[object]] = [list(row) for row in merge.quality.metric_rows()]
         rows += [
-            ["matched rows", q.matched],
-            ["unmatched predictions", q.unmatched_predictions],
-            ["unmatched labels", q.unmatched_labels],
+            ["matched rows", merge.matched, ""],
+            ["unmatched predictions", merge.unmatched_predictions, ""],
+            ["unmatched labels", merge.unmatched_labels, ""],
+            ["rows left out (label or prediction missing)", merge.quality.missing, ""],
         ]
         parts.append(
             reporting.section_html(
-                f"Model quality ({q.problem_type})", reporting.table_html(["metric", "value"], rows)
+                f"Model quality ({merge.quality.problem_type})",
+                reporting.table_html(["metric", "value", "standard deviation"], rows),
             )
         )
     examples = result.reading.get("malformed_examples") or []
@@ -149,7 +150,9 @@ def _distribution_figure(result: CheckResult, features: list[FeatureResult]) -> 
             _plot_categories(ax, base, now)
         d = feature.distance
         subtitle = (
-            "" if d is None or math.isnan(d.value) else f"\n{d.method} {d.value:.3f} vs {d.threshold:g}"
+            ""
+            if d is None or math.isnan(d.value)
+            else f"\n{d.method} {d.value:{d.statistic.value_format}} vs {d.threshold:g}"
         )
         ax.set_title(f"{feature.name}{subtitle}", fontsize=9, color="#b00020" if feature.drifted else "#222")
         ax.tick_params(labelsize=7)

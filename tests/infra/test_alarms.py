@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_sns as sns
 
+from infra.alarms import ProjectAlarms
+from pipelines import settings as project_settings
 from processing_scripts import dataset
+from processing_scripts.drift.config import MonitoringConfig
+from processing_scripts.drift.methods import Direction, Kind
 from tests.infra.conftest import Synthesized
+
+# CloudWatch's operator names, spelled out rather than taken from infra/alarms.py.
+OPERATORS = {Direction.ABOVE: "GreaterThanThreshold", Direction.BELOW: "LessThanThreshold"}
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +58,43 @@ def test_drift_share_alarm_watches_what_the_monitor_job_publishes(
     assert props["ComparisonOperator"] == "GreaterThanThreshold"
 
 
-def test_one_drift_alarm_per_feature_at_the_comparison_threshold(
+def test_one_drift_alarm_per_feature_at_its_statistics_threshold(
     synthesized: Synthesized, alarms: dict[str, dict[str, Any]]
 ) -> None:
     settings = synthesized.settings
-    for feature in dataset.feature_names():
+    for feature, kind in dataset.feature_kinds().items():
         props = alarms[settings.feature_drift_alarm_name(feature)]
+        statistic, threshold = settings.monitoring.drift.comparison(kind)
         assert props["MetricName"] == settings.drift_metric_name(feature)
         assert props["Namespace"] == settings.monitoring.metric_namespace
-        assert props["Threshold"] == settings.monitoring.comparison_threshold
+        assert props["Threshold"] == threshold
+        assert props["ComparisonOperator"] == OPERATORS[statistic.direction]
         assert _dimensions(props)[settings.monitoring.endpoint_dimension] == settings.endpoint_name
+
+
+def test_a_chi_squared_feature_alarms_when_its_p_value_falls_below_the_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The monitoring job publishes a ChiSquared feature's p-value: its alarm must look below."""
+    chi_squared = MonitoringConfig(
+        categorical_drift_method="ChiSquared", categorical_comparison_threshold=0.05
+    )
+    base = project_settings.load("dev")
+    settings = dataclasses.replace(base, monitoring=dataclasses.replace(base.monitoring, drift=chi_squared))
+    monkeypatch.setattr(
+        dataset, "feature_kinds", lambda: {"length": Kind.NUMERICAL, "colour": Kind.CATEGORICAL}
+    )
+    stack = cdk.Stack(cdk.App(), "AlarmsOnly")
+    ProjectAlarms(stack, "Alarms", settings=settings, topic=sns.Topic(stack, "Topic"), failure_queues={})
+    found = assertions.Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
+    by_name = {alarm["Properties"]["AlarmName"]: alarm["Properties"] for alarm in found.values()}
+
+    colour = by_name[settings.feature_drift_alarm_name("colour")]
+    assert (colour["ComparisonOperator"], colour["Threshold"]) == ("LessThanThreshold", 0.05)
+    length = by_name[settings.feature_drift_alarm_name("length")]  # numbers keep their distance
+    assert (length["ComparisonOperator"], length["Threshold"]) == ("GreaterThanThreshold", 0.1)
+    share = by_name[settings.drift_alarm_name]  # the retrain alarm is unchanged
+    assert share["ComparisonOperator"] == "GreaterThanThreshold"
 
 
 def test_endpoint_error_rate_is_metric_math_over_invocations(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -42,12 +43,23 @@ def drifted_csv(path: Path) -> Path:
 
 
 def test_baseline_takes_thresholds_from_settings_unless_given(baseline_dir):
-    config = json.loads((baseline_dir / "constraints.json").read_text())["monitoring_config"]
-    distribution = config["distribution_constraints"]
-    assert distribution["comparison_threshold"] == 0.15  # given on the command line
-    assert distribution["comparison_method"] == SETTINGS.monitoring.comparison_method
-    assert distribution["categorical_comparison_threshold"] == SETTINGS.monitoring.categorical_threshold
-    assert config["completeness_threshold"] == SETTINGS.monitoring.completeness_threshold
+    written = json.loads((baseline_dir / "constraints.json").read_text())["monitoring_config"]
+    given = dataclasses.replace(SETTINGS.monitoring.drift, comparison_threshold=0.15)  # on the command line
+    assert written == given.to_json()
+
+
+def test_baseline_offers_exactly_the_registered_methods(tmp_path, capsys):
+    command = ["monitor", "baseline", "--data", str(ABALONE), "--out", str(tmp_path)]
+    code, _, err = run(capsys, *command, "--categorical-method", "KS")
+    assert code == 2 and "'LInfinity', 'ChiSquared'" in err
+    code, _, _ = run(
+        capsys, *command, "--categorical-method", "ChiSquared", "--comparison-method", "linf_simple"
+    )
+    assert code == 0
+    written = json.loads((tmp_path / "constraints.json").read_text())["monitoring_config"]
+    distribution = written["distribution_constraints"]
+    assert distribution["categorical_drift_method"] == "ChiSquared"
+    assert distribution["comparison_method"] == "linf_simple"
 
 
 def test_check_prints_a_table_writes_the_files_and_exits_0_on_drift(baseline_dir, tmp_path, capsys):

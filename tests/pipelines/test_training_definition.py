@@ -212,13 +212,13 @@ def test_baseline_runs_beside_training_on_the_train_split_with_the_settings_thre
     assert {ref.split(".")[1] for ref in re.findall(r'"Get": "(Steps\.[^"]+)"', json.dumps(baseline))} == {
         "Preprocess"
     }
-    mon = DEV.monitoring
+    drift = DEV.monitoring.drift
     assert baseline["Arguments"]["AppSpecification"]["ContainerArguments"] == [
-        "--comparison-threshold", str(mon.comparison_threshold),
-        "--comparison-method", mon.comparison_method,
-        "--categorical-threshold", str(mon.categorical_threshold),
-        "--categorical-method", mon.categorical_method,
-        "--completeness-threshold", str(mon.completeness_threshold),
+        "--comparison-threshold", str(drift.comparison_threshold),
+        "--comparison-method", drift.comparison_method,
+        "--categorical-threshold", str(drift.categorical_comparison_threshold),
+        "--categorical-method", drift.categorical_drift_method,
+        "--completeness-threshold", str(drift.completeness_threshold),
     ]  # fmt: skip
 
 

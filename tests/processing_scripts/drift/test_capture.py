@@ -14,9 +14,10 @@ import pytest
 
 from processing_scripts.drift import engine, sources
 from processing_scripts.drift.capture import Labels, TimeWindow, hour_folder
-from processing_scripts.drift.formats import MonitoringConfig
-from processing_scripts.drift.quality import BINARY, model_quality
+from processing_scripts.drift.config import MonitoringConfig
+from processing_scripts.drift.ground_truth import merged_quality
 from processing_scripts.drift.storage import Storage
+from processing_scripts.split_schema import BINARY_CLASSIFICATION
 from tests.processing_scripts.drift.conftest import write_csv
 
 STORAGE = Storage()
@@ -208,9 +209,9 @@ def test_binary_model_quality_uses_probabilities_at_the_decision_threshold():
     ids = pa.array(["a", "b", "c", "d"])
     predictions.extend(ids, np.zeros(4, dtype=np.int64), np.array([0.9, 0.2, 0.6, 0.4]))
     labels.extend(ids, np.zeros(4, dtype=np.int64), np.array([1.0, 0.0, 0.0, 1.0]))
-    quality = model_quality(predictions, labels, BINARY).to_json()
+    quality = merged_quality(predictions, labels, BINARY_CLASSIFICATION).to_json()
     metrics = quality["binary_classification_metrics"]
-    assert quality["matched"] == 4
+    assert quality["matched"] == 4 and quality["missing_label_or_prediction"] == 0
     assert metrics["accuracy"]["value"] == 0.5  # a and b right, c and d wrong at 0.5
     assert metrics["precision"]["value"] == 0.5 and metrics["recall"]["value"] == 0.5
     assert metrics["auc"]["value"] == 0.75

@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 import pytest
 
 from processing_scripts.drift import engine, sources
+from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.errors import DriftInputError
-from processing_scripts.drift.formats import MonitoringConfig
 from processing_scripts.drift.storage import Storage
 from tests.processing_scripts.drift.conftest import write_csv
 

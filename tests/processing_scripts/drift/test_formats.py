@@ -11,15 +11,9 @@ import numpy as np
 import pytest
 
 from processing_scripts.drift import engine, sources
+from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.errors import DriftInputError
-from processing_scripts.drift.formats import (
-    CHI_SQUARED,
-    LINF_ROBUST,
-    LINF_SIMPLE,
-    Constraints,
-    DatasetStatistics,
-    MonitoringConfig,
-)
+from processing_scripts.drift.formats import Constraints, DatasetStatistics
 from processing_scripts.drift.storage import Storage
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -44,8 +38,8 @@ def test_documented_statistics_load_with_their_sketch_weights():
 def test_documented_constraints_load_with_overrides_and_method_names():
     constraints = Constraints.from_json(load("model_monitor_constraints.json"))
     config = constraints.monitoring_config
-    assert config.comparison_method == LINF_SIMPLE  # "Simple" in AWS's documentation
-    assert config.categorical_drift_method == CHI_SQUARED
+    assert config.comparison_method == "linf_simple"  # "Simple" in AWS's documentation
+    assert config.categorical_drift_method == "ChiSquared"
     assert (config.comparison_threshold, config.categorical_comparison_threshold) == (0.2, 0.15)
     assert constraints.config_for("length").comparison_threshold == 0.3  # monitoringConfigOverrides
     assert constraints.config_for("sex").comparison_threshold == 0.2
@@ -56,11 +50,11 @@ def test_documented_constraints_load_with_overrides_and_method_names():
 def test_legacy_spellings_load_and_unknown_fields_are_reported_not_ignored():
     constraints = Constraints.from_json(load("model_monitor_constraints_legacy.json"), "legacy.json")
     config = constraints.monitoring_config
-    assert config.comparison_method == LINF_ROBUST  # "comparion_method": "Robust"
+    assert config.comparison_method == "linf_robust"  # "comparion_method": "Robust"
     assert config.perform_comparison is True  # "enable_comparisons"
     assert config.emit_metrics is False
     assert config.domain_content_threshold == pytest.approx(0.05)  # min_domain_mass 0.95
-    assert constraints.config_for("length").comparison_method == LINF_SIMPLE  # snake_case overrides
+    assert constraints.config_for("length").comparison_method == "linf_simple"  # snake_case overrides
     assert constraints.warnings == [
         "legacy.json: monitoring_config: ignored unknown field 'comparision_treshold'"
     ]

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
-from processing_scripts.drift.distance import categorical_distance, chi_squared_p_value, numeric_distance
-from processing_scripts.drift.formats import CHI_SQUARED, LINF_ROBUST, LINF_SIMPLE, LINFINITY
+from processing_scripts.drift.config import MonitoringConfig
+from processing_scripts.drift.distance import categorical_linf, chi_squared_p_value, numeric_linf
+from processing_scripts.drift.methods import STATISTICS, Comparison
 from processing_scripts.drift.profile import NumericProfile, StringProfile
 from processing_scripts.drift.sketch import QuantileSketch
 
@@ -82,6 +83,19 @@ def _current_counts(baseline_values, current_values):
     return sketch, profile
 
 
+def _numeric(profile: NumericProfile, baseline_count: int) -> Comparison:
+    linf = numeric_linf(profile.baseline_cdf, profile.at_or_below, profile.below, profile.count)
+    return Comparison(linf, baseline_count, profile.count)
+
+
+def _categorical(baseline: dict[str, int], current: dict[str, int]) -> Comparison:
+    linf = categorical_linf(baseline, current)
+    return Comparison(linf, sum(baseline.values()), sum(current.values()), baseline, current)
+
+
+SIMPLE = MonitoringConfig(comparison_method="linf_simple")
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.integers(-20, 20), min_size=1, max_size=200),
@@ -89,47 +103,42 @@ def _current_counts(baseline_values, current_values):
 )
 def test_exact_baseline_distance_is_the_two_sample_ks_statistic(baseline, current):
     _, profile = _current_counts(baseline, current)
-    distance = numeric_distance(
-        profile.baseline_cdf,
-        len(baseline),
-        at_or_below=profile.at_or_below,
-        below=profile.below,
-        current_total=profile.count,
-        method=LINF_SIMPLE,
-        threshold=0.1,
-    )
+    value = STATISTICS["linf_simple"].compute(_numeric(profile, len(baseline)), SIMPLE)
     expected = scipy_stats.ks_2samp(baseline, current).statistic
-    assert distance.value == pytest.approx(expected, abs=1e-12)
+    assert value == pytest.approx(expected, abs=1e-12)
 
 
 def test_robust_distance_subtracts_the_small_sample_allowance():
     rng = np.random.default_rng(3)
     baseline, current = rng.normal(size=3000), rng.normal(0.3, 1, size=500)
     _, profile = _current_counts(baseline, current)
-    args = {
-        "at_or_below": profile.at_or_below,
-        "below": profile.below,
-        "current_total": 500,
-        "threshold": 0.1,
-    }
-    simple = numeric_distance(profile.baseline_cdf, 3000, method=LINF_SIMPLE, **args)
-    robust = numeric_distance(profile.baseline_cdf, 3000, method=LINF_ROBUST, **args)
-    assert robust.value == pytest.approx(simple.value - 1.8 * math.sqrt((3000 + 500) / (3000 * 500)))
-    assert robust.linf == simple.value
+    comparison = _numeric(profile, 3000)
+    simple = STATISTICS["linf_simple"].compute(comparison, SIMPLE)
+    robust = STATISTICS["linf_robust"].compute(comparison, SIMPLE)
+    assert simple == comparison.linf
+    assert robust == pytest.approx(simple - 1.8 * math.sqrt((3000 + 500) / (3000 * 500)))
+
+
+def test_categorical_linfinity_follows_the_numeric_methods_small_sample_correction():
+    """Deequ shares one flag: LInfinity on categories is robust exactly when comparison_method is."""
+    moved = _categorical({"M": 500, "F": 300, "I": 200}, {"M": 20, "F": 30, "I": 50})
+    linfinity = STATISTICS["LInfinity"]
+    assert linfinity.compute(moved, SIMPLE) == pytest.approx(0.3)
+    robust = linfinity.compute(moved, MonitoringConfig(comparison_method="linf_robust"))
+    assert robust == pytest.approx(0.3 - 1.8 * math.sqrt((1000 + 100) / (1000 * 100)))
 
 
 def test_categorical_linf_and_chi_squared():
     baseline = {"M": 500, "F": 300, "I": 200}
-    same = categorical_distance(baseline, {"M": 50, "F": 30, "I": 20}, LINFINITY, 0.1, robust_linf=False)
-    assert same.value == 0.0 and not same.drifted
-    moved = categorical_distance(baseline, {"M": 20, "F": 30, "I": 50}, LINFINITY, 0.1, robust_linf=False)
-    assert moved.value == pytest.approx(0.3) and moved.drifted
-    chi = categorical_distance(baseline, {"M": 20, "F": 30, "I": 50}, CHI_SQUARED, 0.05, robust_linf=False)
-    expected = scipy_stats.chisquare([20, 30, 50], [50, 30, 20]).pvalue
-    assert chi.value == pytest.approx(expected) and chi.drifted  # a p-value below the threshold
-    assert not categorical_distance(
-        baseline, {"M": 52, "F": 29, "I": 19}, CHI_SQUARED, 0.05, robust_linf=False
-    ).drifted
+    linfinity, chi_squared = STATISTICS["LInfinity"], STATISTICS["ChiSquared"]
+    same = _categorical(baseline, {"M": 50, "F": 30, "I": 20})
+    assert linfinity.compute(same, SIMPLE) == 0.0
+    moved = _categorical(baseline, {"M": 20, "F": 30, "I": 50})
+    assert linfinity.compute(moved, SIMPLE) == pytest.approx(0.3)
+    p_value = chi_squared.compute(moved, SIMPLE)
+    assert p_value == pytest.approx(scipy_stats.chisquare([20, 30, 50], [50, 30, 20]).pvalue)
+    close = chi_squared.compute(_categorical(baseline, {"M": 52, "F": 29, "I": 19}), SIMPLE)
+    assert close > 0.05
 
 
 def test_chi_squared_merges_small_expected_categories_like_deequ():
