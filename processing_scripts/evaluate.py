@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("problem type", args.problem_type),
         ("test rows", len(test)),
         ("test data", contract.Evaluate.TEST),
-        ("model", f"{contract.Evaluate.MODEL}/{model_io.MODEL_ARCHIVE}"),
+        ("model", f"{contract.Evaluate.MODEL}/{contract.Training.MODEL_ARCHIVE}"),
     ]
     if args.problem_type == "regression":
         plots = regression_plots(actual, predicted, schema.label)
