@@ -16,7 +16,8 @@ from settings. The steps, each recorded in a timeline with when and why:
    synthesized rules to the retrain guard, which starts the training pipeline (``TriggeredBy`` from
    the rule, ``DataSnapshot`` = the event's time), run locally under the guard's execution ARN; its
    Deploy step updates the endpoint and the local endpoint swaps models;
-8. one more window of drifted traffic, checked against the new model's baseline (shown, not judged).
+8. score both registered versions, with the endpoint's own inference code, on freshly drawn labelled
+   rows of the drifted population: the retrained version must have the lower RMSE.
 
 The loop is closed when the endpoint serves the model version the retraining registered, and that
 version was really retrained: its job steps ran (no step-cache hits) and its model artifact and
