@@ -128,7 +128,9 @@ def bundle_handlers(target: Path) -> None:
 
 @jsii.implements(cdk.ILocalBundling)
 class _LocalBundling:
-    def try_bundle(self, output_dir: str, options: cdk.BundlingOptions) -> bool:
+    # jsii hands the BundlingOptions over positionally while the typed stub declares them as
+    # keywords; they are not needed, so both are accepted and ignored.
+    def try_bundle(self, output_dir: str, *_options: object, **_keyword_options: object) -> bool:
         bundle_handlers(Path(output_dir))
         return True
 
