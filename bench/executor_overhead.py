@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from localcloud import LocalAws, LocalPipelineRunner  # noqa: E402
-from localcloud.sagemaker.executor.steps.container import local_command  # noqa: E402
+from localcloud.sagemaker.executor.steps.container import host_path, local_command, write_config  # noqa: E402
 from localcloud.sagemaker.executor.steps.training import ALGORITHM_COMMAND  # noqa: E402
 from pipelines import settings as settings_module  # noqa: E402
 from processing_scripts import contract  # noqa: E402
@@ -93,7 +93,7 @@ def _environment(declared: dict[str, str], opt_ml: Path) -> dict[str, str]:
 def _processing(arguments: dict[str, Any], opt_ml: Path, local: dict[str, Path]) -> None:
     for item in arguments.get("ProcessingInputs", []):
         source = item["S3Input"]
-        _copy_in(source["S3Uri"], local, opt_ml / Path(source["LocalPath"]).relative_to("/opt/ml"))
+        _copy_in(source["S3Uri"], local, host_path(opt_ml, source["LocalPath"], "LocalPath"))
     app = arguments["AppSpecification"]
     argv = local_command([*app["ContainerEntrypoint"], *app.get("ContainerArguments", [])])
     subprocess.run(
@@ -101,23 +101,23 @@ def _processing(arguments: dict[str, Any], opt_ml: Path, local: dict[str, Path])
     )
     for item in arguments["ProcessingOutputConfig"]["Outputs"]:
         output = item["S3Output"]
-        local[output["S3Uri"].rstrip("/")] = opt_ml / Path(output["LocalPath"]).relative_to("/opt/ml")
+        local[output["S3Uri"].rstrip("/")] = host_path(opt_ml, output["LocalPath"], "LocalPath")
 
 
 def _training(job: dict[str, Any], opt_ml: Path, local: dict[str, Path]) -> None:
     channels = {}
     for channel in job["InputDataConfig"]:
         name = channel["ChannelName"]
-        _copy_in(channel["DataSource"]["S3DataSource"]["S3Uri"], local, opt_ml / "input" / "data" / name)
+        source = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        _copy_in(source, local, host_path(opt_ml, contract.Training.channel(name), "channel"))
         channels[name] = {"ContentType": channel.get("ContentType", "text/csv")}
-    config = opt_ml / "input" / "config"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "hyperparameters.json").write_text(json.dumps(job["HyperParameters"]))
-    (config / "inputdataconfig.json").write_text(json.dumps(channels))
+    write_config(opt_ml, contract.Training.HYPERPARAMETERS, job["HyperParameters"])
+    write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
     subprocess.run(ALGORITHM_COMMAND, env=_environment({}, opt_ml), check=True, capture_output=True)
-    archive = opt_ml / "model.tar.gz"
+    archive = opt_ml / contract.Training.MODEL_ARCHIVE
+    model = host_path(opt_ml, contract.Training.MODEL, "model") / contract.Training.MODEL_FILE
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(opt_ml / "model" / contract.Training.MODEL_FILE, arcname=contract.Training.MODEL_FILE)
+        tar.add(model, arcname=contract.Training.MODEL_FILE)
     local[job["ModelArtifacts"]["S3ModelArtifacts"]] = archive
 
 

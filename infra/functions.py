@@ -3,15 +3,22 @@
 Both functions are invoked asynchronously by EventBridge, so a failure after Lambda's retries lands in
 the function's failure queue (on-failure destination), and an event EventBridge could not deliver at
 all lands there too (the target's dead-letter queue). The queue depth is alarmed in the monitoring
-stack. The code asset is ``infra/lambdas`` (stdlib + boto3 from the runtime, nothing to bundle); the
-environment comes from :func:`infra.lambda_environment.environment_for`, as in the local run.
+stack. The environment comes from :func:`infra.lambda_environment.environment_for`, as in the local run.
+
+The code asset is bundled on this machine (no Docker): the handler modules of ``infra/lambdas`` at its
+root, where the runtime finds ``<module>.lambda_handler``, plus :data:`SHARED_MODULES` at their own
+import path, so a handler imports a project helper the same way in the repository and in Lambda
+(the asset root is on the function's ``sys.path``). boto3 and the stdlib come from the runtime.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable
+from pathlib import Path
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
@@ -27,6 +34,10 @@ from infra.nag import acknowledge
 from pipelines.settings import REPO_ROOT, Settings
 
 CODE_DIR = REPO_ROOT / "infra" / "lambdas"
+# Project files the handlers import (paths relative to the repository root, package markers included).
+SHARED_MODULES = ("processing_scripts/__init__.py", "processing_scripts/s3_uri.py")
+# BundlingOptions requires an image; it is never pulled because the local bundling always succeeds.
+UNUSED_BUNDLING_IMAGE = "local-bundling-only"
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 RETRY_ATTEMPTS = 2
 FAILED_EVENT_RETENTION = cdk.Duration.days(14)
@@ -79,7 +90,7 @@ class ProjectFunction(Construct):
             description=f"{settings.prefix}: {purpose} (infra/lambdas/{module}.py)",
             runtime=RUNTIME,
             handler=f"{module}.lambda_handler",
-            code=lambda_.Code.from_asset(str(CODE_DIR), exclude=["__pycache__", "*.pyc", "__init__.py"]),
+            code=handler_code(),
             environment=environment_for(settings, purpose),
             role=self.role,
             timeout=timeout,
@@ -101,3 +112,36 @@ class ProjectFunction(Construct):
         return targets.LambdaFunction(
             self.function, event=event, dead_letter_queue=self.failures, retry_attempts=RETRY_ATTEMPTS
         )
+
+
+def bundle_handlers(target: Path) -> None:
+    """Lay out the functions' code asset in ``target``: handler modules at the root, shared modules
+    at their package path. Nothing else (no ``infra/lambdas/__init__.py``, no caches)."""
+    for module in sorted(CODE_DIR.glob("*.py")):
+        if module.name != "__init__.py":
+            shutil.copyfile(module, target / module.name)
+    for relative in SHARED_MODULES:
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO_ROOT / relative, destination)
+
+
+@jsii.implements(cdk.ILocalBundling)
+class _LocalBundling:
+    # jsii hands the BundlingOptions over positionally while the typed stub declares them as
+    # keywords; they are not needed, so both are accepted and ignored.
+    def try_bundle(self, output_dir: str, *_options: object, **_keyword_options: object) -> bool:
+        bundle_handlers(Path(output_dir))
+        return True
+
+
+def handler_code() -> lambda_.Code:
+    """The functions' code asset. Its hash is that of the bundle, so a change to a shared module
+    changes the asset (and redeploys the code) just as a change to a handler does."""
+    return lambda_.Code.from_asset(
+        str(CODE_DIR),
+        asset_hash_type=cdk.AssetHashType.OUTPUT,
+        bundling=cdk.BundlingOptions(
+            image=cdk.DockerImage.from_registry(UNUSED_BUNDLING_IMAGE), local=_LocalBundling()
+        ),
+    )

@@ -22,6 +22,7 @@ from constructs import Construct
 from infra.lambdas.deploy import CURRENT_BASELINE_FILES
 from infra.nag import acknowledge
 from pipelines.settings import Settings
+from processing_scripts import s3_uri
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 AUTOSCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
@@ -231,8 +232,9 @@ def _endpoint_readers(settings: Settings) -> list[Permission]:
 def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
     """Create/update the endpoint from an approved package, its auto scaling, and the copy of its
     baseline to ``settings.current_baseline_uri`` (S3 CopyObject: read the source, write the copy)."""
-    pipeline_outputs = settings.pipeline_artifacts_uri.removeprefix("s3://")
-    current_baseline = settings.current_baseline_uri.removeprefix("s3://")
+    # "bucket/prefix", the resource part of an S3 ARN
+    pipeline_outputs = "/".join(s3_uri.split(settings.pipeline_artifacts_uri))
+    current_baseline = "/".join(s3_uri.split(settings.current_baseline_uri))
     current_baseline_objects = tuple(
         f"arn:aws:s3:::{current_baseline}/{name}" for name in CURRENT_BASELINE_FILES.values()
     )

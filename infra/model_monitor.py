@@ -14,11 +14,9 @@ from constructs import Construct
 
 from infra.lambdas.deploy import CURRENT_BASELINE_FILES
 from pipelines.settings import Settings
+from processing_scripts import contract
 
 MONITORING_TYPE = "DataQuality"
-# Container paths of the analyzer's contract (what the SageMaker SDK's DefaultModelMonitor uses).
-ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
-OUTPUT_PATH = "/opt/ml/processing/output"
 VOLUME_SIZE_GB = 30  # the SDK's default for monitoring jobs; capture for an hour is small
 # A monitoring job must finish before the next hourly run starts; one hour is Model Monitor's limit.
 MAX_RUNTIME_SECONDS = 3600
@@ -54,7 +52,7 @@ class ModelMonitorSchedule(Construct):
             data_quality_job_input=sagemaker.CfnDataQualityJobDefinition.DataQualityJobInputProperty(
                 endpoint_input=sagemaker.CfnDataQualityJobDefinition.EndpointInputProperty(
                     endpoint_name=settings.endpoint_name,
-                    local_path=ENDPOINT_INPUT_PATH,
+                    local_path=contract.ModelMonitor.ENDPOINT_INPUT,
                     s3_data_distribution_type="FullyReplicated",
                     s3_input_mode="File",
                 )
@@ -64,7 +62,7 @@ class ModelMonitorSchedule(Construct):
                 monitoring_outputs=[
                     sagemaker.CfnDataQualityJobDefinition.MonitoringOutputProperty(
                         s3_output=sagemaker.CfnDataQualityJobDefinition.S3OutputProperty(
-                            local_path=OUTPUT_PATH,
+                            local_path=contract.ModelMonitor.OUTPUT,
                             s3_uri=f"{settings.reports_uri}/model-monitor",
                             s3_upload_mode="EndOfJob",
                         )

@@ -1,9 +1,9 @@
 """The SageMaker pipelines themselves, their execution role and the model registry group.
 
-The pipeline definitions are the exact text :func:`pipelines.synth.render_pipelines` writes to
-``build/pipelines/*.json``: one function, so what ``cdk deploy`` creates and what the CLI upserts or
-the local executor runs cannot differ. The execution role has a fixed name because that JSON is
-synthesized offline and carries the role's ARN.
+The pipeline definitions are the exact text :func:`pipelines.synth.render_pipelines` returns (and
+``write_pipelines`` writes to ``build/pipelines/*.json``): one function, so what ``cdk deploy``
+creates and what the CLI upserts or the local executor runs cannot differ. The execution role has a
+fixed name because that JSON is synthesized offline and carries the role's ARN.
 """
 
 from __future__ import annotations

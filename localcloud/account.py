@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from pipelines.settings import BUCKET_PURPOSES, REPO_ROOT, Settings
+from processing_scripts import s3_uri
 from processing_scripts.aws_clients import ENDPOINT_ENV, AwsClients, AwsTarget
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ class LocalAws:
             raise EmulatorError(
                 f"sample data {self.sample_data} not found; restore it with `git checkout -- data/`"
             )
-        bucket, _, key = self.settings.raw_data_uri.removeprefix("s3://").partition("/")
+        bucket, key = s3_uri.split(self.settings.raw_data_uri, key_required=True)
         self.clients.s3.upload_file(str(self.sample_data), bucket, key)
 
     def _reset(self) -> None:

@@ -18,7 +18,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from processing_scripts import dataset
 from processing_scripts.drift.config import MonitoringConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -208,17 +207,24 @@ class Settings:
             raise SettingsError(f"unknown bucket purpose {purpose!r}; use one of {BUCKET_PURPOSES}")
         return f"{self.prefix}-{purpose}-{self.account}-{self.region}"
 
+    def pipeline_name(self, short_name: str) -> str:
+        """Full pipeline names: ``short_name`` is one of :data:`PIPELINES` (``training``, ...)."""
+        if short_name not in PIPELINES:
+            raise SettingsError(f"unknown pipeline {short_name!r}; use one of {PIPELINES}")
+        return f"{self.prefix}-{short_name}"
+
+    @property
+    def pipeline_names(self) -> tuple[str, ...]:
+        """Every pipeline's full name, in :data:`PIPELINES` order."""
+        return tuple(self.pipeline_name(short_name) for short_name in PIPELINES)
+
     @property
     def training_pipeline_name(self) -> str:
-        return f"{self.prefix}-training"
+        return self.pipeline_name(TRAINING_PIPELINE)
 
     @property
     def monitoring_pipeline_name(self) -> str:
-        return f"{self.prefix}-monitoring"
-
-    @property
-    def pipeline_names(self) -> tuple[str, str]:
-        return (self.training_pipeline_name, self.monitoring_pipeline_name)
+        return self.pipeline_name(MONITORING_PIPELINE)
 
     @property
     def model_package_group(self) -> str:
@@ -330,6 +336,11 @@ class Settings:
         return f"{account}.dkr.ecr.{self.region}.amazonaws.com/sagemaker-model-monitor-analyzer"
 
 
+TRAINING_PIPELINE = "training"
+MONITORING_PIPELINE = "monitoring"
+# The project's pipelines by short name: the one list synthesis, the stacks and the CLI read. A short
+# name is a Python identifier: ``pipelines.builders`` finds the builder in ``pipelines/<short name>.py``.
+PIPELINES = (TRAINING_PIPELINE, MONITORING_PIPELINE)
 BUCKET_PURPOSES = ("data", "artifacts", "capture", "reports", "logs")
 FUNCTION_PURPOSES = ("deploy", "retrain-guard")
 ROLE_PURPOSES = ("sagemaker-execution", "deploy-function", "retrain-guard", "events")
@@ -424,6 +435,3 @@ def _with_model_monitor_override(settings: Settings, raw: str) -> Settings:
         raise SettingsError(f"{MODEL_MONITOR_SCHEDULE_ENV}={raw!r} must be true or false")
     monitoring = dataclasses.replace(settings.monitoring, model_monitor_schedule_enabled=value == "true")
     return dataclasses.replace(settings, monitoring=monitoring)
-
-
-__all__ = ["Settings", "SettingsError", "dataset", "load"]

@@ -2,7 +2,7 @@
 
 ``render_pipelines`` is what the CLI's ``synth``/``upsert``/``diff``, the CDK stacks and the local
 executor read, so they all see the same bytes. Canonical means sorted keys, two-space indent and a
-trailing newline (``pipelines.cli.definitions.canonical``), so a diff of two syntheses shows real
+trailing newline (:func:`canonical_json`), so a diff of two syntheses shows real
 changes only.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.settings import Settings
+from pipelines.builders import build_pipeline
+from pipelines.settings import PIPELINES, Settings
 
 DEFAULT_OUT_DIR = Path("build/pipelines")
 
@@ -22,19 +23,18 @@ def canonical_json(definition: dict) -> str:
 
 
 def render_pipelines(settings: Settings) -> dict[str, str]:
-    """Pipeline name -> canonical JSON text of its definition, for these settings.
+    """Pipeline name -> canonical JSON text of its definition, for these settings, in
+    ``settings.PIPELINES`` order (each built by :mod:`pipelines.builders`).
 
     Imports the SageMaker SDK (seconds) only when called. Makes no network call.
     """
-    from pipelines.monitoring import build_monitoring_pipeline
     from pipelines.sdk_session import offline_session, quiet_sdk
-    from pipelines.training import build_training_pipeline
 
     rendered: dict[str, str] = {}
     with quiet_sdk():
         session = offline_session(settings)
-        for build in (build_training_pipeline, build_monitoring_pipeline):
-            pipeline = build(settings, session)
+        for short_name in PIPELINES:
+            pipeline = build_pipeline(short_name, settings, session)
             rendered[pipeline.name] = canonical_json(json.loads(pipeline.definition()))
     return rendered
 

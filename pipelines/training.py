@@ -52,7 +52,7 @@ from pipelines.job_steps import (
 )
 from pipelines.sdk_session import OfflinePipelineSession
 from pipelines.settings import Settings, SettingsError
-from processing_scripts import contract
+from processing_scripts import contract, s3_uri
 
 # Step names: the JSON, the local executor and the docs refer to steps by these.
 PREPROCESS = "Preprocess"
@@ -265,7 +265,7 @@ def _tuning_step(
         max_jobs=params[p.MAX_TUNING_JOBS],
         max_parallel_jobs=params[p.MAX_PARALLEL_TUNING_JOBS],
     )
-    bucket, _, prefix = _models_uri(settings).removeprefix("s3://").partition("/")
+    bucket, prefix = s3_uri.split(_models_uri(settings))
     return step, step.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=prefix)
 
 

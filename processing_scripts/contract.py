@@ -4,6 +4,10 @@ SageMaker mounts channels under ``/opt/ml``. Step definitions declare those cont
 constants below) and the scripts read them through :func:`host_path`, which maps ``/opt/ml`` to the
 directory named by ``OPT_ML_DIR`` when it is set. That one variable is how the local executor and
 the tests run the very same scripts outside a container.
+
+Every ``/opt/ml`` path the project uses is spelled here and nowhere else: the pipeline definitions
+declare them, the scripts read them, the local executor lays jobs out with them and the optional
+Model Monitor schedule (``infra/model_monitor.py``) names them.
 """
 
 from __future__ import annotations
@@ -28,8 +32,25 @@ def host_path(container_path: str | PurePosixPath) -> Path:
     return Path(os.environ.get(BASE_DIR_ENV, str(OPT_ML))) / relative
 
 
+# A processing job's inputs and outputs: ProcessingS3Input.LocalPath "must begin with
+# /opt/ml/processing/" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html).
+PROCESSING_DIR = OPT_ML / "processing"
+
+
 def _processing(kind: str, name: str) -> str:
-    return str(OPT_ML / "processing" / kind / name)
+    return str(PROCESSING_DIR / kind / name)
+
+
+class ProcessingJob:
+    """What SageMaker Processing gives, and reads back from, every processing container.
+
+    https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html#byoc-config
+    (the cluster description) and https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html
+    (the exit message: the first 1 KB becomes DescribeProcessingJob's ``ExitMessage``).
+    """
+
+    RESOURCE_CONFIG = str(OPT_ML / "config" / "resourceconfig.json")
+    EXIT_MESSAGE = str(OPT_ML / "output" / "message")
 
 
 class Preprocess:
@@ -70,12 +91,41 @@ class Monitor:
 
 
 class Training:
-    """Paths of a SageMaker training container (the built-in XGBoost algorithm uses these)."""
+    """Paths of a SageMaker training container (the built-in XGBoost algorithm uses these).
 
+    Inputs: https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html
+    (hyperparameters, channel configuration, cluster description, one directory per channel).
+    Outputs: https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-output.html
+    (``/opt/ml/model``, packed as ``model.tar.gz`` under ``<S3OutputPath>/<job>/output/``; the failure
+    file, whose first 1024 characters become DescribeTrainingJob's ``FailureReason``).
+    """
+
+    CONFIG = str(OPT_ML / "input" / "config")
+    HYPERPARAMETERS = f"{CONFIG}/hyperparameters.json"
+    INPUT_DATA_CONFIG = f"{CONFIG}/inputdataconfig.json"
+    RESOURCE_CONFIG = f"{CONFIG}/resourceconfig.json"
     CHANNELS = str(OPT_ML / "input" / "data")
     MODEL = str(OPT_ML / "model")
-    OUTPUT = str(OPT_ML / "output")
+    FAILURE = str(OPT_ML / "output" / "failure")
+    MODEL_ARCHIVE = "model.tar.gz"
     MODEL_FILE = "xgboost-model"  # the file name the built-in XGBoost algorithm writes
+
+    @staticmethod
+    def channel(name: str) -> str:
+        """The directory a channel's files are copied to."""
+        return f"{Training.CHANNELS}/{name}"
+
+
+class ModelMonitor:
+    """AWS's Model Monitor analyzer container, as the optional schedule declares it.
+
+    The job definition chooses these local paths (``EndpointInput.LocalPath``,
+    ``MonitoringOutput.LocalPath``); they are the ones the SageMaker SDK's ``DefaultModelMonitor``
+    uses. https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-byoc-contract-inputs.html
+    """
+
+    ENDPOINT_INPUT = _processing("input", "endpoint")
+    OUTPUT = str(PROCESSING_DIR / "output")
 
 
 # Model-Monitor file names, shared by the baseline step, the monitoring job and the registry.

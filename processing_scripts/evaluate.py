@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("test rows", len(test)),
         ("rows left out (label or prediction missing)", quality.missing),
         ("test data", contract.Evaluate.TEST),
-        ("model", f"{contract.Evaluate.MODEL}/{model_io.MODEL_ARCHIVE}"),
+        ("model", f"{contract.Evaluate.MODEL}/{contract.Training.MODEL_ARCHIVE}"),
     ]
     if args.problem_type == REGRESSION:
         plots = regression_plots(actual, predicted, schema.label)

@@ -24,8 +24,6 @@ from processing_scripts import contract
 
 log = logging.getLogger(__name__)
 
-RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
-EXIT_MESSAGE = "/opt/ml/output/message"
 DEFAULT_HOST = "algo-1"
 EXIT_MESSAGE_LIMIT = 1024  # bytes SageMaker keeps of the exit message
 PUBLISHED_FILE_MODE = 0o644  # mkstemp makes files private; outputs are read by other steps and people
@@ -54,7 +52,7 @@ def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None
 
 def _write_exit_message(message: str) -> None:
     """Leave the reason where DescribeProcessingJob shows it; never mask the real error."""
-    path = contract.host_path(EXIT_MESSAGE)
+    path = contract.host_path(contract.ProcessingJob.EXIT_MESSAGE)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         truncated = message.encode("utf-8")[:EXIT_MESSAGE_LIMIT].decode("utf-8", errors="ignore")
@@ -73,7 +71,7 @@ class Cluster:
 
 def cluster() -> Cluster:
     """From SageMaker's resource config; a single ``algo-1`` when running anywhere else."""
-    path = contract.host_path(RESOURCE_CONFIG)
+    path = contract.host_path(contract.ProcessingJob.RESOURCE_CONFIG)
     if not path.is_file():
         return Cluster(DEFAULT_HOST, (DEFAULT_HOST,))
     try:

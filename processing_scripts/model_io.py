@@ -25,7 +25,6 @@ from processing_scripts.job import JobInputError
 
 log = logging.getLogger(__name__)
 
-MODEL_ARCHIVE = "model.tar.gz"
 _PICKLE_MAGIC = b"\x80"  # pickle protocol 2 and later start with the PROTO opcode
 _JSON_MAGIC = b"{"  # JSON and UBJSON documents both open with an object marker
 
@@ -44,10 +43,10 @@ def read_model_bytes(location: Path) -> tuple[bytes, str]:
         extracted = location / contract.Training.MODEL_FILE
         if extracted.is_file():
             return extracted.read_bytes(), str(extracted)
-        location = location / MODEL_ARCHIVE
+        location = location / contract.Training.MODEL_ARCHIVE
     if not location.is_file():
         raise ModelLoadError(
-            f"no model at {location}: expected {MODEL_ARCHIVE} or an extracted {contract.Training.MODEL_FILE}"
+            f"no model at {location}: expected {contract.Training.MODEL_ARCHIVE} or an extracted {contract.Training.MODEL_FILE}"
         )
     try:
         with tarfile.open(location, "r:*") as archive:

@@ -1,6 +1,7 @@
-"""Lambda handlers. This folder is the functions' code asset: each module is self-contained (stdlib and
-boto3, which the Python runtime provides) and exposes ``handle(event, client, env)`` for in-process
-callers (the local executor, tests) and ``lambda_handler(event, context)`` for the Lambda runtime.
+"""Lambda handlers. Each module uses only the stdlib, boto3 (both from the Python runtime) and the
+project files ``infra.functions.SHARED_MODULES`` lists, which the functions' code asset carries next
+to the handlers. Each exposes ``handle(event, client, env)`` for in-process callers (the local
+executor, tests) and ``lambda_handler(event, context)`` for the Lambda runtime.
 """
 
 # purpose (settings.FUNCTION_PURPOSES) -> module implementing it

@@ -14,7 +14,8 @@ package's current status is read from the registry, never trusted from a possibl
 Updates use SageMaker's blue/green canary traffic shifting and roll back automatically when an
 endpoint health alarm fires.
 
-This module runs in the Lambda runtime (stdlib + boto3 only); :func:`handle` takes its clients and
+This module runs in the Lambda runtime (stdlib, boto3 and the project's ``processing_scripts.s3_uri``,
+which the code asset carries; see ``infra/functions.py``); :func:`handle` takes its clients and
 environment as arguments so the local executor and the tests run exactly this code.
 """
 
@@ -29,6 +30,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import boto3
+
+from processing_scripts import s3_uri
 
 PACKAGE_EVENT = "SageMaker Model Package State Change"
 ENDPOINT_EVENT = "SageMaker Endpoint State Change"
@@ -331,22 +334,15 @@ def publish_current_baseline(s3: Any, config: DeployConfig, package: Mapping[str
     sources = {name: (quality.get(part) or {}).get("S3Uri") for part, name in CURRENT_BASELINE_FILES.items()}
     if not all(sources.values()):
         return "not copied: the package has no DriftCheckBaselines.ModelDataQuality statistics/constraints"
-    bucket, prefix = _split_s3_uri(config.current_baseline_uri)
+    bucket, prefix = s3_uri.split(config.current_baseline_uri, key_required=True)
     for name, source in sources.items():
-        source_bucket, source_key = _split_s3_uri(source)
+        source_bucket, source_key = s3_uri.split(source, key_required=True)
         s3.copy_object(
             Bucket=bucket,
             Key=f"{prefix.rstrip('/')}/{name}",
             CopySource={"Bucket": source_bucket, "Key": source_key},
         )
     return config.current_baseline_uri
-
-
-def _split_s3_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    if not uri.startswith("s3://") or not bucket or not key:
-        raise DeployError(f"{uri!r} is not an s3://bucket/key URI")
-    return bucket, key
 
 
 def _digest(text: str) -> str:

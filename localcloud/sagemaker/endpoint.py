@@ -37,8 +37,8 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
-from localcloud.s3 import split_uri
 from pipelines.settings import Settings
+from processing_scripts import s3_uri
 
 log = logging.getLogger(__name__)
 
@@ -215,10 +215,10 @@ class CaptureWriter:
         for (prefix, _variant), lines in sorted(buffers.items()):
             now = _utc_now()
             name = f"{now:%M-%S}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
-            bucket, key_prefix = split_uri(prefix)
+            bucket, key_prefix = s3_uri.split(prefix)
             key = f"{key_prefix}/{name}"
             self.s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
-            uris.append(f"s3://{bucket}/{key}")
+            uris.append(s3_uri.build(bucket, key))
         with self._lock:
             self.written.extend(uris)
         return uris
@@ -384,7 +384,7 @@ class LocalEndpoint:
         return deployment
 
     def _load(self, deployment: Deployment) -> Any:
-        bucket, key = split_uri(deployment.model_data_url)
+        bucket, key = s3_uri.split(deployment.model_data_url, key_required=True)
         target = self.work_dir / f"{len(self.swaps):03d}-{deployment.model_name}"
         target.mkdir(parents=True, exist_ok=True)
         archive = target / "model.tar.gz"

@@ -16,7 +16,8 @@ from settings. The steps, each recorded in a timeline with when and why:
    synthesized rules to the retrain guard, which starts the training pipeline (``TriggeredBy`` from
    the rule, ``DataSnapshot`` = the event's time), run locally under the guard's execution ARN; its
    Deploy step updates the endpoint and the local endpoint swaps models;
-8. one more window of drifted traffic, checked against the new model's baseline (shown, not judged).
+8. score both registered versions, with the endpoint's own inference code, on freshly drawn labelled
+   rows of the drifted population: the retrained version must have the lower RMSE.
 
 The loop is closed when the endpoint serves the model version the retraining registered, and that
 version was really retrained: its job steps ran (no step-cache hits) and its model artifact and
@@ -59,7 +60,7 @@ from localcloud.stories.traffic import (
 )
 from pipelines import parameters as params
 from pipelines.settings import REPO_ROOT, Settings
-from processing_scripts import dataset, inference
+from processing_scripts import dataset, inference, s3_uri
 
 DEFAULT_OUT = Path("build/loop")
 
@@ -126,7 +127,7 @@ class RegisteredModel:
     def read(cls, aws: LocalAws, package_arn: str) -> RegisteredModel:
         package = aws.clients.sagemaker.describe_model_package(ModelPackageName=package_arn)
         url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
-        bucket, _, key = url.removeprefix("s3://").partition("/")
+        bucket, key = s3_uri.split(url, key_required=True)
         artifact = aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         baseline = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
         return cls(
@@ -356,7 +357,7 @@ class ClosedLoop:
             self.options.labelled_rows, seed=self.options.seed, strength=self.options.drift_strength
         )
         uri = self.settings.raw_data_uri
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        bucket, key = s3_uri.split(uri, key_required=True)
         body = pd.concat([original, new], ignore_index=True).to_csv(index=False, float_format="%.6g")
         aws.clients.s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
         self.timeline.add(
@@ -445,7 +446,7 @@ class ClosedLoop:
         )
 
     def _download_reports(self, aws: LocalAws, record: ExecutionRecord) -> list[Path]:
-        bucket, _, prefix = self.settings.reports_uri.removeprefix("s3://").partition("/")
+        bucket, prefix = s3_uri.split(self.settings.reports_uri)
         listing = aws.clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
         paths = []
         for item in listing.get("Contents", []):

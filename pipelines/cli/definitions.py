@@ -12,20 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.cli.context import CliError
-from pipelines.settings import Settings
+from pipelines.settings import PIPELINES, Settings
 from pipelines.synth import canonical_json as canonical
-
-SHORT_NAMES = ("training", "monitoring")
 
 
 def resolve_pipeline_name(settings: Settings, name: str) -> str:
     """Accept the short name (``training``) or the full one (``abalone-mlops-dev-training``)."""
-    full_names = dict(zip(SHORT_NAMES, settings.pipeline_names, strict=True))
-    if name in full_names:
-        return full_names[name]
+    if name in PIPELINES:
+        return settings.pipeline_name(name)
     if name in settings.pipeline_names:
         return name
-    choices = ", ".join([*SHORT_NAMES, *settings.pipeline_names])
+    choices = ", ".join([*PIPELINES, *settings.pipeline_names])
     raise CliError(f"unknown pipeline {name!r}", f"choose one of: {choices}")
 
 

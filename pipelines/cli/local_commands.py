@@ -10,8 +10,7 @@ import typer
 
 from pipelines.cli.context import CliContext, CliError, console
 from pipelines.cli.definitions import read_definition_file, resolve_pipeline_name
-
-DEFAULT_DEFINITIONS_DIR = Path("build/pipelines")
+from pipelines.synth import DEFAULT_OUT_DIR
 
 
 def run_local(
@@ -64,7 +63,7 @@ def _definition(obj: CliContext, pipeline: str) -> tuple[str, dict[str, Any]]:
     if path.suffix == ".json":
         return path.stem, read_definition_file(path)
     name = resolve_pipeline_name(obj.settings, pipeline)
-    built = DEFAULT_DEFINITIONS_DIR / f"{name}.json"
+    built = DEFAULT_OUT_DIR / f"{name}.json"
     if built.is_file():
         return name, read_definition_file(built)
     from pipelines.cli.definitions import local_definition

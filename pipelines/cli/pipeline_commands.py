@@ -14,7 +14,6 @@ from rich.table import Table
 
 from pipelines.cli.context import CliContext, CliError, console
 from pipelines.cli.definitions import (
-    SHORT_NAMES,
     canonical,
     compare_definitions,
     declared_parameters,
@@ -23,11 +22,12 @@ from pipelines.cli.definitions import (
     resolve_pipeline_name,
     unified_diff,
 )
+from pipelines.settings import PIPELINES
+from pipelines.synth import DEFAULT_OUT_DIR
 
-DEFAULT_BUILD_DIR = Path("build/pipelines")
 TERMINAL_STATUSES = {"Succeeded", "Failed", "Stopped"}
 
-PipelineArg = typer.Argument(..., help=f"Pipeline: {' | '.join(SHORT_NAMES)} or its full name.")
+PipelineArg = typer.Argument(..., help=f"Pipeline: {' | '.join(PIPELINES)} or its full name.")
 DefinitionFileOpt = typer.Option(
     None, "--definition-file", help="Use this JSON instead of synthesizing the definition in-process."
 )
@@ -35,7 +35,7 @@ DefinitionFileOpt = typer.Option(
 
 def synth(
     ctx: typer.Context,
-    out: Path = typer.Option(DEFAULT_BUILD_DIR, "--out", help="Directory for <pipeline>.json files."),
+    out: Path = typer.Option(DEFAULT_OUT_DIR, "--out", help="Directory for <pipeline>.json files."),
 ) -> None:
     """Write every pipeline definition as canonical JSON (offline, byte-identical for identical input)."""
     from pipelines.synth import write_pipelines

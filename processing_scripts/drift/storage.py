@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from processing_scripts import s3_uri
 from processing_scripts.drift.errors import DriftInputError
-
-S3_SCHEME = "s3://"
 
 
 @dataclass(frozen=True)
@@ -35,21 +34,21 @@ class StoredFile:
 
 
 def is_s3(uri: str) -> bool:
-    return uri.startswith(S3_SCHEME)
+    return s3_uri.is_s3_uri(uri)
 
 
 def split_s3(uri: str) -> tuple[str, str]:
-    """``s3://bucket/some/key`` -> (``bucket``, ``some/key``)."""
-    bucket, _, key = uri[len(S3_SCHEME) :].partition("/")
-    if not bucket:
-        raise DriftInputError(f"{uri!r} has no bucket name; expected s3://bucket/prefix")
-    return bucket, key
+    """``s3://bucket/some/key`` -> (``bucket``, ``some/key``), failing as the engine's input error."""
+    try:
+        return s3_uri.split(uri)
+    except s3_uri.S3UriError as err:
+        raise DriftInputError(str(err)) from err
 
 
 def join(uri: str, *parts: str) -> str:
     """Join path parts onto a local path or an S3 URI with exactly one separator between them."""
     if is_s3(uri):
-        return "/".join([uri.rstrip("/"), *(p.strip("/") for p in parts)])
+        return s3_uri.join(uri, *parts)
     return str(Path(uri).joinpath(*parts))
 
 
@@ -101,7 +100,7 @@ class Storage:
             paginator = self.s3.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
                 found += [
-                    f"{S3_SCHEME}{bucket}/{p['Prefix'].rstrip('/')}" for p in page.get("CommonPrefixes", [])
+                    s3_uri.build(bucket, p["Prefix"].rstrip("/")) for p in page.get("CommonPrefixes", [])
                 ]
             return sorted(found)
         path = Path(uri)
@@ -116,7 +115,7 @@ class Storage:
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 name = obj["Key"]
-                file = StoredFile(f"{S3_SCHEME}{bucket}/{name}", int(obj["Size"]))
+                file = StoredFile(s3_uri.build(bucket, name), int(obj["Size"]))
                 if name == key:
                     exact.append(file)
                 elif _is_below(name, prefix):

@@ -19,6 +19,7 @@ from infra.lambda_environment import environment_for
 from infra.lambdas.deploy import DeployError, handle
 from pipelines import settings as project_settings
 from pipelines.settings import Settings
+from processing_scripts import s3_uri
 from processing_scripts.aws_clients import AwsClients, AwsTarget
 
 SETTINGS = project_settings.load("dev")
@@ -276,7 +277,7 @@ def upload_baseline(aws: Aws, execution: str, item_count: int) -> dict[str, Any]
 
 
 def current_baseline(aws: Aws, name: str) -> bytes:
-    bucket, _, prefix = SETTINGS.current_baseline_uri.removeprefix("s3://").partition("/")
+    bucket, prefix = s3_uri.split(SETTINGS.current_baseline_uri)
     return aws.clients.client("s3").get_object(Bucket=bucket, Key=f"{prefix}/{name}")["Body"].read()
 
 

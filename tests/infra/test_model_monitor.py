@@ -12,6 +12,7 @@ from cfnlint.api import ManualArgs, lint_file
 from infra.iam import MODEL_MONITOR_METRIC_NAMESPACE
 from pipelines import settings as project_settings
 from pipelines.settings import MODEL_MONITOR_SCHEDULE_ENV, SettingsError
+from processing_scripts import s3_uri
 from tests.infra.conftest import CONCERNS, Synthesized, as_list, statements
 
 JOB_DEFINITION = "AWS::SageMaker::DataQualityJobDefinition"
@@ -136,7 +137,7 @@ def test_a_region_without_a_known_analyzer_image_is_a_clear_error() -> None:
 
 def test_deploy_role_may_write_exactly_the_current_baseline_objects(synthesized: Synthesized) -> None:
     settings = synthesized.settings
-    current = settings.current_baseline_uri.removeprefix("s3://")
+    current = "/".join(s3_uri.split(settings.current_baseline_uri))
     granted: dict[str, list[Any]] = {}
     for policy in synthesized.resources("serving", "AWS::IAM::Policy").values():
         for statement in statements(policy["Properties"]["PolicyDocument"]):

@@ -9,6 +9,7 @@ import pytest
 
 from localcloud import EmulatorError, LocalAws
 from pipelines import settings as settings_module
+from processing_scripts import s3_uri
 from processing_scripts.aws_clients import ENDPOINT_ENV
 
 SETTINGS = settings_module.load("dev")
@@ -21,7 +22,7 @@ def test_seeds_the_buckets_the_model_group_and_the_sample_data():
         assert buckets == {SETTINGS.bucket_name(p) for p in settings_module.BUCKET_PURPOSES}
         groups = aws.clients.sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
         assert [g["ModelPackageGroupName"] for g in groups] == [SETTINGS.model_package_group]
-        bucket, _, key = SETTINGS.raw_data_uri.removeprefix("s3://").partition("/")
+        bucket, key = s3_uri.split(SETTINGS.raw_data_uri)
         body = aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert body == (settings_module.REPO_ROOT / "data" / "abalone.csv").read_bytes()
         environment = aws.process_environment()

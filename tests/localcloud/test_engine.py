@@ -15,12 +15,13 @@ from localcloud.sagemaker.executor.expressions import (
     evaluate_condition,
     parse_reference,
 )
+from processing_scripts import s3_uri
 
 RAW = "raw"
 
 
 def _read(aws, uri: str) -> str:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    bucket, key = s3_uri.split(uri)
     return aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
 
 
@@ -346,7 +347,7 @@ def test_a_second_run_hits_the_cache_even_in_an_emptied_emulator(runner, pipelin
     first = runner.run(definition, pipeline_name="demo")
     assert first.status == ExecutionStatus.SUCCEEDED, first.failure_reason
     first_uri = first.steps["Prepare"].properties["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
-    bucket, _, key = first_uri.removeprefix("s3://").partition("/")
+    bucket, key = s3_uri.split(first_uri)
     local_aws.clients.s3.delete_object(Bucket=bucket, Key=f"{key}/rows.txt")  # as if the emulator restarted
 
     second = runner.run(definition, pipeline_name="demo")
@@ -465,7 +466,7 @@ def test_a_failing_step_fails_the_execution_and_nothing_after_it_runs(runner, pi
     bad = record.steps["Bad"]
     assert "reading the data" in (record.run_dir / bad.log_file).read_text()
     prefix = bad.arguments["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
-    bucket, _, key = prefix.removeprefix("s3://").partition("/")
+    bucket, key = s3_uri.split(prefix)
     assert (
         local_aws.clients.s3.list_objects_v2(Bucket=bucket, Prefix=key)["KeyCount"] == 0
     )  # no partial output

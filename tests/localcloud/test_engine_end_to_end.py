@@ -8,6 +8,7 @@ import pytest
 
 from localcloud import ExecutionStatus, LocalPipelineRunner, StepStatus
 from pipelines import settings as settings_module
+from processing_scripts import s3_uri
 
 SETTINGS = settings_module.load("dev")
 CACHED_STEPS = ("Preprocess", "Train", "Baseline", "Evaluate")
@@ -35,7 +36,7 @@ def test_synthesized_training_pipeline_reruns_from_cache_until_the_data_snapshot
     statistics = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
     assert statistics.endswith("/statistics.json")
     evaluation_uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
-    bucket, _, key = evaluation_uri.removeprefix("s3://").partition("/")
+    bucket, key = s3_uri.split(evaluation_uri)
     evaluation = json.loads(local_aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     assert evaluation["regression_metrics"]["rmse"]["value"] <= SETTINGS.quality_gate.threshold
     assert first.steps["Deploy"].properties["OutputParameters"]["endpoint_name"] == SETTINGS.endpoint_name

@@ -14,6 +14,7 @@ from localcloud import ExecutionStatus, LambdaRegistry, LocalPipelineRunner, Ste
 from localcloud.sagemaker.executor.steps.base import StepError
 from localcloud.sagemaker.executor.steps.tuning import draw, draw_trials
 from localcloud.sagemaker.executor.xgboost_algorithm import ClientError, booster_parameters
+from processing_scripts import s3_uri
 
 # Label (rings) first, then the numeric features: the built-in algorithm's CSV layout.
 SPLIT_SCRIPT = """
@@ -44,7 +45,7 @@ def _split(pipeline) -> dict[str, Any]:
 
 
 def _model(local_aws, uri: str) -> xgb.Booster:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    bucket, key = s3_uri.split(uri)
     body = local_aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(body)) as archive:
         assert archive.getnames() == ["xgboost-model"]

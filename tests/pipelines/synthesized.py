@@ -22,9 +22,7 @@ def rendered(env: str) -> dict[str, str]:
 
 def definition(env: str, kind: str) -> dict[str, Any]:
     """A fresh (mutable) copy of the ``training`` or ``monitoring`` definition."""
-    settings = settings_module.load(env)
-    name = {"training": settings.training_pipeline_name, "monitoring": settings.monitoring_pipeline_name}
-    return json.loads(rendered(env)[name[kind]])
+    return json.loads(rendered(env)[settings_module.load(env).pipeline_name(kind)])
 
 
 def steps_by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:

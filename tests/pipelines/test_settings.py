@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,6 +82,35 @@ def test_unknown_purposes_are_rejected():
         cfg.bucket_name("scratch")
     with pytest.raises(s.SettingsError, match="unknown function"):
         cfg.function_arn("train")
+    with pytest.raises(s.SettingsError, match="unknown pipeline 'scoring'"):
+        cfg.pipeline_name("scoring")
+
+
+def test_every_pipeline_name_derives_from_its_short_name():
+    cfg = s.load("prod")
+    assert cfg.pipeline_names == tuple(f"abalone-mlops-prod-{short}" for short in s.PIPELINES)
+    assert cfg.training_pipeline_name == cfg.pipeline_name("training") == "abalone-mlops-prod-training"
+    assert cfg.monitoring_pipeline_name == cfg.pipeline_name("monitoring")
+
+
+def test_short_names_can_name_a_builder_module():
+    """pipelines.builders looks a pipeline's builder up as pipelines/<short>.py."""
+    for short in s.PIPELINES:
+        assert short.isidentifier() and short == short.lower(), short
+
+
+def test_configuration_imports_no_other_layer():
+    """Settings sits on the container code's drift config and nothing else: no SDK, CDK, boto3 or
+    other layer of the project is loaded by importing it (the CDK app, the CLI and the jobs all do)."""
+    probe = (
+        "import sys, pipelines.settings; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'infra', 'localcloud', 'sagemaker', 'aws_cdk', 'boto3', 'numpy'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=s.REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_image_tag_is_a_content_digest(tmp_path: Path):

@@ -13,9 +13,11 @@ import re
 import socket
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from pipelines import builders
 from pipelines import settings as settings_module
 from pipelines.synth import canonical_json, render_pipelines, write_pipelines
 from tests.pipelines.synthesized import rendered
@@ -32,6 +34,32 @@ def test_renders_every_pipeline_as_canonical_json(env):
     for text in texts.values():
         assert text == canonical_json(json.loads(text))
         assert text.endswith("}\n") and text.startswith('{\n  "')
+
+
+@pytest.mark.parametrize("short_name", settings_module.PIPELINES)
+def test_every_short_name_has_a_builder(short_name):
+    assert callable(builders.builder_of(short_name))
+
+
+def test_a_short_name_without_a_builder_module_says_what_to_write(monkeypatch):
+    monkeypatch.setattr(builders, "PIPELINES", (*settings_module.PIPELINES, "scoring"))
+    with pytest.raises(
+        builders.BuilderError,
+        match=r"define build_scoring_pipeline\(settings, session\) in pipelines/scoring.py",
+    ):
+        builders.builder_of("scoring")
+    with pytest.raises(builders.BuilderError, match="unknown pipeline 'batch'"):
+        builders.builder_of("batch")
+
+
+def test_a_builder_must_name_its_pipeline_as_settings_do(monkeypatch):
+    from pipelines import monitoring
+
+    monkeypatch.setattr(
+        monitoring, "build_monitoring_pipeline", lambda settings, session: SimpleNamespace(name="x")
+    )
+    with pytest.raises(builders.BuilderError, match=r"settings\.pipeline_name\('monitoring'\)"):
+        builders.build_pipeline("monitoring", settings_module.load("dev"), None)
 
 
 def test_two_syntheses_are_byte_identical(monkeypatch):

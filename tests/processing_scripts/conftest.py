@@ -38,7 +38,7 @@ def output_files(opt_ml: Path) -> list[Path]:
 
 
 def exit_message(opt_ml: Path) -> str:
-    return sandbox_path(opt_ml, job.EXIT_MESSAGE).read_text(encoding="utf-8")
+    return sandbox_path(opt_ml, contract.ProcessingJob.EXIT_MESSAGE).read_text(encoding="utf-8")
 
 
 def run_in_process(opt_ml: Path, main: Callable[[Sequence[str] | None], None], *args: str) -> int:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines import settings as project_settings
-from processing_scripts import contract, dataset, job, preprocess
+from processing_scripts import contract, dataset, preprocess
 from processing_scripts.drift.sources import read_schema
 from processing_scripts.drift.storage import Storage
 from processing_scripts.split_schema import SplitSchema
@@ -145,7 +145,7 @@ def test_two_shards_give_the_same_result_as_one_file(tmp_path: Path, abalone_spl
 
 
 def test_each_instance_names_its_files_after_its_host(tmp_path: Path) -> None:
-    config = sandbox_path(tmp_path, job.RESOURCE_CONFIG)
+    config = sandbox_path(tmp_path, contract.ProcessingJob.RESOURCE_CONFIG)
     config.parent.mkdir(parents=True)
     config.write_text(json.dumps({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"]}))
     place_raw(tmp_path, {"shard.csv": csv_text(HEADER, ROWS[:200])})
@@ -158,7 +158,7 @@ def test_each_instance_names_its_files_after_its_host(tmp_path: Path) -> None:
 
 
 def test_an_instance_without_a_shard_does_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    config = sandbox_path(tmp_path, job.RESOURCE_CONFIG)
+    config = sandbox_path(tmp_path, contract.ProcessingJob.RESOURCE_CONFIG)
     config.parent.mkdir(parents=True)
     config.write_text(json.dumps({"current_host": "algo-3", "hosts": ["algo-1", "algo-2", "algo-3"]}))
     place_raw(tmp_path, {})
@@ -401,7 +401,7 @@ def test_a_binary_classification_dataset_needs_0_1_labels(
 
 
 def test_an_unreadable_resource_config_is_named(tmp_path: Path) -> None:
-    config = sandbox_path(tmp_path, job.RESOURCE_CONFIG)
+    config = sandbox_path(tmp_path, contract.ProcessingJob.RESOURCE_CONFIG)
     config.parent.mkdir(parents=True)
     config.write_text("{not json")
     place_raw(tmp_path, {"a.csv": csv_text(HEADER, ROWS[:100])})

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from localcloud import s3 as s3_objects
+from localcloud import s3_objects
 from localcloud.sagemaker.executor.records import timestamp, write_atomically
 
 ENTRY_FILE = "entry.json"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localcloud import s3 as s3_objects
+from localcloud import s3_objects
 from localcloud.account import LocalAws
 from localcloud.sagemaker.executor.caching import CacheConfigError, StepCache, cache_key, parse_expire_after
 from localcloud.sagemaker.executor.definition import DefinitionError, PipelineDefinition, StepSpec
@@ -56,6 +56,7 @@ from localcloud.sagemaker.executor.steps.registry import run_create_model, run_r
 from localcloud.sagemaker.executor.steps.training import run_training
 from localcloud.sagemaker.executor.steps.tuning import run_tuning
 from pipelines.settings import Settings
+from processing_scripts import s3_uri
 
 DEFAULT_RUNS_DIR = Path("build/runs")
 CACHE_DIR = "cache"
@@ -400,7 +401,7 @@ class _Scope:
             raise ExpressionError(
                 f"Steps.{step_name}.PropertyFiles.{file_name}: the step has no output {declared.get('OutputName')!r}"
             )
-        uri = s3_objects.join_uri(output["S3Output"]["S3Uri"], declared["FilePath"])
+        uri = s3_uri.join(output["S3Output"]["S3Uri"], declared["FilePath"])
         return self.read_json(uri)
 
     def read_json(self, s3_uri: str) -> Any:

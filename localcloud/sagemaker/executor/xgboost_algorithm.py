@@ -23,7 +23,6 @@ import xgboost as xgb
 
 from processing_scripts import contract
 
-CONFIG_DIR = "/opt/ml/input/config"
 CSV_CONTENT_TYPES = ("text/csv", "csv")
 TRAIN_CHANNEL, VALIDATION_CHANNEL = "train", "validation"
 # Hyperparameters the algorithm handles itself rather than passing to xgboost's booster params.
@@ -92,7 +91,7 @@ def read_channel(name: str, content_type: str) -> tuple[Any, Any]:
     """Labels and features of one channel: every CSV file in its directory, in name order."""
     if content_type.split(";", maxsplit=1)[0].strip().lower() not in CSV_CONTENT_TYPES:
         raise ClientError(f"channel {name}: content type {content_type!r} is not supported (use text/csv)")
-    directory = contract.host_path(f"{contract.Training.CHANNELS}/{name}")
+    directory = contract.host_path(contract.Training.channel(name))
     files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
     blocks = []
     for path in files:
@@ -127,9 +126,8 @@ class EvaluationLog(xgb.callback.TrainingCallback):
 
 
 def train() -> None:
-    config = contract.host_path(CONFIG_DIR)
-    hyperparameters = json.loads((config / "hyperparameters.json").read_text())
-    channels = json.loads((config / "inputdataconfig.json").read_text())
+    hyperparameters = json.loads(contract.host_path(contract.Training.HYPERPARAMETERS).read_text())
+    channels = json.loads(contract.host_path(contract.Training.INPUT_DATA_CONFIG).read_text())
     if TRAIN_CHANNEL not in channels:
         raise ClientError(f"the {TRAIN_CHANNEL} channel is required (got {', '.join(channels) or 'none'})")
     params, num_round, early_stopping = booster_parameters(hyperparameters)
@@ -163,7 +161,7 @@ def train() -> None:
 
 
 def main() -> int:
-    failure = contract.host_path(contract.Training.OUTPUT) / "failure"
+    failure = contract.host_path(contract.Training.FAILURE)
     try:
         train()
     except ClientError as err:

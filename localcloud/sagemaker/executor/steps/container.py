@@ -27,11 +27,9 @@ from processing_scripts import contract
 
 PYTHON_COMMANDS = ("python", "python3")
 # SageMaker reads a job's failure reason from these files, when the code wrote one.
-FAILURE_FILES = ("output/failure", "output/message")
+FAILURE_FILES = (contract.Training.FAILURE, contract.ProcessingJob.EXIT_MESSAGE)
 _TAIL_LINES = 20
 _STOP_GRACE_SECONDS = 5
-PROCESSING_RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
-TRAINING_RESOURCE_CONFIG = "/opt/ml/input/config/resourceconfig.json"
 
 
 @dataclass(frozen=True)
@@ -82,11 +80,18 @@ def container_environment(
     }
 
 
+def write_config(opt_ml_dir: Path, container_path: str, document: object) -> None:
+    """One of the JSON files SageMaker puts into a container before the job's code starts."""
+    path = host_path(opt_ml_dir, container_path, "config file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2))
+
+
 def write_resource_config(opt_ml_dir: Path, container_path: str, host: str, hosts: list[str]) -> None:
     """The cluster description SageMaker gives each instance (where scripts learn their host)."""
-    path = host_path(opt_ml_dir, container_path, "resource config")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"current_host": host, "hosts": hosts, "network_interface_name": "eth0"}))
+    write_config(
+        opt_ml_dir, container_path, {"current_host": host, "hosts": hosts, "network_interface_name": "eth0"}
+    )
 
 
 def run_processes(
@@ -194,9 +199,9 @@ def failure_of(outcome: ProcessOutcome, opt_ml_dir: Path) -> StepError:
     """
     written = next(
         (
-            (opt_ml_dir / name).read_text().strip()
-            for name in FAILURE_FILES
-            if (opt_ml_dir / name).is_file() and (opt_ml_dir / name).read_text().strip()
+            path.read_text().strip()
+            for path in (host_path(opt_ml_dir, name, "failure file") for name in FAILURE_FILES)
+            if path.is_file() and path.read_text().strip()
         ),
         None,
     )

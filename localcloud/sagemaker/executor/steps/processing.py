@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from localcloud import s3 as s3_objects
+from localcloud import s3_objects
 from localcloud.sagemaker.executor.steps.base import (
     StepContext,
     StepError,
@@ -21,7 +21,6 @@ from localcloud.sagemaker.executor.steps.base import (
     required,
 )
 from localcloud.sagemaker.executor.steps.container import (
-    PROCESSING_RESOURCE_CONFIG,
     ContainerProcess,
     container_environment,
     failure_of,
@@ -30,6 +29,7 @@ from localcloud.sagemaker.executor.steps.container import (
     run_processes,
     write_resource_config,
 )
+from processing_scripts import contract
 
 
 def run_processing(ctx: StepContext) -> StepResult:
@@ -51,7 +51,7 @@ def run_processing(ctx: StepContext) -> StepResult:
     inputs = args.get("ProcessingInputs") or []
     outputs = (args.get("ProcessingOutputConfig") or {}).get("Outputs") or []
     for position, host in enumerate(hosts):
-        write_resource_config(instances[host], PROCESSING_RESOURCE_CONFIG, host, hosts)
+        write_resource_config(instances[host], contract.ProcessingJob.RESOURCE_CONFIG, host, hosts)
         for index, item in enumerate(inputs):
             _stage_input(ctx, item, index, instances[host], shard=(position, count))
         for index, item in enumerate(outputs):

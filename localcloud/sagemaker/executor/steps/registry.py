@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from localcloud import s3 as s3_objects
+from localcloud import s3_objects
 from localcloud.sagemaker.executor.steps.base import StepContext, StepError, StepResult, aws_failure, required
+from processing_scripts import s3_uri
 
 ARTIFACT_FIELDS = ("ModelDataUrl", "S3Uri")
 
@@ -47,7 +48,7 @@ def _check_artifacts(ctx: StepContext, request: dict[str, Any]) -> None:
     for field, uri in _artifact_uris(request, ""):
         try:
             found = s3_objects.exists(ctx.aws.clients.s3, uri)
-        except s3_objects.S3UriError as err:
+        except s3_uri.S3UriError as err:
             raise StepError(f"Arguments{field}: {err}") from err
         except Exception as err:
             raise aws_failure(f"checking {uri}", err) from err

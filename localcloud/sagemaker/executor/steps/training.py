@@ -9,7 +9,6 @@ from its log with the algorithm's predefined metric definitions plus any in the 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import tarfile
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localcloud import s3 as s3_objects
+from localcloud import s3_objects
 from localcloud.sagemaker.executor.steps.base import (
     StepContext,
     StepError,
@@ -29,20 +28,18 @@ from localcloud.sagemaker.executor.steps.base import (
     required,
 )
 from localcloud.sagemaker.executor.steps.container import (
-    TRAINING_RESOURCE_CONFIG,
     ContainerProcess,
     container_environment,
     failure_of,
     host_path,
     run_processes,
+    write_config,
     write_resource_config,
 )
-from processing_scripts import contract
+from processing_scripts import contract, s3_uri
 
 XGBOOST_REPOSITORY = "sagemaker-xgboost"
 ALGORITHM_COMMAND = [sys.executable, "-m", "localcloud.sagemaker.executor.xgboost_algorithm"]
-CONFIG_DIR = "/opt/ml/input/config"
-MODEL_ARCHIVE = "model.tar.gz"
 _NUMBER = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 # The built-in algorithm's predefined metrics: every "#011<channel>-<metric>:<value>" on a "[N]" line.
 _EVALUATION_LINE = re.compile(rf"#011(?P<channel>[^-#\s]+)-(?P<metric>[^:#\s]+):(?P<value>{_NUMBER})")
@@ -99,11 +96,9 @@ def run_training_job(
     opt_ml = work_dir / job_name
     hyperparameters = {str(k): str(v) for k, v in (request.get("HyperParameters") or {}).items()}
     channels = _stage_channels(ctx, request.get("InputDataConfig") or [], opt_ml)
-    config = host_path(opt_ml, CONFIG_DIR, "config")
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters, indent=2))
-    (config / "inputdataconfig.json").write_text(json.dumps(channels, indent=2))
-    write_resource_config(opt_ml, TRAINING_RESOURCE_CONFIG, "algo-1", ["algo-1"])
+    write_config(opt_ml, contract.Training.HYPERPARAMETERS, hyperparameters)
+    write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
+    write_resource_config(opt_ml, contract.Training.RESOURCE_CONFIG, "algo-1", ["algo-1"])
     metrics = MetricCollector(algorithm.get("MetricDefinitions") or [])
     environment = container_environment(
         request.get("Environment") or {}, ctx.aws.process_environment(), opt_ml
@@ -150,7 +145,7 @@ def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Pa
         if source.get("S3DataType", "S3Prefix") != "S3Prefix":
             raise StepError(f"InputDataConfig[{index}] ({name}): only S3Prefix data can run locally")
         uri = str(required(source, "S3Uri"))
-        destination = host_path(opt_ml, f"{contract.Training.CHANNELS}/{name}", f"channel {name}")
+        destination = host_path(opt_ml, contract.Training.channel(name), f"channel {name}")
         destination.mkdir(parents=True, exist_ok=True)
         try:
             objects = s3_objects.list_objects(ctx.aws.clients.s3, uri)
@@ -174,13 +169,13 @@ def _upload_model(ctx: StepContext, opt_ml: Path, request: dict[str, Any], job_n
     model_dir = host_path(opt_ml, contract.Training.MODEL, "model directory")
     if not (model_dir / contract.Training.MODEL_FILE).is_file():
         raise StepError(f"AlgorithmError: the job wrote no {contract.Training.MODEL_FILE}")
-    archive = opt_ml / MODEL_ARCHIVE
+    archive = opt_ml / contract.Training.MODEL_ARCHIVE
     with tarfile.open(archive, "w:gz") as tar:
         for path in sorted(model_dir.rglob("*")):
             tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
     output_path = str(required(request, "OutputDataConfig", "S3OutputPath"))
-    uri = s3_objects.join_uri(output_path, job_name, "output", MODEL_ARCHIVE)
-    bucket, key = s3_objects.split_uri(uri)
+    uri = s3_uri.join(output_path, job_name, "output", contract.Training.MODEL_ARCHIVE)
+    bucket, key = s3_uri.split(uri, key_required=True)
     try:
         ctx.aws.clients.s3.upload_file(str(archive), bucket, key)
     except Exception as err:

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-
-class S3UriError(ValueError):
-    """A value that should be an ``s3://bucket/key`` URI is not one."""
+from processing_scripts import s3_uri
 
 
 @dataclass(frozen=True)
@@ -24,26 +22,12 @@ class S3Object:
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-
-def split_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/some/key`` -> ``("bucket", "some/key")``."""
-    if not isinstance(uri, str) or not uri.startswith("s3://"):
-        raise S3UriError(f"expected an s3:// URI, got {uri!r}")
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise S3UriError(f"no bucket in {uri!r}")
-    return bucket, key
-
-
-def join_uri(uri: str, *parts: str) -> str:
-    return "/".join([uri.rstrip("/"), *(p.strip("/") for p in parts)])
+        return s3_uri.build(self.bucket, self.key)
 
 
 def list_objects(s3: Any, uri: str) -> list[S3Object]:
     """Every object whose key starts with the URI's key, sorted by key."""
-    bucket, prefix = split_uri(uri)
+    bucket, prefix = s3_uri.split(uri)
     found: list[S3Object] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         found += [S3Object(bucket, item["Key"]) for item in page.get("Contents", [])]
@@ -52,7 +36,7 @@ def list_objects(s3: Any, uri: str) -> list[S3Object]:
 
 def local_name(prefix_uri: str, obj: S3Object) -> PurePosixPath:
     """Where an object of an S3Prefix input lands, relative to the input's local path."""
-    _, prefix = split_uri(prefix_uri)
+    _, prefix = s3_uri.split(prefix_uri)
     if obj.key == prefix:  # the prefix names one object: it lands under its own name
         return PurePosixPath(PurePosixPath(obj.key).name)
     return PurePosixPath(obj.key[len(prefix) :].lstrip("/"))
@@ -70,19 +54,19 @@ def download(s3: Any, prefix_uri: str, objects: list[S3Object], destination: Pat
 
 def upload_directory(s3: Any, source: Path, uri: str) -> list[str]:
     """Upload every file under ``source`` to ``<uri>/<relative path>``; returns the object URIs."""
-    bucket, prefix = split_uri(uri)
+    bucket, prefix = s3_uri.split(uri)
     uploaded: list[str] = []
     if not source.is_dir():
         return uploaded
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         key = "/".join(part for part in (prefix.rstrip("/"), path.relative_to(source).as_posix()) if part)
         s3.upload_file(str(path), bucket, key)
-        uploaded.append(f"s3://{bucket}/{key}")
+        uploaded.append(s3_uri.build(bucket, key))
     return uploaded
 
 
 def read_json(s3: Any, uri: str) -> Any:
-    bucket, key = split_uri(uri)
+    bucket, key = s3_uri.split(uri, key_required=True)
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     try:
         return json.loads(body)
@@ -92,6 +76,6 @@ def read_json(s3: Any, uri: str) -> Any:
 
 def exists(s3: Any, uri: str) -> bool:
     """True if an object is at ``uri`` or any object's key starts with it (a prefix)."""
-    bucket, key = split_uri(uri)
+    bucket, key = s3_uri.split(uri)
     response = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
     return response.get("KeyCount", 0) > 0
