@@ -12,7 +12,7 @@ alarms of the deploy function.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -37,6 +37,18 @@ DRIFT_OPERATORS = {
 }
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """How an alarm judges its datapoints: M of N periods, and what a missing datapoint counts as."""
+
+    periods: int
+    datapoints: int
+    missing: str  # CloudWatch's TreatMissingData: breaching | notBreaching | ignore | missing
+
+
+EVERY_PERIOD = Evaluation(1, 1, "notBreaching")  # one datapoint decides; no data is no problem
+
+
 class ProjectAlarms(Construct):
     """All alarms, each notifying ``topic``; ``failure_queues`` maps function purpose -> its queue."""
 
@@ -53,11 +65,9 @@ class ProjectAlarms(Construct):
         self._settings = settings
         self._action = actions.SnsAction(topic)
         alarms = settings.alarms
-        drift = {
-            "evaluation_periods": alarms.drift_evaluation_periods,
-            "datapoints": alarms.drift_datapoints_to_alarm,
-            "missing": alarms.drift_missing_data,
-        }
+        drift = Evaluation(
+            alarms.drift_evaluation_periods, alarms.drift_datapoints_to_alarm, alarms.drift_missing_data
+        )
         self.drift = self._alarm(
             "DataDrift",
             settings.drift_alarm_name,
@@ -65,17 +75,17 @@ class ProjectAlarms(Construct):
             self._drift_metric(settings.monitoring.drifted_share_metric, alarms.drift_period_seconds),
             threshold=alarms.drift_share_threshold,
             comparison=GREATER,
-            **drift,
+            evaluation=drift,
         )
         self.feature_drift = {
             feature: self._feature_drift_alarm(index, feature, kind, drift)
             for index, (feature, kind) in enumerate(dataset.feature_kinds().items())
         }
-        endpoint = {
-            "evaluation_periods": alarms.endpoint_evaluation_periods,
-            "datapoints": alarms.endpoint_datapoints_to_alarm,
-            "missing": alarms.endpoint_missing_data,
-        }
+        endpoint = Evaluation(
+            alarms.endpoint_evaluation_periods,
+            alarms.endpoint_datapoints_to_alarm,
+            alarms.endpoint_missing_data,
+        )
         names = settings.endpoint_alarm_names
         self.endpoint = {
             "error-rate": self._alarm(
@@ -85,7 +95,7 @@ class ProjectAlarms(Construct):
                 self._error_rate(alarms.endpoint_period_seconds),
                 threshold=alarms.error_rate_threshold,
                 comparison=GREATER,
-                **endpoint,
+                evaluation=endpoint,
             ),
             "latency-p99": self._alarm(
                 "EndpointLatencyP99",
@@ -94,7 +104,7 @@ class ProjectAlarms(Construct):
                 self._endpoint_metric("ModelLatency", "p99", alarms.endpoint_period_seconds),
                 threshold=alarms.latency_p99_threshold_ms * MICROSECONDS_PER_MS,
                 comparison=GREATER,
-                **endpoint,
+                evaluation=endpoint,
             ),
         }
         self.pipeline_failures = {
@@ -111,9 +121,7 @@ class ProjectAlarms(Construct):
                 ),
                 threshold=alarms.pipeline_failure_threshold,
                 comparison=AT_LEAST,
-                evaluation_periods=1,
-                datapoints=1,
-                missing="notBreaching",
+                evaluation=EVERY_PERIOD,
             )
             for index, name in enumerate(settings.pipeline_names)
         }
@@ -127,15 +135,13 @@ class ProjectAlarms(Construct):
                 ),
                 threshold=0,
                 comparison=GREATER,
-                evaluation_periods=1,
-                datapoints=1,
-                missing="notBreaching",
+                evaluation=EVERY_PERIOD,
             )
             for purpose, queue in failure_queues.items()
         }
 
     def _feature_drift_alarm(
-        self, index: int, feature: str, kind: Kind, drift: Mapping[str, Any]
+        self, index: int, feature: str, kind: Kind, drift: Evaluation
     ) -> cloudwatch.Alarm:
         """The feature's metric is the value its statistic compared (see processing_scripts.drift.metrics),
         so the alarm takes that statistic's threshold and direction: a p-value alarms below it."""
@@ -148,7 +154,7 @@ class ProjectAlarms(Construct):
             self._drift_metric(settings.drift_metric_name(feature), settings.alarms.drift_period_seconds),
             threshold=threshold,
             comparison=DRIFT_OPERATORS[statistic.direction],
-            **drift,
+            evaluation=drift,
         )
 
     def _alarm(
@@ -160,9 +166,7 @@ class ProjectAlarms(Construct):
         *,
         threshold: float,
         comparison: cloudwatch.ComparisonOperator,
-        evaluation_periods: int,
-        datapoints: int,
-        missing: str,
+        evaluation: Evaluation,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -172,9 +176,9 @@ class ProjectAlarms(Construct):
             metric=metric,
             threshold=threshold,
             comparison_operator=comparison,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=datapoints,
-            treat_missing_data=cloudwatch.TreatMissingData(_missing_data_member(missing)),
+            evaluation_periods=evaluation.periods,
+            datapoints_to_alarm=evaluation.datapoints,
+            treat_missing_data=cloudwatch.TreatMissingData(_missing_data_member(evaluation.missing)),
         )
         alarm.add_alarm_action(self._action)
         return alarm

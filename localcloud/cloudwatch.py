@@ -297,6 +297,10 @@ def _parse_expression(expression: str, where: str) -> ast.expr:
             raise TemplateError(f"{where}: metric math {expression!r}: {type(node).__name__} unsupported")
         if isinstance(node, ast.Compare) and len(node.ops) != 1:
             raise TemplateError(f"{where}: metric math {expression!r}: chained comparisons unsupported")
+        if isinstance(node, ast.Constant) and (
+            isinstance(node.value, bool) or not isinstance(node.value, int | float)
+        ):
+            raise TemplateError(f"{where}: metric math {expression!r}: {node.value!r} is not a number")
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else ""
             if _FUNCTIONS.get(name) != len(node.args):
@@ -310,7 +314,7 @@ def _parse_expression(expression: str, where: str) -> ast.expr:
 def _evaluate_expression(node: ast.expr, values: dict[str, float | None]) -> float | None:
     """One period's value of an expression; a missing input makes the result missing."""
     if isinstance(node, ast.Constant):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type]  # _parse_expression admits numbers only
     if isinstance(node, ast.Name):
         return values.get(node.id)
     if isinstance(node, ast.Call):
@@ -321,19 +325,16 @@ def _evaluate_expression(node: ast.expr, values: dict[str, float | None]) -> flo
         if condition is None:
             return None
         return then if condition else otherwise
-    operands: list[float | None]
     if isinstance(node, ast.UnaryOp):
         inner = _evaluate_expression(node.operand, values)
         return None if inner is None else -inner
     if isinstance(node, ast.Compare):
-        operands = [
-            _evaluate_expression(node.left, values),
-            _evaluate_expression(node.comparators[0], values),
-        ]
-        if None in operands:
+        left = _evaluate_expression(node.left, values)
+        right = _evaluate_expression(node.comparators[0], values)
+        if left is None or right is None:
             return None
-        return float(_COMPARE[type(node.ops[0])](*operands))
-    assert isinstance(node, ast.BinOp)
+        return float(_COMPARE[type(node.ops[0])](left, right))
+    assert isinstance(node, ast.BinOp)  # the last node type _parse_expression admits
     left, right = _evaluate_expression(node.left, values), _evaluate_expression(node.right, values)
     if left is None or right is None:
         return None

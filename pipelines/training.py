@@ -11,6 +11,8 @@ makes no AWS call and the same settings always give the same definition.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pipelines.sdk_session  # noqa: F401  (prepares the environment the SDK reads at import)
 
 # isort: split
@@ -87,8 +89,8 @@ class _TuningStepWithParameterLimits(TuningStep):
     are also the parameters' defaults) and the request then refers to the parameters instead.
     """
 
-    def __init__(self, *args: object, max_jobs: Parameter, max_parallel_jobs: Parameter, **kwargs):
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, max_jobs: Parameter, max_parallel_jobs: Parameter, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._limits = {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": max_parallel_jobs}
 
     @property

@@ -82,7 +82,7 @@ class AwsClients:
         retries: dict[str, Any] = {"mode": "standard"}
         if attempts:
             retries["total_max_attempts"] = attempts  # first try included
-        return Config(retries=retries, user_agent_extra="abalone-mlops")  # type: ignore[arg-type]
+        return Config(retries=retries, user_agent_extra="abalone-mlops")
 
     # Shorthands for the services the project uses, so call sites read naturally.
     @property

@@ -255,7 +255,7 @@ class InvocationMetrics:
                 {"Name": "EndpointName", "Value": self.endpoint_name},
                 {"Name": "VariantName", "Value": variant},
             ]
-            data = [
+            data: list[dict[str, Any]] = [
                 {
                     "MetricName": name,
                     "Dimensions": dimensions,
@@ -311,8 +311,11 @@ class LocalEndpoint:
         self._swap_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._tmp = tempfile.TemporaryDirectory(prefix="local-endpoint-") if work_dir is None else None
-        self.work_dir = Path(self._tmp.name) if self._tmp else work_dir
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if work_dir is None:  # models are unpacked here; it lives as long as the endpoint
+            self._tmp = tempfile.TemporaryDirectory(prefix="local-endpoint-")
+            work_dir = Path(self._tmp.name)
+        self.work_dir = work_dir
         self.capture = CaptureWriter(clients.s3, self.endpoint_name)
         self.metrics = InvocationMetrics(clients.cloudwatch, self.endpoint_name)
         self.swaps: list[Deployment] = []

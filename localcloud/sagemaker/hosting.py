@@ -36,13 +36,13 @@ def _backend_update_endpoint(
     endpoint.endpoint_config_name = endpoint_config_name
     endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
     endpoint.data_capture_config = config.data_capture_config
-    endpoint.last_deployment_config = deployment_config
+    endpoint.last_deployment_config = deployment_config  # type: ignore[attr-defined]  # ours, not moto's
     endpoint.last_modified_time = utcnow()
     return endpoint
 
 
 def _response_update_endpoint(self: SageMakerResponse) -> ActionResult:
-    endpoint = self.sagemaker_backend.update_endpoint(
+    endpoint = self.sagemaker_backend.update_endpoint(  # type: ignore[attr-defined]  # see install()
         endpoint_name=self._get_param("EndpointName"),
         endpoint_config_name=self._get_param("EndpointConfigName"),
         deployment_config=self._get_param("DeploymentConfig"),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 
 from pipelines.cli.context import CliContext, CliError, console
@@ -205,7 +205,7 @@ class _ProgressBar:
     def __init__(self, total: int) -> None:
         self.total = total
         self.bar: Progress | None = None
-        self.task = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> sources.Progress | None:
         if self.total < PROGRESS_AFTER_BYTES:

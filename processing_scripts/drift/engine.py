@@ -172,7 +172,8 @@ def _suggest_constraint(stats: FeatureStatistics) -> FeatureConstraints:
     if (
         stats.inferred_type == STRING
         and stats.categories is not None
-        and stats.distinct_count <= MAX_CATEGORIES
+        and (stats.distinct_count if stats.distinct_count is not None else len(stats.categories))
+        <= MAX_CATEGORIES
     ):
         domains = tuple(sorted(stats.categories))
     return FeatureConstraints(

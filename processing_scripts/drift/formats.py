@@ -104,9 +104,10 @@ class FeatureStatistics:
         inferred = str(doc.get("inferred_type", UNKNOWN))
         numeric_doc = doc.get("numerical_statistics")
         string_doc = doc.get("string_statistics")
-        body = numeric_doc if isinstance(numeric_doc, dict) else string_doc
-        if not isinstance(body, dict):
+        chosen = numeric_doc if isinstance(numeric_doc, dict) else string_doc
+        if not isinstance(chosen, dict):
             raise DriftInputError(f"{where} ({name}): neither numerical_statistics nor string_statistics")
+        body: dict[str, Any] = chosen
         common = body.get("common") or {}
         stats = cls(
             name=str(name),

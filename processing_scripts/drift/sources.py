@@ -62,7 +62,7 @@ def open_source(
     files = storage.list_files(uri)
     if not files:
         raise DriftInputError(f"nothing found at {uri}: check the path, or the bucket and prefix")
-    kinds = {file_kind(f.name) for f in files} - {None}
+    kinds = {kind for f in files if (kind := file_kind(f.name)) is not None}
     if not kinds:
         raise DriftInputError(
             f"{uri} holds no .csv, .parquet or .jsonl files ({len(files)} files of other types)"
@@ -106,7 +106,7 @@ def table_batches(
             include = [c for c in available if c not in source.exclude and (wanted is None or c in wanted)]
             if not include:
                 continue
-            if column_types == ALL_TEXT:
+            if isinstance(column_types, str):  # ALL_TEXT
                 types = {name: pa.string() for name in include}
             else:
                 types = {k: v for k, v in (column_types or {}).items() if k in include}
