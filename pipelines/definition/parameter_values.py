@@ -58,6 +58,8 @@ def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
 
 def parse_value(kind: str, text: str) -> ParameterValue:
     """An override string as a value of the declared type; ValueError says what was expected."""
+    if not isinstance(text, str):  # StartPipelineExecution takes strings only
+        raise ValueError(f"an override is a string, got {text!r}")
     if kind == "String":
         return text
     if kind == "Integer":

@@ -38,10 +38,6 @@ class StepType:
     cacheable: bool = False  # SageMaker accepts a CacheConfig on it
     cache_key: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
-    @property
-    def has_properties(self) -> bool:
-        return bool(self.response_shapes or self.fixed_properties or self.declared_outputs)
-
 
 def _key(*attributes: str, **children: tuple[str, ...]) -> Mapping[str, tuple[str, ...]]:
     return MappingProxyType({**dict.fromkeys(attributes, ()), **children})
@@ -164,7 +160,6 @@ STEP_TYPES: Mapping[str, StepType] = MappingProxyType(
         )
     }
 )
-BRANCH_FIELDS = frozenset(arm for entry in STEP_TYPES.values() for arm in entry.branches)
 JOB_VARIABLES: Mapping[str, str] = MappingProxyType(
     {entry.job_variable: entry.name for entry in STEP_TYPES.values() if entry.job_variable}
 )

@@ -173,3 +173,8 @@ def test_a_parameter_without_a_default_needs_a_value():
     with pytest.raises(ParameterError) as raised:
         read_definition(DEFINITION).resolve_parameters({})
     assert raised.value.problems == ["parameter Owner has no default value: pass one"]
+
+
+def test_an_override_is_a_string_as_start_pipeline_execution_takes_it():
+    with pytest.raises(ValueError, match="an override is a string, got 3"):
+        parse_value("Integer", 3)  # type: ignore[arg-type]
