@@ -95,7 +95,7 @@ def prepare(
     parsed = read_definition(definition)
     parsed.raise_for_errors()
     unsupported = [
-        f"{step.name}: {json_path(step.location)}.Type: a {step.type} step cannot run locally "
+        f"{step.name}: {json_path((*step.location, 'Type'))}: a {step.type} step cannot run locally "
         f"(supported: {', '.join(LOCAL_STEP_TYPES)})"
         for step in parsed.steps
         if step.type not in LOCAL_STEP_TYPES
