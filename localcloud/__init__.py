@@ -11,10 +11,10 @@ See docs/local-execution.md.
 """
 
 from localcloud.account import EmulatorError, LocalAws
-from localcloud.sagemaker.executor.definition import DefinitionError
-from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner
+from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner, prepare
 from localcloud.sagemaker.executor.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
 from localcloud.sagemaker.executor.steps.lambda_function import LambdaRegistry
+from pipelines.definition import DefinitionError, ParameterError
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
@@ -25,6 +25,8 @@ __all__ = [
     "LambdaRegistry",
     "LocalAws",
     "LocalPipelineRunner",
+    "ParameterError",
     "StepRecord",
     "StepStatus",
+    "prepare",
 ]

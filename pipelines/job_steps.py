@@ -36,7 +36,7 @@ from sagemaker.mlops.workflow.retry import (
 )
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
-from pipelines.parameters import ParameterSpec
+from pipelines.parameters import ParameterDeclaration
 from pipelines.sdk_session import OfflinePipelineSession
 from pipelines.settings import Settings
 
@@ -47,18 +47,18 @@ SERVICE_RETRY = {"interval_seconds": 10, "backoff_rate": 2.0, "max_attempts": 5}
 CAPACITY_RETRY = {"interval_seconds": 60, "backoff_rate": 2.0, "max_attempts": 4}
 
 
-def sdk_parameters(specs: Iterable[ParameterSpec]) -> dict[str, Parameter]:
-    """SDK parameter objects for the specs, by name (in the specs' order)."""
+def sdk_parameters(declarations: Iterable[ParameterDeclaration]) -> dict[str, Parameter]:
+    """SDK parameter objects for the declarations, by name (in declaration order)."""
     built: dict[str, Parameter] = {}
-    for spec in specs:
-        if spec.type == "String":
-            built[spec.name] = ParameterString(
-                spec.name, default_value=str(spec.default), enum_values=list(spec.allowed) or None
+    for declared in declarations:
+        if declared.type == "String":
+            built[declared.name] = ParameterString(
+                declared.name, default_value=str(declared.default), enum_values=list(declared.allowed) or None
             )
-        elif spec.type == "Integer":
-            built[spec.name] = ParameterInteger(spec.name, default_value=int(spec.default))
+        elif declared.type == "Integer":
+            built[declared.name] = ParameterInteger(declared.name, default_value=int(declared.default))
         else:
-            built[spec.name] = ParameterFloat(spec.name, default_value=float(spec.default))
+            built[declared.name] = ParameterFloat(declared.name, default_value=float(declared.default))
     return built
 
 

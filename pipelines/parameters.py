@@ -1,8 +1,8 @@
 """Pipeline parameter names, types and defaults: what an operator may change when starting a run.
 
 Plain Python (no SDK) so the CLI, the retrain guard, the local executor and the docs can name a
-parameter without importing the SageMaker SDK. The pipeline definitions turn these specs into SDK
-parameter objects (see ``pipelines/training.py`` and ``pipelines/monitoring.py``); nothing else
+parameter without importing the SageMaker SDK. The pipeline definitions turn these declarations
+into SDK parameter objects (see ``pipelines/training.py`` and ``pipelines/monitoring.py``); nothing else
 spells a parameter name.
 
 Everything an operator might reasonably change per run is a parameter; everything that changes
@@ -48,7 +48,7 @@ APPROVAL_STATUSES = (APPROVED, "PendingManualApproval", "Rejected")  # CreateMod
 
 
 @dataclass(frozen=True)
-class ParameterSpec:
+class ParameterDeclaration:
     """One pipeline parameter: its name, SageMaker type, default and what it is for.
 
     ``allowed`` (String only) becomes the parameter's ``EnumValues``, so SageMaker itself rejects
@@ -62,20 +62,20 @@ class ParameterSpec:
     allowed: tuple[str, ...] = ()
 
 
-def training_parameters(settings: Settings) -> list[ParameterSpec]:
+def training_parameters(settings: Settings) -> list[ParameterDeclaration]:
     """The training pipeline's parameters in declaration order.
 
     The tuning limits exist only when tuning is enabled: a declared parameter that no step reads
     would let an operator change a value that does nothing.
     """
-    specs = [
-        ParameterSpec(
+    declarations = [
+        ParameterDeclaration(
             INPUT_DATA_URL,
             "String",
             settings.raw_data_uri,
             "S3 URI of the raw abalone CSV (an object or a prefix of CSV shards).",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             DATA_SNAPSHOT,
             "String",
             INITIAL_SNAPSHOT,
@@ -83,25 +83,25 @@ def training_parameters(settings: Settings) -> list[ParameterSpec]:
             "snapshot: a new value re-reads the data and reruns every step after it; the same value "
             "reuses cached steps.",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             PROCESSING_INSTANCE_TYPE,
             "String",
             settings.processing.instance_type,
             "Instance type of the preprocess, baseline and evaluate jobs.",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             PROCESSING_INSTANCE_COUNT,
             "Integer",
             settings.processing.instance_count,
             "Preprocess instances; more than 1 shards the input by S3 key.",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             TRAINING_INSTANCE_TYPE,
             "String",
             settings.training.instance_type,
             "Instance type of the training (or each tuning) job.",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             TRAINING_INSTANCE_COUNT,
             "Integer",
             settings.training.instance_count,
@@ -109,77 +109,77 @@ def training_parameters(settings: Settings) -> list[ParameterSpec]:
         ),
     ]
     if settings.training.tuning_enabled:
-        specs += [
-            ParameterSpec(
+        declarations += [
+            ParameterDeclaration(
                 MAX_TUNING_JOBS,
                 "Integer",
                 settings.training.tuning_max_jobs,
                 "Training jobs the tuning job may launch in total.",
             ),
-            ParameterSpec(
+            ParameterDeclaration(
                 MAX_PARALLEL_TUNING_JOBS,
                 "Integer",
                 settings.training.tuning_max_parallel_jobs,
                 "Training jobs the tuning job runs at once.",
             ),
         ]
-    specs += [
-        ParameterSpec(
+    declarations += [
+        ParameterDeclaration(
             QUALITY_THRESHOLD,
             "Float",
             settings.quality_gate.threshold,
             f"Quality gate: {settings.quality_gate.metric_path} must be "
             f"{settings.quality_gate.comparison} this to register the model.",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             MODEL_APPROVAL_STATUS,
             "String",
             settings.model_approval_status,
             "Approval status of the registered package; Approved deploys at once.",
             APPROVAL_STATUSES,
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             GIT_COMMIT,
             "String",
             UNKNOWN_COMMIT,
             "Commit the run was started from (lineage; `start` fills it from the checkout).",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             TRIGGERED_BY,
             "String",
             MANUAL_TRIGGER,
             "Why the run started (manual, schedule, drift alarm, ...); stored on the model package.",
         ),
     ]
-    return specs
+    return declarations
 
 
-def monitoring_parameters(settings: Settings) -> list[ParameterSpec]:
+def monitoring_parameters(settings: Settings) -> list[ParameterDeclaration]:
     """The monitoring pipeline's parameters in declaration order."""
     return [
-        ParameterSpec(
+        ParameterDeclaration(
             ENDPOINT_NAME, "String", settings.endpoint_name, "Endpoint whose captured traffic is checked."
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             WINDOW_HOURS,
             "Integer",
             settings.monitoring.window_hours,
             "Hours of capture, ending at the execution's start time, to check.",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             BASELINE_URI,
             "String",
             "",
             "S3 prefix with statistics.json and constraints.json; empty = the deployed model "
             "package's drift baseline.",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             GROUND_TRUTH_URI,
             "String",
             "",
             "S3 URI of labels for the window; empty = data quality only.",
         ),
-        ParameterSpec(
+        ParameterDeclaration(
             MONITORING_INSTANCE_TYPE,
             "String",
             settings.monitoring.instance_type,

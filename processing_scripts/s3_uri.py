@@ -5,15 +5,19 @@ the pipeline definitions, the infrastructure, the local cloud and the deploy Lam
 bundles this file next to the handlers, see ``infra/functions.py``). So it is stdlib only and
 imports nothing else from the project.
 
-Only the shape is checked (the scheme and a bucket, and a key where one is required); whether the
-bucket exists is for S3 to answer.
+Only the shape is checked (the scheme, a bucket name S3 allows, a key where one is required);
+whether the bucket exists is for S3 to answer.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TypeGuard
 
 SCHEME = "s3://"
+# General purpose bucket names: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit,
+# no "..", not an IP address; https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+_BUCKET = re.compile(r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 
 
 class S3UriError(ValueError):
@@ -40,6 +44,21 @@ def split(uri: object, *, key_required: bool = False) -> tuple[str, str]:
     if not bucket or (key_required and not key.strip("/")):
         raise S3UriError(uri)
     return bucket, key
+
+
+def problem(uri: str) -> str | None:
+    """Why ``uri`` is not a well-formed S3 URI S3 would accept, or None: the scheme, no whitespace,
+    a valid bucket name, no empty path segment. For checks that report rather than raise."""
+    if not uri.startswith(SCHEME):
+        return f"an S3 URI starts with {SCHEME}"
+    if any(ch.isspace() for ch in uri):
+        return "an S3 URI has no whitespace"
+    bucket, slash, key = uri.removeprefix(SCHEME).partition("/")
+    if not _BUCKET.fullmatch(bucket):
+        return f"bucket {bucket!r} is not a valid bucket name (3-63 of a-z 0-9 . -)"
+    if slash and (key.startswith("/") or "//" in key):
+        return "empty path segment (//)"
+    return None
 
 
 def build(bucket: str, key: str = "") -> str:

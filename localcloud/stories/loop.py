@@ -59,6 +59,7 @@ from localcloud.stories.traffic import (
     to_features,
 )
 from pipelines import parameters as params
+from pipelines.definition import read_definition
 from pipelines.settings import REPO_ROOT, Settings
 from processing_scripts import dataset, inference, s3_uri
 
@@ -369,8 +370,8 @@ class ClosedLoop:
 
     def _require_retrained(self, aws: LocalAws, first: ExecutionRecord, last: ExecutionRecord) -> None:
         """The retraining ran its job steps and registered a different model with a new baseline."""
-        definition = self.definitions[last.pipeline_name]
-        cacheable = [s["Name"] for s in definition["Steps"] if s.get("CacheConfig", {}).get("Enabled")]
+        definition = read_definition(self.definitions[last.pipeline_name])
+        cacheable = [step.name for step in definition.steps if step.cache.enabled]
         reused = [name for name in cacheable if last.steps[name].cache_hit]
         if reused:
             raise LoopError(

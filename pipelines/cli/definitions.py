@@ -1,6 +1,8 @@
-"""Pipeline definitions as the CLI sees them: which one a name means, and what changed between two.
+"""Pipeline definitions as the CLI sees them: which one a name means, what changed between two,
+and how bad ``--param`` values are reported.
 
-Kept apart from the commands so `upsert` and `diff` describe a change in the same words.
+Kept apart from the commands so `upsert` and `diff` describe a change in the same words, and
+`start` and `run-local` reject parameters in the same words.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.cli.context import CliError
+from pipelines.definition import ParameterError, Step, read_definition
 from pipelines.settings import PIPELINES, Settings
 from pipelines.synth import canonical_json as canonical
 
@@ -55,8 +58,9 @@ def read_definition_file(path: Path) -> dict[str, Any]:
     return definition
 
 
-def declared_parameters(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {p["Name"]: p for p in definition.get("Parameters", []) if isinstance(p, dict) and "Name" in p}
+def parameter_error(err: ParameterError) -> CliError:
+    """Bad ``--param`` values, one line, as ``start`` and ``run-local`` both report them."""
+    return CliError("; ".join(err.problems), "parameters: --param Name=Value (repeatable)", CliError.USAGE)
 
 
 @dataclass
@@ -88,17 +92,6 @@ class DefinitionChange:
         return [f"{labels[key]} {name}" for key, names in vars(self).items() for name in names]
 
 
-def _all_steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Steps by name, including those nested in condition branches."""
-    found: dict[str, dict[str, Any]] = {}
-    for step in steps:
-        found[step["Name"]] = step
-        args = step.get("Arguments", {})
-        if step.get("Type") == "Condition":
-            found.update(_all_steps(args.get("IfSteps", []) + args.get("ElseSteps", [])))
-    return found
-
-
 def _compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
     added = sorted(set(new) - set(old))
     removed = sorted(set(old) - set(new))
@@ -106,23 +99,26 @@ def _compare(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], list[
     return added, removed, changed
 
 
-def _without_branches(step: dict[str, Any]) -> dict[str, Any]:
-    """A condition step compared on its own conditions; its branch steps are compared by name."""
-    if step.get("Type") != "Condition":
-        return step
-    args = dict(step.get("Arguments", {}))
-    for branch in ("IfSteps", "ElseSteps"):
-        args[branch] = [s["Name"] for s in args.get(branch, [])]
-    return {**step, "Arguments": args}
+def _own_content(step: Step) -> dict[str, Any]:
+    """A step compared on its own content; the steps of its branches are compared by name."""
+    if not step.children:
+        return dict(step.body)
+    return {
+        **step.body,
+        "Arguments": {**step.arguments, **{arm: list(names) for arm, names in step.children.items()}},
+    }
 
 
 def compare_definitions(deployed: dict[str, Any], local: dict[str, Any]) -> DefinitionChange:
-    old_steps = {k: _without_branches(v) for k, v in _all_steps(deployed.get("Steps", [])).items()}
-    new_steps = {k: _without_branches(v) for k, v in _all_steps(local.get("Steps", [])).items()}
+    old, new = read_definition(deployed), read_definition(local)
     change = DefinitionChange()
-    change.added_steps, change.removed_steps, change.changed_steps = _compare(old_steps, new_steps)
+    change.added_steps, change.removed_steps, change.changed_steps = _compare(
+        {step.name: _own_content(step) for step in old.steps},
+        {step.name: _own_content(step) for step in new.steps},
+    )
     (change.added_parameters, change.removed_parameters, change.changed_parameters) = _compare(
-        declared_parameters(deployed), declared_parameters(local)
+        {p.name: dict(p.body) for p in old.parameters.values()},
+        {p.name: dict(p.body) for p in new.parameters.values()},
     )
     for key in sorted((set(deployed) | set(local)) - {"Steps", "Parameters"}):
         if canonical({"v": deployed.get(key)}) != canonical({"v": local.get(key)}):

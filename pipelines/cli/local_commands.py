@@ -9,7 +9,8 @@ from typing import Any
 import typer
 
 from pipelines.cli.context import CliContext, CliError, console
-from pipelines.cli.definitions import read_definition_file, resolve_pipeline_name
+from pipelines.cli.definitions import parameter_error, read_definition_file, resolve_pipeline_name
+from pipelines.definition import parse_assignments
 from pipelines.synth import DEFAULT_OUT_DIR
 
 
@@ -25,24 +26,32 @@ def run_local(
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if a cached result exists."),
 ) -> None:
     """Run a pipeline definition locally against an AWS emulator; exit 5 if the execution fails."""
-    from localcloud import DefinitionError, EmulatorError, LocalAws, LocalPipelineRunner
-    from localcloud.sagemaker.executor.definition import PipelineDefinition
+    from localcloud import (
+        DefinitionError,
+        EmulatorError,
+        LocalAws,
+        LocalPipelineRunner,
+        ParameterError,
+        prepare,
+    )
     from localcloud.sagemaker.executor.progress import RichProgress
 
     obj: CliContext = ctx.obj
     settings = obj.settings
     name, definition = _definition(obj, pipeline)
-    overrides = _overrides(param)
     try:
-        PipelineDefinition.from_json(definition).resolve_parameters(overrides)  # before starting anything
+        overrides = parse_assignments(param)
+        prepare(definition, overrides)  # refuse before the emulator starts
         with LocalAws(settings) as aws, RichProgress(console) as progress:
             runner = LocalPipelineRunner(settings, aws, runs_dir, use_cache=not no_cache, progress=progress)
             record = runner.run(definition, overrides, pipeline_name=name)
+    except ParameterError as err:
+        raise parameter_error(err) from err
     except DefinitionError as err:
         raise CliError(
             "the definition cannot run: " + "; ".join(err.problems),
-            "fix the parameter or step named above (parameters: --param K=V)",
-            CliError.USAGE if overrides else CliError.INVALID,
+            "fix the step or field named above (`python -m pipelines validate` lists every finding)",
+            CliError.INVALID,
         ) from err
     except EmulatorError as err:
         raise CliError(str(err), "see docs/local-execution.md", CliError.AWS) from err
@@ -70,17 +79,6 @@ def _definition(obj: CliContext, pipeline: str) -> tuple[str, dict[str, Any]]:
 
     console.print(f"[dim]{built} not found: synthesizing in-process[/]")
     return name, local_definition(obj.settings, name, None)
-
-
-def _overrides(pairs: list[str]) -> dict[str, str]:
-    """K=V pairs; names and types are checked against the definition by the executor, before running."""
-    values: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CliError(f"--param {pair!r} is not K=V", "e.g. --param QualityThreshold=2.5")
-        values[key] = value
-    return values
 
 
 def _summary(record: Any) -> None:

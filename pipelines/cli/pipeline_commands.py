@@ -10,18 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.cli.context import CliContext, CliError, console
 from pipelines.cli.definitions import (
     canonical,
     compare_definitions,
-    declared_parameters,
     local_definition,
+    parameter_error,
     read_definition_file,
     resolve_pipeline_name,
     unified_diff,
 )
+from pipelines.definition import ParameterError, parse_assignments, read_definition, render_value
+from pipelines.parameters import GIT_COMMIT
 from pipelines.settings import PIPELINES
 from pipelines.synth import DEFAULT_OUT_DIR
 
@@ -51,21 +54,24 @@ def synth(
 def validate(
     files: list[Path] = typer.Argument(..., help="Definition JSON files, e.g. build/pipelines/*.json."),
 ) -> None:
-    """Check definitions against the project's schema and the graph rules; exit 3 on any finding."""
-    from pipelines.validate import validate_definition
-
+    """Check definitions against the schema and the graph rules; exit 3 on any error (warnings pass)."""
     failed = 0
     for path in files:
         try:
-            findings = [str(f) for f in validate_definition(read_definition_file(path))]
+            definition = read_definition(read_definition_file(path))
         except CliError as err:
-            findings = [err.message]
-        if findings:
             failed += 1
-            for finding in findings:
-                console.print(f"[red]✗[/] {path}: {finding}")
+            console.print(f"[red]✗[/] {path}: {escape(err.message)}", highlight=False)
+            continue
+        for finding in definition.errors:
+            console.print(f"[red]✗[/] {path}: {escape(str(finding))}", highlight=False)
+        for finding in definition.warnings:
+            console.print(f"[yellow]![/] {path}: warning: {escape(str(finding))}", highlight=False)
+        if definition.errors:
+            failed += 1
         else:
-            console.print(f"[green]✓[/] {path}")
+            warned = f" ({len(definition.warnings)} warnings)" if definition.warnings else ""
+            console.print(f"[green]✓[/] {path}{warned}")
     if failed:
         raise CliError(
             f"{failed} of {len(files)} definitions failed validation",
@@ -148,7 +154,7 @@ def start(
     deployed = _deployed_definition(sagemaker, name)
     if deployed is None:
         raise CliError(f"pipeline {name} is not deployed", "run `python -m pipelines upsert` first")
-    values = parse_parameters(param, declared_parameters(deployed))
+    values = _start_parameters(param, deployed)
     request: dict[str, Any] = {
         "PipelineName": name,
         "PipelineParameters": [{"Name": k, "Value": v} for k, v in values.items()],
@@ -233,37 +239,19 @@ def list_executions(
     console.print(table)
 
 
-def parse_parameters(pairs: list[str], declared: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Check ``K=V`` overrides against the declared parameters; fill GitCommit from the checkout."""
-    values: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CliError(f"--param {pair!r} is not K=V", "e.g. --param QualityThreshold=2.5")
-        if key not in declared:
-            raise CliError(f"unknown parameter {key!r}", f"declared: {', '.join(sorted(declared)) or 'none'}")
-        values[key] = _coerce(key, value, declared[key].get("Type", "String"))
-    if "GitCommit" in declared and "GitCommit" not in values:
-        commit = _git_commit()
-        if commit:
-            values["GitCommit"] = commit
-    return values
-
-
-def _coerce(key: str, value: str, kind: str) -> str:
-    """SageMaker takes every value as a string; check it parses as the declared type first."""
+def _start_parameters(pairs: list[str], deployed: dict[str, Any]) -> dict[str, str]:
+    """The overrides to send, checked with the rules ``run-local`` applies; GitCommit from the checkout."""
+    definition = read_definition(deployed)
     try:
-        if kind == "Integer":
-            return str(int(value))
-        if kind == "Float":
-            return repr(float(value))
-    except ValueError as err:
-        raise CliError(f"parameter {key} is {kind}, got {value!r}", f"pass a valid {kind.lower()}") from err
-    if kind == "Boolean":
-        if value.lower() not in ("true", "false"):
-            raise CliError(f"parameter {key} is Boolean, got {value!r}", "pass true or false")
-        return value.lower()
-    return value
+        overrides = parse_assignments(pairs)
+        if GIT_COMMIT in definition.parameters and GIT_COMMIT not in overrides:
+            commit = _git_commit()
+            if commit:
+                overrides[GIT_COMMIT] = commit
+        values = definition.resolve_parameters(overrides)  # every parameter must end up with a value
+    except ParameterError as err:
+        raise parameter_error(err) from err
+    return {name: render_value(values[name]) for name in overrides}  # defaults stay SageMaker's
 
 
 def _git_commit() -> str | None:

@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from localcloud import DefinitionError, ExecutionStatus, LocalPipelineRunner, StepStatus
-from localcloud.sagemaker.executor.expressions import (
-    ExpressionError,
-    evaluate,
-    evaluate_condition,
-    parse_reference,
-)
+from localcloud import DefinitionError, ExecutionStatus, LocalPipelineRunner, ParameterError, StepStatus
+from pipelines.definition import read_definition
 from processing_scripts import s3_uri
 
 RAW = "raw"
@@ -138,42 +133,50 @@ def test_parameters_use_defaults_and_typed_overrides(runner, pipeline, local_aws
     assert override.parameters == {"Rounds": 7, "Rate": 2.0, "Enabled": True, "Status": "Rejected"}
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"Round": "3"}, "unknown parameter 'Round' (declared: Enabled, Rate, Rounds, Status)"),
-        ({"Rounds": "3.5"}, "parameter Rounds (override): Integer expects a whole number, got '3.5'"),
-        ({"Rate": "fast"}, "parameter Rate (override): Float expects a number, got 'fast'"),
-        ({"Enabled": "yes"}, "parameter Enabled (override): Boolean expects true or false, got 'yes'"),
-        ({"Status": "Maybe"}, "parameter Status (override): 'Maybe' is not one of Approved, Rejected"),
-    ],
-)
-def test_bad_parameters_are_rejected_before_anything_runs(runner, pipeline, overrides, message):
-    with pytest.raises(DefinitionError) as raised:
-        runner.run(_echo_pipeline(pipeline), overrides, pipeline_name="demo")
-    assert raised.value.problems == [message]
+def test_bad_parameters_are_rejected_before_anything_runs(runner, pipeline):
+    """The rules themselves are tested with the model (tests/pipelines/test_definition_parameters.py)."""
+    with pytest.raises(ParameterError) as raised:
+        runner.run(_echo_pipeline(pipeline), {"Round": "3", "Rounds": "3.0"}, pipeline_name="demo")
+    assert raised.value.problems == [
+        "unknown parameter 'Round' (declared: Enabled, Rate, Rounds, Status)",
+        "parameter Rounds: Integer expects a whole number such as 3, got '3.0'",
+    ]
     assert not runner.runs_dir.exists()  # no execution directory, no record: nothing ran
 
 
-def test_definition_errors_name_the_step_and_the_reference(runner, pipeline):
+def test_a_definition_with_errors_is_refused_with_the_findings_validate_prints(runner, pipeline):
     pipeline.processing("A", "pass", arguments=[pipeline.get("Parameters.Missing")], DependsOn=["Ghost"])
     pipeline.processing("B", "pass", arguments=[pipeline.get("Steps.Nowhere.ProcessingJobName")])
-    pipeline.add({"Name": "C", "Type": "Transform", "Arguments": {}})
+    definition = pipeline.definition()
+    with pytest.raises(DefinitionError) as raised:
+        runner.run(definition, pipeline_name="demo")
+    assert raised.value.problems == [str(f) for f in read_definition(definition).errors]
+    assert raised.value.problems == [
+        "A: Steps[0].Arguments.AppSpecification.ContainerArguments[0]: "
+        "parameter 'Missing' is not declared in Parameters",
+        "A: Steps[0].DependsOn[0]: DependsOn names step 'Ghost', which does not exist",
+        "B: Steps[1].Arguments.AppSpecification.ContainerArguments[0]: "
+        "'Steps.Nowhere.ProcessingJobName' refers to a step that does not exist",
+    ]
+    assert not runner.runs_dir.exists()
+
+
+def test_a_valid_step_type_without_a_local_runner_is_refused_before_anything_runs(runner, pipeline):
+    pipeline.processing("A", "pass")
+    pipeline.add({"Name": "Score", "Type": "Transform", "Arguments": {}})
     with pytest.raises(DefinitionError) as raised:
         runner.run(pipeline.definition(), pipeline_name="demo")
     assert raised.value.problems == [
-        "step C: Type 'Transform' cannot run locally (supported: Processing, Training, Tuning, Model, "
-        "RegisterModel, Lambda, Fail, Condition)",
-        "step A: DependsOn names unknown step 'Ghost'",
-        "step A: Parameters.Missing is not a declared parameter",
-        "step B: Steps.Nowhere.ProcessingJobName refers to unknown step",
+        "Score: Steps[1].Type: a Transform step cannot run locally (supported: Processing, Training, "
+        "Tuning, Model, RegisterModel, Lambda, Condition, Fail)"
     ]
+    assert not runner.runs_dir.exists()
 
 
 def test_dependency_cycles_are_rejected(runner, pipeline):
     pipeline.processing("A", "pass", DependsOn=["B"])
     pipeline.processing("B", "pass", arguments=[pipeline.get("Steps.A.ProcessingJobName")])
-    with pytest.raises(DefinitionError, match="steps A, B depend on each other in a cycle"):
+    with pytest.raises(DefinitionError, match="A: Steps\\[0\\]: dependency cycle: A -> B -> A"):
         runner.run(pipeline.definition(), pipeline_name="demo")
 
 
@@ -250,72 +253,6 @@ def test_condition_false_runs_the_else_branch_and_fails_with_its_message(runner,
         "Failed",
         "NotStarted",
     ]
-
-
-class _Scope:
-    def parameter(self, name):
-        return {"Count": 3, "Name": "b"}[name]
-
-    def execution_variable(self, name):
-        raise AssertionError(name)
-
-    def step_properties(self, step_name):
-        return {"Outputs": [{"OutputName": "train", "S3Output": {"S3Uri": "s3://x/train"}}], "List": [5, 6]}
-
-    def property_file(self, step_name, file_name):
-        return {"a": [{"b": "2.5"}]}
-
-    def read_json(self, s3_uri):
-        raise AssertionError(s3_uri)
-
-
-@pytest.mark.parametrize(
-    ("condition", "expected"),
-    [
-        ({"Type": "Equals", "LeftValue": {"Get": "Parameters.Count"}, "RightValue": 3.0}, True),
-        ({"Type": "GreaterThan", "LeftValue": {"Get": "Parameters.Count"}, "RightValue": 3}, False),
-        ({"Type": "GreaterThanOrEqualTo", "LeftValue": {"Get": "Parameters.Count"}, "RightValue": 3}, True),
-        ({"Type": "LessThan", "LeftValue": "2.5", "RightValue": {"Get": "Parameters.Count"}}, True),
-        ({"Type": "In", "QueryValue": {"Get": "Parameters.Name"}, "Values": ["a", "b"]}, True),
-        ({"Type": "Not", "Condition": {"Type": "In", "QueryValue": "c", "Values": ["a", "b"]}}, True),
-        (
-            {
-                "Type": "Or",
-                "Conditions": [
-                    {"Type": "Equals", "LeftValue": "x", "RightValue": "y"},
-                    {
-                        "Type": "LessThanOrEqualTo",
-                        "LeftValue": {
-                            "Std:JsonGet": {
-                                "PropertyFile": {"Get": "Steps.S.PropertyFiles.F"},
-                                "Path": "a[0].b",
-                            }
-                        },
-                        "RightValue": 2.5,
-                    },
-                ],
-            },
-            True,
-        ),
-    ],
-)
-def test_conditions_evaluate_like_sagemaker(condition, expected):
-    assert evaluate_condition(condition, _Scope()) is expected
-
-
-def test_property_paths_index_lists_by_name_and_position():
-    scope = _Scope()
-    assert evaluate({"Get": "Steps.S.Outputs['train'].S3Output.S3Uri"}, scope) == "s3://x/train"
-    assert evaluate({"Get": "Steps.S.List[1]"}, scope) == 6
-    assert parse_reference("Steps.Tune.TrainingJobSummaries[0].TrainingJobName").path == (
-        "TrainingJobSummaries",
-        0,
-        "TrainingJobName",
-    )
-    with pytest.raises(ExpressionError, match=r"Steps.S.Outputs\['test'\]: no element named 'test'"):
-        evaluate({"Get": "Steps.S.Outputs['test'].S3Output"}, scope)
-    with pytest.raises(ExpressionError, match="GreaterThan compares numbers"):
-        evaluate_condition({"Type": "GreaterThan", "LeftValue": "abc", "RightValue": 1}, scope)
 
 
 def _cached_pipeline(pipeline, counter: Path):

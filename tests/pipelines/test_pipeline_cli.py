@@ -69,8 +69,8 @@ def test_diff_exits_1_and_shows_the_change(sagemaker, capsys, tmp_path):
     ("param", "message"),
     [
         ("Nope=1", "unknown parameter 'Nope'"),
-        ("QualityThreshold=high", "parameter QualityThreshold is Float, got 'high'"),
-        ("MaxTuningJobs=2.5", "parameter MaxTuningJobs is Integer"),
+        ("QualityThreshold=high", "parameter QualityThreshold: Float expects a finite decimal number"),
+        ("MaxTuningJobs=2.5", "parameter MaxTuningJobs: Integer expects a whole number"),
         ("QualityThreshold", "is not K=V"),
     ],
 )

@@ -2,9 +2,10 @@
 
 SageMaker reuses a step's earlier result when the step has ``CacheConfig.Enabled`` and the step
 type's cache-key attributes (after resolving every expression) equal those of a successful run
-within ``ExpireAfter``. Which attributes count is SageMaker's documented list per step type (for
-example a Processing step's outputs are not part of the key). Note what SageMaker does not look at
-either: the bytes behind an S3 URI. A changed file at the same URI is still a hit.
+within ``ExpireAfter``. Which attributes count is SageMaker's documented list per step type, kept
+in the step-type registry (for example a Processing step's outputs are not part of the key). Note
+what SageMaker does not look at either: the bytes behind an S3 URI. A changed file at the same URI
+is still a hit.
 
 The emulator forgets everything when it stops, so an entry keeps a copy of the S3 objects the step
 wrote; a hit puts them back at the same URIs. Entries are staged in a temporary directory and
@@ -26,66 +27,24 @@ from typing import Any
 
 from localcloud import s3_objects
 from localcloud.sagemaker.executor.records import timestamp, write_atomically
+from pipelines.definition import Step
 
 ENTRY_FILE = "entry.json"
 OBJECTS_DIR = "objects"
-# SageMaker's default cache key attributes per step type.
-CACHE_KEY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
-    "Training": (
-        "AlgorithmSpecification",
-        "CheckpointConfig",
-        "DebugHookConfig",
-        "DebugRuleConfigurations",
-        "Environment",
-        "HyperParameters",
-        "InputDataConfig",
-    ),
-    "Tuning": ("HyperParameterTuningJobConfig", "TrainingJobDefinition", "TrainingJobDefinitions"),
-}
-# Of a tuning step's TrainingJobDefinition, only these children count.
-TUNING_DEFINITION_ATTRIBUTES = (
-    "AlgorithmSpecification",
-    "HyperParameterRanges",
-    "InputDataConfig",
-    "StaticHyperParameters",
-    "TuningObjective",
-)
-_DURATION = re.compile(
-    r"^P?(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$",
-    re.IGNORECASE,
-)
 
 
-class CacheConfigError(ValueError):
-    """A step's CacheConfig cannot be understood."""
-
-
-def parse_expire_after(text: str | None) -> timedelta | None:
-    """ISO 8601 duration (``P30D``, ``PT1H``, SageMaker's short ``30d``/``T16m``); None: never."""
-    if text is None or text == "":
+def cache_key(step: Step, arguments: dict[str, Any]) -> str | None:
+    """The digest of the step's resolved cache-key attributes (its type's documented list, see
+    :class:`pipelines.definition.StepType`); None for a type without one (never cached locally)."""
+    attributes = step.kind.cache_key if step.kind else {}
+    if not attributes:
         return None
-    match = _DURATION.match(str(text).strip())
-    if not match or not any(match.groupdict().values()):
-        raise CacheConfigError(f"ExpireAfter {text!r} is not an ISO 8601 duration such as P30D or PT1H")
-    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
-    days = parts["years"] * 365 + parts["months"] * 30 + parts["weeks"] * 7 + parts["days"]
-    return timedelta(days=days, hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"])
-
-
-def cache_key(step_type: str, arguments: dict[str, Any]) -> str | None:
-    """The digest of the step's resolved cache-key attributes; None for step types never cached."""
-    attributes = CACHE_KEY_ATTRIBUTES.get(step_type)
-    if attributes is None:
-        return None
-    keyed = {name: arguments.get(name) for name in attributes if name in arguments}
-    if step_type == "Tuning" and isinstance(keyed.get("TrainingJobDefinition"), dict):
-        definition = keyed["TrainingJobDefinition"]
-        keyed["TrainingJobDefinition"] = {
-            k: definition[k] for k in TUNING_DEFINITION_ATTRIBUTES if k in definition
-        }
-    text = json.dumps({"type": step_type, "attributes": keyed}, sort_keys=True, default=str)
+    keyed = {name: arguments[name] for name in attributes if name in arguments}
+    for name, children in attributes.items():
+        value = keyed.get(name)
+        if children and isinstance(value, dict):  # only these children of it count
+            keyed[name] = {k: value[k] for k in children if k in value}
+    text = json.dumps({"type": step.type, "attributes": keyed}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

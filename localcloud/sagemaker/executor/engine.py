@@ -1,7 +1,9 @@
 """The local executor: runs a SageMaker pipeline definition JSON step by step against the emulator.
 
-It reads the same bytes ``upsert`` ships and behaves like the service where it matters to a
-pipeline's author: parameters with defaults and typed overrides (rejected before anything runs),
+It reads the same bytes ``upsert`` ships, through the same model ``validate`` uses
+(:mod:`pipelines.definition`): a definition with errors, or a step type it cannot run, is refused
+before anything runs. It behaves like the service where it matters to a pipeline's author:
+parameters with defaults and typed overrides (rejected before anything runs),
 property references between steps, condition branches (steps only in the branch not taken do not
 run), step caching with SageMaker's cache-key rule, the definition's retry policies, and the
 execution variables. A failing step fails the execution with that step's reason and nothing
@@ -30,9 +32,7 @@ from typing import Any
 
 from localcloud import s3_objects
 from localcloud.account import LocalAws
-from localcloud.sagemaker.executor.caching import CacheConfigError, StepCache, cache_key, parse_expire_after
-from localcloud.sagemaker.executor.definition import DefinitionError, PipelineDefinition, StepSpec
-from localcloud.sagemaker.executor.expressions import ExpressionError, as_text, evaluate, evaluate_condition
+from localcloud.sagemaker.executor.caching import StepCache, cache_key
 from localcloud.sagemaker.executor.progress import ProgressListener, SilentProgress
 from localcloud.sagemaker.executor.records import (
     CacheHit,
@@ -55,6 +55,16 @@ from localcloud.sagemaker.executor.steps.processing import run_processing
 from localcloud.sagemaker.executor.steps.registry import run_create_model, run_register_model
 from localcloud.sagemaker.executor.steps.training import run_training
 from localcloud.sagemaker.executor.steps.tuning import run_tuning
+from pipelines.definition import (
+    DefinitionError,
+    ExpressionError,
+    ParameterValue,
+    PipelineDefinition,
+    Step,
+    read_definition,
+)
+from pipelines.definition.expressions import as_text, evaluate, evaluate_condition
+from pipelines.definition.paths import json_path
 from pipelines.settings import Settings
 from processing_scripts import s3_uri
 
@@ -64,6 +74,36 @@ LOGS_DIR = "logs"
 WORK_DIR = "work"
 INTERRUPTED = "stopped by the user (Ctrl-C)"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+# The step types this executor runs: a runner each (see LocalPipelineRunner), and the two it
+# evaluates itself. Any other type is refused before anything runs.
+JOB_RUNNERS: dict[str, StepRunner] = {
+    "Processing": run_processing,
+    "Training": run_training,
+    "Tuning": run_tuning,
+    "Model": run_create_model,
+    "RegisterModel": run_register_model,
+}
+ENGINE_STEP_TYPES = ("Condition", "Fail")
+LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)
+
+
+def prepare(
+    definition: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+) -> tuple[PipelineDefinition, dict[str, ParameterValue]]:
+    """Read a definition and resolve its parameters, or refuse: :class:`DefinitionError` lists its
+    errors (the findings ``validate`` prints) and the steps that cannot run locally;
+    ``ParameterError`` lists every bad override. Nothing is started, so callers check first."""
+    parsed = read_definition(definition)
+    parsed.raise_for_errors()
+    unsupported = [
+        f"{step.name}: {json_path((*step.location, 'Type'))}: a {step.type} step cannot run locally "
+        f"(supported: {', '.join(LOCAL_STEP_TYPES)})"
+        for step in parsed.steps
+        if step.type not in LOCAL_STEP_TYPES
+    ]
+    if unsupported:
+        raise DefinitionError(unsupported)
+    return parsed, parsed.resolve_parameters(parameters or {})
 
 
 class LocalPipelineRunner:
@@ -89,32 +129,24 @@ class LocalPipelineRunner:
         self.progress: ProgressListener = progress or SilentProgress()
         self.cache = StepCache(self.runs_dir / CACHE_DIR)
         self._sleep = sleep
-        self._runners: dict[str, StepRunner] = {
-            "Processing": run_processing,
-            "Training": run_training,
-            "Tuning": run_tuning,
-            "Model": run_create_model,
-            "RegisterModel": run_register_model,
-            "Lambda": LambdaRunner(lambdas),
-        }
+        self._runners: dict[str, StepRunner] = {**JOB_RUNNERS, "Lambda": LambdaRunner(lambdas)}
 
     def run(
         self,
         definition: Mapping[str, Any],
-        parameters: Mapping[str, Any] | None = None,
+        parameters: Mapping[str, str] | None = None,
         *,
         pipeline_name: str,
         execution_arn: str | None = None,
     ) -> ExecutionRecord:
-        """Run one execution; raises :class:`DefinitionError` (before anything runs) on bad input.
+        """Run one execution; raises (before anything runs) what :func:`prepare` raises.
 
-        ``parameters`` overrides the definition's defaults (strings are parsed as the declared
-        type). Pass ``execution_arn`` to run an execution that was started elsewhere (e.g. by the
-        retrain guard's StartPipelineExecution against the emulator) under that ARN.
+        ``parameters`` overrides the definition's defaults (strings, parsed as the declared type,
+        as StartPipelineExecution's values are). Pass ``execution_arn`` to run an execution that
+        was started elsewhere (e.g. by the retrain guard's StartPipelineExecution against the
+        emulator) under that ARN.
         """
-        parsed = PipelineDefinition.from_json(definition)
-        values = parsed.resolve_parameters(dict(parameters or {}))
-        _check_cache_configs(parsed)
+        parsed, values = prepare(definition, parameters)
         arn = execution_arn or self._new_execution_arn(pipeline_name)
         execution_id = arn.rsplit("/", 1)[-1]
         record = ExecutionRecord(
@@ -124,7 +156,7 @@ class LocalPipelineRunner:
             run_dir=self.runs_dir / execution_id,
             parameters=values,
         )
-        for spec in parsed.steps.values():
+        for spec in parsed.execution_order:
             record.steps[spec.name] = StepRecord(name=spec.name, type=spec.type)
         _Execution(self, parsed, record).run()
         return record
@@ -132,17 +164,6 @@ class LocalPipelineRunner:
     def _new_execution_arn(self, pipeline_name: str) -> str:
         execution_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
         return f"{self.settings.pipeline_arn(pipeline_name)}/execution/{execution_id}"
-
-
-def _check_cache_configs(parsed: PipelineDefinition) -> None:
-    problems = []
-    for spec in parsed.steps.values():
-        try:
-            parse_expire_after(spec.cache_config.get("ExpireAfter"))
-        except CacheConfigError as err:
-            problems.append(f"step {spec.name}: CacheConfig: {err}")
-    if problems:
-        raise DefinitionError(problems)
 
 
 @dataclass
@@ -163,7 +184,7 @@ class _Execution:
         record.write()
         progress.execution_started(record)
         try:
-            for spec in self.definition.steps.values():
+            for spec in self.definition.execution_order:
                 if record.status != ExecutionStatus.EXECUTING:
                     break  # after a failure nothing else starts; the rest stay NotStarted
                 step = record.steps[spec.name]
@@ -190,20 +211,20 @@ class _Execution:
             record.write()
             progress.execution_finished(record)
 
-    def _skipped(self, spec: StepSpec) -> bool:
+    def _skipped(self, spec: Step) -> bool:
         """In a branch not taken, or downstream of a step that did not run."""
         steps = self.record.steps
-        if spec.branch is not None:
-            condition = steps[spec.branch.condition]
+        if spec.condition is not None:
+            condition = steps[spec.condition.condition]
             if (
                 condition.status != StepStatus.SUCCEEDED
-                or condition.properties.get("Outcome") != spec.branch.when
+                or condition.properties.get("Outcome") != spec.condition.when
             ):
                 return True
-        return any(steps[name].status == StepStatus.SKIPPED for name in spec.depends_on)
+        return any(steps[name].status == StepStatus.SKIPPED for name in spec.dependencies)
 
     # -- one step ---------------------------------------------------------------------------------
-    def _run_step(self, spec: StepSpec, step: StepRecord) -> None:
+    def _run_step(self, spec: Step, step: StepRecord) -> None:
         record, progress = self.record, self.runner.progress
         log_path = record.run_dir / LOGS_DIR / f"{spec.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -231,9 +252,9 @@ class _Execution:
             record.write()
             progress.step_finished(record, step)
 
-    def _execute(self, spec: StepSpec, step: StepRecord, log: StepLog) -> None:
+    def _execute(self, spec: Step, step: StepRecord, log: StepLog) -> None:
         job_name = self._job_name(spec)
-        scope = _Scope(self, job_name, spec.type)
+        scope = _Scope(self, job_name, spec)
         if spec.type == "Condition":
             conditions = spec.arguments.get("Conditions", [])
             outcome = all(evaluate_condition(condition, scope) for condition in conditions)
@@ -248,7 +269,7 @@ class _Execution:
             )
             log.line(f"Fail step: {message}")
             raise StepError(message or f"Fail step {spec.name}")
-        key = cache_key(spec.type, step.arguments) if spec.cache_config.get("Enabled") else None
+        key = cache_key(spec, step.arguments) if spec.cache.enabled else None
         if key is not None and self.runner.use_cache and self._reuse(spec, step, key, log):
             return
         ctx = StepContext(
@@ -268,14 +289,12 @@ class _Execution:
         if key is not None:
             self._remember(spec, step, key, result.written_uris)
 
-    def _attempt(self, spec: StepSpec, ctx: StepContext) -> Any:
+    def _attempt(self, spec: Step, ctx: StepContext) -> Any:
         shutil.rmtree(ctx.work_dir, ignore_errors=True)  # every attempt starts from a clean /opt/ml
         ctx.work_dir.mkdir(parents=True)
         return self.runner._runners[spec.type](ctx)
 
-    def _with_retries(
-        self, spec: StepSpec, step: StepRecord, attempt: Callable[[], Any], log: StepLog
-    ) -> Any:
+    def _with_retries(self, spec: Step, step: StepRecord, attempt: Callable[[], Any], log: StepLog) -> Any:
         """Run an attempt; retry per the step's RetryPolicies while a policy matches the failure."""
         first_attempt = time.monotonic()
         retries: dict[int, int] = {}
@@ -303,9 +322,10 @@ class _Execution:
                 self.runner._sleep(delay)
 
     # -- caching ----------------------------------------------------------------------------------
-    def _reuse(self, spec: StepSpec, step: StepRecord, key: str, log: StepLog) -> bool:
-        expire_after = parse_expire_after(spec.cache_config.get("ExpireAfter"))
-        entry = self.runner.cache.lookup(self.record.pipeline_name, spec.name, key, expire_after, utc_now())
+    def _reuse(self, spec: Step, step: StepRecord, key: str, log: StepLog) -> bool:
+        entry = self.runner.cache.lookup(
+            self.record.pipeline_name, spec.name, key, spec.cache.expire_after, utc_now()
+        )
         if entry is None:
             log.line(f"cache miss (key {key})")
             return False
@@ -319,7 +339,7 @@ class _Execution:
         log.line(f"cache hit (key {key}) from {entry.source_execution_arn}: restored {restored} object(s)")
         return True
 
-    def _remember(self, spec: StepSpec, step: StepRecord, key: str, written_uris: list[str]) -> None:
+    def _remember(self, spec: Step, step: StepRecord, key: str, written_uris: list[str]) -> None:
         try:
             self.runner.cache.store(
                 self.record.pipeline_name,
@@ -335,7 +355,7 @@ class _Execution:
             self._warn(step, f"could not store the cache entry: {err}")
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _job_name(self, spec: StepSpec) -> str:
+    def _job_name(self, spec: Step) -> str:
         """SageMaker-style generated job name: pipelines-<execution id>-<step>-<random>."""
         slug = "".join(c if c.isalnum() or c == "-" else "-" for c in spec.name)[:30].strip("-")
         return f"pipelines-{self.record.execution_id}-{slug}-{secrets.token_hex(3)}"
@@ -348,7 +368,7 @@ class _Execution:
         self.runner.progress.warning(step, message)
 
 
-def _matching_policy(spec: StepSpec, failure: StepError) -> tuple[int, dict[str, Any] | None]:
+def _matching_policy(spec: Step, failure: StepError) -> tuple[int, Mapping[str, Any] | None]:
     if failure.exception_type is None:
         return -1, None
     for index, policy in enumerate(spec.retry_policies):
@@ -358,24 +378,21 @@ def _matching_policy(spec: StepSpec, failure: StepError) -> tuple[int, dict[str,
 
 
 class _Scope:
-    """What expressions in one step's arguments can read (see :class:`expressions.Scope`)."""
+    """What expressions in one step's arguments can read (see :class:`pipelines.definition.Scope`)."""
 
-    def __init__(self, execution: _Execution, job_name: str, step_type: str) -> None:
+    def __init__(self, execution: _Execution, job_name: str, step: Step) -> None:
         self._execution = execution
         self._job_name = job_name
-        self._step_type = step_type
+        self._job_variable = step.kind.job_variable if step.kind else None
         self._documents: dict[str, Any] = {}
 
     def parameter(self, name: str) -> Any:
         return self._execution.record.parameters[name]
 
     def execution_variable(self, name: str) -> Any:
-        record = self._execution.record
-        job_variables = {"Training": "TrainingJobName", "Processing": "ProcessingJobName"}
-        if name in ("TrainingJobName", "ProcessingJobName"):
-            if job_variables.get(self._step_type) != name:
-                raise ExpressionError(f"Execution.{name} is only defined inside a {name[:-7]} step")
+        if name == self._job_variable:  # validation allows a job's own name only inside its step
             return self._job_name
+        record = self._execution.record
         variables = {
             "PipelineExecutionId": record.execution_id,
             "PipelineExecutionArn": record.execution_arn,
@@ -393,21 +410,20 @@ class _Scope:
         return step.properties
 
     def property_file(self, step_name: str, file_name: str) -> Any:
-        spec = self._execution.definition.steps[step_name]
-        declared = spec.property_files[file_name]
+        declared = self._execution.definition.step(step_name).property_files[file_name]
         outputs = self.step_properties(step_name).get("ProcessingOutputConfig", {}).get("Outputs", [])
-        output = next((o for o in outputs if o.get("OutputName") == declared.get("OutputName")), None)
+        output = next((o for o in outputs if o.get("OutputName") == declared.output_name), None)
         if output is None:
             raise ExpressionError(
-                f"Steps.{step_name}.PropertyFiles.{file_name}: the step has no output {declared.get('OutputName')!r}"
+                f"Steps.{step_name}.PropertyFiles.{file_name}: the step has no output {declared.output_name!r}"
             )
-        uri = s3_uri.join(output["S3Output"]["S3Uri"], declared["FilePath"])
+        uri = s3_uri.join(output["S3Output"]["S3Uri"], declared.file_path)
         return self.read_json(uri)
 
-    def read_json(self, s3_uri: str) -> Any:
-        if s3_uri not in self._documents:
+    def read_json(self, uri: str) -> Any:
+        if uri not in self._documents:
             try:
-                self._documents[s3_uri] = s3_objects.read_json(self._execution.runner.aws.clients.s3, s3_uri)
+                self._documents[uri] = s3_objects.read_json(self._execution.runner.aws.clients.s3, uri)
             except Exception as err:
-                raise ExpressionError(f"cannot read JSON at {s3_uri}: {err}") from err
-        return self._documents[s3_uri]
+                raise ExpressionError(f"cannot read JSON at {uri}: {err}") from err
+        return self._documents[uri]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from localcloud.account import LocalAws
-from localcloud.sagemaker.executor.definition import StepSpec
+from pipelines.definition import Step
 from pipelines.settings import Settings
 
 # SageMaker's retryable exception types (RetryPolicies[].ExceptionType).
@@ -68,7 +68,7 @@ class LabelledLog(StepLog):
 class StepContext:
     settings: Settings
     aws: LocalAws
-    spec: StepSpec
+    spec: Step
     arguments: Any
     execution: ExecutionInfo
     job_name: str

@@ -1,0 +1,95 @@
+"""Whether ``Steps.<step>.<path>`` names a property that step will have.
+
+A step type's properties come from where its :class:`~pipelines.definition.step_types.StepType`
+says: a Describe* response shape in botocore's service model (the truth SageMaker's SDK builds its
+``Properties`` from), fixed paths, declared Lambda/Callback outputs, or declared property files.
+A list indexed by name (``Outputs['train']``) is also checked against the names the step's own
+arguments give that list, since the Describe response echoes the request.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from pipelines.definition.expressions import NAME_FIELDS, ExpressionError, Reference, lookup
+from pipelines.definition.model import Step
+from pipelines.definition.paths import Key, PathSegment, render_path
+
+
+@functools.cache
+def _service_model(service: str) -> Any:
+    import botocore.session  # botocore ships each service's API model: the response shapes
+
+    return botocore.session.get_session().get_service_model(service)
+
+
+def property_problem(source: Step, reference: Reference) -> str | None:
+    """Why ``reference`` names nothing ``source`` will have; None when it does (or when the
+    source's type is unknown, which is a finding of its own)."""
+    kind = source.kind
+    if kind is None:
+        return None
+    path, target = reference.path, repr(reference.text)
+    if reference.names_property_file:
+        declared = sorted(source.property_files)
+        if reference.property_file in source.property_files:
+            return None
+        if not kind.property_files:
+            return f"{target}: a {source.type} step has no property files"
+        return f"{target}: {source.name} declares property files {declared}"
+    if kind.declared_outputs:
+        declared = sorted(source.output_parameters)
+        last = path[-1]
+        if (
+            len(path) == 2
+            and path[0] == "OutputParameters"
+            and isinstance(last, Key)
+            and last.name in declared
+        ):
+            return None
+        return f"{target}: {source.name} declares outputs {declared} (read as OutputParameters['<name>'])"
+    if render_path(path) in kind.fixed_properties:
+        return None
+    if not kind.response_shapes:
+        if kind.fixed_properties:
+            return f"{target}: a {source.type} step has only {', '.join(kind.fixed_properties)}"
+        return f"{target}: a {source.type} step has no properties to read"
+    problems = [_shape_problem(kind.service, shape, path, source) for shape in kind.response_shapes]
+    return None if None in problems else f"{target}: {problems[0]}"
+
+
+def _shape_problem(service: str, shape_name: str, path: tuple[PathSegment, ...], source: Step) -> str | None:
+    shape = _service_model(service).shape_for(shape_name)
+    for depth, segment in enumerate(path):
+        walked = render_path(path[:depth]) or shape_name
+        if isinstance(segment, str):
+            members = getattr(shape, "members", {}) if shape.type_name == "structure" else {}
+            if segment not in members:
+                return f"{walked} has no attribute {segment!r}"
+            shape = members[segment]
+        elif shape.type_name == "list":
+            if isinstance(segment, Key):
+                problem = _undeclared_name(source, path[:depth], segment.name)
+                if problem:
+                    return problem
+            shape = shape.member
+        elif shape.type_name == "map" and isinstance(segment, Key):
+            shape = shape.value
+        else:
+            return f"{walked} cannot be indexed with {render_path([segment])}"
+    return None
+
+
+def _undeclared_name(source: Step, list_path: tuple[PathSegment, ...], name: str) -> str | None:
+    """When the step's arguments hold the list literally, the name must be one of its items'."""
+    try:
+        items = lookup(source.arguments, list_path, "")
+    except ExpressionError:
+        return None  # the response has more than the request: nothing to check against
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        return None
+    names = sorted(str(item[k]) for item in items for k in NAME_FIELDS if isinstance(item.get(k), str))
+    if name in names:
+        return None
+    return f"{source.name} has no {render_path(list_path)} element named {name!r} (declared: {names})"
