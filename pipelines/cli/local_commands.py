@@ -26,7 +26,7 @@ def run_local(
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if a cached result exists."),
 ) -> None:
     """Run a pipeline definition locally against an AWS emulator; exit 5 if the execution fails."""
-    from localcloud import DefinitionError, EmulatorError, LocalAws, LocalPipelineRunner
+    from localcloud import DefinitionError, EmulatorError, LocalCloud
     from localcloud.sagemaker.executor.definition import PipelineDefinition
     from localcloud.sagemaker.executor.progress import RichProgress
 
@@ -36,9 +36,13 @@ def run_local(
     overrides = _overrides(param)
     try:
         PipelineDefinition.from_json(definition).resolve_parameters(overrides)  # before starting anything
-        with LocalAws(settings) as aws, RichProgress(console) as progress:
-            runner = LocalPipelineRunner(settings, aws, runs_dir, use_cache=not no_cache, progress=progress)
-            record = runner.run(definition, overrides, pipeline_name=name)
+        with (
+            RichProgress(console) as progress,
+            LocalCloud(
+                settings, {name: definition}, runs_dir=runs_dir, use_cache=not no_cache, progress=progress
+            ) as cloud,
+        ):
+            record = cloud.run(name, overrides)
     except DefinitionError as err:
         raise CliError(
             "the definition cannot run: " + "; ".join(err.problems),

@@ -8,6 +8,11 @@ execution variables. A failing step fails the execution with that step's reason 
 after it starts. Steps run one at a time, in dependency order (ties in document order), so a run
 is reproducible and its log reads top to bottom.
 
+Time comes from an injectable clock (default: the wall clock): ``Execution.StartDateTime`` and
+``Execution.CurrentDateTime``, the record's and steps' start and end times, and the step cache's
+notion of "now". A story replaying past windows (``simulate``) sets the clock to a window's end, so
+a definition that reads its window from ``StartDateTime`` checks that window, unchanged.
+
 Usage (the emulator stays up for as many runs as you like)::
 
     with LocalAws(settings) as aws:
@@ -25,11 +30,13 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from localcloud import s3 as s3_objects
 from localcloud.account import LocalAws
+from localcloud.awslambda import LambdaRegistry
 from localcloud.sagemaker.executor.caching import CacheConfigError, StepCache, cache_key, parse_expire_after
 from localcloud.sagemaker.executor.definition import DefinitionError, PipelineDefinition, StepSpec
 from localcloud.sagemaker.executor.expressions import ExpressionError, as_text, evaluate, evaluate_condition
@@ -50,7 +57,7 @@ from localcloud.sagemaker.executor.steps.base import (
     StepLog,
     StepRunner,
 )
-from localcloud.sagemaker.executor.steps.lambda_function import LambdaRegistry, LambdaRunner
+from localcloud.sagemaker.executor.steps.lambda_function import LambdaRunner
 from localcloud.sagemaker.executor.steps.processing import run_processing
 from localcloud.sagemaker.executor.steps.registry import run_create_model, run_register_model
 from localcloud.sagemaker.executor.steps.training import run_training
@@ -63,6 +70,7 @@ LOGS_DIR = "logs"
 WORK_DIR = "work"
 INTERRUPTED = "stopped by the user (Ctrl-C)"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+Clock = Callable[[], datetime]  # timezone-aware UTC "now"
 
 
 class LocalPipelineRunner:
@@ -78,7 +86,9 @@ class LocalPipelineRunner:
         lambdas: LambdaRegistry | None = None,
         progress: ProgressListener | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = utc_now,
     ) -> None:
+        """``lambdas`` defaults to the project's functions; ``clock`` to the wall clock."""
         self.settings = settings
         self.aws = aws
         # Absolute: steps run in subprocesses whose working directory is their own staging area,
@@ -88,13 +98,14 @@ class LocalPipelineRunner:
         self.progress: ProgressListener = progress or SilentProgress()
         self.cache = StepCache(self.runs_dir / CACHE_DIR)
         self._sleep = sleep
+        self.clock = clock
         self._runners: dict[str, StepRunner] = {
             "Processing": run_processing,
             "Training": run_training,
             "Tuning": run_tuning,
             "Model": run_create_model,
             "RegisterModel": run_register_model,
-            "Lambda": LambdaRunner(lambdas),
+            "Lambda": LambdaRunner(lambdas or LambdaRegistry.for_project(settings)),
         }
 
     def run(
@@ -122,6 +133,7 @@ class LocalPipelineRunner:
             execution_arn=arn,
             run_dir=self.runs_dir / execution_id,
             parameters=values,
+            started_at=self.clock(),
         )
         for spec in parsed.steps.values():
             record.steps[spec.name] = StepRecord(name=spec.name, type=spec.type)
@@ -185,7 +197,7 @@ class _Execution:
             record.failure_reason = INTERRUPTED
             raise
         finally:
-            record.ended_at = utc_now()
+            record.ended_at = self.runner.clock()
             record.write()
             progress.execution_finished(record)
 
@@ -207,7 +219,7 @@ class _Execution:
         log_path = record.run_dir / LOGS_DIR / f"{spec.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         step.log_file = log_path.relative_to(record.run_dir).as_posix()
-        step.started_at = utc_now()
+        step.started_at = self.runner.clock()
         progress.step_started(record, step)
         try:
             with log_path.open("w") as stream:
@@ -226,7 +238,7 @@ class _Execution:
             with log_path.open("a") as stream:
                 traceback.print_exc(file=stream)
         finally:
-            step.ended_at = utc_now()
+            step.ended_at = self.runner.clock()
             record.write()
             progress.step_finished(record, step)
 
@@ -304,7 +316,9 @@ class _Execution:
     # -- caching ----------------------------------------------------------------------------------
     def _reuse(self, spec: StepSpec, step: StepRecord, key: str, log: StepLog) -> bool:
         expire_after = parse_expire_after(spec.cache_config.get("ExpireAfter"))
-        entry = self.runner.cache.lookup(self.record.pipeline_name, spec.name, key, expire_after, utc_now())
+        entry = self.runner.cache.lookup(
+            self.record.pipeline_name, spec.name, key, expire_after, self.runner.clock()
+        )
         if entry is None:
             log.line(f"cache miss (key {key})")
             return False
@@ -325,7 +339,7 @@ class _Execution:
                 spec.name,
                 key,
                 execution_arn=self.record.execution_arn,
-                created_at=step.started_at or utc_now(),
+                created_at=step.started_at or self.runner.clock(),
                 properties=step.properties,
                 written_uris=written_uris,
                 s3=self.runner.aws.clients.s3,
@@ -381,7 +395,7 @@ class _Scope:
             "PipelineName": record.pipeline_name,
             "PipelineArn": record.execution_arn.split("/execution/")[0],
             "StartDateTime": timestamp(record.started_at),
-            "CurrentDateTime": timestamp(utc_now()),
+            "CurrentDateTime": timestamp(self._execution.runner.clock()),
         }
         return variables[name]
 
