@@ -44,7 +44,7 @@ from localcloud.account import LocalAws
 from localcloud.cloud import LocalCloud, synthesize
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
 from localcloud.eventbridge import Delivery, EventRouter, PipelineStart
-from localcloud.sagemaker.endpoint import LocalEndpoint, RuntimeClient, send_csv
+from localcloud.sagemaker.endpoint import Deployment, LocalEndpoint, RuntimeClient, send_csv
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
 from localcloud.stories.monitoring_report import MonitoringReport
@@ -206,7 +206,7 @@ class ClosedLoop:
         training = self.settings.training_pipeline_name
         first = self._run_pipeline(cloud, PipelineStart(training, {}, "demo (first training)"))
         self._require_deployed(first)
-        deployed = endpoint.reconcile()
+        deployed = self._serving(endpoint)
         self.timeline.add(
             f"endpoint {endpoint.url} serves model version {deployed.model_version}",
             f"reconciled from the emulated control plane: {deployed.endpoint_config}",
@@ -245,7 +245,7 @@ class ClosedLoop:
             return
         last = retrained[-1]
         self._require_deployed(last)
-        deployed = endpoint.reconcile()
+        deployed = self._serving(endpoint)
         version = (
             cloud.aws.clients.sagemaker.describe_model_package(ModelPackageName=last.model_package_arn)
         ).get("ModelPackageVersion")
@@ -285,6 +285,16 @@ class ClosedLoop:
                 f"{record.pipeline_name} {record.execution_id} did not deploy (deploy step: {outputs or 'skipped'}); "
                 f"record: {record.record_file}"
             )
+
+    def _serving(self, endpoint: LocalEndpoint) -> Deployment:
+        """What the endpoint serves after a Deploy step said it deployed (so something must be)."""
+        deployment = endpoint.reconcile()
+        if deployment is None:
+            raise LoopError(
+                f"endpoint {self.settings.endpoint_name} is not in the emulator although the Deploy "
+                "step reported it deployed; see the deploy step's log in the run record"
+            )
+        return deployment
 
     def _land_labelled_data(self, aws: LocalAws) -> None:
         """Write a new version of the raw dataset: the sample rows plus labelled drifted rows."""
@@ -391,8 +401,8 @@ class ClosedLoop:
         self.timeline.add(
             f"alarms evaluated at {at:%H:%M}Z: {states}", "CloudWatch's rules over the emulator's metrics"
         )
-        for evaluation in changed:
-            deliveries = router.route(evaluation.event)
+        for evaluation, event in ((e, e.event) for e in changed if e.event is not None):
+            deliveries = router.route(event)
             for delivery in deliveries:
                 outcome = delivery.error or (
                     delivery.result.get("action") if isinstance(delivery.result, dict) else delivery.kind

@@ -128,6 +128,10 @@ class Simulator:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the local cloud; safe to call twice."""
         if self._cloud is not None:
             self._cloud.stop()
             self._cloud = None
@@ -149,8 +153,13 @@ class Simulator:
         )
         cloud.start()
         self._cloud = cloud
-        record = cloud.run(self.settings.training_pipeline_name)
+        try:
+            record = cloud.run(self.settings.training_pipeline_name)
+        except BaseException:
+            self.close()  # __exit__ does not run when __enter__ raises
+            raise
         if not record.succeeded:
+            self.close()
             raise SimulationError(f"training failed: {record.failure_reason} (record: {record.record_file})")
 
     def run(
@@ -185,9 +194,9 @@ class Simulator:
                 evaluations = evaluator.evaluate(window_end + timedelta(minutes=1))
                 guard: list[str] = []
                 transitions = []
-                for evaluation in (e for e in evaluations if e.changed):
+                for evaluation, event in ((e, e.event) for e in evaluations if e.event is not None):
                     transitions.append(f"{evaluation.alarm.name}: {evaluation.previous}->{evaluation.state}")
-                    for delivery in router.route(evaluation.event):
+                    for delivery in router.route(event):
                         if delivery.kind != "lambda":
                             continue
                         if delivery.error:

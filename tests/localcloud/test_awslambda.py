@@ -10,7 +10,7 @@ from infra.lambda_environment import environment_for
 from infra.lambdas import HANDLERS
 from localcloud import FunctionError, LambdaRegistry, LocalPipelineRunner, UnknownFunctionError
 from localcloud.cloudformation import TemplateError
-from localcloud.eventbridge import EventRouter, Rule, RuleTarget
+from localcloud.eventbridge import EventRouter, PipelineStart, Rule, RuleTarget
 from pipelines import settings as settings_module
 from pipelines.settings import FUNCTION_PURPOSES
 
@@ -40,7 +40,8 @@ def registry() -> LambdaRegistry:
 def _router(registry: LambdaRegistry, client: Any, arn: str, payload: str) -> EventRouter:
     target = RuleTarget("Target", arn, {"Id": "Target", "Arn": arn, "Input": payload})
     rule = Rule("r", "arn:aws:events:::rule/r", "fixture: R", {"source": ["test"]}, None, True, (target,))
-    return EventRouter([rule], SETTINGS, client, [].append, registry)
+    starts: list[PipelineStart] = []
+    return EventRouter([rule], SETTINGS, client, starts.append, registry)
 
 
 def _lambda_step(pipeline: Any, arn: str, arguments: dict[str, Any]) -> dict[str, Any]:
