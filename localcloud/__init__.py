@@ -1,19 +1,21 @@
 """The local cloud: the project's AWS, emulated on this machine with no Docker and no AWS account.
 
-``account`` (moto on 127.0.0.1), ``sagemaker`` (the pipeline executor and the local endpoint),
-``cloudwatch`` (alarm evaluation), ``eventbridge`` (rule routing), ``cloudformation`` (reading
-``cdk.out``) and ``s3_objects`` (moving job data); ``stories`` tells the closed loop and
-``simulate`` with them. This package exports what running a pipeline definition locally needs:
-:class:`LocalAws` is moto's server on 127.0.0.1 seeded with the project's buckets and model
-package group; :class:`LocalPipelineRunner` executes a definition JSON against it and returns an
-:class:`ExecutionRecord` (also written to ``<runs dir>/<execution id>/record.json``).
-See docs/local-execution.md.
+One module per emulated service: ``account`` (moto on 127.0.0.1), ``s3_objects`` (moving job data),
+``cloudformation`` (reading ``cdk.out``), ``awslambda`` (the project's functions), ``cloudwatch``
+(alarm evaluation), ``eventbridge`` (rule routing) and ``sagemaker`` (the pipeline executor and the
+local endpoint). :class:`LocalCloud` starts and stops them as one object: :class:`LocalAws` (moto's
+server seeded with the project's buckets and model package group), the pipelines created in it, the
+alarms and rules of ``cdk.out``, the project's Lambda functions (:class:`LambdaRegistry`) and
+:class:`LocalPipelineRunner`, which executes a definition JSON against the emulator and returns an
+:class:`ExecutionRecord` (also written to ``<runs dir>/<execution id>/record.json``). ``stories``
+tells the closed loop and ``simulate`` with them. See docs/local-execution.md and docs/closed-loop.md.
 """
 
 from localcloud.account import EmulatorError, LocalAws
+from localcloud.awslambda import FunctionError, LambdaRegistry, UnknownFunctionError
+from localcloud.cloud import LocalCloud, LocalCloudError, Synthesized, synthesize
 from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner, prepare
 from localcloud.sagemaker.executor.records import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
-from localcloud.sagemaker.executor.steps.lambda_function import LambdaRegistry
 from pipelines.definition import DefinitionError, ParameterError
 
 __all__ = [
@@ -22,11 +24,17 @@ __all__ = [
     "EmulatorError",
     "ExecutionRecord",
     "ExecutionStatus",
+    "FunctionError",
     "LambdaRegistry",
     "LocalAws",
+    "LocalCloud",
+    "LocalCloudError",
     "LocalPipelineRunner",
     "ParameterError",
     "StepRecord",
     "StepStatus",
+    "Synthesized",
+    "UnknownFunctionError",
     "prepare",
+    "synthesize",
 ]

@@ -77,9 +77,9 @@ class LocalAws:
             raise EmulatorError("the emulator is already running")
         from moto.server import ThreadedMotoServer  # moto is heavy; only a local run needs it
 
-        from localcloud.sagemaker import hosting
+        from localcloud.moto_extensions import sagemaker_hosting
 
-        hosting.install()  # UpdateEndpoint, which every redeploy by the deploy function calls
+        sagemaker_hosting.install()  # UpdateEndpoint, which every redeploy by the deploy function calls
         # werkzeug logs every request to stderr at INFO; a run makes thousands of them.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._use_settings_account()

@@ -7,9 +7,14 @@ the way EventBridge would:
 
 - a SageMaker pipeline target (``Arn`` = pipeline ARN, ``SageMakerPipelineParameters``) asks the
   local runner to start that pipeline with those parameters;
-- a Lambda target (``Arn`` = ``settings.function_arn(purpose)``) calls the handler named in
-  ``infra.lambdas.HANDLERS`` in-process with the target's input and the clients of the emulator; when
-  the retrain guard answers ``{"action": "started", ...}`` the local runner executes that pipeline;
+- a Lambda target invokes the function through the local cloud's Lambda registry
+  (:mod:`localcloud.awslambda`, the same path a pipeline's Lambda step takes) with the target's
+  input and the emulator's clients; when the retrain guard answers ``{"action": "started", ...}``
+  the local runner executes that pipeline. A target naming a function the registry does not know is
+  a :class:`TemplateError`. A function that fails is recorded on the delivery, not raised:
+  EventBridge invokes Lambda asynchronously, so a function error never reaches the rule
+  (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html,
+  https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html);
 - an SNS target publishes the input to the emulator's topic.
 
 Target input follows EventBridge: ``Input`` (constant JSON), ``InputPath``, ``InputTransformer``
@@ -22,17 +27,15 @@ does. :func:`normalize_for_matching` merges such arrays into one object of value
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.events.models import EventPattern
-
+from localcloud.awslambda import ClientFactory, FunctionError, LambdaRegistry, UnknownFunctionError
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
-from pipelines.settings import FUNCTION_PURPOSES, Settings
+from pipelines.settings import Settings
 
 RULE_TYPE = "AWS::Events::Rule"
 
@@ -60,6 +63,9 @@ class Rule:
     def matches(self, event: Mapping[str, Any]) -> bool:
         if not self.enabled or self.pattern is None:
             return False
+        # moto is heavy; importing `localcloud` (the local XGBoost job's subprocess does) stays light.
+        from moto.events.models import EventPattern
+
         return EventPattern.load(json.dumps(self.pattern)).matches_event(normalize_for_matching(event))
 
 
@@ -207,6 +213,7 @@ class Delivery:
     result: Any = None
     pipeline_start: PipelineStart | None = None
     note: str = ""
+    error: str = ""  # the function's failure, one line (a Lambda target that failed)
 
 
 @dataclass
@@ -214,16 +221,15 @@ class EventRouter:
     """Routes events through the synthesized rules to in-process targets.
 
     ``start_pipeline`` is the local runner (called for every pipeline start a target asks for);
-    ``client`` is the emulator's client factory, handed to the Lambda handlers as in the Lambda
-    runtime; ``handlers`` maps function purpose -> module (``infra.lambdas.HANDLERS``).
+    ``client`` is the emulator's client factory, handed to the Lambda functions as in the Lambda
+    runtime; ``lambdas`` is the registry Lambda targets are invoked through.
     """
 
     rules: list[Rule]
     settings: Settings
-    client: Callable[[str], Any]
+    client: ClientFactory
     start_pipeline: Callable[[PipelineStart], Any]
-    handlers: Mapping[str, str]
-    environment: Callable[[str], Mapping[str, str]]
+    lambdas: LambdaRegistry
     deliveries: list[Delivery] = field(default_factory=list)
 
     def route(self, event: dict[str, Any]) -> list[Delivery]:
@@ -244,10 +250,10 @@ class EventRouter:
             start = PipelineStart(pipeline, {p["Name"]: p["Value"] for p in params}, requested_by)
             result = self.start_pipeline(start)
             return Delivery(rule, target, "pipeline", payload, result, start)
-        purpose = self._function_for(target.arn)
-        if purpose is not None:
-            return self._invoke(rule, target, purpose, payload, requested_by)
-        if target.arn.startswith("arn:aws:sns:"):
+        service = _service(target.arn)
+        if service == "lambda":
+            return self._invoke(rule, target, payload, requested_by)
+        if service == "sns":
             return self._publish(rule, target, payload)
         note = f"{target.arn}: no local delivery for this target type (recorded only)"
         return Delivery(rule, target, "not-delivered", payload, note=note)
@@ -255,18 +261,15 @@ class EventRouter:
     def _pipeline_for(self, arn: str) -> str | None:
         return next((n for n in self.settings.pipeline_names if self.settings.pipeline_arn(n) == arn), None)
 
-    def _function_for(self, arn: str) -> str | None:
-        return next((p for p in FUNCTION_PURPOSES if self.settings.function_arn(p) == arn), None)
-
-    def _invoke(
-        self, rule: Rule, target: RuleTarget, purpose: str, payload: Any, requested_by: str
-    ) -> Delivery:
-        if purpose not in self.handlers:
-            raise TemplateError(
-                f"{rule.source}: target {target.id} calls {purpose!r}, which has no handler module"
-            )
-        handler = importlib.import_module(self.handlers[purpose])
-        result = handler.handle(payload, self.client, self.environment(purpose))
+    def _invoke(self, rule: Rule, target: RuleTarget, payload: Any, requested_by: str) -> Delivery:
+        try:
+            function = self.lambdas.function(target.arn)
+        except UnknownFunctionError as err:
+            raise TemplateError(f"{rule.source}: target {target.id}: {err}") from err
+        try:
+            result = function.invoke(payload, self.client)
+        except FunctionError as err:
+            return Delivery(rule, target, "lambda", payload, note=function.purpose, error=str(err))
         start = None
         if isinstance(result, dict) and result.get("action") == "started":
             start = PipelineStart(
@@ -276,7 +279,7 @@ class EventRouter:
                 execution_arn=result.get("pipeline_execution_arn"),
             )
             self.start_pipeline(start)
-        return Delivery(rule, target, "lambda", payload, result, start, note=purpose)
+        return Delivery(rule, target, "lambda", payload, result, start, note=function.purpose)
 
     def _publish(self, rule: Rule, target: RuleTarget, payload: Any) -> Delivery:
         sns = self.client("sns")
@@ -284,3 +287,9 @@ class EventRouter:
         message = payload if isinstance(payload, str) else json.dumps(payload)
         result = sns.publish(TopicArn=topic, Message=message)
         return Delivery(rule, target, "sns", payload, {"MessageId": result["MessageId"]})
+
+
+def _service(arn: str) -> str:
+    """The service an ARN belongs to: ``arn:<partition>:<service>:...``."""
+    parts = arn.split(":")
+    return parts[2] if len(parts) > 2 and parts[0] == "arn" else ""

@@ -1,1 +1,1 @@
-"""SageMaker in the local cloud: hosting (control plane patches and the runtime endpoint) and the pipeline executor."""
+"""SageMaker in the local cloud: the runtime endpoint (hosting) and the pipeline executor."""

@@ -29,7 +29,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +36,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
+from localcloud.clock import Clock, utc_now
 from pipelines.settings import Settings
 from processing_scripts import s3_uri
 
@@ -47,15 +47,10 @@ METRIC_NAMESPACE = "AWS/SageMaker"  # where SageMaker publishes endpoint invocat
 CAPTURE_EVENT_VERSION = "0"
 INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
 VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
-Clock = Callable[[], datetime]
 
 
 class EndpointError(RuntimeError):
     """The endpoint cannot serve: nothing deployed, or the deployed model cannot be loaded."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- the deployed state, as the control plane describes it -------------------------------------
@@ -213,7 +208,7 @@ class CaptureWriter:
             buffers, self._buffers, self._first_buffered = self._buffers, {}, None
         uris = []
         for (prefix, _variant), lines in sorted(buffers.items()):
-            now = _utc_now()
+            now = utc_now()
             name = f"{now:%M-%S}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
             bucket, key_prefix = s3_uri.split(prefix)
             key = f"{key_prefix}/{name}"
@@ -295,7 +290,7 @@ class LocalEndpoint:
         *,
         port: int | None = None,
         inference: ModuleType | None = None,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         seed: int | None = None,
         work_dir: Path | None = None,
     ) -> None:

@@ -4,8 +4,9 @@ Nothing here restates a name, threshold, pattern or parameter: the pipelines com
 ``pipelines.synth``, the alarms and rules from the CDK app's ``cdk.out`` templates, everything else
 from settings. The steps, each recorded in a timeline with when and why:
 
-1. synthesize the pipeline JSON and the CloudFormation templates (``app.py`` in a subprocess);
-2. start the AWS emulator and create the pipelines in it, as the stack would;
+1. synthesize the pipeline JSON and the CloudFormation templates (``localcloud.cloud.synthesize``);
+2. start the local cloud (:class:`localcloud.cloud.LocalCloud`): the AWS emulator with the pipelines
+   created in it, as the stack would, the alarms and rules of the templates, the Lambda functions;
 3. run the training pipeline locally; its Deploy step (the deploy function) creates the endpoint;
 4. start the local endpoint, which serves what the emulated control plane says is deployed;
 5. send normal traffic, run the monitoring pipeline, evaluate the alarms: no alarm expected;
@@ -29,9 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,12 +42,13 @@ import numpy as np
 import pandas as pd
 
 from localcloud.account import LocalAws
-from localcloud.cloudformation import TemplateSet
-from localcloud.cloudwatch import AlarmDefinition, AlarmEvaluator, AlarmState, Evaluation, load_alarms
-from localcloud.eventbridge import Delivery, EventRouter, PipelineStart, Rule, load_rules
-from localcloud.sagemaker.endpoint import LocalEndpoint, RuntimeClient, send_csv
-from localcloud.sagemaker.executor.engine import LocalPipelineRunner
+from localcloud.cloud import LocalCloud, synthesize
+from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
+from localcloud.eventbridge import Delivery, EventRouter, PipelineStart
+from localcloud.sagemaker.endpoint import Deployment, LocalEndpoint, RuntimeClient, send_csv
 from localcloud.sagemaker.executor.records import ExecutionRecord
+from localcloud.stories import StoryError
+from localcloud.stories.monitoring_report import MonitoringReport
 from localcloud.stories.traffic import (
     TrafficKind,
     generate,
@@ -60,13 +59,13 @@ from localcloud.stories.traffic import (
 )
 from pipelines import parameters as params
 from pipelines.definition import read_definition
-from pipelines.settings import REPO_ROOT, Settings
+from pipelines.settings import Settings
 from processing_scripts import dataset, inference, s3_uri
 
 DEFAULT_OUT = Path("build/loop")
 
 
-class LoopError(RuntimeError):
+class LoopError(StoryError):
     """A stage of the loop failed; the message names the stage and where to look."""
 
 
@@ -156,50 +155,9 @@ class LoopResult:
         return "the loop did not close: see the timeline above"
 
 
-# -- synthesis -----------------------------------------------------------------------------------
-def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> tuple[dict[str, dict], Path]:
-    """Pipeline definitions (name -> JSON) and the cdk.out folder, both freshly synthesized."""
-    from pipelines.synth import write_pipelines
-
-    definitions = {
-        p.stem: json.loads(p.read_text()) for p in write_pipelines(settings, out_dir / "pipelines")
-    }
-    env = {
-        **os.environ,
-        "MLOPS_ENV": settings.env,
-        "MLOPS_ACCOUNT": settings.account,
-        "MLOPS_REGION": settings.region,
-        "CDK_VALIDATION": "true" if cdk_validation else "false",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    python = REPO_ROOT / ".venv" / "bin" / "python"
-    completed = subprocess.run(
-        [str(python if python.exists() else sys.executable), "app.py"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
-        raise LoopError(f"app.py (CDK synth) failed with exit {completed.returncode}:\n{tail}")
-    return definitions, REPO_ROOT / "cdk.out"
-
-
-def create_pipelines(aws: LocalAws, settings: Settings, definitions: dict[str, dict[str, Any]]) -> None:
-    """Create the pipelines in the emulator, as the pipeline stack does in the account."""
-    for name, definition in definitions.items():
-        aws.clients.sagemaker.create_pipeline(
-            PipelineName=name,
-            PipelineDefinition=json.dumps(definition),
-            RoleArn=settings.role_arn("sagemaker-execution"),
-        )
-
-
 # -- the loop ------------------------------------------------------------------------------------
 class ClosedLoop:
-    """Holds the running pieces (emulator, runner, endpoint, alarms, router) for one demo run."""
+    """One demo run: the local cloud, the endpoint, and what the loop saw on the way."""
 
     def __init__(self, settings: Settings, options: LoopOptions, timeline: Timeline) -> None:
         self.settings = settings
@@ -212,76 +170,65 @@ class ClosedLoop:
 
     def run(self) -> LoopResult:
         result = LoopResult(self.timeline, closed=False)
-        self.definitions, cdk_out = synthesize(
+        synthesized = synthesize(
             self.settings, self.options.out_dir, cdk_validation=self.options.cdk_validation
         )
+        self.definitions = synthesized.definitions
         validation = "on" if self.options.cdk_validation else "off (CDK_VALIDATION=false)"
         self.timeline.add(
             f"synthesized {len(self.definitions)} pipelines and the CDK app",
             f"the loop runs the artifacts that would be deployed; CDK validation {validation}",
-            (str(self.options.out_dir / "pipelines"), str(cdk_out)),
+            (str(self.options.out_dir / "pipelines"), str(synthesized.cdk_out)),
         )
-        templates = TemplateSet.load(self.settings, cdk_out)
-        alarms, rules = load_alarms(templates), load_rules(templates)
+        cloud = LocalCloud(
+            self.settings,
+            self.definitions,
+            cdk_out=synthesized.cdk_out,
+            runs_dir=self.options.out_dir / "runs",
+        )
         self.timeline.add(
-            f"read {len(alarms)} alarms and {len(rules)} rules from {cdk_out}",
+            f"read {len(cloud.alarms)} alarms and {len(cloud.rules)} rules from {synthesized.cdk_out}",
             "alarms and routing come from the templates, so a wrong threshold or pattern shows here",
         )
-        with LocalAws(self.settings) as aws:
-            self.timeline.add(f"AWS emulator on {aws.endpoint_url}", "moto on 127.0.0.1; no AWS account")
-            self._create_pipelines(aws)
-            runner = LocalPipelineRunner(self.settings, aws, self.options.out_dir / "runs")
-            with LocalEndpoint(
-                self.settings, aws.clients, port=self.options.port, seed=self.options.seed
-            ) as ep:
-                self._close(aws=aws, runner=runner, endpoint=ep, alarms=alarms, rules=rules, result=result)
+        with cloud:
+            self.timeline.add(
+                f"AWS emulator on {cloud.aws.endpoint_url}", "moto on 127.0.0.1; no AWS account"
+            )
+            self.timeline.add(
+                f"created pipelines {', '.join(self.definitions)} in the emulator",
+                "as the pipeline stack does; the retrain guard starts executions through SageMaker's API",
+            )
+            with cloud.endpoint(port=self.options.port, seed=self.options.seed) as ep:
+                self._close(cloud=cloud, endpoint=ep, result=result)
         result.runs = self.runs
         result.summary_file = self._write_summary(result)
         return result
 
-    def _close(
-        self,
-        *,
-        aws: LocalAws,
-        runner: LocalPipelineRunner,
-        endpoint: LocalEndpoint,
-        alarms: list[AlarmDefinition],
-        rules: list[Rule],
-        result: LoopResult,
-    ) -> None:
+    def _close(self, *, cloud: LocalCloud, endpoint: LocalEndpoint, result: LoopResult) -> None:
         training = self.settings.training_pipeline_name
-        first = self._run_pipeline(runner, PipelineStart(training, {}, "demo (first training)"))
+        first = self._run_pipeline(cloud, PipelineStart(training, {}, "demo (first training)"))
         self._require_deployed(first)
-        deployed = endpoint.reconcile()
+        deployed = self._serving(endpoint)
         self.timeline.add(
             f"endpoint {endpoint.url} serves model version {deployed.model_version}",
             f"reconciled from the emulated control plane: {deployed.endpoint_config}",
         )
-        evaluator = AlarmEvaluator(
-            alarms, aws.clients.cloudwatch, self.settings.account, self.settings.region
-        )
-        skipped = [f"{a.name} ({a.not_evaluable_reason})" for a in alarms if a.not_evaluable_reason]
+        evaluator = cloud.alarm_evaluator()
+        skipped = [f"{a.name} ({a.not_evaluable_reason})" for a in cloud.alarms if a.not_evaluable_reason]
         if skipped:
             self.timeline.add(
                 f"not evaluated locally: {', '.join(skipped)}", "the emulator lacks the statistic"
             )
-        router = EventRouter(
-            rules=rules,
-            settings=self.settings,
-            client=aws.clients.client,
-            start_pipeline=self._pending.append,  # run after the delivery is on the timeline
-            handlers=_handlers(),
-            environment=lambda purpose: _environment(self.settings, purpose),
-        )
+        router = cloud.event_router(self._pending.append)  # run after the delivery is on the timeline
         client = RuntimeClient(endpoint.url)
         for phase, kind in (("normal", TrafficKind.NORMAL), ("drifted", TrafficKind.DRIFTED)):
             self._send(endpoint, client, kind, phase)
-            self._monitor(runner)
+            self._monitor(cloud)
             if kind is TrafficKind.DRIFTED:
-                self._land_labelled_data(aws)
+                self._land_labelled_data(cloud.aws)
             changed = self._evaluate(evaluator, router, result)
             while self._pending:
-                self._run_pipeline(runner, self._pending.pop(0))
+                self._run_pipeline(cloud, self._pending.pop(0))
             drift_state = evaluator.states[self.settings.drift_alarm_name].value
             if kind is TrafficKind.NORMAL and drift_state is AlarmState.ALARM:
                 raise LoopError(
@@ -300,35 +247,25 @@ class ClosedLoop:
             return
         last = retrained[-1]
         self._require_deployed(last)
-        deployed = endpoint.reconcile()
-        version = (aws.clients.sagemaker.describe_model_package(ModelPackageName=last.model_package_arn)).get(
-            "ModelPackageVersion"
-        )
+        deployed = self._serving(endpoint)
+        version = (
+            cloud.aws.clients.sagemaker.describe_model_package(ModelPackageName=last.model_package_arn)
+        ).get("ModelPackageVersion")
         answer = client.invoke_endpoint(Body=to_csv_lines(generate(TrafficKind.NORMAL, 1, seed=1))[0] + "\n")
         self.timeline.add(
             f"endpoint swapped to model version {deployed.model_version}; it answers {answer['Body'].decode().strip()}",
             "the retraining's Deploy step updated the endpoint; the local endpoint followed",
         )
-        self._require_retrained(aws, first, last)
+        self._require_retrained(cloud.aws, first, last)
         result.closed = deployed.model_version == version and version is not None
         result.model_version = deployed.model_version
         result.deliveries = router.deliveries
 
     # -- stages ------------------------------------------------------------------------------------
-    def _create_pipelines(self, aws: LocalAws) -> None:
-        create_pipelines(aws, self.settings, self.definitions)
-        self.timeline.add(
-            f"created pipelines {', '.join(self.definitions)} in the emulator",
-            "as the pipeline stack does; the retrain guard starts executions through SageMaker's API",
-        )
-
-    def _run_pipeline(self, runner: LocalPipelineRunner, start: PipelineStart) -> ExecutionRecord:
-        definition = self.definitions[start.pipeline_name]
+    def _run_pipeline(self, cloud: LocalCloud, start: PipelineStart) -> ExecutionRecord:
         shown = ", ".join(f"{k}={v}" for k, v in start.parameters.items()) or "defaults"
         self.timeline.add(f"run {start.pipeline_name} ({shown})", f"requested by {start.requested_by}")
-        record = runner.run(
-            definition, start.parameters, pipeline_name=start.pipeline_name, execution_arn=start.execution_arn
-        )
+        record = cloud.run(start.pipeline_name, start.parameters, execution_arn=start.execution_arn)
         self.runs.append(record)
         if not record.succeeded:
             raise LoopError(
@@ -350,6 +287,16 @@ class ClosedLoop:
                 f"{record.pipeline_name} {record.execution_id} did not deploy (deploy step: {outputs or 'skipped'}); "
                 f"record: {record.record_file}"
             )
+
+    def _serving(self, endpoint: LocalEndpoint) -> Deployment:
+        """What the endpoint serves after a Deploy step said it deployed (so something must be)."""
+        deployment = endpoint.reconcile()
+        if deployment is None:
+            raise LoopError(
+                f"endpoint {self.settings.endpoint_name} is not in the emulator although the Deploy "
+                "step reported it deployed; see the deploy step's log in the run record"
+            )
+        return deployment
 
     def _land_labelled_data(self, aws: LocalAws) -> None:
         """Write a new version of the raw dataset: the sample rows plus labelled drifted rows."""
@@ -428,36 +375,24 @@ class ClosedLoop:
             tuple(files[:1]),
         )
 
-    def _monitor(self, runner: LocalPipelineRunner) -> None:
-        """Run the monitoring pipeline and put its verdict on the timeline."""
+    def _monitor(self, cloud: LocalCloud) -> None:
+        """Run the monitoring pipeline, download its report and put its verdict on the timeline."""
         name = self.settings.monitoring_pipeline_name
         record = self._run_pipeline(
-            runner, PipelineStart(name, {}, "the monitoring schedule (its rule's target)")
+            cloud, PipelineStart(name, {}, "the monitoring schedule (its rule's target)")
         )
-        reports = self._download_reports(runner.aws, record)
-        summary = next((p for p in reports if p.name == "drift_summary.json"), None)
-        if summary is None:
+        s3 = cloud.aws.clients.s3
+        report = MonitoringReport.read(s3, record)
+        folder = self.reports_dir / record.execution_id
+        report.download(s3, folder)
+        if not report.summary:
             return
-        data = json.loads(summary.read_text())
-        share = data.get("drifted_feature_share", data.get("drift_share"))
         self.timeline.add(
-            f"monitoring verdict: {data.get('verdict')} (drifted share {share})",
+            f"monitoring verdict: {report.summary.get('verdict')} "
+            f"(drifted share {report.summary.get('drifted_feature_share')})",
             "",
-            (str(summary.parent),),
+            (str(folder),),
         )
-
-    def _download_reports(self, aws: LocalAws, record: ExecutionRecord) -> list[Path]:
-        bucket, prefix = s3_uri.split(self.settings.reports_uri)
-        listing = aws.clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
-        paths = []
-        for item in listing.get("Contents", []):
-            if record.execution_id not in item["Key"]:
-                continue
-            target = self.reports_dir / record.execution_id / Path(item["Key"]).name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            aws.clients.s3.download_file(bucket, item["Key"], str(target))
-            paths.append(target)
-        return paths
 
     def _evaluate(
         self, evaluator: AlarmEvaluator, router: EventRouter, result: LoopResult
@@ -468,10 +403,10 @@ class ClosedLoop:
         self.timeline.add(
             f"alarms evaluated at {at:%H:%M}Z: {states}", "CloudWatch's rules over the emulator's metrics"
         )
-        for evaluation in changed:
-            deliveries = router.route(evaluation.event)
+        for evaluation, event in ((e, e.event) for e in changed if e.event is not None):
+            deliveries = router.route(event)
             for delivery in deliveries:
-                outcome = (
+                outcome = delivery.error or (
                     delivery.result.get("action") if isinstance(delivery.result, dict) else delivery.kind
                 )
                 self.timeline.add(
@@ -524,18 +459,6 @@ def _run_summary(record: ExecutionRecord) -> str:
     if cached:
         parts.append(f"reused from the step cache (same inputs): {', '.join(cached)}")
     return "; ".join(parts)
-
-
-def _handlers() -> dict[str, str]:
-    from infra.lambdas import HANDLERS
-
-    return HANDLERS
-
-
-def _environment(settings: Settings, purpose: str) -> dict[str, str]:
-    from infra.lambda_environment import environment_for
-
-    return environment_for(settings, purpose)
 
 
 def run_demo(

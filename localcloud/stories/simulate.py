@@ -10,45 +10,44 @@ scenario is a sequence of hourly windows of generated traffic (``traffic.py``):
 - ``bad-data``: two normal windows, then broken records; violations are reported, and at most one
   retraining starts (the guard again).
 
-What is real: the synthesized pipelines, templates (alarms, rules) and settings; the emulator; one
-run of the training pipeline (model, baseline, deployment); the local endpoint with data capture;
-the monitoring job (``processing_scripts.monitor``, the exact arguments of the monitoring
-pipeline's step, but ``--window-end`` set to each simulated window's end); the alarm evaluation at
-each window's next minute; the rules; the retrain guard against the emulator.
+What is real: the synthesized pipelines, templates (alarms, rules) and settings; the local cloud
+(:class:`localcloud.cloud.LocalCloud`); one run of the training pipeline (model, baseline,
+deployment); the local endpoint with data capture; for each window, an execution of the monitoring
+pipeline's definition by the local executor, whose clock is set to the window's end, so the
+monitoring step's ``--window-end`` (``Execution.StartDateTime`` in the definition) is that end and
+its metrics carry simulated timestamps; the alarm evaluation at each window's next minute; the
+rules; the retrain guard against the emulator.
 
 What is counted instead of run: a retraining start is the guard's StartPipelineExecution recorded
 in the emulator; the retraining itself is not executed. Time is simulated for traffic, capture,
-monitoring windows, metrics and alarms; the guard's cooldown runs on the wall clock, so during a
+monitoring executions, metrics and alarms; the guard's cooldown runs on the wall clock, so during a
 simulation (seconds long) a start blocks every later one, like a cooldown spanning all windows.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
 
-from localcloud.account import LocalAws
-from localcloud.cloudformation import TemplateSet
-from localcloud.cloudwatch import AlarmEvaluator, AlarmState, load_alarms
-from localcloud.eventbridge import EventRouter, PipelineStart, load_rules
-from localcloud.sagemaker.endpoint import LocalEndpoint, RuntimeClient, send_csv
-from localcloud.sagemaker.executor.engine import LocalPipelineRunner
-from localcloud.stories.loop import LoopError, _environment, _handlers, create_pipelines, synthesize
+from localcloud.cloud import LocalCloud, synthesize
+from localcloud.cloudwatch import AlarmState
+from localcloud.eventbridge import PipelineStart
+from localcloud.sagemaker.endpoint import RuntimeClient, send_csv
+from localcloud.sagemaker.executor.records import ExecutionRecord
+from localcloud.stories import StoryError
+from localcloud.stories.monitoring_report import MonitoringReport
 from localcloud.stories.traffic import TrafficKind, generate, to_csv_lines
 from pipelines.settings import Settings
-from processing_scripts import contract
 
 N, D, B = TrafficKind.NORMAL, TrafficKind.DRIFTED, TrafficKind.BAD
+
+
+class SimulationError(StoryError):
+    """A stage of the simulation failed; the message names it and where to look."""
 
 
 class Scenario(StrEnum):
@@ -66,6 +65,16 @@ WINDOWS: dict[Scenario, tuple[TrafficKind, ...]] = {
 }
 
 
+@dataclass
+class SimulatedClock:
+    """The simulation's "now", set by the story: what the endpoint, the executor and alarms read."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @dataclass(frozen=True)
 class WindowOutcome:
     index: int
@@ -76,7 +85,8 @@ class WindowOutcome:
     violations: int
     drift_alarm: AlarmState
     transitions: tuple[str, ...]
-    guard: tuple[str, ...]  # "started" / "skipped: <reason>" per delivery to the guard
+    guard: tuple[str, ...]  # "started" / "skipped: <reason>" / "failed: <error>" per delivery to the guard
+    monitoring_record: Path  # the window's monitoring execution (record.json)
 
     @property
     def started(self) -> int:
@@ -99,7 +109,7 @@ class SimulationResult:
 
 
 class Simulator:
-    """A prepared rig: emulator, trained and deployed model, endpoint, alarms and rules.
+    """A prepared rig: the local cloud with a trained and deployed model, on a simulated clock.
 
     ``prepare()`` does the expensive part once (synthesis, training); ``run(scenario)`` can then be
     called for several scenarios, each starting from fresh metrics, alarm states and executions.
@@ -110,88 +120,88 @@ class Simulator:
         self.work_dir = work_dir
         self.rows = rows
         self.seed = seed
-        self._aws: LocalAws | None = None
-        self._templates: TemplateSet | None = None
-        self._definitions: dict[str, dict[str, Any]] = {}
-        self._clock = datetime.now(UTC)
+        self.clock = SimulatedClock(datetime.now(UTC))
+        self._cloud: LocalCloud | None = None
 
     def __enter__(self) -> Simulator:
         self.prepare()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._aws is not None:
-            self._aws.stop()
-            self._aws = None
+        self.close()
+
+    def close(self) -> None:
+        """Stop the local cloud; safe to call twice."""
+        if self._cloud is not None:
+            self._cloud.stop()
+            self._cloud = None
 
     @property
-    def aws(self) -> LocalAws:
-        if self._aws is None:
-            raise LoopError("the simulator is not prepared; use it as a context manager")
-        return self._aws
+    def cloud(self) -> LocalCloud:
+        if self._cloud is None:
+            raise SimulationError("the simulator is not prepared; use it as a context manager")
+        return self._cloud
 
     def prepare(self) -> None:
-        definitions, cdk_out = synthesize(self.settings, self.work_dir, cdk_validation=False)
-        self._definitions = definitions
-        self._templates = TemplateSet.load(self.settings, cdk_out)
-        self._aws = LocalAws(self.settings)
-        self._aws.start()
-        create_pipelines(self._aws, self.settings, definitions)
-        name = self.settings.training_pipeline_name
-        record = LocalPipelineRunner(self.settings, self._aws, self.work_dir / "runs").run(
-            definitions[name], {}, pipeline_name=name
+        synthesized = synthesize(self.settings, self.work_dir, cdk_validation=False)
+        cloud = LocalCloud(
+            self.settings,
+            synthesized.definitions,
+            cdk_out=synthesized.cdk_out,
+            runs_dir=self.work_dir / "runs",
+            clock=self.clock,
         )
+        cloud.start()
+        self._cloud = cloud
+        try:
+            record = cloud.run(self.settings.training_pipeline_name)
+        except BaseException:
+            self.close()  # __exit__ does not run when __enter__ raises
+            raise
         if not record.succeeded:
-            raise LoopError(f"training failed: {record.failure_reason} (record: {record.record_file})")
+            self.close()
+            raise SimulationError(f"training failed: {record.failure_reason} (record: {record.record_file})")
 
     def run(
         self, scenario: Scenario, progress: Callable[[WindowOutcome], None] | None = None
     ) -> SimulationResult:
         """Play the scenario's windows; alarms and executions start fresh for each scenario."""
-        if self._templates is None:
-            raise LoopError("the simulator is not prepared; use it as a context manager")
+        cloud, clock = self.cloud, self.clock
         training = self.settings.training_pipeline_name
         self._forget_executions(training)
         window_hours = self.settings.monitoring.window_hours
         # A day after the previous scenario: its metrics are out of every alarm's evaluation range.
-        start = self._clock.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
-        clock = {"now": start}
-        evaluator = AlarmEvaluator(
-            load_alarms(self._templates), self.aws.clients.cloudwatch, self.settings.account,
-            self.settings.region, created_at=start,
-        )  # fmt: skip
+        start = clock.now.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+        clock.now = start
+        evaluator = cloud.alarm_evaluator()
         starts: list[PipelineStart] = []
-        router = EventRouter(
-            rules=load_rules(self._templates),
-            settings=self.settings,
-            client=self.aws.clients.client,
-            start_pipeline=starts.append,  # counted, not run
-            handlers=_handlers(),
-            environment=lambda purpose: _environment(self.settings, purpose),
-        )
+        router = cloud.event_router(starts.append)  # counted, not run
         result = SimulationResult(scenario)
-        with LocalEndpoint(
-            self.settings, self.aws.clients, port=0, seed=self.seed, clock=lambda: clock["now"]
-        ) as ep:
+        with cloud.endpoint(port=0, seed=self.seed) as ep:
             ep.reconcile()
             client = RuntimeClient(ep.url)
             for index, kind in enumerate(WINDOWS[scenario]):
                 window_start = start + timedelta(hours=index * window_hours)
                 window_end = window_start + timedelta(hours=window_hours)
-                clock["now"] = window_start + timedelta(minutes=30)
+                clock.now = window_start + timedelta(minutes=30)
                 rows = generate(kind, self.rows, seed=self.seed + index)
                 sent = send_csv(client, to_csv_lines(rows), batch_size=25)
                 ep.flush()
                 if sent.errors:
-                    raise LoopError(f"window {index}: {sent.errors[0]}")
-                summary, violations = self._monitor(window_end)
+                    raise SimulationError(f"window {index}: {sent.errors[0]}")
+                clock.now = window_end
+                monitoring, report = self._monitor()
                 evaluations = evaluator.evaluate(window_end + timedelta(minutes=1))
                 guard: list[str] = []
                 transitions = []
-                for evaluation in (e for e in evaluations if e.changed):
+                for evaluation, event in ((e, e.event) for e in evaluations if e.event is not None):
                     transitions.append(f"{evaluation.alarm.name}: {evaluation.previous}->{evaluation.state}")
-                    for delivery in router.route(evaluation.event):
-                        if delivery.kind == "lambda" and isinstance(delivery.result, dict):
+                    for delivery in router.route(event):
+                        if delivery.kind != "lambda":
+                            continue
+                        if delivery.error:
+                            guard.append(f"failed: {delivery.error}")
+                        elif isinstance(delivery.result, dict):
                             action = delivery.result["action"]
                             guard.append(
                                 action if action == "started" else f"{action}: {delivery.result['reason']}"
@@ -200,68 +210,35 @@ class Simulator:
                     index=index,
                     end=window_end,
                     traffic=kind,
-                    verdict=str(summary.get("verdict", "nothing_to_check")),
-                    drifted_share=summary.get("drifted_feature_share"),
-                    violations=violations,
+                    verdict=report.verdict,
+                    drifted_share=report.summary.get("drifted_feature_share"),
+                    violations=len(report.violations),
                     drift_alarm=evaluator.states[self.settings.drift_alarm_name].value,
                     transitions=tuple(transitions),
                     guard=tuple(guard),
+                    monitoring_record=monitoring.record_file,
                 )
                 result.windows.append(outcome)
                 if progress:
                     progress(outcome)
-            self._clock = window_end
-        summaries = self.aws.clients.sagemaker.list_pipeline_executions(PipelineName=training)
+        summaries = cloud.aws.clients.sagemaker.list_pipeline_executions(PipelineName=training)
         result.executions_in_emulator = len(summaries["PipelineExecutionSummaries"])
         return result
 
     def _forget_executions(self, pipeline: str) -> None:
         """Recreate the pipeline in the emulator: a scenario starts with no execution history."""
-        sagemaker = self.aws.clients.sagemaker
-        sagemaker.delete_pipeline(PipelineName=pipeline, ClientRequestToken=str(uuid.uuid4()))
-        create_pipelines(self.aws, self.settings, {pipeline: self._definitions[pipeline]})
+        self.cloud.aws.clients.sagemaker.delete_pipeline(
+            PipelineName=pipeline, ClientRequestToken=str(uuid.uuid4())
+        )
+        self.cloud.create_pipeline(pipeline)
 
-    def _monitor(self, window_end: datetime) -> tuple[dict[str, Any], int]:
-        """Run the monitoring job for one window, with the monitoring step's arguments."""
-        settings, monitoring = self.settings, self.settings.monitoring
-        args = {
-            "--capture-uri": f"{settings.capture_uri}/{settings.endpoint_name}",
-            "--endpoint-name": settings.endpoint_name,
-            "--window-hours": str(monitoring.window_hours),
-            "--window-end": window_end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "--baseline-uri": "",
-            "--ground-truth-uri": "",
-            "--metric-namespace": monitoring.metric_namespace,
-            "--endpoint-dimension": monitoring.endpoint_dimension,
-            "--schedule-dimension": monitoring.schedule_dimension,
-            "--schedule-name": settings.monitoring_schedule_name,
-            "--feature-metric-prefix": monitoring.feature_drift_metric_prefix,
-            "--share-metric": monitoring.drifted_share_metric,
-            "--violations-metric": monitoring.violations_metric,
-        }
-        with tempfile.TemporaryDirectory(prefix="simulate-monitor-") as opt_ml:
-            env = {**os.environ, **self.aws.process_environment(), contract.BASE_DIR_ENV: opt_ml}
-            command = [
-                sys.executable,
-                "-m",
-                "processing_scripts.monitor",
-                *[x for kv in args.items() for x in kv],
-                "--no-report",
-            ]
-            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                raise LoopError(
-                    f"monitoring job failed for the window ending {window_end}: {done.stderr.strip()[-500:]}"
-                )
-            report = Path(opt_ml) / PurePosixPath(contract.Monitor.REPORT).relative_to(contract.OPT_ML)
-            summary_file, violations_file = (
-                report / contract.DRIFT_SUMMARY_FILE,
-                report / contract.VIOLATIONS_FILE,
+    def _monitor(self) -> tuple[ExecutionRecord, MonitoringReport]:
+        """Run the monitoring pipeline's definition, as its schedule would at the clock's "now"."""
+        name = self.settings.monitoring_pipeline_name
+        record = self.cloud.run(name)
+        if not record.succeeded:
+            raise SimulationError(
+                f"{name} failed for the window ending {self.clock.now}: {record.failure_reason} "
+                f"(record: {record.record_file})"
             )
-            summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
-            violations = (
-                json.loads(violations_file.read_text()).get("violations", [])
-                if violations_file.exists()
-                else []
-            )
-        return summary, len(violations)
+        return record, MonitoringReport.read(self.cloud.aws.clients.s3, record)

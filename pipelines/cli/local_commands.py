@@ -26,14 +26,7 @@ def run_local(
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if a cached result exists."),
 ) -> None:
     """Run a pipeline definition locally against an AWS emulator; exit 5 if the execution fails."""
-    from localcloud import (
-        DefinitionError,
-        EmulatorError,
-        LocalAws,
-        LocalPipelineRunner,
-        ParameterError,
-        prepare,
-    )
+    from localcloud import DefinitionError, EmulatorError, LocalCloud, ParameterError, prepare
     from localcloud.sagemaker.executor.progress import RichProgress
 
     obj: CliContext = ctx.obj
@@ -42,9 +35,13 @@ def run_local(
     try:
         overrides = parse_assignments(param)
         prepare(definition, overrides)  # refuse before the emulator starts
-        with LocalAws(settings) as aws, RichProgress(console) as progress:
-            runner = LocalPipelineRunner(settings, aws, runs_dir, use_cache=not no_cache, progress=progress)
-            record = runner.run(definition, overrides, pipeline_name=name)
+        with (
+            RichProgress(console) as progress,
+            LocalCloud(
+                settings, {name: definition}, runs_dir=runs_dir, use_cache=not no_cache, progress=progress
+            ) as cloud,
+        ):
+            record = cloud.run(name, overrides)
     except ParameterError as err:
         raise parameter_error(err) from err
     except DefinitionError as err:

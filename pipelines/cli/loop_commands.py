@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from localcloud.stories.loop import Entry
 
 
+def _story_errors() -> tuple[type[Exception], ...]:
+    """What a story reports as one line: a failed stage, a bad template, the cloud or emulator refusing."""
+    from localcloud import EmulatorError, LocalCloudError
+    from localcloud.cloudformation import TemplateError
+    from localcloud.stories import StoryError
+
+    return (StoryError, LocalCloudError, TemplateError, EmulatorError)
+
+
 def _print_entry(entry: Entry) -> None:
     why = f"  [dim]{entry.why}[/]" if entry.why else ""
     console.print(f"[cyan]{entry.elapsed:7.1f}s[/] {entry.what}{why}", highlight=False)
@@ -31,15 +40,14 @@ def demo(
     ),
 ) -> None:
     """Run the closed retraining loop locally: train, deploy, drift, alarm, rule, retrain, redeploy."""
-    from localcloud.cloudformation import TemplateError
-    from localcloud.stories.loop import LoopError, LoopOptions, run_demo
+    from localcloud.stories.loop import LoopOptions, run_demo
 
     obj: CliContext = ctx.obj
     options = LoopOptions(out_dir=out, port=port, rows_per_phase=rows, cdk_validation=cdk_validation)
     started = time.perf_counter()
     try:
         result = run_demo(obj.settings, options, listener=_print_entry)
-    except (LoopError, TemplateError) as err:
+    except _story_errors() as err:
         raise CliError(
             str(err), "fix the stage named above; run records are under " + str(out), CliError.FAILED
         ) from err
@@ -58,7 +66,6 @@ def simulate(
     out: Path = typer.Option(Path("build/simulate"), "--out", help="Work folder (runs, synth output)."),
 ) -> None:
     """Would retraining fire? Play generated traffic over monitoring windows; count retraining starts."""
-    from localcloud.stories.loop import LoopError
     from localcloud.stories.simulate import Scenario, Simulator, WindowOutcome
 
     try:
@@ -87,7 +94,7 @@ def simulate(
                     f"  -> {result.retraining_starts} retraining start(s){when}; "
                     f"{result.executions_in_emulator} execution(s) recorded by the emulator"
                 )
-    except LoopError as err:
+    except _story_errors() as err:
         raise CliError(str(err), "see the stage named above", CliError.FAILED) from err
 
 

@@ -1,13 +1,15 @@
-"""The emulator: seeded like the stacks would seed AWS, loopback only, gone after use."""
+"""The emulator: seeded like the stacks would seed AWS, loopback only, gone after use; the local cloud
+around it creates the pipelines as the stack does."""
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 
 import pytest
 
-from localcloud import EmulatorError, LocalAws
+from localcloud import EmulatorError, LocalAws, LocalCloud, LocalCloudError
 from pipelines import settings as settings_module
 from processing_scripts import s3_uri
 from processing_scripts.aws_clients import ENDPOINT_ENV
@@ -49,3 +51,24 @@ def test_stops_on_an_exception_and_forgets_its_state():
 def test_a_missing_sample_file_is_a_clear_error(tmp_path):
     with pytest.raises(EmulatorError, match=r"sample data .*missing\.csv not found"):
         LocalAws(SETTINGS, sample_data=tmp_path / "missing.csv").start()
+
+
+EMPTY_DEFINITION = {"Version": "2020-12-01", "Parameters": [], "Steps": []}
+
+
+def test_the_local_cloud_creates_its_pipelines_and_stops_with_the_emulator():
+    name = SETTINGS.monitoring_pipeline_name
+    with pytest.raises(RuntimeError, match="boom"), LocalCloud(SETTINGS, {name: EMPTY_DEFINITION}) as cloud:
+        created = cloud.aws.clients.sagemaker.describe_pipeline(PipelineName=name)
+        assert json.loads(created["PipelineDefinition"]) == EMPTY_DEFINITION
+        assert created["RoleArn"] == SETTINGS.role_arn("sagemaker-execution")
+        assert (cloud.alarms, cloud.rules) == ([], [])  # no cdk.out: nothing to evaluate or route
+        raise RuntimeError("boom")
+    assert not cloud.aws.running
+
+
+def test_the_local_cloud_names_its_pipelines_when_asked_for_another(tmp_path):
+    cloud = LocalCloud(SETTINGS, {"known": EMPTY_DEFINITION}, runs_dir=tmp_path)
+    with pytest.raises(LocalCloudError) as info:
+        cloud.run("unknown")
+    assert str(info.value) == "no definition for pipeline 'unknown' in the local cloud (known: known)"

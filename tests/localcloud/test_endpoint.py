@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from infra.lambda_environment import environment_for
 from infra.lambdas import deploy
-from localcloud.sagemaker import hosting
+from localcloud.moto_extensions import sagemaker_hosting
 from localcloud.sagemaker.endpoint import InvocationError, LocalEndpoint, RuntimeClient, send_csv
 from localcloud.stories.traffic import TrafficKind, generate, load_features, to_csv_lines
 from pipelines import settings as settings_module
@@ -77,7 +77,7 @@ def _predict(booster: xgb.Booster, lines: list[str]) -> list[float]:
 
 @pytest.fixture
 def aws():
-    hosting.install()  # UpdateEndpoint, which the deploy function uses to redeploy
+    sagemaker_hosting.install()  # UpdateEndpoint, which the deploy function uses to redeploy
     with mock_aws():
         yield AwsClients(AwsTarget(region=SETTINGS.region))
 

@@ -235,7 +235,8 @@ def _register_and_deploy(pipeline) -> dict[str, Any]:
 def lambda_runner(runner, local_aws) -> LocalPipelineRunner:
     """A runner whose deploy function is :func:`handle` above, with a test environment."""
     deploy_calls.clear()
-    registry = LambdaRegistry(
+    registry = LambdaRegistry.build(
+        runner.settings,
         handlers={"deploy": __name__},
         environment_for=lambda settings, purpose: {"ENDPOINT": settings.endpoint_name, "PURPOSE": purpose},
     )
@@ -284,6 +285,7 @@ def test_an_unknown_function_arn_fails_the_lambda_step(lambda_runner, pipeline):
     deploy["FunctionArn"] = "arn:aws:lambda:us-east-1:123456789012:function:someone-else"
     record = lambda_runner.run(definition, pipeline_name="demo")
 
-    assert record.steps["Deploy"].failure_reason.startswith(
-        "FunctionArn 'arn:aws:lambda:us-east-1:123456789012:function:someone-else' is not one of the project's functions"
+    assert record.steps["Deploy"].failure_reason == (
+        "FunctionArn 'arn:aws:lambda:us-east-1:123456789012:function:someone-else' is not one of the "
+        f"project's Lambda functions ({pipeline.settings.function_arn('deploy')})"
     )

@@ -13,8 +13,7 @@ import pytest
 from moto import mock_aws
 from moto.events.models import EventPattern
 
-from infra.lambda_environment import environment_for
-from infra.lambdas import HANDLERS
+from localcloud.awslambda import LambdaRegistry
 from localcloud.cloudformation import TemplateSet
 from localcloud.cloudwatch import (
     AlarmDefinition,
@@ -138,8 +137,7 @@ def _router(templates, client, started):
         settings=SETTINGS,
         client=client,
         start_pipeline=started.append,
-        handlers=HANDLERS,
-        environment=lambda purpose: environment_for(SETTINGS, purpose),
+        lambdas=LambdaRegistry.for_project(SETTINGS),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from localcloud.cloudwatch import AlarmState
@@ -24,6 +26,14 @@ def test_no_drift_triggers_nothing(simulator):
     assert result.retraining_starts == 0 and result.executions_in_emulator == 0
     assert {w.drift_alarm for w in result.windows} == {AlarmState.OK}
     assert all(w.violations == 0 for w in result.windows)
+    # Each window ran the real monitoring definition; only the executor's clock moved, to the
+    # window's end, so the step's --window-end (Execution.StartDateTime) is that end.
+    for window in result.windows:
+        record = json.loads(window.monitoring_record.read_text())
+        assert (record["pipeline_name"], record["status"]) == (SETTINGS.monitoring_pipeline_name, "Succeeded")
+        (step,) = record["steps"]
+        arguments = step["arguments"]["AppSpecification"]["ContainerArguments"]
+        assert arguments[arguments.index("--window-end") + 1] == f"{window.end:%Y-%m-%dT%H:%M:%S}.000Z"
 
 
 @pytest.mark.slow

@@ -10,6 +10,11 @@ execution variables. A failing step fails the execution with that step's reason 
 after it starts. Steps run one at a time, in dependency order (ties in document order), so a run
 is reproducible and its log reads top to bottom.
 
+Time comes from an injectable clock (default: the wall clock): ``Execution.StartDateTime`` and
+``Execution.CurrentDateTime``, the record's and steps' start and end times, and the step cache's
+notion of "now". A story replaying past windows (``simulate``) sets the clock to a window's end, so
+a definition that reads its window from ``StartDateTime`` checks that window, unchanged.
+
 Usage (the emulator stays up for as many runs as you like)::
 
     with LocalAws(settings) as aws:
@@ -32,6 +37,8 @@ from typing import Any
 
 from localcloud import s3_objects
 from localcloud.account import LocalAws
+from localcloud.awslambda import LambdaRegistry
+from localcloud.clock import Clock, utc_now
 from localcloud.sagemaker.executor.caching import StepCache, cache_key
 from localcloud.sagemaker.executor.progress import ProgressListener, SilentProgress
 from localcloud.sagemaker.executor.records import (
@@ -41,7 +48,6 @@ from localcloud.sagemaker.executor.records import (
     StepRecord,
     StepStatus,
     timestamp,
-    utc_now,
 )
 from localcloud.sagemaker.executor.steps.base import (
     ExecutionInfo,
@@ -50,7 +56,7 @@ from localcloud.sagemaker.executor.steps.base import (
     StepLog,
     StepRunner,
 )
-from localcloud.sagemaker.executor.steps.lambda_function import LambdaRegistry, LambdaRunner
+from localcloud.sagemaker.executor.steps.lambda_function import LambdaRunner
 from localcloud.sagemaker.executor.steps.processing import run_processing
 from localcloud.sagemaker.executor.steps.registry import run_create_model, run_register_model
 from localcloud.sagemaker.executor.steps.training import run_training
@@ -119,7 +125,9 @@ class LocalPipelineRunner:
         lambdas: LambdaRegistry | None = None,
         progress: ProgressListener | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = utc_now,
     ) -> None:
+        """``lambdas`` defaults to the project's functions; ``clock`` to the wall clock."""
         self.settings = settings
         self.aws = aws
         # Absolute: steps run in subprocesses whose working directory is their own staging area,
@@ -129,7 +137,11 @@ class LocalPipelineRunner:
         self.progress: ProgressListener = progress or SilentProgress()
         self.cache = StepCache(self.runs_dir / CACHE_DIR)
         self._sleep = sleep
-        self._runners: dict[str, StepRunner] = {**JOB_RUNNERS, "Lambda": LambdaRunner(lambdas)}
+        self.clock = clock
+        self._runners: dict[str, StepRunner] = {
+            **JOB_RUNNERS,
+            "Lambda": LambdaRunner(lambdas or LambdaRegistry.for_project(settings)),
+        }
 
     def run(
         self,
@@ -155,6 +167,7 @@ class LocalPipelineRunner:
             execution_arn=arn,
             run_dir=self.runs_dir / execution_id,
             parameters=values,
+            started_at=self.clock(),
         )
         for spec in parsed.execution_order:
             record.steps[spec.name] = StepRecord(name=spec.name, type=spec.type)
@@ -207,7 +220,7 @@ class _Execution:
             record.failure_reason = INTERRUPTED
             raise
         finally:
-            record.ended_at = utc_now()
+            record.ended_at = self.runner.clock()
             record.write()
             progress.execution_finished(record)
 
@@ -229,7 +242,7 @@ class _Execution:
         log_path = record.run_dir / LOGS_DIR / f"{spec.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         step.log_file = log_path.relative_to(record.run_dir).as_posix()
-        step.started_at = utc_now()
+        step.started_at = self.runner.clock()
         progress.step_started(record, step)
         try:
             with log_path.open("w") as stream:
@@ -248,7 +261,7 @@ class _Execution:
             with log_path.open("a") as stream:
                 traceback.print_exc(file=stream)
         finally:
-            step.ended_at = utc_now()
+            step.ended_at = self.runner.clock()
             record.write()
             progress.step_finished(record, step)
 
@@ -324,7 +337,7 @@ class _Execution:
     # -- caching ----------------------------------------------------------------------------------
     def _reuse(self, spec: Step, step: StepRecord, key: str, log: StepLog) -> bool:
         entry = self.runner.cache.lookup(
-            self.record.pipeline_name, spec.name, key, spec.cache.expire_after, utc_now()
+            self.record.pipeline_name, spec.name, key, spec.cache.expire_after, self.runner.clock()
         )
         if entry is None:
             log.line(f"cache miss (key {key})")
@@ -346,7 +359,7 @@ class _Execution:
                 spec.name,
                 key,
                 execution_arn=self.record.execution_arn,
-                created_at=step.started_at or utc_now(),
+                created_at=step.started_at or self.runner.clock(),
                 properties=step.properties,
                 written_uris=written_uris,
                 s3=self.runner.aws.clients.s3,
@@ -399,7 +412,7 @@ class _Scope:
             "PipelineName": record.pipeline_name,
             "PipelineArn": record.execution_arn.split("/execution/")[0],
             "StartDateTime": timestamp(record.started_at),
-            "CurrentDateTime": timestamp(utc_now()),
+            "CurrentDateTime": timestamp(self._execution.runner.clock()),
         }
         return variables[name]
 

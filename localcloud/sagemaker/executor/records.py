@@ -11,10 +11,12 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from localcloud.clock import utc_now
 
 RECORD_FILE = "record.json"
 
@@ -32,10 +34,6 @@ class ExecutionStatus(StrEnum):
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     STOPPED = "Stopped"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def timestamp(moment: datetime | None) -> str | None:

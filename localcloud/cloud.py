@@ -1,0 +1,217 @@
+"""The local cloud as one object: started and stopped together, wired once the way the stacks wire AWS.
+
+A story (the closed-loop demo, ``simulate``) and ``run-local`` all need the same parts, put
+together the same way; this object owns them so no caller assembles them by hand:
+
+- the emulator (:class:`LocalAws`), with the pipelines created in it as the pipeline stack creates
+  them (the retrain guard starts executions through SageMaker's API, so they must exist);
+- the templates read from ``cdk.out`` (:class:`TemplateSet`): the alarms CloudWatch would evaluate
+  and the rules EventBridge would route;
+- the project's Lambda functions (:class:`LambdaRegistry`): one registry for the pipelines' Lambda
+  steps and the rules' Lambda targets;
+- the pipeline runner (:class:`LocalPipelineRunner`), which executes the pipelines' definitions;
+- one clock for what stamps time (the runner's execution variables and records, the endpoint's
+  capture, the alarms' creation): the wall clock, or a story's simulated one.
+
+It builds, on request, the alarm evaluator, the event router and the local endpoint.
+:func:`synthesize` produces what it runs, from this checkout::
+
+    synthesized = synthesize(settings, Path("build/loop"), cdk_validation=False)
+    with LocalCloud(settings, synthesized.definitions, cdk_out=synthesized.cdk_out) as cloud:
+        record = cloud.run(settings.training_pipeline_name)
+        evaluator, router = cloud.alarm_evaluator(), cloud.event_router(start_pipeline=starts.append)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from localcloud.account import LocalAws
+from localcloud.awslambda import LambdaRegistry
+from localcloud.clock import Clock, utc_now
+from localcloud.cloudformation import TemplateSet
+from localcloud.cloudwatch import AlarmDefinition, AlarmEvaluator, load_alarms
+from localcloud.eventbridge import EventRouter, PipelineStart, Rule, load_rules
+from localcloud.sagemaker.endpoint import LocalEndpoint
+from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner
+from localcloud.sagemaker.executor.progress import ProgressListener
+from localcloud.sagemaker.executor.records import ExecutionRecord
+from pipelines.settings import REPO_ROOT, Settings
+
+Definitions = Mapping[str, Mapping[str, Any]]  # pipeline name -> definition JSON
+
+
+class LocalCloudError(RuntimeError):
+    """The local cloud cannot do what was asked (synthesis failed, unknown pipeline); one line."""
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """What would be deployed: the pipeline definitions and the CDK app's templates."""
+
+    definitions: dict[str, dict[str, Any]]
+    cdk_out: Path
+
+
+def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Synthesized:
+    """The pipeline JSON (under ``out_dir/pipelines``) and ``cdk.out``, freshly synthesized.
+
+    The CDK app runs as ``app.py`` in a subprocess, as ``cdk synth`` would run it, with the
+    settings' environment, account and region; ``cdk_validation`` turns on the CDK's own
+    CloudFormation validation (slow; CI keeps it on).
+    """
+    from pipelines.synth import write_pipelines
+
+    definitions = {
+        p.stem: json.loads(p.read_text()) for p in write_pipelines(settings, out_dir / "pipelines")
+    }
+    env = {
+        **os.environ,
+        "MLOPS_ENV": settings.env,
+        "MLOPS_ACCOUNT": settings.account,
+        "MLOPS_REGION": settings.region,
+        "CDK_VALIDATION": "true" if cdk_validation else "false",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    python = REPO_ROOT / ".venv" / "bin" / "python"
+    completed = subprocess.run(
+        [str(python if python.exists() else sys.executable), "app.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
+        raise LocalCloudError(f"app.py (CDK synth) failed with exit {completed.returncode}:\n{tail}")
+    return Synthesized(definitions, REPO_ROOT / "cdk.out")
+
+
+class LocalCloud:
+    """The emulator, the deployed pipelines, alarms, rules and functions, and the pipeline runner.
+
+    Use it as a context manager: the emulator starts (seeded, pipelines created) on entry and stops
+    on exit, also on Ctrl-C or an exception. Without ``cdk_out`` there are no alarms and no rules
+    (``run-local`` needs neither). The templates are read when the object is made, so a bad
+    ``cdk.out`` is reported before the emulator starts.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        definitions: Definitions,
+        *,
+        cdk_out: Path | None = None,
+        runs_dir: Path = DEFAULT_RUNS_DIR,
+        clock: Clock = utc_now,
+        use_cache: bool = True,
+        progress: ProgressListener | None = None,
+        lambdas: LambdaRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.definitions = dict(definitions)
+        self.clock = clock
+        self.templates = TemplateSet.load(settings, cdk_out) if cdk_out is not None else None
+        self.alarms: list[AlarmDefinition] = load_alarms(self.templates) if self.templates else []
+        self.rules: list[Rule] = load_rules(self.templates) if self.templates else []
+        self.lambdas = lambdas or LambdaRegistry.for_project(settings)
+        self.aws = LocalAws(settings)
+        self.runner = LocalPipelineRunner(
+            settings,
+            self.aws,
+            runs_dir,
+            use_cache=use_cache,
+            lambdas=self.lambdas,
+            progress=progress,
+            clock=clock,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def __enter__(self) -> LocalCloud:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the emulator and create the pipelines in it."""
+        self.aws.start()
+        try:
+            for name in self.definitions:
+                self.create_pipeline(name)
+        except BaseException:
+            self.aws.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop the emulator and forget its state; safe to call twice."""
+        self.aws.stop()
+
+    # -- what runs in it --------------------------------------------------------------------------
+    def create_pipeline(self, name: str) -> None:
+        """Create pipeline ``name`` in the emulator, as the pipeline stack does in the account."""
+        self.aws.clients.sagemaker.create_pipeline(
+            PipelineName=name,
+            PipelineDefinition=json.dumps(self._definition(name)),
+            RoleArn=self.settings.role_arn("sagemaker-execution"),
+        )
+
+    def run(
+        self,
+        pipeline_name: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        execution_arn: str | None = None,
+    ) -> ExecutionRecord:
+        """Execute the pipeline's definition locally (see :meth:`LocalPipelineRunner.run`)."""
+        return self.runner.run(
+            self._definition(pipeline_name),
+            parameters,
+            pipeline_name=pipeline_name,
+            execution_arn=execution_arn,
+        )
+
+    def alarm_evaluator(self) -> AlarmEvaluator:
+        """CloudWatch's evaluation of the templates' alarms over the emulator's metrics, created now."""
+        return AlarmEvaluator(
+            self.alarms,
+            self.aws.clients.cloudwatch,
+            self.settings.account,
+            self.settings.region,
+            created_at=self.clock(),
+        )
+
+    def event_router(self, start_pipeline: Callable[[PipelineStart], Any]) -> EventRouter:
+        """EventBridge over the templates' rules; ``start_pipeline`` gets every pipeline start."""
+        return EventRouter(
+            rules=self.rules,
+            settings=self.settings,
+            client=self.aws.clients.client,
+            start_pipeline=start_pipeline,
+            lambdas=self.lambdas,
+        )
+
+    def endpoint(self, *, port: int | None = None, seed: int | None = None) -> LocalEndpoint:
+        """The local endpoint serving what the emulator says is deployed, on this cloud's clock."""
+        return LocalEndpoint(self.settings, self.aws.clients, port=port, seed=seed, clock=self.clock)
+
+    def _definition(self, name: str) -> Mapping[str, Any]:
+        if name not in self.definitions:
+            known = ", ".join(self.definitions) or "none"
+            raise LocalCloudError(f"no definition for pipeline {name!r} in the local cloud (known: {known})")
+        return self.definitions[name]
