@@ -62,11 +62,13 @@ class Synthesized:
 
 
 def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Synthesized:
-    """The pipeline JSON (under ``out_dir/pipelines``) and ``cdk.out``, freshly synthesized.
+    """The pipeline JSON (``out_dir/pipelines``) and the CDK app (``out_dir/cdk.out``), freshly synthesized.
 
     The CDK app runs as ``app.py`` in a subprocess, as ``cdk synth`` would run it, with the
     settings' environment, account and region; ``cdk_validation`` turns on the CDK's own
-    CloudFormation validation (slow; CI keeps it on).
+    CloudFormation validation (slow; CI keeps it on). Everything lands under ``out_dir``, so a
+    story never overwrites the ``cdk.out`` of the user's own ``make synth``, and two stories never
+    write the same folder.
     """
     from pipelines.synth import write_pipelines
 
@@ -80,11 +82,13 @@ def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Sy
         "MLOPS_REGION": settings.region,
         "CDK_VALIDATION": "true" if cdk_validation else "false",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
+    out_dir.mkdir(parents=True, exist_ok=True)
     python = REPO_ROOT / ".venv" / "bin" / "python"
     completed = subprocess.run(
-        [str(python if python.exists() else sys.executable), "app.py"],
-        cwd=REPO_ROOT,
+        [str(python if python.exists() else sys.executable), str(REPO_ROOT / "app.py")],
+        cwd=out_dir,  # app.py writes cdk.out/ in its working directory
         env=env,
         capture_output=True,
         text=True,
@@ -93,7 +97,7 @@ def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Sy
     if completed.returncode != 0:
         tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
         raise LocalCloudError(f"app.py (CDK synth) failed with exit {completed.returncode}:\n{tail}")
-    return Synthesized(definitions, REPO_ROOT / "cdk.out")
+    return Synthesized(definitions, out_dir / "cdk.out")
 
 
 class LocalCloud:

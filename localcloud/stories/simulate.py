@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from localcloud.cloud import LocalCloud, synthesize
+from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudwatch import AlarmState
 from localcloud.eventbridge import PipelineStart
 from localcloud.sagemaker.endpoint import RuntimeClient, send_csv
@@ -115,9 +115,20 @@ class Simulator:
     called for several scenarios, each starting from fresh metrics, alarm states and executions.
     """
 
-    def __init__(self, settings: Settings, work_dir: Path, *, rows: int = 300, seed: int = 0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        work_dir: Path,
+        *,
+        rows: int = 300,
+        seed: int = 0,
+        synthesized: Synthesized | None = None,
+    ) -> None:
+        """``synthesized``: artifacts already synthesized for these settings (else ``prepare()``
+        synthesizes them under ``work_dir``)."""
         self.settings = settings
         self.work_dir = work_dir
+        self.synthesized = synthesized
         self.rows = rows
         self.seed = seed
         self.clock = SimulatedClock(datetime.now(UTC))
@@ -143,7 +154,7 @@ class Simulator:
         return self._cloud
 
     def prepare(self) -> None:
-        synthesized = synthesize(self.settings, self.work_dir, cdk_validation=False)
+        synthesized = self.synthesized or synthesize(self.settings, self.work_dir, cdk_validation=False)
         cloud = LocalCloud(
             self.settings,
             synthesized.definitions,

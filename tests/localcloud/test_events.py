@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -28,7 +25,6 @@ from localcloud.cloudwatch import (
 from localcloud.eventbridge import EventRouter, PipelineStart, load_rules, normalize_for_matching
 from pipelines import parameters as params
 from pipelines import settings as settings_module
-from pipelines.settings import REPO_ROOT
 
 SETTINGS = settings_module.load("dev")
 TRAINING = SETTINGS.training_pipeline_name
@@ -269,15 +265,9 @@ def test_numeric_filter_inside_an_array_of_objects():
 
 # -- the real synthesized templates --------------------------------------------------------------
 @pytest.fixture(scope="module")
-def real_templates(tmp_path_factory):
-    """The CDK app synthesized into a temporary cdk.out (validation off: the infra tests keep it on)."""
-    out = tmp_path_factory.mktemp("cdk.out")
-    script = "import sys; from infra.app_builder import create_app; create_app('dev', outdir=sys.argv[1])[0].synth()"
-    env = {**os.environ, "CDK_VALIDATION": "false"}
-    subprocess.run(
-        [sys.executable, "-c", script, str(out)], cwd=REPO_ROOT, env=env, check=True, capture_output=True
-    )
-    return TemplateSet.load(SETTINGS, out)
+def real_templates(deployed_artifacts):
+    """The CDK app's templates, as app.py writes them (the run's shared synthesis)."""
+    return TemplateSet.load(SETTINGS, deployed_artifacts.cdk_out)
 
 
 @pytest.mark.slow

@@ -15,8 +15,9 @@ SETTINGS = settings_module.load("dev")
 
 
 @pytest.fixture(scope="module")
-def simulator(tmp_path_factory):
-    with Simulator(SETTINGS, tmp_path_factory.mktemp("simulate"), rows=200) as rig:
+def simulator(tmp_path_factory, deployed_artifacts):
+    work = tmp_path_factory.mktemp("simulate")
+    with Simulator(SETTINGS, work, rows=200, synthesized=deployed_artifacts) as rig:
         yield rig
 
 
