@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export MLOPS_ENV := $(ENV)
 
-.PHONY: help install test test-fast synth demo bench lint format golden lock image clean
+.PHONY: help install test test-fast check synth demo bench lint typecheck imports format golden lock image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules from the pinned lock files
 
-test: install ## run the whole test suite (what CI runs), one worker per core
+test: install check ## the gates (lint, import layers, types), then the whole test suite (what CI runs)
 	$(PY) -m pytest -n auto --dist loadfile
 
 test-fast: install ## the suite without the slow end-to-end tests
@@ -46,9 +46,17 @@ demo: install ## run the closed retraining loop locally, no AWS account and no D
 bench: install ## drift-engine benchmark against Evidently, whylogs and nannyml (separate venv)
 	$(MAKE) -C bench run
 
-lint: install ## ruff
+check: lint imports typecheck ## the static gates make test runs first
+
+lint: install ## ruff check + format check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+imports: install ## the import layers (pyproject.toml [tool.importlinter]): config <- definitions, infra <- local cloud <- CLI
+	$(VENV)/bin/lint-imports --no-cache
+
+typecheck: install ## mypy over pipelines, infra, localcloud, processing_scripts
+	$(VENV)/bin/mypy
 
 format: install ## ruff format + autofix
 	$(PY) -m ruff format .
