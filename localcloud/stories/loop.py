@@ -4,7 +4,8 @@ Nothing here restates a name, threshold, pattern or parameter: the pipelines com
 ``pipelines.synth``, the alarms and rules from the CDK app's ``cdk.out`` templates, everything else
 from settings. The steps, each recorded in a timeline with when and why:
 
-1. synthesize the pipeline JSON and the CloudFormation templates (``localcloud.cloud.synthesize``);
+1. synthesize the pipeline JSON and the CloudFormation templates (``localcloud.cloud.synthesize``),
+   unless the caller already did (``LoopOptions.synthesized``);
 2. start the local cloud (:class:`localcloud.cloud.LocalCloud`): the AWS emulator with the pipelines
    created in it, as the stack would, the alarms and rules of the templates, the Lambda functions;
 3. run the training pipeline locally; its Deploy step (the deploy function) creates the endpoint;
@@ -42,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from localcloud.account import LocalAws
-from localcloud.cloud import LocalCloud, synthesize
+from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
 from localcloud.eventbridge import Delivery, EventRouter, PipelineStart
 from localcloud.sagemaker.endpoint import Deployment, LocalEndpoint, RuntimeClient, send_csv
@@ -102,6 +103,9 @@ class LoopOptions:
     drift_strength: float = 0.5
     seed: int = 0
     cdk_validation: bool = False  # the CDK's own CloudFormation validation (slow; CI keeps it on)
+    # Artifacts already synthesized from this checkout for these settings (the tests' once-per-run
+    # synthesis): the loop runs on them instead of synthesizing again. None: synthesize now.
+    synthesized: Synthesized | None = None
 
 
 @dataclass(frozen=True)
@@ -170,16 +174,8 @@ class ClosedLoop:
 
     def run(self) -> LoopResult:
         result = LoopResult(self.timeline, closed=False)
-        synthesized = synthesize(
-            self.settings, self.options.out_dir, cdk_validation=self.options.cdk_validation
-        )
+        synthesized = self._synthesized()
         self.definitions = synthesized.definitions
-        validation = "on" if self.options.cdk_validation else "off (CDK_VALIDATION=false)"
-        self.timeline.add(
-            f"synthesized {len(self.definitions)} pipelines and the CDK app",
-            f"the loop runs the artifacts that would be deployed; CDK validation {validation}",
-            (str(self.options.out_dir / "pipelines"), str(synthesized.cdk_out)),
-        )
         cloud = LocalCloud(
             self.settings,
             self.definitions,
@@ -203,6 +199,27 @@ class ClosedLoop:
         result.runs = self.runs
         result.summary_file = self._write_summary(result)
         return result
+
+    def _synthesized(self) -> Synthesized:
+        """The artifacts the loop runs on: synthesized now, or the caller's, said on the timeline."""
+        given = self.options.synthesized
+        if given is not None:
+            self.timeline.add(
+                f"running on {len(given.definitions)} pipelines and the CDK app synthesized before",
+                "given by the caller (LoopOptions.synthesized), from this checkout; not synthesized again",
+                (str(given.cdk_out),),
+            )
+            return given
+        synthesized = synthesize(
+            self.settings, self.options.out_dir, cdk_validation=self.options.cdk_validation
+        )
+        validation = "on" if self.options.cdk_validation else "off (CDK_VALIDATION=false)"
+        self.timeline.add(
+            f"synthesized {len(synthesized.definitions)} pipelines and the CDK app",
+            f"the loop runs the artifacts that would be deployed; CDK validation {validation}",
+            (str(self.options.out_dir / "pipelines"), str(synthesized.cdk_out)),
+        )
+        return synthesized
 
     def _close(self, *, cloud: LocalCloud, endpoint: LocalEndpoint, result: LoopResult) -> None:
         training = self.settings.training_pipeline_name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.stories import loop
 from pipelines import parameters as params
 from pipelines import settings as settings_module
 from pipelines.cli import main
@@ -17,8 +19,18 @@ SETTINGS = settings_module.load("dev")
 
 
 @pytest.mark.slow
-def test_demo_closes_the_loop(tmp_path, capsys):
-    """Train, deploy, drift, new data, alarm, rule, guard, retrain, redeploy: the endpoint serves a new model."""
+def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts):
+    """Train, deploy, drift, new data, alarm, rule, guard, retrain, redeploy: the endpoint serves a new model.
+
+    Through the CLI, as `make demo` runs it, except that the loop runs on the run's once-synthesized
+    artifacts (the same ``synthesize``, CDK validation on) instead of synthesizing them again.
+    """
+    run_demo = loop.run_demo
+
+    def on_deployed_artifacts(settings, options, listener=None):
+        return run_demo(settings, dataclasses.replace(options, synthesized=deployed_artifacts), listener)
+
+    monkeypatch.setattr(loop, "run_demo", on_deployed_artifacts)
     with pytest.raises(SystemExit) as exit_info:
         main(["--env", "dev", "demo", "--port", "0", "--out", str(tmp_path), "--rows", "300"])
     assert exit_info.value.code == 0
@@ -53,6 +65,7 @@ def test_demo_closes_the_loop(tmp_path, capsys):
     model_uri = [steps[run]["Train"]["properties"]["ModelArtifacts"]["S3ModelArtifacts"] for run in steps]
     assert model_uri[0] != model_uri[1]
     whats = [entry["what"] for entry in summary["timeline"]]
+    assert whats[0] == "running on 2 pipelines and the CDK app synthesized before"
     assert any("no_drift" in w for w in whats) and any("verdict: drift" in w for w in whats)
     assert any(SETTINGS.drift_alarm_name in w and "OK->ALARM" in w for w in whats)
     assert any("retrain-guard: started" in w for w in whats)
