@@ -1,4 +1,10 @@
-"""The real synthesized dev training pipeline, end to end on the abalone data: cache hits per data snapshot."""
+"""The real synthesized dev training pipeline, end to end on the abalone data: registered, deployed,
+and reused from the step cache when run again with the same inputs.
+
+That a new data snapshot of the same ``InputDataUrl`` reruns every job step (no cache hit, a new
+model, the snapshot in the package's metadata) is proven by the demo's retraining (test_loop.py),
+which is that run; running it here too cost ~6 s for no assertion of its own.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ CACHED_STEPS = ("Preprocess", "Train", "Baseline", "Evaluate")
 
 
 @pytest.mark.slow
-def test_synthesized_training_pipeline_reruns_from_cache_until_the_data_snapshot_changes(local_aws, tmp_path):
+def test_synthesized_training_pipeline_registers_deploys_and_reruns_from_cache(local_aws, tmp_path):
     from pipelines.synth import render_pipelines
 
     name = SETTINGS.training_pipeline_name
@@ -49,15 +55,3 @@ def test_synthesized_training_pipeline_reruns_from_cache_until_the_data_snapshot
     assert all(second.steps[step].cache_hit for step in CACHED_STEPS)
     assert second.model_package_arn != first.model_package_arn  # registration is never cached
     assert second.steps["Deploy"].status == StepStatus.SKIPPED  # not approved: not deployed
-
-    # A new snapshot of the same URI: Preprocess reruns (its arguments changed), and its new output
-    # locations make every step downstream rerun too.
-    third = runner.run(definition, pending | {"DataSnapshot": "2026-11-23T16:00:00Z"}, pipeline_name=name)
-
-    assert third.status == ExecutionStatus.SUCCEEDED, third.failure_reason
-    assert [step for step in CACHED_STEPS if third.steps[step].cache_hit] == []
-    assert all(third.steps[step].status == StepStatus.SUCCEEDED for step in CACHED_STEPS)
-    model = third.steps["Train"].properties["ModelArtifacts"]["S3ModelArtifacts"]
-    assert model != first.steps["Train"].properties["ModelArtifacts"]["S3ModelArtifacts"]
-    package = sagemaker.describe_model_package(ModelPackageName=third.model_package_arn)
-    assert package["CustomerMetadataProperties"]["DataSnapshot"] == "2026-11-23T16:00:00Z"

@@ -64,6 +64,11 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts)
         assert steps["retrain"][job]["status"] == "Succeeded" and steps["retrain"][job]["cache_hit"] is None
     model_uri = [steps[run]["Train"]["properties"]["ModelArtifacts"]["S3ModelArtifacts"] for run in steps]
     assert model_uri[0] != model_uri[1]
+    registered = steps["retrain"]["Register"]["properties"]  # DescribeModelPackage's answer
+    assert (
+        registered["CustomerMetadataProperties"][params.DATA_SNAPSHOT]
+        == retrain["parameters"][params.DATA_SNAPSHOT]
+    )
     whats = [entry["what"] for entry in summary["timeline"]]
     assert whats[0] == "running on 2 pipelines and the CDK app synthesized before"
     assert any("no_drift" in w for w in whats) and any("verdict: drift" in w for w in whats)
