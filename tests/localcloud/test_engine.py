@@ -4,6 +4,7 @@ retries, failures and the run record. Every step really runs (subprocesses again
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -410,3 +411,16 @@ def test_a_failing_step_fails_the_execution_and_nothing_after_it_runs(runner, pi
     saved = json.loads(record.record_file.read_text())
     assert saved["steps"][1]["failure_reason"] == bad.failure_reason
     assert saved["steps"][1]["arguments"]["AppSpecification"]["ContainerEntrypoint"][0] == "python3"
+
+
+def test_a_job_past_its_max_runtime_is_stopped_and_fails_the_step(runner, pipeline):
+    step = pipeline.processing("Slow", 'print("started", flush=True)\nimport time; time.sleep(60)')
+    step["Arguments"]["StoppingCondition"] = {"MaxRuntimeInSeconds": 1}
+    started = time.monotonic()
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert time.monotonic() - started < 15  # stopped at its deadline, not after its minute
+    slow = record.steps["Slow"]
+    assert slow.status == StepStatus.FAILED
+    assert slow.failure_reason == "the job ran longer than its StoppingCondition.MaxRuntimeInSeconds"
+    assert "started" in (record.run_dir / slow.log_file).read_text()
