@@ -136,14 +136,15 @@ def _distribution_figure(result: CheckResult, features: list[FeatureResult]) -> 
     figure.subplots_adjust(
         left=0.06, right=0.98, top=1 - 0.45 / rows, bottom=0.25 / rows, wspace=0.3, hspace=0.75
     )
-    axes = figure.subplots(rows, min(_COLUMNS, len(features)), squeeze=False).ravel()
+    columns = min(_COLUMNS, len(features))
+    grid = figure.add_gridspec(rows, columns)
     baseline = result.baseline.statistics.by_name()
     current = result.statistics.by_name()
-    for ax, feature in zip(axes, features, strict=False):
+    for position, feature in enumerate(features):
         base, now = baseline.get(feature.name), current.get(feature.name)
         if base is None or now is None:
-            ax.set_visible(False)
-            continue
+            continue  # its cell stays empty; an axes made only to be hidden still costs its ticks
+        ax = figure.add_subplot(grid[divmod(position, columns)])
         if base.numeric is not None and now.numeric is not None:
             _plot_cdfs(ax, base, now)
         else:
@@ -154,10 +155,12 @@ def _distribution_figure(result: CheckResult, features: list[FeatureResult]) -> 
             if d is None or math.isnan(d.value)
             else f"\n{d.method} {d.value:{d.statistic.value_format}} vs {d.threshold:g}"
         )
-        ax.set_title(f"{feature.name}{subtitle}", fontsize=9, color="#b00020" if feature.drifted else "#222")
+        # y=1.0 is where matplotlib puts it anyway (no tick labels on top); saying so spares it
+        # measuring every tick label of the panel to check, a sixth of the figure's drawing time.
+        ax.set_title(
+            f"{feature.name}{subtitle}", fontsize=9, color="#b00020" if feature.drifted else "#222", y=1.0
+        )
         ax.tick_params(labelsize=7)
-    for ax in axes[len(features) :]:
-        ax.set_visible(False)
     return reporting.figure_html(figure, "baseline vs current distribution of every feature")
 
 
