@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from pipelines.settings import BUCKET_PURPOSES, REPO_ROOT, Settings
 from processing_scripts import s3_uri
@@ -28,6 +28,10 @@ SAMPLE_DATA_FILE = REPO_ROOT / "data" / "abalone.csv"
 FAKE_CREDENTIALS = ("testing", "testing")  # moto accepts any; real ones are never needed or sent
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 _MOTO_ACCOUNT_ENV = "MOTO_ACCOUNT_ID"
+# How often the server's loop checks for a stop request, so how long stop() can wait for it.
+# socketserver's default (0.5 s), which moto's ThreadedMotoServer keeps, made every stop take 0.5 s:
+# stop() resets the state with a request, which restarts the loop's wait just before shutdown.
+_STOP_POLL_SECONDS = 0.05
 
 
 class EmulatorError(RuntimeError):
@@ -53,7 +57,7 @@ class LocalAws:
         self.settings = settings
         self.upload_sample_data = upload_sample_data
         self.sample_data = sample_data
-        self._server: Any = None
+        self._server: _MotoServer | None = None
         self._endpoint_url: str | None = None
         self._clients: AwsClients | None = None
         self._previous_account_env: str | None = None
@@ -75,18 +79,15 @@ class LocalAws:
         """Start the server, reset its state and create the project's resources."""
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
-        from moto.server import ThreadedMotoServer  # moto is heavy; only a local run needs it
-
         from localcloud.moto_extensions import sagemaker_hosting
 
         sagemaker_hosting.install()  # UpdateEndpoint, which every redeploy by the deploy function calls
         # werkzeug logs every request to stderr at INFO; a run makes thousands of them.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._use_settings_account()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
+        server = _MotoServer()
         self._server = server
-        host, port = server.get_host_and_port()
+        host, port = server.address
         self._endpoint_url = f"http://{host}:{port}"
         try:
             self._reset()
@@ -191,3 +192,37 @@ class LocalAws:
             os.environ.pop(_MOTO_ACCOUNT_ENV, None)
         else:
             os.environ[_MOTO_ACCOUNT_ENV] = self._previous_account_env
+
+
+class _MotoServer:
+    """moto's server application on 127.0.0.1 (a free port), served on a thread as moto's
+    ``ThreadedMotoServer`` serves it, except that it stops within ``_STOP_POLL_SECONDS``."""
+
+    def __init__(self) -> None:
+        # moto is heavy; only a local run needs it.
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _STOP_POLL_SECONDS},
+            name="moto-server",
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (werkzeug closes it when the loop ends)."""
+        self._server.shutdown()
+        self._thread.join()

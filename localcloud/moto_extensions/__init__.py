@@ -1,6 +1,6 @@
 """What moto lacks and the local cloud needs, added to moto's services in the open.
 
 Each module patches one service (process-wide, so it holds for the in-process ``mock_aws`` and for
-the ``ThreadedMotoServer`` the emulator runs) and says which moto version lacks what. The emulator
+the moto server the emulator runs) and says which moto version lacks what. The emulator
 (:mod:`localcloud.account`) installs them when it starts.
 """

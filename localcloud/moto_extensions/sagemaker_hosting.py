@@ -3,7 +3,7 @@
 The deploy function moves an existing endpoint to a new endpoint config with ``UpdateEndpoint``
 (blue/green); moto answers that action with "not implemented", so every redeploy in the local loop
 would fail. :func:`install` adds the action to moto's SageMaker service (process-wide, so it works
-for the in-process ``mock_aws`` and for the ``ThreadedMotoServer`` the emulator runs): it checks the
+for the in-process ``mock_aws`` and for the moto server the emulator runs): it checks the
 endpoint and the config exist and the endpoint is InService, as SageMaker does, then switches the
 endpoint to the new config at once. Traffic shifting and bake times are not emulated; the request's
 ``DeploymentConfig`` is kept on the endpoint (``last_deployment_config``) for inspection.
