@@ -118,7 +118,7 @@ def _step(
 ) -> tuple[Step, Scan]:
     name, kind = body["Name"], STEP_TYPES.get(str(body.get("Type")))
     found = Scan()
-    for path in kind.reference_fields if kind else (ARGUMENTS,):
+    for path in kind.scanned_fields if kind else (ARGUMENTS,):
         part = scan(_dig(body, path), (*location, *path))
         found.references += part.references
         found.problems += part.problems

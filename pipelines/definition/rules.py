@@ -2,7 +2,8 @@
 accepted but suspect (a warning).
 
 - every step type is known (:mod:`~pipelines.definition.step_types`), names are unique, and
-  CacheConfig, PropertyFiles and ExpireAfter are where and what SageMaker accepts;
+  CacheConfig, PropertyFiles, ExpireAfter and the type-specific step-level fields (a check's
+  SkipCheck, a Lambda's FunctionArn, ...) are where and what SageMaker accepts;
 - every ``DependsOn`` names an existing step (SageMaker refuses a definition whose DependsOn names
   a step it does not have; the local executor could not order it either);
 - every reference resolves: the step exists, is not the reader itself, runs in every branch the
@@ -26,7 +27,7 @@ from pipelines.definition.model import PipelineDefinition, Step
 from pipelines.definition.parameter_values import PARAMETER_TYPES, check_default
 from pipelines.definition.paths import json_path
 from pipelines.definition.properties import property_problem
-from pipelines.definition.step_types import JOB_VARIABLES, STEP_TYPES
+from pipelines.definition.step_types import JOB_VARIABLES, STEP_FIELDS, STEP_TYPES
 
 
 def findings(definition: PipelineDefinition) -> Iterator[Finding]:
@@ -92,6 +93,13 @@ def _shape_findings(step: Step) -> Iterator[Finding]:
             parse_expire_after(config.get("ExpireAfter") if isinstance(config, dict) else None)
         except ValueError as err:
             yield Finding(step.name, _at(step, "CacheConfig", "ExpireAfter"), str(err))
+    for name, types in STEP_FIELDS.items():
+        if name in step.body and name not in kind.step_fields:
+            yield Finding(
+                step.name,
+                _at(step, name),
+                f"a {step.type} step has no field {name} (only {', '.join(types)})",
+            )
     if "PropertyFiles" in step.body and not kind.property_files:
         owners = ", ".join(name for name, entry in STEP_TYPES.items() if entry.property_files)
         yield Finding(
