@@ -191,8 +191,9 @@ STEP_TYPES: Mapping[str, StepType] = MappingProxyType(
                     ),
                 ),
             ),
-            StepType("EndpointConfig", response_shapes=("DescribeEndpointConfigOutput",)),
-            StepType("Endpoint", response_shapes=("DescribeEndpointOutput",)),
+            # Cacheable: the SDK's step classes write a CacheConfig for both; no key is documented.
+            StepType("EndpointConfig", response_shapes=("DescribeEndpointConfigOutput",), cacheable=True),
+            StepType("Endpoint", response_shapes=("DescribeEndpointOutput",), cacheable=True),
         )
     }
 )
