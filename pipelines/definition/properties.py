@@ -2,7 +2,8 @@
 
 A step type's properties come from where its :class:`~pipelines.definition.step_types.StepType`
 says: a Describe* response shape in botocore's service model (the truth SageMaker's SDK builds its
-``Properties`` from), fixed paths, declared Lambda/Callback outputs, or declared property files.
+``Properties`` from), fixed paths, maps keyed by what the step creates (a Lineage step's
+``ActionArns['<action name>']``), declared Lambda/Callback outputs, or declared property files.
 A list indexed by name (``Outputs['train']``) is also checked against the names the step's own
 arguments give that list, since the Describe response echoes the request.
 """
@@ -49,6 +50,8 @@ def property_problem(source: Step, reference: Reference) -> str | None:
         ):
             return None
         return f"{target}: {source.name} declares outputs {declared} (read as OutputParameters['<name>'])"
+    if isinstance(path[0], str) and path[0] in kind.named_properties:
+        return _named_property_problem(source, reference, *kind.named_properties[path[0]])
     if render_path(path) in kind.fixed_properties:
         return None
     if not kind.response_shapes:
@@ -57,6 +60,25 @@ def property_problem(source: Step, reference: Reference) -> str | None:
         return f"{target}: a {source.type} step has no properties to read"
     problems = [_shape_problem(kind.service, shape, path, source) for shape in kind.response_shapes]
     return None if None in problems else f"{target}: {problems[0]}"
+
+
+def _named_property_problem(source: Step, reference: Reference, items: str, name_field: str) -> str | None:
+    """``ActionArns['x']``: x must name one of the step's own ``Actions`` (by ``ActionName``)."""
+    path, declared = reference.path, _declared_names(source.arguments, items, name_field)
+    if len(path) == 2 and isinstance(path[1], Key) and path[1].name in declared:
+        return None
+    return (
+        f"{reference.text!r}: {source.name} creates {items} {declared} (read as {path[0]}['<{name_field}>'])"
+    )
+
+
+def _declared_names(arguments: Any, items: str, name_field: str) -> list[str]:
+    listed = arguments.get(items) if isinstance(arguments, dict) else None
+    return sorted(
+        str(item[name_field])
+        for item in (listed if isinstance(listed, list) else [])
+        if isinstance(item, dict) and name_field in item
+    )
 
 
 def _shape_problem(service: str, shape_name: str, path: tuple[PathSegment, ...], source: Step) -> str | None:

@@ -23,7 +23,7 @@ from pipelines.definition import graph
 from pipelines.definition.durations import parse_expire_after
 from pipelines.definition.expressions import Reference, condition_problems
 from pipelines.definition.findings import PIPELINE, Finding, Severity
-from pipelines.definition.model import PipelineDefinition, Step
+from pipelines.definition.model import PipelineDefinition, Step, depends_on_entries
 from pipelines.definition.parameter_values import PARAMETER_TYPES, check_default
 from pipelines.definition.paths import json_path
 from pipelines.definition.properties import property_problem
@@ -53,11 +53,11 @@ def _step_findings(definition: PipelineDefinition) -> Iterator[Finding]:
             )
         first.setdefault(step.name, step)
         yield from _shape_findings(step)
-        for index, name in enumerate(step.depends_on):
+        for where, name in depends_on_entries(step.body.get("DependsOn")):
             if name not in definition.by_name:
                 yield Finding(
                     step.name,
-                    _at(step, "DependsOn", index),
+                    _at(step, "DependsOn", *where),
                     f"DependsOn names step {name!r}, which does not exist",
                 )
         if step.type == "Condition":

@@ -33,6 +33,10 @@ class StepType:
     service: str = "sagemaker"  # the botocore service model holding those shapes
     fixed_properties: tuple[str, ...] = ()  # property paths that are not in a response shape
     declared_outputs: bool = False  # OutputParameters['<name>'] for each of the step's OutputParameters
+    # Properties that are maps keyed by the names of what the step's arguments create:
+    # property -> (the Arguments list, its items' name field), e.g. a Lineage step's
+    # ActionArns['<ActionName of one of its Actions>'].
+    named_properties: Mapping[str, tuple[str, str]] = field(default_factory=lambda: MappingProxyType({}))
     property_files: bool = False  # may declare PropertyFiles, read with Std:JsonGet
     branches: tuple[str, ...] = ()  # Arguments fields holding the steps of each branch
     reference_fields: tuple[tuple[str, ...], ...] = (ARGUMENTS,)  # where its own references are
@@ -189,6 +193,19 @@ STEP_TYPES: Mapping[str, StepType] = MappingProxyType(
                         "DataSplitConfig",
                         "Mode",
                     ),
+                ),
+            ),
+            StepType("Cleanup"),  # SDK 3.x: deletes its sources' S3 outputs; no properties
+            StepType("InferenceComponent", response_shapes=("DescribeInferenceComponentOutput",)),
+            StepType(
+                "Lineage",
+                fixed_properties=("Associations",),
+                named_properties=MappingProxyType(
+                    {
+                        "ActionArns": ("Actions", "ActionName"),
+                        "ArtifactArns": ("Artifacts", "ArtifactName"),
+                        "ContextArns": ("Contexts", "ContextName"),
+                    }
                 ),
             ),
             # Cacheable: the SDK's step classes write a CacheConfig for both; no key is documented.

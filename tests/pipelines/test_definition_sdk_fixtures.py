@@ -156,11 +156,30 @@ PROPERTIES = {
         "EndpointConfigARN",
     ),
     "Endpoint": ("sdk2/endpoints.json", "CreateEndpoint", "EndpointStatus", "Status"),
+    "InferenceComponent": (
+        "sdk3/endpoints.json",
+        "CreateInferenceComponent",
+        "InferenceComponentStatus",
+        "InferenceComponentState",
+    ),
+    "Lineage": (
+        "sdk2/lineage.json",
+        "RecordLineage",
+        "ArtifactArns['trained-model']",
+        "ArtifactArns['model']",
+    ),
 }
 
 
-def test_the_property_table_covers_every_type_with_properties():
-    assert set(PROPERTIES) | {"Fail"} == set(STEP_TYPES)
+# step type -> (fixture, a step of that type): types the SDK gives no properties
+NO_PROPERTIES = {
+    "Fail": ("sdk3/abalone.json", "AbaloneMSEFail"),
+    "Cleanup": ("sdk3/cleanup.json", "DeleteScratch"),
+}
+
+
+def test_the_property_tables_cover_every_step_type():
+    assert set(PROPERTIES) | set(NO_PROPERTIES) == set(STEP_TYPES)
 
 
 @pytest.mark.parametrize("step_type", sorted(PROPERTIES))
@@ -180,11 +199,11 @@ def test_a_misspelled_property_is_one_error_naming_the_step(step_type):
     assert finding.field.endswith("ErrorMessage")
 
 
-def test_a_fail_step_has_no_properties():
-    [finding] = read_definition(
-        _with_probe(_load("sdk3/abalone.json"), "AbaloneMSEFail", "ErrorMessage")
-    ).errors
-    assert finding.message == "'Steps.AbaloneMSEFail.ErrorMessage': a Fail step has no properties to read"
+@pytest.mark.parametrize("step_type", sorted(NO_PROPERTIES))
+def test_a_step_type_without_properties_has_none_to_read(step_type):
+    fixture, source = NO_PROPERTIES[step_type]
+    [finding] = read_definition(_with_probe(_load(fixture), source, "Arguments")).errors
+    assert finding.message == f"'Steps.{source}.Arguments': a {step_type} step has no properties to read"
 
 
 def test_function_step_results_are_read_as_json_from_s3():
@@ -293,6 +312,22 @@ def test_unknown_depends_on():
     assert _errors(document) == [
         "SparkOnCluster: Steps[2].DependsOn[0]: DependsOn names step 'WaitForApprovl', which does not exist"
     ]
+
+
+def test_depends_on_with_a_run_condition():
+    """SDK 3.x writes {"Step": ..., "Trigger": ...} for a step that runs when another fails or ends."""
+    document = _load("sdk3/cleanup.json")
+    assert read_definition(document).step("DeleteScratch").depends_on == ("Train", "Prepare")
+    _step(document, "DeleteScratch")["DependsOn"][0] = {"Step": "Training", "Trigger": "Any"}
+    _step(document, "NotifyTrainingFailed")["DependsOn"][0]["Trigger"] = "Succeeded"
+    errors = _errors(document)
+    assert errors[0] == (
+        "DeleteScratch: Steps[3].DependsOn[0].Step: DependsOn names step 'Training', which does not exist"
+    )
+    assert errors[1].startswith(
+        "NotifyTrainingFailed: Steps[2].DependsOn[0].Trigger: 'Succeeded' is not one of "
+    )
+    assert len(errors) == 2
 
 
 def test_dependency_cycle():
