@@ -16,6 +16,7 @@ from typing import Any
 from pipelines.definition.expressions import NAME_FIELDS, ExpressionError, Reference, lookup
 from pipelines.definition.model import Step
 from pipelines.definition.paths import Key, PathSegment, render_path
+from pipelines.definition.step_types import a_step
 
 
 @functools.cache
@@ -37,7 +38,7 @@ def property_problem(source: Step, reference: Reference) -> str | None:
         if reference.property_file in source.property_files:
             return None
         if not kind.property_files:
-            return f"{target}: a {source.type} step has no property files"
+            return f"{target}: {a_step(source.type)} has no property files"
         return f"{target}: {source.name} declares property files {declared}"
     if kind.declared_outputs:
         declared = sorted(source.output_parameters)
@@ -56,8 +57,8 @@ def property_problem(source: Step, reference: Reference) -> str | None:
         return None
     if not kind.response_shapes:
         if kind.fixed_properties:
-            return f"{target}: a {source.type} step has only {', '.join(kind.fixed_properties)}"
-        return f"{target}: a {source.type} step has no properties to read"
+            return f"{target}: {a_step(source.type)} has only {', '.join(kind.fixed_properties)}"
+        return f"{target}: {a_step(source.type)} has no properties to read"
     problems = [_shape_problem(kind.service, shape, path, source) for shape in kind.response_shapes]
     return None if None in problems else f"{target}: {problems[0]}"
 

@@ -27,7 +27,7 @@ from pipelines.definition.model import PipelineDefinition, Step, depends_on_entr
 from pipelines.definition.parameter_values import PARAMETER_TYPES, check_default
 from pipelines.definition.paths import json_path
 from pipelines.definition.properties import property_problem
-from pipelines.definition.step_types import JOB_VARIABLES, STEP_FIELDS, STEP_TYPES
+from pipelines.definition.step_types import JOB_VARIABLES, STEP_FIELDS, STEP_TYPES, a_step
 
 
 def findings(definition: PipelineDefinition) -> Iterator[Finding]:
@@ -86,7 +86,7 @@ def _shape_findings(step: Step) -> Iterator[Finding]:
             yield Finding(
                 step.name,
                 _at(step, "CacheConfig"),
-                f"a {step.type} step is never cached (cacheable: {cacheable})",
+                f"{a_step(step.type)} is never cached (cacheable: {cacheable})",
             )
         config = step.body["CacheConfig"]
         try:
@@ -98,12 +98,14 @@ def _shape_findings(step: Step) -> Iterator[Finding]:
             yield Finding(
                 step.name,
                 _at(step, name),
-                f"a {step.type} step has no field {name} (only {', '.join(types)})",
+                f"{a_step(step.type)} has no field {name} (only {', '.join(types)})",
             )
     if "PropertyFiles" in step.body and not kind.property_files:
         owners = ", ".join(name for name, entry in STEP_TYPES.items() if entry.property_files)
         yield Finding(
-            step.name, _at(step, "PropertyFiles"), f"a {step.type} step has no property files (only {owners})"
+            step.name,
+            _at(step, "PropertyFiles"),
+            f"{a_step(step.type)} has no property files (only {owners})",
         )
 
 

@@ -53,6 +53,11 @@ class StepType:
         return (*self.reference_fields, *((name,) for name in self.step_fields))
 
 
+def a_step(type_name: str) -> str:
+    """How findings name a type's steps: "a Processing step", "an EMR step"."""
+    return f"{'an' if type_name[:1] in 'AEIOU' else 'a'} {type_name} step"
+
+
 def _key(*attributes: str, **children: tuple[str, ...]) -> Mapping[str, tuple[str, ...]]:
     return MappingProxyType({**dict.fromkeys(attributes, ()), **children})
 

@@ -238,12 +238,18 @@ def test_a_reference_in_a_check_steps_own_fields_is_checked():
     ]
 
 
-def test_a_check_field_on_another_step_type_is_an_error():
-    document = _load("sdk3/abalone.json")
-    _step(document, "PreprocessAbaloneData")["SkipCheck"] = True
+@pytest.mark.parametrize(
+    ("fixture", "step", "expected"),
+    [
+        ("sdk3/abalone.json", "PreprocessAbaloneData", "Steps[0].SkipCheck: a Processing step"),
+        ("sdk2/services.json", "SparkOnCluster", "Steps[2].SkipCheck: an EMR step"),
+    ],
+)
+def test_a_check_field_on_another_step_type_is_an_error(fixture, step, expected):
+    document = _load(fixture)
+    _step(document, step)["SkipCheck"] = True
     assert _errors(document) == [
-        "PreprocessAbaloneData: Steps[0].SkipCheck: a Processing step has no field SkipCheck "
-        "(only QualityCheck, ClarifyCheck)"
+        f"{step}: {expected} has no field SkipCheck (only QualityCheck, ClarifyCheck)"
     ]
 
 
