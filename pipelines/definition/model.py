@@ -60,7 +60,8 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Branch:
-    """Membership of a step in a Condition step's ``IfSteps`` or ``ElseSteps``."""
+    """Membership of a step in a Condition step's ``IfSteps`` or ``ElseSteps`` (or in a ForEach
+    step's ``ForEachBody``: ``condition`` is then the ForEach step, and ``when`` means nothing)."""
 
     condition: str
     arm: str
@@ -115,6 +116,11 @@ class Step:
     @property
     def arguments(self) -> Any:
         return self.body.get("Arguments", {})
+
+    @property
+    def nested(self) -> tuple[str, ...]:
+        """The names of the steps directly inside it (a Condition's branches, a ForEach's body)."""
+        return tuple(name for names in self.children.values() for name in names)
 
     @property
     def condition(self) -> Branch | None:

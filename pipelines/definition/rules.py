@@ -9,6 +9,8 @@ accepted but suspect (a warning).
 - every reference resolves: the step exists, is not the reader itself, runs in every branch the
   reader runs in, and has the property path (:mod:`~pipelines.definition.properties`); a
   parameter is declared; a job's own execution variable is read only inside that job's step;
+  ``ForEach.CurrentItem`` only inside a ForEach body and ``IterationOutput.<body step>`` only in
+  that ForEach step's Selector;
 - no dependency cycles; every condition type is one the service evaluates;
 - parameter names unique, types known, defaults of the declared type and inside EnumValues; a
   declared parameter no step reads is a warning (SageMaker accepts it, yet a value set for it at
@@ -17,11 +19,12 @@ accepted but suspect (a warning).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from pipelines.definition import graph
 from pipelines.definition.durations import parse_expire_after
-from pipelines.definition.expressions import Reference, condition_problems
+from pipelines.definition.expressions import FOR_EACH_ROOTS, Reference, condition_problems
 from pipelines.definition.findings import PIPELINE, Finding, Severity
 from pipelines.definition.model import PipelineDefinition, Step, depends_on_entries
 from pipelines.definition.parameter_values import PARAMETER_TYPES, check_default
@@ -128,6 +131,8 @@ def _reference_problem(
         if reference.name not in definition.parameters:
             return f"parameter {reference.name!r} is not declared in Parameters"
         return None
+    if reference.root in FOR_EACH_ROOTS:
+        return _for_each_problem(definition, owner, reference)
     if reference.root == "Execution":
         job_type = JOB_VARIABLES.get(reference.name)
         own = owner.kind.job_variable if owner and owner.kind else None
@@ -148,7 +153,25 @@ def _reference_problem(
         if source.branch != owner.branch[: len(source.branch)]:
             where = " > ".join(map(str, source.branch))
             return f"{target}: step {source.name} runs only in {where}, which this step is not in"
-    return property_problem(source, reference)
+    return property_problem(source, reference, definition.by_name)
+
+
+def _for_each_problem(definition: PipelineDefinition, owner: Step | None, reference: Reference) -> str | None:
+    """``ForEach.CurrentItem`` only in a ForEach body; ``IterationOutput.<step>`` only in a ForEach
+    step's own arguments (its Selector), naming one of its body steps and a property of it."""
+    if reference.root == "ForEach":
+        in_body = owner is not None and any(
+            (kind := definition.step(branch.condition).kind) is not None and kind.iterations
+            for branch in owner.branch
+        )
+        return None if in_body else f"{reference.text!r} is only defined inside a ForEach step's body"
+    body = list(owner.nested) if owner else []
+    if owner is None or owner.kind is None or not owner.kind.iterations:
+        return f"{reference.text!r} is only read by a ForEach step's Selector"
+    if reference.name not in body:
+        return f"{reference.text!r}: {owner.name}'s body steps are {body}"
+    steps = definition.by_name
+    return property_problem(steps[reference.name], dataclasses.replace(reference, root="Steps"), steps)
 
 
 # -- parameters -----------------------------------------------------------------------------------

@@ -38,7 +38,10 @@ class StepType:
     # ActionArns['<ActionName of one of its Actions>'].
     named_properties: Mapping[str, tuple[str, str]] = field(default_factory=lambda: MappingProxyType({}))
     property_files: bool = False  # may declare PropertyFiles, read with Std:JsonGet
-    branches: tuple[str, ...] = ()  # Arguments fields holding the steps of each branch
+    branches: tuple[str, ...] = ()  # Arguments fields holding the steps of each branch (or body)
+    # A ForEach step: IterationOutputs[<i>].<body step>.<property> and Selected.<property> are
+    # properties of its body steps (Selected: of the one its Selector compares).
+    iterations: bool = False
     reference_fields: tuple[tuple[str, ...], ...] = (ARGUMENTS,)  # where its own references are
     # Fields the type has beside the ones every step may have (Name, Type, Arguments, DependsOn,
     # ...): the service reads them, so their references count as the step's own too.
@@ -129,6 +132,21 @@ STEP_TYPES: Mapping[str, StepType] = MappingProxyType(
                 reference_fields=(("Arguments", "Conditions"),),  # branch steps read for themselves
             ),
             StepType("Fail"),
+            StepType(
+                "ForEach",  # SDK 3.x: runs its body steps once per item
+                fixed_properties=(
+                    "Status",
+                    "InputItemCount",
+                    "TotalStepCount",
+                    "SucceededStepCount",
+                    "FailedStepCount",
+                    "StoppedStepCount",
+                ),
+                branches=("ForEachBody",),
+                iterations=True,
+                # body steps read for themselves; the Selector's IterationOutput is the step's own
+                reference_fields=(("Arguments", "IterableItems"), ("Arguments", "Selector")),
+            ),
             StepType(
                 "Lambda",
                 declared_outputs=True,

@@ -45,12 +45,11 @@ def _errors(document: Any) -> list[str]:
 
 
 def _step_lists(steps: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """Every list of steps: the top level and each condition branch."""
+    """Every list of steps: the top level, each condition branch and each ForEach body."""
     yield steps
     for step in steps:
-        if step["Type"] == "Condition":
-            for arm in ("IfSteps", "ElseSteps"):
-                yield from _step_lists(step["Arguments"].get(arm, []))
+        for arm in STEP_TYPES[step["Type"]].branches:
+            yield from _step_lists(step["Arguments"].get(arm, []))
 
 
 def _step(document: dict[str, Any], name: str) -> dict[str, Any]:
@@ -168,6 +167,12 @@ PROPERTIES = {
         "ArtifactArns['trained-model']",
         "ArtifactArns['model']",
     ),
+    "ForEach": (  # a body step's own property, per iteration
+        "sdk3/for_each.json",
+        "PerRegion",
+        "IterationOutputs[1].PrepareRegion.ProcessingOutputConfig",
+        "IterationOutputs[1].PrepareRegion.ProcessingOutputs",
+    ),
 }
 
 
@@ -216,6 +221,59 @@ def test_function_step_results_are_read_as_json_from_s3():
             "Steps.Preprocess.OutputDataConfig.S3OutputPath",
         }
         assert set(check.dependencies) == {"Evaluate", "Preprocess"}
+
+
+# -- ForEach (SDK 3.x): body steps, the current item, the selected iteration ------------------------------
+FOR_EACH = "sdk3/for_each.json"
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("Selected.OutputParameters['score']", None),
+        ("Selected.OutputParameters['rank']", "ScoreRegion declares outputs ['score']"),
+        ("IterationOutputs[0].ScoreRegion.OutputParameters['score']", None),
+        ("IterationOutputs[0].Report.Status", "read as IterationOutputs[<i>].<body step>.<property>"),
+        ("IterationOutputs.PrepareRegion.ProcessingJobName", "read as IterationOutputs[<i>]"),
+        ("IterationOutputs[0].PrepareRegion", "names PrepareRegion but no property of it"),
+        ("InputItemCount", None),
+    ],
+)
+def test_a_for_each_steps_properties_are_its_body_steps(path, problem):
+    errors = _errors(_with_probe(_load(FOR_EACH), "PerRegion", path))
+    if problem is None:
+        assert errors == []
+    else:
+        [error] = errors
+        assert error.startswith(f"{PROBE}: Steps[2].Arguments.ErrorMessage: ") and problem in error
+
+
+def test_a_body_step_is_read_through_the_for_each_step_not_directly():
+    document = _load(FOR_EACH)
+    _step(document, "Report")["Arguments"]["first_job"] = {"Get": "Steps.PrepareRegion.ProcessingJobName"}
+    assert _errors(document) == [
+        "Report: Steps[1].Arguments.first_job: 'Steps.PrepareRegion.ProcessingJobName': step PrepareRegion "
+        "runs only in PerRegion.ForEachBody, which this step is not in"
+    ]
+
+
+def test_the_current_item_only_inside_a_body_and_iteration_outputs_only_in_the_selector():
+    document = _load(FOR_EACH)
+    _step(document, "Report")["Arguments"]["item"] = {"Get": "ForEach.CurrentItem.region"}
+    _step(document, "ScoreRegion")["Arguments"]["peer"] = {
+        "Get": "IterationOutput.PrepareRegion.ProcessingJobName"
+    }
+    selector = _step(document, "PerRegion")["Arguments"]["Selector"]
+    selector["Field"] = {"Get": "IterationOutput.Report.OutputParameters['score']"}
+    assert _errors(document) == [
+        "PerRegion: Steps[0].Arguments.Selector.Field: \"IterationOutput.Report.OutputParameters['score']\": "
+        "PerRegion's body steps are ['PrepareRegion', 'ScoreRegion']",
+        "Report: Steps[1].Arguments.best: \"Steps.PerRegion.Selected.OutputParameters['score']\": "
+        "PerRegion has no Selector over one of its body steps ['PrepareRegion', 'ScoreRegion']",
+        "Report: Steps[1].Arguments.item: 'ForEach.CurrentItem.region' is only defined inside a ForEach step's body",
+        "ScoreRegion: Steps[0].Arguments.ForEachBody[1].Arguments.peer: "
+        "'IterationOutput.PrepareRegion.ProcessingJobName' is only read by a ForEach step's Selector",
+    ]
 
 
 # -- check steps: their step-level fields -----------------------------------------------------------------
