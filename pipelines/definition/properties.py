@@ -79,7 +79,7 @@ def _iteration_problem(source: Step, reference: Reference, steps: Mapping[str, S
     path, target = reference.path, repr(reference.text)
     body = list(source.nested)
     if path[0] == SELECTED:
-        chosen = selected_step(source)
+        chosen = _selected_step(source)
         if chosen not in body:
             return f"{target}: {source.name} has no Selector over one of its body steps {body}"
         rest = path[1:]
@@ -92,7 +92,7 @@ def _iteration_problem(source: Step, reference: Reference, steps: Mapping[str, S
     return property_problem(steps[chosen], dataclasses.replace(reference, name=chosen, path=rest), steps)
 
 
-def selected_step(for_each: Step) -> str | None:
+def _selected_step(for_each: Step) -> str | None:
     """The body step a ForEach step's Selector compares (its Field is IterationOutput.<step>...)."""
     selector = for_each.arguments.get("Selector") if isinstance(for_each.arguments, dict) else None
     field = selector.get("Field") if isinstance(selector, dict) else None

@@ -4,9 +4,10 @@ Adding a step type is one :class:`StepType` entry here (its readable properties,
 fields, branches, where its references are, caching) plus, to run it locally, one runner in
 ``localcloud/sagemaker/executor``. Names are the ``Type`` the SageMaker SDK writes (its
 ``StepTypeEnum``: ``Model``, not ``CreateModel``); the list is every type SDK 2.x and 3.x emit
-that the published definition schema or the SDK's own step classes describe. Where a step's
-properties come from mirrors the SDK's ``Properties`` of that step class (a Describe* response
-shape in botocore's service model, or a fixed set of paths, or the outputs the step declares).
+(each is in an SDK-built fixture, ``tests/pipelines/fixtures/sdk*``) except 3.x's ``Job``, which
+its SDK cannot build yet. Where a step's properties come from mirrors the SDK's ``Properties`` of
+that step class (a Describe*/Get* response shape in botocore's service model, fixed paths, maps
+keyed by what the step creates, the outputs the step declares, its body steps' properties).
 ``@step`` function steps and notebook jobs are written as ``Training`` steps.
 """
 
