@@ -75,7 +75,7 @@ def validate(
     if failed:
         raise CliError(
             f"{failed} of {len(files)} definitions failed validation",
-            "fix the step/field named above, then run synth again",
+            "fix the step/field named above (for this project's own pipelines: in the code, then synth again)",
             CliError.INVALID,
         )
 

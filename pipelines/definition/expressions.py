@@ -16,9 +16,14 @@ from typing import Any, Literal, Protocol
 
 from pipelines.definition.paths import Key, PathError, PathSegment, json_path, parse_path, render_path
 
-Root = Literal["Parameters", "Execution", "Steps"]
+Root = Literal["Parameters", "Execution", "Steps", "ForEach", "IterationOutput"]
 Location = tuple[str | int, ...]  # a place in the definition: ("Steps", 3, "Arguments", "RoleArn")
-ROOTS: tuple[Root, ...] = ("Parameters", "Execution", "Steps")
+# ForEach.CurrentItem (inside a ForEach body) and IterationOutput.<body step> (in a ForEach
+# step's Selector) are the SDK 3.x ForEach step's own roots.
+ROOTS: tuple[Root, ...] = ("Parameters", "Execution", "Steps", "ForEach", "IterationOutput")
+FOR_EACH_ROOTS = ("ForEach", "IterationOutput")
+_ROOT_NAMES: dict[str, Root] = {root: root for root in ROOTS}
+CURRENT_ITEM = "CurrentItem"
 # The execution variables SageMaker defines (the SDK's ExecutionVariables).
 EXECUTION_VARIABLES = (
     "PipelineExecutionId",
@@ -46,7 +51,8 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Reference:
-    """A parsed ``Get`` target: ``Parameters.X``, ``Execution.X`` or ``Steps.<name>.<path>``.
+    """A parsed ``Get`` target: ``Parameters.X``, ``Execution.X``, ``Steps.<name>.<path>``,
+    ``ForEach.CurrentItem<path>`` or ``IterationOutput.<body step>.<path>``.
 
     ``field`` is where the ``Get`` sits in the definition (empty when parsed on its own);
     ``in_json_get`` says it is the ``PropertyFile`` of a ``Std:JsonGet``, the one place a property
@@ -99,11 +105,12 @@ def parse_reference(text: object, where: str = "", *, in_json_get: bool = False)
     """Parse the string of a ``Get`` into its root, name and property path."""
     if not isinstance(text, str):
         raise ExpressionError(f"a Get names a string reference, got {text!r}")
-    root, dot, rest = text.partition(".")
-    if root not in ROOTS or not dot or not rest:
+    written, dot, rest = text.partition(".")
+    root = _ROOT_NAMES.get(written)
+    if root is None or not dot or not rest:
         raise ExpressionError(
-            f"cannot parse reference {text!r}: expected Parameters.<name>, Execution.<name> "
-            "or Steps.<step>.<property>"
+            f"cannot parse reference {text!r}: expected Parameters.<name>, Execution.<name>, "
+            "Steps.<step>.<property>, ForEach.CurrentItem or IterationOutput.<step>.<property>"
         )
     if root == "Execution" and rest not in EXECUTION_VARIABLES:
         raise ExpressionError(
@@ -112,21 +119,22 @@ def parse_reference(text: object, where: str = "", *, in_json_get: bool = False)
     if root in ("Parameters", "Execution"):
         if not _NAME.fullmatch(rest):
             raise ExpressionError(f"cannot parse reference {text!r}: {root} has no nested properties")
-        named: Root = "Parameters" if root == "Parameters" else "Execution"
-        return Reference(named, rest, (), text, where, in_json_get)
+        return Reference(root, rest, (), text, where, in_json_get)
     match = _NAME.match(rest)
     if not match:
-        raise ExpressionError(f"cannot parse reference {text!r}: no step name after 'Steps.'")
+        raise ExpressionError(f"cannot parse reference {text!r}: no step name after '{root}.'")
     tail = rest[match.end() :]
-    if not tail:
+    if root == "ForEach" and match.group(0) != CURRENT_ITEM:
+        raise ExpressionError(f"cannot parse reference {text!r}: a ForEach item is ForEach.{CURRENT_ITEM}")
+    if not tail and root != "ForEach":  # the current item itself is a value
         raise ExpressionError(f"reference {text!r} names a step but no property of it")
-    if not tail.startswith((".", "[")):
+    if tail and not tail.startswith((".", "[")):
         raise ExpressionError(f"cannot parse reference {text!r} at {tail!r}")
     try:
         path = parse_path(tail)
     except PathError as err:
         raise ExpressionError(f"cannot parse reference {text!r}: {err}") from None
-    return Reference("Steps", match.group(0), path, text, where, in_json_get)
+    return Reference(root, match.group(0), path, text, where, in_json_get)
 
 
 def scan(value: Any, location: Sequence[str | int]) -> Scan:
@@ -261,6 +269,8 @@ def _get(reference: Reference, scope: Scope) -> Any:
         return scope.parameter(reference.name)
     if reference.root == "Execution":
         return scope.execution_variable(reference.name)
+    if reference.root in FOR_EACH_ROOTS:
+        raise ExpressionError(f"{reference.text}: only SageMaker resolves a ForEach step's references")
     if reference.names_property_file:
         raise ExpressionError(f"{reference.text}: a property file is read with Std:JsonGet, not Get")
     return lookup(scope.step_properties(reference.name), reference.path, f"Steps.{reference.name}")

@@ -9,7 +9,7 @@ property files, Lambda outputs, cache and retry settings, the execution order, a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -20,6 +20,22 @@ from pipelines.definition.expressions import Reference
 from pipelines.definition.findings import PIPELINE, DefinitionError, Finding, Severity
 from pipelines.definition.parameter_values import ParameterError, ParameterValue, parse_value
 from pipelines.definition.step_types import STEP_TYPES, StepType
+
+DEPENDS_ON_STEP = "Step"
+
+
+def depends_on_entries(entries: Any) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    """(where inside DependsOn, step name) for each readable entry of a DependsOn list.
+
+    An entry is a step name, or (SDK 3.x run conditions) ``{"Step": <name>, "Trigger": ...}``:
+    the step runs when that one fails, stops or ends in any way rather than when it completes.
+    Either way the step waits for the named one; other entries are the schema's to report.
+    """
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, str):
+            yield (index,), entry
+        elif isinstance(entry, dict) and isinstance(entry.get(DEPENDS_ON_STEP), str):
+            yield (index, DEPENDS_ON_STEP), entry[DEPENDS_ON_STEP]
 
 
 @dataclass(frozen=True)
@@ -44,7 +60,8 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Branch:
-    """Membership of a step in a Condition step's ``IfSteps`` or ``ElseSteps``."""
+    """Membership of a step in a Condition step's ``IfSteps`` or ``ElseSteps`` (or in a ForEach
+    step's ``ForEachBody``: ``condition`` is then the ForEach step, and ``when`` means nothing)."""
 
     condition: str
     arm: str
@@ -83,7 +100,7 @@ class Step:
     location: tuple[str | int, ...]  # where it sits: ("Steps", 4, "Arguments", "IfSteps", 0)
     branch: tuple[Branch, ...]  # the branches it runs in, outermost first
     references: tuple[Reference, ...]  # what it reads, in document order
-    depends_on: tuple[str, ...]  # DependsOn as written
+    depends_on: tuple[str, ...]  # the step names DependsOn lists (see depends_on_entries)
     dependencies: tuple[str, ...]  # existing steps it waits for: DependsOn, data references, its condition
     children: Mapping[str, tuple[str, ...]]  # branch field -> names of the steps directly in it
     property_files: Mapping[str, PropertyFile]
@@ -99,6 +116,11 @@ class Step:
     @property
     def arguments(self) -> Any:
         return self.body.get("Arguments", {})
+
+    @property
+    def nested(self) -> tuple[str, ...]:
+        """The names of the steps directly inside it (a Condition's branches, a ForEach's body)."""
+        return tuple(name for names in self.children.values() for name in names)
 
     @property
     def condition(self) -> Branch | None:

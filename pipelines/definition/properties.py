@@ -2,19 +2,26 @@
 
 A step type's properties come from where its :class:`~pipelines.definition.step_types.StepType`
 says: a Describe* response shape in botocore's service model (the truth SageMaker's SDK builds its
-``Properties`` from), fixed paths, declared Lambda/Callback outputs, or declared property files.
+``Properties`` from), fixed paths, maps keyed by what the step creates (a Lineage step's
+``ActionArns['<action name>']``), declared Lambda/Callback outputs, declared property files, or
+(a ForEach step) its body steps' own properties per iteration.
 A list indexed by name (``Outputs['train']``) is also checked against the names the step's own
 arguments give that list, since the Describe response echoes the request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Mapping
 from typing import Any
 
-from pipelines.definition.expressions import NAME_FIELDS, ExpressionError, Reference, lookup
+from pipelines.definition.expressions import NAME_FIELDS, ExpressionError, Reference, lookup, parse_reference
 from pipelines.definition.model import Step
 from pipelines.definition.paths import Key, PathSegment, render_path
+from pipelines.definition.step_types import a_step
+
+ITERATIONS, SELECTED = "IterationOutputs", "Selected"
 
 
 @functools.cache
@@ -24,19 +31,24 @@ def _service_model(service: str) -> Any:
     return botocore.session.get_session().get_service_model(service)
 
 
-def property_problem(source: Step, reference: Reference) -> str | None:
+def property_problem(source: Step, reference: Reference, steps: Mapping[str, Step]) -> str | None:
     """Why ``reference`` names nothing ``source`` will have; None when it does (or when the
-    source's type is unknown, which is a finding of its own)."""
+    source's type is unknown, which is a finding of its own). ``steps``: every step by name, for
+    a ForEach step's properties, which are its body steps'."""
     kind = source.kind
     if kind is None:
         return None
     path, target = reference.path, repr(reference.text)
+    if not path:
+        return f"{target} names {source.name} but no property of it"
+    if kind.iterations and path[0] in (ITERATIONS, SELECTED):
+        return _iteration_problem(source, reference, steps)
     if reference.names_property_file:
         declared = sorted(source.property_files)
         if reference.property_file in source.property_files:
             return None
         if not kind.property_files:
-            return f"{target}: a {source.type} step has no property files"
+            return f"{target}: {a_step(source.type)} has no property files"
         return f"{target}: {source.name} declares property files {declared}"
     if kind.declared_outputs:
         declared = sorted(source.output_parameters)
@@ -49,14 +61,65 @@ def property_problem(source: Step, reference: Reference) -> str | None:
         ):
             return None
         return f"{target}: {source.name} declares outputs {declared} (read as OutputParameters['<name>'])"
+    if isinstance(path[0], str) and path[0] in kind.named_properties:
+        return _named_property_problem(source, reference, *kind.named_properties[path[0]])
     if render_path(path) in kind.fixed_properties:
         return None
     if not kind.response_shapes:
         if kind.fixed_properties:
-            return f"{target}: a {source.type} step has only {', '.join(kind.fixed_properties)}"
-        return f"{target}: a {source.type} step has no properties to read"
+            return f"{target}: {a_step(source.type)} has only {', '.join(kind.fixed_properties)}"
+        return f"{target}: {a_step(source.type)} has no properties to read"
     problems = [_shape_problem(kind.service, shape, path, source) for shape in kind.response_shapes]
     return None if None in problems else f"{target}: {problems[0]}"
+
+
+def _iteration_problem(source: Step, reference: Reference, steps: Mapping[str, Step]) -> str | None:
+    """``IterationOutputs[<i>].<body step>.<property>`` or ``Selected.<property>``: a property of
+    one of the ForEach step's body steps (for Selected, the one its Selector compares)."""
+    path, target = reference.path, repr(reference.text)
+    body = list(source.nested)
+    if path[0] == SELECTED:
+        chosen = _selected_step(source)
+        if chosen not in body:
+            return f"{target}: {source.name} has no Selector over one of its body steps {body}"
+        rest = path[1:]
+    elif len(path) > 2 and isinstance(path[1], int) and isinstance(path[2], str) and path[2] in body:
+        chosen, rest = path[2], path[3:]
+    else:
+        return (
+            f"{target}: read as {ITERATIONS}[<i>].<body step>.<property>; {source.name}'s body steps: {body}"
+        )
+    return property_problem(steps[chosen], dataclasses.replace(reference, name=chosen, path=rest), steps)
+
+
+def _selected_step(for_each: Step) -> str | None:
+    """The body step a ForEach step's Selector compares (its Field is IterationOutput.<step>...)."""
+    selector = for_each.arguments.get("Selector") if isinstance(for_each.arguments, dict) else None
+    field = selector.get("Field") if isinstance(selector, dict) else None
+    try:
+        reference = parse_reference(field.get("Get") if isinstance(field, dict) else None)
+    except ExpressionError:
+        return None  # the reader reports an unreadable Field
+    return reference.name if reference.root == "IterationOutput" else None
+
+
+def _named_property_problem(source: Step, reference: Reference, items: str, name_field: str) -> str | None:
+    """``ActionArns['x']``: x must name one of the step's own ``Actions`` (by ``ActionName``)."""
+    path, declared = reference.path, _declared_names(source.arguments, items, name_field)
+    if len(path) == 2 and isinstance(path[1], Key) and path[1].name in declared:
+        return None
+    return (
+        f"{reference.text!r}: {source.name} creates {items} {declared} (read as {path[0]}['<{name_field}>'])"
+    )
+
+
+def _declared_names(arguments: Any, items: str, name_field: str) -> list[str]:
+    listed = arguments.get(items) if isinstance(arguments, dict) else None
+    return sorted(
+        str(item[name_field])
+        for item in (listed if isinstance(listed, list) else [])
+        if isinstance(item, dict) and name_field in item
+    )
 
 
 def _shape_problem(service: str, shape_name: str, path: tuple[PathSegment, ...], source: Step) -> str | None:

@@ -23,6 +23,7 @@ from pipelines.definition.model import (
     PipelineDefinition,
     PropertyFile,
     Step,
+    depends_on_entries,
 )
 from pipelines.definition.parameter_values import check_default
 from pipelines.definition.paths import json_path
@@ -118,11 +119,11 @@ def _step(
 ) -> tuple[Step, Scan]:
     name, kind = body["Name"], STEP_TYPES.get(str(body.get("Type")))
     found = Scan()
-    for path in kind.reference_fields if kind else (ARGUMENTS,):
+    for path in kind.scanned_fields if kind else (ARGUMENTS,):
         part = scan(_dig(body, path), (*location, *path))
         found.references += part.references
         found.problems += part.problems
-    depends_on = tuple(d for d in _list(body.get("DependsOn")) if isinstance(d, str))
+    depends_on = tuple(name for _, name in depends_on_entries(body.get("DependsOn")))
     read_from = [r.name for r in found.references if r.root == "Steps"]
     condition = [branch[-1].condition] if branch else []
     dependencies = [d for d in (*depends_on, *read_from, *condition) if d in names and d != name]

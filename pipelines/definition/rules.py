@@ -2,12 +2,15 @@
 accepted but suspect (a warning).
 
 - every step type is known (:mod:`~pipelines.definition.step_types`), names are unique, and
-  CacheConfig, PropertyFiles and ExpireAfter are where and what SageMaker accepts;
+  CacheConfig, PropertyFiles, ExpireAfter and the type-specific step-level fields (a check's
+  SkipCheck, a Lambda's FunctionArn, ...) are where and what SageMaker accepts;
 - every ``DependsOn`` names an existing step (SageMaker refuses a definition whose DependsOn names
   a step it does not have; the local executor could not order it either);
 - every reference resolves: the step exists, is not the reader itself, runs in every branch the
   reader runs in, and has the property path (:mod:`~pipelines.definition.properties`); a
   parameter is declared; a job's own execution variable is read only inside that job's step;
+  ``ForEach.CurrentItem`` only inside a ForEach body and ``IterationOutput.<body step>`` only in
+  that ForEach step's Selector;
 - no dependency cycles; every condition type is one the service evaluates;
 - parameter names unique, types known, defaults of the declared type and inside EnumValues; a
   declared parameter no step reads is a warning (SageMaker accepts it, yet a value set for it at
@@ -16,17 +19,18 @@ accepted but suspect (a warning).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from pipelines.definition import graph
 from pipelines.definition.durations import parse_expire_after
-from pipelines.definition.expressions import Reference, condition_problems
+from pipelines.definition.expressions import FOR_EACH_ROOTS, Reference, condition_problems
 from pipelines.definition.findings import PIPELINE, Finding, Severity
-from pipelines.definition.model import PipelineDefinition, Step
+from pipelines.definition.model import PipelineDefinition, Step, depends_on_entries
 from pipelines.definition.parameter_values import PARAMETER_TYPES, check_default
 from pipelines.definition.paths import json_path
 from pipelines.definition.properties import property_problem
-from pipelines.definition.step_types import JOB_VARIABLES, STEP_TYPES
+from pipelines.definition.step_types import JOB_VARIABLES, STEP_FIELDS, STEP_TYPES, a_step
 
 
 def findings(definition: PipelineDefinition) -> Iterator[Finding]:
@@ -52,11 +56,11 @@ def _step_findings(definition: PipelineDefinition) -> Iterator[Finding]:
             )
         first.setdefault(step.name, step)
         yield from _shape_findings(step)
-        for index, name in enumerate(step.depends_on):
+        for where, name in depends_on_entries(step.body.get("DependsOn")):
             if name not in definition.by_name:
                 yield Finding(
                     step.name,
-                    _at(step, "DependsOn", index),
+                    _at(step, "DependsOn", *where),
                     f"DependsOn names step {name!r}, which does not exist",
                 )
         if step.type == "Condition":
@@ -85,17 +89,26 @@ def _shape_findings(step: Step) -> Iterator[Finding]:
             yield Finding(
                 step.name,
                 _at(step, "CacheConfig"),
-                f"a {step.type} step is never cached (cacheable: {cacheable})",
+                f"{a_step(step.type)} is never cached (cacheable: {cacheable})",
             )
         config = step.body["CacheConfig"]
         try:
             parse_expire_after(config.get("ExpireAfter") if isinstance(config, dict) else None)
         except ValueError as err:
             yield Finding(step.name, _at(step, "CacheConfig", "ExpireAfter"), str(err))
+    for name, types in STEP_FIELDS.items():
+        if name in step.body and name not in kind.step_fields:
+            yield Finding(
+                step.name,
+                _at(step, name),
+                f"{a_step(step.type)} has no field {name} (only {', '.join(types)})",
+            )
     if "PropertyFiles" in step.body and not kind.property_files:
         owners = ", ".join(name for name, entry in STEP_TYPES.items() if entry.property_files)
         yield Finding(
-            step.name, _at(step, "PropertyFiles"), f"a {step.type} step has no property files (only {owners})"
+            step.name,
+            _at(step, "PropertyFiles"),
+            f"{a_step(step.type)} has no property files (only {owners})",
         )
 
 
@@ -118,6 +131,8 @@ def _reference_problem(
         if reference.name not in definition.parameters:
             return f"parameter {reference.name!r} is not declared in Parameters"
         return None
+    if reference.root in FOR_EACH_ROOTS:
+        return _for_each_problem(definition, owner, reference)
     if reference.root == "Execution":
         job_type = JOB_VARIABLES.get(reference.name)
         own = owner.kind.job_variable if owner and owner.kind else None
@@ -138,7 +153,25 @@ def _reference_problem(
         if source.branch != owner.branch[: len(source.branch)]:
             where = " > ".join(map(str, source.branch))
             return f"{target}: step {source.name} runs only in {where}, which this step is not in"
-    return property_problem(source, reference)
+    return property_problem(source, reference, definition.by_name)
+
+
+def _for_each_problem(definition: PipelineDefinition, owner: Step | None, reference: Reference) -> str | None:
+    """``ForEach.CurrentItem`` only in a ForEach body; ``IterationOutput.<step>`` only in a ForEach
+    step's own arguments (its Selector), naming one of its body steps and a property of it."""
+    if reference.root == "ForEach":
+        in_body = owner is not None and any(
+            (kind := definition.step(branch.condition).kind) is not None and kind.iterations
+            for branch in owner.branch
+        )
+        return None if in_body else f"{reference.text!r} is only defined inside a ForEach step's body"
+    body = list(owner.nested) if owner else []
+    if owner is None or owner.kind is None or not owner.kind.iterations:
+        return f"{reference.text!r} is only read by a ForEach step's Selector"
+    if reference.name not in body:
+        return f"{reference.text!r}: {owner.name}'s body steps are {body}"
+    steps = definition.by_name
+    return property_problem(steps[reference.name], dataclasses.replace(reference, root="Steps"), steps)
 
 
 # -- parameters -----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 ``schema/pipeline-definition.schema.json`` is the project's schema, written from AWS's published
 pipeline definition schema (https://aws-sagemaker-mlops.github.io/sagemaker-model-building-pipeline-definition-JSON-schema/,
-version 2020-12-01) and extended with what the SDK 3.x emits and the service accepts. It checks
+repository commit b4012b0 of 2025-04-03, definition version 2020-12-01) and extended with what the
+SDK 2.x and 3.x emit and the service accepts (its description lists each extension). It checks
 shapes only: the lists the code acts on (step types, parameter types, condition types, functions,
 execution variables) live in the code and are checked by the rules, so each has one source.
 """
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     import jsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "pipeline-definition.schema.json"
+# A subschema's own wording for its failure, where the validator's would not say what to do.
+ERROR_MESSAGE = "errorMessage"
 
 
 @functools.cache
@@ -45,4 +48,6 @@ def findings(definition: PipelineDefinition) -> Iterator[Finding]:
         elif error.validator == "not" and set(error.validator_value) == {"required"}:
             location.append(error.validator_value["required"][0])  # the schema's "field X not allowed"
             message = "field is not allowed here"
+        if isinstance(error.schema, dict) and ERROR_MESSAGE in error.schema:
+            message = error.schema[ERROR_MESSAGE]
         yield Finding(definition.step_at(location), json_path(location), message)

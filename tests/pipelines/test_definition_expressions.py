@@ -72,6 +72,11 @@ def test_get_targets_parse_into_root_name_and_path():
         "Steps.Tune.TrainingJobSummaries[0].TrainingJobName",
     )
     assert parse_reference("Parameters.Input-Url").name == "Input-Url"
+    assert parse_reference("ForEach.CurrentItem") == Reference(
+        "ForEach", "CurrentItem", (), "ForEach.CurrentItem"
+    )
+    assert parse_reference("ForEach.CurrentItem['rows']").path == (Key("rows"),)
+    assert parse_reference("IterationOutput.Score.OutputParameters['s']").root == "IterationOutput"
     assert (
         parse_reference("Steps.Evaluate.PropertyFiles.EvaluationReport").property_file == "EvaluationReport"
     )
@@ -81,7 +86,9 @@ def test_get_targets_parse_into_root_name_and_path():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("Pipeline.Name", "expected Parameters.<name>, Execution.<name> or Steps.<step>.<property>"),
+        ("Pipeline.Name", "expected Parameters.<name>, Execution.<name>, Steps.<step>.<property>, ForEach"),
+        ("ForEach.Item", "a ForEach item is ForEach.CurrentItem"),
+        ("IterationOutput.Score", "names a step but no property of it"),
         ("Parameters.A.B", "Parameters has no nested properties"),
         ("Execution.Now", "unknown execution variable 'Now'"),
         ("Steps.Train", "names a step but no property of it"),
@@ -177,6 +184,13 @@ def test_property_paths_index_lists_by_name_and_position_and_maps_by_key():
         evaluate({"Get": "Steps.S.Outputs.train"}, scope)
     with pytest.raises(ExpressionError, match="GreaterThan compares numbers"):
         evaluate_condition({"Type": "GreaterThan", "LeftValue": "abc", "RightValue": 1}, scope)
+
+
+@pytest.mark.parametrize("text", ["ForEach.CurrentItem.region", "IterationOutput.S.OutputParameters['x']"])
+def test_a_for_each_reference_is_not_evaluated_locally(text):
+    """Only SageMaker runs ForEach iterations; nothing here may mistake them for step properties."""
+    with pytest.raises(ExpressionError, match="only SageMaker resolves a ForEach step's references"):
+        evaluate({"Get": text}, _Scope())
 
 
 def test_join_and_json_get_from_a_property_file_or_an_s3_uri():

@@ -258,7 +258,7 @@ def test_cache_config_only_where_sagemaker_caches_and_a_valid_expire_after(train
         "such as P30D or PT1H",
         "Register: Steps[4].Arguments.IfSteps[0].CacheConfig: a RegisterModel step is never cached "
         "(cacheable: Processing, Training, Tuning, Transform, Lambda, Callback, QualityCheck, ClarifyCheck, "
-        "EMR, AutoML)",
+        "EMR, EMRServerless, AutoML, EndpointConfig, Endpoint)",
     }
 
 
