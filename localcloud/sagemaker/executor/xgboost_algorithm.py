@@ -12,6 +12,7 @@ real container does. All paths go through ``OPT_ML_DIR`` (:func:`processing_scri
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import traceback
@@ -181,4 +182,9 @@ def _write_failure(path: Path, message: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # The job is done and the process is about to exit, so nothing needs collecting; frozen, the
+    # interpreter's final collections skip the objects of xgboost, scikit-learn and SciPy, which
+    # took ~0.4 s of every training job.
+    gc.freeze()
+    sys.exit(status)
