@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,13 +69,11 @@ def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Sy
     settings' environment, account and region; ``cdk_validation`` turns on the CDK's own
     CloudFormation validation (slow; CI keeps it on). Everything lands under ``out_dir``, so a
     story never overwrites the ``cdk.out`` of the user's own ``make synth``, and two stories never
-    write the same folder.
+    write the same folder. The two are independent (``app.py`` renders the pipelines itself), so the
+    pipeline JSON is written while the CDK app runs: the synthesis takes as long as the slower one.
     """
     from pipelines.synth import write_pipelines
 
-    definitions = {
-        p.stem: json.loads(p.read_text()) for p in write_pipelines(settings, out_dir / "pipelines")
-    }
     env = {
         **os.environ,
         "MLOPS_ENV": settings.env,
@@ -86,18 +85,28 @@ def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Sy
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     python = REPO_ROOT / ".venv" / "bin" / "python"
-    completed = subprocess.run(
-        [str(python if python.exists() else sys.executable), str(REPO_ROOT / "app.py")],
-        cwd=out_dir,  # app.py writes cdk.out/ in its working directory
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
-        raise LocalCloudError(f"app.py (CDK synth) failed with exit {completed.returncode}:\n{tail}")
-    return Synthesized(definitions, out_dir / "cdk.out")
+    # Its errors go to a file, not a pipe: a pipe nobody reads while the JSON is written could fill
+    # and stall the app.
+    with (
+        tempfile.TemporaryFile("w+") as errors,
+        subprocess.Popen(
+            [str(python if python.exists() else sys.executable), str(REPO_ROOT / "app.py")],
+            cwd=out_dir,  # app.py writes cdk.out/ in its working directory
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        ) as app,
+    ):
+        try:
+            written = write_pipelines(settings, out_dir / "pipelines")
+        except BaseException:
+            app.kill()  # leaving the block waits for it: no CDK app keeps running
+            raise
+        if app.wait() != 0:
+            errors.seek(0)
+            tail = "\n".join(errors.read().strip().splitlines()[-15:])
+            raise LocalCloudError(f"app.py (CDK synth) failed with exit {app.returncode}:\n{tail}")
+    return Synthesized({p.stem: json.loads(p.read_text()) for p in written}, out_dir / "cdk.out")
 
 
 class LocalCloud:

@@ -4,13 +4,17 @@ around it creates the pipelines as the stack does."""
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.error
 import urllib.request
 
 import pytest
 
 from localcloud import EmulatorError, LocalAws, LocalCloud, LocalCloudError
+from localcloud import cloud as cloud_module
+from localcloud.cloud import synthesize
 from pipelines import settings as settings_module
+from pipelines import synth as synth_module
 from processing_scripts import s3_uri
 from processing_scripts.aws_clients import ENDPOINT_ENV
 
@@ -72,3 +76,53 @@ def test_the_local_cloud_names_its_pipelines_when_asked_for_another(tmp_path):
     with pytest.raises(LocalCloudError) as info:
         cloud.run("unknown")
     assert str(info.value) == "no definition for pipeline 'unknown' in the local cloud (known: known)"
+
+
+@pytest.fixture
+def failing_app(tmp_path, monkeypatch):
+    """A checkout whose app.py fails as a broken CDK app does; the pipeline JSON writer replaced by
+    ``write`` (its default writes one file)."""
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "app.py").write_text(
+        "import sys, time\ntime.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 0)\n"
+        "print('jsii.errors.JavaScriptError: cannot synthesize', file=sys.stderr)\nsys.exit(3)\n"
+    )
+    monkeypatch.setattr(cloud_module, "REPO_ROOT", root)
+
+    def write(settings, folder):
+        folder.mkdir(parents=True)
+        (folder / "p.json").write_text("{}")
+        return [folder / "p.json"]
+
+    monkeypatch.setattr(synth_module, "write_pipelines", write)
+    return root
+
+
+def test_a_failing_cdk_app_is_one_error_with_the_end_of_its_output(failing_app, tmp_path):
+    with pytest.raises(LocalCloudError) as info:
+        synthesize(SETTINGS, tmp_path / "out", cdk_validation=False)
+    assert str(info.value) == (
+        "app.py (CDK synth) failed with exit 3:\njsii.errors.JavaScriptError: cannot synthesize"
+    )
+    assert (tmp_path / "out" / "pipelines" / "p.json").exists()  # written while the app ran
+
+
+def test_the_cdk_app_is_stopped_when_writing_the_pipeline_json_fails(failing_app, tmp_path, monkeypatch):
+    started: list[subprocess.Popen] = []
+    popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        process = popen([*args[0], "60"], *args[1:], **kwargs)  # a CDK app that would run a minute
+        started.append(process)
+        return process
+
+    def broken(settings, folder):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cloud_module.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(synth_module, "write_pipelines", broken)
+    with pytest.raises(OSError, match="disk full"):
+        synthesize(SETTINGS, tmp_path / "out", cdk_validation=False)
+    (app,) = started
+    assert app.returncode is not None and app.returncode < 0  # killed and waited for, not left running
