@@ -214,11 +214,6 @@ class ClosedLoop:
             f"reconciled from the emulated control plane: {deployed.endpoint_config}",
         )
         evaluator = cloud.alarm_evaluator()
-        skipped = [f"{a.name} ({a.not_evaluable_reason})" for a in cloud.alarms if a.not_evaluable_reason]
-        if skipped:
-            self.timeline.add(
-                f"not evaluated locally: {', '.join(skipped)}", "the emulator lacks the statistic"
-            )
         router = cloud.event_router(self._pending.append)  # run after the delivery is on the timeline
         client = RuntimeClient(endpoint.url)
         for phase, kind in (("normal", TrafficKind.NORMAL), ("drifted", TrafficKind.DRIFTED)):
