@@ -2,11 +2,14 @@
 
 moto stores rules but cannot deliver to a SageMaker pipeline or run a Lambda function, so this
 module reads the ``AWS::Events::Rule`` resources of ``cdk.out/*.template.json``, matches each event
-with moto's own pattern matcher (``moto.events.models.EventPattern``), and dispatches to the targets
+with EventBridge's pattern rules (:mod:`localcloud.event_patterns`; a pattern EventBridge would
+reject is a :class:`TemplateError` when the rule is read), and dispatches to the targets
 the way EventBridge would:
 
 - a SageMaker pipeline target (``Arn`` = pipeline ARN, ``SageMakerPipelineParameters``) asks the
-  local runner to start that pipeline with those parameters;
+  local runner to start that pipeline with those parameters; a value that is a JSON path
+  (``$.detail.x``) is read from the event ("dynamic path parameters",
+  https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html);
 - a Lambda target invokes the function through the local cloud's Lambda registry
   (:mod:`localcloud.awslambda`, the same path a pipeline's Lambda step takes) with the target's
   input and the emulator's clients; when the retrain guard answers ``{"action": "started", ...}``
@@ -17,12 +20,17 @@ the way EventBridge would:
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html);
 - an SNS target publishes the input to the emulator's topic.
 
+A delivery that fails for any reason is recorded on the delivery (``Delivery.error``), never raised
+out of the router: EventBridge retries a target per its ``RetryPolicy`` and then sends the event to
+the target's ``DeadLetterConfig`` queue; locally the failure is final at once (no retries: they
+would fail the same way in-process) and the event goes to that queue in the emulator
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+
 Target input follows EventBridge: ``Input`` (constant JSON), ``InputPath``, ``InputTransformer``
-(``InputPathsMap`` + ``InputTemplate``, with the predefined ``<aws.events.*>`` variables), or the
-whole event. One moto bug is worked around in the open: its matcher flattens nested objects but not
-arrays of objects, so a filter on a field inside an array of objects (e.g. a ``numeric`` filter on
-``detail.configuration.metrics.metricStat.period``) never matches, where AWS matches when any element
-does. :func:`normalize_for_matching` merges such arrays into one object of value lists first.
+(``InputPathsMap`` + ``InputTemplate``, with the predefined ``<aws.events.*>`` variables:
+``<aws.events.event>`` is the event without ``detail``, ``<aws.events.event.json>`` the whole event,
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html), or the
+whole event.
 """
 
 from __future__ import annotations
@@ -30,11 +38,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from localcloud.awslambda import ClientFactory, FunctionError, LambdaRegistry, UnknownFunctionError
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
+from localcloud.event_patterns import PatternError, matches, validate
 from pipelines.settings import Settings
 
 RULE_TYPE = "AWS::Events::Rule"
@@ -63,10 +72,7 @@ class Rule:
     def matches(self, event: Mapping[str, Any]) -> bool:
         if not self.enabled or self.pattern is None:
             return False
-        # moto is heavy; importing `localcloud` (the local XGBoost job's subprocess does) stays light.
-        from moto.events.models import EventPattern
-
-        return EventPattern.load(json.dumps(self.pattern)).matches_event(normalize_for_matching(event))
+        return matches(self.pattern, event)
 
 
 def load_rules(templates: TemplateSet) -> list[Rule]:
@@ -74,8 +80,10 @@ def load_rules(templates: TemplateSet) -> list[Rule]:
     return [_rule(templates, resource) for resource in templates.resources(RULE_TYPE)]
 
 
-# What delivery reads from a target; RoleArn, DeadLetterConfig, RetryPolicy are not resolved.
-_TARGET_KEYS = ("Id", "Arn", "Input", "InputPath", "InputTransformer", "SageMakerPipelineParameters")
+# What delivery reads from a target; RoleArn and RetryPolicy are not resolved.
+_TARGET_KEYS = (
+    "Id", "Arn", "Input", "InputPath", "InputTransformer", "SageMakerPipelineParameters", "DeadLetterConfig",
+)  # fmt: skip
 
 
 def _rule(templates: TemplateSet, resource: Resource) -> Rule:
@@ -85,6 +93,11 @@ def _rule(templates: TemplateSet, resource: Resource) -> Rule:
     pattern = templates.property(resource, "EventPattern")
     if isinstance(pattern, str):
         pattern = json.loads(pattern)
+    if pattern is not None:
+        try:
+            validate(pattern)
+        except PatternError as err:  # PutRule rejects the rule: so does reading it
+            raise TemplateError(f"{resource.where('EventPattern')}: {err}") from err
     name = templates.property(resource, "Name") or resource.logical_id
     targets = []
     for index, raw in enumerate(resource.properties.get("Targets", [])):
@@ -102,32 +115,6 @@ def _rule(templates: TemplateSet, resource: Resource) -> Rule:
         enabled=templates.property(resource, "State", "ENABLED") == "ENABLED",
         targets=tuple(targets),
     )
-
-
-def normalize_for_matching(node: Any) -> Any:
-    """The event with every array of objects merged into one object whose leaves are value lists.
-
-    ``{"metrics": [{"id": "a", "p": 60}, {"id": "b"}]}`` -> ``{"metrics": {"id": ["a", "b"], "p": [60]}}``,
-    which moto's matcher flattens to ``metrics.id = ["a", "b"]``: a filter then matches when any
-    element matches, as in EventBridge.
-    """
-    if isinstance(node, dict):
-        return {k: normalize_for_matching(v) for k, v in node.items()}
-    if isinstance(node, list) and node and all(isinstance(item, dict) for item in node):
-        merged: dict[str, list[Any]] = {}
-        for item in node:
-            for key, value in item.items():
-                merged.setdefault(key, []).append(value)
-        return {key: _merge_values(values) for key, values in merged.items()}
-    return node
-
-
-def _merge_values(values: list[Any]) -> Any:
-    """One key's values across the array's elements: objects merge again, scalars form a list."""
-    items = [item for value in values for item in (value if isinstance(value, list) else [value])]
-    if items and all(isinstance(item, dict) for item in items):
-        return normalize_for_matching(items)
-    return items
 
 
 # -- target input (Input, InputPath, InputTransformer) ----------------------------------------------
@@ -161,7 +148,7 @@ def _transform(rule: Rule, event: dict[str, Any], transformer: dict[str, Any], w
         "aws.events.rule-arn": rule.arn,
         "aws.events.rule-name": rule.name,
         "aws.events.event.ingestion-time": event.get("time", ""),
-        "aws.events.event": event,
+        "aws.events.event": {k: v for k, v in event.items() if k != "detail"},
         "aws.events.event.json": event,
     }
     for name, path in transformer.get("InputPathsMap", {}).items():
@@ -208,7 +195,7 @@ class Delivery:
 
     rule: Rule
     target: RuleTarget
-    kind: str  # pipeline | lambda | sns | not-delivered
+    kind: str  # pipeline | lambda | sns | not-delivered | failed
     payload: Any
     result: Any = None
     pipeline_start: PipelineStart | None = None
@@ -237,9 +224,25 @@ class EventRouter:
         delivered: list[Delivery] = []
         for rule in self.rules:
             if rule.matches(event):
-                delivered.extend(self._deliver(rule, target, event) for target in rule.targets)
+                delivered.extend(self._deliver_or_record(rule, target, event) for target in rule.targets)
         self.deliveries.extend(delivered)
         return delivered
+
+    def _deliver_or_record(self, rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Delivery:
+        """A failing target is the target's problem, not the bus's: recorded, then dead-lettered."""
+        try:
+            delivery = self._deliver(rule, target, event)
+        except TemplateError:
+            raise  # the rule itself is wrong: say so at once
+        except Exception as err:  # any failure of the target: EventBridge does not stop for it
+            delivery = Delivery(rule, target, "failed", event, error=f"{type(err).__name__}: {err}")
+        dead_letter = target.spec.get("DeadLetterConfig", {}).get("Arn")
+        if delivery.error and dead_letter:
+            sqs = self.client("sqs")
+            queue = sqs.create_queue(QueueName=dead_letter.rsplit(":", 1)[1])["QueueUrl"]  # idempotent
+            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
+            delivery = replace(delivery, note=f"{delivery.note} dead-lettered to {dead_letter}".strip())
+        return delivery
 
     def _deliver(self, rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Delivery:
         payload = target_input(rule, target, event)
@@ -247,7 +250,9 @@ class EventRouter:
         pipeline = self._pipeline_for(target.arn)
         if pipeline is not None:
             params = target.spec.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
-            start = PipelineStart(pipeline, {p["Name"]: p["Value"] for p in params}, requested_by)
+            where = f"{rule.source} target {target.id}"
+            values = {p["Name"]: _parameter_value(p["Value"], event, where) for p in params}
+            start = PipelineStart(pipeline, values, requested_by)
             result = self.start_pipeline(start)
             return Delivery(rule, target, "pipeline", payload, result, start)
         service = _service(target.arn)
@@ -287,6 +292,16 @@ class EventRouter:
         message = payload if isinstance(payload, str) else json.dumps(payload)
         result = sns.publish(TopicArn=topic, Message=message)
         return Delivery(rule, target, "sns", payload, {"MessageId": result["MessageId"]})
+
+
+def _parameter_value(value: str, event: dict[str, Any], where: str) -> str:
+    """A static value, or a JSON path (``$.detail.x``) read from the event, as its text."""
+    if not value.startswith("$."):
+        return value
+    found = _json_path(event, value, where)
+    if found is None:
+        raise LookupError(f"{where}: pipeline parameter path {value} is not in the event")
+    return found if isinstance(found, str) else json.dumps(found)
 
 
 def _service(arn: str) -> str:

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from moto import mock_aws
-from moto.events.models import EventPattern
 
 from localcloud.awslambda import LambdaRegistry
-from localcloud.cloudformation import TemplateSet
+from localcloud.cloudformation import TemplateError, TemplateSet
 from localcloud.cloudwatch import (
     AlarmDefinition,
     AlarmEvaluator,
@@ -22,7 +21,8 @@ from localcloud.cloudwatch import (
     alarm_state_change_event,
     load_alarms,
 )
-from localcloud.eventbridge import EventRouter, PipelineStart, load_rules, normalize_for_matching
+from localcloud.event_patterns import matches
+from localcloud.eventbridge import EventRouter, PipelineStart, load_rules
 from pipelines import parameters as params
 from pipelines import settings as settings_module
 
@@ -32,7 +32,7 @@ ALARM_ARN = f"arn:aws:cloudwatch:{SETTINGS.region}:{SETTINGS.account}:alarm:{SET
 
 RETRAIN_INPUT = (
     '{"PipelineName": "' + TRAINING + '", "PipelineParameterList": [{"Name": "TriggeredBy", "Value": '
-    '"alarm:<alarm>"}], "event": <aws.events.event>}'
+    '"alarm:<alarm>"}], "event": <aws.events.event.json>}'
 )
 TEMPLATE = {
     "Resources": {
@@ -186,7 +186,7 @@ def test_drift_alarm_reaches_the_guard_which_starts_training_once(templates, aws
     deliveries = router.route(event)
     assert [d.kind for d in deliveries] == ["lambda", "sns"]
     guard = deliveries[0]
-    assert guard.payload["event"] == event  # <aws.events.event> is the whole event, as JSON
+    assert guard.payload["event"] == event  # <aws.events.event.json> is the whole event
     assert guard.payload["PipelineParameterList"] == [
         {"Name": "TriggeredBy", "Value": f"alarm:{SETTINGS.drift_alarm_name}"}
     ]
@@ -245,22 +245,113 @@ def test_sns_target_publishes_to_the_emulator_topic(templates, aws):
     assert body["detail"]["alarmName"] == SETTINGS.drift_alarm_name
 
 
-def test_numeric_filter_inside_an_array_of_objects():
-    """moto alone misses this match (its known bug); normalizing first gives AWS's answer."""
-    pattern = EventPattern.load(
-        json.dumps(
-            {
-                "detail": {
-                    "configuration": {"metrics": {"metricStat": {"period": [{"numeric": [">=", 3600]}]}}}
-                }
-            }
-        )
-    )
+def test_numeric_filter_inside_an_array_of_objects_matches_within_one_element():
+    """eb-event-patterns-arrays.html: a filter on a field of an array of objects matches when an
+    element does, and two fields must match within the same element (event-ruler's README)."""
     event = _alarm_event("ALARM", "OK")
-    assert not pattern.matches_event(event)
-    assert pattern.matches_event(normalize_for_matching(event))
-    event["detail"]["configuration"]["metrics"][0]["metricStat"]["period"] = 60
-    assert not pattern.matches_event(normalize_for_matching(event))
+    period = {"metricStat": {"period": [{"numeric": [">=", 3600]}]}}
+    assert matches({"detail": {"configuration": {"metrics": period}}}, event)
+    same_element = {"metricStat": {"period": [3600]}, "returnData": [True]}
+    assert matches({"detail": {"configuration": {"metrics": same_element}}}, event)
+    event["detail"]["configuration"]["metrics"] = [
+        {"id": "a", "metricStat": {"period": 3600}, "returnData": False},
+        {"id": "b", "expression": "a * 2", "returnData": True},
+    ]
+    assert not matches({"detail": {"configuration": {"metrics": same_element}}}, event)
+
+
+def test_a_rule_with_an_unknown_operator_is_rejected_when_read(tmp_path):
+    bad = {
+        "Resources": {
+            "R": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {"EventPattern": {"source": [{"prefx": "aws."}]}},
+            }
+        }
+    }
+    (tmp_path / "Bad.template.json").write_text(json.dumps(bad))
+    with pytest.raises(
+        TemplateError, match=r"R \(AWS::Events::Rule\)\.EventPattern: source: unknown operator 'prefx'"
+    ):
+        load_rules(TemplateSet.load(SETTINGS, tmp_path))
+
+
+def test_dynamic_pipeline_parameters_are_read_from_the_event(tmp_path, aws):
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventPattern": {"source": ["test.dynamic"]},
+            "Targets": [
+                {
+                    "Id": "Training",
+                    "Arn": SETTINGS.pipeline_arn(TRAINING),
+                    "SageMakerPipelineParameters": {
+                        "PipelineParameterList": [
+                            {"Name": "TriggeredBy", "Value": "$.detail.alarmName"},
+                            {"Name": "Static", "Value": "x"},
+                        ]
+                    },
+                },
+                {
+                    "Id": "Missing",
+                    "Arn": SETTINGS.pipeline_arn(TRAINING),
+                    "SageMakerPipelineParameters": {
+                        "PipelineParameterList": [{"Name": "P", "Value": "$.detail.nope"}]
+                    },
+                },
+            ],
+        },
+    }
+    (tmp_path / "Dyn.template.json").write_text(json.dumps({"Resources": {"Dyn": rule}}))
+    started: list[PipelineStart] = []
+    router = _router(TemplateSet.load(SETTINGS, tmp_path), aws, started)
+    deliveries = router.route({"source": "test.dynamic", "detail": {"alarmName": "a1"}})
+    assert started[0].parameters == {"TriggeredBy": "a1", "Static": "x"}
+    # A failing target is recorded on its delivery, not raised out of the router.
+    assert deliveries[1].kind == "failed" and "$.detail.nope is not in the event" in deliveries[1].error
+
+
+def test_a_failing_target_goes_to_its_dead_letter_queue(tmp_path, aws):
+    queue_arn = f"arn:aws:sqs:{SETTINGS.region}:{SETTINGS.account}:dlq"
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventPattern": {"source": ["test.dlq"]},
+            "Targets": [
+                {"Id": "T", "Arn": SETTINGS.pipeline_arn(TRAINING), "DeadLetterConfig": {"Arn": queue_arn}}
+            ],
+        },
+    }
+    (tmp_path / "Dlq.template.json").write_text(json.dumps({"Resources": {"Dlq": rule}}))
+
+    def fail(start):
+        raise RuntimeError("target unavailable")
+
+    router = EventRouter(
+        load_rules(TemplateSet.load(SETTINGS, tmp_path)),
+        SETTINGS,
+        aws,
+        fail,
+        LambdaRegistry.for_project(SETTINGS),
+    )
+    (delivery,) = router.route({"source": "test.dlq", "detail": {}})
+    assert delivery.error == "RuntimeError: target unavailable" and queue_arn in delivery.note
+    queue = aws("sqs").get_queue_url(QueueName="dlq")["QueueUrl"]
+    assert (
+        json.loads(aws("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])["source"] == "test.dlq"
+    )
+
+
+def test_aws_events_event_omits_detail_and_event_json_is_whole(templates, aws):
+    from localcloud.eventbridge import target_input
+
+    rule = load_rules(templates)[0]
+    event = _alarm_event("ALARM", "OK")
+    transformer = {"InputTemplate": '{"e": <aws.events.event>, "j": <aws.events.event.json>}'}
+    target = type(rule.targets[0])(id="X", arn="arn", spec={"InputTransformer": transformer})
+    payload = target_input(rule, target, event)
+    assert "detail" not in payload["e"] and payload["e"]["id"] == event["id"]
+    assert payload["j"] == event
 
 
 # -- the real synthesized templates --------------------------------------------------------------
