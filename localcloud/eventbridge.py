@@ -118,16 +118,26 @@ def _rule(templates: TemplateSet, resource: Resource) -> Rule:
 
 
 # -- target input (Input, InputPath, InputTransformer) ----------------------------------------------
+ABSENT: Any = object()  # a JSON path that is not in the event (unlike a JSON null)
+
+
+@dataclass(frozen=True)
+class RawText:
+    """A target input that is not JSON (an input template that fills to plain text), sent as is."""
+
+    text: str
+
+
 def _json_path(event: Any, path: str, where: str) -> Any:
-    """The value at a simple JSONPath (``$``, ``$.a.b``, ``$.a[0].b``); None when absent."""
+    """The value at a simple JSONPath (``$``, ``$.a.b``, ``$.a[0].b``); :data:`ABSENT` when absent."""
     if not path.startswith("$"):
         raise TemplateError(f"{where}: JSONPath {path!r} must start with $")
     value = event
     for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path[1:]):
         if name:
-            value = value.get(name) if isinstance(value, dict) else None
+            value = value.get(name, ABSENT) if isinstance(value, dict) else ABSENT
         else:
-            value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else None
+            value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else ABSENT
     return value
 
 
@@ -137,7 +147,8 @@ def target_input(rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Any:
     if "Input" in spec:
         return json.loads(spec["Input"])
     if "InputPath" in spec:
-        return _json_path(event, spec["InputPath"], where)
+        value = _json_path(event, spec["InputPath"], where)
+        return None if value is ABSENT else value
     if "InputTransformer" in spec:
         return _transform(rule, event, spec["InputTransformer"], where)
     return event
@@ -152,20 +163,25 @@ def _transform(rule: Rule, event: dict[str, Any], transformer: dict[str, Any], w
         "aws.events.event.json": event,
     }
     for name, path in transformer.get("InputPathsMap", {}).items():
-        variables[name] = _json_path(event, path, where)
+        value = _json_path(event, path, where)
+        if value is not ABSENT:  # "that variable isn't created and won't appear in the output"
+            variables[name] = value
     return _fill_template(transformer["InputTemplate"], variables)
 
 
 def _fill_template(template: str, variables: Mapping[str, Any]) -> Any:
-    """EventBridge's rule: a placeholder inside a JSON string receives the value's text (escaped);
-    one outside strings receives the value as JSON. A template that is not JSON is plain text."""
+    """EventBridge's rules (eb-transform-target-input.html): a placeholder inside a JSON string gets
+    the value's text, *not escaped* ("EventBridge doesn't escape values extracted by Input Path");
+    one outside strings gets the value as JSON; a variable that was not created leaves nothing. The
+    result is the JSON value if the text parses (a JSON string template stays a JSON string, quotes
+    included on the wire), else :class:`RawText`."""
 
     def as_text(match: re.Match[str]) -> str:
-        value = variables.get(match.group(1))
-        return json.dumps(value if isinstance(value, str) else json.dumps(value))[1:-1]
+        value = variables.get(match.group(1), "")
+        return value if isinstance(value, str) else json.dumps(value)
 
     def as_json(match: re.Match[str]) -> str:
-        return json.dumps(variables.get(match.group(1)))
+        return json.dumps(variables[match.group(1)]) if match.group(1) in variables else ""
 
     placeholder = r"<([A-Za-z0-9_.\-]+)>"
     parts = re.split(r'("(?:[^"\\]|\\.)*")', template)  # odd indexes are string literals
@@ -175,7 +191,7 @@ def _fill_template(template: str, variables: Mapping[str, Any]) -> Any:
     try:
         return json.loads(filled)
     except json.JSONDecodeError:
-        return filled
+        return RawText(filled)
 
 
 # -- delivery -------------------------------------------------------------------------------------
@@ -272,7 +288,7 @@ class EventRouter:
         except UnknownFunctionError as err:
             raise TemplateError(f"{rule.source}: target {target.id}: {err}") from err
         try:
-            result = function.invoke(payload, self.client)
+            result = function.invoke(payload.text if isinstance(payload, RawText) else payload, self.client)
         except FunctionError as err:
             return Delivery(rule, target, "lambda", payload, note=function.purpose, error=str(err))
         start = None
@@ -289,7 +305,8 @@ class EventRouter:
     def _publish(self, rule: Rule, target: RuleTarget, payload: Any) -> Delivery:
         sns = self.client("sns")
         topic = sns.create_topic(Name=target.arn.rsplit(":", 1)[1])["TopicArn"]  # idempotent
-        message = payload if isinstance(payload, str) else json.dumps(payload)
+        # The target input as EventBridge sends it: JSON text (a JSON string keeps its quotes), or raw text.
+        message = payload.text if isinstance(payload, RawText) else json.dumps(payload)
         result = sns.publish(TopicArn=topic, Message=message)
         return Delivery(rule, target, "sns", payload, {"MessageId": result["MessageId"]})
 
@@ -299,7 +316,7 @@ def _parameter_value(value: str, event: dict[str, Any], where: str) -> str:
     if not value.startswith("$."):
         return value
     found = _json_path(event, value, where)
-    if found is None:
+    if found is ABSENT:
         raise LookupError(f"{where}: pipeline parameter path {value} is not in the event")
     return found if isinstance(found, str) else json.dumps(found)
 

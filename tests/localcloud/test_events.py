@@ -22,7 +22,7 @@ from localcloud.cloudwatch import (
     load_alarms,
 )
 from localcloud.event_patterns import matches
-from localcloud.eventbridge import EventRouter, PipelineStart, load_rules
+from localcloud.eventbridge import EventRouter, PipelineStart, RawText, RuleTarget, load_rules, target_input
 from pipelines import parameters as params
 from pipelines import settings as settings_module
 
@@ -343,12 +343,10 @@ def test_a_failing_target_goes_to_its_dead_letter_queue(tmp_path, aws):
 
 
 def test_aws_events_event_omits_detail_and_event_json_is_whole(templates, aws):
-    from localcloud.eventbridge import target_input
-
     rule = load_rules(templates)[0]
     event = _alarm_event("ALARM", "OK")
     transformer = {"InputTemplate": '{"e": <aws.events.event>, "j": <aws.events.event.json>}'}
-    target = type(rule.targets[0])(id="X", arn="arn", spec={"InputTransformer": transformer})
+    target = RuleTarget(id="X", arn="arn", spec={"InputTransformer": transformer})
     payload = target_input(rule, target, event)
     assert "detail" not in payload["e"] and payload["e"]["id"] == event["id"]
     assert payload["j"] == event
@@ -393,3 +391,72 @@ def test_drift_metric_as_the_monitor_publishes_it_starts_retraining_through_the_
     assert len(guard) == 1 and guard[0].result["action"] == "started"
     assert [s.pipeline_name for s in started] == [TRAINING]
     assert started[0].parameters[params.TRIGGERED_BY] not in ("", params.MANUAL_TRIGGER)
+
+
+# eb-transform-target-input.html, "Input transform examples": the page's EC2 event, paths and templates.
+EC2_EVENT = {
+    "version": "0",
+    "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+    "detail-type": "EC2 Instance State-change Notification",
+    "source": "aws.ec2",
+    "account": "123456789012",
+    "time": "2015-11-11T21:29:54Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"],
+    "detail": {"instance-id": "i-0123456789", "state": "RUNNING"},
+}
+EC2_PATHS = {
+    "timestamp": "$.time",
+    "instance": "$.detail.instance-id",
+    "state": "$.detail.state",
+    "gone": "$.detail.nope",
+}
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('"instance <instance> is in <state>"', "instance i-0123456789 is in RUNNING"),
+        ('{"instance" : <instance>, "state": <state>}', {"instance": "i-0123456789", "state": "RUNNING"}),
+        (
+            '{"instance" : <instance>, "state": [ 9, <state>, true ], "Transformed" : "Yes"}',
+            {"instance": "i-0123456789", "state": [9, "RUNNING", True], "Transformed": "Yes"},
+        ),
+        ('"<aws.events.rule-name> triggered"', "RetrainOnDrift triggered"),
+        # "String with escaped quotes".
+        ('"instance \\"<instance>\\" is in <state>"', 'instance "i-0123456789" is in RUNNING'),
+        # A path absent from the event creates no variable: nothing appears in its place.
+        ('"[<gone>]"', "[]"),
+    ],
+)
+def test_input_transformer_examples(templates, template, expected):
+    rule = next(r for r in load_rules(templates) if r.name == "RetrainOnDrift")
+    spec = {"InputTransformer": {"InputPathsMap": EC2_PATHS, "InputTemplate": template}}
+    assert target_input(rule, RuleTarget("X", "arn", spec), EC2_EVENT) == expected
+
+
+def test_values_are_not_escaped(templates):
+    """ "EventBridge doesn't escape values extracted by Input Path": a quote in a value breaks the JSON."""
+    rule = next(r for r in load_rules(templates) if r.name == "RetrainOnDrift")
+    spec = {"InputTransformer": {"InputPathsMap": EC2_PATHS, "InputTemplate": '{"s": "<state>"}'}}
+    event = {**EC2_EVENT, "detail": {"state": 'RUN"NING'}}
+    assert target_input(rule, RuleTarget("X", "arn", spec), event) == RawText('{"s": "RUN"NING"}')
+
+
+def test_a_string_template_reaches_sns_with_its_quotes(tmp_path, aws):
+    sns, sqs = aws("sns"), aws("sqs")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    transformer = {"InputPathsMap": {"state": "$.detail.state"}, "InputTemplate": '"state is <state>"'}
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventPattern": {"source": ["aws.ec2"]},
+            "Targets": [{"Id": "T", "Arn": topic, "InputTransformer": transformer}],
+        },
+    }
+    (tmp_path / "Sns.template.json").write_text(json.dumps({"Resources": {"S": rule}}))
+    _router(TemplateSet.load(SETTINGS, tmp_path), aws, []).route(EC2_EVENT)
+    assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == '"state is RUNNING"'
