@@ -20,11 +20,18 @@ the way EventBridge would:
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html);
 - an SNS target publishes the input to the emulator's topic.
 
-A delivery that fails for any reason is recorded on the delivery (``Delivery.error``), never raised
-out of the router: EventBridge retries a target per its ``RetryPolicy`` and then sends the event to
-the target's ``DeadLetterConfig`` queue; locally the failure is final at once (no retries: they
-would fail the same way in-process) and the event goes to that queue in the emulator
-(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+A delivery that fails (the target could not be reached or refused the event) is recorded on the
+delivery (kind ``failed``, ``Delivery.error``), never raised out of the router: EventBridge retries
+a target per its ``RetryPolicy`` and then sends the event to the target's ``DeadLetterConfig``
+queue; locally the failure is final at once (a retry would fail the same way in-process) and the
+event goes to that queue in the emulator
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). A Lambda function
+that fails is not a failed delivery: EventBridge invoked it asynchronously, so what happens next is
+Lambda's: the function is retried ``MaximumRetryAttempts`` times (2 by default) and then an
+invocation record goes to its on-failure destination, both read from the templates'
+``AWS::Lambda::EventInvokeConfig`` (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html,
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html); retries run at
+once rather than after Lambda's back-off.
 
 Target input follows EventBridge: ``Input`` (constant JSON), ``InputPath``, ``InputTransformer``
 (``InputPathsMap`` + ``InputTemplate``, with the predefined ``<aws.events.*>`` variables:
@@ -37,16 +44,27 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from localcloud.awslambda import ClientFactory, FunctionError, LambdaRegistry, UnknownFunctionError
+from localcloud.awslambda import (
+    ClientFactory,
+    FunctionError,
+    LambdaFunction,
+    LambdaRegistry,
+    UnknownFunctionError,
+    unqualified_arn,
+)
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
 from localcloud.event_patterns import PatternError, matches, validate
 from pipelines.settings import Settings
 
 RULE_TYPE = "AWS::Events::Rule"
+INVOKE_CONFIG_TYPE = "AWS::Lambda::EventInvokeConfig"
+DEFAULT_ASYNC_RETRIES = 2  # Lambda's retries of a failed asynchronous invocation, unless configured
 
 
 # -- rules read from the templates ---------------------------------------------------------------
@@ -73,6 +91,43 @@ class Rule:
         if not self.enabled or self.pattern is None:
             return False
         return matches(self.pattern, event)
+
+
+@dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """What Lambda does with an asynchronous invocation that fails: retries, then the destination."""
+
+    retries: int = DEFAULT_ASYNC_RETRIES
+    on_failure: str | None = None  # an SQS queue or SNS topic ARN
+
+
+def load_invoke_configs(templates: TemplateSet) -> dict[str, AsyncInvokeConfig]:
+    """Each function's ``AWS::Lambda::EventInvokeConfig``, by unqualified function ARN."""
+    configs = {}
+    for resource in templates.resources(INVOKE_CONFIG_TYPE):
+        arn = unqualified_arn(_function_arn(templates, resource))
+        destination = (
+            templates.property(resource, "DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        )
+        if destination is not None and _service(destination) not in ("sqs", "sns"):
+            raise TemplateError(
+                f"{resource.where('DestinationConfig')}: only SQS and SNS destinations are delivered locally"
+            )
+        retries = templates.property(resource, "MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES)
+        configs[arn] = AsyncInvokeConfig(int(retries), destination)
+    return configs
+
+
+def _function_arn(templates: TemplateSet, resource: Resource) -> str:
+    """``FunctionName`` may be a Ref to the function (CDK's way), a name or an ARN."""
+    raw = resource.properties.get("FunctionName")
+    if isinstance(raw, dict) and "Ref" in raw:
+        return str(templates.resolve({"Fn::GetAtt": [raw["Ref"], "Arn"]}, resource, "FunctionName"))
+    name = str(templates.property(resource, "FunctionName"))
+    if name.startswith("arn:"):
+        return name
+    sub = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + name
+    return str(templates.resolve({"Fn::Sub": sub}, resource, "FunctionName"))
 
 
 def load_rules(templates: TemplateSet) -> list[Rule]:
@@ -195,6 +250,14 @@ def _fill_template(template: str, variables: Mapping[str, Any]) -> Any:
 
 
 # -- delivery -------------------------------------------------------------------------------------
+class RetriesExhaustedError(Exception):
+    """A Lambda function failed on every asynchronous attempt (``error`` is the last failure)."""
+
+    def __init__(self, error: FunctionError, attempts: int, destination: str) -> None:
+        super().__init__(str(error))
+        self.error, self.attempts, self.destination = error, attempts, destination
+
+
 @dataclass(frozen=True)
 class PipelineStart:
     """A request to run a pipeline locally, and who asked for it."""
@@ -216,7 +279,9 @@ class Delivery:
     result: Any = None
     pipeline_start: PipelineStart | None = None
     note: str = ""
-    error: str = ""  # the function's failure, one line (a Lambda target that failed)
+    error: str = ""  # the failure, one line (a Lambda function's last attempt, or the delivery's)
+    attempts: int = 1  # invocations of a Lambda function (1 + Lambda's asynchronous retries)
+    failure_destination: str = ""  # where a failure went: the target's DLQ or the on-failure destination
 
 
 @dataclass
@@ -233,6 +298,7 @@ class EventRouter:
     client: ClientFactory
     start_pipeline: Callable[[PipelineStart], Any]
     lambdas: LambdaRegistry
+    invoke_configs: Mapping[str, AsyncInvokeConfig] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
 
     def route(self, event: dict[str, Any]) -> list[Delivery]:
@@ -253,12 +319,21 @@ class EventRouter:
         except Exception as err:  # any failure of the target: EventBridge does not stop for it
             delivery = Delivery(rule, target, "failed", event, error=f"{type(err).__name__}: {err}")
         dead_letter = target.spec.get("DeadLetterConfig", {}).get("Arn")
-        if delivery.error and dead_letter:
-            sqs = self.client("sqs")
-            queue = sqs.create_queue(QueueName=dead_letter.rsplit(":", 1)[1])["QueueUrl"]  # idempotent
-            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
-            delivery = replace(delivery, note=f"{delivery.note} dead-lettered to {dead_letter}".strip())
+        if delivery.kind == "failed" and dead_letter:
+            self._send(dead_letter, json.dumps(event))
+            delivery = replace(delivery, failure_destination=dead_letter)
         return delivery
+
+    def _send(self, arn: str, message: str) -> str:
+        """Put ``message`` on the emulator's SQS queue or SNS topic named by ``arn``; its message id."""
+        name = arn.rsplit(":", 1)[1]
+        if _service(arn) == "sqs":
+            sqs = self.client("sqs")
+            queue = sqs.create_queue(QueueName=name)["QueueUrl"]  # idempotent
+            return str(sqs.send_message(QueueUrl=queue, MessageBody=message)["MessageId"])
+        sns = self.client("sns")
+        topic = sns.create_topic(Name=name)["TopicArn"]  # idempotent
+        return str(sns.publish(TopicArn=topic, Message=message)["MessageId"])
 
     def _deliver(self, rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Delivery:
         payload = target_input(rule, target, event)
@@ -288,9 +363,18 @@ class EventRouter:
         except UnknownFunctionError as err:
             raise TemplateError(f"{rule.source}: target {target.id}: {err}") from err
         try:
-            result = function.invoke(payload.text if isinstance(payload, RawText) else payload, self.client)
-        except FunctionError as err:
-            return Delivery(rule, target, "lambda", payload, note=function.purpose, error=str(err))
+            result = self._invoke_async(function, payload.text if isinstance(payload, RawText) else payload)
+        except RetriesExhaustedError as failed:
+            return Delivery(
+                rule,
+                target,
+                "lambda",
+                payload,
+                note=function.purpose,
+                error=str(failed.error),
+                attempts=failed.attempts,
+                failure_destination=failed.destination,
+            )
         start = None
         if isinstance(result, dict) and result.get("action") == "started":
             start = PipelineStart(
@@ -302,13 +386,46 @@ class EventRouter:
             self.start_pipeline(start)
         return Delivery(rule, target, "lambda", payload, result, start, note=function.purpose)
 
+    def _invoke_async(self, function: LambdaFunction, event: Any) -> Any:
+        """Lambda's asynchronous invocation: retried on error; once the retries are exhausted the
+        invocation record goes to the on-failure destination and :class:`RetriesExhaustedError` is raised."""
+        config = self.invoke_configs.get(function.arn, AsyncInvokeConfig())
+        attempts = 1 + config.retries
+        failures: list[FunctionError] = []
+        while len(failures) < attempts:
+            try:
+                return function.invoke(event, self.client)
+            except FunctionError as err:
+                failures.append(err)
+        if config.on_failure:
+            self._send(
+                config.on_failure, json.dumps(_invocation_record(function, event, failures[-1], attempts))
+            )
+        raise RetriesExhaustedError(failures[-1], attempts, config.on_failure or "")
+
     def _publish(self, rule: Rule, target: RuleTarget, payload: Any) -> Delivery:
-        sns = self.client("sns")
-        topic = sns.create_topic(Name=target.arn.rsplit(":", 1)[1])["TopicArn"]  # idempotent
         # The target input as EventBridge sends it: JSON text (a JSON string keeps its quotes), or raw text.
         message = payload.text if isinstance(payload, RawText) else json.dumps(payload)
-        result = sns.publish(TopicArn=topic, Message=message)
-        return Delivery(rule, target, "sns", payload, {"MessageId": result["MessageId"]})
+        return Delivery(rule, target, "sns", payload, {"MessageId": self._send(target.arn, message)})
+
+
+def _invocation_record(
+    function: LambdaFunction, event: Any, error: FunctionError, attempts: int
+) -> dict[str, Any]:
+    """What Lambda sends to an on-failure destination (invocation-async-retain-records.html)."""
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{function.arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": str(error), "errorType": type(error.aws_error or error).__name__},
+    }
 
 
 def _parameter_value(value: str, event: dict[str, Any], where: str) -> str:

@@ -335,7 +335,7 @@ def test_a_failing_target_goes_to_its_dead_letter_queue(tmp_path, aws):
         LambdaRegistry.for_project(SETTINGS),
     )
     (delivery,) = router.route({"source": "test.dlq", "detail": {}})
-    assert delivery.error == "RuntimeError: target unavailable" and queue_arn in delivery.note
+    assert delivery.error == "RuntimeError: target unavailable" and delivery.failure_destination == queue_arn
     queue = aws("sqs").get_queue_url(QueueName="dlq")["QueueUrl"]
     assert (
         json.loads(aws("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])["source"] == "test.dlq"
@@ -460,3 +460,102 @@ def test_a_string_template_reaches_sns_with_its_quotes(tmp_path, aws):
     (tmp_path / "Sns.template.json").write_text(json.dumps({"Resources": {"S": rule}}))
     _router(TemplateSet.load(SETTINGS, tmp_path), aws, []).route(EC2_EVENT)
     assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == '"state is RUNNING"'
+
+
+@pytest.mark.slow
+def test_sagemaker_events_go_through_the_real_rules(real_templates, aws):
+    """A failed execution notifies through the pipeline-failed rule; an approved package of our group
+    reaches the deploy function through the package-approved rule (automating-sagemaker-with-eventbridge.html)."""
+    from pathlib import Path
+
+    from localcloud.sagemaker.events import model_package_state_change, pipeline_execution_status_change
+    from localcloud.sagemaker.executor.records import ExecutionRecord, ExecutionStatus
+
+    now = datetime.now(UTC)
+    execution_arn = f"{SETTINGS.pipeline_arn(TRAINING)}/execution/abc123"
+    failed = ExecutionRecord(
+        TRAINING, "abc123", execution_arn, Path("."), {}, ExecutionStatus.FAILED, now, now
+    )
+    router = _router(real_templates, aws, [])
+    event = pipeline_execution_status_change(failed, SETTINGS.pipeline_arn(TRAINING))
+    assert event["detail"]["currentPipelineExecutionStatus"] == "Failed"
+    (notify,) = router.route(event)
+    assert (notify.rule.name, notify.kind) == (f"{SETTINGS.prefix}-pipeline-failed", "sns")
+    assert notify.payload == f"{SETTINGS.prefix}: pipeline execution {execution_arn} failed"
+    succeeded = ExecutionRecord(
+        TRAINING, "abc124", execution_arn, Path("."), {}, ExecutionStatus.SUCCEEDED, now, now
+    )
+    assert router.route(pipeline_execution_status_change(succeeded, SETTINGS.pipeline_arn(TRAINING))) == []
+
+    package_arn = f"arn:aws:sagemaker:{SETTINGS.region}:{SETTINGS.account}:model-package/{SETTINGS.model_package_group}/1"
+    package = {
+        "ModelPackageGroupName": SETTINGS.model_package_group,
+        "ModelPackageVersion": 1,
+        "ModelPackageArn": package_arn,
+        "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": "Approved",
+        "CreationTime": now,
+    }
+    (deploy,) = router.route(model_package_state_change(package, now))
+    assert (deploy.rule.name, deploy.kind, deploy.note) == (
+        f"{SETTINGS.prefix}-package-approved",
+        "lambda",
+        "deploy",
+    )
+    assert deploy.payload["detail"]["CreationTime"] == int(now.timestamp() * 1000)
+    assert (
+        router.route(
+            model_package_state_change({**package, "ModelApprovalStatus": "PendingManualApproval"}, now)
+        )
+        == []
+    )
+
+
+def test_a_failing_function_is_retried_then_its_invocation_record_goes_to_the_on_failure_destination(aws):
+    """invocation-async.html: two retries by default; then invocation-async-retain-records.html's record."""
+    from localcloud.eventbridge import AsyncInvokeConfig, Rule
+
+    queue_arn = f"arn:aws:sqs:{SETTINGS.region}:{SETTINGS.account}:guard-failures"
+    guard_arn = SETTINGS.function_arn("retrain-guard")
+    target = RuleTarget("Guard", guard_arn, {"Id": "Guard", "Arn": guard_arn, "Input": '{"no": "pipeline"}'})
+    rule = Rule("r", "arn:aws:events:::rule/r", "fixture: R", {"source": ["test"]}, None, True, (target,))
+    router = EventRouter(
+        [rule],
+        SETTINGS,
+        aws,
+        [].append,
+        LambdaRegistry.for_project(SETTINGS),
+        invoke_configs={guard_arn: AsyncInvokeConfig(retries=2, on_failure=queue_arn)},
+    )
+    (delivery,) = router.route({"source": "test"})
+    assert delivery.error and (delivery.attempts, delivery.failure_destination) == (3, queue_arn)
+    queue = aws("sqs").get_queue_url(QueueName="guard-failures")["QueueUrl"]
+    record = json.loads(aws("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestPayload"] == {"no": "pipeline"}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+
+
+def test_invoke_configs_are_read_from_the_templates(tmp_path):
+    from localcloud.eventbridge import AsyncInvokeConfig, load_invoke_configs
+
+    template = {
+        "Resources": {
+            "GuardFn": TEMPLATE["Resources"]["GuardFn"],
+            "Failures": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "guard-failures"}},
+            "Config": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {
+                    "FunctionName": {"Ref": "GuardFn"},
+                    "Qualifier": "$LATEST",
+                    "MaximumRetryAttempts": 1,
+                    "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}},
+                },
+            },
+        }
+    }
+    (tmp_path / "Fn.template.json").write_text(json.dumps(template))
+    configs = load_invoke_configs(TemplateSet.load(SETTINGS, tmp_path))
+    queue_arn = f"arn:aws:sqs:{SETTINGS.region}:{SETTINGS.account}:guard-failures"
+    assert configs == {SETTINGS.function_arn("retrain-guard"): AsyncInvokeConfig(1, queue_arn)}
