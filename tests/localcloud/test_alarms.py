@@ -479,3 +479,31 @@ def test_an_expression_may_use_another_expressions_id(tmp_path, cloudwatch):
     cycle = [{**metrics[0], "Expression": "percent / 100"}, *metrics[1:]]
     with pytest.raises(TemplateError, match="cycle"):
         load_alarms(_write(tmp_path, _template({"E": {**alarm, "Metrics": cycle}})))
+
+
+def test_the_endpoint_publishes_raw_latencies_so_its_p99_alarm_is_evaluated(cloudwatch):
+    """The local endpoint sends ModelLatency as raw values (Values/Counts, at most 150 distinct values
+    per datum), which is what a percentile needs; 200 distinct latencies go out as two datums."""
+    from localcloud.moto_extensions import cloudwatch_metrics
+    from localcloud.sagemaker.endpoint import METRIC_NAMESPACE, InvocationMetrics
+
+    cloudwatch_metrics.install()
+    metrics = InvocationMetrics(cloudwatch, "ep")
+    for latency in [*range(1, 200), 5000]:
+        metrics.record(T0 + timedelta(seconds=5), "v", 200, False, float(latency))
+    metrics.flush()
+    dimensions = [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "v"}]
+    query = {"Namespace": METRIC_NAMESPACE, "MetricName": "ModelLatency", "Dimensions": dimensions}
+    results = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {"Id": stat.lower(), "MetricStat": {"Metric": query, "Period": 60, "Stat": stat}}
+            for stat in ("p99", "SampleCount", "Maximum")
+        ],
+        StartTime=T0,
+        EndTime=T0 + timedelta(minutes=1),
+    )["MetricDataResults"]
+    assert {r["Id"]: r["Values"] for r in results} == {
+        "p99": [198.0],
+        "samplecount": [200.0],
+        "maximum": [5000.0],
+    }
