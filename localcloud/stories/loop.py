@@ -20,6 +20,11 @@ from settings. The steps, each recorded in a timeline with when and why:
 8. score both registered versions, with the endpoint's own inference code, on freshly drawn labelled
    rows of the drifted population: the retrained version must have the lower RMSE.
 
+After every execution the events SageMaker would send (its status change; the registered package's
+state change) are routed through the synthesized rules as well (:mod:`localcloud.sagemaker.events`):
+the approved package reaches the deploy function by the package-approved rule, a failure the
+notification topic by the pipeline-failed rule.
+
 The loop is closed when the endpoint serves the model version the retraining registered, and that
 version was really retrained: its job steps ran (no step-cache hits) and its model artifact and
 drift baseline differ from the first version's. Retraining that reused the cached steps would
@@ -264,17 +269,18 @@ class ClosedLoop:
         self.timeline.add(f"run {start.pipeline_name} ({shown})", f"requested by {start.requested_by}")
         record = cloud.run(start.pipeline_name, start.parameters, execution_arn=start.execution_arn)
         self.runs.append(record)
-        self._route_sagemaker_events(cloud, router, record)
+        if record.succeeded:
+            self.timeline.add(
+                f"{start.pipeline_name} {record.status} ({record.execution_id})",
+                _run_summary(record),
+                (str(record.record_file),),
+            )
+        self._route_sagemaker_events(cloud, router, record)  # a failure notifies before the loop stops
         if not record.succeeded:
             raise LoopError(
                 f"{start.pipeline_name} execution {record.execution_id} {record.status}: {record.failure_reason} "
                 f"(record: {record.record_file})"
             )
-        self.timeline.add(
-            f"{start.pipeline_name} {record.status} ({record.execution_id})",
-            _run_summary(record),
-            (str(record.record_file),),
-        )
         return record
 
     def _require_deployed(self, record: ExecutionRecord) -> None:
