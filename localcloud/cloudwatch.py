@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import math
 import operator
-import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -44,6 +43,8 @@ from typing import Any
 
 from localcloud import cloudwatch_math
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
+from localcloud.moto_extensions import cloudwatch_metrics
+from localcloud.moto_extensions.cloudwatch_metrics import percentile_of
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 EVENT_SOURCE = "aws.cloudwatch"
@@ -397,12 +398,6 @@ def fetch_values(cloudwatch: Any, alarm: AlarmDefinition, window: Window) -> Fet
 _SAMPLES_ID = "lowsamplecount"  # the extra SampleCount query of a percentile alarm
 
 
-def percentile_of(stat: str) -> float | None:
-    """``p99`` -> 0.99; None for the standard statistics (and the trimmed/winsorized ones)."""
-    match = re.fullmatch(r"p(\d{1,2}(?:\.\d+)?|100)", stat)
-    return float(match.group(1)) / 100 if match else None
-
-
 def low_sample_threshold(percentile: float) -> float:
     """CloudWatch's "too few data points" for a percentile: 10/(1-p) from p0.5 up, else 10/p
     (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html)."""
@@ -544,9 +539,6 @@ class AlarmEvaluator:
     states: dict[str, StateRecord] = field(init=False)
 
     def __post_init__(self) -> None:
-        # moto is heavy; importing `localcloud` (the local XGBoost job's subprocess does) stays light.
-        from localcloud.moto_extensions import cloudwatch_metrics
-
         cloudwatch_metrics.install()  # namespaces kept apart, percentiles: what the queries rely on
         self.states = {
             a.name: StateRecord(

@@ -341,22 +341,22 @@ def _call(node: Call, context: Context) -> Value:
             raise MathError("TIME_SERIES takes a number")
         return (scalar,) * context.count
     if name == "FILL":
-        return _fill(_series(_value(args[0], context), "FILL", context), args[1], context)
+        return _fill(_series(_value(args[0], context), "FILL"), args[1], context)
     if name == "IF":
         return _if([_value(arg, context) for arg in args], context)
     if name in POINTWISE:
-        series = _series(_value(args[0], context), name, context)
+        series = _series(_value(args[0], context), name)
         return tuple(None if v is None else _safe(POINTWISE[name], v) for v in series)
     array = args[0]
     assert isinstance(array, Array)  # the parser admits aggregates over arrays only
-    members = [_series(_value(item, context), name, context) for item in array.items]
+    members = [_series(_value(item, context), name) for item in array.items]
     return tuple(
         None if all(v is None for v in column) else _safe(AGGREGATES[name], [v or 0.0 for v in column])
         for column in zip(*members, strict=True)
     )
 
 
-def _series(value: Value, name: str, context: Context) -> Series:
+def _series(value: Value, name: str) -> Series:
     if not isinstance(value, tuple):
         raise MathError(f"{name} takes a time series, got the number {value}")
     return value
@@ -384,7 +384,7 @@ def _fill(series: Series, mode: Node, context: Context) -> Series:
 
 
 def _if(args: list[Value], context: Context) -> Series:
-    condition = _series(args[0], "IF's condition", context) if isinstance(args[0], tuple) else None
+    condition = args[0] if isinstance(args[0], tuple) else None
     count = context.count
     then = args[1] if isinstance(args[1], tuple) else (args[1],) * count
     otherwise: Series = (

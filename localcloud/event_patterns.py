@@ -178,7 +178,7 @@ def _entry_matches(entry: Any, values: list[Any]) -> bool:
     if operator == "exists":
         return operand is True
     if operator == "anything-but":
-        return bool(values) and not any(_anything_but_hits(operand, v) for v in values)
+        return any(not _anything_but_hits(operand, v) for v in values)  # an array: any element
     return any(_value_matches(operator, operand, v) for v in values)
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from moto.cloudwatch.models import CloudWatchBackend, MetricAggregatedDatum, MetricDatum
+PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?|100)")  # p99, p99.9, p0.1, p100
 
 _STANDARD: dict[str, Callable[[list[float], float, float], float]] = {
     # (values, total, count) -> statistic; statistic sets expand into ``values`` as their min and max.
@@ -37,24 +37,31 @@ _STANDARD: dict[str, Callable[[list[float], float, float], float]] = {
 }
 
 
+def percentile_of(stat: str) -> float | None:
+    """``p99`` -> 0.99; None for every other statistic."""
+    match = PERCENTILE.fullmatch(stat)
+    return float(match.group(1)) / 100 if match else None
+
+
 def _statistic(stat: str, data: list[Any]) -> float | None:
-    """One period's statistic over moto's datapoints; None where CloudWatch has no value."""
-    raw = [d.value for d in data if isinstance(d, MetricDatum)]
-    sets = [d for d in data if isinstance(d, MetricAggregatedDatum)]
+    """One period's statistic over moto's datapoints (a ``MetricDatum`` has a ``value``, a
+    ``MetricAggregatedDatum`` a statistic set); None where CloudWatch has no value."""
+    raw = [d.value for d in data if hasattr(d, "value")]
+    sets = [d for d in data if hasattr(d, "sample_count")]
     total = math.fsum(raw) + math.fsum(s.sum for s in sets)
     count = len(raw) + sum(s.sample_count for s in sets)
     if stat in _STANDARD:
         extremes = raw + [v for s in sets for v in (s.min, s.max)]
         return _STANDARD[stat](extremes, total, count) if count else None
-    match = re.fullmatch(r"p(\d{1,2}(?:\.\d+)?|100)", stat)
-    if match is None:
+    percentile = percentile_of(stat)
+    if percentile is None:
         return None
     if any(s.sample_count != 1 and s.min != s.max for s in sets):
         return None  # a statistic set hides its values: no percentile
     values = sorted(raw + [s.min for s in sets for _ in range(int(s.sample_count))])
     if not values or values[0] < 0:
         return None
-    rank = max(1, math.ceil(float(match.group(1)) / 100 * len(values)))
+    rank = max(1, math.ceil(percentile * len(values)))
     return values[rank - 1]
 
 
@@ -70,7 +77,7 @@ def _matches(
 
 
 def _metric_stat_results(
-    backend: CloudWatchBackend, queries: list[dict[str, Any]], start: datetime, end: datetime, scan_by: str
+    backend: Any, queries: list[dict[str, Any]], start: datetime, end: datetime, scan_by: str
 ) -> list[dict[str, Any]]:
     start, end = start.replace(microsecond=0), end.replace(microsecond=0)
     in_range = [d for d in backend.get_all_metrics() if start <= d.timestamp < end]
@@ -112,12 +119,14 @@ def _metric_stat_results(
 
 def install() -> None:
     """Answer MetricStat-only GetMetricData requests as above (idempotent, process-wide)."""
+    from moto.cloudwatch.models import CloudWatchBackend  # moto is heavy: only when installed
+
     original = CloudWatchBackend.get_metric_data
     if getattr(original, "_localcloud", False):
         return
 
     def get_metric_data(
-        self: CloudWatchBackend,
+        self: Any,
         queries: list[dict[str, Any]],
         start_time: datetime,
         end_time: datetime,

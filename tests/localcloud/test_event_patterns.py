@@ -95,6 +95,12 @@ def test_literals_are_compared_as_json():
     assert matches({"a": [None]}, {"a": None}) and not matches({"a": [None]}, {})
 
 
+def test_an_operator_on_an_event_array_matches_when_any_element_does():
+    assert matches({"a": [{"anything-but": "x"}]}, {"a": ["x", "y"]})
+    assert not matches({"a": [{"anything-but": "x"}]}, {"a": ["x"]})
+    assert matches({"a": [{"numeric": [">", 5]}]}, {"a": [1, [2, 9]]})  # arrays of arrays flattened
+
+
 def test_wildcard_spans_newlines_and_escapes_a_star():
     assert matches({"a": [{"wildcard": "Simple*Service"}]}, {"a": "Simple Queue\nService"})
     assert matches({"a": [{"wildcard": "a\\*b"}]}, {"a": "a*b"})
