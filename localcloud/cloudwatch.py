@@ -31,7 +31,6 @@ the metric-math functions that module refuses.
 from __future__ import annotations
 
 import json
-import math
 import operator
 import uuid
 from collections.abc import Callable, Iterable
@@ -298,12 +297,8 @@ def _queries(resource: Resource, props: dict[str, Any]) -> tuple[tuple[MetricQue
     if len(returning) != 1:
         raise TemplateError(f"{resource.where('Metrics')}: exactly one entry must have ReturnData true")
     ids = {q.id for q in queries}
-    for query in queries:
-        unknown = (
-            cloudwatch_math.references(query.tree(resource.where("Metrics"))) - ids
-            if query.expression
-            else set()
-        )
+    for query in (q for q in queries if q.expression):
+        unknown = cloudwatch_math.references(query.tree(resource.where("Metrics"))) - ids
         if unknown:
             raise TemplateError(f"{resource.where('Metrics')}: {query.id} uses unknown ids {sorted(unknown)}")
     _expression_order(queries, resource.where("Metrics"))
@@ -362,10 +357,12 @@ def fetch_values(cloudwatch: Any, alarm: AlarmDefinition, window: Window) -> Fet
     """
     stat_queries = [q for q in alarm.queries if not q.expression]
     api_queries = [q.as_api_query() for q in stat_queries]
-    percentile = next((q for q in stat_queries if percentile_of(q.stat) is not None), None)
-    if percentile is not None and alarm.low_sample_count == "ignore":
-        api_queries.append({**percentile.as_api_query(), "Id": _SAMPLES_ID})
-        api_queries[-1]["MetricStat"] = {**api_queries[-1]["MetricStat"], "Stat": "SampleCount"}
+    percentiles = [(q, p) for q in stat_queries if (p := percentile_of(q.stat)) is not None]
+    needed = 0.0  # samples a period needs, when EvaluateLowSampleCountPercentile is ignore
+    if percentiles and alarm.low_sample_count == "ignore":
+        query, percentile = percentiles[0]
+        api_queries.append(replace(query, id=_SAMPLES_ID, stat="SampleCount").as_api_query())
+        needed = low_sample_threshold(percentile)
     response = cloudwatch.get_metric_data(
         MetricDataQueries=api_queries,
         StartTime=window.start,
@@ -378,10 +375,8 @@ def fetch_values(cloudwatch: Any, alarm: AlarmDefinition, window: Window) -> Fet
             index = window.index_of(timestamp)
             if 0 <= index < window.count:
                 series[result["Id"]][index] = value
-    low_sample: frozenset[int] = frozenset()
-    if _SAMPLES_ID in series:
-        needed = low_sample_threshold(percentile_of(percentile.stat) or 0.0)  # type: ignore[union-attr]
-        low_sample = frozenset(i for i, n in enumerate(series.pop(_SAMPLES_ID)) if (n or 0) < needed)
+    samples = series.pop(_SAMPLES_ID, [])
+    low_sample = frozenset(i for i, n in enumerate(samples) if (n or 0) < needed)
     context = cloudwatch_math.Context(
         series={qid: tuple(values) for qid, values in series.items()},
         periods={q.id: q.period for q in stat_queries},
@@ -399,10 +394,11 @@ _SAMPLES_ID = "lowsamplecount"  # the extra SampleCount query of a percentile al
 
 
 def low_sample_threshold(percentile: float) -> float:
-    """CloudWatch's "too few data points" for a percentile: 10/(1-p) from p0.5 up, else 10/p
+    """CloudWatch's "too few data points" for a percentile: 10/(1-p) from p0.5 up to p100
+    (exclusive), 10/p below p0.5; p0 and p100 are outside both ranges, so never too few
     (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html)."""
-    if percentile >= 1.0:
-        return math.inf
+    if percentile in (0.0, 1.0):
+        return 0.0
     return 10 / (1 - percentile) if percentile >= 0.5 else 10 / percentile
 
 

@@ -103,7 +103,7 @@ class AsyncInvokeConfig:
 
 def load_invoke_configs(templates: TemplateSet) -> dict[str, AsyncInvokeConfig]:
     """Each function's ``AWS::Lambda::EventInvokeConfig``, by unqualified function ARN."""
-    configs = {}
+    configs: dict[str, AsyncInvokeConfig] = {}
     for resource in templates.resources(INVOKE_CONFIG_TYPE):
         arn = unqualified_arn(_function_arn(templates, resource))
         destination = (
@@ -197,7 +197,7 @@ def _json_path(event: Any, path: str, where: str) -> Any:
 
 
 def target_input(rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Any:
-    """What EventBridge delivers to ``target`` for ``event`` (a JSON value)."""
+    """What EventBridge delivers to ``target`` for ``event``: a JSON value, or :class:`RawText`."""
     spec, where = target.spec, f"{rule.source} target {target.id}"
     if "Input" in spec:
         return json.loads(spec["Input"])
