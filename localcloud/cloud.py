@@ -40,7 +40,7 @@ from localcloud.awslambda import LambdaRegistry
 from localcloud.clock import Clock, utc_now
 from localcloud.cloudformation import TemplateSet
 from localcloud.cloudwatch import AlarmDefinition, AlarmEvaluator, load_alarms
-from localcloud.eventbridge import EventRouter, PipelineStart, Rule, load_rules
+from localcloud.eventbridge import EventRouter, PipelineStart, Rule, load_invoke_configs, load_rules
 from localcloud.sagemaker.endpoint import LocalEndpoint
 from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner
 from localcloud.sagemaker.executor.progress import ProgressListener
@@ -136,6 +136,7 @@ class LocalCloud:
         self.templates = TemplateSet.load(settings, cdk_out) if cdk_out is not None else None
         self.alarms: list[AlarmDefinition] = load_alarms(self.templates) if self.templates else []
         self.rules: list[Rule] = load_rules(self.templates) if self.templates else []
+        self.invoke_configs = load_invoke_configs(self.templates) if self.templates else {}
         self.lambdas = lambdas or LambdaRegistry.for_project(settings)
         self.aws = LocalAws(settings)
         self.runner = LocalPipelineRunner(
@@ -217,6 +218,7 @@ class LocalCloud:
             client=self.aws.clients.client,
             start_pipeline=start_pipeline,
             lambdas=self.lambdas,
+            invoke_configs=self.invoke_configs,
         )
 
     def endpoint(self, *, port: int | None = None, seed: int | None = None) -> LocalEndpoint:

@@ -13,31 +13,37 @@ missing data", including its two worked tables for 3-of-3 and 2-of-3 alarms):
 - CloudWatch retrieves more periods than ``EvaluationPeriods`` (the evaluation range); the exact count
   is not documented, the docs' examples use 5 for 3 periods, so we use ``N + max(2, N // 3)``.
 - At least N real datapoints in the range: the most recent N real ones decide; treatment unused.
-- Fewer than N: every real datapoint counts and the rest are filled by the treatment:
-  ``breaching``/``notBreaching`` fill with breaching/good points; ``missing`` decides on the real
-  points alone (so a single breaching point can alarm early: the docs' "premature alarm"); ``ignore``
-  decides like ``missing`` but never alarms early (it keeps the current state instead).
+- Fewer than N: ``breaching``/``notBreaching`` fill the gaps with breaching/good points. ``missing``
+  and ``ignore`` decide on the real points when there are at least M of them; with fewer, a good
+  point means OK, and otherwise ``missing`` alarms only by the documented premature-alarm rule (the
+  oldest breaching point of the last N periods is at least M periods old and nothing more recent is
+  good: ``- - X - -`` alarms, ``- - - - X`` and ``- - - X -`` do not), and the state is kept.
 - No real datapoint: ``missing`` -> INSUFFICIENT_DATA, ``ignore`` -> unchanged, ``breaching`` ->
-  ALARM, ``notBreaching`` -> OK.
+  ALARM, ``notBreaching`` -> OK. Metrics of ``AWS/DynamoDB`` always ignore missing data.
 
-Limits (reported, never guessed): percentile statistics (``ExtendedStatistic``) are not computed by
-moto, so such alarms are listed as not evaluable locally; metric math supports arithmetic,
-comparisons, ``FILL(m, value)`` and ``IF(condition, a, b)``.
+Statistics: the standard ones and percentiles (``p99``), from the raw values the emulator holds
+(:mod:`localcloud.moto_extensions.cloudwatch_metrics`), with ``EvaluateLowSampleCountPercentile``.
+Metric math: :mod:`localcloud.cloudwatch_math`. Refused when the template is read, naming the field:
+anomaly-detection comparisons, ``EvaluationWindow``, ``ThresholdMetricId``, trimmed statistics and
+the metric-math functions that module refuses.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import operator
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
+from localcloud import cloudwatch_math
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
+from localcloud.moto_extensions import cloudwatch_metrics
+from localcloud.moto_extensions.cloudwatch_metrics import percentile_of
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 EVENT_SOURCE = "aws.cloudwatch"
@@ -64,6 +70,9 @@ COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
     "LessThanOrEqualToThreshold": (operator.le, "less than or equal to"),
 }
 STANDARD_STATISTICS = {"Average", "Sum", "Minimum", "Maximum", "SampleCount"}
+# "Alarms that evaluate metrics in the AWS/DynamoDB namespace always ignore missing data even if you
+# choose a different option" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+ALWAYS_IGNORE_MISSING_NAMESPACES = frozenset({"AWS/DynamoDB"})
 
 
 def evaluation_range(evaluation_periods: int) -> int:
@@ -85,9 +94,20 @@ class MetricQuery:
     period: int = 0
     expression: str = ""
     label: str = ""
+    id_generated: bool = False  # a single-metric alarm's query: the id is ours, not the template's
 
-    def as_event_metric(self) -> dict[str, Any]:
-        """This query as the alarm event's ``configuration.metrics[]`` entry."""
+    def tree(self, where: str) -> cloudwatch_math.Node:
+        """The parsed expression; a TemplateError naming ``where`` if it is not evaluable locally."""
+        try:
+            return _parse_expression(self.expression)
+        except cloudwatch_math.MathError as err:
+            raise TemplateError(f"{where}: {err}") from err
+
+    def as_event_metric(self, alarm_arn: str) -> dict[str, Any]:
+        """This query as the alarm event's ``configuration.metrics[]`` entry.
+
+        A single-metric alarm has no query id of its own; AWS's sample events show a generated UUID
+        there, so one is derived from the alarm's ARN (stable across evaluations)."""
         if self.expression:
             return {
                 "id": self.id,
@@ -96,7 +116,7 @@ class MetricQuery:
                 "returnData": self.return_data,
             }
         return {
-            "id": self.id,
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, alarm_arn)) if self.id_generated else self.id,
             "metricStat": {
                 "metric": {
                     "namespace": self.namespace,
@@ -141,7 +161,7 @@ class AlarmDefinition:
     treat_missing_data: MissingData
     period: int
     queries: tuple[MetricQuery, ...]
-    not_evaluable_reason: str = ""  # set when the emulator cannot compute this alarm's data
+    low_sample_count: str = "evaluate"  # EvaluateLowSampleCountPercentile: evaluate | ignore
 
     @property
     def result_query(self) -> MetricQuery:
@@ -168,7 +188,7 @@ def _alarm_from_resource(templates: TemplateSet, resource: Resource) -> AlarmDef
     keys = (
         "AlarmName", "AlarmDescription", "ComparisonOperator", "Threshold", "EvaluationPeriods",
         "DatapointsToAlarm", "TreatMissingData", "Metrics", "MetricName", "Namespace", "Dimensions",
-        "Statistic", "ExtendedStatistic", "Period",
+        "Statistic", "ExtendedStatistic", "Period", "EvaluateLowSampleCountPercentile",
     )  # fmt: skip
     # Only what the evaluation reads is resolved: actions and other references may point anywhere.
     props = {k: templates.property(resource, k) for k in keys if k in resource.properties}
@@ -179,6 +199,12 @@ def _alarm_from_resource(templates: TemplateSet, resource: Resource) -> AlarmDef
         return props[key]
 
     name = require("AlarmName")
+    for unsupported in ("EvaluationWindow", "ThresholdMetricId"):
+        if unsupported in resource.properties:
+            raise TemplateError(
+                f"{resource.where(unsupported)}: not evaluated locally (only the rolling M-of-N "
+                "evaluation of https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html)"
+            )
     comparison = require("ComparisonOperator")
     if comparison not in COMPARISONS:
         raise TemplateError(
@@ -191,7 +217,14 @@ def _alarm_from_resource(templates: TemplateSet, resource: Resource) -> AlarmDef
         treat_missing = MissingData(treat)
     except ValueError as err:
         raise TemplateError(f"{resource.where('TreatMissingData')}: unknown value {treat!r}") from err
-    queries, period, reason = _queries(resource, props)
+    queries, period = _queries(resource, props)
+    if {q.namespace for q in queries} & ALWAYS_IGNORE_MISSING_NAMESPACES:
+        treat_missing = MissingData.IGNORE
+    low_sample = props.get("EvaluateLowSampleCountPercentile", "evaluate")
+    if low_sample not in ("evaluate", "ignore"):
+        raise TemplateError(
+            f"{resource.where('EvaluateLowSampleCountPercentile')}: unknown value {low_sample!r}"
+        )
     return AlarmDefinition(
         name=name,
         arn=templates.resolve({"Fn::GetAtt": [resource.logical_id, "Arn"]}, resource, "Arn"),
@@ -204,7 +237,7 @@ def _alarm_from_resource(templates: TemplateSet, resource: Resource) -> AlarmDef
         treat_missing_data=treat_missing,
         period=period,
         queries=queries,
-        not_evaluable_reason=reason,
+        low_sample_count=low_sample,
     )
 
 
@@ -212,16 +245,18 @@ def _dimensions(raw: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]
     return tuple(sorted((d["Name"], str(d["Value"])) for d in raw or []))
 
 
-def _queries(resource: Resource, props: dict[str, Any]) -> tuple[tuple[MetricQuery, ...], int, str]:
-    """The alarm's metric queries, its period, and why it cannot be evaluated locally (or "")."""
+def _queries(resource: Resource, props: dict[str, Any]) -> tuple[tuple[MetricQuery, ...], int]:
+    """The alarm's metric queries and its period; expressions parsed (and refused) here, not mid-loop."""
     if "Metrics" not in props:
         stat = props.get("Statistic") or props.get("ExtendedStatistic")
         if not stat or "MetricName" not in props or "Period" not in props:
             raise TemplateError(
                 f"{resource.where()}: needs MetricName, Period and Statistic/ExtendedStatistic, or Metrics"
             )
+        _check_stat(resource.where("ExtendedStatistic"), stat)
         query = MetricQuery(
             id="m1",
+            id_generated=True,
             return_data=True,
             namespace=props.get("Namespace", ""),
             metric_name=props["MetricName"],
@@ -229,22 +264,22 @@ def _queries(resource: Resource, props: dict[str, Any]) -> tuple[tuple[MetricQue
             stat=stat,
             period=int(props["Period"]),
         )
-        return (query,), query.period, _stat_reason(stat)
+        return (query,), query.period
     queries: list[MetricQuery] = []
     for index, raw in enumerate(props["Metrics"]):
         where = resource.where(f"Metrics[{index}]")
         if "Expression" in raw:
-            _parse_expression(raw["Expression"], where)  # fail at load, not mid-loop
-            queries.append(
-                MetricQuery(
-                    id=raw["Id"],
-                    return_data=raw.get("ReturnData", True),
-                    expression=raw["Expression"],
-                    label=raw.get("Label", ""),
-                )
+            query = MetricQuery(
+                id=raw["Id"],
+                return_data=raw.get("ReturnData", True),
+                expression=raw["Expression"],
+                label=raw.get("Label", ""),
             )
+            query.tree(where)
+            queries.append(query)
             continue
         stat = raw["MetricStat"]
+        _check_stat(f"{where}.MetricStat.Stat", stat["Stat"])
         metric = stat["Metric"]
         queries.append(
             MetricQuery(
@@ -261,86 +296,27 @@ def _queries(resource: Resource, props: dict[str, Any]) -> tuple[tuple[MetricQue
     returning = [q for q in queries if q.return_data]
     if len(returning) != 1:
         raise TemplateError(f"{resource.where('Metrics')}: exactly one entry must have ReturnData true")
+    ids = {q.id for q in queries}
+    for query in (q for q in queries if q.expression):
+        unknown = cloudwatch_math.references(query.tree(resource.where("Metrics"))) - ids
+        if unknown:
+            raise TemplateError(f"{resource.where('Metrics')}: {query.id} uses unknown ids {sorted(unknown)}")
+    _expression_order(queries, resource.where("Metrics"))
     periods = {q.period for q in queries if not q.expression}
-    reasons = [_stat_reason(q.stat) for q in queries if not q.expression]
-    return tuple(queries), max(periods), next((r for r in reasons if r), "")
+    return tuple(queries), max(periods)
 
 
-def _stat_reason(stat: str) -> str:
-    if stat in STANDARD_STATISTICS:
-        return ""
-    return f"statistic {stat} (percentiles) is not computed by the moto emulator"
+def _check_stat(where: str, stat: str) -> None:
+    """The standard statistics and percentiles are computed locally; trimmed means etc. are refused."""
+    if stat not in STANDARD_STATISTICS and percentile_of(stat) is None:
+        raise TemplateError(
+            f"{where}: statistic {stat} is not computed locally (standard statistics and pNN only)"
+        )
 
 
-# -- metric math ---------------------------------------------------------------------------------
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-_COMPARE = {
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-}
-_FUNCTIONS = {"FILL": 2, "IF": 3}  # name -> argument count
-_NODES = (ast.BinOp, ast.UnaryOp, ast.USub, ast.Compare, ast.Constant, ast.Name, ast.Load, ast.Call)
-
-
-def _parse_expression(expression: str, where: str) -> ast.expr:
-    """Parse the supported subset of metric math: arithmetic, comparisons, FILL(m, v), IF(c, a, b)."""
-    try:
-        tree = ast.parse(expression, mode="eval").body
-    except SyntaxError as err:
-        raise TemplateError(f"{where}: cannot parse metric math {expression!r}") from err
-    for node in ast.walk(tree):
-        if not isinstance(node, _NODES + tuple(_BINARY) + tuple(_COMPARE)):
-            raise TemplateError(f"{where}: metric math {expression!r}: {type(node).__name__} unsupported")
-        if isinstance(node, ast.Compare) and len(node.ops) != 1:
-            raise TemplateError(f"{where}: metric math {expression!r}: chained comparisons unsupported")
-        if isinstance(node, ast.Constant) and (
-            isinstance(node.value, bool) or not isinstance(node.value, int | float)
-        ):
-            raise TemplateError(f"{where}: metric math {expression!r}: {node.value!r} is not a number")
-        if isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else ""
-            if _FUNCTIONS.get(name) != len(node.args):
-                raise TemplateError(
-                    f"{where}: metric math {expression!r}: only {', '.join(_FUNCTIONS)} are evaluated "
-                    "locally (with 2 and 3 arguments)"
-                )
-    return tree
-
-
-def _evaluate_expression(node: ast.expr, values: dict[str, float | None]) -> float | None:
-    """One period's value of an expression; a missing input makes the result missing."""
-    if isinstance(node, ast.Constant):
-        return float(node.value)  # type: ignore[arg-type]  # _parse_expression admits numbers only
-    if isinstance(node, ast.Name):
-        return values.get(node.id)
-    if isinstance(node, ast.Call):
-        args = [_evaluate_expression(arg, values) for arg in node.args]
-        if node.func.id == "FILL":  # type: ignore[attr-defined]
-            return args[1] if args[0] is None else args[0]
-        condition, then, otherwise = args  # IF
-        if condition is None:
-            return None
-        return then if condition else otherwise
-    if isinstance(node, ast.UnaryOp):
-        inner = _evaluate_expression(node.operand, values)
-        return None if inner is None else -inner
-    if isinstance(node, ast.Compare):
-        left = _evaluate_expression(node.left, values)
-        right = _evaluate_expression(node.comparators[0], values)
-        if left is None or right is None:
-            return None
-        return float(_COMPARE[type(node.ops[0])](left, right))
-    assert isinstance(node, ast.BinOp)  # the last node type _parse_expression admits
-    left, right = _evaluate_expression(node.left, values), _evaluate_expression(node.right, values)
-    if left is None or right is None:
-        return None
-    if isinstance(node.op, ast.Div) and right == 0:
-        return None  # CloudWatch drops a datapoint that divides by zero
-    return _BINARY[type(node.op)](left, right)
+@cache
+def _parse_expression(expression: str) -> cloudwatch_math.Node:
+    return cloudwatch_math.parse(expression)
 
 
 # -- fetching datapoints -------------------------------------------------------------------------
@@ -363,29 +339,82 @@ class Window:
         return int((timestamp - self.start).total_seconds() // self.period)
 
 
-def fetch_values(cloudwatch: Any, alarm: AlarmDefinition, window: Window) -> list[float | None]:
-    """The alarm's value per period of ``window``, oldest first; None where no datapoint exists."""
+@dataclass(frozen=True)
+class Fetched:
+    """The alarm's value per period of the window (None: no datapoint) and the periods whose
+    percentile had too few samples (see ``EvaluateLowSampleCountPercentile``)."""
+
+    values: list[float | None]
+    low_sample: frozenset[int] = frozenset()
+
+
+def fetch_values(cloudwatch: Any, alarm: AlarmDefinition, window: Window) -> Fetched:
+    """The alarm's value per period of ``window``, oldest first; None where no datapoint exists.
+
+    Metric queries go to GetMetricData (namespace, name, exact dimensions; percentiles from the raw
+    values, see :mod:`localcloud.moto_extensions.cloudwatch_metrics`); expressions are evaluated
+    here, each after the ids it uses, so an expression may use another expression's id.
+    """
     stat_queries = [q for q in alarm.queries if not q.expression]
+    api_queries = [q.as_api_query() for q in stat_queries]
+    percentiles = [(q, p) for q in stat_queries if (p := percentile_of(q.stat)) is not None]
+    needed = 0.0  # samples a period needs, when EvaluateLowSampleCountPercentile is ignore
+    if percentiles and alarm.low_sample_count == "ignore":
+        query, percentile = percentiles[0]
+        api_queries.append(replace(query, id=_SAMPLES_ID, stat="SampleCount").as_api_query())
+        needed = low_sample_threshold(percentile)
     response = cloudwatch.get_metric_data(
-        MetricDataQueries=[q.as_api_query() for q in stat_queries],
+        MetricDataQueries=api_queries,
         StartTime=window.start,
         EndTime=window.end,
         ScanBy="TimestampAscending",
     )
-    per_query: dict[str, list[float | None]] = {q.id: [None] * window.count for q in stat_queries}
+    series: dict[str, list[float | None]] = {q["Id"]: [None] * window.count for q in api_queries}
     for result in response["MetricDataResults"]:
         for timestamp, value in zip(result["Timestamps"], result["Values"], strict=True):
             index = window.index_of(timestamp)
             if 0 <= index < window.count:
-                per_query[result["Id"]][index] = value
-    target = alarm.result_query
-    if not target.expression:
-        return per_query[target.id]
-    tree = _parse_expression(target.expression, alarm.source)
-    return [
-        _evaluate_expression(tree, {qid: series[i] for qid, series in per_query.items()})
-        for i in range(window.count)
-    ]
+                series[result["Id"]][index] = value
+    samples = series.pop(_SAMPLES_ID, [])
+    low_sample = frozenset(i for i, n in enumerate(samples) if (n or 0) < needed)
+    context = cloudwatch_math.Context(
+        series={qid: tuple(values) for qid, values in series.items()},
+        periods={q.id: q.period for q in stat_queries},
+        count=window.count,
+    )
+    computed = dict(context.series)
+    for query in _expression_order(alarm.queries, alarm.source):
+        computed[query.id] = cloudwatch_math.evaluate(
+            query.tree(alarm.source), replace(context, series=computed)
+        )
+    return Fetched(list(computed[alarm.result_query.id]), low_sample)
+
+
+_SAMPLES_ID = "lowsamplecount"  # the extra SampleCount query of a percentile alarm
+
+
+def low_sample_threshold(percentile: float) -> float:
+    """CloudWatch's "too few data points" for a percentile: 10/(1-p) from p0.5 up to p100
+    (exclusive), 10/p below p0.5; p0 and p100 are outside both ranges, so never too few
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html)."""
+    if percentile in (0.0, 1.0):
+        return 0.0
+    return 10 / (1 - percentile) if percentile >= 0.5 else 10 / percentile
+
+
+def _expression_order(queries: Iterable[MetricQuery], where: str) -> list[MetricQuery]:
+    """The expressions, each after the expressions it uses; a TemplateError for a cycle."""
+    pending = {q.id: q for q in queries if q.expression}
+    ordered: list[MetricQuery] = []
+    while pending:
+        ready = [
+            q for q in pending.values() if not (cloudwatch_math.references(q.tree(where)) & pending.keys())
+        ]
+        if not ready:
+            raise TemplateError(f"{where}: expressions use each other in a cycle: {sorted(pending)}")
+        for query in ready:
+            ordered.append(pending.pop(query.id))
+    return ordered
 
 
 # -- deciding the state --------------------------------------------------------------------------
@@ -400,7 +429,10 @@ class Decision:
 
 
 def decide(alarm: AlarmDefinition, values: list[float | None], current: AlarmState) -> Decision:
-    """The state CloudWatch would set, given one value (or None) per evaluation-range period."""
+    """The state CloudWatch would set, given one value (or None) per evaluation-range period.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+    """
     n, m = alarm.evaluation_periods, alarm.datapoints_to_alarm
     real = [(i, v) for i, v in enumerate(values) if v is not None]
     treat = alarm.treat_missing_data
@@ -422,15 +454,27 @@ def decide(alarm: AlarmDefinition, values: list[float | None], current: AlarmSta
     if treat is MissingData.BREACHING:
         state = _state(breaching + filled >= m)
         return Decision(state, tuple(real), breaching + filled, filled)
-    if treat is MissingData.NOT_BREACHING:
-        return Decision(_state(breaching >= m), tuple(real), breaching, filled)
-    alarms_early = breaching >= min(m, len(real))
-    if treat is MissingData.MISSING:
-        return Decision(_state(alarms_early), tuple(real), breaching, 0)
-    # ignore: a full M breaching alarms; an early alarm is withheld (the state is kept).
-    if breaching >= m:
+    if treat is MissingData.NOT_BREACHING or len(real) >= m:
+        return Decision(_state(breaching >= m), tuple(real), breaching, filled if breaching else 0)
+    # missing / ignore with fewer than M real datapoints: none of them is good evidence either way.
+    if breaching < len(real):
+        return Decision(AlarmState.OK, tuple(real), breaching, 0)
+    if treat is MissingData.MISSING and _premature_alarm(alarm, values):
         return Decision(AlarmState.ALARM, tuple(real), breaching, 0)
-    return Decision(current if alarms_early else AlarmState.OK, tuple(real), breaching, 0)
+    return Decision(current, tuple(real), breaching, 0)  # "- - - - X": wait for the next datapoint
+
+
+def _premature_alarm(alarm: AlarmDefinition, values: list[float | None]) -> bool:
+    """The documented exception ("avoiding premature transitions to alarm state"): ALARM when the
+    oldest breaching datapoint of the last N periods is at least M periods old and every more recent
+    datapoint breaches or is missing, so ``- - X - -`` alarms (3 of 3) but ``- - - - X`` and
+    ``- - - X -`` do not."""
+    last = values[-alarm.evaluation_periods :]
+    breaching_ages = [len(last) - i for i, v in enumerate(last) if v is not None and alarm.breaches(v)]
+    if not breaching_ages or max(breaching_ages) < alarm.datapoints_to_alarm:
+        return False
+    oldest = len(last) - max(breaching_ages)
+    return all(v is None or alarm.breaches(v) for v in last[oldest:])
 
 
 def _state(alarm: bool) -> AlarmState:
@@ -491,6 +535,7 @@ class AlarmEvaluator:
     states: dict[str, StateRecord] = field(init=False)
 
     def __post_init__(self) -> None:
+        cloudwatch_metrics.install()  # namespaces kept apart, percentiles: what the queries rely on
         self.states = {
             a.name: StateRecord(
                 AlarmState.INSUFFICIENT_DATA, "Unchecked: Initial alarm creation", "", self.created_at
@@ -498,25 +543,26 @@ class AlarmEvaluator:
             for a in self.alarms
         }
 
-    def evaluable(self) -> list[AlarmDefinition]:
-        return [a for a in self.alarms if not a.not_evaluable_reason]
-
     def evaluate(self, at: datetime, names: Iterable[str] | None = None) -> list[Evaluation]:
         """Evaluate every evaluable alarm (or those named) at ``at`` (timezone-aware)."""
         at = at.astimezone(UTC).replace(second=0, microsecond=0)
         wanted = set(names) if names is not None else None
         return [
-            self._evaluate_one(alarm, at)
-            for alarm in self.evaluable()
-            if wanted is None or alarm.name in wanted
+            self._evaluate_one(alarm, at) for alarm in self.alarms if wanted is None or alarm.name in wanted
         ]
 
     def _evaluate_one(self, alarm: AlarmDefinition, at: datetime) -> Evaluation:
         window = Window(end=at, period=alarm.period, count=evaluation_range(alarm.evaluation_periods))
-        values = fetch_values(self.cloudwatch, alarm, window)
+        fetched = fetch_values(self.cloudwatch, alarm, window)
+        values = fetched.values
         previous = self.states[alarm.name]
         decision = decide(alarm, values, previous.value)
         reason = _reason(alarm, decision, window, previous.value)
+        if fetched.low_sample & {i for i, _ in decision.evaluated}:
+            # EvaluateLowSampleCountPercentile=ignore: "the alarm state does not change during periods
+            # with too few data points to be statistically significant".
+            reason = f"Too few samples for {alarm.result_query.stat}: state kept ({reason})"
+            decision = replace(decision, state=previous.value)
         if decision.state is previous.value:
             return Evaluation(alarm, at, previous.value, decision.state, reason, tuple(values))
         record = StateRecord(decision.state, reason, _reason_data(alarm, decision, window, at), at)
@@ -548,7 +594,10 @@ def _reason_data(alarm: AlarmDefinition, decision: Decision, window: Window, at:
     data: dict[str, Any] = {
         "version": "1.0",
         "queryDate": _cw_time(at),
-        "startDate": _cw_time(window.start),
+        # AWS's samples: the start of the oldest datapoint evaluated, not of the whole range fetched.
+        "startDate": _cw_time(
+            window.period_start(decision.evaluated[0][0]) if decision.evaluated else window.start
+        ),
         "period": alarm.period,
         "recentDatapoints": [v for _, v in decision.evaluated],
         "threshold": alarm.threshold,
@@ -566,7 +615,7 @@ def alarm_state_change_event(
     alarm: AlarmDefinition, state: StateRecord, previous: StateRecord, account: str, region: str
 ) -> dict[str, Any]:
     """The EventBridge event CloudWatch emits on a transition (source aws.cloudwatch)."""
-    configuration: dict[str, Any] = {"metrics": [q.as_event_metric() for q in alarm.queries]}
+    configuration: dict[str, Any] = {"metrics": [q.as_event_metric(alarm.arn) for q in alarm.queries]}
     if alarm.description:
         configuration["description"] = alarm.description
     return {

@@ -2,11 +2,14 @@
 
 moto stores rules but cannot deliver to a SageMaker pipeline or run a Lambda function, so this
 module reads the ``AWS::Events::Rule`` resources of ``cdk.out/*.template.json``, matches each event
-with moto's own pattern matcher (``moto.events.models.EventPattern``), and dispatches to the targets
+with EventBridge's pattern rules (:mod:`localcloud.event_patterns`; a pattern EventBridge would
+reject is a :class:`TemplateError` when the rule is read), and dispatches to the targets
 the way EventBridge would:
 
 - a SageMaker pipeline target (``Arn`` = pipeline ARN, ``SageMakerPipelineParameters``) asks the
-  local runner to start that pipeline with those parameters;
+  local runner to start that pipeline with those parameters; a value that is a JSON path
+  (``$.detail.x``) is read from the event ("dynamic path parameters",
+  https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html);
 - a Lambda target invokes the function through the local cloud's Lambda registry
   (:mod:`localcloud.awslambda`, the same path a pipeline's Lambda step takes) with the target's
   input and the emulator's clients; when the retrain guard answers ``{"action": "started", ...}``
@@ -17,27 +20,51 @@ the way EventBridge would:
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html);
 - an SNS target publishes the input to the emulator's topic.
 
+A delivery that fails (the target could not be reached or refused the event) is recorded on the
+delivery (kind ``failed``, ``Delivery.error``), never raised out of the router: EventBridge retries
+a target per its ``RetryPolicy`` and then sends the event to the target's ``DeadLetterConfig``
+queue; locally the failure is final at once (a retry would fail the same way in-process) and the
+event goes to that queue in the emulator
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). A Lambda function
+that fails is not a failed delivery: EventBridge invoked it asynchronously, so what happens next is
+Lambda's: the function is retried ``MaximumRetryAttempts`` times (2 by default) and then an
+invocation record goes to its on-failure destination, both read from the templates'
+``AWS::Lambda::EventInvokeConfig`` (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html,
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html); retries run at
+once rather than after Lambda's back-off.
+
 Target input follows EventBridge: ``Input`` (constant JSON), ``InputPath``, ``InputTransformer``
-(``InputPathsMap`` + ``InputTemplate``, with the predefined ``<aws.events.*>`` variables), or the
-whole event. One moto bug is worked around in the open: its matcher flattens nested objects but not
-arrays of objects, so a filter on a field inside an array of objects (e.g. a ``numeric`` filter on
-``detail.configuration.metrics.metricStat.period``) never matches, where AWS matches when any element
-does. :func:`normalize_for_matching` merges such arrays into one object of value lists first.
+(``InputPathsMap`` + ``InputTemplate``, with the predefined ``<aws.events.*>`` variables:
+``<aws.events.event>`` is the event without ``detail``, ``<aws.events.event.json>`` the whole event,
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html), or the
+whole event.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from localcloud.awslambda import ClientFactory, FunctionError, LambdaRegistry, UnknownFunctionError
+from localcloud.awslambda import (
+    ClientFactory,
+    FunctionError,
+    LambdaFunction,
+    LambdaRegistry,
+    UnknownFunctionError,
+    unqualified_arn,
+)
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
+from localcloud.event_patterns import PatternError, matches, validate
 from pipelines.settings import Settings
 
 RULE_TYPE = "AWS::Events::Rule"
+INVOKE_CONFIG_TYPE = "AWS::Lambda::EventInvokeConfig"
+DEFAULT_ASYNC_RETRIES = 2  # Lambda's retries of a failed asynchronous invocation, unless configured
 
 
 # -- rules read from the templates ---------------------------------------------------------------
@@ -63,10 +90,44 @@ class Rule:
     def matches(self, event: Mapping[str, Any]) -> bool:
         if not self.enabled or self.pattern is None:
             return False
-        # moto is heavy; importing `localcloud` (the local XGBoost job's subprocess does) stays light.
-        from moto.events.models import EventPattern
+        return matches(self.pattern, event)
 
-        return EventPattern.load(json.dumps(self.pattern)).matches_event(normalize_for_matching(event))
+
+@dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """What Lambda does with an asynchronous invocation that fails: retries, then the destination."""
+
+    retries: int = DEFAULT_ASYNC_RETRIES
+    on_failure: str | None = None  # an SQS queue or SNS topic ARN
+
+
+def load_invoke_configs(templates: TemplateSet) -> dict[str, AsyncInvokeConfig]:
+    """Each function's ``AWS::Lambda::EventInvokeConfig``, by unqualified function ARN."""
+    configs: dict[str, AsyncInvokeConfig] = {}
+    for resource in templates.resources(INVOKE_CONFIG_TYPE):
+        arn = unqualified_arn(_function_arn(templates, resource))
+        destination = (
+            templates.property(resource, "DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        )
+        if destination is not None and _service(destination) not in ("sqs", "sns"):
+            raise TemplateError(
+                f"{resource.where('DestinationConfig')}: only SQS and SNS destinations are delivered locally"
+            )
+        retries = templates.property(resource, "MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES)
+        configs[arn] = AsyncInvokeConfig(int(retries), destination)
+    return configs
+
+
+def _function_arn(templates: TemplateSet, resource: Resource) -> str:
+    """``FunctionName`` may be a Ref to the function (CDK's way), a name or an ARN."""
+    raw = resource.properties.get("FunctionName")
+    if isinstance(raw, dict) and "Ref" in raw:
+        return str(templates.resolve({"Fn::GetAtt": [raw["Ref"], "Arn"]}, resource, "FunctionName"))
+    name = str(templates.property(resource, "FunctionName"))
+    if name.startswith("arn:"):
+        return name
+    sub = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + name
+    return str(templates.resolve({"Fn::Sub": sub}, resource, "FunctionName"))
 
 
 def load_rules(templates: TemplateSet) -> list[Rule]:
@@ -74,8 +135,10 @@ def load_rules(templates: TemplateSet) -> list[Rule]:
     return [_rule(templates, resource) for resource in templates.resources(RULE_TYPE)]
 
 
-# What delivery reads from a target; RoleArn, DeadLetterConfig, RetryPolicy are not resolved.
-_TARGET_KEYS = ("Id", "Arn", "Input", "InputPath", "InputTransformer", "SageMakerPipelineParameters")
+# What delivery reads from a target; RoleArn and RetryPolicy are not resolved.
+_TARGET_KEYS = (
+    "Id", "Arn", "Input", "InputPath", "InputTransformer", "SageMakerPipelineParameters", "DeadLetterConfig",
+)  # fmt: skip
 
 
 def _rule(templates: TemplateSet, resource: Resource) -> Rule:
@@ -85,6 +148,11 @@ def _rule(templates: TemplateSet, resource: Resource) -> Rule:
     pattern = templates.property(resource, "EventPattern")
     if isinstance(pattern, str):
         pattern = json.loads(pattern)
+    if pattern is not None:
+        try:
+            validate(pattern)
+        except PatternError as err:  # PutRule rejects the rule: so does reading it
+            raise TemplateError(f"{resource.where('EventPattern')}: {err}") from err
     name = templates.property(resource, "Name") or resource.logical_id
     targets = []
     for index, raw in enumerate(resource.properties.get("Targets", [])):
@@ -104,53 +172,38 @@ def _rule(templates: TemplateSet, resource: Resource) -> Rule:
     )
 
 
-def normalize_for_matching(node: Any) -> Any:
-    """The event with every array of objects merged into one object whose leaves are value lists.
-
-    ``{"metrics": [{"id": "a", "p": 60}, {"id": "b"}]}`` -> ``{"metrics": {"id": ["a", "b"], "p": [60]}}``,
-    which moto's matcher flattens to ``metrics.id = ["a", "b"]``: a filter then matches when any
-    element matches, as in EventBridge.
-    """
-    if isinstance(node, dict):
-        return {k: normalize_for_matching(v) for k, v in node.items()}
-    if isinstance(node, list) and node and all(isinstance(item, dict) for item in node):
-        merged: dict[str, list[Any]] = {}
-        for item in node:
-            for key, value in item.items():
-                merged.setdefault(key, []).append(value)
-        return {key: _merge_values(values) for key, values in merged.items()}
-    return node
-
-
-def _merge_values(values: list[Any]) -> Any:
-    """One key's values across the array's elements: objects merge again, scalars form a list."""
-    items = [item for value in values for item in (value if isinstance(value, list) else [value])]
-    if items and all(isinstance(item, dict) for item in items):
-        return normalize_for_matching(items)
-    return items
-
-
 # -- target input (Input, InputPath, InputTransformer) ----------------------------------------------
+ABSENT: Any = object()  # a JSON path that is not in the event (unlike a JSON null)
+
+
+@dataclass(frozen=True)
+class RawText:
+    """A target input that is not JSON (an input template that fills to plain text), sent as is."""
+
+    text: str
+
+
 def _json_path(event: Any, path: str, where: str) -> Any:
-    """The value at a simple JSONPath (``$``, ``$.a.b``, ``$.a[0].b``); None when absent."""
+    """The value at a simple JSONPath (``$``, ``$.a.b``, ``$.a[0].b``); :data:`ABSENT` when absent."""
     if not path.startswith("$"):
         raise TemplateError(f"{where}: JSONPath {path!r} must start with $")
     value = event
     for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path[1:]):
         if name:
-            value = value.get(name) if isinstance(value, dict) else None
+            value = value.get(name, ABSENT) if isinstance(value, dict) else ABSENT
         else:
-            value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else None
+            value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else ABSENT
     return value
 
 
 def target_input(rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Any:
-    """What EventBridge delivers to ``target`` for ``event`` (a JSON value)."""
+    """What EventBridge delivers to ``target`` for ``event``: a JSON value, or :class:`RawText`."""
     spec, where = target.spec, f"{rule.source} target {target.id}"
     if "Input" in spec:
         return json.loads(spec["Input"])
     if "InputPath" in spec:
-        return _json_path(event, spec["InputPath"], where)
+        value = _json_path(event, spec["InputPath"], where)
+        return None if value is ABSENT else value
     if "InputTransformer" in spec:
         return _transform(rule, event, spec["InputTransformer"], where)
     return event
@@ -161,24 +214,29 @@ def _transform(rule: Rule, event: dict[str, Any], transformer: dict[str, Any], w
         "aws.events.rule-arn": rule.arn,
         "aws.events.rule-name": rule.name,
         "aws.events.event.ingestion-time": event.get("time", ""),
-        "aws.events.event": event,
+        "aws.events.event": {k: v for k, v in event.items() if k != "detail"},
         "aws.events.event.json": event,
     }
     for name, path in transformer.get("InputPathsMap", {}).items():
-        variables[name] = _json_path(event, path, where)
+        value = _json_path(event, path, where)
+        if value is not ABSENT:  # "that variable isn't created and won't appear in the output"
+            variables[name] = value
     return _fill_template(transformer["InputTemplate"], variables)
 
 
 def _fill_template(template: str, variables: Mapping[str, Any]) -> Any:
-    """EventBridge's rule: a placeholder inside a JSON string receives the value's text (escaped);
-    one outside strings receives the value as JSON. A template that is not JSON is plain text."""
+    """EventBridge's rules (eb-transform-target-input.html): a placeholder inside a JSON string gets
+    the value's text, *not escaped* ("EventBridge doesn't escape values extracted by Input Path");
+    one outside strings gets the value as JSON; a variable that was not created leaves nothing. The
+    result is the JSON value if the text parses (a JSON string template stays a JSON string, quotes
+    included on the wire), else :class:`RawText`."""
 
     def as_text(match: re.Match[str]) -> str:
-        value = variables.get(match.group(1))
-        return json.dumps(value if isinstance(value, str) else json.dumps(value))[1:-1]
+        value = variables.get(match.group(1), "")
+        return value if isinstance(value, str) else json.dumps(value)
 
     def as_json(match: re.Match[str]) -> str:
-        return json.dumps(variables.get(match.group(1)))
+        return json.dumps(variables[match.group(1)]) if match.group(1) in variables else ""
 
     placeholder = r"<([A-Za-z0-9_.\-]+)>"
     parts = re.split(r'("(?:[^"\\]|\\.)*")', template)  # odd indexes are string literals
@@ -188,10 +246,18 @@ def _fill_template(template: str, variables: Mapping[str, Any]) -> Any:
     try:
         return json.loads(filled)
     except json.JSONDecodeError:
-        return filled
+        return RawText(filled)
 
 
 # -- delivery -------------------------------------------------------------------------------------
+class RetriesExhaustedError(Exception):
+    """A Lambda function failed on every asynchronous attempt (``error`` is the last failure)."""
+
+    def __init__(self, error: FunctionError, attempts: int, destination: str) -> None:
+        super().__init__(str(error))
+        self.error, self.attempts, self.destination = error, attempts, destination
+
+
 @dataclass(frozen=True)
 class PipelineStart:
     """A request to run a pipeline locally, and who asked for it."""
@@ -208,12 +274,14 @@ class Delivery:
 
     rule: Rule
     target: RuleTarget
-    kind: str  # pipeline | lambda | sns | not-delivered
+    kind: str  # pipeline | lambda | sns | not-delivered | failed
     payload: Any
     result: Any = None
     pipeline_start: PipelineStart | None = None
     note: str = ""
-    error: str = ""  # the function's failure, one line (a Lambda target that failed)
+    error: str = ""  # the failure, one line (a Lambda function's last attempt, or the delivery's)
+    attempts: int = 1  # invocations of a Lambda function (1 + Lambda's asynchronous retries)
+    failure_destination: str = ""  # where a failure went: the target's DLQ or the on-failure destination
 
 
 @dataclass
@@ -230,6 +298,7 @@ class EventRouter:
     client: ClientFactory
     start_pipeline: Callable[[PipelineStart], Any]
     lambdas: LambdaRegistry
+    invoke_configs: Mapping[str, AsyncInvokeConfig] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
 
     def route(self, event: dict[str, Any]) -> list[Delivery]:
@@ -237,9 +306,34 @@ class EventRouter:
         delivered: list[Delivery] = []
         for rule in self.rules:
             if rule.matches(event):
-                delivered.extend(self._deliver(rule, target, event) for target in rule.targets)
+                delivered.extend(self._deliver_or_record(rule, target, event) for target in rule.targets)
         self.deliveries.extend(delivered)
         return delivered
+
+    def _deliver_or_record(self, rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Delivery:
+        """A failing target is the target's problem, not the bus's: recorded, then dead-lettered."""
+        try:
+            delivery = self._deliver(rule, target, event)
+        except TemplateError:
+            raise  # the rule itself is wrong: say so at once
+        except Exception as err:  # any failure of the target: EventBridge does not stop for it
+            delivery = Delivery(rule, target, "failed", event, error=f"{type(err).__name__}: {err}")
+        dead_letter = target.spec.get("DeadLetterConfig", {}).get("Arn")
+        if delivery.kind == "failed" and dead_letter:
+            self._send(dead_letter, json.dumps(event))
+            delivery = replace(delivery, failure_destination=dead_letter)
+        return delivery
+
+    def _send(self, arn: str, message: str) -> str:
+        """Put ``message`` on the emulator's SQS queue or SNS topic named by ``arn``; its message id."""
+        name = arn.rsplit(":", 1)[1]
+        if _service(arn) == "sqs":
+            sqs = self.client("sqs")
+            queue = sqs.create_queue(QueueName=name)["QueueUrl"]  # idempotent
+            return str(sqs.send_message(QueueUrl=queue, MessageBody=message)["MessageId"])
+        sns = self.client("sns")
+        topic = sns.create_topic(Name=name)["TopicArn"]  # idempotent
+        return str(sns.publish(TopicArn=topic, Message=message)["MessageId"])
 
     def _deliver(self, rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Delivery:
         payload = target_input(rule, target, event)
@@ -247,7 +341,9 @@ class EventRouter:
         pipeline = self._pipeline_for(target.arn)
         if pipeline is not None:
             params = target.spec.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
-            start = PipelineStart(pipeline, {p["Name"]: p["Value"] for p in params}, requested_by)
+            where = f"{rule.source} target {target.id}"
+            values = {p["Name"]: _parameter_value(p["Value"], event, where) for p in params}
+            start = PipelineStart(pipeline, values, requested_by)
             result = self.start_pipeline(start)
             return Delivery(rule, target, "pipeline", payload, result, start)
         service = _service(target.arn)
@@ -267,9 +363,18 @@ class EventRouter:
         except UnknownFunctionError as err:
             raise TemplateError(f"{rule.source}: target {target.id}: {err}") from err
         try:
-            result = function.invoke(payload, self.client)
-        except FunctionError as err:
-            return Delivery(rule, target, "lambda", payload, note=function.purpose, error=str(err))
+            result = self._invoke_async(function, payload.text if isinstance(payload, RawText) else payload)
+        except RetriesExhaustedError as failed:
+            return Delivery(
+                rule,
+                target,
+                "lambda",
+                payload,
+                note=function.purpose,
+                error=str(failed.error),
+                attempts=failed.attempts,
+                failure_destination=failed.destination,
+            )
         start = None
         if isinstance(result, dict) and result.get("action") == "started":
             start = PipelineStart(
@@ -281,12 +386,56 @@ class EventRouter:
             self.start_pipeline(start)
         return Delivery(rule, target, "lambda", payload, result, start, note=function.purpose)
 
+    def _invoke_async(self, function: LambdaFunction, event: Any) -> Any:
+        """Lambda's asynchronous invocation: retried on error; once the retries are exhausted the
+        invocation record goes to the on-failure destination and :class:`RetriesExhaustedError` is raised."""
+        config = self.invoke_configs.get(function.arn, AsyncInvokeConfig())
+        attempts = 1 + config.retries
+        failures: list[FunctionError] = []
+        while len(failures) < attempts:
+            try:
+                return function.invoke(event, self.client)
+            except FunctionError as err:
+                failures.append(err)
+        if config.on_failure:
+            self._send(
+                config.on_failure, json.dumps(_invocation_record(function, event, failures[-1], attempts))
+            )
+        raise RetriesExhaustedError(failures[-1], attempts, config.on_failure or "")
+
     def _publish(self, rule: Rule, target: RuleTarget, payload: Any) -> Delivery:
-        sns = self.client("sns")
-        topic = sns.create_topic(Name=target.arn.rsplit(":", 1)[1])["TopicArn"]  # idempotent
-        message = payload if isinstance(payload, str) else json.dumps(payload)
-        result = sns.publish(TopicArn=topic, Message=message)
-        return Delivery(rule, target, "sns", payload, {"MessageId": result["MessageId"]})
+        # The target input as EventBridge sends it: JSON text (a JSON string keeps its quotes), or raw text.
+        message = payload.text if isinstance(payload, RawText) else json.dumps(payload)
+        return Delivery(rule, target, "sns", payload, {"MessageId": self._send(target.arn, message)})
+
+
+def _invocation_record(
+    function: LambdaFunction, event: Any, error: FunctionError, attempts: int
+) -> dict[str, Any]:
+    """What Lambda sends to an on-failure destination (invocation-async-retain-records.html)."""
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{function.arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": str(error), "errorType": type(error.aws_error or error).__name__},
+    }
+
+
+def _parameter_value(value: str, event: dict[str, Any], where: str) -> str:
+    """A static value, or a JSON path (``$.detail.x``) read from the event, as its text."""
+    if not value.startswith("$."):
+        return value
+    found = _json_path(event, value, where)
+    if found is ABSENT:
+        raise LookupError(f"{where}: pipeline parameter path {value} is not in the event")
+    return found if isinstance(found, str) else json.dumps(found)
 
 
 def _service(arn: str) -> str:

@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 
 CSV = "text/csv"
 METRIC_NAMESPACE = "AWS/SageMaker"  # where SageMaker publishes endpoint invocation metrics
+# PutMetricData: "Values ... can contain up to 150 unique values"
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html).
+MAX_VALUES_PER_DATUM = 150
 CAPTURE_EVENT_VERSION = "0"
 INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
 VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
@@ -264,20 +268,19 @@ class InvocationMetrics:
                 for name, values in counts.items()
                 if name != "ModelLatency"
             ]
-            latency = counts["ModelLatency"]
-            data.append(
+            # Raw values (not a statistic set): CloudWatch computes the p99 latency alarm's
+            # percentile only from raw values. Values holds at most 150 distinct values per datum.
+            latency = sorted(Counter(counts["ModelLatency"]).items())
+            data.extend(
                 {
                     "MetricName": "ModelLatency",
                     "Dimensions": dimensions,
                     "Timestamp": minute,
-                    "StatisticValues": {
-                        "SampleCount": float(len(latency)),
-                        "Sum": sum(latency),
-                        "Minimum": min(latency),
-                        "Maximum": max(latency),
-                    },
+                    "Values": [value for value, _ in latency[start : start + MAX_VALUES_PER_DATUM]],
+                    "Counts": [float(n) for _, n in latency[start : start + MAX_VALUES_PER_DATUM]],
                     "Unit": "Microseconds",
                 }
+                for start in range(0, len(latency), MAX_VALUES_PER_DATUM)
             )
             self.cloudwatch.put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=data)
 

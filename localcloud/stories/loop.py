@@ -21,6 +21,11 @@ from settings. The steps, each recorded in a timeline with when and why:
 8. score both registered versions, with the endpoint's own inference code, on freshly drawn labelled
    rows of the drifted population: the retrained version must have the lower RMSE.
 
+After every execution the events SageMaker would send (its status change; the registered package's
+state change) are routed through the synthesized rules as well (:mod:`localcloud.sagemaker.events`):
+the approved package reaches the deploy function by the package-approved rule, a failure the
+notification topic by the pipeline-failed rule.
+
 The loop is closed when the endpoint serves the model version the retraining registered, and that
 version was really retrained: its job steps ran (no step-cache hits) and its model artifact and
 drift baseline differ from the first version's. Retraining that reused the cached steps would
@@ -47,6 +52,7 @@ from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
 from localcloud.eventbridge import Delivery, EventRouter, PipelineStart
 from localcloud.sagemaker.endpoint import Deployment, LocalEndpoint, RuntimeClient, send_csv
+from localcloud.sagemaker.events import model_package_state_change, pipeline_execution_status_change
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
 from localcloud.stories.monitoring_report import MonitoringReport
@@ -223,7 +229,9 @@ class ClosedLoop:
 
     def _close(self, *, cloud: LocalCloud, endpoint: LocalEndpoint, result: LoopResult) -> None:
         training = self.settings.training_pipeline_name
-        first = self._run_pipeline(cloud, PipelineStart(training, {}, "demo (first training)"))
+        # Pipeline starts wait in _pending, so they run after the delivery is on the timeline.
+        router = cloud.event_router(self._pending.append)
+        first = self._run_pipeline(cloud, router, PipelineStart(training, {}, "demo (first training)"))
         self._require_deployed(first)
         deployed = self._serving(endpoint)
         self.timeline.add(
@@ -231,21 +239,15 @@ class ClosedLoop:
             f"reconciled from the emulated control plane: {deployed.endpoint_config}",
         )
         evaluator = cloud.alarm_evaluator()
-        skipped = [f"{a.name} ({a.not_evaluable_reason})" for a in cloud.alarms if a.not_evaluable_reason]
-        if skipped:
-            self.timeline.add(
-                f"not evaluated locally: {', '.join(skipped)}", "the emulator lacks the statistic"
-            )
-        router = cloud.event_router(self._pending.append)  # run after the delivery is on the timeline
         client = RuntimeClient(endpoint.url)
         for phase, kind in (("normal", TrafficKind.NORMAL), ("drifted", TrafficKind.DRIFTED)):
             self._send(endpoint, client, kind, phase)
-            self._monitor(cloud)
+            self._monitor(cloud, router)
             if kind is TrafficKind.DRIFTED:
                 self._land_labelled_data(cloud.aws)
             changed = self._evaluate(evaluator, router, result)
             while self._pending:
-                self._run_pipeline(cloud, self._pending.pop(0))
+                self._run_pipeline(cloud, router, self._pending.pop(0))
             drift_state = evaluator.states[self.settings.drift_alarm_name].value
             if kind is TrafficKind.NORMAL and drift_state is AlarmState.ALARM:
                 raise LoopError(
@@ -279,21 +281,23 @@ class ClosedLoop:
         result.deliveries = router.deliveries
 
     # -- stages ------------------------------------------------------------------------------------
-    def _run_pipeline(self, cloud: LocalCloud, start: PipelineStart) -> ExecutionRecord:
+    def _run_pipeline(self, cloud: LocalCloud, router: EventRouter, start: PipelineStart) -> ExecutionRecord:
         shown = ", ".join(f"{k}={v}" for k, v in start.parameters.items()) or "defaults"
         self.timeline.add(f"run {start.pipeline_name} ({shown})", f"requested by {start.requested_by}")
         record = cloud.run(start.pipeline_name, start.parameters, execution_arn=start.execution_arn)
         self.runs.append(record)
+        if record.succeeded:
+            self.timeline.add(
+                f"{start.pipeline_name} {record.status} ({record.execution_id})",
+                _run_summary(record),
+                (str(record.record_file),),
+            )
+        self._route_sagemaker_events(cloud, router, record)  # a failure notifies before the loop stops
         if not record.succeeded:
             raise LoopError(
                 f"{start.pipeline_name} execution {record.execution_id} {record.status}: {record.failure_reason} "
                 f"(record: {record.record_file})"
             )
-        self.timeline.add(
-            f"{start.pipeline_name} {record.status} ({record.execution_id})",
-            _run_summary(record),
-            (str(record.record_file),),
-        )
         return record
 
     def _require_deployed(self, record: ExecutionRecord) -> None:
@@ -392,11 +396,11 @@ class ClosedLoop:
             tuple(files[:1]),
         )
 
-    def _monitor(self, cloud: LocalCloud) -> None:
+    def _monitor(self, cloud: LocalCloud, router: EventRouter) -> None:
         """Run the monitoring pipeline, download its report and put its verdict on the timeline."""
         name = self.settings.monitoring_pipeline_name
         record = self._run_pipeline(
-            cloud, PipelineStart(name, {}, "the monitoring schedule (its rule's target)")
+            cloud, router, PipelineStart(name, {}, "the monitoring schedule (its rule's target)")
         )
         s3 = cloud.aws.clients.s3
         report = MonitoringReport.read(s3, record)
@@ -421,19 +425,36 @@ class ClosedLoop:
             f"alarms evaluated at {at:%H:%M}Z: {states}", "CloudWatch's rules over the emulator's metrics"
         )
         for evaluation, event in ((e, e.event) for e in changed if e.event is not None):
-            deliveries = router.route(event)
-            for delivery in deliveries:
-                outcome = delivery.error or (
-                    delivery.result.get("action") if isinstance(delivery.result, dict) else delivery.kind
-                )
-                self.timeline.add(
-                    f"event {evaluation.alarm.name} {evaluation.state} -> rule {delivery.rule.name} -> "
-                    f"{delivery.kind} {delivery.note or delivery.target.id}: {outcome}",
-                    delivery.result.get("reason", "") if isinstance(delivery.result, dict) else "",
-                )
+            for delivery in router.route(event):
+                self._add_delivery(f"{evaluation.alarm.name} {evaluation.state}", delivery)
                 if delivery.pipeline_start and result.alarm_name is None:
                     result.alarm_name = evaluation.alarm.name
         return changed
+
+    def _route_sagemaker_events(
+        self, cloud: LocalCloud, router: EventRouter, record: ExecutionRecord
+    ) -> None:
+        """The events SageMaker would send for this execution, through the synthesized rules: the
+        final status (a failure notifies), and the registered package's state (approved in our
+        group: the deploy function, which finds the Deploy step's work done and answers unchanged)."""
+        events = [pipeline_execution_status_change(record, self.settings.pipeline_arn(record.pipeline_name))]
+        if record.model_package_arn:
+            package = cloud.aws.clients.sagemaker.describe_model_package(
+                ModelPackageName=record.model_package_arn
+            )
+            events.append(model_package_state_change(package, record.ended_at or record.started_at))
+        for event in events:
+            for delivery in router.route(event):
+                self._add_delivery(event["detail-type"], delivery)
+
+    def _add_delivery(self, what: str, delivery: Delivery) -> None:
+        answer = delivery.result if isinstance(delivery.result, dict) else {}
+        outcome = delivery.error or answer.get("action") or answer.get("status") or delivery.kind
+        self.timeline.add(
+            f"event {what} -> rule {delivery.rule.name} -> {delivery.kind} "
+            f"{delivery.note or delivery.target.id}: {outcome}",
+            answer.get("reason", ""),
+        )
 
     def _write_summary(self, result: LoopResult) -> Path:
         path = self.options.out_dir / "timeline.json"

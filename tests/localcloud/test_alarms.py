@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -143,7 +144,8 @@ ERROR_RATE = {
     "Metrics": [
         {
             "Id": "rate",
-            "Expression": "IF(invocations > 0, (FILL(errors, 0) + modelerrors) / invocations, 0)",
+            # What infra/alarms.py synthesizes (no FILL: a metric without a datapoint counts as 0).
+            "Expression": "IF(invocations > 0, (errors + modelerrors) / invocations, 0)",
             "ReturnData": True,
             "Label": "rate",
         },
@@ -187,7 +189,7 @@ def test_load_alarms_resolves_intrinsics_and_metric_math(tmp_path):
     assert (drift.datapoints_to_alarm, drift.treat_missing_data) == (1, MissingData.NOT_BREACHING)
     assert alarms["errors"].period == 300 and alarms["errors"].result_query.id == "rate"
     assert alarms["errors"].treat_missing_data is MissingData.MISSING  # CloudWatch's default
-    assert "moto" in alarms["p99"].not_evaluable_reason
+    assert alarms["p99"].queries[0].stat == "p99"
 
 
 @pytest.mark.parametrize(
@@ -206,10 +208,30 @@ def test_bad_alarm_definitions_name_the_resource_and_field(tmp_path, change, mes
     assert "DriftAlarm" in str(err.value)
 
 
-def test_unsupported_metric_math_fails_at_load(tmp_path):
-    bad = {**ERROR_RATE, "Metrics": [{**ERROR_RATE["Metrics"][0], "Expression": "ANOMALY_DETECTION_BAND(x)"}]}
-    with pytest.raises(TemplateError, match=r"E \(AWS::CloudWatch::Alarm\)\.Metrics\[0\].*FILL"):
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("ANOMALY_DETECTION_BAND(invocations)", "ANOMALY_DETECTION_BAND"),
+        ("AVG(invocations)", "AVG of a single series"),
+        ("RUNNING_SUM(invocations)", "RUNNING_SUM"),
+        ("SUM(METRICS())", "METRICS"),
+        ("invocations + unknown", "unknown ids"),
+    ],
+)
+def test_unsupported_metric_math_fails_at_load_naming_the_function(tmp_path, expression, message):
+    bad = {
+        **ERROR_RATE,
+        "Metrics": [{**ERROR_RATE["Metrics"][0], "Expression": expression}, *ERROR_RATE["Metrics"][1:]],
+    }
+    with pytest.raises(TemplateError, match=r"E \(AWS::CloudWatch::Alarm\)\.Metrics") as err:
         load_alarms(_write(tmp_path, _template({"E": bad})))
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("field", ["EvaluationWindow", "ThresholdMetricId"])
+def test_unsupported_alarm_fields_are_refused(tmp_path, field):
+    with pytest.raises(TemplateError, match=f"D .*{field}.*not evaluated locally"):
+        load_alarms(_write(tmp_path, _template({"D": {**DRIFT_ALARM, field: "x"}})))
 
 
 # -- evaluation against CloudWatch data (moto) ------------------------------------------------------
@@ -297,3 +319,191 @@ def test_metric_math_alarm_over_moto_metrics(tmp_path, cloudwatch):
     assert alarm.state is AlarmState.ALARM and alarm.values[-1] == pytest.approx(0.1)
     expression = alarm.event["detail"]["configuration"]["metrics"][0]["expression"]
     assert expression.startswith("IF(invocations > 0")
+
+
+# "Avoiding premature transitions to alarm state" (alarms-and-missing-data.html), N = M = 3.
+@pytest.mark.parametrize(
+    ("data", "m", "expected"),
+    [
+        ("- - - - X", 3, None),  # "does not go immediately into ALARM"
+        ("- - - X -", 3, None),
+        ("- - - X X", 3, None),
+        ("- - X - -", 3, "ALARM"),  # the oldest breaching point is M old, the rest missing
+        ("- - X X -", 3, "ALARM"),
+        ("- - - X -", 2, "ALARM"),  # "applies to M out of N alarms as well"
+        ("- - - - X", 2, None),
+    ],
+)
+@pytest.mark.parametrize("current", [AlarmState.OK, AlarmState.INSUFFICIENT_DATA])
+def test_premature_alarm_rule(data, m, expected, current):
+    decision = decide(_alarm(3, m, "missing"), _series(data), current)
+    assert decision.state is (AlarmState(expected) if expected else current)
+
+
+def test_dynamodb_alarms_always_ignore_missing_data(tmp_path):
+    """API_PutMetricAlarm: "Alarms that evaluate metrics in the AWS/DynamoDB namespace always ignore
+    missing data even if you choose a different option for TreatMissingData"."""
+    alarm = {**DRIFT_ALARM, "Namespace": "AWS/DynamoDB", "TreatMissingData": "breaching"}
+    (loaded,) = load_alarms(_write(tmp_path, _template({"D": alarm})))
+    assert loaded.treat_missing_data is MissingData.IGNORE
+
+
+def test_metrics_of_another_namespace_with_the_same_name_and_dimensions_are_not_seen(tmp_path, cloudwatch):
+    alarms = load_alarms(_write(tmp_path, _template({"D": DRIFT_ALARM})))
+    evaluator = AlarmEvaluator(alarms, cloudwatch, SETTINGS.account, SETTINGS.region, created_at=T0)
+    dims = alarms[0].queries[0].dimensions
+    cloudwatch.put_metric_data(
+        Namespace="Other/Namespace",
+        MetricData=[
+            {
+                "MetricName": "share",
+                "Value": 0.9,
+                "Timestamp": T0 + timedelta(minutes=10),
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+            }
+        ],
+    )
+    assert evaluator.evaluate(T0 + timedelta(minutes=11))[0].values[-1] is None
+
+
+P99_ALARM = {
+    "AlarmName": "latency",
+    "Namespace": NS,
+    "MetricName": "ModelLatency",
+    "Dimensions": [{"Name": "E", "Value": "e"}],
+    "ExtendedStatistic": "p99",
+    "Period": 60,
+    "Threshold": 500,
+    "ComparisonOperator": "GreaterThanThreshold",
+    "EvaluationPeriods": 1,
+}
+
+
+def _put_values(cloudwatch, values, at):
+    cloudwatch.put_metric_data(
+        Namespace=NS,
+        MetricData=[
+            {
+                "MetricName": "ModelLatency",
+                "Values": values,
+                "Timestamp": at,
+                "Dimensions": [{"Name": "E", "Value": "e"}],
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("low_sample", "expected"), [("evaluate", AlarmState.ALARM), ("ignore", AlarmState.OK)]
+)
+def test_p99_from_raw_values_and_the_low_sample_count_rule(tmp_path, cloudwatch, low_sample, expected):
+    """p99 of 100 values 1..99 and 1000 is the 99th smallest (99) -> OK; with a 1000 among the top
+    2 it is 1000 -> ALARM, except that p99 needs 10/(1-0.99) = 1000 samples: with ``ignore`` and only
+    100 samples the state is kept (percentiles-with-low-samples.html)."""
+    alarm = {**P99_ALARM, "EvaluateLowSampleCountPercentile": low_sample}
+    alarms = load_alarms(_write(tmp_path, _template({"P": alarm})))
+    evaluator = AlarmEvaluator(alarms, cloudwatch, SETTINGS.account, SETTINGS.region, created_at=T0)
+    evaluator.states["latency"].value = AlarmState.OK
+    _put_values(cloudwatch, [*range(1, 100), 1000], T0 + timedelta(seconds=10))
+    first = evaluator.evaluate(T0 + timedelta(minutes=1))[0]
+    assert (first.values[-1], first.state) == (99.0, AlarmState.OK)
+    _put_values(cloudwatch, [*range(1, 99), 1000, 1000], T0 + timedelta(minutes=1, seconds=10))
+    second = evaluator.evaluate(T0 + timedelta(minutes=2))[0]
+    assert (second.values[-1], second.state) == (1000.0, expected)
+
+
+def test_a_percentile_of_a_statistic_set_does_not_exist(tmp_path, cloudwatch):
+    """Statistics-definitions.html: percentiles need raw values (or sets with SampleCount 1 / Min = Max)."""
+    alarms = load_alarms(_write(tmp_path, _template({"P": P99_ALARM})))
+    evaluator = AlarmEvaluator(alarms, cloudwatch, SETTINGS.account, SETTINGS.region, created_at=T0)
+    cloudwatch.put_metric_data(
+        Namespace=NS,
+        MetricData=[
+            {
+                "MetricName": "ModelLatency",
+                "StatisticValues": {"SampleCount": 2, "Sum": 1001, "Minimum": 1, "Maximum": 1000},
+                "Timestamp": T0 + timedelta(seconds=10),
+                "Dimensions": [{"Name": "E", "Value": "e"}],
+            }
+        ],
+    )
+    assert evaluator.evaluate(T0 + timedelta(minutes=1))[0].values[-1] is None
+
+
+def test_state_change_event_fields_as_in_aws_sample(tmp_path, cloudwatch):
+    """cloudwatch-and-eventbridge.html's sample: a single-metric alarm's metric id is a generated
+    UUID; reasonData.startDate is the start of the oldest evaluated datapoint."""
+    alarm = {**DRIFT_ALARM, "Period": 300, "EvaluationPeriods": 2, "DatapointsToAlarm": 2}
+    alarms = load_alarms(_write(tmp_path, _template({"D": alarm})))
+    evaluator = AlarmEvaluator(alarms, cloudwatch, SETTINGS.account, SETTINGS.region, created_at=T0)
+    dims = alarms[0].queries[0].dimensions
+    _put(cloudwatch, "share", 0.6, T0 + timedelta(minutes=1), dims)
+    _put(cloudwatch, "share", 0.7, T0 + timedelta(minutes=6), dims)
+    event = evaluator.evaluate(T0 + timedelta(minutes=10))[0].event
+    metric = event["detail"]["configuration"]["metrics"][0]
+    assert str(uuid.UUID(metric["id"])) == metric["id"] and metric["returnData"] is True
+    reason_data = json.loads(event["detail"]["state"]["reasonData"])
+    assert reason_data["startDate"] == "2026-11-23T12:00:00.000+0000"
+    assert reason_data["queryDate"] == "2026-11-23T12:10:00.000+0000"
+    assert reason_data["recentDatapoints"] == [0.6, 0.7]
+
+
+def test_an_expression_may_use_another_expressions_id(tmp_path, cloudwatch):
+    metrics = [
+        {"Id": "rate", "Expression": "errors / total", "ReturnData": False},
+        {"Id": "percent", "Expression": "rate * 100", "ReturnData": True},
+        *[
+            {
+                "Id": qid,
+                "ReturnData": False,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": NS,
+                        "MetricName": name,
+                        "Dimensions": [{"Name": "E", "Value": "e"}],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+            for qid, name in (("errors", "Errors"), ("total", "Invocations"))
+        ],
+    ]
+    alarm = {**ERROR_RATE, "Threshold": 5, "Metrics": metrics}
+    alarms = load_alarms(_write(tmp_path, _template({"E": alarm})))
+    evaluator = AlarmEvaluator(alarms, cloudwatch, SETTINGS.account, SETTINGS.region, created_at=T0)
+    _put(cloudwatch, "Errors", 10, T0 + timedelta(seconds=5), (("E", "e"),))
+    _put(cloudwatch, "Invocations", 100, T0 + timedelta(seconds=5), (("E", "e"),))
+    evaluation = evaluator.evaluate(T0 + timedelta(minutes=1))[0]
+    assert (evaluation.values[-1], evaluation.state) == (10.0, AlarmState.ALARM)
+    cycle = [{**metrics[0], "Expression": "percent / 100"}, *metrics[1:]]
+    with pytest.raises(TemplateError, match="cycle"):
+        load_alarms(_write(tmp_path, _template({"E": {**alarm, "Metrics": cycle}})))
+
+
+def test_the_endpoint_publishes_raw_latencies_so_its_p99_alarm_is_evaluated(cloudwatch):
+    """The local endpoint sends ModelLatency as raw values (Values/Counts, at most 150 distinct values
+    per datum), which is what a percentile needs; 200 distinct latencies go out as two datums."""
+    from localcloud.moto_extensions import cloudwatch_metrics
+    from localcloud.sagemaker.endpoint import METRIC_NAMESPACE, InvocationMetrics
+
+    cloudwatch_metrics.install()
+    metrics = InvocationMetrics(cloudwatch, "ep")
+    for latency in [*range(1, 200), 5000]:
+        metrics.record(T0 + timedelta(seconds=5), "v", 200, False, float(latency))
+    metrics.flush()
+    dimensions = [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "v"}]
+    query = {"Namespace": METRIC_NAMESPACE, "MetricName": "ModelLatency", "Dimensions": dimensions}
+    results = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {"Id": stat.lower(), "MetricStat": {"Metric": query, "Period": 60, "Stat": stat}}
+            for stat in ("p99", "SampleCount", "Maximum")
+        ],
+        StartTime=T0,
+        EndTime=T0 + timedelta(minutes=1),
+    )["MetricDataResults"]
+    assert {r["Id"]: r["Values"] for r in results} == {
+        "p99": [198.0],
+        "samplecount": [200.0],
+        "maximum": [5000.0],
+    }

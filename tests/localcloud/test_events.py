@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from moto import mock_aws
-from moto.events.models import EventPattern
 
 from localcloud.awslambda import LambdaRegistry
-from localcloud.cloudformation import TemplateSet
+from localcloud.cloudformation import TemplateError, TemplateSet
 from localcloud.cloudwatch import (
     AlarmDefinition,
     AlarmEvaluator,
@@ -22,7 +21,8 @@ from localcloud.cloudwatch import (
     alarm_state_change_event,
     load_alarms,
 )
-from localcloud.eventbridge import EventRouter, PipelineStart, load_rules, normalize_for_matching
+from localcloud.event_patterns import matches
+from localcloud.eventbridge import EventRouter, PipelineStart, RawText, RuleTarget, load_rules, target_input
 from pipelines import parameters as params
 from pipelines import settings as settings_module
 
@@ -32,7 +32,7 @@ ALARM_ARN = f"arn:aws:cloudwatch:{SETTINGS.region}:{SETTINGS.account}:alarm:{SET
 
 RETRAIN_INPUT = (
     '{"PipelineName": "' + TRAINING + '", "PipelineParameterList": [{"Name": "TriggeredBy", "Value": '
-    '"alarm:<alarm>"}], "event": <aws.events.event>}'
+    '"alarm:<alarm>"}], "event": <aws.events.event.json>}'
 )
 TEMPLATE = {
     "Resources": {
@@ -186,7 +186,7 @@ def test_drift_alarm_reaches_the_guard_which_starts_training_once(templates, aws
     deliveries = router.route(event)
     assert [d.kind for d in deliveries] == ["lambda", "sns"]
     guard = deliveries[0]
-    assert guard.payload["event"] == event  # <aws.events.event> is the whole event, as JSON
+    assert guard.payload["event"] == event  # <aws.events.event.json> is the whole event
     assert guard.payload["PipelineParameterList"] == [
         {"Name": "TriggeredBy", "Value": f"alarm:{SETTINGS.drift_alarm_name}"}
     ]
@@ -245,22 +245,111 @@ def test_sns_target_publishes_to_the_emulator_topic(templates, aws):
     assert body["detail"]["alarmName"] == SETTINGS.drift_alarm_name
 
 
-def test_numeric_filter_inside_an_array_of_objects():
-    """moto alone misses this match (its known bug); normalizing first gives AWS's answer."""
-    pattern = EventPattern.load(
-        json.dumps(
-            {
-                "detail": {
-                    "configuration": {"metrics": {"metricStat": {"period": [{"numeric": [">=", 3600]}]}}}
-                }
-            }
-        )
-    )
+def test_numeric_filter_inside_an_array_of_objects_matches_within_one_element():
+    """eb-event-patterns-arrays.html: a filter on a field of an array of objects matches when an
+    element does, and two fields must match within the same element (event-ruler's README)."""
     event = _alarm_event("ALARM", "OK")
-    assert not pattern.matches_event(event)
-    assert pattern.matches_event(normalize_for_matching(event))
-    event["detail"]["configuration"]["metrics"][0]["metricStat"]["period"] = 60
-    assert not pattern.matches_event(normalize_for_matching(event))
+    period = {"metricStat": {"period": [{"numeric": [">=", 3600]}]}}
+    assert matches({"detail": {"configuration": {"metrics": period}}}, event)
+    same_element = {"metricStat": {"period": [3600]}, "returnData": [True]}
+    assert matches({"detail": {"configuration": {"metrics": same_element}}}, event)
+    event["detail"]["configuration"]["metrics"] = [
+        {"id": "a", "metricStat": {"period": 3600}, "returnData": False},
+        {"id": "b", "expression": "a * 2", "returnData": True},
+    ]
+    assert not matches({"detail": {"configuration": {"metrics": same_element}}}, event)
+
+
+def test_a_rule_with_an_unknown_operator_is_rejected_when_read(tmp_path):
+    bad = {
+        "Resources": {
+            "R": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {"EventPattern": {"source": [{"prefx": "aws."}]}},
+            }
+        }
+    }
+    (tmp_path / "Bad.template.json").write_text(json.dumps(bad))
+    with pytest.raises(
+        TemplateError, match=r"R \(AWS::Events::Rule\)\.EventPattern: source: unknown operator 'prefx'"
+    ):
+        load_rules(TemplateSet.load(SETTINGS, tmp_path))
+
+
+def test_dynamic_pipeline_parameters_are_read_from_the_event(tmp_path, aws):
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventPattern": {"source": ["test.dynamic"]},
+            "Targets": [
+                {
+                    "Id": "Training",
+                    "Arn": SETTINGS.pipeline_arn(TRAINING),
+                    "SageMakerPipelineParameters": {
+                        "PipelineParameterList": [
+                            {"Name": "TriggeredBy", "Value": "$.detail.alarmName"},
+                            {"Name": "Static", "Value": "x"},
+                        ]
+                    },
+                },
+                {
+                    "Id": "Missing",
+                    "Arn": SETTINGS.pipeline_arn(TRAINING),
+                    "SageMakerPipelineParameters": {
+                        "PipelineParameterList": [{"Name": "P", "Value": "$.detail.nope"}]
+                    },
+                },
+            ],
+        },
+    }
+    (tmp_path / "Dyn.template.json").write_text(json.dumps({"Resources": {"Dyn": rule}}))
+    started: list[PipelineStart] = []
+    router = _router(TemplateSet.load(SETTINGS, tmp_path), aws, started)
+    deliveries = router.route({"source": "test.dynamic", "detail": {"alarmName": "a1"}})
+    assert started[0].parameters == {"TriggeredBy": "a1", "Static": "x"}
+    # A failing target is recorded on its delivery, not raised out of the router.
+    assert deliveries[1].kind == "failed" and "$.detail.nope is not in the event" in deliveries[1].error
+
+
+def test_a_failing_target_goes_to_its_dead_letter_queue(tmp_path, aws):
+    queue_arn = f"arn:aws:sqs:{SETTINGS.region}:{SETTINGS.account}:dlq"
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventPattern": {"source": ["test.dlq"]},
+            "Targets": [
+                {"Id": "T", "Arn": SETTINGS.pipeline_arn(TRAINING), "DeadLetterConfig": {"Arn": queue_arn}}
+            ],
+        },
+    }
+    (tmp_path / "Dlq.template.json").write_text(json.dumps({"Resources": {"Dlq": rule}}))
+
+    def fail(start):
+        raise RuntimeError("target unavailable")
+
+    router = EventRouter(
+        load_rules(TemplateSet.load(SETTINGS, tmp_path)),
+        SETTINGS,
+        aws,
+        fail,
+        LambdaRegistry.for_project(SETTINGS),
+    )
+    (delivery,) = router.route({"source": "test.dlq", "detail": {}})
+    assert delivery.error == "RuntimeError: target unavailable" and delivery.failure_destination == queue_arn
+    queue = aws("sqs").get_queue_url(QueueName="dlq")["QueueUrl"]
+    assert (
+        json.loads(aws("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])["source"] == "test.dlq"
+    )
+
+
+def test_aws_events_event_omits_detail_and_event_json_is_whole(templates, aws):
+    rule = load_rules(templates)[0]
+    event = _alarm_event("ALARM", "OK")
+    transformer = {"InputTemplate": '{"e": <aws.events.event>, "j": <aws.events.event.json>}'}
+    target = RuleTarget(id="X", arn="arn", spec={"InputTransformer": transformer})
+    payload = target_input(rule, target, event)
+    assert "detail" not in payload["e"] and payload["e"]["id"] == event["id"]
+    assert payload["j"] == event
 
 
 # -- the real synthesized templates --------------------------------------------------------------
@@ -302,3 +391,171 @@ def test_drift_metric_as_the_monitor_publishes_it_starts_retraining_through_the_
     assert len(guard) == 1 and guard[0].result["action"] == "started"
     assert [s.pipeline_name for s in started] == [TRAINING]
     assert started[0].parameters[params.TRIGGERED_BY] not in ("", params.MANUAL_TRIGGER)
+
+
+# eb-transform-target-input.html, "Input transform examples": the page's EC2 event, paths and templates.
+EC2_EVENT = {
+    "version": "0",
+    "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+    "detail-type": "EC2 Instance State-change Notification",
+    "source": "aws.ec2",
+    "account": "123456789012",
+    "time": "2015-11-11T21:29:54Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"],
+    "detail": {"instance-id": "i-0123456789", "state": "RUNNING"},
+}
+EC2_PATHS = {
+    "timestamp": "$.time",
+    "instance": "$.detail.instance-id",
+    "state": "$.detail.state",
+    "gone": "$.detail.nope",
+}
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('"instance <instance> is in <state>"', "instance i-0123456789 is in RUNNING"),
+        ('{"instance" : <instance>, "state": <state>}', {"instance": "i-0123456789", "state": "RUNNING"}),
+        (
+            '{"instance" : <instance>, "state": [ 9, <state>, true ], "Transformed" : "Yes"}',
+            {"instance": "i-0123456789", "state": [9, "RUNNING", True], "Transformed": "Yes"},
+        ),
+        ('"<aws.events.rule-name> triggered"', "RetrainOnDrift triggered"),
+        # "String with escaped quotes".
+        ('"instance \\"<instance>\\" is in <state>"', 'instance "i-0123456789" is in RUNNING'),
+        # A path absent from the event creates no variable: nothing appears in its place.
+        ('"[<gone>]"', "[]"),
+    ],
+)
+def test_input_transformer_examples(templates, template, expected):
+    rule = next(r for r in load_rules(templates) if r.name == "RetrainOnDrift")
+    spec = {"InputTransformer": {"InputPathsMap": EC2_PATHS, "InputTemplate": template}}
+    assert target_input(rule, RuleTarget("X", "arn", spec), EC2_EVENT) == expected
+
+
+def test_values_are_not_escaped(templates):
+    """ "EventBridge doesn't escape values extracted by Input Path": a quote in a value breaks the JSON."""
+    rule = next(r for r in load_rules(templates) if r.name == "RetrainOnDrift")
+    spec = {"InputTransformer": {"InputPathsMap": EC2_PATHS, "InputTemplate": '{"s": "<state>"}'}}
+    event = {**EC2_EVENT, "detail": {"state": 'RUN"NING'}}
+    assert target_input(rule, RuleTarget("X", "arn", spec), event) == RawText('{"s": "RUN"NING"}')
+
+
+def test_a_string_template_reaches_sns_with_its_quotes(tmp_path, aws):
+    sns, sqs = aws("sns"), aws("sqs")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    transformer = {"InputPathsMap": {"state": "$.detail.state"}, "InputTemplate": '"state is <state>"'}
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventPattern": {"source": ["aws.ec2"]},
+            "Targets": [{"Id": "T", "Arn": topic, "InputTransformer": transformer}],
+        },
+    }
+    (tmp_path / "Sns.template.json").write_text(json.dumps({"Resources": {"S": rule}}))
+    _router(TemplateSet.load(SETTINGS, tmp_path), aws, []).route(EC2_EVENT)
+    assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == '"state is RUNNING"'
+
+
+@pytest.mark.slow
+def test_sagemaker_events_go_through_the_real_rules(real_templates, aws):
+    """A failed execution notifies through the pipeline-failed rule; an approved package of our group
+    reaches the deploy function through the package-approved rule (automating-sagemaker-with-eventbridge.html)."""
+    from pathlib import Path
+
+    from localcloud.sagemaker.events import model_package_state_change, pipeline_execution_status_change
+    from localcloud.sagemaker.executor.records import ExecutionRecord, ExecutionStatus
+
+    now = datetime.now(UTC)
+    execution_arn = f"{SETTINGS.pipeline_arn(TRAINING)}/execution/abc123"
+    failed = ExecutionRecord(
+        TRAINING, "abc123", execution_arn, Path("."), {}, ExecutionStatus.FAILED, now, now
+    )
+    router = _router(real_templates, aws, [])
+    event = pipeline_execution_status_change(failed, SETTINGS.pipeline_arn(TRAINING))
+    assert event["detail"]["currentPipelineExecutionStatus"] == "Failed"
+    (notify,) = router.route(event)
+    assert (notify.rule.name, notify.kind) == (f"{SETTINGS.prefix}-pipeline-failed", "sns")
+    assert notify.payload == f"{SETTINGS.prefix}: pipeline execution {execution_arn} failed"
+    succeeded = ExecutionRecord(
+        TRAINING, "abc124", execution_arn, Path("."), {}, ExecutionStatus.SUCCEEDED, now, now
+    )
+    assert router.route(pipeline_execution_status_change(succeeded, SETTINGS.pipeline_arn(TRAINING))) == []
+
+    package_arn = f"arn:aws:sagemaker:{SETTINGS.region}:{SETTINGS.account}:model-package/{SETTINGS.model_package_group}/1"
+    package = {
+        "ModelPackageGroupName": SETTINGS.model_package_group,
+        "ModelPackageVersion": 1,
+        "ModelPackageArn": package_arn,
+        "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": "Approved",
+        "CreationTime": now,
+    }
+    (deploy,) = router.route(model_package_state_change(package, now))
+    assert (deploy.rule.name, deploy.kind, deploy.note) == (
+        f"{SETTINGS.prefix}-package-approved",
+        "lambda",
+        "deploy",
+    )
+    assert deploy.payload["detail"]["CreationTime"] == int(now.timestamp() * 1000)
+    assert (
+        router.route(
+            model_package_state_change({**package, "ModelApprovalStatus": "PendingManualApproval"}, now)
+        )
+        == []
+    )
+
+
+def test_a_failing_function_is_retried_then_its_invocation_record_goes_to_the_on_failure_destination(aws):
+    """invocation-async.html: two retries by default; then invocation-async-retain-records.html's record."""
+    from localcloud.eventbridge import AsyncInvokeConfig, Rule
+
+    queue_arn = f"arn:aws:sqs:{SETTINGS.region}:{SETTINGS.account}:guard-failures"
+    guard_arn = SETTINGS.function_arn("retrain-guard")
+    target = RuleTarget("Guard", guard_arn, {"Id": "Guard", "Arn": guard_arn, "Input": '{"no": "pipeline"}'})
+    rule = Rule("r", "arn:aws:events:::rule/r", "fixture: R", {"source": ["test"]}, None, True, (target,))
+    router = EventRouter(
+        [rule],
+        SETTINGS,
+        aws,
+        [].append,
+        LambdaRegistry.for_project(SETTINGS),
+        invoke_configs={guard_arn: AsyncInvokeConfig(retries=2, on_failure=queue_arn)},
+    )
+    (delivery,) = router.route({"source": "test"})
+    assert delivery.error and (delivery.attempts, delivery.failure_destination) == (3, queue_arn)
+    queue = aws("sqs").get_queue_url(QueueName="guard-failures")["QueueUrl"]
+    record = json.loads(aws("sqs").receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestPayload"] == {"no": "pipeline"}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+
+
+def test_invoke_configs_are_read_from_the_templates(tmp_path):
+    from localcloud.eventbridge import AsyncInvokeConfig, load_invoke_configs
+
+    template = {
+        "Resources": {
+            "GuardFn": TEMPLATE["Resources"]["GuardFn"],
+            "Failures": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "guard-failures"}},
+            "Config": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {
+                    "FunctionName": {"Ref": "GuardFn"},
+                    "Qualifier": "$LATEST",
+                    "MaximumRetryAttempts": 1,
+                    "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}},
+                },
+            },
+        }
+    }
+    (tmp_path / "Fn.template.json").write_text(json.dumps(template))
+    configs = load_invoke_configs(TemplateSet.load(SETTINGS, tmp_path))
+    queue_arn = f"arn:aws:sqs:{SETTINGS.region}:{SETTINGS.account}:guard-failures"
+    assert configs == {SETTINGS.function_arn("retrain-guard"): AsyncInvokeConfig(1, queue_arn)}

@@ -1,0 +1,83 @@
+"""The events SageMaker sends to EventBridge, for what the local cloud did.
+
+In the account SageMaker emits an event when a pipeline execution changes status and when a model
+package is created or its approval changes; the project's rules react to them (a package approved
+in our group -> the deploy function; a failed execution -> a notification). The local executor
+and registry emit nothing, so the loop builds these events from what ran and routes them through
+the synthesized rules, as EventBridge would. Shapes: "Automating Amazon SageMaker with Amazon
+EventBridge" (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from localcloud.sagemaker.executor.records import ExecutionRecord
+
+SOURCE = "aws.sagemaker"
+PIPELINE_EXECUTION_STATUS = "SageMaker Model Building Pipeline Execution Status Change"
+MODEL_PACKAGE_STATE = "SageMaker Model Package State Change"
+
+
+def _event(detail_type: str, resources: list[str], detail: dict[str, Any], at: datetime) -> dict[str, Any]:
+    account, region = resources[0].split(":")[4], resources[0].split(":")[3]
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": SOURCE,
+        "account": account,
+        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": resources,
+        "detail": detail,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def pipeline_execution_status_change(record: ExecutionRecord, pipeline_arn: str) -> dict[str, Any]:
+    """The execution's last transition (Executing -> its final status), as SageMaker reports it."""
+    detail = {
+        "currentPipelineExecutionStatus": str(record.status),
+        "previousPipelineExecutionStatus": "Executing",
+        "executionStartTime": _iso(record.started_at),
+        "executionEndTime": _iso(record.ended_at),
+        "pipelineExecutionDisplayName": record.execution_id,
+        "pipelineExecutionArn": record.execution_arn,
+        "pipelineArn": pipeline_arn,
+    }
+    return _event(
+        PIPELINE_EXECUTION_STATUS,
+        [pipeline_arn, record.execution_arn],
+        detail,
+        record.ended_at or record.started_at,
+    )
+
+
+def model_package_state_change(package: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """A model package's state, from its ``DescribeModelPackage`` answer (SageMaker puts the
+    package's description in ``detail``; a new package emits one, each approval change another)."""
+    fields = (
+        "ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "ModelPackageDescription",
+        "InferenceSpecification", "ModelPackageStatus", "ModelApprovalStatus", "ModelMetrics",
+        "DriftCheckBaselines", "CustomerMetadataProperties", "CreatedBy",
+    )  # fmt: skip
+    detail: dict[str, Any] = {k: package[k] for k in fields if k in package}
+    created = package.get("CreationTime")
+    if isinstance(created, datetime):
+        detail["CreationTime"] = int(created.timestamp() * 1000)  # epoch milliseconds in AWS's sample
+    return _event(MODEL_PACKAGE_STATE, [package["ModelPackageArn"]], _jsonable(detail), at)
+
+
+def _jsonable(value: Any) -> Any:
+    """boto3 answers carry datetimes; an event is JSON."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return _iso(value) if isinstance(value, datetime) else value
