@@ -3,15 +3,20 @@ artifacts that would be deployed, synthesized once per run."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import settings as _hypothesis
+
+from tests import synthesize_deployed
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SYNTHESIS_TIMEOUT_SECONDS = 600
 
 # Set before any test module imports boto3, the sagemaker SDK or aws_cdk (nothing above does).
 _OFFLINE_ENV = {
@@ -48,37 +53,66 @@ if os.environ.get("CI"):
     _hypothesis.load_profile("ci")
 
 
-# -- what would be deployed, synthesized once per test run -------------------------------------------
-@contextmanager
-def _exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold an exclusive lock across the test run's worker processes (pytest-xdist)."""
-    with lock_file.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+# -- what would be deployed, synthesized once per test run, in the background ----------------------
+@pytest.hookimpl(trylast=True)  # after pytest's tmp_path plugin has set up the run's temporary root
+def pytest_configure(config: pytest.Config) -> None:
+    """A distributed run (``make test``: ``-n auto``) is a whole-suite run, which needs the shared
+    synthesis: its controller starts it before the workers even start, so it is ready sooner."""
+    if "PYTEST_XDIST_WORKER" not in os.environ and getattr(config.option, "numprocesses", None):
+        _start_synthesis(_artifacts_folder(config))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the shared synthesis as soon as a collected test needs it (a no-op when the
+    controller already did)."""
+    if any("deployed_artifacts" in getattr(item, "fixturenames", ()) for item in items):
+        _start_synthesis(_artifacts_folder(config))
+
+
+def _artifacts_folder(config: pytest.Config) -> Path:
+    """One folder per test run, shared by its xdist workers (the run's temporary root, as
+    pytest-xdist documents for session data; pytest keeps the last three runs' roots)."""
+    base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]  # tmp_path_factory's
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "deployed-artifacts"
+
+
+def _start_synthesis(target: Path) -> None:
+    """Start synthesizing into ``target`` in the background, once per run whichever worker asks."""
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        (target / "started").open("x").close()  # exclusive create: only the first worker starts it
+    except FileExistsError:
+        return
+    with (target / "synthesize.log").open("w") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.synthesize_deployed", str(target)],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # not stopped by the worker's Ctrl-C handling mid-write
+        )
 
 
 @pytest.fixture(scope="session")
-def deployed_artifacts(tmp_path_factory: pytest.TempPathFactory):  # -> localcloud.Synthesized
+def deployed_artifacts(pytestconfig: pytest.Config):  # -> localcloud.Synthesized
     """The dev pipeline JSON and the CDK app exactly as ``app.py`` writes them, CDK validation ON.
 
-    Synthesizing the app costs 10-20 s, so the first worker that asks does it and every other
-    worker of the same run reads the same folder (the run's shared temporary root, as pytest-xdist
-    documents for session data). The synth gate checks these templates; the stories and the event
-    tests run on them, as the demo runs on what it synthesizes.
+    Synthesizing the app costs 10-20 s, so it runs once per test run, in the background from
+    collection on (see :func:`pytest_collection_modifyitems`), and every worker reads the same
+    folder. The synth gate checks these templates; the stories and the event tests run on them, as
+    the demo runs on what it synthesizes.
     """
-    from localcloud.cloud import Synthesized, synthesize
-    from pipelines import settings as settings_module
+    from localcloud.cloud import Synthesized
 
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    target = root / "deployed-artifacts"
-    with _exclusive(root / "deployed-artifacts.lock"):
-        done = target / "synthesized.ok"
-        if not done.exists():
-            synthesize(settings_module.load("dev"), target, cdk_validation=True)
-            done.touch()
+    target = _artifacts_folder(pytestconfig)
+    _start_synthesis(target)  # a no-op unless the test was selected after collection (e.g. --lf)
+    deadline = time.monotonic() + SYNTHESIS_TIMEOUT_SECONDS
+    while not (target / synthesize_deployed.OK).exists():
+        failed = target / synthesize_deployed.FAILED
+        if failed.exists():
+            pytest.fail(f"synthesizing the deployed artifacts failed:\n{failed.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"synthesizing the deployed artifacts took over {SYNTHESIS_TIMEOUT_SECONDS} s")
+        time.sleep(0.2)
     definitions = {p.stem: json.loads(p.read_text()) for p in sorted((target / "pipelines").glob("*.json"))}
     return Synthesized(definitions, target / "cdk.out")
