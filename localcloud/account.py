@@ -16,8 +16,8 @@ import os
 import threading
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
+from localcloud.lifecycle import Service
 from pipelines.settings import BUCKET_PURPOSES, REPO_ROOT, Settings
 from processing_scripts import s3_uri
 from processing_scripts.aws_clients import ENDPOINT_ENV, AwsClients, AwsTarget
@@ -38,7 +38,7 @@ class EmulatorError(RuntimeError):
     """The emulator could not start or be seeded; the message says what and why."""
 
 
-class LocalAws:
+class LocalAws(Service):
     """moto's server on 127.0.0.1 seeded with the settings' buckets and model package group.
 
     Use it as a context manager: the server stops on exit, also on Ctrl-C or an exception::
@@ -63,18 +63,6 @@ class LocalAws:
         self._previous_account_env: str | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def __enter__(self) -> LocalAws:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         """Start the server, reset its state and create the project's resources."""
         if self._server is not None:

@@ -32,7 +32,6 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from localcloud.account import LocalAws
@@ -41,6 +40,7 @@ from localcloud.clock import Clock, utc_now
 from localcloud.cloudformation import TemplateSet
 from localcloud.cloudwatch import AlarmDefinition, AlarmEvaluator, load_alarms
 from localcloud.eventbridge import EventRouter, PipelineStart, Rule, load_invoke_configs, load_rules
+from localcloud.lifecycle import Service
 from localcloud.sagemaker.endpoint import LocalEndpoint
 from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner
 from localcloud.sagemaker.executor.progress import ProgressListener
@@ -109,7 +109,7 @@ def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Sy
     return Synthesized({p.stem: json.loads(p.read_text()) for p in written}, out_dir / "cdk.out")
 
 
-class LocalCloud:
+class LocalCloud(Service):
     """The emulator, the deployed pipelines, alarms, rules and functions, and the pipeline runner.
 
     Use it as a context manager: the emulator starts (seeded, pipelines created) on entry and stops
@@ -150,18 +150,6 @@ class LocalCloud:
         )
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def __enter__(self) -> LocalCloud:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         """Start the emulator and create the pipelines in it."""
         self.aws.start()

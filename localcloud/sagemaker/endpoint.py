@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Any
 
 from localcloud.clock import Clock, utc_now
+from localcloud.lifecycle import Service
 from pipelines.settings import Settings
 from processing_scripts import s3_uri
 
@@ -286,7 +287,7 @@ class InvocationMetrics:
 
 
 # -- the endpoint ----------------------------------------------------------------------------------
-class LocalEndpoint:
+class LocalEndpoint(Service):
     """The HTTP server plus the model it currently serves. Use as a context manager."""
 
     def __init__(
@@ -322,15 +323,6 @@ class LocalEndpoint:
         self.swaps: list[Deployment] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def __enter__(self) -> LocalEndpoint:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         handler = type("Handler", (_Handler,), {"endpoint": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
