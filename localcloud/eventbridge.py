@@ -310,6 +310,22 @@ class EventRouter:
         self.deliveries.extend(delivered)
         return delivered
 
+    def fire_schedules(self, target_arn: str, at: datetime) -> list[Delivery]:
+        """What happens when the enabled scheduled rules that target ``target_arn`` come due at
+        ``at``: each delivers a "Scheduled Event" to its targets (all of them, as EventBridge does).
+
+        The local cloud does not keep time for schedules, so a story says when one fires; the
+        event's shape is AWS's sample (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-events.html,
+        "Scheduled Event"). An empty list: no enabled scheduled rule targets it.
+        """
+        delivered: list[Delivery] = []
+        for rule in self.rules:
+            if rule.enabled and rule.schedule and any(t.arn == target_arn for t in rule.targets):
+                event = scheduled_event(rule, self.settings, at)
+                delivered.extend(self._deliver_or_record(rule, target, event) for target in rule.targets)
+        self.deliveries.extend(delivered)
+        return delivered
+
     def _deliver_or_record(self, rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Delivery:
         """A failing target is the target's problem, not the bus's: recorded, then dead-lettered."""
         try:
@@ -407,6 +423,21 @@ class EventRouter:
         # The target input as EventBridge sends it: JSON text (a JSON string keeps its quotes), or raw text.
         message = payload.text if isinstance(payload, RawText) else json.dumps(payload)
         return Delivery(rule, target, "sns", payload, {"MessageId": self._send(target.arn, message)})
+
+
+def scheduled_event(rule: Rule, settings: Settings, at: datetime) -> dict[str, Any]:
+    """The event EventBridge sends when a scheduled rule fires: no detail, the rule as resource."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": settings.account,
+        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": settings.region,
+        "resources": [rule.arn],
+        "detail": {},
+    }
 
 
 def _invocation_record(

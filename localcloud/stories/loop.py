@@ -397,11 +397,23 @@ class ClosedLoop:
         )
 
     def _monitor(self, cloud: LocalCloud, router: EventRouter) -> None:
-        """Run the monitoring pipeline, download its report and put its verdict on the timeline."""
+        """Fire the monitoring schedule's rule, run the monitoring pipeline it starts, download its
+        report and put its verdict on the timeline."""
         name = self.settings.monitoring_pipeline_name
-        record = self._run_pipeline(
-            cloud, router, PipelineStart(name, {}, "the monitoring schedule (its rule's target)")
+        fired = router.fire_schedules(self.settings.pipeline_arn(name), cloud.clock())
+        starts = [
+            d.pipeline_start for d in fired if d.pipeline_start and d.pipeline_start.pipeline_name == name
+        ]
+        if not starts:
+            raise LoopError(
+                f"no enabled scheduled rule in the templates starts {name}: see infra/monitoring.py"
+            )
+        self._pending.remove(starts[0])  # run here, after the schedule is on the timeline
+        self.timeline.add(
+            f"schedule {fired[0].rule.name} ({fired[0].rule.schedule}) fired -> {name}",
+            "the scheduled rule of the templates, as EventBridge fires it",
         )
+        record = self._run_pipeline(cloud, router, starts[0])
         s3 = cloud.aws.clients.s3
         report = MonitoringReport.read(s3, record)
         folder = self.reports_dir / record.execution_id

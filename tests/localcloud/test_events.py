@@ -559,3 +559,22 @@ def test_invoke_configs_are_read_from_the_templates(tmp_path):
     configs = load_invoke_configs(TemplateSet.load(SETTINGS, tmp_path))
     queue_arn = f"arn:aws:sqs:{SETTINGS.region}:{SETTINGS.account}:guard-failures"
     assert configs == {SETTINGS.function_arn("retrain-guard"): AsyncInvokeConfig(1, queue_arn)}
+
+
+@pytest.mark.slow
+def test_the_monitoring_schedule_fires_through_its_rule_and_a_disabled_schedule_does_not(real_templates, aws):
+    """Scheduled rules deliver AWS's "Scheduled Event" (events-ref-events.html) to their targets:
+    the hourly monitoring rule starts the monitoring pipeline; the dev retraining schedule is
+    DISABLED, so nothing fires the retrain guard on a schedule."""
+    started: list = []
+    router = _router(real_templates, aws, started)
+    at = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+    monitoring = SETTINGS.monitoring_pipeline_name
+    (delivery,) = router.fire_schedules(SETTINGS.pipeline_arn(monitoring), at)
+    assert (delivery.kind, delivery.rule.schedule) == ("pipeline", SETTINGS.monitoring.schedule_expression)
+    assert [s.pipeline_name for s in started] == [monitoring]
+    event = delivery.payload
+    assert (event["source"], event["detail-type"], event["detail"]) == ("aws.events", "Scheduled Event", {})
+    assert (event["resources"], event["time"]) == ([delivery.rule.arn], "2026-12-01T13:00:00Z")
+    guard = SETTINGS.function_arn("retrain-guard")
+    assert router.fire_schedules(guard, at) == []
