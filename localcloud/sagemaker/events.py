@@ -1,7 +1,8 @@
 """The events SageMaker sends to EventBridge, for what the local cloud did.
 
-In the account SageMaker emits an event when a pipeline execution changes status and when a model
-package is created or its approval changes; the project's rules react to them (a package approved
+In the account SageMaker emits an event when a pipeline execution changes status, when a model
+package is created or its approval changes, and when an endpoint changes state; the project's rules
+react to the first two (a package approved
 in our group -> the deploy function; a failed execution -> a notification). The local executor
 and registry emit nothing, so the loop builds these events from what ran and routes them through
 the synthesized rules, as EventBridge would. Shapes: "Automating Amazon SageMaker with Amazon
@@ -10,6 +11,7 @@ EventBridge" (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemak
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +21,7 @@ from localcloud.sagemaker.executor.records import ExecutionRecord
 SOURCE = "aws.sagemaker"
 PIPELINE_EXECUTION_STATUS = "SageMaker Model Building Pipeline Execution Status Change"
 MODEL_PACKAGE_STATE = "SageMaker Model Package State Change"
+ENDPOINT_STATE = "SageMaker Endpoint State Change"
 
 
 def _event(detail_type: str, resources: list[str], detail: dict[str, Any], at: datetime) -> dict[str, Any]:
@@ -72,6 +75,34 @@ def model_package_state_change(package: dict[str, Any], at: datetime) -> dict[st
     if isinstance(created, datetime):
         detail["CreationTime"] = int(created.timestamp() * 1000)  # epoch milliseconds in AWS's sample
     return _event(MODEL_PACKAGE_STATE, [package["ModelPackageArn"]], _jsonable(detail), at)
+
+
+def endpoint_state_change(endpoint: dict[str, Any], tags: dict[str, str], at: datetime) -> dict[str, Any]:
+    """An endpoint's state from its ``DescribeEndpoint`` answer and tags, in the event's own
+    spelling: ``EndpointStatus`` upper snake case (``IN_SERVICE`` where the API says ``InService``),
+    times in epoch milliseconds, each variant's desired weight and instance count."""
+    variants = [
+        {
+            "DesiredWeight": float(v.get("DesiredWeight", v.get("CurrentWeight", 1.0))),
+            "DesiredInstanceCount": float(v.get("DesiredInstanceCount", v.get("CurrentInstanceCount", 1))),
+        }
+        for v in endpoint.get("ProductionVariants", [])
+    ]
+    detail = {
+        "EndpointName": endpoint["EndpointName"],
+        "EndpointArn": endpoint["EndpointArn"],
+        "EndpointConfigName": endpoint.get("EndpointConfigName"),
+        "ProductionVariants": variants,
+        "EndpointStatus": re.sub(r"(?<!^)(?=[A-Z])", "_", str(endpoint["EndpointStatus"])).upper(),
+        "CreationTime": _epoch_ms(endpoint.get("CreationTime")),
+        "LastModifiedTime": _epoch_ms(endpoint.get("LastModifiedTime")),
+        "Tags": dict(tags),
+    }
+    return _event(ENDPOINT_STATE, [endpoint["EndpointArn"]], detail, at)
+
+
+def _epoch_ms(moment: Any) -> float | None:
+    return moment.timestamp() * 1000 if isinstance(moment, datetime) else None
 
 
 def _jsonable(value: Any) -> Any:

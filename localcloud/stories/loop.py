@@ -52,7 +52,11 @@ from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
 from localcloud.eventbridge import Delivery, EventRouter, PipelineStart
 from localcloud.sagemaker.endpoint import Deployment, LocalEndpoint, RuntimeClient, send_csv
-from localcloud.sagemaker.events import model_package_state_change, pipeline_execution_status_change
+from localcloud.sagemaker.events import (
+    endpoint_state_change,
+    model_package_state_change,
+    pipeline_execution_status_change,
+)
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
 from localcloud.stories.monitoring_report import MonitoringReport
@@ -301,11 +305,10 @@ class ClosedLoop:
         return record
 
     def _require_deployed(self, record: ExecutionRecord) -> None:
-        deploy = next((s for s in record.steps.values() if s.type == "Lambda"), None)
-        outputs = (deploy.properties.get("OutputParameters") if deploy else None) or {}
-        if outputs.get("status") not in {"created", "updated", "unchanged"}:
+        status = _deploy_status(record)
+        if status not in {"created", "updated", "unchanged"}:
             raise LoopError(
-                f"{record.pipeline_name} {record.execution_id} did not deploy (deploy step: {outputs or 'skipped'}); "
+                f"{record.pipeline_name} {record.execution_id} did not deploy (deploy step: {status or 'skipped'}); "
                 f"record: {record.record_file}"
             )
 
@@ -449,12 +452,16 @@ class ClosedLoop:
         """The events SageMaker would send for this execution, through the synthesized rules: the
         final status (a failure notifies), and the registered package's state (approved in our
         group: the deploy function, which finds the Deploy step's work done and answers unchanged)."""
+        at = record.ended_at or record.started_at
         events = [pipeline_execution_status_change(record, self.settings.pipeline_arn(record.pipeline_name))]
+        sagemaker = cloud.aws.clients.sagemaker
         if record.model_package_arn:
-            package = cloud.aws.clients.sagemaker.describe_model_package(
-                ModelPackageName=record.model_package_arn
-            )
-            events.append(model_package_state_change(package, record.ended_at or record.started_at))
+            package = sagemaker.describe_model_package(ModelPackageName=record.model_package_arn)
+            events.append(model_package_state_change(package, at))
+        if _deploy_status(record) in {"created", "updated"}:
+            endpoint = sagemaker.describe_endpoint(EndpointName=self.settings.endpoint_name)
+            tags = sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"]).get("Tags", [])
+            events.append(endpoint_state_change(endpoint, {t["Key"]: t["Value"] for t in tags}, at))
         for event in events:
             for delivery in router.route(event):
                 self._add_delivery(event["detail-type"], delivery)
@@ -482,6 +489,14 @@ class ClosedLoop:
         }
         path.write_text(json.dumps(document, indent=2, default=str) + "\n")
         return path
+
+
+def _deploy_status(record: ExecutionRecord) -> str | None:
+    """What the execution's Deploy step (its Lambda step) answered: created, updated, unchanged."""
+    deploy = next((s for s in record.steps.values() if s.type == "Lambda"), None)
+    outputs = (deploy.properties.get("OutputParameters") if deploy else None) or {}
+    status = outputs.get("status")
+    return str(status) if status is not None else None
 
 
 def _transitions(changed: list[Evaluation]) -> str:

@@ -578,3 +578,52 @@ def test_the_monitoring_schedule_fires_through_its_rule_and_a_disabled_schedule_
     assert (event["resources"], event["time"]) == ([delivery.rule.arn], "2026-12-01T13:00:00Z")
     guard = SETTINGS.function_arn("retrain-guard")
     assert router.fire_schedules(guard, at) == []
+
+
+def test_endpoint_state_change_has_the_shape_of_aws_sample_and_reaches_a_users_rule(tmp_path, aws):
+    """automating-sagemaker-with-eventbridge.html, "SageMaker endpoint state change": the status in
+    upper snake case, times in epoch milliseconds, the desired weight and count of each variant."""
+    from localcloud.sagemaker.events import endpoint_state_change
+
+    created = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    arn = f"arn:aws:sagemaker:{SETTINGS.region}:{SETTINGS.account}:endpoint/{SETTINGS.endpoint_name}"
+    described = {
+        "EndpointName": SETTINGS.endpoint_name,
+        "EndpointArn": arn,
+        "EndpointConfigName": "config-2",
+        "ProductionVariants": [
+            {"VariantName": "AllTraffic", "CurrentWeight": 1.0, "CurrentInstanceCount": 1}
+        ],
+        "EndpointStatus": "InService",
+        "CreationTime": created,
+        "LastModifiedTime": created + timedelta(seconds=2),
+    }
+    event = endpoint_state_change(described, {"project": "p"}, created)
+    assert (event["source"], event["detail-type"], event["resources"]) == (
+        "aws.sagemaker",
+        "SageMaker Endpoint State Change",
+        [arn],
+    )
+    assert event["detail"] == {
+        "EndpointName": SETTINGS.endpoint_name,
+        "EndpointArn": arn,
+        "EndpointConfigName": "config-2",
+        "ProductionVariants": [{"DesiredWeight": 1.0, "DesiredInstanceCount": 1.0}],
+        "EndpointStatus": "IN_SERVICE",
+        "CreationTime": created.timestamp() * 1000,
+        "LastModifiedTime": (created.timestamp() + 2) * 1000,
+        "Tags": {"project": "p"},
+    }
+    topic = aws("sns").create_topic(Name="endpoint-ready")["TopicArn"]
+    pattern = {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Endpoint State Change"],
+        "detail": {"EndpointStatus": ["IN_SERVICE"]},
+    }
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {"EventPattern": pattern, "Targets": [{"Id": "T", "Arn": topic}]},
+    }
+    (tmp_path / "Ready.template.json").write_text(json.dumps({"Resources": {"R": rule}}))
+    (delivery,) = _router(TemplateSet.load(SETTINGS, tmp_path), aws, []).route(event)
+    assert delivery.kind == "sns"
