@@ -63,6 +63,8 @@ def read_model_bytes(location: Path) -> tuple[bytes, str]:
 
 def booster_from_bytes(data: bytes, origin: str) -> xgb.Booster:
     """A Booster from a saved model file or a pickled Booster/scikit-learn XGBoost estimator."""
+    if not data:  # XGBoost aborts the whole process on an empty buffer (std::terminate)
+        raise ModelLoadError(f"{origin}: the model file is empty")
     if data.startswith(_PICKLE_MAGIC):
         try:
             model = pickle.loads(data)  # trusted: our own training artifact (module docstring)
@@ -80,7 +82,9 @@ def booster_from_bytes(data: bytes, origin: str) -> xgb.Booster:
     booster = xgb.Booster()
     try:
         booster.load_model(bytearray(data))
-    except xgb.core.XGBoostError as err:
+    except (xgb.core.XGBoostError, UnicodeDecodeError) as err:
+        # XGBoost quotes the bytes it choked on in its message, and decoding that message raises
+        # UnicodeDecodeError inside xgboost for bytes that are not UTF-8: the same refusal.
         message = f"{origin}: neither an XGBoost JSON/UBJSON model file nor a pickled Booster"
         if not data.startswith(_JSON_MAGIC):
             message += (
@@ -88,7 +92,8 @@ def booster_from_bytes(data: bytes, origin: str) -> xgb.Booster:
                 f"e.g. 1.7-1, writes), xgboost {xgb.__version__} cannot read it: train with algorithm "
                 "version 3.0-5 or later"
             )
-        raise ModelLoadError(f"{message} ({_first_line(err)})") from err
+        reason = "XGBoost cannot parse it" if isinstance(err, UnicodeDecodeError) else _first_line(err)
+        raise ModelLoadError(f"{message} ({reason})") from err
     return booster
 
 

@@ -26,6 +26,7 @@ import base64
 import binascii
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -68,6 +69,21 @@ GROUND_TRUTH_SCHEMA = pa.schema(
         ("eventMetadata", pa.struct([("eventId", pa.string()), ("inferenceId", pa.string())])),
     ]
 )
+
+
+# -- what pyarrow's JSON reader may be given ---------------------------------------------------
+_NON_OBJECT_LINE = re.compile(rb"^[ \t\r]*[^{ \t\r\n]", re.MULTILINE)
+
+
+def first_non_object_line(raw: bytes) -> int | None:
+    """The number of the first non-blank line that is not a JSON object, or None.
+
+    pyarrow's JSON reader with an explicit schema kills the process (a segmentation fault, seen
+    with pyarrow 25.0.1 on a first line ``null``) on a line whose top level is not an object; a
+    monitoring job must never die on its input, so such a file is read another way.
+    """
+    match = _NON_OBJECT_LINE.search(raw)
+    return None if match is None else raw.count(b"\n", 0, match.start()) + 1
 
 
 # -- the time window ---------------------------------------------------------------------------
@@ -204,6 +220,8 @@ class CaptureDecoder:
             import gzip
 
             raw = gzip.decompress(raw)
+        if first_non_object_line(raw) is not None:  # pyarrow's reader would crash on it
+            return self._records_line_by_line(raw, label)
         options = pajson.ParseOptions(explicit_schema=CAPTURE_SCHEMA, unexpected_field_behavior="ignore")
         try:
             table = pajson.read_json(io.BytesIO(raw), parse_options=options)

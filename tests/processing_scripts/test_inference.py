@@ -163,3 +163,23 @@ def test_an_accept_type_other_than_csv_is_refused() -> None:
     with pytest.raises(inference.InferenceError, match="unsupported accept type 'application/json'"):
         inference.output_fn(np.array([1.0]), "application/json")
     assert inference.output_fn(np.array([1.5, 2.0]), "*/*") == b"1.5\n2\n"
+
+
+def test_an_empty_model_file_is_a_clear_error_not_an_abort() -> None:
+    """XGBoost called std::terminate on an empty buffer, killing evaluate, inference and the local
+    endpoint (issue 11, defect 2)."""
+    from processing_scripts.model_io import booster_from_bytes
+
+    with pytest.raises(ModelLoadError, match="xgboost-model: the model file is empty"):
+        booster_from_bytes(b"", "xgboost-model")
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=64))
+def test_any_bytes_load_as_a_model_or_fail_with_one_clear_error(data: bytes) -> None:
+    from processing_scripts.model_io import booster_from_bytes
+
+    try:
+        booster_from_bytes(data, "xgboost-model")
+    except ModelLoadError as err:
+        assert str(err).startswith("xgboost-model: ")

@@ -215,3 +215,37 @@ def test_binary_model_quality_uses_probabilities_at_the_decision_threshold():
     assert metrics["accuracy"]["value"] == 0.5  # a and b right, c and d wrong at 0.5
     assert metrics["precision"]["value"] == 0.5 and metrics["recall"]["value"] == 0.5
     assert metrics["auc"]["value"] == 0.75
+
+
+@pytest.mark.parametrize("bad_line", ["null", "[1, 2]", '"text"', "5", "true"])
+def test_a_line_that_is_not_a_json_object_is_counted_and_never_kills_the_job(
+    baseline, features_table, tmp_path, bad_line
+):
+    """pyarrow's JSON reader with a schema segfaulted on a first line `null` (issue 11, defect 1)."""
+    rows = csv_rows(features_table, 0, 20)
+    lines = [bad_line, *(line(r) for r in rows)]
+    path = place(tmp_path, END - timedelta(minutes=5), "n.jsonl", lines)
+    reading = check(baseline, tmp_path).reading
+    assert (reading["capture_records"], reading["rows"], reading["malformed_lines"]) == (21, 20, 1)
+    assert any(example.startswith(f"{path} line 1: ") for example in reading["malformed_examples"])
+
+
+def test_a_ground_truth_file_with_a_non_object_line_is_counted_not_fatal(baseline, features_table, tmp_path):
+    rows = csv_rows(features_table, 0, 10)
+    place(
+        tmp_path / "capture",
+        END - timedelta(minutes=5),
+        "q.jsonl",
+        [line(r, event=f"id-{i}") for i, r in enumerate(rows)],
+    )
+    truth = tmp_path / "truth" / "2026" / "03" / "01" / "12" / "gt.jsonl"
+    truth.parent.mkdir(parents=True)
+    truth.write_text(
+        "null\n"
+        + json.dumps(
+            {"groundTruthData": {"data": "1.0", "encoding": "CSV"}, "eventMetadata": {"eventId": "id-0"}}
+        )
+        + "\n"
+    )
+    result = check(baseline, tmp_path / "capture", ground_truth=STORAGE.list_files(str(tmp_path / "truth")))
+    assert any("line 1 is not a JSON object" in e for e in result.reading["malformed_examples"])
