@@ -52,6 +52,7 @@ MAX_VALUES_PER_DATUM = 150
 CAPTURE_EVENT_VERSION = "0"
 INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
 VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's Body limit (see _content_length)
 # How often the server's loop checks for a stop request, so how long stop() can wait for it
 # (socketserver's default, 0.5 s, was paid by every endpoint a story or test stopped).
 _STOP_POLL_SECONDS = 0.05
@@ -436,6 +437,24 @@ class LocalEndpoint(Service):
         return status, out_type, out
 
 
+def _content_length(header: str | None) -> tuple[int, str]:
+    """The request body's length, or why the request is refused (a client error, never the model's).
+
+    InvokeEndpoint takes a body of at most 6 MB
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html:
+    Body, maximum length 6291456).
+    """
+    if header is None:
+        return 0, ""
+    text = header.strip()
+    if not text.isdigit():
+        return 0, f"Content-Length {header!r} is not a whole number of bytes"
+    length = int(text)
+    if length > MAX_PAYLOAD_BYTES:
+        return 0, f"the request body is {length} bytes; InvokeEndpoint takes at most {MAX_PAYLOAD_BYTES}"
+    return length, ""
+
+
 class _Handler(BaseHTTPRequestHandler):
     endpoint: LocalEndpoint
     protocol_version = "HTTP/1.1"  # keep-alive, as clients of a real endpoint use
@@ -452,7 +471,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != "/invocations":
             self._send(404, "text/plain", b"not found\n")
             return
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        length, problem = _content_length(self.headers.get("Content-Length"))
+        if problem:
+            self.close_connection = True  # the body's end is unknown: the connection cannot be reused
+            self._send(400, "text/plain", problem.encode() + b"\n")
+            return
+        body = self.rfile.read(length)
         status, content_type, out = self.endpoint.invoke(
             body, self.headers.get("Content-Type", ""), self.headers.get(INFERENCE_ID_HEADER)
         )

@@ -229,3 +229,30 @@ def test_redeploy_swaps_the_model_without_dropping_requests(aws):
     assert "?" not in kinds  # every answer came whole from one model
     assert kinds[-1] == "new" and "old" in kinds
     assert kinds.index("new") > 0 and "old" not in kinds[kinds.index("new") + 4 * len(threads) :]
+
+
+@pytest.mark.parametrize(
+    ("length", "message"),
+    [
+        ("abc", "Content-Length 'abc' is not a whole number of bytes"),
+        ("-1", "Content-Length '-1' is not a whole number of bytes"),
+        (str(7 * 1024 * 1024), "InvokeEndpoint takes at most 6291456"),
+    ],
+)
+def test_a_bad_content_length_is_a_400_answered_at_once(aws, length, message):
+    """`Content-Length: abc` dropped the connection with a server traceback and `-1` never
+    answered (issue 11, defect 13): both are the client's error, answered and not counted."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    endpoint, _ = _endpoint(aws)
+    with endpoint:
+        address = urlsplit(endpoint.url)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        connection.putrequest("POST", "/invocations")
+        connection.putheader("Content-Type", "text/csv")
+        connection.putheader("Content-Length", length)
+        connection.endheaders()
+        answer = connection.getresponse()
+        assert answer.status == 400 and message in answer.read().decode()
+        connection.close()
