@@ -158,9 +158,8 @@ def resource_names(config: DeployConfig, package: Mapping[str, Any]) -> tuple[st
 
 def _package_arn(event: dict[str, Any], config: DeployConfig) -> str:
     if event.get("detail-type") == PACKAGE_EVENT:
-        detail = event.get("detail") or {}
-        arn = detail.get("ModelPackageArn")
-        if not arn:
+        arn = _detail(event).get("ModelPackageArn")
+        if not isinstance(arn, str) or not arn:
             raise DeployError(f"{PACKAGE_EVENT} event has no detail.ModelPackageArn")
         return arn
     arn = event.get("model_package_arn")
@@ -174,6 +173,16 @@ def _package_arn(event: dict[str, Any], config: DeployConfig) -> str:
     if endpoint != config.endpoint_name:
         raise DeployError(f"this function deploys to {config.endpoint_name!r} only, not {endpoint!r}")
     return arn
+
+
+def _detail(event: dict[str, Any]) -> dict[str, Any]:
+    """An EventBridge event's ``detail``, which AWS always sends as an object (absent: empty)."""
+    detail = event.get("detail")
+    if detail is None:
+        return {}
+    if not isinstance(detail, dict):
+        raise DeployError(f"event.detail must be a JSON object, got {type(detail).__name__}")
+    return detail
 
 
 def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package_arn: str) -> None:
@@ -255,8 +264,7 @@ def deployment_config(config: DeployConfig) -> dict[str, Any]:
 def _on_endpoint_in_service(
     event: dict[str, Any], client: Callable[[str], Any], config: DeployConfig
 ) -> dict[str, Any]:
-    detail = event.get("detail") or {}
-    name = detail.get("EndpointName")
+    name = _detail(event).get("EndpointName")
     result = {"endpoint_name": config.endpoint_name, "status": "unchanged"}
     if name != config.endpoint_name:
         return {**result, "status": "skipped", "reason": f"endpoint {name!r} is not ours"}

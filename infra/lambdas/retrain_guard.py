@@ -96,12 +96,16 @@ class RetrainRequest:
         if not isinstance(trigger, dict) or not trigger.get("id"):
             raise GuardError("event.event.id is missing: the Input must carry the triggering event")
         time = trigger.get("time")
+        if time is not None and not _is_event_time(time):
+            raise GuardError(
+                f"event.event.time {time!r} is not an event time (EventBridge writes e.g. 2026-12-01T13:00:00Z)"
+            )
         return cls(
             name,
             parameters,
             str(trigger["id"]),
             str(trigger.get("source", "unknown")),
-            str(time) if time else None,
+            time or None,
         )
 
     def with_data_snapshot(self, parameter: str) -> list[dict[str, str]]:
@@ -182,3 +186,15 @@ def _reason_to_skip(sagemaker: Any, pipeline_name: str, cooldown_minutes: int) -
             f"within the {cooldown_minutes}-minute cooldown (ends {cooldown_ends:%H:%M:%SZ})"
         )
     return None
+
+
+def _is_event_time(value: object) -> bool:
+    """An ISO 8601 time with a zone, as EventBridge's ``time`` field is: it becomes the
+    DataSnapshot parameter, which the step cache keys on, so a number or free text must not pass."""
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return moment.tzinfo is not None

@@ -215,6 +215,16 @@ def test_packages_of_another_group_are_skipped(aws: Aws) -> None:
         ({"hello": "world"}, "got keys: hello"),
         (["not", "an", "object"], "must be a JSON object"),
         ({"detail-type": "SageMaker Model Package State Change", "detail": {}}, "detail.ModelPackageArn"),
+        # A detail that is not an object crashed the handler (issue 11, defect 10).
+        (
+            {"detail-type": "SageMaker Model Package State Change", "detail": "x"},
+            "detail must be a JSON object",
+        ),
+        (
+            {"detail-type": "SageMaker Model Package State Change", "detail": {"ModelPackageArn": 5}},
+            "detail.ModelPackageArn",
+        ),
+        ({"detail-type": "SageMaker Endpoint State Change", "detail": []}, "detail must be a JSON object"),
         ({"model_package_arn": "arn:x", "endpoint_name": "other-endpoint"}, "not 'other-endpoint'"),
     ],
 )

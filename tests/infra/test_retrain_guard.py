@@ -150,6 +150,10 @@ def test_the_token_is_derived_from_the_event_id() -> None:
             guard_input() | {"event": {"id": "1", "source": "aws.cloudwatch"}},
             f"event.event.time is missing: it becomes the {parameters.DATA_SNAPSHOT} parameter",
         ),
+        # A time that is not EventBridge's would become DataSnapshot, the step cache's key (issue 11, 10).
+        (guard_input() | {"event": {"id": "1", "time": 1733058000}}, "1733058000 is not an event time"),
+        (guard_input() | {"event": {"id": "1", "time": "yesterday"}}, "'yesterday' is not an event time"),
+        (guard_input() | {"event": {"id": "1", "time": "2026-12-01T13:00:00"}}, "is not an event time"),
     ],
 )
 def test_bad_events_fail_with_a_clear_message(clients: AwsClients, event: Any, message: str) -> None:
