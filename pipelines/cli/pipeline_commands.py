@@ -91,6 +91,7 @@ def upsert(
     settings, sagemaker = obj.settings, obj.clients.sagemaker
     name = resolve_pipeline_name(settings, pipeline)
     local = local_definition(settings, name, definition_file)
+    _refuse_invalid(local, definition_file or name)
     description = description or f"{name} ({settings.project}, {settings.env}); managed as code"
     deployed = _deployed_definition(sagemaker, name)
     common = {
@@ -114,6 +115,20 @@ def upsert(
     console.print(f"[yellow]updated[/] {arn}")
     for line in change.lines():
         console.print(f"  {line}")
+
+
+def _refuse_invalid(document: dict[str, Any], origin: object) -> None:
+    """Nothing is sent that ``validate`` rejects: SageMaker would refuse it, or store it and fail
+    the first execution (an empty ``{}`` was "created")."""
+    errors = read_definition(document).errors
+    if errors:
+        for finding in errors:
+            console.print(f"[red]✗[/] {origin}: {escape(str(finding))}", highlight=False)
+        raise CliError(
+            f"{origin}: {len(errors)} validation errors; nothing was sent",
+            "fix the step/field named above (`python -m pipelines validate FILE` lists every finding)",
+            CliError.INVALID,
+        )
 
 
 def diff(

@@ -166,3 +166,12 @@ def test_upsert_start_status_against_a_moto_server(moto_server):
 
     listed = cli(moto_server, "list", "training")
     assert listed.returncode == 0 and execution_arn.rsplit("/", 1)[-1] in listed.stdout
+
+
+def test_upsert_refuses_an_invalid_definition_and_sends_nothing(sagemaker, capsys, tmp_path):
+    """`upsert` of `{}` said "created" (issue 11, defect 9): it validates first, exit 3."""
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    code, _, err = run(capsys, "upsert", "training", "--definition-file", str(empty))
+    assert code == 3 and "nothing was sent" in err
+    assert sagemaker.list_pipelines()["PipelineSummaries"] == []
