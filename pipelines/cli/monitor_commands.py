@@ -21,6 +21,7 @@ from rich.table import Table
 
 from pipelines.cli.context import CliContext, CliError, console
 from processing_scripts.drift.config import argument_specs
+from processing_scripts.split_schema import PROBLEM_TYPES
 
 if TYPE_CHECKING:  # the engine (pyarrow, numpy) loads only when a monitor command runs
     from processing_scripts.drift import engine, sources
@@ -112,14 +113,21 @@ def check(
 
     obj: CliContext = ctx.obj
     started = time.perf_counter()
+    if problem_type is not None and problem_type not in PROBLEM_TYPES:
+        raise CliError(f"--problem-type {problem_type!r} is not one of {', '.join(PROBLEM_TYPES)}")
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} is a file; name a folder for the check's files")
     with _user_errors():
         storage = _storage(obj, data, baseline_dir, ground_truth, schema)
         loaded = engine.load_baseline(storage, baseline_dir)
         window = None
         if window_hours is not None or window_end is not None:
-            window = TimeWindow.ending(window_end, window_hours or obj.settings.monitoring.window_hours)
+            hours = window_hours if window_hours is not None else obj.settings.monitoring.window_hours
+            window = TimeWindow.ending(window_end, hours)
         source = sources.open_source(storage, data, window=window, schema_file=schema, header=header)
         truth = storage.list_files(ground_truth) if ground_truth else None
+        if ground_truth and not truth:
+            raise CliError(f"--ground-truth {ground_truth}: no files there", "check the path or prefix")
         with _progress(source) as progress:
             result = engine.run_check(
                 loaded,

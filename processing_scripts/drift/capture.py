@@ -87,6 +87,9 @@ def first_non_object_line(raw: bytes) -> int | None:
 
 
 # -- the time window ---------------------------------------------------------------------------
+MAX_WINDOW_HOURS = 366 * 24
+
+
 @dataclass(frozen=True)
 class TimeWindow:
     """[start, end) in UTC; capture files are selected by the hour folder they were written to."""
@@ -96,8 +99,11 @@ class TimeWindow:
 
     @classmethod
     def ending(cls, end: datetime | str | None, hours: float) -> TimeWindow:
-        if hours <= 0:
-            raise ValueError(f"window hours must be positive, got {hours}")
+        if not (0 < hours <= MAX_WINDOW_HOURS):  # also refuses NaN and infinity
+            raise DriftInputError(
+                f"window hours must be more than 0 and at most {MAX_WINDOW_HOURS} (a year of hourly "
+                f"capture folders, each one S3 listing), got {hours}"
+            )
         end_time = parse_time(end) if isinstance(end, str) else (end or datetime.now(UTC))
         if end_time.tzinfo is None:
             end_time = end_time.replace(tzinfo=UTC)

@@ -150,3 +150,30 @@ def test_as_a_subprocess_with_the_html_report(baseline_dir, tmp_path):
     assert done.returncode == 0, done.stderr
     report = (tmp_path / "o" / "report.html").read_text()
     assert "DRIFT" in report and "data:image/png;base64," in report and "baseline_drift_check" in report
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        # --window-hours 0 silently meant 1; inf overflowed into a traceback (issue 11, defects 6 and 9).
+        (["--window-hours", "0"], (3, "window hours must be more than 0")),
+        (["--window-hours", "inf"], (3, "window hours must be more than 0")),
+        (["--window-hours", "100000"], (3, "at most 8784")),
+        (["--problem-type", "multiclass"], (2, "--problem-type 'multiclass' is not one of")),
+        (["--ground-truth", "nowhere/at/all"], (2, "no files there")),
+    ],
+)
+def test_check_refuses_bad_options_with_one_line(baseline_dir, tmp_path, capsys, extra, expected):
+    code, message = expected
+    command = ["monitor", "check", "--baseline", str(baseline_dir), "--data", str(ABALONE)]
+    got, _, err = run(capsys, *command, "--out", str(tmp_path / "out"), *extra)
+    assert got == code and message in err
+    assert "Traceback" not in err
+
+
+def test_check_refuses_an_out_that_is_a_file(baseline_dir, tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.write_text("a file")
+    command = ["monitor", "check", "--baseline", str(baseline_dir), "--data", str(ABALONE), "--out", str(out)]
+    got, _, err = run(capsys, *command)
+    assert got == 2 and "is a file" in err
