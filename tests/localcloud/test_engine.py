@@ -301,6 +301,25 @@ def test_a_second_run_hits_the_cache_even_in_an_emptied_emulator(runner, pipelin
     assert second.steps["Read"].cache_hit is None  # no CacheConfig: always runs
 
 
+def test_a_cache_entry_with_missing_objects_is_a_miss_not_a_hit(runner, pipeline, local_aws, tmp_path):
+    """A torn entry (a run killed mid-write, files removed) gave "Succeeded" with the step's outputs
+    missing (issue 11, defect 11): entries are verified against their manifest first."""
+    counter = tmp_path / "runs-of-prepare"
+    definition = _cached_pipeline(pipeline, counter)
+    first = runner.run(definition, pipeline_name="demo")
+    assert first.status == ExecutionStatus.SUCCEEDED, first.failure_reason
+    (stored,) = [p for p in runner.cache.root.rglob("objects/**/rows.txt")]
+    stored.unlink()
+
+    second = runner.run(definition, pipeline_name="demo")
+
+    assert second.status == ExecutionStatus.SUCCEEDED, second.failure_reason
+    assert second.steps["Prepare"].cache_hit is None
+    assert counter.read_text() == "2"  # the script ran again and the entry was written anew
+    third = runner.run(definition, pipeline_name="demo")
+    assert third.steps["Prepare"].cache_hit is not None
+
+
 def test_changed_arguments_or_no_cache_run_the_step_again(runner, pipeline, local_aws, tmp_path):
     counter = tmp_path / "runs-of-prepare"
     definition = _cached_pipeline(pipeline, counter)

@@ -67,22 +67,36 @@ class StepCache:
     def lookup(
         self, pipeline: str, step: str, key: str, expire_after: timedelta | None, now: datetime
     ) -> CacheEntry | None:
+        """The entry for ``key`` if it is complete and not expired; anything else is a miss.
+
+        An entry is trusted only when every object its manifest lists is on disk with its recorded
+        size: a run killed while an entry was being replaced, or files removed by hand, must not
+        turn into a "Succeeded" step whose outputs are missing.
+        """
         directory = self._directory(pipeline, step, key)
         try:
             data = json.loads((directory / ENTRY_FILE).read_text())
-        except (OSError, json.JSONDecodeError):
+            created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
+            entry = CacheEntry(
+                directory=directory,
+                key=key,
+                created_at=created,
+                source_execution_arn=data["source_execution_arn"],
+                properties=data["properties"],
+                written_uris=data["written_uris"],
+            )
+            intact = _objects_intact(directory / OBJECTS_DIR, data["objects"])
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ):  # unreadable or from an older layout
             return None
-        created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
-        if expire_after is not None and now - created > expire_after:
+        if not intact or (expire_after is not None and now - created > expire_after):
             return None
-        return CacheEntry(
-            directory=directory,
-            key=key,
-            created_at=created,
-            source_execution_arn=data["source_execution_arn"],
-            properties=data["properties"],
-            written_uris=data["written_uris"],
-        )
+        return entry
 
     def restore(self, entry: CacheEntry, s3: Any) -> int:
         """Put the entry's objects back into the emulator at their original URIs."""
@@ -116,12 +130,18 @@ class StepCache:
                     target = staging / OBJECTS_DIR / obj.bucket / obj.key
                     target.parent.mkdir(parents=True, exist_ok=True)
                     s3.download_file(obj.bucket, obj.key, str(target))
+            objects = staging / OBJECTS_DIR
             entry = {
                 "key": key,
                 "created_at": timestamp(created_at),
                 "source_execution_arn": execution_arn,
                 "properties": properties,
                 "written_uris": written_uris,
+                "objects": {  # the manifest lookup() verifies: relative path -> size in bytes
+                    path.relative_to(objects).as_posix(): path.stat().st_size
+                    for path in sorted(objects.rglob("*"))
+                    if path.is_file()
+                },
             }
             write_atomically(staging / ENTRY_FILE, json.dumps(entry, indent=2, default=str) + "\n")
             if final.exists():
@@ -134,6 +154,12 @@ class StepCache:
 
     def _directory(self, pipeline: str, step: str, key: str) -> Path:
         return self.root / _safe(pipeline) / _safe(step) / key
+
+
+def _objects_intact(objects: Path, manifest: dict[str, int]) -> bool:
+    """Every object of the manifest is present with its size, and nothing else is there."""
+    present = {p.relative_to(objects).as_posix(): p.stat().st_size for p in objects.rglob("*") if p.is_file()}
+    return present == manifest
 
 
 def _safe(name: str) -> str:
