@@ -24,6 +24,8 @@ import xgboost as xgb
 
 from processing_scripts import dataset, model_io
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the largest input value the model can take
+
 CONTENT_TYPE = "text/csv"
 FEATURES = tuple(dataset.feature_names())
 
@@ -92,6 +94,10 @@ def _parse_row(row: list[str], number: int) -> list[float]:
             raise InferenceError(f"row {number}, column {position} ({name}): {what}") from None
         if not math.isfinite(value):
             raise InferenceError(f"row {number}, column {position} ({name}): {text!r} is not a finite number")
+        if abs(value) > FLOAT32_MAX:  # XGBoost computes in float32: it would be inf there
+            raise InferenceError(
+                f"row {number}, column {position} ({name}): {text!r} is outside the model's float32 range"
+            )
         values.append(value)
     return values
 

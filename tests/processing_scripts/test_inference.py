@@ -109,6 +109,12 @@ def test_a_folder_without_a_model(tmp_path: Path) -> None:
         (b"M,0.4,0.1,0.5,0.2,0.1,0.15,0.1,0,0\n", "row 1, column 1 (length): 'M' is not a number"),
         (b"0.5,,0.1,0.5,0.2,0.1,0.15,0,0,1\n", "row 1, column 2 (diameter): is empty"),
         (b"0.5,0.4,0.1,0.5,0.2,0.1,0.15,0,0,inf\n", "row 1, column 10 (sex_M): 'inf' is not a finite number"),
+        # Finite for Python but inf in the model's float32: it was a 500 counted against the model
+        # (issue 11, defect 5); the client's value is the error.
+        (
+            b"0.5,0.4,0.1,0.5,0.2,0.1,0.15,0,0,-1e39\n",
+            "row 1, column 10 (sex_M): '-1e39' is outside the model's float32 range",
+        ),
         (b"\xff\xfe0\x00.\x005\x00", "the request body is not UTF-8 text"),
     ],
 )
