@@ -42,6 +42,7 @@ from typing import Any
 
 from localcloud import cloudwatch_math
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
+from localcloud.event_envelope import envelope
 from localcloud.moto_extensions import cloudwatch_metrics
 from localcloud.moto_extensions.cloudwatch_metrics import percentile_of
 
@@ -618,19 +619,18 @@ def alarm_state_change_event(
     configuration: dict[str, Any] = {"metrics": [q.as_event_metric(alarm.arn) for q in alarm.queries]}
     if alarm.description:
         configuration["description"] = alarm.description
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": EVENT_DETAIL_TYPE,
-        "source": EVENT_SOURCE,
-        "account": account,
-        "time": state.timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [alarm.arn],
-        "detail": {
-            "alarmName": alarm.name,
-            "state": state.as_event(),
-            "previousState": previous.as_event(),
-            "configuration": configuration,
-        },
+    detail = {
+        "alarmName": alarm.name,
+        "state": state.as_event(),
+        "previousState": previous.as_event(),
+        "configuration": configuration,
     }
+    return envelope(
+        source=EVENT_SOURCE,
+        detail_type=EVENT_DETAIL_TYPE,
+        account=account,
+        region=region,
+        resources=[alarm.arn],
+        detail=detail,
+        at=state.timestamp,
+    )

@@ -59,6 +59,7 @@ from localcloud.awslambda import (
     unqualified_arn,
 )
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
+from localcloud.event_envelope import envelope
 from localcloud.event_patterns import PatternError, matches, validate
 from pipelines.settings import Settings
 
@@ -427,17 +428,15 @@ class EventRouter:
 
 def scheduled_event(rule: Rule, settings: Settings, at: datetime) -> dict[str, Any]:
     """The event EventBridge sends when a scheduled rule fires: no detail, the rule as resource."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": settings.account,
-        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": settings.region,
-        "resources": [rule.arn],
-        "detail": {},
-    }
+    return envelope(
+        source="aws.events",
+        detail_type="Scheduled Event",
+        account=settings.account,
+        region=settings.region,
+        resources=[rule.arn],
+        detail={},
+        at=at,
+    )
 
 
 def _invocation_record(

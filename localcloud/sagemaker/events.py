@@ -12,10 +12,10 @@ EventBridge" (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemak
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from localcloud.event_envelope import envelope
 from localcloud.sagemaker.executor.records import ExecutionRecord
 
 SOURCE = "aws.sagemaker"
@@ -25,18 +25,16 @@ ENDPOINT_STATE = "SageMaker Endpoint State Change"
 
 
 def _event(detail_type: str, resources: list[str], detail: dict[str, Any], at: datetime) -> dict[str, Any]:
-    account, region = resources[0].split(":")[4], resources[0].split(":")[3]
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": SOURCE,
-        "account": account,
-        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": resources,
-        "detail": detail,
-    }
+    _, _, _, region, account, *_ = resources[0].split(":")  # arn:aws:sagemaker:<region>:<account>:...
+    return envelope(
+        source=SOURCE,
+        detail_type=detail_type,
+        account=account,
+        region=region,
+        resources=resources,
+        detail=detail,
+        at=at,
+    )
 
 
 def _iso(moment: datetime | None) -> str | None:
