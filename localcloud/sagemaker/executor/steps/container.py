@@ -1,10 +1,12 @@
 """Running a job's "container" as a local subprocess with SageMaker's ``/opt/ml`` contract.
 
-Each instance of a job gets its own directory standing in for ``/opt/ml`` (passed to the code as
-``OPT_ML_DIR``, see :mod:`processing_scripts.contract`), a clean environment holding only what the
-job definition declares plus the emulator's endpoint and fake credentials, and its output streamed
-line by line into the step's log. The project's image runs ``python3`` with ``processing_scripts``
-on ``PYTHONPATH``; locally that is this interpreter with the repository root on ``PYTHONPATH``.
+Each instance of a job gets its own directory standing in for ``/opt/ml``: mounted there in a
+private mount namespace where the machine allows it (:mod:`..private_opt_ml`), and always passed as
+``OPT_ML_DIR`` (what the project's scripts read, see :mod:`processing_scripts.contract`). It gets a
+clean environment holding only what the job definition declares plus the emulator's endpoint and
+fake credentials, and its output is streamed line by line into the step's log. An image's
+``python3`` is this interpreter, with the repository root on ``PYTHONPATH`` (the project's image
+has ``processing_scripts`` there).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from localcloud.sagemaker.executor import private_opt_ml
+from localcloud.sagemaker.executor.images import Image, ImageKind
 from localcloud.sagemaker.executor.steps.base import JOB_INTERNAL_ERROR, StepError, StepLog
 from pipelines.settings import REPO_ROOT
 from processing_scripts import contract
@@ -30,6 +35,7 @@ PYTHON_COMMANDS = ("python", "python3")
 FAILURE_FILES = (contract.Training.FAILURE, contract.ProcessingJob.EXIT_MESSAGE)
 _TAIL_LINES = 20
 _STOP_GRACE_SECONDS = 5
+_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '(?P<module>[^'.]+)")
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class ContainerProcess:
     argv: list[str]
     environment: dict[str, str]
     opt_ml_dir: Path
+    cwd: Path | None = None  # the instance's directory unless the image's contract names another
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,29 @@ def host_path(opt_ml_dir: Path, container_path: str, field: str) -> Path:
     return opt_ml_dir / relative
 
 
+def isolation_problem(image: Image) -> str | None:
+    """Why this image's code cannot run here (one line), or None.
+
+    Only the project's code finds its files through ``OPT_ML_DIR``; anyone else's code expects a
+    real ``/opt/ml``, which it gets only from a private mount namespace.
+    """
+    if image.kind is ImageKind.PROJECT:
+        return None
+    reason = private_opt_ml.unavailable_reason()
+    if reason is None:
+        return None
+    return (
+        f"image {image.label}: {reason}. Code written for SageMaker reads /opt/ml; only code that reads "
+        f"{contract.BASE_DIR_ENV} instead (as the project's own scripts do) runs without it"
+    )
+
+
+def require_isolation(image: Image) -> None:
+    problem = isolation_problem(image)
+    if problem is not None:
+        raise StepError(problem)
+
+
 def local_command(argv: list[str]) -> list[str]:
     """The image's ``python3`` is this interpreter (same packages as the image's requirements)."""
     if argv and Path(argv[0]).name in PYTHON_COMMANDS:
@@ -66,16 +96,21 @@ def local_command(argv: list[str]) -> list[str]:
 
 
 def container_environment(
-    declared: dict[str, str], emulator: dict[str, str], opt_ml_dir: Path
+    declared: dict[str, str], emulator: dict[str, str], opt_ml_dir: Path, *, project_code: bool = True
 ) -> dict[str, str]:
-    """A container's environment: nothing inherited from this shell except PATH, HOME and locale."""
+    """A container's environment: nothing inherited from this shell except PATH, HOME and locale.
+
+    The project's code (and the XGBoost emulation) imports from this checkout; anyone else's code
+    does not get it on ``PYTHONPATH``, where a package of theirs named ``pipelines`` (SageMaker
+    Projects' seed code has one) would meet ours.
+    """
     inherited = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
     return {
         **inherited,
         **{str(k): str(v) for k, v in (declared or {}).items()},
         **emulator,
         contract.BASE_DIR_ENV: str(opt_ml_dir),
-        "PYTHONPATH": str(REPO_ROOT),
+        **({"PYTHONPATH": str(REPO_ROOT)} if project_code else {}),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -112,10 +147,13 @@ def run_processes(
     tails: dict[str, collections.deque[str]] = {}
     try:
         for process in processes:
+            argv = process.argv
+            if private_opt_ml.unavailable_reason() is None:
+                argv = private_opt_ml.wrap(argv, process.opt_ml_dir)
             try:
                 popen = subprocess.Popen(
-                    process.argv,
-                    cwd=process.opt_ml_dir,
+                    argv,
+                    cwd=process.cwd or process.opt_ml_dir,
                     env=process.environment,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
@@ -201,13 +239,22 @@ def _stop_all(popens: list[subprocess.Popen[str]]) -> None:
             popen.wait()
 
 
-def failure_of(outcome: ProcessOutcome, opt_ml_dir: Path) -> StepError:
+def failure_of(outcome: ProcessOutcome, opt_ml_dir: Path, image: Image | None = None) -> StepError:
     """SageMaker's failure reason: the job's own failure file, else the end of its log.
 
     A process killed by a signal is the platform failing (out of memory, a lost host), which
     SageMaker reports as an internal error a retry policy may retry; a non-zero exit is the
-    algorithm's own error and is never retried.
+    algorithm's own error and is never retried. Code that died importing a package this
+    environment lacks (but the job's image may well have) is told which package to install.
     """
+    missing = next((m["module"] for line in outcome.tail if (m := _MISSING_MODULE.search(line))), None)
+    if missing is not None and outcome.returncode > 0:
+        where = f"; image {image.label} may have it" if image is not None else ""
+        return StepError(
+            f"AlgorithmError: the job's code imports {missing!r}, which is not installed in the "
+            f"environment the local executor runs jobs with{where}: install it into that venv "
+            f"(host {outcome.host}, exit code {outcome.returncode})"
+        )
     written = next(
         (
             path.read_text().strip()

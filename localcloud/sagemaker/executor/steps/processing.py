@@ -1,5 +1,9 @@
 """Processing steps: the job's entrypoint and arguments run as N local "instances".
 
+The entrypoint runs as declared (``ContainerEntrypoint`` + ``ContainerArguments``), an image's
+``python3`` being this interpreter, so a framework image's script (``python3
+/opt/ml/processing/input/code/preprocess.py``, what the SDK's ``SKLearnProcessor`` and
+``FrameworkProcessor`` write) runs unchanged when the framework's package is installed here.
 Inputs are copied from the emulator's S3 into each instance's ``/opt/ml/processing/...`` (mapped
 through ``OPT_ML_DIR``), all at once for ``FullyReplicated`` and one key in N for
 ``ShardedByS3Key``; outputs are uploaded only after every instance exited 0, so a failed or
@@ -8,10 +12,18 @@ interrupted job never leaves partial outputs behind for a later step to read.
 
 from __future__ import annotations
 
-from pathlib import Path
+import shutil
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from localcloud import s3_objects
+from localcloud.sagemaker.executor.images import (
+    Image,
+    ImageKind,
+    classify,
+    missing_framework_problem,
+)
 from localcloud.sagemaker.executor.steps.base import (
     StepContext,
     StepError,
@@ -21,27 +33,86 @@ from localcloud.sagemaker.executor.steps.base import (
     required,
 )
 from localcloud.sagemaker.executor.steps.container import (
+    PYTHON_COMMANDS,
     ContainerProcess,
     container_environment,
     failure_of,
     host_path,
+    isolation_problem,
     local_command,
     run_processes,
     write_resource_config,
 )
+from pipelines.settings import Settings
 from processing_scripts import contract
+
+# ProcessingS3Input.LocalPath "must begin with /opt/ml/processing/"
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html).
+INPUT_ROOT = contract.PROCESSING_DIR
+
+
+def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list[str]:
+    """What stops this processing job from running locally, known before anything runs (one line
+    each; ``[]`` when nothing does). ``arguments`` may still hold unresolved expressions
+    (``{"Get": ...}``), which are not judged."""
+    app = arguments.get("AppSpecification")
+    if not isinstance(app, Mapping):
+        return ["Arguments.AppSpecification is missing"]
+    problems = []
+    uri = app.get("ImageUri")
+    image = classify(uri, settings.processing_image_uri) if isinstance(uri, str) else None
+    entrypoint = app.get("ContainerEntrypoint")
+    if not entrypoint:
+        problems.append(
+            "Arguments.AppSpecification.ContainerEntrypoint is missing: the local executor runs the "
+            "job's command itself and cannot know an image's default entrypoint"
+        )
+    elif _not_installed(entrypoint[0]):
+        label = image.label if image else "the image"
+        problems.append(f"entrypoint command {entrypoint[0]!r} (from {label}) is not installed here")
+    if image is not None:
+        if image.kind is ImageKind.BUILTIN_ALGORITHM:
+            problems.append(f"image {image.label} is a built-in algorithm; its code cannot run locally")
+        problems += [p for p in (missing_framework_problem(image), isolation_problem(image)) if p]
+    for index, item in enumerate(arguments.get("ProcessingInputs") or []):
+        local = (item.get("S3Input") or {}).get("LocalPath") if isinstance(item, Mapping) else None
+        if isinstance(local, str) and not _under(local, INPUT_ROOT):
+            problems.append(
+                f"ProcessingInputs[{index}].S3Input.LocalPath {local!r} must begin with {INPUT_ROOT}/ "
+                "(AWS's rule for processing inputs)"
+            )
+    outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+    for index, item in enumerate(outputs):
+        local = (item.get("S3Output") or {}).get("LocalPath") if isinstance(item, Mapping) else None
+        if isinstance(local, str) and not _under(local, contract.OPT_ML):
+            # AWS allows any absolute path here; locally only /opt/ml is private to the instance.
+            problems.append(
+                f"Outputs[{index}].S3Output.LocalPath {local!r}: the local executor gives each instance "
+                f"only its own {contract.OPT_ML}; write outputs under {INPUT_ROOT}/"
+            )
+    return problems
+
+
+def _not_installed(command: Any) -> bool:
+    """A command that is neither ``python``, a file the job stages under /opt/ml, nor on PATH."""
+    if not isinstance(command, str) or PurePosixPath(command).name in PYTHON_COMMANDS:
+        return False
+    return not command.startswith(str(contract.OPT_ML)) and shutil.which(command) is None
+
+
+def _under(path: str, root: PurePosixPath) -> bool:
+    return PurePosixPath(path).is_relative_to(root) and ".." not in PurePosixPath(path).parts
 
 
 def run_processing(ctx: StepContext) -> StepResult:
     args = ctx.arguments
     app = required(args, "AppSpecification")
-    _check_image(ctx, required(app, "ImageUri"))
-    entrypoint = app.get("ContainerEntrypoint")
-    if not entrypoint:
-        raise StepError(
-            "Arguments.AppSpecification.ContainerEntrypoint is missing: the local executor runs the "
-            "job's command itself and cannot know an image's default entrypoint"
-        )
+    problems = preflight_problems(args, ctx.settings)
+    if problems:
+        raise StepError(problems[0])
+    image = classify(str(required(app, "ImageUri")), ctx.settings.processing_image_uri)
+    _check_image(ctx, image)
+    entrypoint = app["ContainerEntrypoint"]
     argv = local_command([*map(str, entrypoint), *map(str, app.get("ContainerArguments") or [])])
     count = int(required(args, "ProcessingResources", "ClusterConfig", "InstanceCount"))
     if count < 1:
@@ -62,7 +133,12 @@ def run_processing(ctx: StepContext) -> StepResult:
     emulator = ctx.aws.process_environment()
     processes = [
         ContainerProcess(
-            host, argv, container_environment(args.get("Environment") or {}, emulator, path), path
+            host,
+            argv,
+            container_environment(
+                args.get("Environment") or {}, emulator, path, project_code=image.kind is ImageKind.PROJECT
+            ),
+            path,
         )
         for host, path in instances.items()
     ]
@@ -70,7 +146,7 @@ def run_processing(ctx: StepContext) -> StepResult:
     runtime = (args.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
     for outcome in run_processes(processes, ctx.log, max_runtime_seconds=runtime):
         if outcome.returncode != 0:
-            raise failure_of(outcome, instances[outcome.host])
+            raise failure_of(outcome, instances[outcome.host], image)
     written = [_upload_output(ctx, item, instances) for item in outputs]
     properties: dict[str, Any] = {
         **args,
@@ -82,16 +158,18 @@ def run_processing(ctx: StepContext) -> StepResult:
     return StepResult(properties=properties, written_uris=written)
 
 
-def _check_image(ctx: StepContext, image_uri: str) -> None:
-    """The local run executes this checkout's code; say so when the JSON names another image."""
-    repository, _, tag = str(image_uri).rpartition(":")
-    expected_repository, _, expected_tag = ctx.settings.processing_image_uri.rpartition(":")
-    if repository != expected_repository:
-        ctx.warn(f"image {image_uri} is not the project's image; running this checkout's code instead")
-    elif tag != expected_tag:
+def _check_image(ctx: StepContext, image: Image) -> None:
+    """Say when what runs may differ from what the image would run: a stale project image tag, or
+    an image this executor does not know (its entrypoint runs with this environment's packages)."""
+    expected_tag = ctx.settings.processing_image_uri.rpartition(":")[2]
+    if image.kind is ImageKind.PROJECT and image.tag != expected_tag:
         ctx.warn(
-            f"image tag {tag} differs from this checkout's {expected_tag}: the definition is stale; "
+            f"image tag {image.tag} differs from this checkout's {expected_tag}: the definition is stale; "
             "run `python -m pipelines synth`"
+        )
+    elif image.kind is ImageKind.OTHER:
+        ctx.warn(
+            f"image {image.label} is not one the local executor knows: its entrypoint runs with this venv"
         )
 
 

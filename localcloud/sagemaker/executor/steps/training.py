@@ -1,23 +1,41 @@
-"""Training steps with the built-in XGBoost image, emulated by :mod:`localcloud.sagemaker.executor.xgboost_algorithm`.
+"""Training steps: the built-in XGBoost algorithm, script mode, or the job's own entrypoint.
+
+What runs depends on the job, as in SageMaker:
+
+- the built-in XGBoost image (``sagemaker-xgboost`` without ``sagemaker_program``): the version the
+  image tag names, emulated by :mod:`localcloud.sagemaker.executor.xgboost_algorithm`;
+- script mode (a ``sagemaker_program`` hyperparameter, what the SDK's framework estimators write):
+  the training toolkit's contract, :mod:`.script_mode`;
+- an ``AlgorithmSpecification.ContainerEntrypoint``: that command, an image's ``python3`` being
+  this interpreter.
 
 The job is laid out exactly as SageMaker lays out a training container (config JSON files, one
-directory per channel, ``/opt/ml/model``), the algorithm runs as a subprocess, metrics are parsed
-from its log with the algorithm's predefined metric definitions plus any in the job's
-``MetricDefinitions``, and ``/opt/ml/model`` is packed into
-``<S3OutputPath>/<TrainingJobName>/output/model.tar.gz``, where SageMaker puts it.
+directory per channel, ``/opt/ml/model``), the code runs as a subprocess, metrics are parsed
+from its log with the job's ``MetricDefinitions`` (plus the built-in algorithm's predefined
+ones), and ``/opt/ml/model`` is packed into ``<S3OutputPath>/<TrainingJobName>/output/model.tar.gz``,
+where SageMaker puts it (and ``/opt/ml/output/data`` into ``output.tar.gz`` beside it).
 """
 
 from __future__ import annotations
 
+import enum
 import re
 import sys
 import tarfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from localcloud import s3_objects
+from localcloud.sagemaker.executor.images import (
+    XGBOOST_REPOSITORY,
+    Image,
+    ImageKind,
+    classify,
+    missing_framework_problem,
+)
 from localcloud.sagemaker.executor.steps.base import (
     StepContext,
     StepError,
@@ -32,14 +50,31 @@ from localcloud.sagemaker.executor.steps.container import (
     container_environment,
     failure_of,
     host_path,
+    isolation_problem,
+    local_command,
     run_processes,
     write_config,
     write_resource_config,
 )
+from localcloud.sagemaker.executor.steps.script_mode import (
+    ScriptJob,
+    is_script_mode,
+    stage_code,
+    upload_output_data,
+)
+from localcloud.sagemaker.executor.xgboost_versions import (
+    ClientError,
+    ModelFormat,
+    UnknownVersionError,
+    booster_parameters,
+    content_type_of,
+    version_of,
+)
+from pipelines.settings import Settings
 from processing_scripts import contract, s3_uri
 
-XGBOOST_REPOSITORY = "sagemaker-xgboost"
 ALGORITHM_COMMAND = [sys.executable, "-m", "localcloud.sagemaker.executor.xgboost_algorithm"]
+HOST = "algo-1"
 _NUMBER = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 # The built-in algorithm's predefined metrics: every "#011<channel>-<metric>:<value>" on a "[N]" line.
 _EVALUATION_LINE = re.compile(rf"#011(?P<channel>[^-#\s]+)-(?P<metric>[^:#\s]+):(?P<value>{_NUMBER})")
@@ -57,6 +92,7 @@ class MetricCollector:
     """The last value of each metric seen in a job's log (SageMaker's FinalMetricDataList)."""
 
     definitions: list[dict[str, str]] = field(default_factory=list)
+    builtin: bool = True  # the built-in algorithm's predefined metrics too
     values: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,7 +103,7 @@ class MetricCollector:
             raise StepError(f"AlgorithmSpecification.MetricDefinitions is invalid: {err}") from err
 
     def observe(self, _host: str, line: str) -> None:
-        found = builtin_metrics(line)
+        found = builtin_metrics(line) if self.builtin else {}
         for name, pattern in self._patterns:
             match = pattern.search(line)
             if match and match.groups():
@@ -87,29 +123,145 @@ def run_training(ctx: StepContext) -> StepResult:
     return StepResult(properties=job, written_uris=[job["ModelArtifacts"]["S3ModelArtifacts"]])
 
 
+class Mode(enum.Enum):
+    BUILTIN_XGBOOST = "the built-in XGBoost algorithm"
+    SCRIPT = "script mode"
+    ENTRYPOINT = "the job's ContainerEntrypoint"
+
+
+def training_mode(image: Image, algorithm: Mapping[str, Any], hyperparameters: Mapping[str, Any]) -> Mode:
+    """How SageMaker would run this job's image; a StepError when it cannot run here at all."""
+    if algorithm.get("ContainerEntrypoint"):
+        return Mode.ENTRYPOINT
+    if is_script_mode(dict(hyperparameters)):
+        return Mode.SCRIPT
+    if image.repository == XGBOOST_REPOSITORY:
+        return Mode.BUILTIN_XGBOOST
+    if image.kind is ImageKind.BUILTIN_ALGORITHM:
+        raise StepError(
+            f"image {image.label} is a built-in algorithm whose code only exists in its image; "
+            f"only the built-in XGBoost ({XGBOOST_REPOSITORY}) is emulated locally"
+        )
+    raise StepError(
+        f"image {image.label}: the local executor cannot know its training entrypoint; give "
+        "AlgorithmSpecification.ContainerEntrypoint or use script mode (sagemaker_program)"
+    )
+
+
+def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list[str]:
+    """What stops this training job (a CreateTrainingJob request) from running locally, known
+    before anything runs, one line each. Unresolved expressions (``{"Get": ...}``) are not judged."""
+    algorithm = arguments.get("AlgorithmSpecification")
+    if not isinstance(algorithm, Mapping):
+        return ["Arguments.AlgorithmSpecification is missing"]
+    uri = algorithm.get("TrainingImage")
+    if uri is None:
+        return [
+            f"AlgorithmSpecification: only a TrainingImage can run locally (not AlgorithmName "
+            f"{algorithm.get('AlgorithmName')!r})"
+        ]
+    if not isinstance(uri, str):
+        return []
+    image = classify(uri, settings.processing_image_uri)
+    hyperparameters = arguments.get("HyperParameters") or {}
+    try:
+        mode = training_mode(image, algorithm, hyperparameters)
+    except StepError as err:
+        return [err.reason]
+    if mode is Mode.BUILTIN_XGBOOST:
+        return _builtin_problems(image, arguments, hyperparameters)
+    problems = [p for p in (missing_framework_problem(image), isolation_problem(image)) if p]
+    submit = hyperparameters.get("sagemaker_submit_directory")
+    if mode is Mode.SCRIPT and isinstance(submit, str):
+        try:
+            job = ScriptJob.of({k: v for k, v in hyperparameters.items() if isinstance(v, str)})
+        except StepError as err:
+            problems.append(err.reason)
+        else:
+            if job.submit_directory is not None and not job.submit_directory.startswith("s3://"):
+                problems.append(
+                    f"hyperparameter sagemaker_submit_directory {job.submit_directory!r}: only an s3:// "
+                    "sourcedir.tar.gz can run locally"
+                )
+    return problems
+
+
+def _builtin_problems(
+    image: Image, arguments: Mapping[str, Any], hyperparameters: Mapping[str, Any]
+) -> list[str]:
+    """The built-in XGBoost job's version, hyperparameters and content types, as the image checks them."""
+    try:
+        version = version_of(image.tag)
+    except UnknownVersionError as err:
+        return [str(err)]
+    problems = []
+    if all(isinstance(value, str) for value in hyperparameters.values()):
+        try:
+            booster_parameters(dict(hyperparameters), version)
+        except ClientError as err:
+            problems.append(f"ClientError: {err}")
+    for channel in arguments.get("InputDataConfig") or []:
+        content_type = channel.get("ContentType")
+        if content_type is None or isinstance(content_type, str):
+            try:
+                content_type_of(str(channel.get("ChannelName")), content_type)
+            except ClientError as err:
+                problems.append(f"ClientError: {err}")
+    return problems
+
+
+@dataclass(frozen=True)
+class _Launch:
+    argv: list[str]
+    environment: dict[str, str]
+    cwd: Path | None = None
+
+
 def run_training_job(
     ctx: StepContext, request: dict[str, Any], job_name: str, work_dir: Path, log: StepLog
 ) -> dict[str, Any]:
     """Run one training job (a CreateTrainingJob request); returns its DescribeTrainingJob shape."""
     algorithm = required(request, "AlgorithmSpecification")
-    check_xgboost_image(ctx, algorithm.get("TrainingImage"))
+    problems = preflight_problems(request, ctx.settings)
+    if problems:
+        raise StepError(problems[0])
+    image = classify(str(required(algorithm, "TrainingImage")), ctx.settings.processing_image_uri)
     opt_ml = work_dir / job_name
     hyperparameters = {str(k): str(v) for k, v in (request.get("HyperParameters") or {}).items()}
+    mode = training_mode(image, algorithm, hyperparameters)
     channels = _stage_channels(ctx, request.get("InputDataConfig") or [], opt_ml)
     write_config(opt_ml, contract.Training.HYPERPARAMETERS, hyperparameters)
     write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
-    write_resource_config(opt_ml, contract.Training.RESOURCE_CONFIG, "algo-1", ["algo-1"])
-    metrics = MetricCollector(algorithm.get("MetricDefinitions") or [])
-    environment = container_environment(
-        request.get("Environment") or {}, ctx.aws.process_environment(), opt_ml
+    write_resource_config(opt_ml, contract.Training.RESOURCE_CONFIG, HOST, [HOST])
+    launch = _launch(
+        ctx,
+        mode,
+        image,
+        algorithm=algorithm,
+        hyperparameters=hyperparameters,
+        channels=channels,
+        opt_ml=opt_ml,
+        job_name=job_name,
     )
-    log.line(f"$ {' '.join(ALGORITHM_COMMAND)}  (job {job_name})")
+    metrics = MetricCollector(algorithm.get("MetricDefinitions") or [], builtin=mode is Mode.BUILTIN_XGBOOST)
+    environment = {
+        **container_environment(
+            request.get("Environment") or {},
+            ctx.aws.process_environment(),
+            opt_ml,
+            project_code=mode is Mode.BUILTIN_XGBOOST or image.kind is ImageKind.PROJECT,
+        ),
+        **launch.environment,
+    }
+    log.line(f"$ {' '.join(launch.argv)}  (job {job_name}, {mode.value})")
     runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-    process = ContainerProcess(job_name, ALGORITHM_COMMAND, environment, opt_ml)
+    process = ContainerProcess(job_name, launch.argv, environment, opt_ml, launch.cwd)
     (outcome,) = run_processes([process], log, metrics.observe, runtime)
     if outcome.returncode != 0:
-        raise failure_of(outcome, opt_ml)
-    model_uri = _upload_model(ctx, opt_ml, request, job_name)
+        raise failure_of(outcome, opt_ml, image)
+    model_uri = _upload_model(ctx, opt_ml, request, job_name, builtin=mode is Mode.BUILTIN_XGBOOST)
+    output_path = str(required(request, "OutputDataConfig", "S3OutputPath"))
+    output_uri = upload_output_data(ctx, opt_ml, output_path, job_name)
     return {
         **request,
         "TrainingJobName": job_name,
@@ -119,22 +271,41 @@ def run_training_job(
         "HyperParameters": hyperparameters,
         "ModelArtifacts": {"S3ModelArtifacts": model_uri},
         "FinalMetricDataList": metrics.final_metric_data(),
+        **({"OutputDataArchive": output_uri} if output_uri else {}),
     }
 
 
-def check_xgboost_image(ctx: StepContext, image: Any) -> None:
-    """Only the built-in XGBoost algorithm can be emulated; warn when its version differs."""
-    repository, _, version = str(image or "").rpartition(":")
-    if repository.rsplit("/", 1)[-1] != XGBOOST_REPOSITORY:
-        raise StepError(
-            f"AlgorithmSpecification.TrainingImage {image!r}: only the built-in XGBoost image "
-            f"({XGBOOST_REPOSITORY}) can be emulated locally"
+def _launch(
+    ctx: StepContext,
+    mode: Mode,
+    image: Image,
+    *,
+    algorithm: Mapping[str, Any],
+    hyperparameters: dict[str, str],
+    channels: dict[str, Any],
+    opt_ml: Path,
+    job_name: str,
+) -> _Launch:
+    if mode is Mode.BUILTIN_XGBOOST:
+        version = version_of(image.tag)
+        if version.model_format is ModelFormat.LEGACY_BINARY:
+            ctx.warn(
+                f"{image.label} writes xgboost-model in XGBoost's legacy binary format, which this xgboost "
+                "cannot write; the emulation writes UBJSON (readable by xgboost 1.6 and later) instead"
+            )
+        return _Launch([*ALGORITHM_COMMAND, "--image-version", image.tag], {})
+    if mode is Mode.SCRIPT:
+        job = ScriptJob.of(hyperparameters)
+        code_dir = host_path(opt_ml, "/opt/ml/code", "code directory")
+        stage_code(ctx, job, code_dir)
+        for directory in ("/opt/ml/model", "/opt/ml/output/data", "/opt/ml/output/intermediate"):
+            host_path(opt_ml, directory, "directory").mkdir(parents=True, exist_ok=True)
+        return _Launch(
+            job.command(code_dir, sys.executable), job.environment(job_name, channels, [HOST], HOST), code_dir
         )
-    expected = ctx.settings.training.xgboost_version
-    if version != expected:
-        ctx.warn(
-            f"XGBoost image version {version} differs from settings ({expected}); the definition is stale"
-        )
+    argv = [*map(str, algorithm["ContainerEntrypoint"]), *map(str, algorithm.get("ContainerArguments") or [])]
+    host_path(opt_ml, contract.Training.MODEL, "model directory").mkdir(parents=True, exist_ok=True)
+    return _Launch(local_command(argv), {})
 
 
 def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Path) -> dict[str, Any]:
@@ -157,7 +328,9 @@ def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Pa
         except Exception as err:
             raise aws_failure(f"channel {name}: reading {uri}", err) from err
         config[name] = {
-            "ContentType": channel.get("ContentType", "text/csv"),
+            # A channel without a ContentType has none in inputdataconfig.json either (the built-in
+            # XGBoost then reads libsvm).
+            **({"ContentType": channel["ContentType"]} if "ContentType" in channel else {}),
             "TrainingInputMode": channel.get("InputMode", "File"),
             "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
             "RecordWrapperType": channel.get("RecordWrapperType", "None"),
@@ -165,9 +338,12 @@ def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Pa
     return config
 
 
-def _upload_model(ctx: StepContext, opt_ml: Path, request: dict[str, Any], job_name: str) -> str:
+def _upload_model(
+    ctx: StepContext, opt_ml: Path, request: dict[str, Any], job_name: str, *, builtin: bool
+) -> str:
     model_dir = host_path(opt_ml, contract.Training.MODEL, "model directory")
-    if not (model_dir / contract.Training.MODEL_FILE).is_file():
+    model_dir.mkdir(parents=True, exist_ok=True)  # SageMaker archives an empty /opt/ml/model too
+    if builtin and not (model_dir / contract.Training.MODEL_FILE).is_file():
         raise StepError(f"AlgorithmError: the job wrote no {contract.Training.MODEL_FILE}")
     archive = opt_ml / contract.Training.MODEL_ARCHIVE
     with tarfile.open(archive, "w:gz") as tar:
