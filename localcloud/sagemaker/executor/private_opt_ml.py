@@ -22,8 +22,9 @@ from pathlib import Path
 from processing_scripts import contract
 
 MOUNT_POINT = str(contract.OPT_ML)
-# ``$0`` is the instance's directory, ``"$@"`` the job's command: the shell mounts, then becomes the job.
-_MOUNT_THEN_EXEC = f'mount --bind -- "$0" {MOUNT_POINT} && exec "$@"'
+# ``$0`` is the instance's directory, ``$1`` the working directory inside the container, the rest the
+# job's command: the shell mounts, moves there, then becomes the job.
+_MOUNT_THEN_EXEC = f'mount --bind -- "$0" {MOUNT_POINT} && cd -- "$1" && shift && exec "$@"'
 _PROBE_TIMEOUT_SECONDS = 10
 
 
@@ -31,10 +32,11 @@ class NamespaceUnavailableError(Exception):
     """This machine cannot give a process its own ``/opt/ml`` (the message says what is missing)."""
 
 
-def wrap(argv: list[str], opt_ml_dir: Path) -> list[str]:
-    """``argv`` run with ``opt_ml_dir`` mounted at ``/opt/ml``; raises :class:`NamespaceUnavailableError`."""
+def wrap(argv: list[str], opt_ml_dir: Path, cwd: str = MOUNT_POINT) -> list[str]:
+    """``argv`` run from ``cwd`` with ``opt_ml_dir`` mounted at ``/opt/ml``; raises
+    :class:`NamespaceUnavailableError`."""
     prefix = unshare_prefix()
-    return [*prefix, "sh", "-c", _MOUNT_THEN_EXEC, str(opt_ml_dir), *argv]
+    return [*prefix, "sh", "-c", _MOUNT_THEN_EXEC, str(opt_ml_dir), cwd, *argv]
 
 
 def unavailable_reason() -> str | None:
@@ -66,7 +68,7 @@ def unshare_prefix() -> tuple[str, ...]:
     with tempfile.TemporaryDirectory(prefix="opt-ml-probe-") as probe:
         marker = Path(probe) / "mounted"
         marker.touch()
-        command = [*prefix, "sh", "-c", _MOUNT_THEN_EXEC, probe, "test", "-e", f"{MOUNT_POINT}/mounted"]
+        command = [*prefix, "sh", "-c", _MOUNT_THEN_EXEC, probe, MOUNT_POINT, "test", "-e", "mounted"]
         try:
             done = subprocess.run(
                 command, capture_output=True, text=True, timeout=_PROBE_TIMEOUT_SECONDS, check=False

@@ -44,7 +44,9 @@ class ContainerProcess:
     argv: list[str]
     environment: dict[str, str]
     opt_ml_dir: Path
-    cwd: Path | None = None  # the instance's directory unless the image's contract names another
+    # Where the code starts, a container path. Not the image's WORKDIR (often ``/``, which here is the
+    # host's): code that writes to its working directory writes into the instance's directory.
+    cwd: str = str(contract.OPT_ML)
 
 
 @dataclass(frozen=True)
@@ -147,13 +149,13 @@ def run_processes(
     tails: dict[str, collections.deque[str]] = {}
     try:
         for process in processes:
-            argv = process.argv
+            argv, cwd = process.argv, host_path(process.opt_ml_dir, process.cwd, "working directory")
             if private_opt_ml.unavailable_reason() is None:
-                argv = private_opt_ml.wrap(argv, process.opt_ml_dir)
+                argv, cwd = private_opt_ml.wrap(argv, process.opt_ml_dir, process.cwd), process.opt_ml_dir
             try:
                 popen = subprocess.Popen(
                     argv,
-                    cwd=process.cwd or process.opt_ml_dir,
+                    cwd=cwd,
                     env=process.environment,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,

@@ -57,6 +57,7 @@ from localcloud.sagemaker.executor.steps.container import (
     write_resource_config,
 )
 from localcloud.sagemaker.executor.steps.script_mode import (
+    CODE_DIR,
     ScriptJob,
     is_script_mode,
     stage_code,
@@ -214,7 +215,7 @@ def _builtin_problems(
 class _Launch:
     argv: list[str]
     environment: dict[str, str]
-    cwd: Path | None = None
+    cwd: str = str(contract.OPT_ML)
 
 
 def run_training_job(
@@ -296,12 +297,12 @@ def _launch(
         return _Launch([*ALGORITHM_COMMAND, "--image-version", image.tag], {})
     if mode is Mode.SCRIPT:
         job = ScriptJob.of(hyperparameters)
-        code_dir = host_path(opt_ml, "/opt/ml/code", "code directory")
+        code_dir = host_path(opt_ml, CODE_DIR, "code directory")
         stage_code(ctx, job, code_dir)
         for directory in ("/opt/ml/model", "/opt/ml/output/data", "/opt/ml/output/intermediate"):
             host_path(opt_ml, directory, "directory").mkdir(parents=True, exist_ok=True)
         return _Launch(
-            job.command(code_dir, sys.executable), job.environment(job_name, channels, [HOST], HOST), code_dir
+            job.command(code_dir, sys.executable), job.environment(job_name, channels, [HOST], HOST), CODE_DIR
         )
     argv = [*map(str, algorithm["ContainerEntrypoint"]), *map(str, algorithm.get("ContainerArguments") or [])]
     host_path(opt_ml, contract.Training.MODEL, "model directory").mkdir(parents=True, exist_ok=True)
