@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import pickle
 import sys
@@ -89,16 +90,18 @@ def _parquet(name: str, files: list[Path]) -> np.ndarray:
 
 
 def _libsvm(name: str, files: list[Path]) -> xgb.DMatrix:
-    """XGBoost's own libsvm reader (the image's), over the channel's files joined into one."""
-    joined = contract.host_path(contract.Training.CHANNELS) / f".{name}.libsvm"
-    with joined.open("wb") as sink:
-        for path in files:
-            data = path.read_bytes()
-            sink.write(data if data.endswith(b"\n") or not data else data + b"\n")
+    """The channel's files as one libsvm document, indices taken as written (XGBoost's reading:
+    ``1:0.5`` is the second column). scikit-learn's reader, since xgboost 3.1 deprecates its own."""
+    from sklearn.datasets import load_svmlight_file  # only libsvm channels pay for the import
+
+    joined = b"".join(
+        data if data.endswith(b"\n") else data + b"\n" for data in (p.read_bytes() for p in files)
+    )
     try:
-        return xgb.DMatrix(f"{joined}?format=libsvm")
-    except xgb.core.XGBoostError as err:
-        raise ClientError(f"channel {name}: failed to load libsvm data ({str(err).splitlines()[0]})") from err
+        features, labels = load_svmlight_file(io.BytesIO(joined), zero_based=True)
+    except ValueError as err:
+        raise ClientError(f"channel {name}: failed to load libsvm data ({err})") from err
+    return xgb.DMatrix(features, label=labels)
 
 
 class EvaluationLog(xgb.callback.TrainingCallback):

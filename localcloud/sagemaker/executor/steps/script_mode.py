@@ -223,14 +223,23 @@ def unmet_requirements(path: Path) -> list[str]:
             continue
         if requirement.marker is not None and not requirement.marker.evaluate():
             continue
-        try:
-            installed = importlib.metadata.version(requirement.name)
-        except importlib.metadata.PackageNotFoundError:
+        installed = _installed_version(requirement.name)
+        if installed is None:
             unmet.append(str(requirement))
-            continue
-        if not requirement.specifier.contains(installed, prereleases=True):
+        elif not requirement.specifier.contains(installed, prereleases=True):
             unmet.append(f"{requirement} (installed: {installed})")
     return unmet
+
+
+def _installed_version(name: str) -> str | None:
+    """The version installed under ``name``, or under another distribution that provides the same
+    import package (``xgboost-cpu`` for ``xgboost``, as this project installs it)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    providers = importlib.metadata.packages_distributions().get(name.replace("-", "_").lower(), [])
+    return importlib.metadata.version(providers[0]) if providers else None
 
 
 def upload_output_data(ctx: StepContext, opt_ml: Path, output_path: str, job_name: str) -> str | None:

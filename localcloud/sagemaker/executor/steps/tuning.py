@@ -17,6 +17,7 @@ import math
 import os
 import random
 import secrets
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,9 @@ from localcloud.sagemaker.executor.steps.base import (
     job_arn,
     required,
 )
+from localcloud.sagemaker.executor.steps.training import preflight_problems as training_problems
 from localcloud.sagemaker.executor.steps.training import run_training_job
+from pipelines.settings import Settings
 
 TUNING_JOB_NAME_LENGTH = 32  # SageMaker's limit for HyperParameterTuningJobName
 OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"  # what SageMaker passes to each job
@@ -40,6 +43,23 @@ class Trial:
     index: int
     job_name: str
     hyperparameters: dict[str, str]
+
+
+def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list[str]:
+    """What stops this tuning job's training jobs from running locally, known before anything runs:
+    its TrainingJobDefinition checked as a training job, each range standing at its first value."""
+    definition = arguments.get("TrainingJobDefinition")
+    if not isinstance(definition, Mapping):
+        return ["Arguments.TrainingJobDefinition is missing"]
+    config = arguments.get("HyperParameterTuningJobConfig") or {}
+    ranges = config.get("ParameterRanges") or definition.get("HyperParameterRanges") or {}
+    first = {
+        str(item.get("Name")): item.get("MinValue", (item.get("Values") or [""])[0])
+        for kind in ranges.values()
+        for item in kind
+    }
+    static = definition.get("StaticHyperParameters") or {}
+    return training_problems({**definition, "HyperParameters": {**static, **first}}, settings)
 
 
 def run_tuning(ctx: StepContext) -> StepResult:
