@@ -102,6 +102,39 @@ def test_without_a_namespace_only_the_projects_code_can_run(monkeypatch, pipelin
     assert "OPT_ML_DIR" in problem and "\n" not in problem
 
 
+def test_a_machine_without_unshare_is_told_what_is_missing(monkeypatch):
+    monkeypatch.setattr(private_opt_ml.shutil, "which", lambda _: None)
+    with pytest.raises(private_opt_ml.NamespaceUnavailableError) as raised:
+        private_opt_ml._working_prefix()
+    assert str(raised.value) == (
+        "util-linux `unshare` is not installed (Linux only), so jobs cannot get their own /opt/ml"
+    )
+
+
+@needs_namespace
+def test_a_training_job_runs_its_own_container_entrypoint(runner, pipeline, local_aws):
+    step = pipeline.training("Train", {"train": pipeline.settings.raw_data_uri}, {"epochs": "2"})
+    step["Arguments"]["AlgorithmSpecification"].update(
+        TrainingImage=SKLEARN_IMAGE,
+        ContainerEntrypoint=["python3", "-c", TRAINING_SCRIPT],
+    )
+    record = runner.run(pipeline.definition(), pipeline_name="byop")
+
+    assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+    job = record.steps["Train"].properties
+    assert _members(local_aws, job["ModelArtifacts"]["S3ModelArtifacts"]) == {
+        "model.txt": b"epochs=2 rows=4178"
+    }
+
+
+TRAINING_SCRIPT = """
+import json
+epochs = json.load(open("/opt/ml/input/config/hyperparameters.json"))["epochs"]
+rows = sum(1 for _ in open("/opt/ml/input/data/train/abalone.csv"))
+open("/opt/ml/model/model.txt", "w").write(f"epochs={epochs} rows={rows}")
+"""
+
+
 def test_processing_paths_follow_awss_rules(pipeline):
     step = pipeline.processing("Paths", "", inputs={"raw": "s3://b/raw"}, outputs=("out",))
     step["Arguments"]["ProcessingInputs"][0]["S3Input"]["LocalPath"] = "/data/raw"
@@ -165,7 +198,13 @@ def test_a_pipeline_written_for_awss_images_runs_unchanged(runner, seeded):
 
     sklearn_job = steps["TrainSKLearn"].properties
     assert set(_members(seeded, sklearn_job["ModelArtifacts"]["S3ModelArtifacts"])) == {"model.joblib"}
-    seen = json.loads(_members(seeded, sklearn_job["OutputDataArchive"])["training.json"])
+    output = s3_uri.join(
+        sklearn_job["OutputDataConfig"]["S3OutputPath"],
+        sklearn_job["TrainingJobName"],
+        "output",
+        "output.tar.gz",
+    )
+    seen = json.loads(_members(seeded, output)["training.json"])
     assert seen["args"]["n_estimators"] == 20 and seen["args"]["max_depth"] == 4
     assert seen["cwd"] == "/opt/ml/code"
     env = seen["environment"]

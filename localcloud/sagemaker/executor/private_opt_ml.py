@@ -41,16 +41,28 @@ def wrap(argv: list[str], opt_ml_dir: Path, cwd: str = MOUNT_POINT) -> list[str]
 
 def unavailable_reason() -> str | None:
     """Why jobs cannot get their own ``/opt/ml`` here (one line), or None when they can."""
-    try:
-        unshare_prefix()
-    except NamespaceUnavailableError as err:
-        return str(err)
-    return None
+    found = _probe()
+    return found if isinstance(found, str) else None
+
+
+def unshare_prefix() -> tuple[str, ...]:
+    """The ``unshare`` command that works on this machine; raises :class:`NamespaceUnavailableError`."""
+    found = _probe()
+    if isinstance(found, str):
+        raise NamespaceUnavailableError(found)
+    return found
 
 
 @functools.cache
-def unshare_prefix() -> tuple[str, ...]:
-    """The ``unshare`` command that works on this machine, found once by mounting for real."""
+def _probe() -> tuple[str, ...] | str:
+    """The working ``unshare`` command, or why there is none: found once per process, by mounting."""
+    try:
+        return _working_prefix()
+    except NamespaceUnavailableError as err:
+        return str(err)
+
+
+def _working_prefix() -> tuple[str, ...]:
     unshare = shutil.which("unshare")
     if unshare is None:
         raise NamespaceUnavailableError(

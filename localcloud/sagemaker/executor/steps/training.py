@@ -120,8 +120,7 @@ class MetricCollector:
 
 
 def run_training(ctx: StepContext) -> StepResult:
-    job = run_training_job(ctx, ctx.arguments, ctx.job_name, ctx.work_dir, ctx.log)
-    return StepResult(properties=job, written_uris=[job["ModelArtifacts"]["S3ModelArtifacts"]])
+    return run_training_job(ctx, ctx.arguments, ctx.job_name, ctx.work_dir, ctx.log)
 
 
 class Mode(enum.Enum):
@@ -220,8 +219,9 @@ class _Launch:
 
 def run_training_job(
     ctx: StepContext, request: dict[str, Any], job_name: str, work_dir: Path, log: StepLog
-) -> dict[str, Any]:
-    """Run one training job (a CreateTrainingJob request); returns its DescribeTrainingJob shape."""
+) -> StepResult:
+    """Run one training job (a CreateTrainingJob request): its DescribeTrainingJob shape and the
+    archives it wrote."""
     algorithm = required(request, "AlgorithmSpecification")
     problems = preflight_problems(request, ctx.settings)
     if problems:
@@ -263,7 +263,7 @@ def run_training_job(
     model_uri = _upload_model(ctx, opt_ml, request, job_name, builtin=mode is Mode.BUILTIN_XGBOOST)
     output_path = str(required(request, "OutputDataConfig", "S3OutputPath"))
     output_uri = upload_output_data(ctx, opt_ml, output_path, job_name)
-    return {
+    description = {
         **request,
         "TrainingJobName": job_name,
         "TrainingJobArn": job_arn(ctx.settings, "training-job", job_name),
@@ -272,8 +272,8 @@ def run_training_job(
         "HyperParameters": hyperparameters,
         "ModelArtifacts": {"S3ModelArtifacts": model_uri},
         "FinalMetricDataList": metrics.final_metric_data(),
-        **({"OutputDataArchive": output_uri} if output_uri else {}),
     }
+    return StepResult(properties=description, written_uris=[model_uri, *([output_uri] if output_uri else [])])
 
 
 def _launch(

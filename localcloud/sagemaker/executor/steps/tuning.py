@@ -79,7 +79,7 @@ def run_tuning(ctx: StepContext) -> StepResult:
     static = {str(k): str(v) for k, v in (definition.get("StaticHyperParameters") or {}).items()}
     ctx.log.line(f"tuning {count} jobs ({parallel} at a time), objective {direction} {metric}")
 
-    def train(trial: Trial) -> dict[str, Any] | StepError:
+    def train(trial: Trial) -> StepResult | StepError:
         request = {
             **definition,
             "HyperParameters": {**static, **trial.hyperparameters, OBJECTIVE_HYPERPARAMETER: metric},
@@ -99,7 +99,8 @@ def run_tuning(ctx: StepContext) -> StepResult:
         if isinstance(result, StepError):
             failures.append(f"{trial.job_name}: {result.reason}")
             continue
-        value = next((m["Value"] for m in result["FinalMetricDataList"] if m["MetricName"] == metric), None)
+        metrics = result.properties["FinalMetricDataList"]
+        value = next((m["Value"] for m in metrics if m["MetricName"] == metric), None)
         if value is None:
             failures.append(f"{trial.job_name}: the objective metric {metric} never appeared in its log")
             continue
@@ -109,7 +110,7 @@ def run_tuning(ctx: StepContext) -> StepResult:
     summaries.sort(key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
     if direction == "Maximize":
         summaries.reverse()
-    written = [r["ModelArtifacts"]["S3ModelArtifacts"] for r in results if not isinstance(r, StepError)]
+    written = [uri for r in results if not isinstance(r, StepError) for uri in r.written_uris]
     properties = {
         **args,
         "HyperParameterTuningJobName": tuning_name,
