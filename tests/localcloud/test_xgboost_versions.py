@@ -85,6 +85,9 @@ def test_hyperparameters_and_aliases_are_those_of_the_version():
         booster_parameters({"num_round": "3", "_kfold": "5"}, version_of("1.7-1"))
     with pytest.raises(ClientError, match="Missing required hyperparameter: num_round"):
         booster_parameters({"eta": "0.1"}, version_of("1.7-1"))
+    # json-dumped values (SDK 3.x, framework estimators) are decoded first, as the toolkit does.
+    quoted = {"num_round": '"3"', "objective": '"binary:logistic"', "eta": "0.5"}
+    assert booster_parameters(quoted).booster == {"objective": "binary:logistic", "eta": 0.5}
     # The training toolkit never hands sagemaker_* hyperparameters to the algorithm.
     assert booster_parameters({"num_round": "3", "sagemaker_region": '"us-west-2"'}).booster == {}
 

@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from localcloud.sagemaker.executor.hyperparameters import decoded
+
 
 class ModelFormat(enum.Enum):
     PICKLE = "a pickled Booster"
@@ -140,9 +142,12 @@ class TrainingParameters:
 def booster_parameters(
     hyperparameters: dict[str, str], version: XGBoostVersion = VERSIONS[-1]
 ) -> TrainingParameters:
-    """Check the job's hyperparameters as ``version`` of the image does; split out the booster's."""
-    named: dict[str, str] = {}
-    for name, raw in hyperparameters.items():
+    """Check the job's hyperparameters as ``version`` of the image does; split out the booster's.
+
+    Values are decoded first, as the image's training toolkit does: a json-dumped ``"\"binary:logistic\""``
+    is ``binary:logistic``."""
+    named: dict[str, Any] = {}
+    for name, raw in decoded(hyperparameters).items():
         if name.startswith("sagemaker_"):
             continue  # the training toolkit hands the algorithm everything but these
         canonical = ALIASES.get(name, name) if version.aliases else name
@@ -185,7 +190,7 @@ def _label(version: XGBoostVersion) -> str:
 
 
 def _parse(name: str, raw: Any) -> Any:
-    text = str(raw).strip()
+    text = ("true" if raw else "false") if isinstance(raw, bool) else str(raw).strip()
     for kind in (int, float):
         try:
             return kind(text)

@@ -2,8 +2,7 @@
 scikit-learn, XGBoost, PyTorch, ... framework images.
 
 The toolkit (github.com/aws/sagemaker-training-toolkit, ``src/sagemaker_training``) reads the job's
-hyperparameters, JSON-decoding each value (``environment.read_hyperparameters``: the SDK
-json-dumps them, so ``"\\"train.py\\""`` is ``train.py``); takes ``sagemaker_program`` and
+hyperparameters, JSON-decoding each value (:mod:`..hyperparameters`); takes ``sagemaker_program`` and
 ``sagemaker_submit_directory`` (a ``sourcedir.tar.gz`` in S3) out of them (``params.py``,
 ``mapping.split_by_criteria``); extracts the archive into ``/opt/ml/code``
 (``files.download_and_extract``); pip-installs its ``requirements.txt``; and runs
@@ -29,6 +28,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from localcloud.sagemaker.executor.hyperparameters import decoded
 from localcloud.sagemaker.executor.steps.base import StepContext, StepError, aws_failure
 from processing_scripts import contract, s3_uri
 
@@ -52,17 +52,6 @@ OUTPUT_DATA_DIR = f"{OUTPUT_DIR}/data"
 OUTPUT_ARCHIVE = "output.tar.gz"
 INPUT_DIR = str(contract.OPT_ML / "input")
 _LOG_LEVEL_INFO = 20
-
-
-def decoded(hyperparameters: dict[str, str]) -> dict[str, Any]:
-    """Each value JSON-decoded where it is JSON, else kept as the string it is."""
-    values: dict[str, Any] = {}
-    for name, raw in hyperparameters.items():
-        try:
-            values[name] = json.loads(raw)
-        except (ValueError, TypeError):
-            values[name] = raw
-    return values
 
 
 def is_script_mode(hyperparameters: dict[str, Any]) -> bool:
