@@ -50,6 +50,18 @@ def test_a_value_that_is_not_json_is_passed_as_written():
     assert job.arguments() == ["--mode", "fast", "--ratio", "0.5"]
 
 
+def test_a_script_the_executor_cannot_fetch_is_named():
+    baked = ScriptJob.of({"sagemaker_program": '"train.py"'})
+    assert baked.source_problem() == (
+        "hyperparameter sagemaker_submit_directory is missing: the script train.py would have to be "
+        "inside the image, which the local executor does not have"
+    )
+    local = ScriptJob.of({"sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"file:///src"'})
+    assert local.source_problem() == (
+        "hyperparameter sagemaker_submit_directory 'file:///src': only an s3:// sourcedir.tar.gz can run locally"
+    )
+
+
 def test_the_command_depends_on_the_entry_point_as_in_the_toolkit(tmp_path: Path):
     script = ScriptJob.of({"sagemaker_program": '"train.py"', "epochs": "2"})
     assert script.command(tmp_path, sys.executable) == [sys.executable, "train.py", "--epochs", "2"]

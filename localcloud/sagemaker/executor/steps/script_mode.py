@@ -80,6 +80,20 @@ class ScriptJob:
         submit = toolkit.get(SUBMIT_DIRECTORY)
         return cls(program, None if submit is None else str(submit), user, toolkit)
 
+    def source_problem(self) -> str | None:
+        """Why the script cannot be fetched locally (one line), or None."""
+        if self.submit_directory is None:
+            return (
+                f"hyperparameter {SUBMIT_DIRECTORY} is missing: the script {self.program} would have to be "
+                "inside the image, which the local executor does not have"
+            )
+        if not self.submit_directory.startswith("s3://"):
+            return (
+                f"hyperparameter {SUBMIT_DIRECTORY} {self.submit_directory!r}: only an s3:// "
+                "sourcedir.tar.gz can run locally"
+            )
+        return None
+
     def arguments(self) -> list[str]:
         """``mapping.to_cmd_args``: ``--name value`` per user hyperparameter, names sorted."""
         argv: list[str] = []
@@ -160,16 +174,10 @@ def _env_value(value: Any) -> str:
 
 def stage_code(ctx: StepContext, job: ScriptJob, code_dir: Path) -> None:
     """Extract ``sagemaker_submit_directory`` from the emulator's S3 into ``/opt/ml/code``."""
-    if job.submit_directory is None:
-        raise StepError(
-            f"hyperparameter {SUBMIT_DIRECTORY} is missing: the script {job.program} would have to be "
-            "inside the image, which the local executor does not have"
-        )
-    uri = job.submit_directory
-    if not uri.startswith("s3://"):
-        raise StepError(
-            f"hyperparameter {SUBMIT_DIRECTORY} {uri!r}: only an s3:// sourcedir.tar.gz can run locally"
-        )
+    problem = job.source_problem()
+    if problem is not None:
+        raise StepError(problem)
+    uri = str(job.submit_directory)  # an s3:// URI: source_problem says so
     archive = code_dir.parent / "sourcedir.tar.gz"
     code_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -171,18 +171,12 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
     if mode is Mode.BUILTIN_XGBOOST:
         return _builtin_problems(image, arguments, hyperparameters)
     problems = [p for p in (missing_framework_problem(image), isolation_problem(image)) if p]
-    submit = hyperparameters.get("sagemaker_submit_directory")
-    if mode is Mode.SCRIPT and isinstance(submit, str):
+    if mode is Mode.SCRIPT and all(isinstance(v, str) for v in hyperparameters.values()):
         try:
-            job = ScriptJob.of({k: v for k, v in hyperparameters.items() if isinstance(v, str)})
+            source = ScriptJob.of(dict(hyperparameters)).source_problem()
         except StepError as err:
-            problems.append(err.reason)
-        else:
-            if job.submit_directory is not None and not job.submit_directory.startswith("s3://"):
-                problems.append(
-                    f"hyperparameter sagemaker_submit_directory {job.submit_directory!r}: only an s3:// "
-                    "sourcedir.tar.gz can run locally"
-                )
+            source = err.reason
+        problems += [source] if source else []
     return problems
 
 
