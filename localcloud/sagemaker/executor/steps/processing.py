@@ -83,7 +83,9 @@ def run_processing(ctx: StepContext) -> StepResult:
 
 
 def _check_image(ctx: StepContext, image_uri: str) -> None:
-    """The local run executes this checkout's code; say so when the JSON names another image."""
+    """The local run executes this checkout's code; say so when the project's JSON names another image."""
+    if not ctx.project_definition:  # a foreign definition's image says nothing about this checkout
+        return
     repository, _, tag = str(image_uri).rpartition(":")
     expected_repository, _, expected_tag = ctx.settings.processing_image_uri.rpartition(":")
     if repository != expected_repository:

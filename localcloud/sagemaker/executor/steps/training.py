@@ -131,7 +131,7 @@ def check_xgboost_image(ctx: StepContext, image: Any) -> None:
             f"({XGBOOST_REPOSITORY}) can be emulated locally"
         )
     expected = ctx.settings.training.xgboost_version
-    if version != expected:
+    if ctx.project_definition and version != expected:  # settings say nothing of a foreign definition
         ctx.warn(
             f"XGBoost image version {version} differs from settings ({expected}); the definition is stale"
         )
