@@ -116,19 +116,44 @@ class LambdaFunction:
 
 
 @dataclass(frozen=True)
-class UserFunction:
-    """A user's handler (``--lambda NAME=path/handler.py:function``), run in their interpreter.
+class UserHandler:
+    """What ``--lambda NAME=path/handler.py:function`` says: a function and the code that handles it.
 
-    ``name`` is what the user gave: an ARN (matched unqualified) or a function name (matched
-    against the name part of the step's ARN). ``environment`` is read at each invocation (the
-    emulator's endpoint exists only once it runs).
+    ``name`` is an ARN (matched unqualified) or a function name (matched against the name part of
+    the step's ARN, whatever its account and region).
     """
 
     name: str
-    handler_file: Path
-    handler_function: str
+    file: Path
+    function: str
+
+    @classmethod
+    def parse(cls, text: str) -> UserHandler:
+        """``NAME=path/handler.py:function``; ValueError (one line) if malformed or the file is missing."""
+        name, _, handler = text.partition("=")
+        path, _, function = handler.rpartition(":")
+        if not name or not path or not function.isidentifier():
+            raise ValueError(f"--lambda {text!r}: expected ARN_OR_NAME=path/to/handler.py:function")
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise ValueError(f"--lambda {text!r}: {file} is not a file")
+        return cls(name, file, function)
+
+
+@dataclass(frozen=True)
+class UserFunction:
+    """A user's handler, run as the Lambda Python runtime runs it, in the user's interpreter.
+
+    ``environment`` is read at each invocation (the emulator's endpoint exists only once it runs).
+    """
+
+    handler: UserHandler
     python: str
     environment: Callable[[], Mapping[str, str]]
+
+    @property
+    def name(self) -> str:
+        return self.handler.name
 
     @property
     def purpose(self) -> str:
@@ -141,7 +166,7 @@ class UserFunction:
 
     @property
     def description(self) -> str:
-        return f"{self.handler_file}:{self.handler_function}"
+        return f"{self.handler.file}:{self.handler.function}"
 
     def matches(self, arn: str) -> bool:
         if self.name.startswith("arn:"):
@@ -156,7 +181,7 @@ class UserFunction:
             "AWS_LAMBDA_FUNCTION_NAME": self.purpose,
             "PYTHONUNBUFFERED": "1",
         }
-        argv = [self.python, str(INVOKE_HANDLER_SCRIPT), str(self.handler_file), self.handler_function]
+        argv = [self.python, str(INVOKE_HANDLER_SCRIPT), str(self.handler.file), self.handler.function]
         with tempfile.TemporaryDirectory(prefix="lambda-") as folder:
             result_file = Path(folder) / "result.json"
             try:

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from localcloud import LambdaRegistry, LocalPipelineRunner
-from localcloud.awslambda import UserFunction
+from localcloud.awslambda import UserFunction, UserHandler
 from localcloud.sagemaker.executor.steps.lambda_function import output_value
 from pipelines import settings as settings_module
 
@@ -48,7 +48,9 @@ def runner(local_aws, tmp_path: Path) -> LocalPipelineRunner:
     handler = tmp_path / "handler.py"
     handler.write_text(HANDLER)
     function = UserFunction(
-        "fixture-function", handler, "lambda_handler", sys.executable, local_aws.process_environment
+        UserHandler.parse(f"fixture-function={handler}:lambda_handler"),
+        sys.executable,
+        local_aws.process_environment,
     )
     registry = LambdaRegistry({}).with_user_functions((function,))
     return LocalPipelineRunner(SETTINGS, local_aws, tmp_path / "runs", lambdas=registry)
@@ -90,7 +92,7 @@ def test_a_missing_handler_function_is_named(local_aws, pipeline, tmp_path):
     handler = tmp_path / "handler.py"
     handler.write_text("def other(event, context):\n    return {}\n")
     function = UserFunction(
-        FOREIGN_ARN, handler, "lambda_handler", sys.executable, local_aws.process_environment
+        UserHandler(FOREIGN_ARN, handler, "lambda_handler"), sys.executable, local_aws.process_environment
     )
     runner = LocalPipelineRunner(
         SETTINGS, local_aws, tmp_path / "runs", lambdas=LambdaRegistry({}).with_user_functions((function,))
@@ -127,3 +129,19 @@ def test_a_float_output_reads_from_a_number_or_its_text(number):
 def test_a_value_that_does_not_read_as_its_type_is_refused(kind, value, problem):
     with pytest.raises(ValueError, match=problem):
         output_value(kind, value)
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ("fixture-function", "expected ARN_OR_NAME=path/to/handler.py:function"),
+        ("fixture-function=handler.py", "expected ARN_OR_NAME=path/to/handler.py:function"),
+        ("=handler.py:main", "expected ARN_OR_NAME=path/to/handler.py:function"),
+        ("f=missing.py:main", "missing.py is not a file"),
+    ],
+)
+def test_a_bad_lambda_option_is_one_line(given, problem, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=problem) as info:
+        UserHandler.parse(given)
+    assert "\n" not in str(info.value)
