@@ -40,6 +40,10 @@ class UserPipelineError(RuntimeError):
     """The user's pipeline could not be built; one line naming the exception and where."""
 
 
+class InterpreterNotFoundError(UserPipelineError):
+    """The user's interpreter is not there (a usage problem: nothing of theirs ran)."""
+
+
 @dataclass(frozen=True)
 class PipelineTarget:
     """``path/to/module.py:function``: where the user's pipeline comes from."""
@@ -71,7 +75,7 @@ def user_python(explicit: str | None = None) -> str:
     found = shutil.which(given)
     if found is None:
         source = "--python" if explicit else USER_PYTHON_ENV if os.environ.get(USER_PYTHON_ENV) else "PATH"
-        raise UserPipelineError(f"no Python interpreter {given!r} (from {source}); pass --python PATH")
+        raise InterpreterNotFoundError(f"no Python interpreter {given!r} (from {source}); pass --python PATH")
     return found
 
 

@@ -68,7 +68,13 @@ def run_local(
     """Run a pipeline locally against an AWS emulator; exit 3 if it cannot run, 5 if the execution fails."""
     from localcloud import DefinitionError, EmulatorError, LocalCloud, ParameterError
     from localcloud.sagemaker.executor.progress import RichProgress
-    from localcloud.user_pipeline import PipelineTarget, UserPipelineError, build, user_python
+    from localcloud.user_pipeline import (
+        InterpreterNotFoundError,
+        PipelineTarget,
+        UserPipelineError,
+        build,
+        user_python,
+    )
 
     obj: CliContext = ctx.obj
     target = PipelineTarget.parse(pipeline)
@@ -110,6 +116,8 @@ def run_local(
         raise parameter_error(err) from err
     except DefinitionError as err:
         raise _cannot_run(err.problems) from err
+    except InterpreterNotFoundError as err:
+        raise CliError(str(err), "or set MLOPS_USER_PYTHON; docs/local-execution.md", CliError.USAGE) from err
     except UserPipelineError as err:
         raise CliError(
             str(err), "fix your module, or pass its arguments with -a key=value", USER_CODE_FAILED

@@ -34,9 +34,10 @@ def read_local_options(
 ) -> LocalOptions:
     """Every option parsed and checked, or one :class:`CliError` (usage) listing every problem."""
     problems: list[str] = []
+    parsed_seeds = _each(seeds, Seed.parse, problems)
     stubbed = _each(stubs, _stub, problems)
     options = LocalOptions(
-        seeds=_each(seeds, Seed.parse, problems),
+        seeds=parsed_seeds,
         stubs=dict(stubbed),
         handlers=_each(handlers, UserHandler.parse, problems),
         kwargs=_assignments(kwargs, problems),
