@@ -105,6 +105,23 @@ def test_everything_that_cannot_run_is_one_line_each_before_anything_starts(caps
         assert code == 3 and again.splitlines()[1:4] == lines[1:4]
 
 
+def test_code_baked_into_the_users_image_is_named_before_anything_starts(capsys, tmp_path):
+    """The evaluation step's command runs a script no input provides: only the image has it."""
+    code, _, err = run(
+        capsys, "run-local", str(FIXTURES / "sdk2" / "abalone.json"), "--runs-dir", str(tmp_path)
+    )
+
+    assert code == 3
+    problems = [line.strip() for line in err.splitlines() if line.startswith("  ")]
+    assert problems[0] == (
+        "EvaluateAbaloneModel: its command runs /opt/ml/processing/input/code/preprocess.py, which no "
+        "input provides: it is inside the image 111122223333.dkr.ecr.us-west-2.amazonaws.com/fixture-image:1, "
+        "and images do not run locally; pass --stub EvaluateAbaloneModel=outputs.json"
+    )
+    assert problems[1].startswith("AbaloneTransform: ")
+    assert len(problems) == 2  # the preprocessing step's input folder could hold the script: not refused
+
+
 def test_bad_options_are_all_reported_at_once_before_anything_starts(capsys, tmp_path):
     not_an_object = tmp_path / "list.json"
     not_an_object.write_text("[1, 2]")

@@ -17,6 +17,7 @@ from localcloud.sagemaker.executor.steps.base import (
     StepError,
     StepResult,
     aws_failure,
+    declares_blockers,
     job_arn,
     required,
 )
@@ -29,9 +30,11 @@ from localcloud.sagemaker.executor.steps.container import (
     run_processes,
     write_resource_config,
 )
+from localcloud.sagemaker.executor.steps.image_code import processing_blockers
 from processing_scripts import contract
 
 
+@declares_blockers(processing_blockers)
 def run_processing(ctx: StepContext) -> StepResult:
     args = ctx.arguments
     app = required(args, "AppSpecification")
