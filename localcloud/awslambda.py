@@ -178,7 +178,8 @@ class UserFunction:
         environment = {
             **{k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ},
             **self.environment(),
-            "AWS_LAMBDA_FUNCTION_NAME": self.purpose,
+            "AWS_LAMBDA_FUNCTION_NAME": self.purpose,  # what Lambda sets; the bootstrap's context reads it
+            "LOCALCLOUD_INVOKED_FUNCTION_ARN": self.arn,  # the bootstrap's context.invoked_function_arn
             "PYTHONUNBUFFERED": "1",
         }
         argv = [self.python, str(INVOKE_HANDLER_SCRIPT), str(self.handler.file), self.handler.function]

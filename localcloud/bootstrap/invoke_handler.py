@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 # Lambda's longest timeout (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html):
 # what get_remaining_time_in_millis counts down from, as nothing else configures one locally.
 TIMEOUT_SECONDS = 900
+INVOKED_ARN_ENV = "LOCALCLOUD_INVOKED_FUNCTION_ARN"  # how the caller passes context.invoked_function_arn
 
 
 class Context:
@@ -27,7 +28,7 @@ class Context:
     def __init__(self, function_name: str) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = os.environ.get("AWS_LAMBDA_FUNCTION_ARN", function_name)
+        self.invoked_function_arn = os.environ.get(INVOKED_ARN_ENV, function_name)
         self.memory_limit_in_mb = "128"
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
