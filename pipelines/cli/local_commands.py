@@ -18,7 +18,6 @@ import typer
 
 from pipelines.cli.context import CliContext, CliError, console
 from pipelines.cli.definitions import parameter_error, read_definition_file, resolve_pipeline_name
-from pipelines.cli.local_options import read_local_options
 from pipelines.definition import parse_assignments
 from pipelines.synth import DEFAULT_OUT_DIR
 
@@ -75,6 +74,7 @@ def run_local(
         build,
         user_python,
     )
+    from pipelines.cli.local_options import read_local_options
 
     obj: CliContext = ctx.obj
     target = PipelineTarget.parse(pipeline)
