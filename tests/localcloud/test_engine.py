@@ -18,10 +18,12 @@ from localcloud import (
     prepare,
 )
 from localcloud.sagemaker.executor.steps.base import Blocker, StepContext, StepResult, declares_blockers
+from pipelines import settings as settings_module
 from pipelines.definition import Step, read_definition
 from processing_scripts import s3_uri
 
 RAW = "raw"
+SETTINGS = settings_module.load("dev")
 EMR_ARGUMENTS = {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "s3://bucket/job.jar"}}}
 
 
@@ -555,3 +557,22 @@ def test_register_model_creates_its_model_package_group_as_sagemaker_does(runner
         ModelPackageGroupName="AbaloneModelPackageGroup"
     )
     assert len(packages["ModelPackageSummaryList"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("image", "warned"),
+    [
+        (SETTINGS.processing_image_uri.rsplit(":", 1)[0] + ":stale", True),  # the project's, out of date
+        ("111122223333.dkr.ecr.us-west-2.amazonaws.com/their-image:1", False),  # a foreign definition
+    ],
+)
+def test_warnings_about_this_checkout_are_for_the_projects_own_definitions_only(
+    runner, pipeline, image, warned
+):
+    pipeline.processing("A", "pass")
+    pipeline.steps[0]["Arguments"]["AppSpecification"]["ImageUri"] = image
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.succeeded, record.failure_reason
+    assert bool(record.warnings) == warned
+    assert all("differs from this checkout's" in warning for warning in record.warnings)
