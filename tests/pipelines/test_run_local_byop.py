@@ -122,6 +122,41 @@ def test_code_baked_into_the_users_image_is_named_before_anything_starts(capsys,
     assert len(problems) == 2  # the preprocessing step's input folder could hold the script: not refused
 
 
+@pytest.mark.slow  # the emulator, plus a Python subprocess importing boto3 (~5-10 s on a shared machine)
+def test_a_foreign_lambda_runs_from_the_users_handler_and_the_rest_is_stubbed(capsys, tmp_path):
+    """The services fixture (Lambda, Callback, EMR): the Lambda from its handler file, in "the
+    user's" interpreter, against the seeded emulator; its "200" read as the Integer it declares."""
+    services = BYOP / "services"
+    code, out, err = run(
+        capsys,
+        "run-local",
+        str(FIXTURES / "sdk2" / "services.json"),
+        "--runs-dir",
+        str(tmp_path),
+        "--python",
+        sys.executable,
+        "--lambda",
+        f"fixture-function={services / 'prepare_data.py'}:lambda_handler",
+        "--stub",
+        f"WaitForApproval={services / 'approval-outputs.json'}",
+        "--stub",
+        f"SparkOnCluster={services / 'spark-outputs.json'}",
+        "--seed",
+        f"{ABALONE / 'train.csv'}=s3://sdk-fixtures-bucket/abalone/train.csv",
+    )
+
+    assert code == 0, err
+    assert "stubbed (not run, outputs from --stub): WaitForApproval, SparkOnCluster" in out
+    steps = {step["name"]: step for step in _record(tmp_path)["steps"]}
+    assert steps["PrepareData"]["properties"]["OutputParameters"] == {
+        "statusCode": 200,
+        "prefix": "s3://sdk-fixtures-bucket/abalone/",
+    }
+    assert steps["WaitForApproval"]["properties"]["prefix"] == "s3://sdk-fixtures-bucket/abalone/"  # resolved
+    log = (tmp_path / _record(tmp_path)["execution_id"] / steps["PrepareData"]["log_file"]).read_text()
+    assert "fixture-function: 1 object(s) under s3://sdk-fixtures-bucket/abalone/" in log
+
+
 def test_bad_options_are_all_reported_at_once_before_anything_starts(capsys, tmp_path):
     not_an_object = tmp_path / "list.json"
     not_an_object.write_text("[1, 2]")
