@@ -178,10 +178,9 @@ def test_a_valid_step_type_without_a_local_runner_is_refused_before_anything_run
     pipeline.add({"Name": "Cluster", "Type": "EMR", "Arguments": EMR_ARGUMENTS})
     with pytest.raises(DefinitionError) as raised:
         runner.run(pipeline.definition(), pipeline_name="demo")
-    assert raised.value.problems == [
-        "Cluster: Steps[1].Type: this EMR step cannot run locally (runs: Processing, Training, "
-        "Tuning, Model, RegisterModel, Lambda, Condition, Fail); pass --stub Cluster=outputs.json"
-    ]
+    (problem,) = raised.value.problems
+    assert problem.startswith("Cluster: Steps[1].Type: this EMR step cannot run locally (runs: Processing, ")
+    assert problem.endswith("; pass --stub Cluster=outputs.json")
     assert not runner.runs_dir.exists()
 
 
