@@ -52,8 +52,8 @@ from typing import Any
 
 from localcloud.awslambda import (
     ClientFactory,
+    Function,
     FunctionError,
-    LambdaFunction,
     LambdaRegistry,
     UnknownFunctionError,
     unqualified_arn,
@@ -403,7 +403,7 @@ class EventRouter:
             self.start_pipeline(start)
         return Delivery(rule, target, "lambda", payload, result, start, note=function.purpose)
 
-    def _invoke_async(self, function: LambdaFunction, event: Any) -> Any:
+    def _invoke_async(self, function: Function, event: Any) -> Any:
         """Lambda's asynchronous invocation: retried on error; once the retries are exhausted the
         invocation record goes to the on-failure destination and :class:`RetriesExhaustedError` is raised."""
         config = self.invoke_configs.get(function.arn, AsyncInvokeConfig())
@@ -439,9 +439,7 @@ def scheduled_event(rule: Rule, settings: Settings, at: datetime) -> dict[str, A
     )
 
 
-def _invocation_record(
-    function: LambdaFunction, event: Any, error: FunctionError, attempts: int
-) -> dict[str, Any]:
+def _invocation_record(function: Function, event: Any, error: FunctionError, attempts: int) -> dict[str, Any]:
     """What Lambda sends to an on-failure destination (invocation-async-retain-records.html)."""
     return {
         "version": "1.0",

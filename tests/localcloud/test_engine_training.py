@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import xgboost as xgb
 
-from localcloud import ExecutionStatus, LambdaRegistry, LocalPipelineRunner, StepStatus
+from localcloud import DefinitionError, ExecutionStatus, LambdaRegistry, LocalPipelineRunner, StepStatus
 from localcloud.sagemaker.executor.steps.base import StepError
 from localcloud.sagemaker.executor.steps.tuning import draw, draw_trials
 from localcloud.sagemaker.executor.xgboost_versions import ClientError, booster_parameters
@@ -283,13 +283,15 @@ def test_registering_a_missing_artifact_fails_with_the_field_named(lambda_runner
     assert record.steps["Deploy"].status == StepStatus.NOT_STARTED and deploy_calls == []
 
 
-def test_an_unknown_function_arn_fails_the_lambda_step(lambda_runner, pipeline):
+def test_an_unknown_function_arn_is_refused_before_anything_runs(lambda_runner, pipeline):
     definition = _register_and_deploy(pipeline)
     deploy = next(s for s in definition["Steps"] if s["Name"] == "Deploy")
     deploy["FunctionArn"] = "arn:aws:lambda:us-east-1:123456789012:function:someone-else"
-    record = lambda_runner.run(definition, pipeline_name="demo")
+    with pytest.raises(DefinitionError) as refused:
+        lambda_runner.run(definition, pipeline_name="demo")
 
-    assert record.steps["Deploy"].failure_reason == (
-        "FunctionArn 'arn:aws:lambda:us-east-1:123456789012:function:someone-else' is not one of the "
-        f"project's Lambda functions ({pipeline.settings.function_arn('deploy')})"
-    )
+    assert refused.value.problems == [
+        "Deploy: Lambda function arn:aws:lambda:us-east-1:123456789012:function:someone-else is not one of "
+        "the project's functions; pass --lambda someone-else=path/to/handler.py:function "
+        "(or --stub Deploy=outputs.json)"
+    ]

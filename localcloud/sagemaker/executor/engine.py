@@ -30,7 +30,7 @@ import shutil
 import string
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,9 @@ from localcloud import s3_objects
 from localcloud.account import LocalAws
 from localcloud.awslambda import LambdaRegistry
 from localcloud.clock import Clock, utc_now
+from localcloud.sagemaker.executor import preflight
 from localcloud.sagemaker.executor.caching import StepCache, cache_key
+from localcloud.sagemaker.executor.preflight import Stubs
 from localcloud.sagemaker.executor.progress import ProgressListener, SilentProgress
 from localcloud.sagemaker.executor.records import (
     CacheHit,
@@ -64,13 +66,13 @@ from localcloud.sagemaker.executor.steps.tuning import run_tuning
 from pipelines.definition import (
     DefinitionError,
     ExpressionError,
+    ParameterError,
     ParameterValue,
     PipelineDefinition,
     Step,
     read_definition,
 )
 from pipelines.definition.expressions import as_text, evaluate, evaluate_condition
-from pipelines.definition.paths import json_path
 from pipelines.settings import Settings
 from processing_scripts import s3_uri
 
@@ -91,25 +93,41 @@ JOB_RUNNERS: dict[str, StepRunner] = {
 }
 ENGINE_STEP_TYPES = ("Condition", "Fail")
 LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)
+_RUNNABLE_TYPES: dict[str, StepRunner | None] = dict.fromkeys((*JOB_RUNNERS, "Lambda"))
 
 
 def prepare(
-    definition: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+    definition: Mapping[str, Any],
+    parameters: Mapping[str, str] | None = None,
+    *,
+    runners: Mapping[str, StepRunner | None] | None = None,
+    stubs: Collection[str] = (),
+    settings: Settings | None = None,
 ) -> tuple[PipelineDefinition, dict[str, ParameterValue]]:
-    """Read a definition and resolve its parameters, or refuse: :class:`DefinitionError` lists its
-    errors (the findings ``validate`` prints) and the steps that cannot run locally;
-    ``ParameterError`` lists every bad override. Nothing is started, so callers check first."""
+    """Read a definition and resolve its parameters, or refuse before anything starts.
+
+    :class:`DefinitionError` lists its errors (the findings ``validate`` prints), else everything
+    the pre-flight finds (:func:`preflight.blockers`: steps that cannot run locally, each with the
+    option that gets past it) together with any parameter problems, so one attempt shows them all
+    and the exit status is the same with or without ``-p``. Only parameter problems raise
+    ``ParameterError``. ``runners`` defaults to the step types alone (a
+    :class:`LocalPipelineRunner` passes its own runners, whose declared blockers are then checked
+    too, against ``settings``); ``stubs`` names the steps that will not run.
+    """
     parsed = read_definition(definition)
     parsed.raise_for_errors()
-    unsupported = [
-        f"{step.name}: {json_path((*step.location, 'Type'))}: a {step.type} step cannot run locally "
-        f"(supported: {', '.join(LOCAL_STEP_TYPES)})"
-        for step in parsed.steps
-        if step.type not in LOCAL_STEP_TYPES
-    ]
-    if unsupported:
-        raise DefinitionError(unsupported)
-    return parsed, parsed.resolve_parameters(parameters or {})
+    problems = preflight.blockers(
+        parsed, runners if runners is not None else _RUNNABLE_TYPES, ENGINE_STEP_TYPES, stubs, settings
+    )
+    try:
+        values = parsed.resolve_parameters(parameters or {})
+    except ParameterError as err:
+        if not problems:
+            raise
+        problems += err.problems
+    if problems:
+        raise DefinitionError(problems)
+    return parsed, values
 
 
 class LocalPipelineRunner:
@@ -150,15 +168,18 @@ class LocalPipelineRunner:
         *,
         pipeline_name: str,
         execution_arn: str | None = None,
+        stubs: Stubs | None = None,
     ) -> ExecutionRecord:
-        """Run one execution; raises (before anything runs) what :func:`prepare` raises.
+        """Run one execution; raises (before anything runs) what :meth:`prepare` raises.
 
         ``parameters`` overrides the definition's defaults (strings, parsed as the declared type,
         as StartPipelineExecution's values are). Pass ``execution_arn`` to run an execution that
         was started elsewhere (e.g. by the retrain guard's StartPipelineExecution against the
-        emulator) under that ARN.
+        emulator) under that ARN. A step named in ``stubs`` does not run: its properties are its
+        resolved arguments (what SageMaker's Describe* echoes back) overlaid by the stub's keys.
         """
-        parsed, values = prepare(definition, parameters)
+        stubs = stubs or {}
+        parsed, values = self.prepare(definition, parameters, stubs=stubs)
         arn = execution_arn or self._new_execution_arn(pipeline_name)
         execution_id = arn.rsplit("/", 1)[-1]
         record = ExecutionRecord(
@@ -171,8 +192,19 @@ class LocalPipelineRunner:
         )
         for spec in parsed.execution_order:
             record.steps[spec.name] = StepRecord(name=spec.name, type=spec.type)
-        _Execution(self, parsed, record).run()
+        project = preflight.is_project_definition(definition, self.settings)
+        _Execution(self, parsed, record, stubs, project).run()
         return record
+
+    def prepare(
+        self,
+        definition: Mapping[str, Any],
+        parameters: Mapping[str, str] | None = None,
+        *,
+        stubs: Collection[str] = (),
+    ) -> tuple[PipelineDefinition, dict[str, ParameterValue]]:
+        """:func:`prepare` with this runner's runners (so their declared blockers are checked)."""
+        return prepare(definition, parameters, runners=self._runners, stubs=stubs, settings=self.settings)
 
     def _new_execution_arn(self, pipeline_name: str) -> str:
         execution_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
@@ -186,6 +218,8 @@ class _Execution:
     runner: LocalPipelineRunner
     definition: PipelineDefinition
     record: ExecutionRecord
+    stubs: Stubs
+    project_definition: bool  # see preflight.is_project_definition
 
     @property
     def info(self) -> ExecutionInfo:
@@ -268,6 +302,9 @@ class _Execution:
     def _execute(self, spec: Step, step: StepRecord, log: StepLog) -> None:
         job_name = self._job_name(spec)
         scope = _Scope(self, job_name, spec)
+        if spec.name in self.stubs:
+            self._stub(spec, step, scope, log)
+            return
         if spec.type == "Condition":
             conditions = spec.arguments.get("Conditions", [])
             outcome = all(evaluate_condition(condition, scope) for condition in conditions)
@@ -295,12 +332,21 @@ class _Execution:
             work_dir=self.record.run_dir / WORK_DIR / spec.name,
             log=log,
             warn=lambda message: self._warn(step, message),
+            project_definition=self.project_definition,
         )
         result = self._with_retries(spec, step, lambda: self._attempt(spec, ctx), log)
         step.properties = result.properties
         shutil.rmtree(ctx.work_dir, ignore_errors=True)  # a failed step's directory stays for debugging
         if key is not None:
             self._remember(spec, step, key, result.written_uris)
+
+    def _stub(self, spec: Step, step: StepRecord, scope: _Scope, log: StepLog) -> None:
+        """Not run: the properties are the resolved arguments overlaid by the stub file's keys."""
+        arguments = spec.arguments if spec.type == "Condition" else evaluate(spec.arguments, scope)
+        step.arguments = arguments
+        step.properties = {**(arguments if isinstance(arguments, dict) else {}), **self.stubs[spec.name]}
+        step.stubbed = True
+        log.line(f"stubbed (--stub): not run; properties from the stub file: {sorted(self.stubs[spec.name])}")
 
     def _attempt(self, spec: Step, ctx: StepContext) -> Any:
         shutil.rmtree(ctx.work_dir, ignore_errors=True)  # every attempt starts from a clean /opt/ml

@@ -129,6 +129,8 @@ class RichProgress:
 
     @staticmethod
     def _note(step: StepRecord) -> str:
+        if step.stubbed:
+            return "stubbed: outputs from the --stub file"
         if step.cache_hit:
             return f"cache hit from {step.cache_hit.source_execution_arn.rsplit('/', 1)[-1]}"
         if step.failure_reason:

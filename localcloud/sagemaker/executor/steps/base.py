@@ -8,10 +8,10 @@ value) and returns the step's properties: the values later steps read with
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from localcloud.account import LocalAws
 from pipelines.definition import Step
@@ -75,6 +75,9 @@ class StepContext:
     work_dir: Path
     log: StepLog
     warn: Callable[[str], None]
+    # False for a definition this project did not write (see preflight.is_project_definition):
+    # warnings about this project's own images and versions ("stale definition") are noise there.
+    project_definition: bool = True
 
 
 @dataclass
@@ -85,6 +88,63 @@ class StepResult:
 
 
 StepRunner = Callable[[StepContext], StepResult]
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """Something a step asks for that the local cloud cannot do, found before anything runs.
+
+    ``feature`` says what (e.g. "a Transform with DataProcessing.JoinSource"), ``option`` the
+    command-line option that gets past it (None: ``--stub STEP=outputs.json``, which always does).
+    """
+
+    feature: str
+    option: str | None = None
+
+
+BlockerCheck = Callable[[Step, Settings], Iterable[Blocker]]
+ProblemCheck = Callable[[Mapping[str, Any], Settings], list[str]]
+_BLOCKERS_ATTRIBUTE = "blockers"
+_Runner = TypeVar("_Runner", bound=StepRunner)
+
+
+def declares_blockers(check: BlockerCheck) -> Callable[[_Runner], _Runner]:
+    """Attach to a runner what it cannot do for a given step, so the pre-flight reports it once,
+    before anything runs, instead of the step failing mid-run::
+
+        def _blockers(step: Step, settings: Settings) -> Iterator[Blocker]:
+            if step.arguments.get("DataProcessing"):
+                yield Blocker("a Transform with DataProcessing")
+
+        @declares_blockers(_blockers)
+        def run_transform(ctx: StepContext) -> StepResult: ...
+
+    ``step.arguments`` are as written (expressions not yet resolved). A runner object may define a
+    ``blockers(step, settings)`` method instead (see ``LambdaRunner``).
+    """
+
+    def attach(runner: _Runner) -> _Runner:
+        setattr(runner, _BLOCKERS_ATTRIBUTE, check)
+        return runner
+
+    return attach
+
+
+def from_problems(problems: ProblemCheck) -> BlockerCheck:
+    """A runner's plain check (one line per problem, for the step's ``Arguments`` as written) as a
+    blocker check; each line is fixed only by ``--stub``, so no other option is named."""
+
+    def check(step: Step, settings: Settings) -> list[Blocker]:
+        arguments = step.arguments if isinstance(step.arguments, Mapping) else {}
+        return [Blocker(problem) for problem in problems(arguments, settings)]
+
+    return check
+
+
+def blockers_of(runner: StepRunner) -> BlockerCheck | None:
+    """The runner's declared check (:func:`declares_blockers` or a ``blockers`` method), if any."""
+    check = getattr(runner, _BLOCKERS_ATTRIBUTE, None)
+    return check if callable(check) else None
 
 
 def aws_failure(action: str, err: Exception) -> StepError:

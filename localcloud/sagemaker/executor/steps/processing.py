@@ -13,7 +13,7 @@ interrupted job never leaves partial outputs behind for a later step to read.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -25,10 +25,13 @@ from localcloud.sagemaker.executor.images import (
     missing_framework_problem,
 )
 from localcloud.sagemaker.executor.steps.base import (
+    Blocker,
     StepContext,
     StepError,
     StepResult,
     aws_failure,
+    declares_blockers,
+    from_problems,
     job_arn,
     required,
 )
@@ -43,6 +46,8 @@ from localcloud.sagemaker.executor.steps.container import (
     run_processes,
     write_resource_config,
 )
+from localcloud.sagemaker.executor.steps.image_code import processing_blockers
+from pipelines.definition import Step
 from pipelines.settings import Settings
 from processing_scripts import contract
 
@@ -104,6 +109,13 @@ def _under(path: str, root: PurePosixPath) -> bool:
     return PurePosixPath(path).is_relative_to(root) and ".." not in PurePosixPath(path).parts
 
 
+def _blockers(step: Step, settings: Settings) -> Iterator[Blocker]:
+    """The pre-flight's view: code baked into an image, and what :func:`preflight_problems` finds."""
+    yield from processing_blockers(step, settings)
+    yield from from_problems(preflight_problems)(step, settings)
+
+
+@declares_blockers(_blockers)
 def run_processing(ctx: StepContext) -> StepResult:
     args = ctx.arguments
     app = required(args, "AppSpecification")
@@ -160,9 +172,10 @@ def run_processing(ctx: StepContext) -> StepResult:
 
 def _check_image(ctx: StepContext, image: Image) -> None:
     """Say when what runs may differ from what the image would run: a stale project image tag, or
-    an image this executor does not know (its entrypoint runs with this environment's packages)."""
+    an image this executor does not know (its entrypoint runs with this environment's packages).
+    A foreign definition's image says nothing about this checkout, so its tag is not judged."""
     expected_tag = ctx.settings.processing_image_uri.rpartition(":")[2]
-    if image.kind is ImageKind.PROJECT and image.tag != expected_tag:
+    if ctx.project_definition and image.kind is ImageKind.PROJECT and image.tag != expected_tag:
         ctx.warn(
             f"image tag {image.tag} differs from this checkout's {expected_tag}: the definition is stale; "
             "run `python -m pipelines synth`"

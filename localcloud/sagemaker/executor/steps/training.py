@@ -42,6 +42,8 @@ from localcloud.sagemaker.executor.steps.base import (
     StepLog,
     StepResult,
     aws_failure,
+    declares_blockers,
+    from_problems,
     job_arn,
     required,
 )
@@ -119,10 +121,6 @@ class MetricCollector:
         return [{"MetricName": name, "Value": value} for name, value in sorted(self.values.items())]
 
 
-def run_training(ctx: StepContext) -> StepResult:
-    return run_training_job(ctx, ctx.arguments, ctx.job_name, ctx.work_dir, ctx.log)
-
-
 class Mode(enum.Enum):
     BUILTIN_XGBOOST = "the built-in XGBoost algorithm"
     SCRIPT = "script mode"
@@ -178,6 +176,11 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
             source = err.reason
         problems += [source] if source else []
     return problems
+
+
+@declares_blockers(from_problems(preflight_problems))
+def run_training(ctx: StepContext) -> StepResult:
+    return run_training_job(ctx, ctx.arguments, ctx.job_name, ctx.work_dir, ctx.log)
 
 
 def _builtin_problems(

@@ -27,6 +27,8 @@ from localcloud.sagemaker.executor.steps.base import (
     StepContext,
     StepError,
     StepResult,
+    declares_blockers,
+    from_problems,
     job_arn,
     required,
 )
@@ -62,6 +64,7 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
     return training_problems({**definition, "HyperParameters": {**static, **first}}, settings)
 
 
+@declares_blockers(from_problems(preflight_problems))
 def run_tuning(ctx: StepContext) -> StepResult:
     args = ctx.arguments
     config = required(args, "HyperParameterTuningJobConfig")
