@@ -169,7 +169,7 @@ def test_a_valid_step_type_without_a_local_runner_is_refused_before_anything_run
         runner.run(pipeline.definition(), pipeline_name="demo")
     assert raised.value.problems == [
         "Score: Steps[1].Type: a Transform step cannot run locally (supported: Processing, Training, "
-        "Tuning, Model, RegisterModel, Lambda, Condition, Fail)"
+        "Tuning, Model, RegisterModel, Callback, Lambda, Condition, Fail)"
     ]
     assert not runner.runs_dir.exists()
 

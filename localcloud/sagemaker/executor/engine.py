@@ -56,6 +56,7 @@ from localcloud.sagemaker.executor.steps.base import (
     StepLog,
     StepRunner,
 )
+from localcloud.sagemaker.executor.steps.callback import CallbackRunner
 from localcloud.sagemaker.executor.steps.lambda_function import LambdaRunner
 from localcloud.sagemaker.executor.steps.processing import run_processing
 from localcloud.sagemaker.executor.steps.registry import run_create_model, run_register_model
@@ -88,6 +89,7 @@ JOB_RUNNERS: dict[str, StepRunner] = {
     "Tuning": run_tuning,
     "Model": run_create_model,
     "RegisterModel": run_register_model,
+    "Callback": CallbackRunner(),
 }
 ENGINE_STEP_TYPES = ("Condition", "Fail")
 LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)
