@@ -164,12 +164,21 @@ def test_a_definition_with_errors_is_refused_with_the_findings_validate_prints(r
 
 def test_a_valid_step_type_without_a_local_runner_is_refused_before_anything_runs(runner, pipeline):
     pipeline.processing("A", "pass")
-    pipeline.add({"Name": "Score", "Type": "Transform", "Arguments": {}})
+    pipeline.add(
+        {
+            "Name": "Score",
+            "Type": "EMR",
+            "Arguments": {
+                "ClusterId": "j-1",
+                "StepConfig": {"HadoopJarStep": {"Jar": "s3://my-bucket/job.jar"}},
+            },
+        }
+    )
     with pytest.raises(DefinitionError) as raised:
         runner.run(pipeline.definition(), pipeline_name="demo")
     assert raised.value.problems == [
-        "Score: Steps[1].Type: a Transform step cannot run locally (supported: Processing, Training, "
-        "Tuning, Model, RegisterModel, Callback, Lambda, Condition, Fail)"
+        "Score: Steps[1].Type: a EMR step cannot run locally (supported: Processing, Training, "
+        "Tuning, Model, RegisterModel, Callback, Transform, Lambda, Condition, Fail)"
     ]
     assert not runner.runs_dir.exists()
 

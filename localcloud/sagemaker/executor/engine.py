@@ -61,6 +61,7 @@ from localcloud.sagemaker.executor.steps.lambda_function import LambdaRunner
 from localcloud.sagemaker.executor.steps.processing import run_processing
 from localcloud.sagemaker.executor.steps.registry import run_create_model, run_register_model
 from localcloud.sagemaker.executor.steps.training import run_training
+from localcloud.sagemaker.executor.steps.transform import run_transform
 from localcloud.sagemaker.executor.steps.tuning import run_tuning
 from pipelines.definition import (
     DefinitionError,
@@ -90,6 +91,7 @@ JOB_RUNNERS: dict[str, StepRunner] = {
     "Model": run_create_model,
     "RegisterModel": run_register_model,
     "Callback": CallbackRunner(),
+    "Transform": run_transform,
 }
 ENGINE_STEP_TYPES = ("Condition", "Fail")
 LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)
