@@ -59,6 +59,7 @@ from localcloud.sagemaker.executor.steps.base import (
 from localcloud.sagemaker.executor.steps.callback import CallbackRunner
 from localcloud.sagemaker.executor.steps.lambda_function import LambdaRunner
 from localcloud.sagemaker.executor.steps.processing import run_processing
+from localcloud.sagemaker.executor.steps.quality_check import run_quality_check
 from localcloud.sagemaker.executor.steps.registry import run_create_model, run_register_model
 from localcloud.sagemaker.executor.steps.training import run_training
 from localcloud.sagemaker.executor.steps.transform import run_transform
@@ -92,6 +93,7 @@ JOB_RUNNERS: dict[str, StepRunner] = {
     "RegisterModel": run_register_model,
     "Callback": CallbackRunner(),
     "Transform": run_transform,
+    "QualityCheck": run_quality_check,
 }
 ENGINE_STEP_TYPES = ("Condition", "Fail")
 LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)
@@ -299,6 +301,7 @@ class _Execution:
             work_dir=self.record.run_dir / WORK_DIR / spec.name,
             log=log,
             warn=lambda message: self._warn(step, message),
+            resolve=lambda value: evaluate(value, scope),
         )
         result = self._with_retries(spec, step, lambda: self._attempt(spec, ctx), log)
         step.properties = result.properties

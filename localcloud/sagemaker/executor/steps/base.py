@@ -75,6 +75,8 @@ class StepContext:
     work_dir: Path
     log: StepLog
     warn: Callable[[str], None]
+    # Resolves an expression outside Arguments (a check step's SkipCheck, Supplied* fields).
+    resolve: Callable[[Any], Any]
 
 
 @dataclass
