@@ -196,13 +196,13 @@ def test_model_quality_checks_against_the_latest_approved_package(runner, pipeli
 
 def test_what_cannot_run_locally_is_known_before_the_run():
     step = _step("ModelQualityCheck")
-    assert preflight_problems(step["Arguments"]) == []
+    assert preflight_problems(step) == []
     step["Arguments"]["Environment"].update(
         problem_type="MulticlassClassification",
         dataset_format=json.dumps({"json": {"lines": True}}),
         record_preprocessor_script="/opt/ml/processing/code/pre.py",
     )
-    assert preflight_problems(step["Arguments"]) == [
+    assert preflight_problems(step) == [
         "Arguments.Environment.record_preprocessor_script: custom analyzer scripts cannot run locally",
         'Arguments.Environment.dataset_format {"json": {"lines": true}}: only csv and parquet datasets can run locally',
         "Arguments.Environment.problem_type 'MulticlassClassification': only Regression, BinaryClassification can run locally",

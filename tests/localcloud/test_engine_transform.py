@@ -204,12 +204,12 @@ def output_fn(prediction, accept):
 
 
 def test_what_cannot_run_locally_is_known_before_the_run():
-    arguments = json.loads(FIXTURE.read_text())["Steps"][-1]["Arguments"]["IfSteps"][-1]["Arguments"]
-    assert preflight_problems(arguments) == []
-    arguments = copy.deepcopy(arguments)
+    step = json.loads(FIXTURE.read_text())["Steps"][-1]["Arguments"]["IfSteps"][-1]
+    assert preflight_problems(step) == []
+    arguments = step["Arguments"]
     arguments["TransformInput"]["SplitType"] = "RecordIO"
     arguments["DataProcessing"] = {"InputFilter": "features"}
-    assert preflight_problems(arguments) == [
+    assert preflight_problems(step) == [
         "TransformInput.SplitType 'RecordIO' cannot run locally (supported: None, Line)",
         "DataProcessing.InputFilter 'features' must start with '$' (a JSONPath expression)",
     ]

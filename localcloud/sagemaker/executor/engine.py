@@ -57,6 +57,7 @@ from localcloud.sagemaker.executor.steps.base import (
     StepRunner,
 )
 from localcloud.sagemaker.executor.steps.callback import CallbackRunner
+from localcloud.sagemaker.executor.steps.clarify_check import run_clarify_check
 from localcloud.sagemaker.executor.steps.lambda_function import LambdaRunner
 from localcloud.sagemaker.executor.steps.processing import run_processing
 from localcloud.sagemaker.executor.steps.quality_check import run_quality_check
@@ -94,6 +95,7 @@ JOB_RUNNERS: dict[str, StepRunner] = {
     "Callback": CallbackRunner(),
     "Transform": run_transform,
     "QualityCheck": run_quality_check,
+    "ClarifyCheck": run_clarify_check,
 }
 ENGINE_STEP_TYPES = ("Condition", "Fail")
 LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)

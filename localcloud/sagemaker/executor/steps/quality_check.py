@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,10 @@ WORSE_WHEN = {
 }
 
 
-def preflight_problems(arguments: Any) -> list[str]:
-    """What in a QualityCheck step's Arguments the local executor cannot run (literal values only;
-    ``problem_type`` is set only for MODEL_QUALITY)."""
+def preflight_problems(step: Mapping[str, Any]) -> list[str]:
+    """What in a QualityCheck step (its JSON object) the local executor cannot run (literal values
+    only; ``problem_type`` is set only for MODEL_QUALITY)."""
+    arguments = step.get("Arguments")
     environment = (arguments.get("Environment") if isinstance(arguments, dict) else None) or {}
     problems = [
         f"Arguments.Environment.{name}: custom analyzer scripts cannot run locally"
@@ -97,7 +99,7 @@ def preflight_problems(arguments: Any) -> list[str]:
 
 
 def run_quality_check(ctx: StepContext) -> StepResult:
-    problems = preflight_problems(ctx.arguments)
+    problems = preflight_problems({**ctx.spec.body, "Arguments": ctx.arguments})
     if problems:
         raise StepError("; ".join(problems))
     settings = CheckSettings.of(ctx)

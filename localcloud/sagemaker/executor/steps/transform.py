@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +56,10 @@ SUBMIT_DIRECTORY_ENV = "SAGEMAKER_SUBMIT_DIRECTORY"
 DEFAULT_CODE_DIR = "/opt/ml/model/code"  # where the inference toolkit looks when no directory is named
 
 
-def preflight_problems(arguments: Any) -> list[str]:
-    """What in these Transform arguments the local executor cannot run (values still expressions
-    are checked when the step runs)."""
+def preflight_problems(step: Mapping[str, Any]) -> list[str]:
+    """What in a Transform step (its JSON object) the local executor cannot run; values that are
+    still expressions are checked when the step runs."""
+    arguments = step.get("Arguments")
     if not isinstance(arguments, dict):
         return ["Arguments must be an object"]
     problems: list[str] = []
@@ -104,7 +106,7 @@ def _known(value: Any) -> Any:
 
 def run_transform(ctx: StepContext) -> StepResult:
     args = ctx.arguments
-    problems = preflight_problems(args)
+    problems = preflight_problems({**ctx.spec.body, "Arguments": args})
     if problems:
         raise StepError("; ".join(problems))
     model_name = str(required(args, "ModelName"))
