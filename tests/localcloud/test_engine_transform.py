@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from localcloud import ExecutionStatus
 from localcloud.sagemaker.executor.steps.transform import preflight_problems
 from localcloud.sagemaker.executor.steps.transform_records import TransformError, select
-from processing_scripts import s3_uri
+from processing_scripts import inference, s3_uri
 
 REPO = Path(__file__).parents[2]
 FIXTURE = REPO / "tests" / "pipelines" / "fixtures" / "sdk2" / "abalone.json"
@@ -201,6 +201,36 @@ def output_fn(prediction, accept):
         {"values": [1, 2], "SageMakerOutput": {"total": 6.0}},
         {"values": [3], "SageMakerOutput": {"total": 6.0}},
     ]
+
+
+@pytest.mark.slow  # a fresh interpreter importing xgboost: seconds on a busy machine
+def test_the_projects_image_is_served_by_its_inference_module(runner, pipeline, local_aws):
+    features, rings, rows = _abalone()
+    # The project's layout: the numeric columns, then sex one-hot encoded (dataset.feature_names()).
+    project = np.column_stack([features[:, 1:], *[[float(r[0] == s) for r in rows] for s in "FIM"]])
+    booster = xgb.train({"max_depth": 2}, xgb.DMatrix(project, label=rings), num_boost_round=5)
+    _upload(
+        local_aws,
+        f"{pipeline.bucket}/models/project.tar.gz",
+        _archive({"xgboost-model": bytes(booster.save_raw("ubj"))}),
+    )
+    body = "".join(",".join(map(str, row)) + "\n" for row in project[:30])
+    _upload(local_aws, f"{pipeline.bucket}/batch/project.csv", body.encode())
+    _sdk_steps(
+        pipeline,
+        f"{pipeline.bucket}/models/project.tar.gz",
+        f"{pipeline.bucket}/batch/project.csv",
+        TransformInput__SplitType="Line",
+        BatchStrategy="MultiRecord",
+    )
+    pipeline.steps[-2]["Arguments"]["PrimaryContainer"]["Image"] = pipeline.settings.processing_image_uri
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+    assert (
+        _read(local_aws, f"{pipeline.bucket}/transform-out/project.csv.out")
+        == inference.predict_csv(booster, body.encode()).decode()
+    )
 
 
 def test_what_cannot_run_locally_is_known_before_the_run():

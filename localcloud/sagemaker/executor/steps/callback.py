@@ -62,7 +62,7 @@ class Pending:
     path: Path
     execution_arn: str
     step: str
-    outputs: list[dict[str, str]]  # the step's OutputParameters: [{"OutputName", "OutputType"}]
+    outputs: dict[str, str]  # the step's OutputParameters: OutputName -> OutputType
 
     @property
     def answer_path(self) -> Path:
@@ -78,18 +78,18 @@ def check_token(token: str) -> None:
         raise CallbackError(f"callback token {token!r} is not {TOKEN_LENGTH} letters and digits")
 
 
-def typed_outputs(declared: list[dict[str, str]], values: Mapping[str, str]) -> dict[str, Any]:
-    """The answer's string values typed as the step declares them; unknown names are refused."""
-    kinds = {str(item.get("OutputName")): str(item.get("OutputType", "String")) for item in declared}
-    unknown = sorted(set(values) - set(kinds))
+def typed_outputs(declared: Mapping[str, str], values: Mapping[str, str]) -> dict[str, Any]:
+    """The answer's string values typed as the step declares them (OutputName -> OutputType);
+    names the step does not declare are refused."""
+    unknown = sorted(set(values) - set(declared))
     if unknown:
         raise CallbackError(
             f"output {', '.join(unknown)} is not declared by the step "
-            f"(declared: {', '.join(kinds) or 'none'})"
+            f"(declared: {', '.join(declared) or 'none'})"
         )
     if len(values) > MAX_OUTPUT_PARAMETERS:
         raise CallbackError(f"at most {MAX_OUTPUT_PARAMETERS} output parameters, got {len(values)}")
-    return {name: _typed(name, kinds[name], text) for name, text in values.items()}
+    return {name: _typed(name, declared[name], text) for name, text in values.items()}
 
 
 def _typed(name: str, kind: str, text: str) -> Any:
@@ -150,7 +150,7 @@ class CallbackRunner:
         self._sleep = sleep
 
     def __call__(self, ctx: StepContext) -> StepResult:
-        declared = list(ctx.spec.body.get("OutputParameters") or [])
+        declared = dict(ctx.spec.output_parameters)
         queue_url = self._queue(ctx, str(ctx.spec.body.get("SqsQueueUrl", "")))
         token = new_token()
         pending = ctx.work_dir / f"{token}{PENDING_SUFFIX}"
