@@ -89,6 +89,10 @@ def test_the_message_reaches_sqs_and_the_cli_answer_completes_the_step(runner, p
         "OutputParameters": {"approved_uri": "s3://b/m", "score": 2.5}
     }
     assert "['2.5']" in (record.run_dir / record.steps["UseIt"].log_file).read_text()
+    assert record.steps["WaitForApproval"].warnings == [  # how the run's terminal shows the token
+        f"waiting for callback token {token}: answer with `python -m pipelines callback succeed {token} "
+        f"[-o NAME=VALUE ...]` or `callback fail {token} --reason TEXT`"
+    ]
     code, _, err = cli(capsys, "callback", "fail", token, "--reason", "late", *runs)
     assert code == 2 and f"no step under {runner.runs_dir} is waiting for callback token {token}" in err
 

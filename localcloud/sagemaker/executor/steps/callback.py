@@ -170,9 +170,11 @@ class CallbackRunner:
         }
         self._send(ctx, queue_url, message)
         ctx.log.line(f"sent callback token {token} to {queue_url}")
-        ctx.log.line(
-            f"waiting for `python -m pipelines callback succeed {token} [-o NAME=VALUE ...]` "
-            f"or `callback fail {token} --reason TEXT`"
+        ctx.log.line(f"declared outputs: {', '.join(f'{n} ({t})' for n, t in declared.items()) or 'none'}")
+        # A warning is what the run's terminal shows while the step waits: the user needs the token.
+        ctx.warn(
+            f"waiting for callback token {token}: answer with `python -m pipelines callback succeed "
+            f"{token} [-o NAME=VALUE ...]` or `callback fail {token} --reason TEXT`"
         )
         try:
             reply = self._wait(pending.with_name(f"{token}{ANSWER_SUFFIX}"))
