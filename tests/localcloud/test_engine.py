@@ -178,7 +178,7 @@ def test_a_valid_step_type_without_a_local_runner_is_refused_before_anything_run
         runner.run(pipeline.definition(), pipeline_name="demo")
     assert raised.value.problems == [
         "Score: Steps[1].Type: a EMR step cannot run locally (supported: Processing, Training, "
-        "Tuning, Model, RegisterModel, Callback, Transform, Lambda, Condition, Fail)"
+        "Tuning, Model, RegisterModel, Callback, Transform, QualityCheck, ClarifyCheck, Lambda, Condition, Fail)"
     ]
     assert not runner.runs_dir.exists()
 

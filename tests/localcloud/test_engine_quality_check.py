@@ -207,3 +207,30 @@ def test_what_cannot_run_locally_is_known_before_the_run():
         'Arguments.Environment.dataset_format {"json": {"lines": true}}: only csv and parquet datasets can run locally',
         "Arguments.Environment.problem_type 'MulticlassClassification': only Regression, BinaryClassification can run locally",
     ]
+
+
+def test_a_cached_check_is_reused_only_while_its_data_and_check_fields_stay_the_same(
+    runner, pipeline, local_aws
+):
+    _put(local_aws, f"{pipeline.bucket}/dq/a.csv", _csv(ROWS[:400]))
+    _put(local_aws, f"{pipeline.bucket}/dq/b.csv", _csv([ROWS[0], *ROWS[400:800]]))
+    first_run = {"SkipDataQualityCheck": "true", "RegisterNewDataQualityBaseline": "true"}
+
+    def run(data: str, parameters: dict[str, str]) -> Any:
+        pipeline.steps.clear()
+        step = _data_quality(pipeline, f"{pipeline.bucket}/dq/{data}", f"{pipeline.bucket}/dq/cached")
+        step["CacheConfig"] = {"Enabled": True, "ExpireAfter": "P30D"}
+        record = runner.run(pipeline.definition(), parameters, pipeline_name="demo")
+        assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+        return record.steps["DataQualityCheck"].cache_hit
+
+    assert run("a.csv", first_run) is None
+    assert run("a.csv", first_run) is not None
+    assert run("b.csv", first_run) is None  # another dataset: the job's arguments differ
+    supplied = {
+        "SkipDataQualityCheck": "true",
+        "RegisterNewDataQualityBaseline": "false",
+        "SuppliedStatistics": f"{pipeline.bucket}/dq/cached/statistics.json",
+        "SuppliedConstraints": f"{pipeline.bucket}/dq/cached/constraints.json",
+    }
+    assert run("b.csv", supplied) is None  # other check fields: a new key

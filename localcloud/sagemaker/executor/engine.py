@@ -290,7 +290,7 @@ class _Execution:
             )
             log.line(f"Fail step: {message}")
             raise StepError(message or f"Fail step {spec.name}")
-        key = cache_key(spec, step.arguments) if spec.cache.enabled else None
+        key = cache_key(spec, _cache_source(spec, step.arguments, scope)) if spec.cache.enabled else None
         if key is not None and self.runner.use_cache and self._reuse(spec, step, key, log):
             return
         ctx = StepContext(
@@ -388,6 +388,23 @@ class _Execution:
         step.warnings.append(message)
         self.record.warnings.append(f"{step.name}: {message}")
         self.runner.progress.warning(step, message)
+
+
+# A check step's cache key names the SDK's configs; in the JSON they are the step's Arguments (the
+# processing job the SDK builds from them), so a changed dataset or output is a new key.
+_CHECK_CONFIGS = ("QualityCheckConfig", "ClarifyCheckConfig", "CheckJobConfig")
+
+
+def _cache_source(spec: Step, arguments: Any, scope: _Scope) -> Any:
+    """The values a step's cache-key attributes name: its resolved Arguments and, for the types
+    whose key names step-level fields (a check step's SkipCheck, Supplied* ...), those resolved."""
+    if not isinstance(arguments, dict) or spec.kind is None or not spec.kind.step_fields:
+        return arguments
+    fields = {name: evaluate(spec.body[name], scope) for name in spec.kind.step_fields if name in spec.body}
+    configs = (
+        dict.fromkeys(_CHECK_CONFIGS, arguments) if spec.type in ("QualityCheck", "ClarifyCheck") else {}
+    )
+    return {**fields, **configs, **arguments}
 
 
 def _matching_policy(spec: Step, failure: StepError) -> tuple[int, Mapping[str, Any] | None]:
