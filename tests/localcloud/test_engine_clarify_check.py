@@ -18,7 +18,8 @@ from localcloud.sagemaker.executor.steps.clarify_check import preflight_problems
 from processing_scripts import s3_uri
 
 REPO = Path(__file__).parents[2]
-FIXTURE = REPO / "tests" / "pipelines" / "fixtures" / "sdk2" / "checks.json"
+FIXTURES = REPO / "tests" / "pipelines" / "fixtures"
+SDKS = ("sdk2", "sdk3")
 HEADER, *ROWS = list(csv.reader((REPO / "data" / "abalone.csv").read_text().splitlines()))
 # Written by SDK 2.257.7's clarify._AnalysisConfigGenerator.bias_pre_training for
 # DataConfig(label="rings", headers=HEADER, dataset_type="text/csv") and
@@ -41,8 +42,9 @@ ANALYSIS_CONFIG = {
 }
 
 
-def _step(name: str) -> dict[str, Any]:
-    return copy.deepcopy(next(s for s in json.loads(FIXTURE.read_text())["Steps"] if s["Name"] == name))
+def _step(name: str, sdk: str = "sdk2") -> dict[str, Any]:
+    steps = json.loads((FIXTURES / sdk / "checks.json").read_text())["Steps"]
+    return copy.deepcopy(next(s for s in steps if s["Name"] == name))
 
 
 def _put(local_aws, uri: str, text: str) -> None:
@@ -55,13 +57,15 @@ def _get_json(local_aws, uri: str) -> Any:
     return json.loads(local_aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def _bias_step(pipeline, local_aws, rows: list[list[str]], output: str, **fields: Any) -> dict[str, Any]:
+def _bias_step(
+    pipeline, local_aws, rows: list[list[str]], output: str, sdk: str = "sdk2", **fields: Any
+) -> dict[str, Any]:
     """The fixture's DataBiasCheck on headerless ``rows`` (as Clarify's examples write them)."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     _put(local_aws, f"{pipeline.bucket}/{output}/data/abalone.csv", buffer.getvalue())
     _put(local_aws, f"{pipeline.bucket}/{output}/config/analysis_config.json", json.dumps(ANALYSIS_CONFIG))
-    step = _step("DataBiasCheck")
+    step = _step("DataBiasCheck", sdk)
     config, dataset = step["Arguments"]["ProcessingInputs"]
     config["S3Input"]["S3Uri"] = f"{pipeline.bucket}/{output}/config/analysis_config.json"
     dataset["S3Input"]["S3Uri"] = f"{pipeline.bucket}/{output}/data/abalone.csv"
@@ -77,8 +81,9 @@ def _metrics(analysis: dict[str, Any], facet: str) -> dict[str, Any]:
     return {m["name"]: m for m in entry["metrics"]}
 
 
-def test_data_bias_metrics_match_their_definitions(runner, pipeline, local_aws):
-    _bias_step(pipeline, local_aws, ROWS, "bias1", SkipCheck=True, RegisterNewBaseline=True)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_data_bias_metrics_match_their_definitions(runner, pipeline, local_aws, sdk):
+    _bias_step(pipeline, local_aws, ROWS, "bias1", sdk, SkipCheck=True, RegisterNewBaseline=True)
     record = runner.run(pipeline.definition(), pipeline_name="demo")
 
     assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
@@ -137,9 +142,10 @@ def test_more_bias_than_the_supplied_baseline_fails_the_step(runner, pipeline, l
     }.items() <= next(v for v in violations if v["metric_name"] == "DPL" and v["facet"] == "sex").items()
 
 
-def test_model_explainability_is_refused_before_the_run_with_the_stub_hint():
-    assert preflight_problems(_step("DataBiasCheck")) == []
-    assert preflight_problems(_step("ModelExplainabilityCheck")) == [
+@pytest.mark.parametrize("sdk", SDKS)
+def test_model_explainability_is_refused_before_the_run_with_the_stub_hint(sdk):
+    assert preflight_problems(_step("DataBiasCheck", sdk)) == []
+    assert preflight_problems(_step("ModelExplainabilityCheck", sdk)) == [
         "ModelExplainabilityCheck: a MODEL_EXPLAINABILITY ClarifyCheck needs the model's predictions and SHAP "
         "values from a shadow endpoint, which the local executor does not run (it runs DATA_BIAS); use --stub "
         "ModelExplainabilityCheck=outputs.json"

@@ -194,8 +194,13 @@ def test_model_quality_checks_against_the_latest_approved_package(runner, pipeli
     )
 
 
-def test_what_cannot_run_locally_is_known_before_the_run():
-    step = _step("ModelQualityCheck")
+@pytest.mark.parametrize("sdk", ["sdk2", "sdk3"])
+def test_what_cannot_run_locally_is_known_before_the_run(sdk):
+    step = next(
+        s
+        for s in json.loads((FIXTURE.parents[1] / sdk / "checks.json").read_text())["Steps"]
+        if s["Name"] == "ModelQualityCheck"
+    )
     assert preflight_problems(step) == []
     step["Arguments"]["Environment"].update(
         problem_type="MulticlassClassification",

@@ -18,7 +18,12 @@ from hypothesis import strategies as st
 
 from localcloud import ExecutionStatus
 from localcloud.sagemaker.executor.steps.transform import preflight_problems
-from localcloud.sagemaker.executor.steps.transform_records import TransformError, select
+from localcloud.sagemaker.executor.steps.transform_records import (
+    TransformError,
+    mini_batches,
+    select,
+    split_records,
+)
 from processing_scripts import inference, s3_uri
 
 REPO = Path(__file__).parents[2]
@@ -254,3 +259,17 @@ def test_index_filters_select_like_python_slices(columns, start, end):
     else:
         with pytest.raises(TransformError, match="the record has"):
             select(f"$[{start}]", columns)
+
+
+@given(
+    st.lists(st.binary(min_size=1, max_size=40).filter(lambda b: b"\n" not in b and b.strip()), max_size=30),
+    st.sampled_from(["MultiRecord", "SingleRecord"]),
+    st.integers(40, 200),
+)
+def test_mini_batches_keep_every_record_in_order_within_the_payload(records, strategy, limit):
+    batches = list(mini_batches(records, strategy, limit, "input.csv"))
+    assert [r for batch in batches for r in batch] == records
+    assert all(len(b"\n".join(batch)) <= limit for batch in batches)
+    if strategy == "SingleRecord":
+        assert all(len(batch) == 1 for batch in batches)
+    assert split_records(b"\n".join(records) + b"\n", "Line") == records
