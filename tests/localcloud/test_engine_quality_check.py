@@ -239,3 +239,17 @@ def test_a_cached_check_is_reused_only_while_its_data_and_check_fields_stay_the_
         "SuppliedConstraints": f"{pipeline.bucket}/dq/cached/constraints.json",
     }
     assert run("b.csv", supplied) is None  # other check fields: a new key
+
+
+def test_a_non_numeric_prediction_column_is_one_clear_line(runner, pipeline, local_aws):
+    step = _step("ModelQualityCheck")
+    step.update(SkipCheck=True, RegisterNewBaseline=True)
+    step["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"] = f"{pipeline.bucket}/mq/text.csv"
+    _put(local_aws, f"{pipeline.bucket}/mq/text.csv", "high,10\nlow,7\n")
+    pipeline.add(step)
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+    assert record.status == ExecutionStatus.FAILED
+    assert record.failure_reason.startswith(
+        "step ModelQualityCheck failed: ClientError: inference_attribute '_c0' is not numeric ("
+    )
+    assert "\n" not in record.failure_reason

@@ -211,41 +211,45 @@ def _model_quality(
     return files, violations
 
 
-def _read_columns(dataset: Path, header: bool) -> dict[str, np.ndarray]:
-    """Every column of the CSV/Parquet files under ``dataset`` as floats (NaN where not a number)."""
+def _read_columns(dataset: Path, header: bool) -> Any:
+    """The CSV/Parquet files under ``dataset`` as one pyarrow table."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     tables = []
-    for path in sorted(p for p in dataset.rglob("*") if p.is_file()):
-        if path.suffix == ".parquet":
-            tables.append(pq.read_table(path))
-        else:
-            options = pacsv.ReadOptions(autogenerate_column_names=not header)
-            table = pacsv.read_csv(path, read_options=options)
+    try:
+        for path in sorted(p for p in dataset.rglob("*") if p.is_file()):
+            if path.suffix == ".parquet":
+                tables.append(pq.read_table(path))
+                continue
+            table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(autogenerate_column_names=not header))
             if not header:  # pyarrow names them f0, f1, ...; Spark (the analyzer) _c0, _c1, ...
                 table = table.rename_columns([f"_c{i}" for i in range(table.num_columns)])
             tables.append(table)
-    if not tables:
-        raise StepError(f"ClientError: no dataset files under {dataset}")
-    table = pa.concat_tables(tables, promote_options="permissive")
-    return {
-        name: np.asarray(
-            pc.cast(table[name], pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=float
-        )
-        for name in table.column_names
-    }
+        if not tables:
+            raise StepError(f"ClientError: no dataset files under {dataset}")
+        return pa.concat_tables(tables, promote_options="permissive")
+    except pa.ArrowException as err:
+        raise StepError(f"ClientError: cannot read the dataset under {dataset}: {err}") from err
 
 
-def _column(columns: dict[str, np.ndarray], environment: dict[str, Any], attribute: str) -> np.ndarray:
+def _column(table: Any, environment: dict[str, Any], attribute: str) -> np.ndarray:
+    """The named column as floats (a missing value is NaN, left out and counted by the metrics)."""
+    import pyarrow as pa
+
     name = environment.get(attribute)
     if not name:
         raise StepError(f"ClientError: Environment.{attribute} is required for MODEL_QUALITY")
-    if name not in columns:
-        raise StepError(f"ClientError: {attribute} {name!r} is not a column (columns: {', '.join(columns)})")
-    return columns[str(name)]
+    if name not in table.column_names:
+        raise StepError(
+            f"ClientError: {attribute} {name!r} is not a column (columns: {', '.join(table.column_names)})"
+        )
+    try:
+        column = table[str(name)].cast(pa.float64())
+    except pa.ArrowException as err:
+        raise StepError(f"ClientError: {attribute} {name!r} is not numeric ({err})") from err
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)
 
 
 def _metric_violations(
