@@ -178,11 +178,10 @@ def predict_fn(data, model):
 def output_fn(prediction, accept):
     return json.dumps({"total": float(prediction)})
 """
-    _upload(
-        local_aws,
-        f"{pipeline.bucket}/models/script.tar.gz",
-        _archive({"scale.txt": b"2", "code/serve.py": script}),
-    )
+    # As the SDK deploys a framework model: the script in its own sourcedir.tar.gz, named by the
+    # model's SAGEMAKER_SUBMIT_DIRECTORY; the model archive holds the artifacts only.
+    _upload(local_aws, f"{pipeline.bucket}/models/script.tar.gz", _archive({"scale.txt": b"2"}))
+    _upload(local_aws, f"{pipeline.bucket}/code/sourcedir.tar.gz", _archive({"serve.py": script}))
     _upload(local_aws, f"{pipeline.bucket}/batch/json/a.jsonl", b'{"values": [1, 2]}\n{"values": [3]}\n')
     _sdk_steps(
         pipeline,
@@ -194,7 +193,10 @@ def output_fn(prediction, accept):
         TransformOutput__Accept="application/json",
         DataProcessing={"JoinSource": "Input"},
     )
-    pipeline.steps[-2]["Arguments"]["PrimaryContainer"]["Environment"] = {"SAGEMAKER_PROGRAM": "serve.py"}
+    pipeline.steps[-2]["Arguments"]["PrimaryContainer"]["Environment"] = {
+        "SAGEMAKER_PROGRAM": "serve.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": f"{pipeline.bucket}/code/sourcedir.tar.gz",
+    }
     record = runner.run(pipeline.definition(), pipeline_name="demo")
 
     assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason

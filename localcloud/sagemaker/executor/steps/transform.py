@@ -120,7 +120,7 @@ def run_transform(ctx: StepContext) -> StepResult:
     job = {
         "server": server,
         "program": environment.get(PROGRAM_ENV, ""),
-        "code_dir": DEFAULT_CODE_DIR,
+        "code_dir": _code_dir(environment.get(SUBMIT_DIRECTORY_ENV, "")),
         "content_type": transform_input.get("ContentType", "text/csv" if server == "xgboost" else ""),
         "accept": (args.get("TransformOutput") or {}).get("Accept", "text/csv"),
         "split_type": split_type,
@@ -148,9 +148,6 @@ def run_transform(ctx: StepContext) -> StepResult:
         _unpack(ctx, model_data, host_path(opt_ml, container_code.MODEL_DIR, "model"))
         if server == "script" and code_archive.startswith("s3://"):
             _unpack(ctx, code_archive, host_path(opt_ml, container_code.CODE_DIR, "code"))
-            job["code_dir"] = container_code.CODE_DIR
-        elif server == "script" and code_archive:
-            job["code_dir"] = code_archive
         write_config(opt_ml, container_code.JOB_FILE, job)
         destination = host_path(opt_ml, container_code.INPUT_DIR, "input")
         destination.mkdir(parents=True)
@@ -187,6 +184,14 @@ def run_transform(ctx: StepContext) -> StepResult:
         "MaxPayloadInMB": job["max_payload_bytes"] // MEGABYTE,
     }
     return StepResult(properties=properties, written_uris=[output_uri.rstrip("/") + "/"])
+
+
+def _code_dir(submit_directory: str) -> str:
+    """Where the inference script is in the container: an S3 archive is unpacked to /opt/ml/code,
+    a container path is used as it is, and without one the toolkit looks in the model's code/."""
+    if submit_directory.startswith("s3://"):
+        return container_code.CODE_DIR
+    return submit_directory or DEFAULT_CODE_DIR
 
 
 def _model_container(ctx: StepContext, model_name: str) -> tuple[str, str, dict[str, str]]:
