@@ -74,6 +74,8 @@ def test_the_message_reaches_sqs_and_the_cli_answer_completes_the_step(runner, p
     }
 
     runs = ["--runs-dir", str(runner.runs_dir)]
+    code, _, err = cli(capsys, "callback", "succeed", "not-a-token", *runs)
+    assert code == 2 and "callback token 'not-a-token' is not 10 letters and digits" in err
     code, _, err = cli(capsys, "callback", "succeed", token, "-o", "score=high", *runs)
     assert code == 2 and "output score: Float expects a finite decimal number" in err
     code, _, err = cli(capsys, "callback", "succeed", token, "-o", "colour=red", *runs)

@@ -108,7 +108,10 @@ def find_pending(runs_dir: Path, token: str) -> Pending:
             f"no step under {runs_dir} is waiting for callback token {token} "
             "(the run finished, was stopped, or uses another --runs-dir)"
         )
-    doc = json.loads(found.read_text())
+    try:
+        doc = json.loads(found.read_text())
+    except (OSError, json.JSONDecodeError) as err:  # the run ended just now, or a damaged file
+        raise CallbackError(f"the step waiting for callback token {token} is gone ({err})") from err
     return Pending(token, found, doc["pipelineExecutionArn"], doc["step"], doc["outputs"])
 
 
