@@ -20,6 +20,8 @@ from localcloud import ExecutionStatus
 from localcloud.sagemaker.executor.steps.transform import preflight_problems
 from localcloud.sagemaker.executor.steps.transform_records import (
     TransformError,
+    filter_record,
+    join,
     mini_batches,
     select,
     split_records,
@@ -275,3 +277,15 @@ def test_mini_batches_keep_every_record_in_order_within_the_payload(records, str
     if strategy == "SingleRecord":
         assert all(len(batch) == 1 for batch in batches)
     assert split_records(b"\n".join(records) + b"\n", "Line") == records
+
+
+def test_json_records_are_filtered_by_name_and_joined_under_sagemaker_output():
+    record = b'{"id": 7, "features": [1.5, 2]}'
+    assert filter_record(record, "$.features", "application/jsonlines") == b"[1.5,2]"
+    joined = join(record, b"0.25\n", "application/jsonlines")
+    assert json.loads(joined) == {"id": 7, "features": [1.5, 2], "SageMakerOutput": 0.25}
+    assert filter_record(joined, "$['id','SageMakerOutput']", "application/jsonlines") == b"[7,0.25]"
+    assert join(b"[1, 2]", b"3", "application/json") == b"[1,2,3]"
+    assert join(b"a,1,2", b"3\n", "text/csv") == b"a,1,2,3"
+    with pytest.raises(TransformError, match="selects nothing"):
+        filter_record(record, "$.missing", "application/jsonlines")
