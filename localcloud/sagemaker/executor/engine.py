@@ -58,10 +58,14 @@ from localcloud.sagemaker.executor.steps.base import (
     StepLog,
     StepRunner,
 )
+from localcloud.sagemaker.executor.steps.callback import CallbackRunner
+from localcloud.sagemaker.executor.steps.clarify_check import run_clarify_check
 from localcloud.sagemaker.executor.steps.lambda_function import LambdaRunner
 from localcloud.sagemaker.executor.steps.processing import run_processing
+from localcloud.sagemaker.executor.steps.quality_check import run_quality_check
 from localcloud.sagemaker.executor.steps.registry import run_create_model, run_register_model
 from localcloud.sagemaker.executor.steps.training import run_training
+from localcloud.sagemaker.executor.steps.transform import run_transform
 from localcloud.sagemaker.executor.steps.tuning import run_tuning
 from pipelines.definition import (
     DefinitionError,
@@ -90,6 +94,10 @@ JOB_RUNNERS: dict[str, StepRunner] = {
     "Tuning": run_tuning,
     "Model": run_create_model,
     "RegisterModel": run_register_model,
+    "Callback": CallbackRunner(),
+    "Transform": run_transform,
+    "QualityCheck": run_quality_check,
+    "ClarifyCheck": run_clarify_check,
 }
 ENGINE_STEP_TYPES = ("Condition", "Fail")
 LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)
@@ -319,7 +327,7 @@ class _Execution:
             )
             log.line(f"Fail step: {message}")
             raise StepError(message or f"Fail step {spec.name}")
-        key = cache_key(spec, step.arguments) if spec.cache.enabled else None
+        key = cache_key(spec, _cache_source(spec, step.arguments, scope)) if spec.cache.enabled else None
         if key is not None and self.runner.use_cache and self._reuse(spec, step, key, log):
             return
         ctx = StepContext(
@@ -332,6 +340,7 @@ class _Execution:
             work_dir=self.record.run_dir / WORK_DIR / spec.name,
             log=log,
             warn=lambda message: self._warn(step, message),
+            resolve=lambda value: evaluate(value, scope),
             project_definition=self.project_definition,
         )
         result = self._with_retries(spec, step, lambda: self._attempt(spec, ctx), log)
@@ -425,6 +434,23 @@ class _Execution:
         step.warnings.append(message)
         self.record.warnings.append(f"{step.name}: {message}")
         self.runner.progress.warning(step, message)
+
+
+# A check step's cache key names the SDK's configs; in the JSON they are the step's Arguments (the
+# processing job the SDK builds from them), so a changed dataset or output is a new key.
+_CHECK_CONFIGS = ("QualityCheckConfig", "ClarifyCheckConfig", "CheckJobConfig")
+
+
+def _cache_source(spec: Step, arguments: Any, scope: _Scope) -> Any:
+    """The values a step's cache-key attributes name: its resolved Arguments and, for the types
+    whose key names step-level fields (a check step's SkipCheck, Supplied* ...), those resolved."""
+    if not isinstance(arguments, dict) or spec.kind is None or not spec.kind.step_fields:
+        return arguments
+    fields = {name: evaluate(spec.body[name], scope) for name in spec.kind.step_fields if name in spec.body}
+    configs = (
+        dict.fromkeys(_CHECK_CONFIGS, arguments) if spec.type in ("QualityCheck", "ClarifyCheck") else {}
+    )
+    return {**fields, **configs, **arguments}
 
 
 def _matching_policy(spec: Step, failure: StepError) -> tuple[int, Mapping[str, Any] | None]:

@@ -75,6 +75,8 @@ class StepContext:
     work_dir: Path
     log: StepLog
     warn: Callable[[str], None]
+    # Resolves an expression outside Arguments (a check step's SkipCheck, Supplied* fields).
+    resolve: Callable[[Any], Any]
     # False for a definition this project did not write (see preflight.is_project_definition):
     # warnings about this project's own images and versions ("stale definition") are noise there.
     project_definition: bool = True
@@ -137,6 +139,16 @@ def from_problems(problems: ProblemCheck) -> BlockerCheck:
     def check(step: Step, settings: Settings) -> list[Blocker]:
         arguments = step.arguments if isinstance(step.arguments, Mapping) else {}
         return [Blocker(problem) for problem in problems(arguments, settings)]
+
+    return check
+
+
+def from_step_problems(problems: Callable[[Mapping[str, Any]], list[str]]) -> BlockerCheck:
+    """:func:`from_problems` for a check that reads the whole step (a check step's ``CheckType``
+    and ``SkipCheck`` live beside its Arguments, not in them)."""
+
+    def check(step: Step, _settings: Settings) -> list[Blocker]:
+        return [Blocker(problem) for problem in problems(step.body)]
 
     return check
 
