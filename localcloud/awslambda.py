@@ -56,6 +56,11 @@ class LambdaFunction:
     handler_module: str  # exposes handle(event, client, env)
     environment: Mapping[str, str]
 
+    @property
+    def name(self) -> str:
+        """The function's name (Lambda's session name for the function's role)."""
+        return self.arn.rsplit(":", 1)[-1]
+
     def invoke(self, event: Any, client: ClientFactory) -> Any:
         """Call the handler with ``event``, the client factory and a copy of the environment."""
         try:

@@ -35,10 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from localcloud import s3_objects
 from localcloud.account import LocalAws
 from localcloud.awslambda import LambdaRegistry
 from localcloud.clock import Clock, utc_now
+from localcloud.iam import AccessControl
 from localcloud.sagemaker.executor.caching import StepCache, cache_key
 from localcloud.sagemaker.executor.progress import ProgressListener, SilentProgress
 from localcloud.sagemaker.executor.records import (
@@ -126,8 +129,10 @@ class LocalPipelineRunner:
         progress: ProgressListener | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock = utc_now,
+        access: AccessControl | None = None,
     ) -> None:
-        """``lambdas`` defaults to the project's functions; ``clock`` to the wall clock."""
+        """``lambdas`` defaults to the project's functions; ``clock`` to the wall clock; ``access``
+        to no IAM checks (every call as the emulator's administrator)."""
         self.settings = settings
         self.aws = aws
         # Absolute: steps run in subprocesses whose working directory is their own staging area,
@@ -138,6 +143,7 @@ class LocalPipelineRunner:
         self.cache = StepCache(self.runs_dir / CACHE_DIR)
         self._sleep = sleep
         self.clock = clock
+        self.access = access or AccessControl(aws, None)
         self._runners: dict[str, StepRunner] = {
             **JOB_RUNNERS,
             "Lambda": LambdaRunner(lambdas or LambdaRegistry.for_project(settings)),
@@ -171,8 +177,18 @@ class LocalPipelineRunner:
         )
         for spec in parsed.execution_order:
             record.steps[spec.name] = StepRecord(name=spec.name, type=spec.type)
-        _Execution(self, parsed, record).run()
+        _Execution(self, parsed, record, self._pipeline_role(pipeline_name)).run()
         return record
+
+    def _pipeline_role(self, pipeline_name: str) -> str | None:
+        """The role SageMaker runs the pipeline as: the one it was created with in the emulator
+        (None: IAM is off, or the pipeline was never created there, so nothing is checked for it)."""
+        if not self.access.enforcing:
+            return None
+        try:
+            return str(self.aws.clients.sagemaker.describe_pipeline(PipelineName=pipeline_name)["RoleArn"])
+        except ClientError:  # not created in the emulator (a bare runner, in a test)
+            return None
 
     def _new_execution_arn(self, pipeline_name: str) -> str:
         execution_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
@@ -186,6 +202,7 @@ class _Execution:
     runner: LocalPipelineRunner
     definition: PipelineDefinition
     record: ExecutionRecord
+    pipeline_role: str | None = None
 
     @property
     def info(self) -> ExecutionInfo:
@@ -295,6 +312,8 @@ class _Execution:
             work_dir=self.record.run_dir / WORK_DIR / spec.name,
             log=log,
             warn=lambda message: self._warn(step, message),
+            access=self.runner.access,
+            pipeline_role=self.pipeline_role,
         )
         result = self._with_retries(spec, step, lambda: self._attempt(spec, ctx), log)
         step.properties = result.properties

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from localcloud import s3_objects
+from localcloud.iam import SAGEMAKER
 from localcloud.sagemaker.executor.steps.base import StepContext, StepError, StepResult, aws_failure, required
 from processing_scripts import s3_uri
 
@@ -22,7 +23,7 @@ def run_register_model(ctx: StepContext) -> StepResult:
     request = dict(ctx.arguments)
     required(request, "ModelPackageGroupName")
     _check_artifacts(ctx, request)
-    sagemaker = ctx.aws.clients.sagemaker
+    sagemaker = ctx.pipeline_clients.sagemaker
     try:
         arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
         described = sagemaker.describe_model_package(ModelPackageName=arn)
@@ -36,8 +37,12 @@ def run_register_model(ctx: StepContext) -> StepResult:
 def run_create_model(ctx: StepContext) -> StepResult:
     request = {"ModelName": ctx.job_name, **ctx.arguments}
     _check_artifacts(ctx, request)
+    if request.get("ExecutionRoleArn"):  # CreateModel passes the model's role to SageMaker
+        ctx.authorize(
+            "iam:PassRole", {"RoleArn": request["ExecutionRoleArn"]}, {"iam:PassedToService": SAGEMAKER}
+        )
     try:
-        arn = ctx.aws.clients.sagemaker.create_model(**request)["ModelArn"]
+        arn = ctx.pipeline_clients.sagemaker.create_model(**request)["ModelArn"]
     except Exception as err:
         raise aws_failure("CreateModel", err) from err
     ctx.log.line(f"created model {request['ModelName']}")
@@ -45,6 +50,8 @@ def run_create_model(ctx: StepContext) -> StepResult:
 
 
 def _check_artifacts(ctx: StepContext, request: dict[str, Any]) -> None:
+    """The local executor's own check (not an AWS call on anyone's behalf: it uses the emulator's
+    administrator clients)."""
     for field, uri in _artifact_uris(request, ""):
         try:
             found = s3_objects.exists(ctx.aws.clients.s3, uri)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import s3_objects
+from localcloud.iam import SAGEMAKER_SESSION
 from localcloud.sagemaker.executor.steps.base import (
     StepContext,
     StepError,
@@ -83,6 +84,7 @@ class MetricCollector:
 
 
 def run_training(ctx: StepContext) -> StepResult:
+    ctx.start_job("sagemaker:CreateTrainingJob", {"TrainingJobName": ctx.job_name, **ctx.arguments})
     job = run_training_job(ctx, ctx.arguments, ctx.job_name, ctx.work_dir, ctx.log)
     return StepResult(properties=job, written_uris=[job["ModelArtifacts"]["S3ModelArtifacts"]])
 
@@ -90,18 +92,20 @@ def run_training(ctx: StepContext) -> StepResult:
 def run_training_job(
     ctx: StepContext, request: dict[str, Any], job_name: str, work_dir: Path, log: StepLog
 ) -> dict[str, Any]:
-    """Run one training job (a CreateTrainingJob request); returns its DescribeTrainingJob shape."""
+    """Run one training job (a CreateTrainingJob request, already authorized); returns its
+    DescribeTrainingJob shape. Data moves with the job role's clients, as SageMaker moves it."""
+    s3 = ctx.access.clients_for(request.get("RoleArn"), SAGEMAKER_SESSION).s3
     algorithm = required(request, "AlgorithmSpecification")
     check_xgboost_image(ctx, algorithm.get("TrainingImage"))
     opt_ml = work_dir / job_name
     hyperparameters = {str(k): str(v) for k, v in (request.get("HyperParameters") or {}).items()}
-    channels = _stage_channels(ctx, request.get("InputDataConfig") or [], opt_ml)
+    channels = _stage_channels(s3, request.get("InputDataConfig") or [], opt_ml)
     write_config(opt_ml, contract.Training.HYPERPARAMETERS, hyperparameters)
     write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
     write_resource_config(opt_ml, contract.Training.RESOURCE_CONFIG, "algo-1", ["algo-1"])
     metrics = MetricCollector(algorithm.get("MetricDefinitions") or [])
     environment = container_environment(
-        request.get("Environment") or {}, ctx.aws.process_environment(), opt_ml
+        request.get("Environment") or {}, ctx.job_environment(request), opt_ml
     )
     log.line(f"$ {' '.join(ALGORITHM_COMMAND)}  (job {job_name})")
     runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
@@ -109,7 +113,7 @@ def run_training_job(
     (outcome,) = run_processes([process], log, metrics.observe, runtime)
     if outcome.returncode != 0:
         raise failure_of(outcome, opt_ml)
-    model_uri = _upload_model(ctx, opt_ml, request, job_name)
+    model_uri = _upload_model(s3, opt_ml, request, job_name)
     return {
         **request,
         "TrainingJobName": job_name,
@@ -137,7 +141,7 @@ def check_xgboost_image(ctx: StepContext, image: Any) -> None:
         )
 
 
-def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Path) -> dict[str, Any]:
+def _stage_channels(s3: Any, channels: list[dict[str, Any]], opt_ml: Path) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for index, channel in enumerate(channels):
         name = required(channel, "ChannelName")
@@ -148,10 +152,10 @@ def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Pa
         destination = host_path(opt_ml, contract.Training.channel(name), f"channel {name}")
         destination.mkdir(parents=True, exist_ok=True)
         try:
-            objects = s3_objects.list_objects(ctx.aws.clients.s3, uri)
+            objects = s3_objects.list_objects(s3, uri)
             if not objects:
                 raise StepError(f"InputDataConfig[{index}] ({name}): no object at {uri}")
-            s3_objects.download(ctx.aws.clients.s3, uri, objects, destination)
+            s3_objects.download(s3, uri, objects, destination)
         except StepError:
             raise
         except Exception as err:
@@ -165,7 +169,7 @@ def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Pa
     return config
 
 
-def _upload_model(ctx: StepContext, opt_ml: Path, request: dict[str, Any], job_name: str) -> str:
+def _upload_model(s3: Any, opt_ml: Path, request: dict[str, Any], job_name: str) -> str:
     model_dir = host_path(opt_ml, contract.Training.MODEL, "model directory")
     if not (model_dir / contract.Training.MODEL_FILE).is_file():
         raise StepError(f"AlgorithmError: the job wrote no {contract.Training.MODEL_FILE}")
@@ -177,7 +181,7 @@ def _upload_model(ctx: StepContext, opt_ml: Path, request: dict[str, Any], job_n
     uri = s3_uri.join(output_path, job_name, "output", contract.Training.MODEL_ARCHIVE)
     bucket, key = s3_uri.split(uri, key_required=True)
     try:
-        ctx.aws.clients.s3.upload_file(str(archive), bucket, key)
+        s3.upload_file(str(archive), bucket, key)
     except Exception as err:
         raise aws_failure(f"writing {uri}", err) from err
     return uri
