@@ -216,14 +216,14 @@ class AccessControl:
         key, signing_service = _credential(response.headers)
         if key is None or key == FAKE_CREDENTIALS[0]:
             return  # the local cloud's own harness: the administrator
+        service = _SIGNING_TO_IAM.get(signing_service, signing_service)
         principal = self._principals.get(key)
-        if principal is None:
-            raise _error(
-                response,
-                "InvalidClientTokenId",
-                f"The security token included in the request is invalid ({key})",
-            )
-        service = _iam_prefix(response, signing_service)
+        if principal is None:  # S3 and the other services name this error differently
+            if service == "s3":
+                message = "The AWS Access Key Id you provided does not exist in our records."
+                raise _error(response, "InvalidAccessKeyId", message, service=service)
+            message = f"The security token included in the request is invalid ({key})"
+            raise _error(response, "InvalidClientTokenId", message)
         name = str(response._get_action())
         if service == "s3":
             name = _S3_ACTIONS.get(name, name)
@@ -233,9 +233,26 @@ class AccessControl:
         decisions = self._decide(principal, action, params, resources=resources)
         if service == "s3" and all(d.allowed for d in decisions):
             decisions += self._s3_side_calls(principal, action, resources or [], response.headers)
+        decisions += self._passed_roles(principal, service, params)
         denied = next((d for d in decisions if not d.allowed), None)
         if denied is not None:
             raise _error(response, "AccessDenied", denied.message(principal), service=service)
+
+    def _passed_roles(self, principal: Principal, service: str, params: Mapping[str, Any]) -> list[Decision]:
+        """A role given to a service in a request (``ExecutionRoleArn``, ``RoleArn``) is passed to
+        it, which needs ``iam:PassRole`` on that role for that service
+        (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html)."""
+        passed = [
+            v for k, v in params.items() if k.endswith("RoleArn") and isinstance(v, str) and ":role/" in v
+        ]
+        to_service = {"iam:PassedToService": f"{service}.amazonaws.com"}
+        return [
+            d
+            for role in passed
+            for d in self._decide(
+                principal, "iam:PassRole", {"RoleArn": role}, extra_context=to_service, on_behalf=service
+            )
+        ]
 
     def _s3_side_calls(
         self, principal: Principal, action: str, resources: Sequence[str], headers: Mapping[str, str]
@@ -305,10 +322,6 @@ def _credential(headers: Mapping[str, str]) -> tuple[str | None, str]:
 
 # Where a signing name differs from the IAM prefix.
 _SIGNING_TO_IAM = {"monitoring": "cloudwatch", "email": "ses"}
-
-
-def _iam_prefix(response: Any, signing_service: str) -> str:
-    return _SIGNING_TO_IAM.get(signing_service, signing_service)
 
 
 def _params(response: Any) -> dict[str, Any]:

@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
-# Names AWS assigns when the resource is created, so no request can carry them:
-# a versioned model package is <group>/<version>, the version numbered by SageMaker
-# (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-version.html).
-_ASSIGNED_NAMES: dict[tuple[str, str], tuple[str, str]] = {
+# Variables whose value AWS assigns, so no request carries it: a scalable target's id
+# (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html:
+# the request's ResourceId names the endpoint variant, not the target's ARN).
+_ASSIGNED: dict[tuple[str, str], str] = {("application-autoscaling", "ResourceId"): "*"}
+# ... and those assigned when the request creates the resource: a versioned model package is
+# <group>/<version>, numbered by SageMaker (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-version.html).
+_ASSIGNED_ON_CREATE: dict[tuple[str, str], tuple[str, str]] = {
     ("sagemaker", "ModelPackageName"): ("ModelPackageGroupName", "{}/*"),
 }
 
@@ -117,9 +120,9 @@ def build_arn(
         if index % 2 == 0:
             filled.append(part)
             continue
-        value = pseudo.get(part, params.get(part))
-        if value is None and creates and (service, part) in _ASSIGNED_NAMES:
-            source, template = _ASSIGNED_NAMES[(service, part)]
+        value = _ASSIGNED.get((service, part)) or pseudo.get(part, params.get(part))
+        if value is None and creates and (service, part) in _ASSIGNED_ON_CREATE:
+            source, template = _ASSIGNED_ON_CREATE[(service, part)]
             value = template.format(params[source]) if isinstance(params.get(source), str) else None
         if not isinstance(value, str) or not value or value.startswith("arn:"):
             return None

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "pipelines.cli.monitor_commands",
     "pipelines.cli.local_commands",
     "pipelines.cli.loop_commands",
+    "pipelines.cli.iam_commands",
 )
 
 app = typer.Typer(

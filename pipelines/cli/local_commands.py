@@ -19,11 +19,15 @@ def run_local(
     pipeline: str = typer.Argument(
         ..., help="training | monitoring | a full pipeline name | a definition JSON file."
     ),
+    *,
     param: list[str] = typer.Option([], "--param", "-p", help="Parameter override K=V (repeatable)."),
     runs_dir: Path = typer.Option(
         Path("build/runs"), "--runs-dir", help="Where records, logs and the cache go."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if a cached result exists."),
+    cdk_out: Path = typer.Option(
+        None, "--cdk-out", help="A cloud assembly (cdk.out) whose IAM policies every call is checked against."
+    ),
 ) -> None:
     """Run a pipeline definition locally against an AWS emulator; exit 5 if the execution fails."""
     from localcloud import DefinitionError, EmulatorError, LocalCloud, ParameterError, prepare
@@ -38,7 +42,12 @@ def run_local(
         with (
             RichProgress(console) as progress,
             LocalCloud(
-                settings, {name: definition}, runs_dir=runs_dir, use_cache=not no_cache, progress=progress
+                settings,
+                {name: definition},
+                cdk_out=cdk_out,
+                runs_dir=runs_dir,
+                use_cache=not no_cache,
+                progress=progress,
             ) as cloud,
         ):
             record = cloud.run(name, overrides)

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from localcloud import s3_objects
-from localcloud.iam import SAGEMAKER
 from localcloud.sagemaker.executor.steps.base import StepContext, StepError, StepResult, aws_failure, required
 from processing_scripts import s3_uri
 
@@ -37,10 +36,6 @@ def run_register_model(ctx: StepContext) -> StepResult:
 def run_create_model(ctx: StepContext) -> StepResult:
     request = {"ModelName": ctx.job_name, **ctx.arguments}
     _check_artifacts(ctx, request)
-    if request.get("ExecutionRoleArn"):  # CreateModel passes the model's role to SageMaker
-        ctx.authorize(
-            "iam:PassRole", {"RoleArn": request["ExecutionRoleArn"]}, {"iam:PassedToService": SAGEMAKER}
-        )
     try:
         arn = ctx.pipeline_clients.sagemaker.create_model(**request)["ModelArn"]
     except Exception as err:
