@@ -61,12 +61,13 @@ from localcloud.awslambda import (
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
 from localcloud.event_envelope import envelope
 from localcloud.event_patterns import PatternError, matches, validate
-from localcloud.iam import AccessControl, Principal
+from localcloud.iam import AccessControl, AccessDeniedError, Principal
 from pipelines.settings import Settings
 
 RULE_TYPE = "AWS::Events::Rule"
 EVENTS = "events.amazonaws.com"  # the service principal EventBridge calls targets as
 _EVENTS_SESSION = "events"
+_SEND_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}  # what putting a message on a destination is
 INVOKE_CONFIG_TYPE = "AWS::Lambda::EventInvokeConfig"
 DEFAULT_ASYNC_RETRIES = 2  # Lambda's retries of a failed asynchronous invocation, unless configured
 
@@ -343,6 +344,12 @@ class EventRouter:
             delivery = Delivery(rule, target, "failed", event, error=f"{type(err).__name__}: {err}")
         dead_letter = target.spec.get("DeadLetterConfig", {}).get("Arn")
         if delivery.kind == "failed" and dead_letter:
+            try:  # EventBridge sends to the dead-letter queue under the queue's policy
+                self._authorize(
+                    Principal(service=EVENTS), rule, _SEND_ACTIONS[_service(dead_letter)], dead_letter
+                )
+            except AccessDeniedError as err:
+                return replace(delivery, error=f"{delivery.error}; not dead-lettered: {err}")
             self._send(dead_letter, json.dumps(event))
             delivery = replace(delivery, failure_destination=dead_letter)
         return delivery
@@ -430,6 +437,13 @@ class EventRouter:
             except FunctionError as err:
                 failures.append(err)
         if config.on_failure:
+            if self.access is not None:  # Lambda sends the record as the function's role
+                role = Principal(role_arn=self.access.function_role(function.arn), session=function.name)
+                if role.role_arn is not None:
+                    params = {"TopicArn": config.on_failure, "QueueName": config.on_failure}
+                    self.access.authorize(
+                        role, _SEND_ACTIONS[_service(config.on_failure)], params, on_behalf="lambda"
+                    )
             self._send(
                 config.on_failure, json.dumps(_invocation_record(function, event, failures[-1], attempts))
             )
@@ -445,7 +459,12 @@ class EventRouter:
         """EventBridge's call to a target, with the rule as the source (``aws:SourceArn``)."""
         if self.access is None:
             return
-        params = {"TopicArn": resource_arn, "FunctionName": resource_arn, "PipelineName": resource_arn}
+        params = {
+            "TopicArn": resource_arn,
+            "FunctionName": resource_arn,
+            "PipelineName": resource_arn,
+            "QueueName": resource_arn,
+        }
         context = {"aws:SourceArn": rule.arn, "aws:SourceAccount": self.settings.account}
         self.access.authorize(principal, action, params, context=context, on_behalf="events")
 

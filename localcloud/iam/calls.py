@@ -33,11 +33,24 @@ class CallLog:
 
     def __init__(self) -> None:
         self._counts: dict[Call, int] = {}
+        self._denials: list[Call] = []  # in order, repeats included: what failed during a step
         self._lock = threading.Lock()
 
     def add(self, call: Call) -> None:
         with self._lock:
             self._counts[call] = self._counts.get(call, 0) + 1
+            if not call.allowed:
+                self._denials.append(call)
+
+    def mark(self) -> int:
+        """A position to ask :meth:`denied_since` about later."""
+        with self._lock:
+            return len(self._denials)
+
+    def denied_since(self, mark: int) -> list[Call]:
+        """The calls denied since ``mark``, first denial first, each once."""
+        with self._lock:
+            return list(dict.fromkeys(self._denials[mark:]))
 
     @property
     def calls(self) -> list[Call]:

@@ -11,7 +11,6 @@ does not know makes the statement not match, and is reported once (never silentl
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import logging
 import re
@@ -23,11 +22,20 @@ log = logging.getLogger(__name__)
 Context = Mapping[str, Sequence[str]]  # lower-cased key -> its values (one for single-valued keys)
 
 
+def _translate(pattern: str) -> str:
+    """IAM's ``*`` (any run of characters) and ``?`` (one character); nothing else is special."""
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+
+
+def wildcard_pattern(patterns: tuple[str, ...], *, ignore_case: bool) -> re.Pattern[str]:
+    """One regex matching a whole value against any of ``patterns`` (statements compile theirs once)."""
+    regex = "|".join(f"(?:{_translate(p)})" for p in patterns) or "(?!)"
+    return re.compile(f"(?s:{regex})\\Z", re.IGNORECASE if ignore_case else 0)
+
+
 @functools.lru_cache(maxsize=4096)
 def _wildcard(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    """IAM's ``*`` (any run of characters) and ``?`` (one character); nothing else is special."""
-    regex = fnmatch.translate(pattern.replace("[", "\x00")).replace("\x00", r"\[")
-    return re.compile(regex, re.IGNORECASE if ignore_case else 0)
+    return wildcard_pattern((pattern,), ignore_case=ignore_case)
 
 
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:

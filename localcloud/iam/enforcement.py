@@ -15,7 +15,7 @@ default); while an :class:`AccessControl` is active that method asks it instead.
 an action (moto names it as IAM does), the resources AWS would authorize it against (from the
 Service Authorization Reference, :mod:`localcloud.iam.reference`) and the request's context keys;
 :func:`localcloud.iam.evaluator.evaluate` decides; a denied request is answered with AWS's
-AccessDeniedError error and message, in the service's protocol. Calls AWS makes behind one call are
+AccessDenied error and message, in the service's protocol. Calls AWS makes behind one call are
 checked too: S3 on an SSE-KMS bucket uses the bucket's key as the caller (``kms:Decrypt`` to read,
 ``kms:GenerateDataKey`` to write, with ``kms:ViaService``), and CopyObject reads its source.
 
@@ -46,7 +46,7 @@ from processing_scripts.aws_clients import AwsClients, AwsTarget
 SECRET = "local-iam"  # moto does not verify signatures; the key id alone identifies the caller
 SAGEMAKER = "sagemaker.amazonaws.com"
 # The session name SageMaker gives the roles it assumes (a pipeline's, a job's, a model's), as an
-# AccessDeniedError message shows it: assumed-role/<role>/SageMaker.
+# AccessDenied message shows it: assumed-role/<role>/SageMaker.
 SAGEMAKER_SESSION = "SageMaker"
 # moto names an S3 request by its REST route; AWS authorizes HeadBucket as s3:ListBucket
 # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html).
@@ -59,7 +59,7 @@ class AccessDeniedError(PermissionError):
     """A call IAM would refuse; the message is AWS's (principal, action, resource, why)."""
 
     def __init__(self, principal: Principal, decision: Decision) -> None:
-        super().__init__(f"AccessDeniedError: {decision.message(principal)}")
+        super().__init__(f"AccessDenied: {decision.message(principal)}")
         self.principal = principal
         self.decision = decision
 
@@ -212,7 +212,7 @@ class AccessControl:
 
     # -- the emulator's hook --------------------------------------------------------------------------
     def check_request(self, response: Any, moto_resource: str) -> None:
-        """Authorize one request the emulator received; raise the protocol's AccessDeniedError if refused."""
+        """Authorize one request the emulator received; raise the protocol's AccessDenied if refused."""
         key, signing_service = _credential(response.headers)
         if key is None or key == FAKE_CREDENTIALS[0]:
             return  # the local cloud's own harness: the administrator
@@ -228,7 +228,7 @@ class AccessControl:
         if service == "s3":
             name = _S3_ACTIONS.get(name, name)
         action = f"{service}:{name}"
-        params = _params(response)
+        params = {} if service == "s3" else _params(response)  # an S3 body is object data, not parameters
         resources = [moto_resource] if service == "s3" and moto_resource != "*" else None
         decisions = self._decide(principal, action, params, resources=resources)
         if service == "s3" and all(d.allowed for d in decisions):

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from localcloud.iam.conditions import Context
-from localcloud.iam.policies import Grant, Statement
+from localcloud.iam.conditions import conditions_match
+from localcloud.iam.policies import Grant
 from localcloud.iam.store import PolicyStore
 
 
@@ -33,7 +33,7 @@ class Principal:
 
     @property
     def arn(self) -> str:
-        """As AWS names the caller in an AccessDeniedError message."""
+        """As AWS names the caller in an AccessDenied message."""
         if self.service is not None:
             return self.service
         assert self.role_arn is not None
@@ -59,27 +59,22 @@ class Decision:
     grants: tuple[Grant, ...] = ()  # the statements that allowed it
 
     def message(self, principal: Principal) -> str:
-        """AWS's AccessDeniedError message."""
+        """AWS's AccessDenied message."""
         return (
             f"User: {principal.arn} is not authorized to perform: {self.action} on resource: "
             f"{self.resource} because {self.reason}"
         )
 
 
-def _matching(
-    statements: Sequence[Statement], action: str, resource: str, context: Context
-) -> list[Statement]:
-    return [s for s in statements if s.applies(action, resource, context)]
-
-
 def evaluate(
     store: PolicyStore, principal: Principal, action: str, resource: str, context: Mapping[str, Sequence[str]]
 ) -> Decision:
     """One action on one resource by one principal, with the request's context keys."""
-    identity = store.identity.get(principal.role_arn or "", []) if principal.role_arn else []
-    resource_policy = store.resource_policy(resource)
-    identity_hits = _matching(identity, action, resource, context)
-    resource_hits = _matching(resource_policy, action, resource, context)
+    identity = store.identity_covering(principal.role_arn, action) if principal.role_arn else []
+    identity_hits = [
+        s for s in identity if s.covers_resource(resource) and conditions_match(s.conditions, context)
+    ]
+    resource_hits = [s for s in store.resource_policy(resource) if s.applies(action, resource, context)]
     names_caller = [s for s in resource_hits if s.names_principal(principal.arns(), principal.service)]
     for where, hits in (
         ("an identity-based policy", identity_hits),

@@ -6,11 +6,13 @@ report can name the grant a call used, or the grant nobody used.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from localcloud.iam.conditions import Context, conditions_match, wildcard_match
+from localcloud.iam.conditions import Context, conditions_match, wildcard_pattern
 
 ANY = "*"
 
@@ -83,13 +85,19 @@ class Statement:
             grant=grant,
         )
 
+    @functools.cached_property
+    def _action_pattern(self) -> re.Pattern[str]:
+        return wildcard_pattern(self.actions, ignore_case=True)
+
+    @functools.cached_property
+    def _resource_pattern(self) -> re.Pattern[str]:
+        return wildcard_pattern(self.resources, ignore_case=False)
+
     def covers_action(self, action: str) -> bool:
-        hit = any(wildcard_match(pattern, action, ignore_case=True) for pattern in self.actions)
-        return hit != self.actions_negated
+        return (self._action_pattern.match(action) is not None) != self.actions_negated
 
     def covers_resource(self, resource: str) -> bool:
-        hit = any(wildcard_match(pattern, resource) for pattern in self.resources)
-        return hit != self.resources_negated
+        return (self._resource_pattern.match(resource) is not None) != self.resources_negated
 
     def names_principal(self, principal_arns: tuple[str, ...], service: str | None) -> bool:
         """For a resource policy: does ``Principal`` name the caller itself (not its account)?"""

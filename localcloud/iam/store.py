@@ -38,6 +38,7 @@ class PolicyStore:
     target_roles: dict[tuple[str, str], str] = field(default_factory=dict)  # (rule ARN, target ARN) -> role
     bucket_keys: dict[str, str] = field(default_factory=dict)  # bucket name -> KMS key ARN
     keys: set[str] = field(default_factory=set)  # KMS key ARNs defined in the templates
+    _covering: dict[tuple[str, str], list[Statement]] = field(default_factory=dict, repr=False)
 
     @property
     def roles(self) -> list[str]:
@@ -46,6 +47,16 @@ class PolicyStore:
     def statements(self) -> Iterator[Statement]:
         for group in (*self.identity.values(), *self.resource.values()):
             yield from group
+
+    def identity_covering(self, role: str, action: str) -> list[Statement]:
+        """The role's statements naming ``action``: a run asks about a few dozen actions thousands
+        of times, so each answer is kept (evaluation then only looks at resources and conditions)."""
+        key = (role, action)
+        found = self._covering.get(key)
+        if found is None:
+            found = [s for s in self.identity.get(role, ()) if s.covers_action(action)]
+            self._covering[key] = found
+        return found
 
     def resource_policy(self, arn: str) -> list[Statement]:
         """The resource policy governing ``arn`` (an object is governed by its bucket's policy)."""

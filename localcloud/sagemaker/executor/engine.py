@@ -41,7 +41,7 @@ from localcloud import s3_objects
 from localcloud.account import LocalAws
 from localcloud.awslambda import LambdaRegistry
 from localcloud.clock import Clock, utc_now
-from localcloud.iam import AccessControl
+from localcloud.iam import AccessControl, Call
 from localcloud.sagemaker.executor.caching import StepCache, cache_key
 from localcloud.sagemaker.executor.progress import ProgressListener, SilentProgress
 from localcloud.sagemaker.executor.records import (
@@ -261,13 +261,15 @@ class _Execution:
         step.log_file = log_path.relative_to(record.run_dir).as_posix()
         step.started_at = self.runner.clock()
         progress.step_started(record, step)
+        denials = self.runner.access.log.mark()
         try:
             with log_path.open("w") as stream:
                 self._execute(spec, step, StepLog(stream))
             step.status = StepStatus.SUCCEEDED
         except (StepError, ExpressionError) as err:
             step.status = StepStatus.FAILED
-            step.failure_reason = err.reason if isinstance(err, StepError) else str(err)
+            reason = err.reason if isinstance(err, StepError) else str(err)
+            step.failure_reason = _with_denials(reason, self.runner.access.log.denied_since(denials))
         except KeyboardInterrupt:
             step.status = StepStatus.STOPPED
             step.failure_reason = INTERRUPTED
@@ -398,6 +400,16 @@ class _Execution:
         step.warnings.append(message)
         self.record.warnings.append(f"{step.name}: {message}")
         self.runner.progress.warning(step, message)
+
+
+def _with_denials(reason: str, denied: list[Call]) -> str:
+    """A failure reason that names the IAM denials behind it, when the error itself could not (S3
+    answers a denied HEAD with a bare 403, a job may print only its own message)."""
+    missing = [c for c in denied if c.action not in reason or c.resource not in reason]
+    if not missing:
+        return reason
+    grants = "; ".join(f"{c.principal} may not {c.action} on {c.resource}" for c in missing)
+    return f"{reason} (IAM denied: {grants})"
 
 
 def _matching_policy(spec: Step, failure: StepError) -> tuple[int, Mapping[str, Any] | None]:
