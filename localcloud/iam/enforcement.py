@@ -141,9 +141,28 @@ class AccessControl:
         if self.store is None:
             return
         decisions = self._decide(principal, action, params or {}, extra_context=context, on_behalf=on_behalf)
+        if action == "sns:Publish" and all(d.allowed for d in decisions):
+            decisions += self._topic_key_calls(principal, [d.resource for d in decisions], context or {})
         denied = next((d for d in decisions if not d.allowed), None)
         if denied is not None:
             raise AccessDeniedError(principal, denied)
+
+    def _topic_key_calls(
+        self, principal: Principal, topics: Sequence[str], context: Mapping[str, str]
+    ) -> list[Decision]:
+        """Publishing to an encrypted topic uses its key as the publisher: the key policy must let a
+        service publisher (an alarm, a rule) use it
+        (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse)."""
+        assert self.store is not None
+        keys = sorted({key for topic in topics if (key := self.store.topic_keys.get(topic))})
+        return [
+            d
+            for key in keys
+            for action in ("kms:GenerateDataKey", "kms:Decrypt")
+            for d in self._decide(
+                principal, action, {}, resources=[key], extra_context=context, on_behalf="sns"
+            )
+        ]
 
     def _decide(
         self,

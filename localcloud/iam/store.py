@@ -9,7 +9,7 @@ enforced, so a grant added to (or removed from) ``infra/`` shows up in the next 
 - resource policies: bucket, key, topic and queue policies, and ``AWS::Lambda::Permission`` (a
   function's resource policy, one statement per permission);
 - what says who acts as which role: a function's ``Role``, a pipeline's ``RoleArn``, a rule
-  target's ``RoleArn``; and a bucket's default KMS key (S3 uses it on the caller's behalf).
+  target's ``RoleArn``; and the KMS key of a bucket or topic (S3 and SNS use it as the caller).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class PolicyStore:
     pipeline_roles: dict[str, str] = field(default_factory=dict)  # pipeline name -> role ARN
     target_roles: dict[tuple[str, str], str] = field(default_factory=dict)  # (rule ARN, target ARN) -> role
     bucket_keys: dict[str, str] = field(default_factory=dict)  # bucket name -> KMS key ARN
+    topic_keys: dict[str, str] = field(default_factory=dict)  # topic ARN -> KMS key ARN
     keys: set[str] = field(default_factory=set)  # KMS key ARNs defined in the templates
     _covering: dict[tuple[str, str], list[Statement]] = field(default_factory=dict, repr=False)
 
@@ -190,6 +191,10 @@ def _read_role_users(store: PolicyStore, templates: TemplateSet) -> None:
                 store.target_roles[(rule, str(arn))] = str(
                     templates.resolve(target["RoleArn"], resource, "Targets.RoleArn")
                 )
+    for resource in templates.resources("AWS::SNS::Topic"):
+        key = templates.property(resource, "KmsMasterKeyId")
+        if key:
+            store.topic_keys[_arn(templates, resource)] = str(key)
     for resource in templates.resources("AWS::S3::Bucket"):
         for rule in templates.property(resource, "BucketEncryption", {}).get(
             "ServerSideEncryptionConfiguration", []

@@ -130,3 +130,18 @@ def test_the_calls_file_lists_every_distinct_call(access: AccessControl, tmp_pat
         rows[0]
     )
     assert any(not row["allowed"] for row in rows) and any(row["allowed"] for row in rows)
+
+
+def test_a_rule_publishing_to_the_encrypted_topic_needs_the_topic_key_policy(access: AccessControl) -> None:
+    events = Principal(service="events.amazonaws.com")
+    rule = f"arn:aws:events:{SETTINGS.region}:{SETTINGS.account}:rule/{SETTINGS.prefix}-pipeline-failed"
+    topic = {"TopicArn": SETTINGS.sns_topic_arn}
+    access.authorize(
+        events, "sns:Publish", topic, context={"aws:SourceArn": rule, "aws:SourceAccount": SETTINGS.account}
+    )
+    used = {(c.principal, c.action, c.on_behalf) for c in access.log.calls if c.allowed}
+    assert ("events.amazonaws.com", "kms:GenerateDataKey", "sns") in used
+    with pytest.raises(AccessDeniedError, match=r"events.amazonaws.com is not authorized to perform: "):
+        access.authorize(
+            events, "sns:Publish", topic, context={"aws:SourceArn": rule, "aws:SourceAccount": "999999999999"}
+        )
