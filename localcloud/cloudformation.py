@@ -58,13 +58,14 @@ _ARN_BUILDERS: dict[str, tuple[str, str]] = {
     "AWS::SQS::Queue": ("QueueName", "arn:{partition}:sqs:{region}:{account}:{name}"),
     "AWS::S3::Bucket": ("BucketName", "arn:{partition}:s3:::{name}"),
     "AWS::ECR::Repository": ("RepositoryName", "arn:{partition}:ecr:{region}:{account}:repository/{name}"),
+    "AWS::IAM::ManagedPolicy": ("ManagedPolicyName", "arn:{partition}:iam::{account}:policy/{name}"),
 }
 # A KMS key has no name: AWS assigns its id. Offline it gets a stable stand-in, derived from where
 # it is defined, so every policy naming the key (key policy, role grants, bucket encryption) names
 # the same ARN.
 _KEY_ID_NAMESPACE = uuid.UUID("7b0f3c1e-5d52-4b8e-9a4c-2f6a1d0c9e11")
 # CloudFormation's Ref returns the ARN for these types and the name (or physical id) for the others.
-_REF_IS_ARN = {"AWS::SNS::Topic", "AWS::SageMaker::Pipeline"}
+_REF_IS_ARN = {"AWS::SNS::Topic", "AWS::SageMaker::Pipeline", "AWS::IAM::ManagedPolicy"}
 _NAME_PROPERTY = {rtype: prop for rtype, (prop, _) in _ARN_BUILDERS.items()} | {
     "AWS::S3::Bucket": "BucketName",
     "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName",

@@ -145,11 +145,3 @@ def resources_of(
         if arn is not None:
             return (arn,)
     return ("*",)
-
-
-def resource_type_of(reference: ActionReference, arn: str) -> str | None:
-    """Which of the action's resource types ``arn`` is (None: not one of them)."""
-    for candidate in reference.resource_types:
-        if _arn_pattern(candidate.arn_format).match(arn):
-            return candidate.name
-    return None

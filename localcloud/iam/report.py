@@ -31,6 +31,7 @@ class RoleReport:
     calls: int = 0  # allowed calls seen (counting repeats)
     denied: list[tuple[Call, int]] = field(default_factory=list)
     unused: list[UnusedGrant] = field(default_factory=list)
+    aws_managed: list[str] = field(default_factory=list)  # not in the templates: not evaluated locally
 
     @property
     def unexplained(self) -> list[UnusedGrant]:
@@ -41,7 +42,9 @@ def build(
     store: PolicyStore, calls: Iterable[tuple[Call, int]], reasons: Mapping[str, str]
 ) -> list[RoleReport]:
     """One report per role of the store (and per other principal seen), sorted by name."""
-    reports: dict[str, RoleReport] = {role: RoleReport(role) for role in store.roles}
+    reports = {
+        role: RoleReport(role, aws_managed=list(store.aws_managed.get(role, []))) for role in store.roles
+    }
     used: set[tuple[str, str]] = set()  # (statement label, action)
     for call, count in calls:
         report = reports.setdefault(call.principal, RoleReport(call.principal))

@@ -15,7 +15,7 @@ enforced, so a grant added to (or removed from) ``infra/`` shows up in the next 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,10 +44,6 @@ class PolicyStore:
     @property
     def roles(self) -> list[str]:
         return sorted(set(self.identity) | set(self.aws_managed))
-
-    def statements(self) -> Iterator[Statement]:
-        for group in (*self.identity.values(), *self.resource.values()):
-            yield from group
 
     def identity_covering(self, role: str, action: str) -> list[Statement]:
         """The role's statements naming ``action``: a run asks about a few dozen actions thousands

@@ -47,6 +47,8 @@ def iam_report(
     reports = build(store, calls, NOT_EXERCISED_LOCALLY)
     for report in reports:
         console.print(f"[bold]{report.role}[/]  {report.calls} allowed call(s)", highlight=False)
+        for arn in report.aws_managed:
+            console.print(f"  [yellow]not evaluated locally[/] AWS managed policy {arn}", highlight=False)
         for call, count in report.denied:
             console.print(
                 f"  [red]denied[/] {call.action} on {call.resource} ({count}x) because {call.reason}",

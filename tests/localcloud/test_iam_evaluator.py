@@ -192,3 +192,61 @@ def test_an_action_without_resource_types_authorizes_against_star() -> None:
 def test_an_unknown_action_is_named() -> None:
     with pytest.raises(reference.UnknownActionError, match="sagemaker:CreateEndpointz"):
         reference.action("sagemaker:CreateEndpointz")
+
+
+def test_the_store_reads_whatever_roles_and_policies_the_templates_hold() -> None:
+    from pathlib import Path
+
+    from localcloud.cloudformation import TemplateSet
+    from pipelines import settings as settings_module
+
+    settings = settings_module.load("dev")
+    managed_statement = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}
+    template = {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": "someone-else",
+                    "Policies": [
+                        {
+                            "PolicyName": "inline",
+                            "PolicyDocument": {"Statement": [_allow("s3:GetObject", "*")]},
+                        }
+                    ],
+                    "ManagedPolicyArns": [
+                        "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+                        {"Ref": "Managed"},
+                    ],
+                },
+            },
+            "Managed": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": "shared",
+                    "PolicyDocument": {"Statement": [managed_statement]},
+                },
+            },
+            "Function": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"FunctionName": "f", "Role": {"Fn::GetAtt": ["Role", "Arn"]}},
+            },
+            "Permission": {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "Action": "lambda:InvokeFunction",
+                    "FunctionName": {"Fn::GetAtt": ["Function", "Arn"]},
+                    "Principal": "events.amazonaws.com",
+                    "SourceArn": RULE,
+                },
+            },
+        }
+    }
+    store = PolicyStore.from_templates(TemplateSet({Path("app.template.json"): template}, settings))
+    role = f"arn:aws:iam::{settings.account}:role/someone-else"
+    function = f"arn:aws:lambda:{settings.region}:{settings.account}:function:f"
+    assert [s.actions for s in store.identity[role]] == [("s3:GetObject",), ("sqs:SendMessage",)]
+    assert store.aws_managed[role] == ["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"]
+    assert store.function_roles == {function: role}
+    events = Principal(service="events.amazonaws.com")
+    assert evaluate(store, events, "lambda:InvokeFunction", function, {"aws:sourcearn": [RULE]}).allowed
