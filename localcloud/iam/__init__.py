@@ -10,7 +10,8 @@ makes in-process on a principal's behalf, and logs them for ``python -m pipeline
 - :mod:`~localcloud.iam.store`: the policies of the templates; :mod:`~localcloud.iam.policies`:
   statements; :mod:`~localcloud.iam.conditions`: condition operators;
 - :mod:`~localcloud.iam.evaluator`: AWS's evaluation logic; :mod:`~localcloud.iam.enforcement`: the
-  credentials, the emulator's hook, the in-process checks; :mod:`~localcloud.iam.calls`: the log;
+  credentials, the checks of requests and of in-process calls; :mod:`~localcloud.iam.emulator_hook`:
+  moto's side (its authorization hook, AWS's errors); :mod:`~localcloud.iam.calls`: the log;
   :mod:`~localcloud.iam.report`: calls seen against grants made.
 """
 

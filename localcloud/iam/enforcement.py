@@ -9,9 +9,8 @@ key, as AWS does. The local cloud's own harness (seeding buckets, a story landin
 reading its own control plane) uses the emulator's default credentials: an administrator, never
 checked. Any other key is refused, so no call goes unattributed.
 
-Checking. moto calls one method on every request before it acts
-(``ActionAuthenticatorMixin._authenticate_and_authorize_action``, moto's own IAM hook, off by
-default); while an :class:`AccessControl` is active that method asks it instead. The request becomes
+Checking. Every request the emulator receives is handed to :meth:`AccessControl.check_request` by
+moto's own authorization hook (:mod:`localcloud.iam.emulator_hook`). The request becomes
 an action (moto names it as IAM does), the resources AWS would authorize it against (from the
 Service Authorization Reference, :mod:`localcloud.iam.reference`) and the request's context keys;
 :func:`localcloud.iam.evaluator.evaluate` decides; a denied request is answered with AWS's
@@ -26,18 +25,15 @@ Lambda step) is checked with :meth:`AccessControl.authorize`, which raises :clas
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
-import json
 import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from localcloud.account import FAKE_CREDENTIALS, LocalAws
-from localcloud.iam import reference
+from localcloud.iam import emulator_hook, reference
 from localcloud.iam.calls import CALLS_FILE, Call, CallLog
 from localcloud.iam.evaluator import Decision, Principal, evaluate
 from localcloud.iam.store import PolicyStore
@@ -232,22 +228,24 @@ class AccessControl:
     # -- the emulator's hook --------------------------------------------------------------------------
     def check_request(self, response: Any, moto_resource: str) -> None:
         """Authorize one request the emulator received; raise the protocol's AccessDenied if refused."""
-        key, signing_service = _credential(response.headers)
+        key, signing_service = emulator_hook.credential(response.headers)
         if key is None or key == FAKE_CREDENTIALS[0]:
             return  # the local cloud's own harness: the administrator
-        service = _SIGNING_TO_IAM.get(signing_service, signing_service)
+        service = emulator_hook.SIGNING_TO_IAM.get(signing_service, signing_service)
         principal = self._principals.get(key)
         if principal is None:  # S3 and the other services name this error differently
             if service == "s3":
                 message = "The AWS Access Key Id you provided does not exist in our records."
-                raise _error(response, "InvalidAccessKeyId", message, service=service)
+                raise emulator_hook.error(response, "InvalidAccessKeyId", message, service=service)
             message = f"The security token included in the request is invalid ({key})"
-            raise _error(response, "InvalidClientTokenId", message)
+            raise emulator_hook.error(response, "InvalidClientTokenId", message)
         name = str(response._get_action())
         if service == "s3":
             name = _S3_ACTIONS.get(name, name)
         action = f"{service}:{name}"
-        params = {} if service == "s3" else _params(response)  # an S3 body is object data, not parameters
+        params = (
+            {} if service == "s3" else emulator_hook.params(response)
+        )  # an S3 body is object data, not parameters
         resources = [moto_resource] if service == "s3" and moto_resource != "*" else None
         decisions = self._decide(principal, action, params, resources=resources)
         if service == "s3" and all(d.allowed for d in decisions):
@@ -255,7 +253,7 @@ class AccessControl:
         decisions += self._passed_roles(principal, service, params)
         denied = next((d for d in decisions if not d.allowed), None)
         if denied is not None:
-            raise _error(response, "AccessDenied", denied.message(principal), service=service)
+            raise emulator_hook.error(response, "AccessDenied", denied.message(principal), service=service)
 
     def _passed_roles(self, principal: Principal, service: str, params: Mapping[str, Any]) -> list[Decision]:
         """A role given to a service in a request (``ExecutionRoleArn``, ``RoleArn``) is passed to
@@ -306,10 +304,10 @@ class AccessControl:
     def activate(self) -> None:
         """Check every request the emulator receives from now on (one active control per process,
         as there is one emulator per process)."""
-        _install(self)
+        emulator_hook.install(self)
 
     def deactivate(self) -> None:
-        _install(None)
+        emulator_hook.install(None)
 
     def __enter__(self) -> AccessControl:
         self.activate()
@@ -327,89 +325,3 @@ class AccessControl:
 
 def _bucket(arn: str) -> str:
     return arn.removeprefix("arn:aws:s3:::").split("/", 1)[0]
-
-
-def _credential(headers: Mapping[str, str]) -> tuple[str | None, str]:
-    """(access key id, signing service) from ``Authorization: AWS4-HMAC-SHA256 Credential=KEY/date/region/service/...``."""
-    header = headers.get("Authorization") or headers.get("authorization") or ""
-    start = header.find("Credential=")
-    if start < 0:
-        return None, ""
-    scope = header[start + len("Credential=") :].split(",", 1)[0].split("/")
-    return scope[0], scope[3] if len(scope) > 3 else ""
-
-
-# Where a signing name differs from the IAM prefix.
-_SIGNING_TO_IAM = {"monitoring": "cloudwatch", "email": "ses"}
-
-
-def _params(response: Any) -> dict[str, Any]:
-    """The request's top-level parameters: a JSON body, or the query string / form."""
-    body = getattr(response, "body", None)
-    if isinstance(body, bytes | str) and body:
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            parsed = None
-        if isinstance(parsed, dict):
-            return parsed
-    querystring = getattr(response, "querystring", None) or {}
-    return {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in querystring.items()}
-
-
-def _error(response: Any, code: str, message: str, *, service: str = "") -> Exception:
-    """AWS's error in the protocol of the service that was called."""
-    from moto.core.responses import ActionResult
-    from werkzeug.exceptions import HTTPException
-
-    if service == "s3":
-        from moto.s3.exceptions import S3ClientError
-
-        return S3ClientError(code, message)
-    json_code = "AccessDeniedException" if code == "AccessDenied" else code
-    with (
-        warnings.catch_warnings()
-    ):  # moto warns that the code is not in the service's model; AWS's is not either
-        warnings.simplefilter("ignore", UserWarning)
-        status, headers, body = response.serialized(ActionResult(_reply_class()(json_code, message)))
-    response.response_headers.update({k: v for k, v in headers.items() if k.lower() != "status"})
-    error = HTTPException(description=body)
-    error.code = 403 if code in ("AccessDenied", "InvalidClientTokenId") else int(status)
-    return error
-
-
-@functools.cache
-def _reply_class() -> type:
-    """A moto service error defined outside moto, so moto serializes it with the called service's
-    model instead of looking for a service named after the defining module."""
-    from moto.core.exceptions import ServiceException
-
-    return type("AccessControlReply", (ServiceException,), {"__module__": __name__})
-
-
-# -- moto's authorization hook ------------------------------------------------------------------------
-class _Hook:
-    """The process's one patch of moto's authorization method, and the control it asks."""
-
-    active: AccessControl | None = None
-    installed = False
-
-
-def _install(control: AccessControl | None) -> None:
-    """Route moto's per-request authorization to ``control`` (None: back to moto's default, off)."""
-    _Hook.active = control
-    if _Hook.installed or control is None:
-        return
-    from moto.core.authorization import ActionAuthenticatorMixin
-
-    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
-
-    def authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
-        active = _Hook.active
-        if active is None or not active.enforcing:
-            return original(self, iam_request_cls, resource)
-        active.check_request(self, resource)
-        return None
-
-    ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize  # type: ignore[method-assign]
-    _Hook.installed = True
