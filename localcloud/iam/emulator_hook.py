@@ -42,6 +42,11 @@ def params(response: Any) -> dict[str, Any]:
             parsed = None
         if isinstance(parsed, dict):
             return parsed
+    return query(response)
+
+
+def query(response: Any) -> dict[str, Any]:
+    """The request's query string (or form) parameters, single values unwrapped."""
     querystring = getattr(response, "querystring", None) or {}
     return {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in querystring.items()}
 

