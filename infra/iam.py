@@ -192,17 +192,9 @@ def sagemaker_execution(settings: Settings, key_arn: str, repository_arn: str) -
             wildcard_reason=generated_jobs,
         ),
         Permission(
-            (
-                "sagemaker:CreateModelPackage",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:UpdateModelPackage",
-            ),
+            ("sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage"),
             (sagemaker_arn(settings, f"model-package/{group}/*"),),
             wildcard_reason="package versions in the project's group are numbered by SageMaker",
-        ),
-        Permission(
-            ("sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"),
-            (sagemaker_arn(settings, f"model-package-group/{group}"),),
         ),
         *_endpoint_readers(settings),
         pass_execution_role(settings),
@@ -270,13 +262,18 @@ def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
             ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"),
             (sagemaker_arn(settings, f"endpoint/{endpoint}"),),
         ),
+        # Both actions also authorize against the endpoint config they deploy (AWS's Service
+        # Authorization Reference: endpoint and endpoint-config are both required resources).
+        Permission(
+            ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"),
+            (sagemaker_arn(settings, f"endpoint-config/{endpoint}-*"),),
+            wildcard_reason="model and endpoint-config names carry the deployed package version",
+        ),
         pass_execution_role(settings),
         Permission(
             (
                 "application-autoscaling:RegisterScalableTarget",
                 "application-autoscaling:PutScalingPolicy",
-                "application-autoscaling:DescribeScalableTargets",
-                "application-autoscaling:DescribeScalingPolicies",
             ),
             ("*",),
             wildcard_reason="scalable-target ARNs contain an ID assigned at registration; the actions "

@@ -80,6 +80,11 @@ class Function(Protocol):
     @property
     def description(self) -> str: ...
 
+    @property
+    def name(self) -> str:
+        """The function's name (Lambda's session name for the function's role)."""
+        ...
+
     def invoke(self, event: Any, client: ClientFactory, log: LineSink | None = None) -> Any: ...
 
 
@@ -91,6 +96,11 @@ class LambdaFunction:
     arn: str  # unqualified
     handler_module: str  # exposes handle(event, client, env)
     environment: Mapping[str, str]
+
+    @property
+    def name(self) -> str:
+        """The function's name (Lambda's session name for the function's role)."""
+        return self.arn.rsplit(":", 1)[-1]
 
     @property
     def description(self) -> str:

@@ -45,6 +45,7 @@ from localcloud.clock import Clock, utc_now
 from localcloud.cloudformation import TemplateSet
 from localcloud.cloudwatch import AlarmDefinition, AlarmEvaluator, load_alarms
 from localcloud.eventbridge import EventRouter, PipelineStart, Rule, load_invoke_configs, load_rules
+from localcloud.iam import AccessControl, PolicyStore
 from localcloud.lifecycle import Service
 from localcloud.sagemaker.endpoint import LocalEndpoint
 from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner
@@ -117,6 +118,28 @@ def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Sy
     return Synthesized({p.stem: json.loads(p.read_text()) for p in written}, out_dir / "cdk.out")
 
 
+def assembled(settings: Settings, cdk_out: Path) -> Synthesized:
+    """An existing cloud assembly, as is (no synthesis): the pipelines are the definitions its
+    ``AWS::SageMaker::Pipeline`` resources embed, so a hand-edited policy or definition in ``cdk_out``
+    is exactly what runs."""
+    templates = TemplateSet.load(settings, cdk_out)
+    definitions: dict[str, dict[str, Any]] = {}
+    for resource in templates.resources("AWS::SageMaker::Pipeline"):
+        body = (templates.property(resource, "PipelineDefinition") or {}).get("PipelineDefinitionBody")
+        if not isinstance(body, str):
+            raise LocalCloudError(
+                f"{resource.where('PipelineDefinition')}: no PipelineDefinitionBody (a definition in S3 "
+                "cannot be read offline)"
+            )
+        try:
+            definitions[str(templates.property(resource, "PipelineName"))] = json.loads(body)
+        except json.JSONDecodeError as err:
+            raise LocalCloudError(f"{resource.where('PipelineDefinitionBody')}: not JSON ({err})") from err
+    if not definitions:
+        raise LocalCloudError(f"{cdk_out}: no AWS::SageMaker::Pipeline in the templates")
+    return Synthesized(definitions, Path(cdk_out))
+
+
 class LocalCloud(Service):
     """The emulator, the deployed pipelines, alarms, rules and functions, and the pipeline runner.
 
@@ -158,6 +181,11 @@ class LocalCloud(Service):
         )
         self.seeds = tuple(seeds)
         self.seeded: list[str] = []  # the object URIs the seeds wrote, once started
+        # IAM is enforced when there are policies to enforce: the templates' (read now, so a policy
+        # that cannot be resolved is reported before the emulator starts).
+        self.access = AccessControl(
+            self.aws, PolicyStore.from_templates(self.templates) if self.templates else None
+        )
         self.runner = LocalPipelineRunner(
             settings,
             self.aws,
@@ -166,6 +194,7 @@ class LocalCloud(Service):
             lambdas=self.lambdas,
             progress=progress,
             clock=clock,
+            access=self.access,
         )
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -177,12 +206,17 @@ class LocalCloud(Service):
             self.seeded = seeding.seed(self.aws, self.definitions.values(), self.seeds)
             for name in self.definitions:
                 self.create_pipeline(name)
+            self.access.activate()
         except BaseException:
             self.aws.stop()
             raise
 
     def stop(self) -> None:
-        """Stop the emulator and forget its state; safe to call twice."""
+        """Stop the emulator and forget its state; the calls IAM saw go to the runs directory
+        (``iam-calls.json``, read by ``python -m pipelines iam-report``). Safe to call twice."""
+        if self.aws.running:
+            self.access.deactivate()
+            self.access.write_calls(self.runner.runs_dir)
         self.aws.stop()
 
     # -- what runs in it --------------------------------------------------------------------------
@@ -191,7 +225,7 @@ class LocalCloud(Service):
         self.aws.clients.sagemaker.create_pipeline(
             PipelineName=name,
             PipelineDefinition=json.dumps(self._definition(name)),
-            RoleArn=self.settings.role_arn("sagemaker-execution"),
+            RoleArn=self.access.pipeline_role(name) or self.settings.role_arn("sagemaker-execution"),
         )
 
     def add_pipeline(self, name: str, definition: Mapping[str, Any]) -> None:
@@ -243,11 +277,14 @@ class LocalCloud(Service):
             start_pipeline=start_pipeline,
             lambdas=self.lambdas,
             invoke_configs=self.invoke_configs,
+            access=self.access,
         )
 
     def endpoint(self, *, port: int | None = None, seed: int | None = None) -> LocalEndpoint:
         """The local endpoint serving what the emulator says is deployed, on this cloud's clock."""
-        return LocalEndpoint(self.settings, self.aws.clients, port=port, seed=seed, clock=self.clock)
+        return LocalEndpoint(
+            self.settings, self.aws.clients, port=port, seed=seed, clock=self.clock, access=self.access
+        )
 
     def _definition(self, name: str) -> Mapping[str, Any]:
         if name not in self.definitions:

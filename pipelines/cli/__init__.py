@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "pipelines.cli.local_commands",
     "pipelines.cli.loop_commands",
     "pipelines.cli.callback_commands",
+    "pipelines.cli.iam_commands",
 )
 
 app = typer.Typer(

@@ -63,6 +63,9 @@ def run_local(
         Path("build/runs"), "--runs-dir", help="Where records, logs and the cache go."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step even if a cached result exists."),
+    cdk_out: Path = typer.Option(
+        None, "--cdk-out", help="A cloud assembly (cdk.out) whose IAM policies every call is checked against."
+    ),
 ) -> None:
     """Run a pipeline locally against an AWS emulator; exit 3 if it cannot run, 5 if the execution fails."""
     from localcloud import DefinitionError, EmulatorError, LocalCloud, ParameterError
@@ -89,6 +92,7 @@ def run_local(
         cloud = LocalCloud(
             obj.settings,
             definitions,
+            cdk_out=cdk_out,
             runs_dir=runs_dir,
             use_cache=not no_cache,
             seeds=options.seeds,

@@ -32,18 +32,26 @@ def _print_entry(entry: Entry) -> None:
 
 def demo(
     ctx: typer.Context,
+    *,
     out: Path = typer.Option(Path("build/loop"), "--out", help="Where runs, reports and the timeline go."),
     port: int = typer.Option(None, "--port", help="Local endpoint port (default: settings; 0 = any free)."),
     rows: int = typer.Option(600, "--rows", min=50, help="Rows of traffic per phase (normal, drifted)."),
     cdk_validation: bool = typer.Option(
         False, "--cdk-validation/--no-cdk-validation", help="Run the CDK's CloudFormation validation too."
     ),
+    cdk_out: Path = typer.Option(
+        None,
+        "--cdk-out",
+        help="Run on this existing cloud assembly as is (no synth), e.g. a hand-edited policy.",
+    ),
 ) -> None:
     """Run the closed retraining loop locally: train, deploy, drift, alarm, rule, retrain, redeploy."""
     from localcloud.stories.loop import LoopOptions, run_demo
 
     obj: CliContext = ctx.obj
-    options = LoopOptions(out_dir=out, port=port, rows_per_phase=rows, cdk_validation=cdk_validation)
+    options = LoopOptions(
+        out_dir=out, port=port, rows_per_phase=rows, cdk_validation=cdk_validation, cdk_out=cdk_out
+    )
     started = time.perf_counter()
     try:
         result = run_demo(obj.settings, options, listener=_print_entry)

@@ -14,6 +14,7 @@ from localcloud.stories import loop
 from pipelines import parameters as params
 from pipelines import settings as settings_module
 from pipelines.cli import main
+from tests.pipelines.cli_runner import run as cli_run
 
 SETTINGS = settings_module.load("dev")
 
@@ -79,6 +80,23 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts)
     (scored,) = [w for w in whats if "freshly drawn labelled rows of the drifted population" in w]
     old_rmse, new_rmse = (float(part.split()[-1]) for part in scored.split("RMSE ")[1].split(" -> "))
     assert new_rmse < old_rmse  # the retrained model predicts the drifted population better
+
+    # IAM was enforced on every call against the templates' policies: nothing was denied, and every
+    # grant the loop did not use has its reason written down (infra/iam_reasons.py).
+    assert summary["denied_calls"] == []
+    (iam,) = [w for w in whats if w.startswith("IAM: ")]
+    assert iam.endswith(", 0 denied")
+    code, out, _ = cli_run(
+        capsys,
+        "--env",
+        "dev",
+        "iam-report",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--cdk-out",
+        str(deployed_artifacts.cdk_out),
+    )
+    assert (code, out.strip().splitlines()[-1]) == (0, "0 denied call(s); 0 unused grant(s) without a reason")
 
 
 def _docker_images_missing() -> str | None:

@@ -35,10 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from localcloud import s3_objects
 from localcloud.account import LocalAws
 from localcloud.awslambda import LambdaRegistry
 from localcloud.clock import Clock, utc_now
+from localcloud.iam import AccessControl, Call
 from localcloud.sagemaker.executor import preflight
 from localcloud.sagemaker.executor.caching import StepCache, cache_key
 from localcloud.sagemaker.executor.preflight import Stubs
@@ -152,8 +155,10 @@ class LocalPipelineRunner:
         progress: ProgressListener | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock = utc_now,
+        access: AccessControl | None = None,
     ) -> None:
-        """``lambdas`` defaults to the project's functions; ``clock`` to the wall clock."""
+        """``lambdas`` defaults to the project's functions; ``clock`` to the wall clock; ``access``
+        to no IAM checks (every call as the emulator's administrator)."""
         self.settings = settings
         self.aws = aws
         # Absolute: steps run in subprocesses whose working directory is their own staging area,
@@ -164,6 +169,7 @@ class LocalPipelineRunner:
         self.cache = StepCache(self.runs_dir / CACHE_DIR)
         self._sleep = sleep
         self.clock = clock
+        self.access = access or AccessControl(aws, None)
         self._runners: dict[str, StepRunner] = {
             **JOB_RUNNERS,
             "Lambda": LambdaRunner(lambdas or LambdaRegistry.for_project(settings)),
@@ -201,7 +207,7 @@ class LocalPipelineRunner:
         for spec in parsed.execution_order:
             record.steps[spec.name] = StepRecord(name=spec.name, type=spec.type)
         project = preflight.is_project_definition(definition, self.settings)
-        _Execution(self, parsed, record, stubs, project).run()
+        _Execution(self, parsed, record, stubs, project, self._pipeline_role(pipeline_name)).run()
         return record
 
     def prepare(
@@ -213,6 +219,16 @@ class LocalPipelineRunner:
     ) -> tuple[PipelineDefinition, dict[str, ParameterValue]]:
         """:func:`prepare` with this runner's runners (so their declared blockers are checked)."""
         return prepare(definition, parameters, runners=self._runners, stubs=stubs, settings=self.settings)
+
+    def _pipeline_role(self, pipeline_name: str) -> str | None:
+        """The role SageMaker runs the pipeline as: the one it was created with in the emulator
+        (None: IAM is off, or the pipeline was never created there, so nothing is checked for it)."""
+        if not self.access.enforcing:
+            return None
+        try:
+            return str(self.aws.clients.sagemaker.describe_pipeline(PipelineName=pipeline_name)["RoleArn"])
+        except ClientError:  # not created in the emulator (a bare runner, in a test)
+            return None
 
     def _new_execution_arn(self, pipeline_name: str) -> str:
         execution_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
@@ -228,6 +244,7 @@ class _Execution:
     record: ExecutionRecord
     stubs: Stubs
     project_definition: bool  # see preflight.is_project_definition
+    pipeline_role: str | None = None
 
     @property
     def info(self) -> ExecutionInfo:
@@ -286,13 +303,15 @@ class _Execution:
         step.log_file = log_path.relative_to(record.run_dir).as_posix()
         step.started_at = self.runner.clock()
         progress.step_started(record, step)
+        denials = self.runner.access.log.mark()
         try:
             with log_path.open("w") as stream:
                 self._execute(spec, step, StepLog(stream))
             step.status = StepStatus.SUCCEEDED
         except (StepError, ExpressionError) as err:
             step.status = StepStatus.FAILED
-            step.failure_reason = err.reason if isinstance(err, StepError) else str(err)
+            reason = err.reason if isinstance(err, StepError) else str(err)
+            step.failure_reason = _with_denials(reason, self.runner.access.log.denied_since(denials))
         except KeyboardInterrupt:
             step.status = StepStatus.STOPPED
             step.failure_reason = INTERRUPTED
@@ -342,6 +361,8 @@ class _Execution:
             warn=lambda message: self._warn(step, message),
             resolve=lambda value: evaluate(value, scope),
             project_definition=self.project_definition,
+            access=self.runner.access,
+            pipeline_role=self.pipeline_role,
         )
         result = self._with_retries(spec, step, lambda: self._attempt(spec, ctx), log)
         step.properties = result.properties
@@ -451,6 +472,16 @@ def _cache_source(spec: Step, arguments: Any, scope: _Scope) -> Any:
         dict.fromkeys(_CHECK_CONFIGS, arguments) if spec.type in ("QualityCheck", "ClarifyCheck") else {}
     )
     return {**fields, **configs, **arguments}
+
+
+def _with_denials(reason: str, denied: list[Call]) -> str:
+    """A failure reason that names the IAM denials behind it, when the error itself could not (S3
+    answers a denied HEAD with a bare 403, a job may print only its own message)."""
+    missing = [c for c in denied if c.action not in reason or c.resource not in reason]
+    if not missing:
+        return reason
+    grants = "; ".join(f"{c.principal} may not {c.action} on {c.resource}" for c in missing)
+    return f"{reason} (IAM denied: {grants})"
 
 
 def _matching_policy(spec: Step, failure: StepError) -> tuple[int, Mapping[str, Any] | None]:

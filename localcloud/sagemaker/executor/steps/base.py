@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from localcloud.account import LocalAws
+from localcloud.iam import SAGEMAKER, SAGEMAKER_SESSION, AccessControl, AccessDeniedError, Principal
 from pipelines.definition import Step
 from pipelines.settings import Settings
+from processing_scripts.aws_clients import AwsClients
 
 # SageMaker's retryable exception types (RetryPolicies[].ExceptionType).
 SERVICE_FAULT = "Step.SERVICE_FAULT"
@@ -77,9 +79,46 @@ class StepContext:
     warn: Callable[[str], None]
     # Resolves an expression outside Arguments (a check step's SkipCheck, Supplied* fields).
     resolve: Callable[[Any], Any]
+    access: AccessControl
     # False for a definition this project did not write (see preflight.is_project_definition):
     # warnings about this project's own images and versions ("stale definition") are noise there.
     project_definition: bool = True
+    pipeline_role: str | None = None  # the role the pipeline was created with; SageMaker acts as it
+
+    def authorize(
+        self, action: str, params: Mapping[str, Any], context: Mapping[str, str] | None = None
+    ) -> None:
+        """A call SageMaker makes with the pipeline's role (creating a job, invoking a Lambda step)."""
+        if self.pipeline_role is None:
+            return
+        principal = Principal(role_arn=self.pipeline_role, session=SAGEMAKER_SESSION)
+        try:
+            self.access.authorize(principal, action, params, context=context, on_behalf="sagemaker")
+        except AccessDeniedError as err:
+            raise StepError(str(err)) from err
+
+    def start_job(self, action: str, request: Mapping[str, Any]) -> AwsClients:
+        """SageMaker's checks when the pipeline creates a job: the Create action, then passing the
+        job's role to SageMaker (``iam:PassRole``, https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-pass-role).
+        Returns the clients SageMaker then uses for the job: its role's (staging data in and out)."""
+        self.authorize(action, request)
+        role = request.get("RoleArn")
+        if self.access.enforcing and not role:
+            raise StepError(
+                f"{action.split(':')[1]}: Arguments.RoleArn is missing (the role the job runs as)"
+            )
+        if role:
+            self.authorize("iam:PassRole", {"RoleArn": role}, {"iam:PassedToService": SAGEMAKER})
+        return self.access.clients_for(role, SAGEMAKER_SESSION)
+
+    @property
+    def pipeline_clients(self) -> AwsClients:
+        """Clients that call as the pipeline's role (registering a model package, creating a model)."""
+        return self.access.clients_for(self.pipeline_role, SAGEMAKER_SESSION)
+
+    def job_environment(self, request: Mapping[str, Any]) -> dict[str, str]:
+        """The emulator and the job role's credentials, for the job's processes."""
+        return self.access.environment_for(request.get("RoleArn"), SAGEMAKER_SESSION)
 
 
 @dataclass

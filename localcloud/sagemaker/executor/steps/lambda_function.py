@@ -53,9 +53,11 @@ class LambdaRunner:
             function = self.registry.function(arn)
         except UnknownFunctionError as err:
             raise StepError(f"FunctionArn {err}") from err
+        ctx.authorize("lambda:InvokeFunction", {"FunctionName": function.arn})
         ctx.log.line(f"invoking {function.purpose} ({function.description}) with {ctx.arguments}")
+        clients = ctx.access.clients_for(ctx.access.function_role(function.arn), function.name)
         try:
-            result = function.invoke(ctx.arguments, ctx.aws.clients.client, ctx.log.line)
+            result = function.invoke(ctx.arguments, clients.client, ctx.log.line)
         except FunctionError as err:
             if err.aws_error is not None:  # throttling and service faults may be retried, as in SageMaker
                 raise aws_failure(f"{function.purpose} function", err.aws_error) from err

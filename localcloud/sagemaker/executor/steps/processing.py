@@ -129,6 +129,7 @@ def run_processing(ctx: StepContext) -> StepResult:
     count = int(required(args, "ProcessingResources", "ClusterConfig", "InstanceCount"))
     if count < 1:
         raise StepError(f"ProcessingResources.ClusterConfig.InstanceCount must be >= 1, got {count}")
+    job_clients = ctx.start_job("sagemaker:CreateProcessingJob", {"ProcessingJobName": ctx.job_name, **args})
     hosts = [f"algo-{index + 1}" for index in range(count)]
     instances = {host: ctx.work_dir / host for host in hosts}
     inputs = args.get("ProcessingInputs") or []
@@ -136,13 +137,13 @@ def run_processing(ctx: StepContext) -> StepResult:
     for position, host in enumerate(hosts):
         write_resource_config(instances[host], contract.ProcessingJob.RESOURCE_CONFIG, host, hosts)
         for index, item in enumerate(inputs):
-            _stage_input(ctx, item, index, instances[host], shard=(position, count))
+            _stage_input(job_clients.s3, item, index, instances[host], shard=(position, count))
         for index, item in enumerate(outputs):
             output = required(item, "S3Output")
             host_path(instances[host], output["LocalPath"], f"Outputs[{index}].LocalPath").mkdir(
                 parents=True, exist_ok=True
             )
-    emulator = ctx.aws.process_environment()
+    emulator = ctx.job_environment(args)
     processes = [
         ContainerProcess(
             host,
@@ -159,7 +160,7 @@ def run_processing(ctx: StepContext) -> StepResult:
     for outcome in run_processes(processes, ctx.log, max_runtime_seconds=runtime):
         if outcome.returncode != 0:
             raise failure_of(outcome, instances[outcome.host], image)
-    written = [_upload_output(ctx, item, instances) for item in outputs]
+    written = [_upload_output(ctx, job_clients.s3, item, instances) for item in outputs]
     properties: dict[str, Any] = {
         **args,
         "ProcessingJobName": ctx.job_name,
@@ -187,9 +188,10 @@ def _check_image(ctx: StepContext, image: Image) -> None:
 
 
 def _stage_input(
-    ctx: StepContext, item: dict[str, Any], index: int, opt_ml_dir: Path, *, shard: tuple[int, int]
+    s3: Any, item: dict[str, Any], index: int, opt_ml_dir: Path, *, shard: tuple[int, int]
 ) -> None:
-    """Copy one input into an instance; ``shard`` is (this instance's position, instance count)."""
+    """Copy one input into an instance with the job role's client (SageMaker reads inputs as the
+    job's role); ``shard`` is (this instance's position, instance count)."""
     field = f"ProcessingInputs[{index}]"
     source = item.get("S3Input")
     if not isinstance(source, dict):
@@ -200,26 +202,26 @@ def _stage_input(
     destination = host_path(opt_ml_dir, required(source, "LocalPath"), f"{field}.S3Input.LocalPath")
     destination.mkdir(parents=True, exist_ok=True)
     try:
-        objects = s3_objects.list_objects(ctx.aws.clients.s3, uri)
+        objects = s3_objects.list_objects(s3, uri)
         if not objects:
             raise StepError(f"{field} ({item.get('InputName', '?')}): no object at {uri}")
         if source.get("S3DataDistributionType") == "ShardedByS3Key":
             position, count = shard
             objects = objects[position::count]
-        s3_objects.download(ctx.aws.clients.s3, uri, objects, destination)
+        s3_objects.download(s3, uri, objects, destination)
     except StepError:
         raise
     except Exception as err:
         raise aws_failure(f"{field}: reading {uri}", err) from err
 
 
-def _upload_output(ctx: StepContext, item: dict[str, Any], instances: dict[str, Path]) -> str:
+def _upload_output(ctx: StepContext, s3: Any, item: dict[str, Any], instances: dict[str, Path]) -> str:
     output = item["S3Output"]
     uri = str(required(output, "S3Uri"))
     try:
         for host, opt_ml_dir in instances.items():
             local = host_path(opt_ml_dir, output["LocalPath"], "S3Output.LocalPath")
-            uploaded = s3_objects.upload_directory(ctx.aws.clients.s3, local, uri)
+            uploaded = s3_objects.upload_directory(s3, local, uri)
             ctx.log.line(f"uploaded {len(uploaded)} file(s) from {host} to {uri}")
     except Exception as err:
         raise aws_failure(f"output {item.get('OutputName', '?')}: writing {uri}", err) from err

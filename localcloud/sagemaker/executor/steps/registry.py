@@ -27,7 +27,7 @@ def run_register_model(ctx: StepContext) -> StepResult:
     request = dict(ctx.arguments)
     group = required(request, "ModelPackageGroupName")
     _check_artifacts(ctx, request)
-    sagemaker = ctx.aws.clients.sagemaker
+    sagemaker = ctx.pipeline_clients.sagemaker
     try:
         if _create_group_if_missing(sagemaker, str(group)):
             ctx.log.line(f"created model package group {group} (it did not exist)")
@@ -57,7 +57,7 @@ def run_create_model(ctx: StepContext) -> StepResult:
     request = {"ModelName": ctx.job_name, **ctx.arguments}
     _check_artifacts(ctx, request)
     try:
-        arn = ctx.aws.clients.sagemaker.create_model(**request)["ModelArn"]
+        arn = ctx.pipeline_clients.sagemaker.create_model(**request)["ModelArn"]
     except Exception as err:
         raise aws_failure("CreateModel", err) from err
     ctx.log.line(f"created model {request['ModelName']}")
@@ -65,6 +65,8 @@ def run_create_model(ctx: StepContext) -> StepResult:
 
 
 def _check_artifacts(ctx: StepContext, request: dict[str, Any]) -> None:
+    """The local executor's own check (not an AWS call on anyone's behalf: it uses the emulator's
+    administrator clients)."""
     for field, uri in _artifact_uris(request, ""):
         try:
             found = s3_objects.exists(ctx.aws.clients.s3, uri)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import s3_objects
+from localcloud.iam import SAGEMAKER_SESSION
 from localcloud.sagemaker.executor.images import (
     XGBOOST_REPOSITORY,
     Image,
@@ -180,6 +181,7 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
 
 @declares_blockers(from_problems(preflight_problems))
 def run_training(ctx: StepContext) -> StepResult:
+    ctx.start_job("sagemaker:CreateTrainingJob", {"TrainingJobName": ctx.job_name, **ctx.arguments})
     return run_training_job(ctx, ctx.arguments, ctx.job_name, ctx.work_dir, ctx.log)
 
 
@@ -218,7 +220,8 @@ def run_training_job(
     ctx: StepContext, request: dict[str, Any], job_name: str, work_dir: Path, log: StepLog
 ) -> StepResult:
     """Run one training job (a CreateTrainingJob request): its DescribeTrainingJob shape and the
-    archives it wrote."""
+    archives it wrote. Data moves with the job role's clients, as SageMaker moves it."""
+    s3 = ctx.access.clients_for(request.get("RoleArn"), SAGEMAKER_SESSION).s3
     algorithm = required(request, "AlgorithmSpecification")
     problems = preflight_problems(request, ctx.settings)
     if problems:
@@ -227,7 +230,7 @@ def run_training_job(
     opt_ml = work_dir / job_name
     hyperparameters = {str(k): str(v) for k, v in (request.get("HyperParameters") or {}).items()}
     mode = training_mode(image, algorithm, hyperparameters)
-    channels = _stage_channels(ctx, request.get("InputDataConfig") or [], opt_ml)
+    channels = _stage_channels(s3, request.get("InputDataConfig") or [], opt_ml)
     write_config(opt_ml, contract.Training.HYPERPARAMETERS, hyperparameters)
     write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
     write_resource_config(opt_ml, contract.Training.RESOURCE_CONFIG, HOST, [HOST])
@@ -245,7 +248,7 @@ def run_training_job(
     environment = {
         **container_environment(
             request.get("Environment") or {},
-            ctx.aws.process_environment(),
+            ctx.job_environment(request),
             opt_ml,
             project_code=mode is Mode.BUILTIN_XGBOOST or image.kind is ImageKind.PROJECT,
         ),
@@ -257,7 +260,7 @@ def run_training_job(
     (outcome,) = run_processes([process], log, metrics.observe, runtime)
     if outcome.returncode != 0:
         raise failure_of(outcome, opt_ml, image)
-    model_uri = _upload_model(ctx, opt_ml, request, job_name, builtin=mode is Mode.BUILTIN_XGBOOST)
+    model_uri = _upload_model(s3, opt_ml, request, job_name, builtin=mode is Mode.BUILTIN_XGBOOST)
     output_path = str(required(request, "OutputDataConfig", "S3OutputPath"))
     output_uri = upload_output_data(ctx, opt_ml, output_path, job_name)
     description = {
@@ -306,7 +309,7 @@ def _launch(
     return _Launch(local_command(argv), {})
 
 
-def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Path) -> dict[str, Any]:
+def _stage_channels(s3: Any, channels: list[dict[str, Any]], opt_ml: Path) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for index, channel in enumerate(channels):
         name = required(channel, "ChannelName")
@@ -317,10 +320,10 @@ def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Pa
         destination = host_path(opt_ml, contract.Training.channel(name), f"channel {name}")
         destination.mkdir(parents=True, exist_ok=True)
         try:
-            objects = s3_objects.list_objects(ctx.aws.clients.s3, uri)
+            objects = s3_objects.list_objects(s3, uri)
             if not objects:
                 raise StepError(f"InputDataConfig[{index}] ({name}): no object at {uri}")
-            s3_objects.download(ctx.aws.clients.s3, uri, objects, destination)
+            s3_objects.download(s3, uri, objects, destination)
         except StepError:
             raise
         except Exception as err:
@@ -336,9 +339,7 @@ def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Pa
     return config
 
 
-def _upload_model(
-    ctx: StepContext, opt_ml: Path, request: dict[str, Any], job_name: str, *, builtin: bool
-) -> str:
+def _upload_model(s3: Any, opt_ml: Path, request: dict[str, Any], job_name: str, *, builtin: bool) -> str:
     model_dir = host_path(opt_ml, contract.Training.MODEL, "model directory")
     model_dir.mkdir(parents=True, exist_ok=True)  # SageMaker archives an empty /opt/ml/model too
     if builtin and not (model_dir / contract.Training.MODEL_FILE).is_file():
@@ -351,7 +352,7 @@ def _upload_model(
     uri = s3_uri.join(output_path, job_name, "output", contract.Training.MODEL_ARCHIVE)
     bucket, key = s3_uri.split(uri, key_required=True)
     try:
-        ctx.aws.clients.s3.upload_file(str(archive), bucket, key)
+        s3.upload_file(str(archive), bucket, key)
     except Exception as err:
         raise aws_failure(f"writing {uri}", err) from err
     return uri

@@ -78,6 +78,10 @@ def run_tuning(ctx: StepContext) -> StepResult:
     parallel = max(1, min(int(limits.get("MaxParallelTrainingJobs", 1)), os.cpu_count() or 1, count))
     ranges = config.get("ParameterRanges") or definition.get("HyperParameterRanges") or {}
     tuning_name = ctx.job_name[:TUNING_JOB_NAME_LENGTH].rstrip("-")
+    ctx.start_job(
+        "sagemaker:CreateHyperParameterTuningJob",
+        {"HyperParameterTuningJobName": tuning_name, **args, "RoleArn": definition.get("RoleArn")},
+    )
     trials = draw_trials(tuning_name, ranges, count, seed_of(config, definition))
     static = {str(k): str(v) for k, v in (definition.get("StaticHyperParameters") or {}).items()}
     ctx.log.line(f"tuning {count} jobs ({parallel} at a time), objective {direction} {metric}")
