@@ -43,7 +43,9 @@ def read_definition_file(path: Path) -> dict[str, Any]:
         text = path.read_text()
     except OSError as err:
         raise CliError(
-            f"cannot read {path}: {err.strerror}", "run `python -m pipelines synth` first"
+            f"cannot read {path}: {err.strerror}",
+            "check the path; `python -m pipelines synth` writes build/pipelines/<name>.json",
+            CliError.NOT_FOUND,
         ) from err
     try:
         definition = json.loads(text)

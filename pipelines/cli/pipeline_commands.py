@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 import uuid
@@ -23,6 +22,13 @@ from pipelines.cli.definitions import (
     resolve_pipeline_name,
     unified_diff,
 )
+from pipelines.cli.deployed import (
+    deployed_definition,
+    execution_arn,
+    execution_steps,
+    executions,
+    require_deployed,
+)
 from pipelines.definition import ParameterError, parse_assignments, read_definition, render_value
 from pipelines.parameters import GIT_COMMIT
 from pipelines.settings import PIPELINES
@@ -31,6 +37,9 @@ from pipelines.synth import DEFAULT_OUT_DIR
 TERMINAL_STATUSES = {"Succeeded", "Failed", "Stopped"}
 
 PipelineArg = typer.Argument(..., help=f"Pipeline: {' | '.join(PIPELINES)} or its full name.")
+ExecutionOpt = typer.Option(
+    None, "--execution", help="Execution id or ARN (default: the latest); `list` shows them."
+)
 DefinitionFileOpt = typer.Option(
     None, "--definition-file", help="Use this JSON instead of synthesizing the definition in-process."
 )
@@ -56,11 +65,13 @@ def validate(
 ) -> None:
     """Check definitions against the schema and the graph rules; exit 3 on any error (warnings pass)."""
     failed = 0
+    exit_code: int = CliError.INVALID
     for path in files:
         try:
             definition = read_definition(read_definition_file(path))
         except CliError as err:
             failed += 1
+            exit_code = max(exit_code, err.exit_code)  # a missing file is NOT_FOUND, as everywhere
             console.print(f"[red]✗[/] {path}: {escape(err.message)}", highlight=False)
             continue
         for finding in definition.errors:
@@ -76,7 +87,7 @@ def validate(
         raise CliError(
             f"{failed} of {len(files)} definitions failed validation",
             "fix the step/field named above (for this project's own pipelines: in the code, then synth again)",
-            CliError.INVALID,
+            exit_code,
         )
 
 
@@ -93,7 +104,7 @@ def upsert(
     local = local_definition(settings, name, definition_file)
     _refuse_invalid(local, definition_file or name)
     description = description or f"{name} ({settings.project}, {settings.env}); managed as code"
-    deployed = _deployed_definition(sagemaker, name)
+    deployed = deployed_definition(sagemaker, name)
     common = {
         "PipelineName": name,
         "PipelineDefinition": canonical(local),
@@ -140,9 +151,7 @@ def diff(
     obj: CliContext = ctx.obj
     name = resolve_pipeline_name(obj.settings, pipeline)
     local = local_definition(obj.settings, name, definition_file)
-    deployed = _deployed_definition(obj.clients.sagemaker, name)
-    if deployed is None:
-        raise CliError(f"pipeline {name} is not deployed", "run `python -m pipelines upsert` first")
+    deployed = require_deployed(obj.clients.sagemaker, name)
     change = compare_definitions(deployed, local)
     if change.empty:
         console.print(f"no differences: {name}")
@@ -166,9 +175,7 @@ def start(
     obj: CliContext = ctx.obj
     sagemaker = obj.clients.sagemaker
     name = resolve_pipeline_name(obj.settings, pipeline)
-    deployed = _deployed_definition(sagemaker, name)
-    if deployed is None:
-        raise CliError(f"pipeline {name} is not deployed", "run `python -m pipelines upsert` first")
+    deployed = require_deployed(sagemaker, name)
     values = _start_parameters(param, deployed)
     request: dict[str, Any] = {
         "PipelineName": name,
@@ -192,19 +199,13 @@ def start(
 def status(
     ctx: typer.Context,
     pipeline: str = PipelineArg,
-    execution: str = typer.Option(None, "--execution", help="Execution ARN (default: the latest)."),
+    execution: str = ExecutionOpt,
 ) -> None:
     """The latest (or given) execution of a pipeline and its steps."""
     obj: CliContext = ctx.obj
     sagemaker = obj.clients.sagemaker
     name = resolve_pipeline_name(obj.settings, pipeline)
-    if execution is None:
-        summaries = _executions(sagemaker, name, 1)
-        if not summaries:
-            raise CliError(
-                f"{name} has no executions yet", f"start one with `python -m pipelines start {pipeline}`"
-            )
-        execution = summaries[0]["PipelineExecutionArn"]
+    execution = execution_arn(obj.settings, sagemaker, name, execution)
     described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution)
     console.print(f"[bold]{name}[/] {execution}")
     console.print(
@@ -214,7 +215,7 @@ def status(
     )
     if described.get("FailureReason"):
         console.print(f"  failure: {described['FailureReason']}")
-    steps = _execution_steps(sagemaker, execution)
+    steps = execution_steps(sagemaker, execution)
     if steps is None:
         console.print("  [dim]step details: this endpoint does not implement ListPipelineExecutionSteps[/]")
         return
@@ -241,10 +242,10 @@ def list_executions(
     names = [resolve_pipeline_name(obj.settings, pipeline)] if pipeline else list(obj.settings.pipeline_names)
     table = Table("pipeline", "execution", "status", "started")
     for name in names:
-        if _deployed_definition(sagemaker, name) is None:
+        if deployed_definition(sagemaker, name) is None:
             table.add_row(name, "[dim]not deployed[/]", "", "")
             continue
-        for summary in _executions(sagemaker, name, max_results):
+        for summary in executions(sagemaker, name, max_results):
             table.add_row(
                 name,
                 summary["PipelineExecutionArn"].rsplit("/", 1)[-1],
@@ -277,41 +278,6 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
-
-
-def _deployed_definition(sagemaker: Any, name: str) -> dict[str, Any] | None:
-    try:
-        described = sagemaker.describe_pipeline(PipelineName=name)
-    except sagemaker.exceptions.ResourceNotFound:
-        return None
-    except Exception as err:  # moto and older endpoints answer ValidationException for a missing pipeline
-        if getattr(err, "response", {}).get("Error", {}).get("Code") in (
-            "ValidationException",
-            "ResourceNotFound",
-        ):
-            return None
-        raise
-    return json.loads(described["PipelineDefinition"])
-
-
-def _executions(sagemaker: Any, name: str, limit: int) -> list[dict[str, Any]]:
-    response = sagemaker.list_pipeline_executions(
-        PipelineName=name, SortBy="CreationTime", SortOrder="Descending", MaxResults=limit
-    )
-    return response.get("PipelineExecutionSummaries", [])[:limit]
-
-
-def _execution_steps(sagemaker: Any, arn: str) -> list[dict[str, Any]] | None:
-    try:
-        return sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn).get(
-            "PipelineExecutionSteps", []
-        )
-    except Exception as err:
-        if getattr(err, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") in (500, 501):
-            return None
-        if isinstance(err, NotImplementedError):
-            return None
-        raise
 
 
 def _wait_for(sagemaker: Any, arn: str, poll_seconds: float = 15.0) -> str:
