@@ -12,9 +12,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from pipelines.cli import upsert_command
+from pipelines.cli.arguments import DefinitionFileOpt, ExecutionOpt, PipelineArg
 from pipelines.cli.context import CliContext, CliError, console
 from pipelines.cli.definitions import (
-    canonical,
     compare_definitions,
     local_definition,
     parameter_error,
@@ -31,18 +32,9 @@ from pipelines.cli.deployed import (
 )
 from pipelines.definition import ParameterError, parse_assignments, read_definition, render_value
 from pipelines.parameters import GIT_COMMIT
-from pipelines.settings import PIPELINES
 from pipelines.synth import DEFAULT_OUT_DIR
 
 TERMINAL_STATUSES = {"Succeeded", "Failed", "Stopped"}
-
-PipelineArg = typer.Argument(..., help=f"Pipeline: {' | '.join(PIPELINES)} or its full name.")
-ExecutionOpt = typer.Option(
-    None, "--execution", help="Execution id or ARN (default: the latest); `list` shows them."
-)
-DefinitionFileOpt = typer.Option(
-    None, "--definition-file", help="Use this JSON instead of synthesizing the definition in-process."
-)
 
 
 def synth(
@@ -88,57 +80,6 @@ def validate(
             f"{failed} of {len(files)} definitions failed validation",
             "fix the step/field named above (for this project's own pipelines: in the code, then synth again)",
             exit_code,
-        )
-
-
-def upsert(
-    ctx: typer.Context,
-    pipeline: str = PipelineArg,
-    description: str = typer.Option("", "--description", help="Pipeline description in SageMaker."),
-    definition_file: Path = DefinitionFileOpt,
-) -> None:
-    """Create the pipeline or update it to the local definition; prints what changed (idempotent)."""
-    obj: CliContext = ctx.obj
-    settings, sagemaker = obj.settings, obj.clients.sagemaker
-    name = resolve_pipeline_name(settings, pipeline)
-    local = local_definition(settings, name, definition_file)
-    _refuse_invalid(local, definition_file or name)
-    description = description or f"{name} ({settings.project}, {settings.env}); managed as code"
-    deployed = deployed_definition(sagemaker, name)
-    common = {
-        "PipelineName": name,
-        "PipelineDefinition": canonical(local),
-        "PipelineDescription": description,
-        "RoleArn": settings.role_arn("sagemaker-execution"),
-    }
-    if deployed is None:
-        tags = [{"Key": k, "Value": v} for k, v in sorted(settings.tags.items())]
-        arn = sagemaker.create_pipeline(**common, Tags=tags, ClientRequestToken=str(uuid.uuid4()))[
-            "PipelineArn"
-        ]
-        console.print(f"[green]created[/] {arn}")
-        return
-    change = compare_definitions(deployed, local)
-    if change.empty:
-        console.print(f"[dim]unchanged[/] {name}: the deployed definition equals the local one")
-        return
-    arn = sagemaker.update_pipeline(**common)["PipelineArn"]
-    console.print(f"[yellow]updated[/] {arn}")
-    for line in change.lines():
-        console.print(f"  {line}")
-
-
-def _refuse_invalid(document: dict[str, Any], origin: object) -> None:
-    """Nothing is sent that ``validate`` rejects: SageMaker would refuse it, or store it and fail
-    the first execution (an empty ``{}`` was "created")."""
-    errors = read_definition(document).errors
-    if errors:
-        for finding in errors:
-            console.print(f"[red]✗[/] {origin}: {escape(str(finding))}", highlight=False)
-        raise CliError(
-            f"{origin}: {len(errors)} validation errors; nothing was sent",
-            "fix the step/field named above (`python -m pipelines validate FILE` lists every finding)",
-            CliError.INVALID,
         )
 
 
@@ -298,7 +239,7 @@ def _styled(state: str) -> str:
 def register(app: typer.Typer) -> None:
     app.command()(synth)
     app.command()(validate)
-    app.command()(upsert)
+    app.command()(upsert_command.upsert)
     app.command()(diff)
     app.command()(start)
     app.command()(status)
