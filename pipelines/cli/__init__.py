@@ -1,7 +1,7 @@
 """The `pipelines` command line (also `python -m pipelines`): one Typer app, commands by topic module.
 
 Each topic module (``pipeline_commands``, ``monitor_commands``, ``local_commands``,
-``loop_commands``: :data:`COMMAND_MODULES`) exposes ``register(app)``. Errors a user can act on are
+``loop_commands``, ...: :data:`COMMAND_MODULES`) exposes ``register(app)``. Errors a user can act on are
 raised as :class:`CliError` (or are AWS errors, or Click's usage errors) and printed as one line with
 a hint; the exit code (:mod:`pipelines.cli.exit_codes`) says what kind of failure it was.
 """
@@ -23,6 +23,8 @@ from pipelines.settings import REPO_ROOT
 
 COMMAND_MODULES = (
     "pipelines.cli.pipeline_commands",
+    "pipelines.cli.execution_commands",
+    "pipelines.cli.approval_commands",
     "pipelines.cli.monitor_commands",
     "pipelines.cli.local_commands",
     "pipelines.cli.loop_commands",

@@ -30,11 +30,10 @@ from pipelines.cli.deployed import (
     executions,
     require_deployed,
 )
+from pipelines.cli.watch import raise_unless_succeeded, watch
 from pipelines.definition import ParameterError, parse_assignments, read_definition, render_value
 from pipelines.parameters import GIT_COMMIT
 from pipelines.synth import DEFAULT_OUT_DIR
-
-TERMINAL_STATUSES = {"Succeeded", "Failed", "Stopped"}
 
 
 def synth(
@@ -109,7 +108,7 @@ def start(
     param: list[str] = typer.Option([], "--param", "-p", help="Parameter override K=V (repeatable)."),
     display_name: str = typer.Option(None, "--display-name", help="Execution display name."),
     wait: bool = typer.Option(
-        False, "--wait", help="Poll until the execution ends; exit 5 unless it succeeded."
+        False, "--wait", help="Follow the steps until the execution ends; exit 5 unless it succeeded."
     ),
 ) -> None:
     """Start an execution of the deployed pipeline; parameter names and types are checked first."""
@@ -130,11 +129,7 @@ def start(
     for key, value in values.items():
         console.print(f"  {key} = {value}")
     if wait:
-        status = _wait_for(sagemaker, arn)
-        if status != "Succeeded":
-            raise CliError(
-                f"execution ended {status}", f"see `python -m pipelines status {pipeline}`", CliError.FAILED
-            )
+        raise_unless_succeeded(watch(sagemaker, arn), pipeline, arn)
 
 
 def status(
@@ -219,16 +214,6 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
-
-
-def _wait_for(sagemaker: Any, arn: str, poll_seconds: float = 15.0) -> str:
-    with console.status("waiting for the execution to end"):
-        while True:
-            state = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
-            if state in TERMINAL_STATUSES:
-                console.print(f"execution ended: {_styled(state)}")
-                return state
-            time.sleep(poll_seconds)
 
 
 def _styled(state: str) -> str:
