@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from pipelines.cli import report_links
 from pipelines.cli.context import CliContext, CliError, console
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ def demo(
             str(err), "fix the stage named above; run records are under " + str(out), CliError.FAILED
         ) from err
     console.print(f"timeline: {result.summary_file}  ({time.perf_counter() - started:.0f}s)")
+    report_links.show_runs(obj.settings, out / "runs", result.runs, downloaded=out / "reports")
     console.print(result.final_line)
     if not result.closed:
         raise typer.Exit(CliError.FAILED)

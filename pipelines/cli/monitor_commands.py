@@ -19,7 +19,9 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 
+from pipelines.cli import report_links
 from pipelines.cli.context import CliContext, CliError, console
+from processing_scripts import contract
 from processing_scripts.drift.config import argument_specs
 from processing_scripts.split_schema import PROBLEM_TYPES
 
@@ -166,6 +168,7 @@ def check(
     written = write_files(out, engine.check_outputs(result, report=report))
     _print_result(result)
     console.print(f"[dim]wrote {len(written)} files to {out} in {time.perf_counter() - started:.1f}s[/]")
+    report_links.show(obj.settings, [p for p in written if p.name == contract.REPORT_FILE])
     if result.verdict == engine.BASELINE_MISMATCH:
         raise CliError(result.message, MISMATCH_HINT, CliError.INVALID)
     if result.verdict == engine.NO_USABLE_DATA:

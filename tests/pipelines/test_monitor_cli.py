@@ -169,6 +169,8 @@ def test_as_a_subprocess_with_the_html_report(baseline_dir, tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert f"drift report: {(tmp_path / 'o' / 'report.html').resolve().as_uri()}" in done.stdout
+    assert "drifted feature share 0.11 vs alarm threshold" in done.stdout
     report = (tmp_path / "o" / "report.html").read_text()
     assert "DRIFT" in report and "data:image/png;base64," in report and "baseline_drift_check" in report
 
