@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,6 +67,9 @@ def simulate(
     ),
     rows: int = typer.Option(300, "--rows", min=50, help="Rows of traffic per window."),
     out: Path = typer.Option(Path("build/simulate"), "--out", help="Work folder (runs, synth output)."),
+    cooldown_minutes: int = typer.Option(
+        None, "--cooldown-minutes", min=0, help="The storm guard's cooldown to try (default: settings)."
+    ),
 ) -> None:
     """Would retraining fire? Play generated traffic over monitoring windows; count retraining starts."""
     from localcloud.stories.simulate import Scenario, Simulator, WindowOutcome
@@ -85,8 +89,13 @@ def simulate(
         )
 
     obj: CliContext = ctx.obj
+    settings = obj.settings
+    if cooldown_minutes is not None:  # the guard reads it from its environment, built from settings
+        retraining = dataclasses.replace(settings.retraining, cooldown_minutes=cooldown_minutes)
+        settings = dataclasses.replace(settings, retraining=retraining)
+    console.print(f"storm guard cooldown: {settings.retraining.cooldown_minutes} minutes of simulated time")
     try:
-        with Simulator(obj.settings, out, rows=rows) as simulator:
+        with Simulator(settings, out, rows=rows) as simulator:
             for chosen in scenarios:
                 console.print(f"[bold]{chosen.value}[/]")
                 result = simulator.run(chosen, progress=show)
