@@ -13,8 +13,10 @@ from pipelines.cli.regions import REGION_VARIABLES, sagemaker_regions, selected_
 from processing_scripts.aws_clients import AwsClients, AwsTarget
 
 # soft_wrap: never break an ARN or a path across lines; they get copied into other commands.
-console = Console(soft_wrap=True)
-console_err = Console(stderr=True, soft_wrap=True)
+# highlight off: rich's automatic highlighting coloured numbers and words in the middle of ARNs and
+# paths; colour is only where a command asks for it (a status, a verdict).
+console = Console(soft_wrap=True, highlight=False)
+console_err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 class CliError(Exception):

@@ -44,7 +44,7 @@ def read_definition_file(path: Path) -> dict[str, Any]:
     except OSError as err:
         raise CliError(
             f"cannot read {path}: {err.strerror}",
-            "check the path; `python -m pipelines synth` writes build/pipelines/<name>.json",
+            "check the path; `pipelines synth` writes build/pipelines/<name>.json",
             CliError.NOT_FOUND,
         ) from err
     try:
@@ -52,7 +52,7 @@ def read_definition_file(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as err:
         raise CliError(
             f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})",
-            "regenerate it with `python -m pipelines synth`",
+            "regenerate it with `pipelines synth`",
             CliError.INVALID,
         ) from err
     if not isinstance(definition, dict):

@@ -32,7 +32,7 @@ def require_deployed(sagemaker: Any, name: str) -> dict[str, Any]:
     if definition is None:
         raise CliError(
             f"pipeline {name} is not deployed",
-            "deploy it with `cdk deploy` (or `python -m pipelines upsert` in dev), then try again",
+            "deploy it with `cdk deploy` (or `pipelines upsert` in dev), then try again",
             CliError.NOT_FOUND,
         )
     return definition
@@ -56,7 +56,7 @@ def execution_arn(settings: Settings, sagemaker: Any, name: str, execution: str 
         if not latest:
             raise CliError(
                 f"{name} has no executions yet",
-                f"start one with `python -m pipelines start {name}`",
+                f"start one with `pipelines start {name}`",
                 CliError.NOT_FOUND,
             )
         return str(latest[0]["PipelineExecutionArn"])
@@ -70,7 +70,7 @@ def execution_arn(settings: Settings, sagemaker: Any, name: str, execution: str 
                 return arn
     raise CliError(
         f"{name} has no execution {execution!r}",
-        f"`python -m pipelines list {name}` shows its executions (an id or the full ARN)",
+        f"`pipelines list {name}` shows its executions (an id or the full ARN)",
         CliError.NOT_FOUND,
     )
 

@@ -47,6 +47,9 @@ def demo(
     obj: CliContext = ctx.obj
     options = LoopOptions(out_dir=out, port=port, rows_per_phase=rows, cdk_validation=cdk_validation)
     started = time.perf_counter()
+    console.print(
+        "[dim]synthesizing the pipeline JSON and the CDK app; the timeline starts when they are ready[/]"
+    )
     try:
         result = run_demo(obj.settings, options, listener=_print_entry)
     except _story_errors() as err:
@@ -94,6 +97,7 @@ def simulate(
         retraining = dataclasses.replace(settings.retraining, cooldown_minutes=cooldown_minutes)
         settings = dataclasses.replace(settings, retraining=retraining)
     console.print(f"storm guard cooldown: {settings.retraining.cooldown_minutes} minutes of simulated time")
+    console.print("[dim]preparing: synthesis, the local cloud, one training run and the endpoint[/]")
     try:
         with Simulator(settings, out, rows=rows) as simulator:
             for chosen in scenarios:

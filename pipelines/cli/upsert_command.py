@@ -112,7 +112,7 @@ def _refuse_invalid(document: dict[str, Any], origin: str) -> None:
             console.print(f"[red]✗[/] {origin}: {escape(str(finding))}", highlight=False)
         raise CliError(
             f"{origin}: {len(errors)} validation errors; nothing was sent",
-            "fix the step/field named above (`python -m pipelines validate FILE` lists every finding)",
+            "fix the step/field named above (`pipelines validate FILE` lists every finding)",
             CliError.INVALID,
         )
 
