@@ -186,7 +186,7 @@ def _reason_to_skip(sagemaker: Any, pipeline_name: str, cooldown_minutes: int, n
     if now < cooldown_ends:
         return (
             f"execution {last['PipelineExecutionArn']} started at {last['StartTime']:%Y-%m-%dT%H:%M:%SZ}, "
-            f"within the {cooldown_minutes}-minute cooldown (ends {cooldown_ends:%H:%M:%SZ})"
+            f"within the {cooldown_minutes}-minute cooldown (ends {cooldown_ends:%Y-%m-%dT%H:%M:%SZ})"
         )
     return None
 

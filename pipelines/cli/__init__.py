@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from typer._click.exceptions import NoArgsIsHelpError  # Typer's vendored Click: no public name
 
 from pipelines.cli import global_options
@@ -83,6 +84,7 @@ def _global_options(
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
 
+# The global options that take a value (all of them but --version), for hoisting.
 GLOBAL_VALUE_OPTIONS = frozenset(
     name
     for parameter in inspect.signature(_global_options).parameters.values()
@@ -125,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(message: str, hint: str, code: int) -> None:
-    console_err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Messages quote user input and file content: printed as text, never as rich markup."""
+    console_err.print(f"[bold red]error:[/] {escape(message)}")
     if hint:
-        console_err.print(f"[dim]hint:[/] {hint}", highlight=False)
+        console_err.print(f"[dim]hint:[/] {escape(hint)}")
     sys.exit(code)
