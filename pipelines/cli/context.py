@@ -47,12 +47,12 @@ class CliContext:
 
     @cached_property
     def settings(self) -> settings_module.Settings:
-        region, source = selected_region(self.region)
+        region, source = selected_region(self.region, self.profile)
         if region is not None and region not in sagemaker_regions():
             raise CliError(
                 f"unknown AWS region {region!r} (from {source})",
                 "use a SageMaker region such as us-east-1 or eu-west-1; "
-                f"the region comes from --region, else {', '.join(REGION_VARIABLES)}",
+                f"the region comes from --region, else {', '.join(REGION_VARIABLES)}, else the AWS profile",
             )
         try:
             return settings_module.load(self.env, region=region)

@@ -135,3 +135,16 @@ def test_a_missing_definition_file_is_not_found_in_every_command(capsys, tmp_pat
         code, out, err = run(capsys, *argv)
         assert code == ExitCode.NOT_FOUND, argv
         assert f"cannot read {missing}" in out + err
+
+
+def test_the_aws_profiles_region_counts_when_no_variable_names_one(capsys, monkeypatch, tmp_path):
+    """`cdk deploy` deploys to the profile's region; the CLI must not use us-east-1 meanwhile."""
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = eu-north-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    with mock_aws():
+        code, out, err = run(capsys, "upsert", "training", "--definition-file", str(TINY))
+    assert code == 0, err
+    assert "created arn:aws:sagemaker:eu-north-1:" in out
