@@ -10,7 +10,6 @@ nobody finds by hand; the drift report sits in a folder the run printed. ``demo`
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,7 @@ from typing import Any
 from pipelines.cli.context import console
 from pipelines.parameters import QUALITY_THRESHOLD
 from pipelines.settings import Settings
-from processing_scripts import contract
-
-# The SageMaker condition types the quality gate may use (settings.quality_gate.comparison).
-COMPARISONS = {
-    "LessThanOrEqualTo": ("<=", operator.le),
-    "LessThan": ("<", operator.lt),
-    "GreaterThanOrEqualTo": (">=", operator.ge),
-    "GreaterThan": (">", operator.gt),
-}
+from processing_scripts import contract, quality_gate
 
 
 def show_runs(
@@ -55,21 +46,17 @@ def show_runs(
 
 
 def quality_gate_line(settings: Settings, evaluation_report: Path, parameters: dict[str, Any]) -> str | None:
-    """``regression_metrics.rmse.value 2.19 <= 3.0 (QualityThreshold): passes the gate``, read from
-    the ``evaluation.json`` written next to the evaluation report; None when there is none."""
+    """The gate's metric from the ``evaluation.json`` next to the evaluation report, judged against
+    the ``QualityThreshold`` the execution ran with; None when either is missing."""
     evaluation = evaluation_report.with_name(contract.Evaluate.EVALUATION_FILE)
     threshold = parameters.get(QUALITY_THRESHOLD)
     gate = settings.quality_gate
-    if not evaluation.is_file() or threshold is None or gate.comparison not in COMPARISONS:
+    if not evaluation.is_file() or threshold is None or gate.comparison not in quality_gate.COMPARISONS:
         return None
-    value: Any = json.loads(evaluation.read_text())
-    for key in gate.metric_path.split("."):
-        value = value.get(key) if isinstance(value, dict) else None
-    if not isinstance(value, int | float):
+    value = quality_gate.metric_at(json.loads(evaluation.read_text()), gate.metric_path)
+    if value is None:
         return None
-    symbol, passes = COMPARISONS[gate.comparison]
-    verdict = "passes the gate" if passes(value, float(threshold)) else "fails the gate"
-    return f"{gate.metric_path} {value:.4g} {symbol} {threshold} ({QUALITY_THRESHOLD}): {verdict}"
+    return quality_gate.verdict(gate.metric_path, value, gate.comparison, float(threshold), QUALITY_THRESHOLD)
 
 
 def drift_gate_line(settings: Settings, share: float | None) -> str | None:

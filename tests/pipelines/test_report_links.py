@@ -52,9 +52,9 @@ def test_the_evaluation_report_and_the_gate_of_each_run(tmp_path, capsys):
     )
     assert capsys.readouterr().out.splitlines() == [
         f"evaluation report: {first.resolve().as_uri()}",
-        "  regression_metrics.rmse.value 2.339 <= 3.0 (QualityThreshold): passes the gate",
+        "  regression_metrics.rmse.value 2.339 <= 3 (QualityThreshold): passes the gate",
         f"evaluation report: {first.resolve().as_uri()}",  # run2 reused run1's result from the cache
-        "  regression_metrics.rmse.value 2.339 <= 2.0 (QualityThreshold): fails the gate",
+        "  regression_metrics.rmse.value 2.339 <= 2 (QualityThreshold): fails the gate",
     ]
 
 
