@@ -30,6 +30,7 @@ from pipelines.cli.deployed import (
     executions,
     require_deployed,
 )
+from pipelines.cli.exit_codes import ExitCode
 from pipelines.cli.watch import raise_unless_succeeded, watch
 from pipelines.definition import ParameterError, parse_assignments, read_definition, render_value
 from pipelines.parameters import GIT_COMMIT
@@ -99,7 +100,7 @@ def diff(
     for line in change.lines():
         console.print(line)
     console.print(unified_diff(deployed, local, name), markup=False, highlight=False)
-    raise typer.Exit(1)
+    raise typer.Exit(ExitCode.DIFFERS)
 
 
 def start(
