@@ -18,17 +18,18 @@ export MLOPS_ENV := $(ENV)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --editable .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules from the pinned lock files
+install: $(VENV)/.installed node_modules/.installed ## create .venv (with the `pipelines` command) and node_modules from the pinned lock files
 
 test: install check ## the gates (lint, import layers, types), then the whole test suite (what CI runs)
 	$(PY) -m pytest -n auto --dist loadfile

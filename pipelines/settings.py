@@ -166,7 +166,9 @@ class RetrainingConfig:
     schedule_expression: str = "rate(7 days)"
     schedule_enabled: bool = False
     # The storm guard: never two retraining runs at once, and at most one start per cooldown.
-    cooldown_minutes: int = 60
+    # A day: an alarm that flaps every other hourly window must not retrain every two hours
+    # (`pipelines simulate --scenario flapping` shows it in simulated time).
+    cooldown_minutes: int = 24 * 60
 
 
 @dataclass(frozen=True)

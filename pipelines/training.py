@@ -334,6 +334,16 @@ def _evaluate_step(
                 execution_output_uri(settings, pipeline, EVALUATE, EVALUATION_OUTPUT),
             )
         ],
+        # For the report only: its inputs by their S3 URIs and the verdict the QualityGate will reach.
+        arguments=container_arguments(
+            [
+                ("--model-uri", model_uri),
+                ("--test-uri", split_uri["test"]),
+                ("--gate-metric-path", settings.quality_gate.metric_path),
+                ("--gate-comparison", settings.quality_gate.comparison),
+                ("--gate-threshold", params[p.QUALITY_THRESHOLD].to_string()),
+            ]
+        ),
     )
     return cached_processing_step(
         settings,

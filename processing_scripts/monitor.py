@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from processing_scripts import contract, dataset, job
 from processing_scripts.aws_clients import AwsClients, AwsTarget
 from processing_scripts.drift import engine, metrics, sources
@@ -59,7 +61,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> tuple[str, str]:
     """(statistics, constraints) S3 URIs registered with the model package the endpoint serves."""
-    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    try:
+        config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    except ClientError as err:
+        # SageMaker answers ValidationException "Could not find endpoint" for a missing endpoint
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).
+        if err.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
+        raise DriftInputError(
+            f"endpoint {endpoint} does not exist, so there is no deployed model to take a baseline "
+            "from: run the training pipeline first, or pass BaselineUri"
+        ) from err
     variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
     model = sagemaker.describe_model(ModelName=variants[0]["ModelName"])
     containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]

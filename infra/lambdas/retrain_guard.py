@@ -139,7 +139,10 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
     parameters = request.with_data_snapshot(config.data_snapshot_parameter)
     sagemaker = client("sagemaker")
     result: dict[str, Any] = {"pipeline_execution_arn": None, "parameters": parameters}
-    reason = _reason_to_skip(sagemaker, request.pipeline_name, config.cooldown_minutes)
+    # The cooldown is measured at the event's time, not the Lambda's: a delivery EventBridge retried
+    # later is judged against the starts around its alarm, and simulate's events carry its clock.
+    now = datetime.fromisoformat(request.event_time) if request.event_time else datetime.now(UTC)
+    reason = _reason_to_skip(sagemaker, request.pipeline_name, config.cooldown_minutes, now)
     if reason:
         return {**result, "action": "skipped", "reason": reason}
     started = sagemaker.start_pipeline_execution(
@@ -165,7 +168,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 _client = functools.cache(boto3.client)
 
 
-def _reason_to_skip(sagemaker: Any, pipeline_name: str, cooldown_minutes: int) -> str | None:
+def _reason_to_skip(sagemaker: Any, pipeline_name: str, cooldown_minutes: int, now: datetime) -> str | None:
     summaries = sagemaker.list_pipeline_executions(
         PipelineName=pipeline_name,
         SortBy="CreationTime",
@@ -180,10 +183,10 @@ def _reason_to_skip(sagemaker: Any, pipeline_name: str, cooldown_minutes: int) -
     # Sorted here too: the newest start decides, whatever order the API returned.
     last = max(summaries, key=lambda s: s["StartTime"])
     cooldown_ends = last["StartTime"] + timedelta(minutes=cooldown_minutes)
-    if datetime.now(UTC) < cooldown_ends:
+    if now < cooldown_ends:
         return (
             f"execution {last['PipelineExecutionArn']} started at {last['StartTime']:%Y-%m-%dT%H:%M:%SZ}, "
-            f"within the {cooldown_minutes}-minute cooldown (ends {cooldown_ends:%H:%M:%SZ})"
+            f"within the {cooldown_minutes}-minute cooldown (ends {cooldown_ends:%Y-%m-%dT%H:%M:%SZ})"
         )
     return None
 

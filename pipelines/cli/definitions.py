@@ -43,14 +43,16 @@ def read_definition_file(path: Path) -> dict[str, Any]:
         text = path.read_text()
     except OSError as err:
         raise CliError(
-            f"cannot read {path}: {err.strerror}", "run `python -m pipelines synth` first"
+            f"cannot read {path}: {err.strerror}",
+            "check the path; `pipelines synth` writes build/pipelines/<name>.json",
+            CliError.NOT_FOUND,
         ) from err
     try:
         definition = json.loads(text)
     except json.JSONDecodeError as err:
         raise CliError(
             f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})",
-            "regenerate it with `python -m pipelines synth`",
+            "regenerate it with `pipelines synth`",
             CliError.INVALID,
         ) from err
     if not isinstance(definition, dict):

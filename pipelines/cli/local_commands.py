@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 
+from pipelines.cli import report_links
 from pipelines.cli.context import CliContext, CliError, console
 from pipelines.cli.definitions import parameter_error, read_definition_file, resolve_pipeline_name
 from pipelines.definition import parse_assignments
@@ -133,6 +134,7 @@ def run_local(
             "stopped (Ctrl-C); the emulator is down, the record says where it stopped", exit_code=130
         ) from None
     _summary(record)
+    report_links.show_runs(obj.settings, runs_dir, [record])
     if not record.succeeded:
         failed = next((s for s in record.steps.values() if s.failure_reason), None)
         log = f"{record.run_dir / failed.log_file}" if failed and failed.log_file else str(record.record_file)

@@ -231,6 +231,13 @@ def test_evaluate_publishes_evaluation_json_as_the_gates_property_file():
     inputs = _inputs(evaluate)
     assert inputs["model"]["S3Uri"] == _get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
     assert inputs["test"]["S3Uri"] == _output_ref("Preprocess", "test")
+    # The report names its inputs by the same S3 URIs and states the gate's verdict (issue 17).
+    gate = DEV.quality_gate
+    assert evaluate["Arguments"]["AppSpecification"]["ContainerArguments"] == [
+        "--model-uri", inputs["model"]["S3Uri"], "--test-uri", inputs["test"]["S3Uri"],
+        "--gate-metric-path", gate.metric_path, "--gate-comparison", gate.comparison,
+        "--gate-threshold", {"Std:Join": {"On": "", "Values": [_get("Parameters.QualityThreshold")]}},
+    ]  # fmt: skip
 
 
 def test_quality_gate_compares_the_metric_with_the_threshold_and_fails_loudly_otherwise():

@@ -263,3 +263,11 @@ def test_metrics_are_published_in_batches():
     data = [{"MetricName": f"m{i}", "Value": float(i)} for i in range(5)]
     assert metrics.publish(recorder, "ns", data, batch_size=2) == 3
     assert recorder.calls == [2, 2, 1]
+
+
+def test_no_endpoint_yet_is_a_clear_job_error(aws, tmp_path):
+    """`run-local monitoring` on a fresh emulator showed a botocore traceback fragment (issue 17)."""
+    assert run_monitor(tmp_path) == 1
+    message = exit_message(tmp_path)
+    assert f"endpoint {SETTINGS.endpoint_name} does not exist" in message
+    assert "run the training pipeline first" in message and "Traceback" not in message
