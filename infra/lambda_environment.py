@@ -9,7 +9,7 @@ from __future__ import annotations
 from infra.lambdas.deploy import DeployConfig
 from infra.lambdas.retrain_guard import GuardConfig
 from pipelines import parameters
-from pipelines.settings import FUNCTION_PURPOSES, Settings, SettingsError
+from pipelines.settings import FUNCTION_PURPOSES, MODEL_ROLE, Settings, SettingsError
 
 
 def deploy_config(settings: Settings) -> DeployConfig:
@@ -17,7 +17,7 @@ def deploy_config(settings: Settings) -> DeployConfig:
     return DeployConfig(
         model_package_group=settings.model_package_group,
         endpoint_name=settings.endpoint_name,
-        execution_role_arn=settings.role_arn("sagemaker-execution"),
+        model_role_arn=settings.role_arn(MODEL_ROLE),
         variant_name=serving.variant_name,
         instance_type=serving.instance_type,
         initial_instance_count=serving.initial_instance_count,

@@ -13,7 +13,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.lambdas.deploy import CURRENT_BASELINE_FILES
-from pipelines.settings import Settings
+from pipelines.settings import JOB_ROLE, Settings
 from processing_scripts import contract
 
 MONITORING_TYPE = "DataQuality"
@@ -36,7 +36,7 @@ class ModelMonitorSchedule(Construct):
             "JobDefinition",
             job_definition_name=self.job_definition_name,
             endpoint_name=settings.endpoint_name,
-            role_arn=settings.role_arn("sagemaker-execution"),
+            role_arn=settings.role_arn(JOB_ROLE),
             data_quality_app_specification=sagemaker.CfnDataQualityJobDefinition.DataQualityAppSpecificationProperty(
                 image_uri=settings.model_monitor_image_uri,
                 environment={"publish_cloudwatch_metrics": "Enabled"},

@@ -45,7 +45,7 @@ from localcloud.sagemaker.endpoint import LocalEndpoint
 from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner
 from localcloud.sagemaker.executor.progress import ProgressListener
 from localcloud.sagemaker.executor.records import ExecutionRecord
-from pipelines.settings import REPO_ROOT, Settings
+from pipelines.settings import PIPELINE_ROLE, REPO_ROOT, Settings
 
 Definitions = Mapping[str, Mapping[str, Any]]  # pipeline name -> definition JSON
 
@@ -170,7 +170,7 @@ class LocalCloud(Service):
         self.aws.clients.sagemaker.create_pipeline(
             PipelineName=name,
             PipelineDefinition=json.dumps(self._definition(name)),
-            RoleArn=self.settings.role_arn("sagemaker-execution"),
+            RoleArn=self.settings.role_arn(PIPELINE_ROLE),
         )
 
     def run(

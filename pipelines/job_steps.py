@@ -38,7 +38,7 @@ from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
 from pipelines.parameters import ParameterDeclaration
 from pipelines.sdk_session import OfflinePipelineSession
-from pipelines.settings import Settings
+from pipelines.settings import JOB_ROLE, Settings
 
 # Transient control-plane errors (throttling, 5xx): cheap to retry quickly.
 SERVICE_RETRY = {"interval_seconds": 10, "backoff_rate": 2.0, "max_attempts": 5}
@@ -77,7 +77,7 @@ def script_processor(
     at synthesis time and the definition changes exactly when the code does.
     """
     return Processor(
-        role=settings.role_arn("sagemaker-execution"),
+        role=settings.role_arn(JOB_ROLE),
         image_uri=settings.processing_image_uri,
         entrypoint=["python3", "-m", f"processing_scripts.{script}"],
         instance_type=instance_type,

@@ -177,7 +177,9 @@ class Settings:
     project: str = "abalone-mlops"
     owner: str = "mlops-team"
     notification_email: str = ""
-    model_approval_status: str = "Approved"  # default of the pipeline's approval parameter
+    # Default of the pipeline's approval parameter; anything but Approved means a person approves
+    # every package (see ``manual_approval``).
+    model_approval_status: str = "Approved"
     # How long a successful job step may be reused by a later run with identical arguments
     # (ISO 8601 duration); see docs/training-pipeline.md "Caching" for what "identical" means.
     pipeline_cache_expire_after: str = "P7D"
@@ -189,6 +191,47 @@ class Settings:
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+
+    def __post_init__(self) -> None:
+        if self.model_approval_status not in self.registrable_approval_statuses:
+            raise SettingsError(
+                f"model_approval_status {self.model_approval_status!r} is not one the pipeline may "
+                f"register with; use one of {self.registrable_approval_statuses}"
+            )
+
+    # -- approval ------------------------------------------------------------------------------
+    @property
+    def manual_approval(self) -> bool:
+        """A person approves every package (prod): the pipeline must never register one Approved."""
+        return self.model_approval_status != APPROVED
+
+    @property
+    def registrable_approval_statuses(self) -> tuple[str, ...]:
+        """What the pipeline may register a package as: the approval parameter's allowed values and,
+        the same tuple, the IAM condition on the pipeline role's ``sagemaker:CreateModelPackage``
+        (so neither a start parameter nor a changed definition can skip the manual approval)."""
+        return (PENDING_MANUAL_APPROVAL,) if self.manual_approval else APPROVAL_STATUSES
+
+    # -- ARNs ----------------------------------------------------------------------------------
+    @property
+    def partition(self) -> str:
+        """The ARN partition of the region: ``aws``, ``aws-cn`` (China) or ``aws-us-gov`` (GovCloud).
+
+        The pipeline JSON is synthesized offline, so its ARNs cannot use CloudFormation's
+        ``AWS::Partition``; the stacks are bound to the same region, so both agree. Source:
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+        """
+        for region_prefix, partition in PARTITIONS.items():
+            if self.region.startswith(region_prefix):
+                return partition
+        return "aws"
+
+    def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
+        """``arn:<partition>:<service>:<region>:<account>:<resource>``; IAM is global (no region)
+        and S3 bucket ARNs carry neither region nor account."""
+        region = self.region if regional else ""
+        owner = self.account if account else ""
+        return f"arn:{self.partition}:{service}:{region}:{owner}:{resource}"
 
     # -- names ---------------------------------------------------------------------------------
     @property
@@ -248,7 +291,7 @@ class Settings:
 
     @property
     def sns_topic_arn(self) -> str:
-        return f"arn:aws:sns:{self.region}:{self.account}:{self.sns_topic_name}"
+        return self.arn("sns", self.sns_topic_name)
 
     def function_name(self, purpose: str) -> str:
         """Lambda names: purpose is ``deploy`` or ``retrain-guard``."""
@@ -257,19 +300,29 @@ class Settings:
         return f"{self.prefix}-{purpose}"
 
     def function_arn(self, purpose: str) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name(purpose)}"
+        return self.arn("lambda", f"function:{self.function_name(purpose)}")
 
     def role_name(self, purpose: str) -> str:
-        """IAM roles get fixed names so the offline pipeline JSON can carry their ARNs."""
+        """IAM roles get fixed names so the offline pipeline JSON can carry their ARNs.
+
+        IAM is global to the account, so the region is part of the name: the same environment can
+        be deployed to two regions of one account without a name clash.
+        """
         if purpose not in ROLE_PURPOSES:
             raise SettingsError(f"unknown role {purpose!r}; use one of {ROLE_PURPOSES}")
-        return f"{self.prefix}-{purpose}"
+        name = f"{self.prefix}-{purpose}-{self.region}"
+        if len(name) > MAX_ROLE_NAME_LENGTH:
+            raise SettingsError(
+                f"role name {name!r} is longer than IAM's {MAX_ROLE_NAME_LENGTH} characters; "
+                "shorten the project name"
+            )
+        return name
 
     def role_arn(self, purpose: str) -> str:
-        return f"arn:aws:iam::{self.account}:role/{self.role_name(purpose)}"
+        return self.arn("iam", f"role/{self.role_name(purpose)}", regional=False)
 
     def pipeline_arn(self, pipeline_name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.account}:pipeline/{pipeline_name.lower()}"
+        return self.arn("sagemaker", f"pipeline/{pipeline_name.lower()}")
 
     def drift_metric_name(self, feature: str) -> str:
         return f"{self.monitoring.feature_drift_metric_prefix}{feature}"
@@ -343,7 +396,20 @@ MONITORING_PIPELINE = "monitoring"
 PIPELINES = (TRAINING_PIPELINE, MONITORING_PIPELINE)
 BUCKET_PURPOSES = ("data", "artifacts", "capture", "reports", "logs")
 FUNCTION_PURPOSES = ("deploy", "retrain-guard")
-ROLE_PURPOSES = ("sagemaker-execution", "deploy-function", "retrain-guard", "events")
+# The SageMaker roles are split by who acts: the pipeline service (starts jobs, registers, invokes the
+# deploy function), the jobs (read data, write artifacts), the model on the endpoint (reads its
+# artifact, writes capture; nothing else). Which step uses which is decided in the definitions.
+PIPELINE_ROLE = "pipeline"
+JOB_ROLE = "job"
+MODEL_ROLE = "model"
+ROLE_PURPOSES = (PIPELINE_ROLE, JOB_ROLE, MODEL_ROLE, "deploy-function", "retrain-guard", "events")
+# Region name prefix -> ARN partition, for the regions outside the commercial partition.
+PARTITIONS = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b"}
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html (RoleName: 1-64)
+MAX_ROLE_NAME_LENGTH = 64
+APPROVED = "Approved"  # the approval status that deploys
+PENDING_MANUAL_APPROVAL = "PendingManualApproval"
+APPROVAL_STATUSES = (APPROVED, PENDING_MANUAL_APPROVAL, "Rejected")  # CreateModelPackage's values
 ENDPOINT_ALARM_PURPOSES = ("error-rate", "latency-p99")
 # Region -> account of the `sagemaker-model-monitor-analyzer` image. Source: the SageMaker Python
 # SDK's registry table (sagemaker/core/image_uri_config/model-monitor.json, added in
@@ -374,7 +440,7 @@ MODEL_MONITOR_SCHEDULE_ENV = "MLOPS_MODEL_MONITOR_SCHEDULE"
 OVERRIDES: dict[str, dict[str, object]] = {
     "dev": {},
     "prod": {
-        "model_approval_status": "PendingManualApproval",
+        "model_approval_status": PENDING_MANUAL_APPROVAL,
         "training": TrainingConfig(instance_type="ml.m5.xlarge", tuning_enabled=True),
         "processing": ProcessingConfig(instance_type="ml.m5.xlarge"),
         "serving": ServingConfig(

@@ -53,7 +53,7 @@ from pipelines.job_steps import (
     step_cache,
 )
 from pipelines.sdk_session import OfflinePipelineSession
-from pipelines.settings import Settings, SettingsError
+from pipelines.settings import APPROVED, JOB_ROLE, MODEL_ROLE, Settings, SettingsError
 from processing_scripts import contract, s3_uri
 
 # Step names: the JSON, the local executor and the docs refer to steps by these.
@@ -142,6 +142,11 @@ def build_training_pipeline(settings: Settings, session: OfflinePipelineSession)
         parameters=list(params.values()),
         steps=[preprocess, fit_step, baseline, evaluate, gate],
         sagemaker_session=session,
+        # No SageMaker Experiments: lineage is the model package's metadata (GitCommit,
+        # TriggeredBy, metrics) and the execution itself; the SDK's default would make every run
+        # create an experiment and a trial, which needs sagemaker:CreateExperiment/CreateTrial/...
+        # on the pipeline role for records nobody reads.
+        pipeline_experiment_config=None,
     )
 
 
@@ -200,7 +205,7 @@ def _model_trainer(
     """
     return ModelTrainer(
         training_image=_xgboost_image(settings),
-        role=settings.role_arn("sagemaker-execution"),
+        role=settings.role_arn(JOB_ROLE),
         sagemaker_session=session,
         compute=Compute(
             instance_type=params[p.TRAINING_INSTANCE_TYPE],
@@ -358,7 +363,7 @@ def _register_step(
     builder = ModelBuilder(
         image_uri=_xgboost_image(settings),
         s3_model_data_url=model_uri,
-        role_arn=settings.role_arn("sagemaker-execution"),
+        role_arn=settings.role_arn(MODEL_ROLE),
         sagemaker_session=session,
         log_level=None,  # the default (DEBUG) would reconfigure an SDK-wide logger
     )
@@ -420,8 +425,8 @@ def _approval_branch(settings: Settings, register: ModelStep) -> ConditionStep:
     )
     return ConditionStep(
         name=CHECK_APPROVAL,
-        description=f"Deploy only if the registered package is {p.APPROVED}.",
-        conditions=[ConditionEquals(left=register.properties.ModelApprovalStatus, right=p.APPROVED)],
+        description=f"Deploy only if the registered package is {APPROVED}.",
+        conditions=[ConditionEquals(left=register.properties.ModelApprovalStatus, right=APPROVED)],
         if_steps=[deploy],
         else_steps=[],
     )

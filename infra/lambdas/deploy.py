@@ -55,7 +55,7 @@ class DeployConfig:
 
     model_package_group: str
     endpoint_name: str
-    execution_role_arn: str
+    model_role_arn: str
     variant_name: str
     instance_type: str
     initial_instance_count: int
@@ -104,7 +104,7 @@ class DeployConfig:
             self.initial_instance_count,
             self.capture_uri,
             self.capture_sampling_percentage,
-            self.execution_role_arn,
+            self.model_role_arn,
         )
         return json.dumps(fields)
 
@@ -190,7 +190,7 @@ def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package
         return
     sagemaker.create_model(
         ModelName=model_name,
-        ExecutionRoleArn=config.execution_role_arn,
+        ExecutionRoleArn=config.model_role_arn,
         PrimaryContainer={"ModelPackageName": package_arn},
     )
 

@@ -25,7 +25,7 @@ from pipelines.cli.definitions import (
 )
 from pipelines.definition import ParameterError, parse_assignments, read_definition, render_value
 from pipelines.parameters import GIT_COMMIT
-from pipelines.settings import PIPELINES
+from pipelines.settings import PIPELINE_ROLE, PIPELINES
 from pipelines.synth import DEFAULT_OUT_DIR
 
 TERMINAL_STATUSES = {"Succeeded", "Failed", "Stopped"}
@@ -98,7 +98,7 @@ def upsert(
         "PipelineName": name,
         "PipelineDefinition": canonical(local),
         "PipelineDescription": description,
-        "RoleArn": settings.role_arn("sagemaker-execution"),
+        "RoleArn": settings.role_arn(PIPELINE_ROLE),
     }
     if deployed is None:
         tags = [{"Key": k, "Value": v} for k, v in sorted(settings.tags.items())]

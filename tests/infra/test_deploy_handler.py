@@ -128,7 +128,7 @@ def test_first_approved_package_creates_the_endpoint_with_data_capture(aws: Aws)
     assert {o["CaptureMode"] for o in capture["CaptureOptions"]} == {"Input", "Output"}
     model = aws.sagemaker.describe_model(ModelName=variant["ModelName"])
     assert model["PrimaryContainer"]["ModelPackageName"] == arn
-    assert model["ExecutionRoleArn"] == SETTINGS.role_arn("sagemaker-execution")
+    assert model["ExecutionRoleArn"] == SETTINGS.role_arn(project_settings.MODEL_ROLE)
 
 
 def test_autoscaling_is_registered_from_settings(aws: Aws) -> None:

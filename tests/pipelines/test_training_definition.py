@@ -98,6 +98,32 @@ def test_parameters_are_the_declared_specs(settings):
     assert defaults[p.DATA_SNAPSHOT] == "initial"
 
 
+def test_prod_refuses_a_run_that_would_register_a_package_approved():
+    """With manual approval, SageMaker itself rejects ModelApprovalStatus=Approved at start."""
+    (status,) = [
+        q for q in definition("prod", "training")["Parameters"] if q["Name"] == p.MODEL_APPROVAL_STATUS
+    ]
+    assert status["EnumValues"] == [settings_module.PENDING_MANUAL_APPROVAL]
+    (dev_status,) = [
+        q for q in definition("dev", "training")["Parameters"] if q["Name"] == p.MODEL_APPROVAL_STATUS
+    ]
+    assert settings_module.APPROVED in dev_status["EnumValues"]
+
+
+def test_every_job_runs_as_the_job_role_and_no_run_creates_experiments():
+    for settings in (DEV, PROD):
+        doc = definition(settings.env, "training")
+        assert doc.get("PipelineExperimentConfig") is None
+        for step in doc["Steps"] + [
+            s for c in doc["Steps"] for s in c.get("Arguments", {}).get("IfSteps", [])
+        ]:
+            args = step.get("Arguments", {})
+            if step["Type"] in ("Processing", "Training"):
+                assert args["RoleArn"] == settings.role_arn(settings_module.JOB_ROLE), step["Name"]
+            if step["Type"] == "Tuning":
+                assert args["TrainingJobDefinition"]["RoleArn"] == settings.role_arn(settings_module.JOB_ROLE)
+
+
 def test_processing_steps_run_module_scripts_from_the_project_image_without_uploading_code():
     steps = steps_by_name(definition("dev", "training"))
     tags = set()
@@ -109,7 +135,7 @@ def test_processing_steps_run_module_scripts_from_the_project_image_without_uplo
             "-m",
             f"processing_scripts.{script}",
         ]
-        assert args["RoleArn"] == DEV.role_arn("sagemaker-execution")
+        assert args["RoleArn"] == DEV.role_arn(settings_module.JOB_ROLE)
         assert "code" not in _inputs(steps[name])
         for output in _outputs(steps[name]).values():
             assert output["S3Uri"]["Std:Join"]["Values"][:2] == [
