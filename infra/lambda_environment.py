@@ -26,11 +26,13 @@ def deploy_config(settings: Settings) -> DeployConfig:
         min_capacity=serving.min_capacity,
         max_capacity=serving.max_capacity,
         target_invocations_per_instance=serving.target_invocations_per_instance,
+        traffic_routing=serving.traffic_routing,
         canary_size_percent=serving.canary_size_percent,
         canary_wait_seconds=serving.canary_wait_seconds,
         termination_wait_seconds=serving.termination_wait_seconds,
         rollback_alarm_names=tuple(settings.endpoint_alarm_names.values()),
         current_baseline_uri=settings.current_baseline_uri,
+        tags=tuple(sorted(settings.tags.items())),
     )
 
 

@@ -62,6 +62,11 @@ def sdk_parameters(declarations: Iterable[ParameterDeclaration]) -> dict[str, Pa
     return built
 
 
+def job_tags(settings: Settings) -> list[dict[str, str]]:
+    """The project's cost-allocation tags, as every job (processing, training, tuning) carries them."""
+    return [{"Key": key, "Value": value} for key, value in sorted(settings.tags.items())]
+
+
 def script_processor(
     settings: Settings,
     session: OfflinePipelineSession,
@@ -84,6 +89,7 @@ def script_processor(
         instance_count=instance_count,
         max_runtime_in_seconds=settings.processing.max_runtime_seconds,
         env=environment,
+        tags=job_tags(settings),
         sagemaker_session=session,
     )
 

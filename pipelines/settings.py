@@ -98,9 +98,12 @@ class ServingConfig:
     max_capacity: int = 2
     target_invocations_per_instance: int = 1000
     capture_sampling_percentage: int = 100
-    # Blue/green with canary traffic shifting and automatic rollback on the endpoint alarms.
-    canary_size_percent: int = 10
-    canary_wait_seconds: int = 300
+    # Blue/green with automatic rollback on the endpoint alarms. SageMaker refuses a canary larger
+    # than half the fleet (10 % of one instance rounds up to the whole instance), so a single
+    # instance shifts ALL_AT_ONCE and bakes; CANARY needs 2+ instances (prod).
+    traffic_routing: str = "ALL_AT_ONCE"  # or CANARY
+    canary_size_percent: int = 10  # CANARY only
+    canary_wait_seconds: int = 300  # the bake time: after the canary, or after all at once
     termination_wait_seconds: int = 300
     local_port: int = 0  # the local endpoint's port; 0 picks a free one (it lives only as long as the run)
     variant_name: str = "AllTraffic"  # the endpoint's one production variant (alarms' dimension)
@@ -444,7 +447,11 @@ OVERRIDES: dict[str, dict[str, object]] = {
         "training": TrainingConfig(instance_type="ml.m5.xlarge", tuning_enabled=True),
         "processing": ProcessingConfig(instance_type="ml.m5.xlarge"),
         "serving": ServingConfig(
-            instance_type="ml.m5.xlarge", initial_instance_count=2, min_capacity=2, max_capacity=6
+            instance_type="ml.m5.xlarge",
+            initial_instance_count=2,
+            min_capacity=2,
+            max_capacity=6,
+            traffic_routing="CANARY",
         ),
         "retraining": RetrainingConfig(schedule_enabled=True),
     },

@@ -21,6 +21,7 @@ from sagemaker.core.drift_check_baselines import DriftCheckBaselines
 from sagemaker.core.lambda_helper import Lambda
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.parameter import ContinuousParameter, IntegerParameter, ParameterRange
+from sagemaker.core.shapes import Tag
 from sagemaker.core.workflow import conditions
 from sagemaker.core.workflow.conditions import ConditionComparison, ConditionEquals
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -44,6 +45,7 @@ from pipelines.job_steps import (
     container_arguments,
     execution_output_uri,
     job_retry_policies,
+    job_tags,
     output_file_uri,
     s3_input,
     s3_output,
@@ -217,6 +219,7 @@ def _model_trainer(
         },
         output_data_config=OutputDataConfig(s3_output_path=_models_uri(settings)),
         base_job_name=settings.prefix,
+        tags=[Tag(key=tag["Key"], value=tag["Value"]) for tag in job_tags(settings)],  # pydantic shapes here
     )
 
 
@@ -262,6 +265,7 @@ def _tuning_step(
         max_parallel_jobs=cfg.tuning_max_parallel_jobs,
         early_stopping_type="Auto",
         base_tuning_job_name=settings.prefix,
+        tags=job_tags(settings),
     )
     step = _TuningStepWithParameterLimits(
         name=TUNE,

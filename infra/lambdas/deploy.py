@@ -11,8 +11,10 @@ Deploying is idempotent because events arrive at least once: model and endpoint-
 derived from the package (version and ARN) and the serving settings, so a duplicate finds the endpoint
 already on its config and answers ``unchanged``. Packages that are not Approved are ``skipped``; the
 package's current status is read from the registry, never trusted from a possibly stale event.
-Updates use SageMaker's blue/green canary traffic shifting and roll back automatically when an
-endpoint health alarm fires.
+Updates use SageMaker's blue/green deployment (all at once, or a canary with 2+ instances) and roll
+back automatically when an endpoint health alarm fires. Two callers may deploy the same package at
+once (the approval event and the pipeline's Deploy step): a Create that finds its resource already
+created by the other is success, not an error.
 
 This module runs in the Lambda runtime (stdlib, boto3 and the project's ``processing_scripts.s3_uri``,
 which the code asset carries; see ``infra/functions.py``); :func:`handle` takes its clients and
@@ -64,17 +66,26 @@ class DeployConfig:
     min_capacity: int
     max_capacity: int
     target_invocations_per_instance: int
+    traffic_routing: str  # ALL_AT_ONCE or CANARY
     canary_size_percent: int
     canary_wait_seconds: int
     termination_wait_seconds: int
     rollback_alarm_names: tuple[str, ...]
     current_baseline_uri: str  # s3://bucket/prefix the served package's baseline is copied to
+    tags: tuple[tuple[str, str], ...]  # cost allocation: on the model, endpoint config and endpoint
 
     def to_env(self) -> dict[str, str]:
-        """Environment variables (upper-case field names; the alarm names comma-separated)."""
+        """Environment variables (upper-case field names; the alarm names comma-separated, the
+        tags a JSON object)."""
         env = {name.upper(): str(value) for name, value in asdict(self).items()}
         env["ROLLBACK_ALARM_NAMES"] = ",".join(self.rollback_alarm_names)
+        env["TAGS"] = json.dumps(dict(self.tags), sort_keys=True)
         return env
+
+    @property
+    def resource_tags(self) -> list[dict[str, str]]:
+        """The tags as SageMaker's Create calls take them."""
+        return [{"Key": key, "Value": value} for key, value in self.tags]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeployConfig:
@@ -86,6 +97,8 @@ class DeployConfig:
             raw = env[name.upper()]
             if name == "rollback_alarm_names":
                 values[name] = tuple(a for a in raw.split(",") if a)
+            elif name == "tags":
+                values[name] = _tags(raw)
             elif spec.type == "int":
                 try:
                     values[name] = int(raw)
@@ -107,6 +120,16 @@ class DeployConfig:
             self.model_role_arn,
         )
         return json.dumps(fields)
+
+
+def _tags(raw: str) -> tuple[tuple[str, str], ...]:
+    try:
+        tags = json.loads(raw)
+    except ValueError:
+        tags = None
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise DeployError(f"environment TAGS={raw!r} is not a JSON object of strings")
+    return tuple(sorted(tags.items()))
 
 
 def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str, str]) -> dict[str, Any]:
@@ -188,17 +211,20 @@ def _detail(event: dict[str, Any]) -> dict[str, Any]:
 def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package_arn: str) -> None:
     if _exists(sagemaker, "describe_model", ModelName=model_name):
         return
-    sagemaker.create_model(
+    _create(
+        sagemaker.create_model,
         ModelName=model_name,
         ExecutionRoleArn=config.model_role_arn,
         PrimaryContainer={"ModelPackageName": package_arn},
+        Tags=config.resource_tags,
     )
 
 
 def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: str, model_name: str) -> None:
     if _exists(sagemaker, "describe_endpoint_config", EndpointConfigName=config_name):
         return
-    sagemaker.create_endpoint_config(
+    _create(
+        sagemaker.create_endpoint_config,
         EndpointConfigName=config_name,
         ProductionVariants=[
             {
@@ -216,6 +242,7 @@ def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: s
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
             "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
         },
+        Tags=config.resource_tags,
     )
 
 
@@ -223,9 +250,15 @@ def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name:
     """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged."""
     endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
     if endpoint is None:
-        sagemaker.create_endpoint(EndpointName=config.endpoint_name, EndpointConfigName=config_name)
-        _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
-        return "created"
+        if _create(
+            sagemaker.create_endpoint,
+            EndpointName=config.endpoint_name,
+            EndpointConfigName=config_name,
+            Tags=config.resource_tags,
+        ):
+            _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
+            return "created"
+        endpoint = _describe_endpoint(sagemaker, config.endpoint_name) or {}  # created meanwhile
     pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if config_name in (endpoint.get("EndpointConfigName"), pending):
         _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
@@ -245,14 +278,18 @@ def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name:
 
 
 def deployment_config(config: DeployConfig) -> dict[str, Any]:
-    """Blue/green with a canary: shift a slice, bake, then the rest; roll back on any health alarm."""
+    """Blue/green: shift all at once (or a canary slice first), bake, then terminate the old
+    fleet; roll back on any health alarm. A canary must be at most half the fleet, so one
+    instance shifts all at once."""
+    routing: dict[str, Any] = {
+        "Type": config.traffic_routing,
+        "WaitIntervalInSeconds": config.canary_wait_seconds,
+    }
+    if config.traffic_routing == "CANARY":
+        routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": config.canary_size_percent}
     return {
         "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {
-                "Type": "CANARY",
-                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": config.canary_size_percent},
-                "WaitIntervalInSeconds": config.canary_wait_seconds,
-            },
+            "TrafficRoutingConfiguration": routing,
             "TerminationWaitInSeconds": config.termination_wait_seconds,
         },
         "AutoRollbackConfiguration": {
@@ -320,6 +357,27 @@ def _exists(sagemaker: Any, describe: str, **kwargs: str) -> bool:
             return False
         raise
     return True
+
+
+def _create(create: Callable[..., Any], **request: Any) -> bool:
+    """Call a SageMaker Create; False when the resource already exists (another invocation
+    deploying the same package created it between our describe and this call)."""
+    try:
+        create(**request)
+    except Exception as err:  # the client's ClientError; its class lives on the client instance
+        if _is_already_existing(err):
+            return False
+        raise
+    return True
+
+
+def _is_already_existing(err: Exception) -> bool:
+    """SageMaker refuses a Create on an existing name: ValidationException 'Cannot create already
+    existing ...' (models, endpoint configs, endpoints)."""
+    response = getattr(err, "response", None) or {}
+    code = response.get("Error", {}).get("Code", "")
+    message = response.get("Error", {}).get("Message", "")
+    return code == "ValidationException" and "already existing" in message.lower()
 
 
 def _is_not_found(err: Exception) -> bool:

@@ -110,18 +110,20 @@ def test_prod_refuses_a_run_that_would_register_a_package_approved():
     assert settings_module.APPROVED in dev_status["EnumValues"]
 
 
-def test_every_job_runs_as_the_job_role_and_no_run_creates_experiments():
+@pytest.mark.parametrize("kind", ["training", "monitoring"])
+def test_every_job_runs_as_the_job_role_carries_the_tags_and_no_run_creates_experiments(kind: str) -> None:
     for settings in (DEV, PROD):
-        doc = definition(settings.env, "training")
+        doc = definition(settings.env, kind)
         assert doc.get("PipelineExperimentConfig") is None
-        for step in doc["Steps"] + [
-            s for c in doc["Steps"] for s in c.get("Arguments", {}).get("IfSteps", [])
-        ]:
-            args = step.get("Arguments", {})
-            if step["Type"] in ("Processing", "Training"):
-                assert args["RoleArn"] == settings.role_arn(settings_module.JOB_ROLE), step["Name"]
-            if step["Type"] == "Tuning":
-                assert args["TrainingJobDefinition"]["RoleArn"] == settings.role_arn(settings_module.JOB_ROLE)
+        tags = [{"Key": k, "Value": v} for k, v in sorted(settings.tags.items())]
+        nested = [s for c in doc["Steps"] for s in c.get("Arguments", {}).get("IfSteps", [])]
+        jobs = [s for s in doc["Steps"] + nested if s["Type"] in ("Processing", "Training", "Tuning")]
+        assert jobs
+        for step in jobs:
+            args = step["Arguments"]
+            definition_of_jobs = args.get("TrainingJobDefinition", args)  # tuning: per training job
+            assert definition_of_jobs["RoleArn"] == settings.role_arn(settings_module.JOB_ROLE), step["Name"]
+            assert args["Tags"] == tags, step["Name"]
 
 
 def test_processing_steps_run_module_scripts_from_the_project_image_without_uploading_code():
