@@ -1,7 +1,7 @@
 """The `python -m pipelines` command line: one Typer app, commands registered by topic module.
 
 Each topic module (``pipeline_commands``, ``monitor_commands``, ``local_commands``,
-``loop_commands``: :data:`COMMAND_MODULES`) exposes ``register(app)``. Errors a user can act on are raised as :class:`CliError` (or are AWS errors) and
+``loop_commands``, ``data_commands``: :data:`COMMAND_MODULES`) exposes ``register(app)``. Errors a user can act on are raised as :class:`CliError` (or are AWS errors) and
 printed as one line with a hint; the exit code says what kind of failure it was.
 """
 
@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "pipelines.cli.monitor_commands",
     "pipelines.cli.local_commands",
     "pipelines.cli.loop_commands",
+    "pipelines.cli.data_commands",
 )
 
 app = typer.Typer(
