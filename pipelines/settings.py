@@ -179,6 +179,9 @@ class Settings:
     region: str
     project: str = "abalone-mlops"
     owner: str = "mlops-team"
+    # owner/name of the GitHub repository whose Actions may deploy (infra/ci_access.py); from
+    # MLOPS_GITHUB_REPOSITORY, needed only to synthesize the CI access stack.
+    github_repository: str = ""
     notification_email: str = ""
     # Default of the pipeline's approval parameter; anything but Approved means a person approves
     # every package (see ``manual_approval``).
@@ -497,6 +500,9 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
     email = os.environ.get("MLOPS_NOTIFICATION_EMAIL")
     if email:
         settings = dataclasses.replace(settings, notification_email=email)
+    repository = os.environ.get("MLOPS_GITHUB_REPOSITORY")
+    if repository:
+        settings = dataclasses.replace(settings, github_repository=repository)
     return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
 
 
