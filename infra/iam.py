@@ -222,6 +222,7 @@ def pipeline_role(settings: Settings, key_arn: str) -> list[Permission]:
             wildcard_reason="the quality gate's JsonGet reads the evaluation report a step wrote",
         ),
         Permission(("kms:Decrypt",), (key_arn,)),
+        *key_grants(settings),  # jobs created with the isolation key
     ]
 
 
@@ -276,6 +277,8 @@ def job_role(settings: Settings, key_arn: str, repository_arn: str) -> list[Perm
         Permission(
             ("sagemaker:DescribeModelPackage",), (model_packages(settings),), wildcard_reason=PACKAGE_VERSIONS
         ),
+        *key_use(settings),
+        *vpc_access(settings),
     ]
     if settings.monitoring.model_monitor_schedule_enabled:
         # The Model Monitor job's volume is encrypted with the project key: SageMaker creates a
@@ -311,6 +314,67 @@ def model_role(settings: Settings, key_arn: str) -> list[Permission]:
             ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
             (logs_arn(settings, f"/aws/sagemaker/Endpoints/{settings.endpoint_name}:*"),),
             wildcard_reason="the endpoint's log streams are named per variant and instance",
+        ),
+        *key_use(settings, ("kms:Decrypt", "kms:GenerateDataKey")),  # capture under the isolation key
+        *vpc_access(settings),
+    ]
+
+
+def key_grants(settings: Settings) -> list[Permission]:
+    """For a caller that creates jobs or endpoint configs with ``settings.isolation.kms_key_arn``:
+    SageMaker creates a grant on the key for the instances' volumes, as the caller, and only for
+    AWS resources (``kms:GrantIsForAWSResource``)."""
+    key = settings.isolation.kms_key_arn
+    if not key:
+        return []
+    return [
+        Permission(("kms:DescribeKey",), (key,)),
+        Permission(("kms:CreateGrant",), (key,), conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+    ]
+
+
+def key_use(settings: Settings, actions: tuple[str, ...] = KMS_USE) -> list[Permission]:
+    """Encrypt/decrypt with ``settings.isolation.kms_key_arn`` (job outputs, volumes, capture)."""
+    key = settings.isolation.kms_key_arn
+    return [Permission(actions, (key,))] if key else []
+
+
+def vpc_access(settings: Settings) -> list[Permission]:
+    """What SageMaker needs, as the job's or the model's role, to attach them to the settings' VPC
+    ("Give SageMaker access to resources in your Amazon VPC", SageMaker Developer Guide)."""
+    isolation = settings.isolation
+    if not isolation.vpc:
+        return []
+    interfaces = settings.arn("ec2", "network-interface/*")
+    return [
+        Permission(
+            ("ec2:CreateNetworkInterface",),
+            (
+                interfaces,
+                *(settings.arn("ec2", f"subnet/{subnet}") for subnet in isolation.subnet_ids),
+                *(settings.arn("ec2", f"security-group/{group}") for group in isolation.security_group_ids),
+            ),
+            wildcard_reason="network interface IDs are assigned at creation; in the settings' subnets only",
+        ),
+        Permission(
+            (
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ),
+            (interfaces,),
+            wildcard_reason="network interface IDs are assigned at creation",
+        ),
+        Permission(
+            (
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+            ),
+            ("*",),
+            wildcard_reason="EC2 Describe actions support no resource-level permissions (read-only)",
         ),
     ]
 
@@ -426,6 +490,7 @@ def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
         ),
         Permission(("s3:PutObject",), current_baseline_objects),
         Permission(("kms:Decrypt", "kms:GenerateDataKey"), (key_arn,)),
+        *key_grants(settings),  # endpoint configs created with the isolation key
     ]
 
 

@@ -33,6 +33,10 @@ def deploy_config(settings: Settings) -> DeployConfig:
         rollback_alarm_names=tuple(settings.endpoint_alarm_names.values()),
         current_baseline_uri=settings.current_baseline_uri,
         tags=tuple(sorted(settings.tags.items())),
+        kms_key_arn=settings.isolation.kms_key_arn,
+        subnet_ids=settings.isolation.subnet_ids,
+        security_group_ids=settings.isolation.security_group_ids,
+        network_isolation=settings.isolation.network_isolation,
     )
 
 

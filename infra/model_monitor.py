@@ -78,7 +78,13 @@ class ModelMonitorSchedule(Construct):
                 )
             ),
             network_config=sagemaker.CfnDataQualityJobDefinition.NetworkConfigProperty(
-                enable_inter_container_traffic_encryption=True
+                enable_inter_container_traffic_encryption=True,
+                vpc_config=sagemaker.CfnDataQualityJobDefinition.VpcConfigProperty(
+                    security_group_ids=list(settings.isolation.security_group_ids),
+                    subnets=list(settings.isolation.subnet_ids),
+                )
+                if settings.isolation.vpc
+                else None,
             ),
             stopping_condition=sagemaker.CfnDataQualityJobDefinition.StoppingConditionProperty(
                 max_runtime_in_seconds=MAX_RUNTIME_SECONDS

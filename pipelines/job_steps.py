@@ -11,6 +11,7 @@ import pipelines.sdk_session  # noqa: F401  (prepares the environment the SDK re
 # isort: split
 from collections.abc import Iterable, Sequence
 
+from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import (
     ProcessingInput,
@@ -90,7 +91,23 @@ def script_processor(
         max_runtime_in_seconds=settings.processing.max_runtime_seconds,
         env=environment,
         tags=job_tags(settings),
+        volume_kms_key=settings.isolation.kms_key_arn or None,
+        output_kms_key=settings.isolation.kms_key_arn or None,
+        network_config=processing_network(settings),
         sagemaker_session=session,
+    )
+
+
+def processing_network(settings: Settings) -> NetworkConfig | None:
+    """The VPC and inter-container encryption of processing jobs (settings.isolation); None when
+    both are off, so the definitions carry nothing. Never network isolation: see IsolationConfig."""
+    isolation = settings.isolation
+    if not (isolation.vpc or isolation.inter_container_encryption):
+        return None
+    return NetworkConfig(
+        subnets=list(isolation.subnet_ids) or None,
+        security_group_ids=list(isolation.security_group_ids) or None,
+        encrypt_inter_container_traffic=isolation.inter_container_encryption or None,
     )
 
 

@@ -110,6 +110,41 @@ class ServingConfig:
 
 
 @dataclass(frozen=True)
+class IsolationConfig:
+    """Encryption and network boundaries of the jobs and the endpoint. All off by default (the
+    buckets are KMS-encrypted regardless); each one set appears in the pipeline definitions, the
+    deploy function's requests and the roles' grants.
+
+    * ``kms_key_arn``: the key of job outputs and ML storage volumes (processing, training, tuning),
+      the endpoint's volumes and its data capture. The roles are granted its use; its key policy
+      must allow the account's IAM policies (the default key policy does).
+    * ``subnet_ids`` + ``security_group_ids`` (both or neither): jobs and the model run in this VPC;
+      it needs S3, CloudWatch and SageMaker API endpoints (or a NAT) for the jobs to reach them.
+    * ``network_isolation``: no network for the training containers and the model. Processing jobs
+      are not isolated: the monitoring job calls CloudWatch and SageMaker.
+    * ``inter_container_encryption``: TLS between the instances of a multi-instance job.
+    """
+
+    kms_key_arn: str = ""
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    network_isolation: bool = False
+    inter_container_encryption: bool = False
+
+    def __post_init__(self) -> None:
+        if bool(self.subnet_ids) != bool(self.security_group_ids):
+            raise SettingsError("isolation: set subnet_ids and security_group_ids together, or neither")
+        if self.kms_key_arn and ":key/" not in self.kms_key_arn:
+            raise SettingsError(
+                f"isolation.kms_key_arn {self.kms_key_arn!r} must be a key ARN (arn:<partition>:kms:...:key/<id>)"
+            )
+
+    @property
+    def vpc(self) -> bool:
+        return bool(self.subnet_ids)
+
+
+@dataclass(frozen=True)
 class MonitoringSettings:
     """The monitoring job's schedule, the drift engine's config and the CloudWatch names the
     monitoring job and the alarms share."""
@@ -197,6 +232,7 @@ class Settings:
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    isolation: IsolationConfig = field(default_factory=IsolationConfig)
 
     def __post_init__(self) -> None:
         if self.model_approval_status not in self.registrable_approval_statuses:

@@ -73,13 +73,25 @@ class DeployConfig:
     rollback_alarm_names: tuple[str, ...]
     current_baseline_uri: str  # s3://bucket/prefix the served package's baseline is copied to
     tags: tuple[tuple[str, str], ...]  # cost allocation: on the model, endpoint config and endpoint
+    # settings.isolation: empty/false = off
+    kms_key_arn: str  # the endpoint's volumes and its data capture
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    network_isolation: bool
 
     def to_env(self) -> dict[str, str]:
-        """Environment variables (upper-case field names; the alarm names comma-separated, the
-        tags a JSON object)."""
-        env = {name.upper(): str(value) for name, value in asdict(self).items()}
-        env["ROLLBACK_ALARM_NAMES"] = ",".join(self.rollback_alarm_names)
-        env["TAGS"] = json.dumps(dict(self.tags), sort_keys=True)
+        """Environment variables (upper-case field names; lists comma-separated, the tags a JSON
+        object, booleans true/false)."""
+        env = {}
+        for name, value in asdict(self).items():
+            if name == "tags":
+                env[name.upper()] = json.dumps(dict(self.tags), sort_keys=True)
+            elif isinstance(value, (tuple, list)):
+                env[name.upper()] = ",".join(value)
+            elif isinstance(value, bool):
+                env[name.upper()] = str(value).lower()
+            else:
+                env[name.upper()] = str(value)
         return env
 
     @property
@@ -95,10 +107,14 @@ class DeployConfig:
         values: dict[str, Any] = {}
         for name, spec in cls.__dataclass_fields__.items():
             raw = env[name.upper()]
-            if name == "rollback_alarm_names":
-                values[name] = tuple(a for a in raw.split(",") if a)
-            elif name == "tags":
+            if name == "tags":
                 values[name] = _tags(raw)
+            elif spec.type == "tuple[str, ...]":
+                values[name] = tuple(item for item in raw.split(",") if item)
+            elif spec.type == "bool":
+                if raw not in ("true", "false"):
+                    raise DeployError(f"environment {name.upper()}={raw!r} is not true or false")
+                values[name] = raw == "true"
             elif spec.type == "int":
                 try:
                     values[name] = int(raw)
@@ -118,8 +134,16 @@ class DeployConfig:
             self.capture_uri,
             self.capture_sampling_percentage,
             self.model_role_arn,
+            *([self.kms_key_arn] if self.kms_key_arn else []),  # absent when off: names stay the same
         )
         return json.dumps(fields)
+
+    @property
+    def model_fingerprint(self) -> str:
+        """What the model is built from besides the package: its network, so a change makes a new
+        model. Empty when off, so names from before the setting existed stay the same."""
+        network = [list(self.subnet_ids), list(self.security_group_ids), self.network_isolation]
+        return json.dumps(network) if any(network) else ""
 
 
 def _tags(raw: str) -> tuple[tuple[str, str], ...]:
@@ -176,7 +200,8 @@ def resource_names(config: DeployConfig, package: Mapping[str, Any]) -> tuple[st
     """(model name, endpoint-config name), deterministic from the package and the serving settings."""
     arn = package["ModelPackageArn"]
     base = f"{config.endpoint_name}-v{package['ModelPackageVersion']}"
-    return _bounded(base, _digest(arn)), _bounded(base, _digest(arn + config.fingerprint))
+    model = _bounded(base, _digest(arn + config.model_fingerprint))
+    return model, _bounded(base, _digest(arn + config.model_fingerprint + config.fingerprint))
 
 
 def _package_arn(event: dict[str, Any], config: DeployConfig) -> str:
@@ -217,6 +242,17 @@ def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package
         ExecutionRoleArn=config.model_role_arn,
         PrimaryContainer={"ModelPackageName": package_arn},
         Tags=config.resource_tags,
+        **(
+            {
+                "VpcConfig": {
+                    "Subnets": list(config.subnet_ids),
+                    "SecurityGroupIds": list(config.security_group_ids),
+                }
+            }
+            if config.subnet_ids
+            else {}
+        ),
+        **({"EnableNetworkIsolation": True} if config.network_isolation else {}),
     )
 
 
@@ -241,8 +277,10 @@ def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: s
             "DestinationS3Uri": config.capture_uri,
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
             "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+            **({"KmsKeyId": config.kms_key_arn} if config.kms_key_arn else {}),
         },
         Tags=config.resource_tags,
+        **({"KmsKeyId": config.kms_key_arn} if config.kms_key_arn else {}),
     )
 
 

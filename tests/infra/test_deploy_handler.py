@@ -8,6 +8,7 @@ UpdateEndpoint request, so the blue/green configuration is asserted exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from infra.lambda_environment import environment_for
-from infra.lambdas.deploy import DeployError, handle
+from infra.lambdas.deploy import DeployConfig, DeployError, handle, resource_names
 from localcloud.moto_extensions import sagemaker_hosting, sagemaker_rules
 from pipelines import settings as project_settings
 from pipelines.settings import Settings
@@ -374,3 +375,30 @@ def test_a_package_without_baselines_deploys_and_says_nothing_was_copied(aws: Aw
     result = aws.deploy(step_event(aws.register_package("Approved")))
     assert result["status"] == "created"
     assert result["current_baseline"].startswith("not copied: ")
+
+
+def test_isolation_settings_reach_the_model_and_the_endpoint_config(aws: Aws) -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    isolated = dataclasses.replace(
+        SETTINGS,
+        isolation=project_settings.IsolationConfig(
+            kms_key_arn=key, subnet_ids=("subnet-1",), security_group_ids=("sg-1",), network_isolation=True
+        ),
+    )
+    created: list[dict[str, Any]] = []
+    create_model = aws.sagemaker.create_model
+    aws.sagemaker.create_model = lambda **request: created.append(request) or create_model(**request)  # type: ignore[method-assign]
+    result = aws.deploy(step_event(aws.register_package("Approved")), environment_for(isolated, "deploy"))
+    model = aws.sagemaker.describe_model(ModelName=result["model_name"])
+    assert model["VpcConfig"] == {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}
+    assert [request["EnableNetworkIsolation"] for request in created] == [True]  # moto does not echo it
+    config = aws.endpoint_config()
+    assert config["KmsKeyId"] == key and config["DataCaptureConfig"]["KmsKeyId"] == key
+    off = resource_names_for(SETTINGS, result)
+    assert result["model_name"] != off[0] and result["endpoint_config_name"] != off[1]
+
+
+def resource_names_for(settings: Settings, result: dict[str, Any]) -> tuple[str, str]:
+    """The names the same package gets without isolation (the defaults keep the old names)."""
+    package = {"ModelPackageArn": result["model_package_arn"], "ModelPackageVersion": 1}
+    return resource_names(DeployConfig.from_env(environment_for(settings, "deploy")), package)

