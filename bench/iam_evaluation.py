@@ -26,7 +26,7 @@ from localcloud.cloudformation import TemplateSet  # noqa: E402
 from localcloud.iam import AccessControl, reference  # noqa: E402
 from localcloud.iam.evaluator import Principal, evaluate  # noqa: E402
 from localcloud.iam.store import PolicyStore  # noqa: E402
-from pipelines.settings import Settings, load  # noqa: E402
+from pipelines.settings import JOB_ROLE, Settings, load  # noqa: E402
 from processing_scripts import s3_uri  # noqa: E402
 
 
@@ -50,7 +50,7 @@ def main() -> None:
     print(
         f"{'reading the policies of ' + str(args.cdk_out):55} {(time.perf_counter() - started) * 1e3:7.1f} ms"
     )
-    job = Principal(role_arn=settings.role_arn("sagemaker-execution"), session="SageMaker")
+    job = Principal(role_arn=settings.role_arn(JOB_ROLE), session="SageMaker")
     context = {"aws:securetransport": ["true"]}
     artifacts = f"arn:aws:s3:::{settings.bucket_name('artifacts')}"
     key = next(iter(store.bucket_keys.values()))
@@ -97,7 +97,7 @@ def _per_request(settings: Settings, store: PolicyStore, requests: int) -> None:
     bucket, key = s3_uri.split(settings.raw_data_uri, key_required=True)
     durations = []
     with LocalAws(settings) as aws, AccessControl(aws, store) as control:
-        s3 = control.clients_for(settings.role_arn("sagemaker-execution"), "SageMaker").s3
+        s3 = control.clients_for(settings.role_arn(JOB_ROLE), "SageMaker").s3
         for _ in range(requests):
             started = time.perf_counter()
             s3.get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -25,7 +25,18 @@ _TARGET_TRACKING = (
     "Auto Scaling and SageMaker create and read none"
 )
 
+_AUTOSCALING_CALLER = (
+    "Application Auto Scaling registers and scales a SageMaker variant with the caller's permissions on "
+    "the endpoint (Application Auto Scaling docs, 'Identity and access management': permissions for the "
+    "target service); the emulator's Application Auto Scaling makes no call to SageMaker"
+)
+_NOT_FOUND_IS_404 = (
+    "without s3:ListBucket S3 answers a missing object with 403 AccessDenied instead of 404 NoSuchKey "
+    "(S3 API reference, GetObject 'Permissions'), so a wrong ModelDataUrl would read as a permission error"
+)
+
 NOT_EXERCISED_LOCALLY: dict[str, str] = {
+    "sagemaker:UpdateEndpointWeightsAndCapacities": _AUTOSCALING_CALLER,
     "logs:CreateLogGroup": _LOGS,
     "logs:CreateLogStream": _LOGS,
     "logs:PutLogEvents": _LOGS,
@@ -45,6 +56,7 @@ NOT_EXERCISED_LOCALLY: dict[str, str] = {
     "sagemaker:ListTrainingJobsForHyperParameterTuningJob": _TUNING,
     "s3:GetBucketLocation": "SageMaker asks a bucket's region before it stages data; the emulator has one region",
     "s3:AbortMultipartUpload": "SageMaker aborts a failed multipart upload of a large output; the loop's are single-part",
+    "s3:ListBucket arn:aws:s3:::*-artifacts-*": _NOT_FOUND_IS_404,
     "s3:ListBucket arn:aws:s3:::*-reports-*": "write access to a bucket includes listing it (bucket_access); "
     "no job reads reports back yet: a candidate to narrow",
     "s3:GetObject arn:aws:s3:::*-reports-*/*": "write access to a bucket includes reading it (bucket_access); "

@@ -54,7 +54,7 @@ from localcloud.sagemaker.executor.progress import ProgressListener
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.seeding import Seed
 from pipelines.definition import ParameterValue, PipelineDefinition
-from pipelines.settings import REPO_ROOT, Settings
+from pipelines.settings import PIPELINE_ROLE, REPO_ROOT, Settings
 
 Definitions = Mapping[str, Mapping[str, Any]]  # pipeline name -> definition JSON
 
@@ -225,7 +225,7 @@ class LocalCloud(Service):
         self.aws.clients.sagemaker.create_pipeline(
             PipelineName=name,
             PipelineDefinition=json.dumps(self._definition(name)),
-            RoleArn=self.access.pipeline_role(name) or self.settings.role_arn("sagemaker-execution"),
+            RoleArn=self.access.pipeline_role(name) or self.settings.role_arn(PIPELINE_ROLE),
         )
 
     def add_pipeline(self, name: str, definition: Mapping[str, Any]) -> None:

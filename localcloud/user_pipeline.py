@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.account import LocalAws
+from pipelines.settings import JOB_ROLE
 
 USER_PYTHON_ENV = "MLOPS_USER_PYTHON"
 BUILD_SCRIPT = Path(__file__).parent / "bootstrap" / "build_pipeline.py"
@@ -101,7 +102,7 @@ def build(
     aws.create_bucket(bucket)
     defaults = {
         "region": settings.region,
-        "role": settings.role_arn("sagemaker-execution"),
+        "role": settings.role_arn(JOB_ROLE),
         "default_bucket": bucket,
     }
     environment = {

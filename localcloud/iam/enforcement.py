@@ -214,10 +214,12 @@ class AccessControl:
             context["aws:principalarn"] = [principal.role_arn]
             context["aws:principalaccount"] = [settings.account]
             context["aws:principaltype"] = ["AssumedRole"]
-        lowered = {str(k).lower(): v for k, v in params.items()}
+        # A key names the request field it reads, spelled in the key's own style:
+        # application-autoscaling:service-namespace reads ServiceNamespace, sagemaker:ModelApprovalStatus
+        # reads ModelApprovalStatus (Service Authorization Reference, each service's condition keys).
+        lowered = {_spelling(str(k)): v for k, v in params.items()}
         for key in ref.condition_keys:
-            name = key.split(":", 1)[1].lower()
-            value = lowered.get(name)
+            value = lowered.get(_spelling(key.split(":", 1)[1]))
             if isinstance(value, str | int | float | bool):
                 context[key.lower()] = [str(value).lower() if isinstance(value, bool) else str(value)]
             elif isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -330,3 +332,8 @@ class AccessControl:
 
 def _bucket(arn: str) -> str:
     return arn.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+
+
+def _spelling(name: str) -> str:
+    """A field or condition-key name compared without case or hyphens."""
+    return name.lower().replace("-", "")

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "pipelines.cli.loop_commands",
     "pipelines.cli.callback_commands",
     "pipelines.cli.iam_commands",
+    "pipelines.cli.data_commands",
 )
 
 app = typer.Typer(

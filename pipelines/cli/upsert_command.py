@@ -32,7 +32,7 @@ from pipelines.cli.definitions import (
 )
 from pipelines.cli.deployed import deployed_definition
 from pipelines.definition import read_definition
-from pipelines.settings import PIPELINES, Settings
+from pipelines.settings import PIPELINE_ROLE, PIPELINES, Settings
 
 # CloudFormation tags every resource it creates that supports tags with the stack's name
 # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html).
@@ -86,7 +86,7 @@ def _request(settings: Settings, name: str, local: dict[str, Any], description: 
         "PipelineName": name,
         "PipelineDefinition": canonical(local),
         "PipelineDescription": description or f"{name} ({settings.project}, {settings.env}); upserted",
-        "RoleArn": settings.role_arn("sagemaker-execution"),
+        "RoleArn": settings.role_arn(PIPELINE_ROLE),
     }
 
 

@@ -39,7 +39,7 @@ def clients() -> Iterator[AwsClients]:
         clients.sagemaker.create_pipeline(
             PipelineName=TRAINING,
             PipelineDefinition='{"Version": "2020-12-01", "Steps": []}',
-            RoleArn=SETTINGS.role_arn("sagemaker-execution"),
+            RoleArn=SETTINGS.role_arn(project_settings.PIPELINE_ROLE),
         )
         yield clients
 

@@ -67,7 +67,7 @@ def test_the_local_cloud_creates_its_pipelines_and_stops_with_the_emulator():
     with pytest.raises(RuntimeError, match="boom"), LocalCloud(SETTINGS, {name: EMPTY_DEFINITION}) as cloud:
         created = cloud.aws.clients.sagemaker.describe_pipeline(PipelineName=name)
         assert json.loads(created["PipelineDefinition"]) == EMPTY_DEFINITION
-        assert created["RoleArn"] == SETTINGS.role_arn("sagemaker-execution")
+        assert created["RoleArn"] == SETTINGS.role_arn(settings_module.PIPELINE_ROLE)
         assert (cloud.alarms, cloud.rules) == ([], [])  # no cdk.out: nothing to evaluate or route
         raise RuntimeError("boom")
     assert not cloud.aws.running

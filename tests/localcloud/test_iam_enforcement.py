@@ -16,11 +16,12 @@ from localcloud.cloudformation import TemplateSet
 from localcloud.iam import AccessControl, PolicyStore, Principal
 from localcloud.iam.enforcement import AccessDeniedError
 from pipelines import settings as settings_module
+from pipelines.settings import JOB_ROLE, PIPELINE_ROLE
 from processing_scripts import s3_uri
 from processing_scripts.aws_clients import AwsClients, AwsTarget
 
 SETTINGS = settings_module.load("dev")
-JOB_ROLE = SETTINGS.role_arn("sagemaker-execution")
+JOB_ROLE_ARN = SETTINGS.role_arn(JOB_ROLE)
 DEPLOY_ROLE = SETTINGS.role_arn("deploy-function")
 RAW_BUCKET, RAW_KEY = s3_uri.split(SETTINGS.raw_data_uri, key_required=True)
 
@@ -40,12 +41,14 @@ def _error(call) -> ClientError:
 
 def test_a_job_role_reads_its_input_and_s3_uses_the_bucket_key_as_the_job(access: AccessControl) -> None:
     body = (
-        access.clients_for(JOB_ROLE, "SageMaker").s3.get_object(Bucket=RAW_BUCKET, Key=RAW_KEY)["Body"].read()
+        access.clients_for(JOB_ROLE_ARN, "SageMaker")
+        .s3.get_object(Bucket=RAW_BUCKET, Key=RAW_KEY)["Body"]
+        .read()
     )
     assert body.startswith(b"sex,")
     seen = {(c.principal, c.action, c.on_behalf) for c in access.log.calls if c.allowed}
-    assert (JOB_ROLE, "s3:GetObject", "") in seen
-    assert (JOB_ROLE, "kms:Decrypt", "s3") in seen  # the data bucket is SSE-KMS with the project's key
+    assert (JOB_ROLE_ARN, "s3:GetObject", "") in seen
+    assert (JOB_ROLE_ARN, "kms:Decrypt", "s3") in seen  # the data bucket is SSE-KMS with the project's key
 
 
 def test_a_role_without_the_grant_gets_aws_s_access_denied(access: AccessControl) -> None:
@@ -54,14 +57,14 @@ def test_a_role_without_the_grant_gets_aws_s_access_denied(access: AccessControl
     assert error.response["Error"]["Code"] == "AccessDenied"
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert error.response["Error"]["Message"] == (
-        "User: arn:aws:sts::123456789012:assumed-role/abalone-mlops-dev-deploy-function/abalone-mlops-dev-deploy "
+        "User: arn:aws:sts::123456789012:assumed-role/abalone-mlops-dev-deploy-function-us-east-1/abalone-mlops-dev-deploy "
         f"is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::{RAW_BUCKET}/{RAW_KEY} "
         "because no identity-based policy allows the s3:GetObject action"
     )
 
 
 def test_a_json_service_answers_access_denied_exception(access: AccessControl) -> None:
-    sagemaker = access.clients_for(JOB_ROLE, "SageMaker").sagemaker
+    sagemaker = access.clients_for(JOB_ROLE_ARN, "SageMaker").sagemaker
     error = _error(
         lambda: sagemaker.delete_model_package_group(ModelPackageGroupName=SETTINGS.model_package_group)
     )
@@ -73,7 +76,7 @@ def test_a_json_service_answers_access_denied_exception(access: AccessControl) -
 
 
 def test_passing_a_role_in_a_request_needs_iam_pass_role(access: AccessControl) -> None:
-    sagemaker = access.clients_for(JOB_ROLE, "SageMaker").sagemaker
+    sagemaker = access.clients_for(JOB_ROLE_ARN, "SageMaker").sagemaker
     other_role = SETTINGS.role_arn("deploy-function")
     error = _error(
         lambda: sagemaker.create_model(
@@ -83,7 +86,7 @@ def test_passing_a_role_in_a_request_needs_iam_pass_role(access: AccessControl) 
         )
     )
     # CreateModel itself is not granted to the job role either; both refusals are recorded
-    denied = {(c.action, c.resource) for c in access.log.denied if c.principal == JOB_ROLE}
+    denied = {(c.action, c.resource) for c in access.log.denied if c.principal == JOB_ROLE_ARN}
     assert ("iam:PassRole", other_role) in denied
     assert error.response["Error"]["Code"] == "AccessDeniedException"
 
@@ -106,7 +109,7 @@ def test_the_local_cloud_s_own_harness_is_the_administrator(access: AccessContro
 
 
 def test_an_in_process_call_as_sagemaker_is_checked_too(access: AccessControl) -> None:
-    pipeline = Principal(role_arn=JOB_ROLE, session="SageMaker")
+    pipeline = Principal(role_arn=SETTINGS.role_arn(PIPELINE_ROLE), session="SageMaker")
     access.authorize(
         pipeline, "sagemaker:CreateProcessingJob", {"ProcessingJobName": "pipelines-x-Preprocess-1"}
     )
@@ -141,7 +144,11 @@ def test_a_rule_publishing_to_the_encrypted_topic_needs_the_topic_key_policy(acc
     )
     used = {(c.principal, c.action, c.on_behalf) for c in access.log.calls if c.allowed}
     assert ("events.amazonaws.com", "kms:GenerateDataKey", "sns") in used
+    other_rule = rule.replace("-pipeline-failed", "-someone-elses-rule")  # the topic policy names ours
     with pytest.raises(AccessDeniedError, match=r"events.amazonaws.com is not authorized to perform: "):
         access.authorize(
-            events, "sns:Publish", topic, context={"aws:SourceArn": rule, "aws:SourceAccount": "999999999999"}
+            events,
+            "sns:Publish",
+            topic,
+            context={"aws:SourceArn": other_rule, "aws:SourceAccount": SETTINGS.account},
         )

@@ -18,6 +18,7 @@ from localcloud import LocalCloud
 from localcloud.cloud import assembled
 from localcloud.iam import CALLS_FILE
 from pipelines import settings as settings_module
+from pipelines.settings import JOB_ROLE
 
 SETTINGS = settings_module.load("dev")
 
@@ -90,7 +91,7 @@ def test_without_create_endpoint_on_its_config_the_deploy_step_is_denied(
     assert not record.succeeded
     assert [name for name, step in record.steps.items() if step.status == "Failed"] == ["Deploy"]
     reason = record.steps["Deploy"].failure_reason or ""
-    assert "assumed-role/abalone-mlops-dev-deploy-function/abalone-mlops-dev-deploy" in reason
+    assert "assumed-role/abalone-mlops-dev-deploy-function-us-east-1/abalone-mlops-dev-deploy" in reason
     assert "not authorized to perform: sagemaker:CreateEndpoint on resource: arn:aws:sagemaker:" in reason
     assert ":endpoint-config/abalone-mlops-dev-endpoint-v1-" in reason
     assert {(row["principal"], row["action"]) for row in _denied(tmp_path / "runs")} == {
@@ -105,7 +106,7 @@ def test_without_writing_the_artifacts_bucket_the_first_job_fails_on_its_output(
     cdk_out = without_grant(
         deployed_artifacts.cdk_out,
         tmp_path / "cdk.out",
-        SETTINGS.role_name("sagemaker-execution"),
+        SETTINGS.role_name(JOB_ROLE),
         "s3:PutObject",
         SETTINGS.bucket_name("artifacts"),
     )
@@ -124,7 +125,7 @@ def test_without_the_key_the_job_cannot_read_the_encrypted_bucket(deployed_artif
     cdk_out = without_grant(
         deployed_artifacts.cdk_out,
         tmp_path / "cdk.out",
-        SETTINGS.role_name("sagemaker-execution"),
+        SETTINGS.role_name(JOB_ROLE),
         "kms:Decrypt",
     )
     record = _run_training(cdk_out, tmp_path / "runs")
@@ -132,7 +133,7 @@ def test_without_the_key_the_job_cannot_read_the_encrypted_bucket(deployed_artif
     assert first.status == "Failed"
     # S3 answers a denied HEAD with a bare 403; the record still names the grant that is missing
     assert "HeadObject failed: 403" in (first.failure_reason or "")
-    assert f"(IAM denied: {SETTINGS.role_arn('sagemaker-execution')} may not kms:Decrypt on arn:aws:kms:" in (
+    assert f"(IAM denied: {SETTINGS.role_arn(JOB_ROLE)} may not kms:Decrypt on arn:aws:kms:" in (
         first.failure_reason or ""
     )
 
@@ -152,5 +153,5 @@ def test_without_start_pipeline_execution_the_scheduled_rule_is_denied(deployed_
         (delivery,) = router.fire_schedules(monitoring, datetime(2026, 12, 1, tzinfo=UTC))
     assert started == []
     assert delivery.kind == "failed"
-    assert "assumed-role/abalone-mlops-dev-events/" in (delivery.error or "")
+    assert f"assumed-role/{SETTINGS.role_name('events')}/" in (delivery.error or "")
     assert f"sagemaker:StartPipelineExecution on resource: {monitoring}" in (delivery.error or "")

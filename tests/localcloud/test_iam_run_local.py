@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from localcloud.iam import CALLS_FILE
+from pipelines.settings import JOB_ROLE
 from tests.pipelines.cli_runner import run
 
 PUBLISH = """
@@ -42,7 +43,7 @@ def test_a_job_publishes_only_to_the_namespaces_its_role_may(
 
     calls = json.loads((tmp_path / "runs" / CALLS_FILE).read_text())["calls"]
     (publish,) = [c for c in calls if c["action"] == "cloudwatch:PutMetricData"]
-    assert publish["principal"] == pipeline.settings.role_arn("sagemaker-execution")
+    assert publish["principal"] == pipeline.settings.role_arn(JOB_ROLE)
     assert publish["allowed"] is allowed
     if allowed:
         assert code == 0, err

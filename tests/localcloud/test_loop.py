@@ -129,7 +129,7 @@ def test_training_pipeline_in_sagemaker_local_mode_matches_the_local_executor():
 
     session = LocalPipelineSession(default_bucket=SETTINGS.bucket_name("artifacts"))
     pipeline = build_training_pipeline(SETTINGS, session)
-    pipeline.create(role_arn=SETTINGS.role_arn("sagemaker-execution"))
+    pipeline.create(role_arn=SETTINGS.role_arn(settings_module.PIPELINE_ROLE))
     execution = pipeline.start()
     steps = {s["StepName"]: s["StepStatus"] for s in execution.list_steps()}
     # Local mode runs processing, training and condition steps; the registry and Lambda are AWS-only.

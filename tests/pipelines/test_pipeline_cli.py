@@ -33,7 +33,7 @@ def test_upsert_creates_then_is_idempotent_then_reports_changes(sagemaker, capsy
     assert code == 0 and "created" in out
     described = sagemaker.describe_pipeline(PipelineName=SETTINGS.training_pipeline_name)
     assert json.loads(described["PipelineDefinition"]) == json.loads(TINY.read_text())
-    assert described["RoleArn"] == SETTINGS.role_arn("sagemaker-execution")
+    assert described["RoleArn"] == SETTINGS.role_arn(settings_module.PIPELINE_ROLE)
 
     code, out, _ = run(capsys, "upsert", "training", "--definition-file", str(TINY))
     assert code == 0 and "unchanged" in out

@@ -13,12 +13,13 @@ from moto import mock_aws
 from pipelines import settings as settings_module
 from pipelines.cli.exit_codes import ExitCode
 from pipelines.cli.upsert_command import STACK_NAME_TAG
+from pipelines.settings import PIPELINE_ROLE
 from tests.pipelines.cli_runner import one_line_error, run
 
 TINY = json.loads((Path(__file__).parent / "fixtures" / "tiny-pipeline.json").read_text())
 SETTINGS = settings_module.load("dev")
 TRAINING = SETTINGS.training_pipeline_name
-ROLE = SETTINGS.role_arn("sagemaker-execution")
+ROLE = SETTINGS.role_arn(PIPELINE_ROLE)
 
 
 @pytest.fixture

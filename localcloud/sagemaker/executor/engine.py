@@ -41,7 +41,7 @@ from localcloud import s3_objects
 from localcloud.account import LocalAws
 from localcloud.awslambda import LambdaRegistry
 from localcloud.clock import Clock, utc_now
-from localcloud.iam import AccessControl, Call
+from localcloud.iam import SAGEMAKER_SESSION, AccessControl, Call
 from localcloud.sagemaker.executor import preflight
 from localcloud.sagemaker.executor.caching import StepCache, cache_key
 from localcloud.sagemaker.executor.preflight import Stubs
@@ -539,7 +539,11 @@ class _Scope:
     def read_json(self, uri: str) -> Any:
         if uri not in self._documents:
             try:
-                self._documents[uri] = s3_objects.read_json(self._execution.runner.aws.clients.s3, uri)
+                # SageMaker reads a JsonGet's document as the pipeline's role (a Condition step's
+                # property file, the quality gate's report).
+                execution = self._execution
+                s3 = execution.runner.access.clients_for(execution.pipeline_role, SAGEMAKER_SESSION).s3
+                self._documents[uri] = s3_objects.read_json(s3, uri)
             except Exception as err:
                 raise ExpressionError(f"cannot read JSON at {uri}: {err}") from err
         return self._documents[uri]
