@@ -15,6 +15,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,6 +89,15 @@ def require_isolation(image: Image) -> None:
     problem = isolation_problem(image)
     if problem is not None:
         raise StepError(problem)
+
+
+def command_not_installed(command: object) -> bool:
+    """A job's first command word that is neither ``python``, a file the job stages under /opt/ml,
+    nor on PATH: it exists only inside the job's image (e.g. a notebook job's
+    ``amazon_sagemaker_scheduler``), so the job cannot start here."""
+    if not isinstance(command, str) or PurePosixPath(command).name in PYTHON_COMMANDS:
+        return False
+    return not command.startswith(str(contract.OPT_ML)) and shutil.which(command) is None
 
 
 def local_command(argv: list[str]) -> list[str]:

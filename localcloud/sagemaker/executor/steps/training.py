@@ -49,6 +49,7 @@ from localcloud.sagemaker.executor.steps.base import (
 )
 from localcloud.sagemaker.executor.steps.container import (
     ContainerProcess,
+    command_not_installed,
     container_environment,
     failure_of,
     host_path,
@@ -58,6 +59,7 @@ from localcloud.sagemaker.executor.steps.container import (
     write_config,
     write_resource_config,
 )
+from localcloud.sagemaker.executor.steps.function_step import function_step_problem
 from localcloud.sagemaker.executor.steps.script_mode import (
     CODE_DIR,
     ScriptJob,
@@ -169,6 +171,10 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
     if mode is Mode.BUILTIN_XGBOOST:
         return _builtin_problems(image, arguments, hyperparameters)
     problems = [p for p in (missing_framework_problem(image), isolation_problem(image)) if p]
+    if mode is Mode.ENTRYPOINT:
+        problems += [
+            p for p in (function_step_problem(arguments), _entrypoint_problem(image, algorithm)) if p
+        ]
     if mode is Mode.SCRIPT and all(isinstance(v, str) for v in hyperparameters.values()):
         try:
             source = ScriptJob.of(dict(hyperparameters)).source_problem()
@@ -176,6 +182,15 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
             source = err.reason
         problems += [source] if source else []
     return problems
+
+
+def _entrypoint_problem(image: Image, algorithm: Mapping[str, Any]) -> str | None:
+    command = algorithm["ContainerEntrypoint"][0]
+    if not command_not_installed(command):
+        return None
+    return (
+        f"entrypoint command {command!r} (from {image.label}) is not installed here: it is inside the image"
+    )
 
 
 @declares_blockers(from_problems(preflight_problems))
