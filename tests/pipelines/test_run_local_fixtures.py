@@ -38,7 +38,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "sdk2/tuning": {},
     "sdk3/abalone": {"TrainAbaloneModel": STUB, "EvaluateAbaloneModel": STUB},
     "sdk3/checks": {"ModelExplainabilityCheck": STUB, "RecordBaselines": LAMBDA},
-    "sdk3/cleanup": {"Prepare": STUB, "Train": STUB, "NotifyTrainingFailed": LAMBDA, "DeleteScratch": STUB},
+    "sdk3/cleanup": {"Prepare": STUB, "Train": STUB, "NotifyTrainingFailed": STUB, "DeleteScratch": STUB},
     "sdk3/endpoints": {
         "CreateEndpointConfig": STUB,
         "CreateEndpoint": STUB,
