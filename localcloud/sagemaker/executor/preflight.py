@@ -19,7 +19,6 @@ from typing import Any
 
 from localcloud.sagemaker.executor.steps.base import StepRunner, blockers_of
 from pipelines.definition import PipelineDefinition, Step
-from pipelines.definition.model import depends_on_entries
 from pipelines.definition.paths import json_path
 from pipelines.settings import Settings
 
@@ -85,13 +84,12 @@ def run_condition_problem(step: Step) -> str | None:
     completed, the opposite of what ``Failed`` means, and stop the run at the failure it is
     written to handle. Refused rather than run wrongly."""
     entries = step.body.get("DependsOn")
-    for where, upstream in depends_on_entries(entries):
-        entry = entries[where[0]] if isinstance(entries, list) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
         trigger = entry.get("Trigger", COMPLETED) if isinstance(entry, dict) else COMPLETED
         if trigger != COMPLETED:
             return (
-                f"DependsOn[{where[0]}]: the run condition Trigger {trigger!r} on {upstream} is not "
-                "emulated (a step runs here only once what it depends on completed)"
+                f"DependsOn[{index}]: the run condition Trigger {trigger!r} on {entry.get('Step')} is "
+                "not emulated (a step runs here only once what it depends on completed)"
             )
     return None
 
