@@ -239,39 +239,50 @@ def run_training_job(
     if problems:
         raise StepError(problems[0])
     image = classify(str(required(algorithm, "TrainingImage")), ctx.settings.processing_image_uri)
-    opt_ml = work_dir / job_name
     hyperparameters = {str(k): str(v) for k, v in (request.get("HyperParameters") or {}).items()}
     mode = training_mode(image, algorithm, hyperparameters)
-    channels = _stage_channels(ctx, request.get("InputDataConfig") or [], opt_ml)
-    write_config(opt_ml, contract.Training.HYPERPARAMETERS, hyperparameters)
-    write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
-    write_resource_config(opt_ml, contract.Training.RESOURCE_CONFIG, HOST, [HOST])
-    launch = _launch(
-        ctx,
-        mode,
-        image,
-        algorithm=algorithm,
-        hyperparameters=hyperparameters,
-        channels=channels,
-        opt_ml=opt_ml,
-        job_name=job_name,
-    )
+    instances = _instances(ctx, request, mode, work_dir / job_name)
+    hosts = list(instances)
     metrics = MetricCollector(algorithm.get("MetricDefinitions") or [], builtin=mode is Mode.BUILTIN_XGBOOST)
-    environment = {
-        **container_environment(
-            request.get("Environment") or {},
-            ctx.aws.process_environment(),
-            opt_ml,
-            project_code=mode is Mode.BUILTIN_XGBOOST or image.kind is ImageKind.PROJECT,
-        ),
-        **launch.environment,
-    }
-    log.line(f"$ {' '.join(launch.argv)}  (job {job_name}, {mode.value})")
+    processes = []
+    for position, (host, opt_ml) in enumerate(instances.items()):
+        channels = _stage_channels(
+            ctx, request.get("InputDataConfig") or [], opt_ml, shard=(position, len(hosts))
+        )
+        write_config(opt_ml, contract.Training.HYPERPARAMETERS, hyperparameters)
+        write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
+        write_resource_config(opt_ml, contract.Training.RESOURCE_CONFIG, host, hosts)
+        launch = _launch(
+            ctx,
+            mode,
+            image,
+            algorithm=algorithm,
+            hyperparameters=hyperparameters,
+            channels=channels,
+            opt_ml=opt_ml,
+            job_name=job_name,
+            hosts=hosts,
+            host=host,
+        )
+        environment = {
+            **container_environment(
+                request.get("Environment") or {},
+                ctx.aws.process_environment(),
+                opt_ml,
+                project_code=mode is Mode.BUILTIN_XGBOOST or image.kind is ImageKind.PROJECT,
+            ),
+            **launch.environment,
+        }
+        label = job_name if len(hosts) == 1 else host
+        processes.append(ContainerProcess(label, launch.argv, environment, opt_ml, launch.cwd))
+    instances_note = f", {len(hosts)} instances" if len(hosts) > 1 else ""
+    log.line(f"$ {' '.join(processes[0].argv)}  (job {job_name}, {mode.value}{instances_note})")
     runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-    process = ContainerProcess(job_name, launch.argv, environment, opt_ml, launch.cwd)
-    (outcome,) = run_processes([process], log, metrics.observe, runtime)
-    if outcome.returncode != 0:
-        raise failure_of(outcome, opt_ml, image)
+    labels = {process.host: opt_ml for process, opt_ml in zip(processes, instances.values(), strict=True)}
+    for outcome in run_processes(processes, log, metrics.observe, runtime):
+        if outcome.returncode != 0:
+            raise failure_of(outcome, labels[outcome.host], image)
+    opt_ml = instances[HOST]  # SageMaker keeps the model and output data that algo-1 wrote
     model_uri = _upload_model(ctx, opt_ml, request, job_name, builtin=mode is Mode.BUILTIN_XGBOOST)
     output_path = str(required(request, "OutputDataConfig", "S3OutputPath"))
     output_uri = upload_output_data(ctx, opt_ml, output_path, job_name)
@@ -298,6 +309,8 @@ def _launch(
     channels: dict[str, Any],
     opt_ml: Path,
     job_name: str,
+    hosts: list[str],
+    host: str,
 ) -> _Launch:
     if mode is Mode.BUILTIN_XGBOOST:
         version = version_of(image.tag)
@@ -314,14 +327,39 @@ def _launch(
         for directory in ("/opt/ml/model", "/opt/ml/output/data", "/opt/ml/output/intermediate"):
             host_path(opt_ml, directory, "directory").mkdir(parents=True, exist_ok=True)
         return _Launch(
-            job.command(code_dir, sys.executable), job.environment(job_name, channels, [HOST], HOST), CODE_DIR
+            job.command(code_dir, sys.executable), job.environment(job_name, channels, hosts, host), CODE_DIR
         )
     argv = [*map(str, algorithm["ContainerEntrypoint"]), *map(str, algorithm.get("ContainerArguments") or [])]
     host_path(opt_ml, contract.Training.MODEL, "model directory").mkdir(parents=True, exist_ok=True)
     return _Launch(local_command(argv), {})
 
 
-def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Path) -> dict[str, Any]:
+def _instances(ctx: StepContext, request: Mapping[str, Any], mode: Mode, job_dir: Path) -> dict[str, Path]:
+    """Each host's own /opt/ml (``algo-1`` ... ``algo-N`` for ``ResourceConfig.InstanceCount``).
+
+    Every host runs the job's code with its own resourceconfig.json and ``SM_HOSTS``, as SageMaker
+    starts one container per instance. The built-in XGBoost emulation is one process: its
+    distributed training (Rabit across the hosts) is emulated by algo-1 alone, reading all the data.
+    """
+    count = int((request.get("ResourceConfig") or {}).get("InstanceCount", 1))
+    if count < 1:
+        raise StepError(f"ResourceConfig.InstanceCount must be >= 1, got {count}")
+    if count > 1 and mode is Mode.BUILTIN_XGBOOST:
+        ctx.warn(
+            f"the built-in XGBoost's distributed training over {count} instances is emulated by one "
+            "instance reading all the data"
+        )
+        count = 1
+    if count == 1:
+        return {HOST: job_dir}
+    return {f"algo-{index + 1}": job_dir / f"algo-{index + 1}" for index in range(count)}
+
+
+def _stage_channels(
+    ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Path, *, shard: tuple[int, int]
+) -> dict[str, Any]:
+    """Copy every channel into one host; ``shard`` is (this host's position, host count): a
+    ``ShardedByS3Key`` channel gives host k every N-th object, as processing inputs do."""
     config: dict[str, Any] = {}
     for index, channel in enumerate(channels):
         name = required(channel, "ChannelName")
@@ -335,6 +373,9 @@ def _stage_channels(ctx: StepContext, channels: list[dict[str, Any]], opt_ml: Pa
             objects = s3_objects.list_objects(ctx.aws.clients.s3, uri)
             if not objects:
                 raise StepError(f"InputDataConfig[{index}] ({name}): no object at {uri}")
+            if source.get("S3DataDistributionType") == "ShardedByS3Key":
+                position, count = shard
+                objects = objects[position::count]
             s3_objects.download(ctx.aws.clients.s3, uri, objects, destination)
         except StepError:
             raise
