@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -325,3 +326,49 @@ def test_the_projects_seed_builds_with_sdk2_and_uploads_its_code_to_the_emulator
         "EvaluateAbaloneModel",
         "CheckMSEAbaloneEvaluation",
     ]
+
+
+@pytest.mark.slow  # the SDK 3.x import in a subprocess, then one processing job (~10-20 s)
+def test_a_framework_processor_runs_its_runproc_with_this_interpreter_and_installs_nothing(capsys, tmp_path):
+    """The SDK's runproc.sh extracts the bundle, pip-installs requirements.txt and runs `python3
+    process.py`: the install is skipped (numpy is here), the script runs with this venv."""
+    code, _, err = run(
+        capsys,
+        "run-local",
+        f"{BYOP / 'framework' / 'pipeline.py'}:get_pipeline",
+        "--python",
+        sys.executable,
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
+    assert code == 0, err
+    record = _record(tmp_path / "runs")
+    log = (tmp_path / "runs" / record["execution_id"] / record["steps"][0]["log_file"]).read_text()
+    assert "`pip uninstall --yes typing` skipped" in log
+    assert "every requirement is already satisfied by the executor's environment; nothing installed" in log
+
+
+@pytest.mark.slow  # as above
+def test_a_framework_processor_requirement_this_venv_lacks_fails_the_job_in_one_line(capsys, tmp_path):
+    source = tmp_path / "code"
+    shutil.copytree(BYOP / "framework" / "code", source)
+    with (source / "requirements.txt").open("a") as requirements:
+        requirements.write("no-such-package-for-byop==1.0\n")
+    code, _, err = run(
+        capsys,
+        "run-local",
+        f"{BYOP / 'framework' / 'pipeline.py'}:get_pipeline",
+        "--python",
+        sys.executable,
+        "-a",
+        f"source_dir={source}",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
+    assert code == 5 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert line == (
+        "error: execution Failed: step Summarize failed: ClientError: the job's pip install needs "
+        "no-such-package-for-byop==1.0, which the executor's environment does not have, and a local job "
+        "never pip-installs into it: install it into the venv run-local runs in (host algo-1, exit code 1)"
+    )

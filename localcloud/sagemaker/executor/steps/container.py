@@ -33,6 +33,7 @@ from processing_scripts import contract
 
 PYTHON_COMMANDS = ("python", "python3")
 # SageMaker reads a job's failure reason from these files, when the code wrote one.
+JOB_BIN = Path(__file__).parents[1] / "job_bin"  # the job's python and pip (see container_environment)
 FAILURE_FILES = (contract.Training.FAILURE, contract.ProcessingJob.EXIT_MESSAGE)
 _TAIL_LINES = 20
 _STOP_GRACE_SECONDS = 5
@@ -119,6 +120,11 @@ def container_environment(
     inherited = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
     return {
         **inherited,
+        # `python`/`pip` from PATH (a FrameworkProcessor's runproc.sh) are this interpreter and a
+        # pip that never installs into it (see steps/job_pip.py).
+        "PATH": os.pathsep.join([str(JOB_BIN), *([inherited["PATH"]] if "PATH" in inherited else [])]),
+        "LOCALCLOUD_PYTHON": sys.executable,
+        "LOCALCLOUD_REPO": str(REPO_ROOT),
         **{str(k): str(v) for k, v in (declared or {}).items()},
         **emulator,
         contract.BASE_DIR_ENV: str(opt_ml_dir),
