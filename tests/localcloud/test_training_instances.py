@@ -53,8 +53,18 @@ def test_each_host_runs_with_its_own_config_and_shard_and_the_model_is_algo_1s(r
     kept = json.loads(
         _model_members(local_aws, step.properties["ModelArtifacts"]["S3ModelArtifacts"])["host.json"]
     )
+    hosts = ["algo-1", "algo-2"]
     assert kept == {
-        "config": {"current_host": "algo-1", "hosts": ["algo-1", "algo-2"], "network_interface_name": "eth0"},
+        "config": {
+            "current_host": "algo-1",
+            "current_instance_type": "ml.m5.large",
+            "current_group_name": "homogeneousCluster",
+            "hosts": hosts,
+            "instance_groups": [
+                {"instance_group_name": "homogeneousCluster", "instance_type": "ml.m5.large", "hosts": hosts}
+            ],
+            "network_interface_name": "eth0",
+        },
         "files": ["a.csv"],
     }
     log = (record.run_dir / step.log_file).read_text()

@@ -372,3 +372,28 @@ def test_a_framework_processor_requirement_this_venv_lacks_fails_the_job_in_one_
         "no-such-package-for-byop==1.0, which the executor's environment does not have, and a local job "
         "never pip-installs into it: install it into the venv run-local runs in (host algo-1, exit code 1)"
     )
+
+
+@pytest.mark.slow  # the SDK 3.x import in a subprocess, then one training job (~10-20 s)
+def test_an_sdk3_model_trainer_in_script_mode_runs_through_the_sdks_own_drivers(capsys, tmp_path):
+    """ModelTrainer(source_code=SourceCode(...)): the SDK uploads the code and its sm_drivers into
+    the emulator; the job runs sm_train.sh, which reads resourceconfig.json and TRAINING_JOB_NAME
+    as the platform writes them and runs train.py with the hyperparameters as arguments."""
+    code, _, err = run(
+        capsys,
+        "run-local",
+        f"{BYOP / 'trainer' / 'pipeline.py'}:get_pipeline",
+        "--python",
+        sys.executable,
+        "--seed",
+        f"{REPO / 'data' / 'abalone.csv'}=s3://{DEFAULT_BUCKET}/abalone/abalone.csv",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
+    assert code == 0, err
+    record = _record(tmp_path / "runs")
+    (step,) = record["steps"]
+    assert step["status"] == "Succeeded" and not step["stubbed"]
+    log = (tmp_path / "runs" / record["execution_id"] / step["log_file"]).read_text()
+    assert "train.py --n_estimators 10" in log and "trained on 4177 rows" in log
+    assert step["properties"]["ModelArtifacts"]["S3ModelArtifacts"].endswith("/output/model.tar.gz")

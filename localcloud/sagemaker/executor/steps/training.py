@@ -57,7 +57,6 @@ from localcloud.sagemaker.executor.steps.container import (
     local_command,
     run_processes,
     write_config,
-    write_resource_config,
 )
 from localcloud.sagemaker.executor.steps.function_step import function_step_problem
 from localcloud.sagemaker.executor.steps.script_mode import (
@@ -80,6 +79,12 @@ from processing_scripts import contract, s3_uri
 
 ALGORITHM_COMMAND = [sys.executable, "-m", "localcloud.sagemaker.executor.xgboost_algorithm"]
 HOST = "algo-1"
+INSTANCE_GROUP = "homogeneousCluster"  # a job without InstanceGroups has this one group
+JOB_DIRECTORIES = (
+    contract.Training.MODEL,
+    f"{contract.OPT_ML}/output/data",
+    f"{contract.OPT_ML}/output/intermediate",
+)
 _NUMBER = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 # The built-in algorithm's predefined metrics: every "#011<channel>-<metric>:<value>" on a "[N]" line.
 _EVALUATION_LINE = re.compile(rf"#011(?P<channel>[^-#\s]+)-(?P<metric>[^:#\s]+):(?P<value>{_NUMBER})")
@@ -251,7 +256,9 @@ def run_training_job(
         )
         write_config(opt_ml, contract.Training.HYPERPARAMETERS, hyperparameters)
         write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
-        write_resource_config(opt_ml, contract.Training.RESOURCE_CONFIG, host, hosts)
+        write_config(opt_ml, contract.Training.RESOURCE_CONFIG, _resource_config(request, host, hosts))
+        for directory in JOB_DIRECTORIES:  # SageMaker creates them before the container starts
+            host_path(opt_ml, directory, "directory").mkdir(parents=True, exist_ok=True)
         launch = _launch(
             ctx,
             mode,
@@ -271,6 +278,10 @@ def run_training_job(
                 opt_ml,
                 project_code=mode is Mode.BUILTIN_XGBOOST or image.kind is ImageKind.PROJECT,
             ),
+            # What the platform sets in every training container (the training toolkit and SDK
+            # 3.x ModelTrainer's driver read them).
+            "TRAINING_JOB_NAME": job_name,
+            "TRAINING_JOB_ARN": job_arn(ctx.settings, "training-job", job_name),
             **launch.environment,
         }
         label = job_name if len(hosts) == 1 else host
@@ -324,14 +335,28 @@ def _launch(
         job = ScriptJob.of(hyperparameters)
         code_dir = host_path(opt_ml, CODE_DIR, "code directory")
         stage_code(ctx, job, code_dir)
-        for directory in ("/opt/ml/model", "/opt/ml/output/data", "/opt/ml/output/intermediate"):
-            host_path(opt_ml, directory, "directory").mkdir(parents=True, exist_ok=True)
         return _Launch(
             job.command(code_dir, sys.executable), job.environment(job_name, channels, hosts, host), CODE_DIR
         )
     argv = [*map(str, algorithm["ContainerEntrypoint"]), *map(str, algorithm.get("ContainerArguments") or [])]
-    host_path(opt_ml, contract.Training.MODEL, "model directory").mkdir(parents=True, exist_ok=True)
     return _Launch(local_command(argv), {})
+
+
+def _resource_config(request: Mapping[str, Any], host: str, hosts: list[str]) -> dict[str, Any]:
+    """resourceconfig.json as a training container gets it, instance group fields included (SDK 3.x
+    ModelTrainer's driver reads ``current_instance_type``), per
+    https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html"""
+    instance_type = str((request.get("ResourceConfig") or {}).get("InstanceType", "local"))
+    return {
+        "current_host": host,
+        "current_instance_type": instance_type,
+        "current_group_name": INSTANCE_GROUP,
+        "hosts": hosts,
+        "instance_groups": [
+            {"instance_group_name": INSTANCE_GROUP, "instance_type": instance_type, "hosts": hosts}
+        ],
+        "network_interface_name": "eth0",
+    }
 
 
 def _instances(ctx: StepContext, request: Mapping[str, Any], mode: Mode, job_dir: Path) -> dict[str, Path]:
