@@ -146,9 +146,8 @@ def test_more_bias_than_the_supplied_baseline_fails_the_step(runner, pipeline, l
 def test_model_explainability_is_refused_before_the_run_with_the_stub_hint(sdk):
     assert preflight_problems(_step("DataBiasCheck", sdk)) == []
     assert preflight_problems(_step("ModelExplainabilityCheck", sdk)) == [
-        "ModelExplainabilityCheck: a MODEL_EXPLAINABILITY ClarifyCheck needs the model's predictions and SHAP "
-        "values from a shadow endpoint, which the local executor does not run (it runs DATA_BIAS); use --stub "
-        "ModelExplainabilityCheck=outputs.json"
+        "a MODEL_EXPLAINABILITY ClarifyCheck needs the model's predictions and SHAP values from a shadow "
+        "endpoint, which the local executor does not run (it runs DATA_BIAS)"
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from processing_scripts import s3_uri
 from tests.pipelines.cli_runner import run
 
 SETTINGS = settings_module.load("dev")
+REPO = Path(__file__).parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 BYOP = FIXTURES / "byop"
 ABALONE = BYOP / "abalone"  # what the sdk2 abalone example needs besides its definition
@@ -34,13 +36,14 @@ def _record(runs: Path) -> dict:
     return json.loads(record.read_text())
 
 
-@pytest.mark.slow  # trains the built-in XGBoost emulation (~10-25 s on a shared 2-core machine)
+@pytest.mark.slow  # trains the built-in XGBoost emulation and serves it (~20-35 s on a shared 2-core machine)
 def test_the_sdk2_abalone_example_runs_to_the_end_with_its_data_seeded_and_its_image_steps_stubbed(
     capsys, tmp_path
 ):
     """AWS's abalone example as SDK 2.x builds it. Its two processing steps run code baked into the
-    user's image (nothing here can run it) and Transform has no local runner: those three are
-    stubbed; the training data and the evaluation report they would have written are seeded."""
+    user's image (nothing here can run it): those two are stubbed; the training data and the
+    evaluation report they would have written are seeded, and so is the batch the Transform step
+    scores with the model the pipeline trained and created."""
     code, out, err = run(
         capsys,
         "run-local",
@@ -51,28 +54,26 @@ def test_the_sdk2_abalone_example_runs_to_the_end_with_its_data_seeded_and_its_i
         f"{ABALONE / 'train.csv'}=s3://sdk-fixtures-bucket/abalone/train/",
         "--seed",
         f"{ABALONE / 'evaluation.json'}=s3://sdk-fixtures-bucket/evaluation/evaluation.json",
+        "--seed",
+        f"{ABALONE / 'batch.csv'}=s3://sdk-fixtures-bucket/batch/input.csv",
         "--stub",
         f"PreprocessAbaloneData={ABALONE / 'preprocess-outputs.json'}",
         "--stub",
         f"EvaluateAbaloneModel={ABALONE / 'evaluate-outputs.json'}",
-        "--stub",
-        f"AbaloneTransform={ABALONE / 'transform-outputs.json'}",
     )
 
     assert code == 0, err
-    assert "seeded 2 object(s)" in out
-    assert (
-        "stubbed (not run, outputs from --stub): PreprocessAbaloneData, EvaluateAbaloneModel, AbaloneTransform"
-        in out
-    )
+    assert "seeded 3 object(s)" in out
+    assert "stubbed (not run, outputs from --stub): PreprocessAbaloneData, EvaluateAbaloneModel" in out
     record = _record(tmp_path)
     steps = {step["name"]: step for step in record["steps"]}
     assert {name for name, step in steps.items() if step["stubbed"]} == {
         "PreprocessAbaloneData",
         "EvaluateAbaloneModel",
-        "AbaloneTransform",
     }
-    assert steps["TrainAbaloneModel"]["status"] == "Succeeded" and not steps["TrainAbaloneModel"]["stubbed"]
+    for ran in ("TrainAbaloneModel", "AbaloneTransform"):
+        assert steps[ran]["status"] == "Succeeded" and not steps[ran]["stubbed"]
+    assert steps["AbaloneTransform"]["properties"]["TransformJobStatus"] == "Completed"
     registered = [s for s in steps.values() if s["type"] == "RegisterModel"]
     assert [s["status"] for s in registered] == ["Succeeded", "Succeeded"]  # into a group nobody created
     assert steps["AbaloneMSEFail"]["status"] == "Skipped"
@@ -90,7 +91,7 @@ def test_everything_that_cannot_run_is_one_line_each_before_anything_starts(caps
     assert lines[0] == "error: the definition cannot run locally (nothing ran):"
     problems = [line.strip() for line in lines[1:] if line.startswith("  ")]
     named = [problem.split(":")[0] for problem in problems]
-    # the Callback step too, until it has a runner (byop-steps); EMR and a foreign Lambda always
+    # a foreign Lambda and EMR (the Callback step runs: it waits for an answer)
     assert named[0] == "PrepareData" and named[-1] == "SparkOnCluster"
     assert problems[0].endswith(
         "pass --lambda fixture-function=path/to/handler.py:function (or --stub PrepareData=outputs.json)"
@@ -219,14 +220,17 @@ def test_a_missing_interpreter_is_one_line_naming_the_option(capsys, tmp_path):
     )
 
 
-@pytest.mark.slow  # imports the SageMaker SDK 3.x in a subprocess (~5-10 s)
-def test_get_pipeline_is_built_in_the_users_interpreter_and_its_uploads_land_in_the_emulator(
-    capsys, tmp_path
-):
-    """SDK 3.x as the user's SDK. The step itself runs code at /opt/ml/... (byop-jobs' private
-    /opt/ml makes that run): stubbed here, with the uploaded code checked in the emulator instead."""
-    stub = tmp_path / "preprocess.json"
-    stub.write_text(json.dumps({"ProcessingJobStatus": "Completed"}))
+def _headerless_abalone(tmp_path: Path) -> Path:
+    """AWS's abalone-dataset.csv, which the seed's code reads, is the UCI file without a header row."""
+    dataset = tmp_path / "abalone-dataset.csv"
+    dataset.write_text("".join((REPO / "data" / "abalone.csv").read_text().splitlines(keepends=True)[1:]))
+    return dataset
+
+
+@pytest.mark.slow  # the SDK 3.x import in a subprocess, then one processing job (~10-20 s)
+def test_the_sdk3_module_runs_to_the_end_with_no_stub(capsys, tmp_path):
+    """SDK 3.x as the user's SDK: built in the user's interpreter, its uploaded preprocess.py run at
+    the /opt/ml path it hard-codes; only the input data is seeded."""
     code, out, err = run(
         capsys,
         "run-local",
@@ -235,14 +239,51 @@ def test_get_pipeline_is_built_in_the_users_interpreter_and_its_uploads_land_in_
         sys.executable,
         "-a",
         "pipeline_name=MyAbalone",
-        "--stub",
-        f"PreprocessAbaloneData={stub}",
+        "--seed",
+        f"{REPO / 'data' / 'abalone.csv'}=s3://{DEFAULT_BUCKET}/abalone/abalone.csv",
         "--runs-dir",
         str(tmp_path / "runs"),
     )
     assert code == 0, err
-    assert "MyAbalone execution" in out
-    assert _record(tmp_path / "runs")["pipeline_name"] == "MyAbalone"
+    assert "MyAbalone execution" in out and "stubbed" not in out
+    record = _record(tmp_path / "runs")
+    assert record["pipeline_name"] == "MyAbalone"
+    assert [(s["name"], s["status"], s["stubbed"]) for s in record["steps"]] == [
+        ("PreprocessAbaloneData", "Succeeded", False)
+    ]
+
+
+@pytest.mark.slow  # SDK 2.x build, then preprocess, built-in XGBoost training, evaluation (~30 s)
+@pytest.mark.skipif(not Path(SDK2_PYTHON).is_file(), reason="no SDK 2.x interpreter (set MLOPS_SDK2_PYTHON)")
+def test_the_projects_seed_runs_to_the_end_with_no_stub(capsys, tmp_path):
+    """The SageMaker Projects seed as SDK 2.x builds it, scripts unchanged: preprocess and evaluate
+    run their uploaded code at /opt/ml/processing/input/code, evaluate.py pickle.loads the 1.0-1
+    booster, the condition reads its report and the model is registered into a new group."""
+    code, out, err = run(
+        capsys,
+        "run-local",
+        f"{BYOP / 'seed' / 'pipeline.py'}:get_pipeline",
+        "--python",
+        SDK2_PYTHON,
+        "-a",
+        "model_package_group_name=MyAbaloneGroup",
+        "--seed",
+        f"{_headerless_abalone(tmp_path)}=s3://{DEFAULT_BUCKET}/abalone/abalone-dataset.csv",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
+    assert code == 0, err
+    assert "stubbed" not in out
+    steps = {step["name"]: step for step in _record(tmp_path / "runs")["steps"]}
+    assert {name: step["status"] for name, step in steps.items()} == {
+        "PreprocessAbaloneData": "Succeeded",
+        "TrainAbaloneModel": "Succeeded",
+        "EvaluateAbaloneModel": "Succeeded",
+        "CheckMSEAbaloneEvaluation": "Succeeded",
+        "RegisterAbaloneModel-RegisterModel": "Succeeded",
+        "AbaloneMSEFail": "Skipped",
+    }
+    assert "model-package/myabalonegroup/1" in out
 
 
 def _built_uploads(python: str, module: Path, tmp_path: Path) -> tuple[dict, list[str]]:
@@ -285,3 +326,74 @@ def test_the_projects_seed_builds_with_sdk2_and_uploads_its_code_to_the_emulator
         "EvaluateAbaloneModel",
         "CheckMSEAbaloneEvaluation",
     ]
+
+
+@pytest.mark.slow  # the SDK 3.x import in a subprocess, then one processing job (~10-20 s)
+def test_a_framework_processor_runs_its_runproc_with_this_interpreter_and_installs_nothing(capsys, tmp_path):
+    """The SDK's runproc.sh extracts the bundle, pip-installs requirements.txt and runs `python3
+    process.py`: the install is skipped (numpy is here), the script runs with this venv."""
+    code, _, err = run(
+        capsys,
+        "run-local",
+        f"{BYOP / 'framework' / 'pipeline.py'}:get_pipeline",
+        "--python",
+        sys.executable,
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
+    assert code == 0, err
+    record = _record(tmp_path / "runs")
+    log = (tmp_path / "runs" / record["execution_id"] / record["steps"][0]["log_file"]).read_text()
+    assert "`pip uninstall --yes typing` skipped" in log
+    assert "every requirement is already satisfied by the executor's environment; nothing installed" in log
+
+
+@pytest.mark.slow  # as above
+def test_a_framework_processor_requirement_this_venv_lacks_fails_the_job_in_one_line(capsys, tmp_path):
+    source = tmp_path / "code"
+    shutil.copytree(BYOP / "framework" / "code", source)
+    with (source / "requirements.txt").open("a") as requirements:
+        requirements.write("no-such-package-for-byop==1.0\n")
+    code, _, err = run(
+        capsys,
+        "run-local",
+        f"{BYOP / 'framework' / 'pipeline.py'}:get_pipeline",
+        "--python",
+        sys.executable,
+        "-a",
+        f"source_dir={source}",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
+    assert code == 5 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert line == (
+        "error: execution Failed: step Summarize failed: ClientError: the job's pip install needs "
+        "no-such-package-for-byop==1.0, which the executor's environment does not have, and a local job "
+        "never pip-installs into it: install it into the venv run-local runs in (host algo-1, exit code 1)"
+    )
+
+
+@pytest.mark.slow  # the SDK 3.x import in a subprocess, then one training job (~10-20 s)
+def test_an_sdk3_model_trainer_in_script_mode_runs_through_the_sdks_own_drivers(capsys, tmp_path):
+    """ModelTrainer(source_code=SourceCode(...)): the SDK uploads the code and its sm_drivers into
+    the emulator; the job runs sm_train.sh, which reads resourceconfig.json and TRAINING_JOB_NAME
+    as the platform writes them and runs train.py with the hyperparameters as arguments."""
+    code, _, err = run(
+        capsys,
+        "run-local",
+        f"{BYOP / 'trainer' / 'pipeline.py'}:get_pipeline",
+        "--python",
+        sys.executable,
+        "--seed",
+        f"{REPO / 'data' / 'abalone.csv'}=s3://{DEFAULT_BUCKET}/abalone/abalone.csv",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
+    assert code == 0, err
+    record = _record(tmp_path / "runs")
+    (step,) = record["steps"]
+    assert step["status"] == "Succeeded" and not step["stubbed"]
+    log = (tmp_path / "runs" / record["execution_id"] / step["log_file"]).read_text()
+    assert "train.py --n_estimators 10" in log and "trained on 4177 rows" in log
+    assert step["properties"]["ModelArtifacts"]["S3ModelArtifacts"].endswith("/output/model.tar.gz")

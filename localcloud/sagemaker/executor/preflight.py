@@ -18,11 +18,15 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from localcloud.sagemaker.executor.steps.base import StepRunner, blockers_of
-from pipelines.definition import PipelineDefinition
+from pipelines.definition import PipelineDefinition, Step
 from pipelines.definition.paths import json_path
 from pipelines.settings import Settings
 
 Stubs = Mapping[str, Mapping[str, Any]]  # step name -> the properties it stands in with
+
+# The DependsOn run condition every plain entry has (sagemaker.mlops.workflow.step_dependency
+# .TriggerCondition.COMPLETED, which the SDK writes as the bare step name).
+COMPLETED = "Completed"
 
 
 def stub_option(step_name: str) -> str:
@@ -51,7 +55,13 @@ def blockers(
         if name not in names
     ]
     for step in definition.steps:
-        if step.name in stubs or step.type in engine_types:
+        if step.name in stubs:
+            continue
+        condition = run_condition_problem(step)
+        if condition is not None:  # only --stub gets past it, whatever else the step needs
+            problems.append(f"{step.name}: {condition}; pass {stub_option(step.name)}")
+            continue
+        if step.type in engine_types:
             continue
         if step.type not in runners:
             problems.append(
@@ -66,6 +76,22 @@ def blockers(
                 f"{step.name}: {blocker.feature}; pass {blocker.option or stub_option(step.name)}"
             )
     return problems
+
+
+def run_condition_problem(step: Step) -> str | None:
+    """A ``DependsOn`` entry with a run condition (SDK 3.x ``StepDependency``: ``{"Step": "Train",
+    "Trigger": "Failed"}``) is not emulated: the engine would run the step only once that step
+    completed, the opposite of what ``Failed`` means, and stop the run at the failure it is
+    written to handle. Refused rather than run wrongly."""
+    entries = step.body.get("DependsOn")
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        trigger = entry.get("Trigger", COMPLETED) if isinstance(entry, dict) else COMPLETED
+        if trigger != COMPLETED:
+            return (
+                f"DependsOn[{index}]: the run condition Trigger {trigger!r} on {entry.get('Step')} is "
+                "not emulated (a step runs here only once what it depends on completed)"
+            )
+    return None
 
 
 def is_project_definition(definition: Mapping[str, Any], settings: Settings) -> bool:

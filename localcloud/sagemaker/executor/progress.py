@@ -108,6 +108,8 @@ class RichProgress:
             self._live.refresh()
             self._live.stop()
             self._live = None
+            if not self.console.is_terminal:  # rich leaves the last line open when output is piped
+                self.console.line()
 
     def __rich__(self) -> Group:
         table = Table("step", "type", "status", "time", "notes", box=None, pad_edge=False)

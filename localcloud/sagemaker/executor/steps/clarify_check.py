@@ -55,14 +55,14 @@ VERSION = "1.0"
 
 
 def preflight_problems(step: Mapping[str, Any]) -> list[str]:
-    """What in a ClarifyCheck step (its JSON object) the local executor cannot run."""
+    """What in a ClarifyCheck step (its JSON object) the local executor cannot run; the pre-flight
+    prefixes the step's name and adds the ``--stub`` option."""
     check_type = step.get("CheckType")
     if check_type in LOCAL_CHECK_TYPES:
         return []
     return [
-        f"{step.get('Name', '?')}: a {check_type} ClarifyCheck needs the model's predictions and SHAP values "
-        f"from a shadow endpoint, which the local executor does not run (it runs "
-        f"{', '.join(LOCAL_CHECK_TYPES)}); use --stub {step.get('Name', 'STEP')}=outputs.json"
+        f"a {check_type} ClarifyCheck needs the model's predictions and SHAP values from a shadow "
+        f"endpoint, which the local executor does not run (it runs {', '.join(LOCAL_CHECK_TYPES)})"
     ]
 
 

@@ -15,6 +15,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from processing_scripts import contract
 
 PYTHON_COMMANDS = ("python", "python3")
 # SageMaker reads a job's failure reason from these files, when the code wrote one.
+JOB_BIN = Path(__file__).parents[1] / "job_bin"  # the job's python and pip (see container_environment)
 FAILURE_FILES = (contract.Training.FAILURE, contract.ProcessingJob.EXIT_MESSAGE)
 _TAIL_LINES = 20
 _STOP_GRACE_SECONDS = 5
@@ -90,6 +92,15 @@ def require_isolation(image: Image) -> None:
         raise StepError(problem)
 
 
+def command_not_installed(command: object) -> bool:
+    """A job's first command word that is neither ``python``, a file the job stages under /opt/ml,
+    nor on PATH: it exists only inside the job's image (e.g. a notebook job's
+    ``amazon_sagemaker_scheduler``), so the job cannot start here."""
+    if not isinstance(command, str) or PurePosixPath(command).name in PYTHON_COMMANDS:
+        return False
+    return not command.startswith(str(contract.OPT_ML)) and shutil.which(command) is None
+
+
 def local_command(argv: list[str]) -> list[str]:
     """The image's ``python3`` is this interpreter (same packages as the image's requirements)."""
     if argv and Path(argv[0]).name in PYTHON_COMMANDS:
@@ -109,6 +120,11 @@ def container_environment(
     inherited = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
     return {
         **inherited,
+        # `python`/`pip` from PATH (a FrameworkProcessor's runproc.sh) are this interpreter and a
+        # pip that never installs into it (see steps/job_pip.py).
+        "PATH": os.pathsep.join([str(JOB_BIN), *([inherited["PATH"]] if "PATH" in inherited else [])]),
+        "LOCALCLOUD_PYTHON": sys.executable,
+        "LOCALCLOUD_REPO": str(REPO_ROOT),
         **{str(k): str(v) for k, v in (declared or {}).items()},
         **emulator,
         contract.BASE_DIR_ENV: str(opt_ml_dir),

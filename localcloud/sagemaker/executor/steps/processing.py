@@ -12,7 +12,6 @@ interrupted job never leaves partial outputs behind for a later step to read.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -36,8 +35,8 @@ from localcloud.sagemaker.executor.steps.base import (
     required,
 )
 from localcloud.sagemaker.executor.steps.container import (
-    PYTHON_COMMANDS,
     ContainerProcess,
+    command_not_installed,
     container_environment,
     failure_of,
     host_path,
@@ -72,7 +71,7 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
             "Arguments.AppSpecification.ContainerEntrypoint is missing: the local executor runs the "
             "job's command itself and cannot know an image's default entrypoint"
         )
-    elif _not_installed(entrypoint[0]):
+    elif command_not_installed(entrypoint[0]):
         label = image.label if image else "the image"
         problems.append(f"entrypoint command {entrypoint[0]!r} (from {label}) is not installed here")
     if image is not None:
@@ -96,13 +95,6 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
                 f"only its own {contract.OPT_ML}; write outputs under {INPUT_ROOT}/"
             )
     return problems
-
-
-def _not_installed(command: Any) -> bool:
-    """A command that is neither ``python``, a file the job stages under /opt/ml, nor on PATH."""
-    if not isinstance(command, str) or PurePosixPath(command).name in PYTHON_COMMANDS:
-        return False
-    return not command.startswith(str(contract.OPT_ML)) and shutil.which(command) is None
 
 
 def _under(path: str, root: PurePosixPath) -> bool:

@@ -29,7 +29,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 
 from localcloud.sagemaker.executor.hyperparameters import decoded
-from localcloud.sagemaker.executor.steps.base import StepContext, StepError, aws_failure
+from localcloud.sagemaker.executor.steps.base import StepError, aws_failure
 from processing_scripts import contract, s3_uri
 
 PROGRAM = "sagemaker_program"
@@ -172,8 +172,9 @@ def _env_value(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def stage_code(ctx: StepContext, job: ScriptJob, code_dir: Path) -> None:
-    """Extract ``sagemaker_submit_directory`` from the emulator's S3 into ``/opt/ml/code``."""
+def stage_code(s3: Any, job: ScriptJob, code_dir: Path) -> None:
+    """Extract ``sagemaker_submit_directory`` from the emulator's S3 into ``/opt/ml/code`` (``s3``:
+    the job role's client, as SageMaker reads it)."""
     problem = job.source_problem()
     if problem is not None:
         raise StepError(problem)
@@ -182,7 +183,7 @@ def stage_code(ctx: StepContext, job: ScriptJob, code_dir: Path) -> None:
     code_dir.mkdir(parents=True, exist_ok=True)
     try:
         bucket, key = s3_uri.split(uri, key_required=True)
-        ctx.aws.clients.s3.download_file(bucket, key, str(archive))
+        s3.download_file(bucket, key, str(archive))
     except s3_uri.S3UriError as err:
         raise StepError(f"hyperparameter {SUBMIT_DIRECTORY}: {err}") from err
     except Exception as err:
@@ -239,7 +240,7 @@ def _installed_version(name: str) -> str | None:
     return importlib.metadata.version(providers[0]) if providers else None
 
 
-def upload_output_data(ctx: StepContext, opt_ml: Path, output_path: str, job_name: str) -> str | None:
+def upload_output_data(s3: Any, opt_ml: Path, output_path: str, job_name: str) -> str | None:
     """``/opt/ml/output/data`` packed as ``<S3OutputPath>/<job>/output/output.tar.gz`` (when not empty)."""
     data_dir = opt_ml / Path(OUTPUT_DATA_DIR).relative_to(str(contract.OPT_ML))
     files = sorted(p for p in data_dir.rglob("*")) if data_dir.is_dir() else []
@@ -252,7 +253,7 @@ def upload_output_data(ctx: StepContext, opt_ml: Path, output_path: str, job_nam
     uri = s3_uri.join(output_path, job_name, "output", OUTPUT_ARCHIVE)
     bucket, key = s3_uri.split(uri, key_required=True)
     try:
-        ctx.aws.clients.s3.upload_file(str(archive), bucket, key)
+        s3.upload_file(str(archive), bucket, key)
     except Exception as err:
         raise aws_failure(f"writing {uri}", err) from err
     return uri

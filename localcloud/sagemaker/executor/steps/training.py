@@ -50,6 +50,7 @@ from localcloud.sagemaker.executor.steps.base import (
 )
 from localcloud.sagemaker.executor.steps.container import (
     ContainerProcess,
+    command_not_installed,
     container_environment,
     failure_of,
     host_path,
@@ -57,8 +58,8 @@ from localcloud.sagemaker.executor.steps.container import (
     local_command,
     run_processes,
     write_config,
-    write_resource_config,
 )
+from localcloud.sagemaker.executor.steps.function_step import function_step_problem
 from localcloud.sagemaker.executor.steps.script_mode import (
     CODE_DIR,
     ScriptJob,
@@ -79,6 +80,12 @@ from processing_scripts import contract, s3_uri
 
 ALGORITHM_COMMAND = [sys.executable, "-m", "localcloud.sagemaker.executor.xgboost_algorithm"]
 HOST = "algo-1"
+INSTANCE_GROUP = "homogeneousCluster"  # a job without InstanceGroups has this one group
+JOB_DIRECTORIES = (
+    contract.Training.MODEL,
+    f"{contract.OPT_ML}/output/data",
+    f"{contract.OPT_ML}/output/intermediate",
+)
 _NUMBER = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 # The built-in algorithm's predefined metrics: every "#011<channel>-<metric>:<value>" on a "[N]" line.
 _EVALUATION_LINE = re.compile(rf"#011(?P<channel>[^-#\s]+)-(?P<metric>[^:#\s]+):(?P<value>{_NUMBER})")
@@ -170,6 +177,10 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
     if mode is Mode.BUILTIN_XGBOOST:
         return _builtin_problems(image, arguments, hyperparameters)
     problems = [p for p in (missing_framework_problem(image), isolation_problem(image)) if p]
+    if mode is Mode.ENTRYPOINT:
+        problems += [
+            p for p in (function_step_problem(arguments), _entrypoint_problem(image, algorithm)) if p
+        ]
     if mode is Mode.SCRIPT and all(isinstance(v, str) for v in hyperparameters.values()):
         try:
             source = ScriptJob.of(dict(hyperparameters)).source_problem()
@@ -177,6 +188,15 @@ def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list
             source = err.reason
         problems += [source] if source else []
     return problems
+
+
+def _entrypoint_problem(image: Image, algorithm: Mapping[str, Any]) -> str | None:
+    command = algorithm["ContainerEntrypoint"][0]
+    if not command_not_installed(command):
+        return None
+    return (
+        f"entrypoint command {command!r} (from {image.label}) is not installed here: it is inside the image"
+    )
 
 
 @declares_blockers(from_problems(preflight_problems))
@@ -227,42 +247,60 @@ def run_training_job(
     if problems:
         raise StepError(problems[0])
     image = classify(str(required(algorithm, "TrainingImage")), ctx.settings.processing_image_uri)
-    opt_ml = work_dir / job_name
     hyperparameters = {str(k): str(v) for k, v in (request.get("HyperParameters") or {}).items()}
     mode = training_mode(image, algorithm, hyperparameters)
-    channels = _stage_channels(s3, request.get("InputDataConfig") or [], opt_ml)
-    write_config(opt_ml, contract.Training.HYPERPARAMETERS, hyperparameters)
-    write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
-    write_resource_config(opt_ml, contract.Training.RESOURCE_CONFIG, HOST, [HOST])
-    launch = _launch(
-        ctx,
-        mode,
-        image,
-        algorithm=algorithm,
-        hyperparameters=hyperparameters,
-        channels=channels,
-        opt_ml=opt_ml,
-        job_name=job_name,
-    )
+    instances = _instances(ctx, request, mode, work_dir / job_name)
+    hosts = list(instances)
     metrics = MetricCollector(algorithm.get("MetricDefinitions") or [], builtin=mode is Mode.BUILTIN_XGBOOST)
-    environment = {
-        **container_environment(
-            request.get("Environment") or {},
-            ctx.job_environment(request),
-            opt_ml,
-            project_code=mode is Mode.BUILTIN_XGBOOST or image.kind is ImageKind.PROJECT,
-        ),
-        **launch.environment,
-    }
-    log.line(f"$ {' '.join(launch.argv)}  (job {job_name}, {mode.value})")
+    processes = []
+    for position, (host, opt_ml) in enumerate(instances.items()):
+        channels = _stage_channels(
+            s3, request.get("InputDataConfig") or [], opt_ml, shard=(position, len(hosts))
+        )
+        write_config(opt_ml, contract.Training.HYPERPARAMETERS, hyperparameters)
+        write_config(opt_ml, contract.Training.INPUT_DATA_CONFIG, channels)
+        write_config(opt_ml, contract.Training.RESOURCE_CONFIG, _resource_config(request, host, hosts))
+        for directory in JOB_DIRECTORIES:  # SageMaker creates them before the container starts
+            host_path(opt_ml, directory, "directory").mkdir(parents=True, exist_ok=True)
+        launch = _launch(
+            ctx,
+            mode,
+            image,
+            algorithm=algorithm,
+            hyperparameters=hyperparameters,
+            channels=channels,
+            opt_ml=opt_ml,
+            job_name=job_name,
+            hosts=hosts,
+            host=host,
+            s3=s3,
+        )
+        environment = {
+            **container_environment(
+                request.get("Environment") or {},
+                ctx.job_environment(request),
+                opt_ml,
+                project_code=mode is Mode.BUILTIN_XGBOOST or image.kind is ImageKind.PROJECT,
+            ),
+            # What the platform sets in every training container (the training toolkit and SDK
+            # 3.x ModelTrainer's driver read them).
+            "TRAINING_JOB_NAME": job_name,
+            "TRAINING_JOB_ARN": job_arn(ctx.settings, "training-job", job_name),
+            **launch.environment,
+        }
+        label = job_name if len(hosts) == 1 else host
+        processes.append(ContainerProcess(label, launch.argv, environment, opt_ml, launch.cwd))
+    instances_note = f", {len(hosts)} instances" if len(hosts) > 1 else ""
+    log.line(f"$ {' '.join(processes[0].argv)}  (job {job_name}, {mode.value}{instances_note})")
     runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-    process = ContainerProcess(job_name, launch.argv, environment, opt_ml, launch.cwd)
-    (outcome,) = run_processes([process], log, metrics.observe, runtime)
-    if outcome.returncode != 0:
-        raise failure_of(outcome, opt_ml, image)
+    labels = {process.host: opt_ml for process, opt_ml in zip(processes, instances.values(), strict=True)}
+    for outcome in run_processes(processes, log, metrics.observe, runtime):
+        if outcome.returncode != 0:
+            raise failure_of(outcome, labels[outcome.host], image)
+    opt_ml = instances[HOST]  # SageMaker keeps the model and output data that algo-1 wrote
     model_uri = _upload_model(s3, opt_ml, request, job_name, builtin=mode is Mode.BUILTIN_XGBOOST)
     output_path = str(required(request, "OutputDataConfig", "S3OutputPath"))
-    output_uri = upload_output_data(ctx, opt_ml, output_path, job_name)
+    output_uri = upload_output_data(s3, opt_ml, output_path, job_name)
     description = {
         **request,
         "TrainingJobName": job_name,
@@ -286,6 +324,9 @@ def _launch(
     channels: dict[str, Any],
     opt_ml: Path,
     job_name: str,
+    hosts: list[str],
+    host: str,
+    s3: Any,
 ) -> _Launch:
     if mode is Mode.BUILTIN_XGBOOST:
         version = version_of(image.tag)
@@ -298,18 +339,57 @@ def _launch(
     if mode is Mode.SCRIPT:
         job = ScriptJob.of(hyperparameters)
         code_dir = host_path(opt_ml, CODE_DIR, "code directory")
-        stage_code(ctx, job, code_dir)
-        for directory in ("/opt/ml/model", "/opt/ml/output/data", "/opt/ml/output/intermediate"):
-            host_path(opt_ml, directory, "directory").mkdir(parents=True, exist_ok=True)
+        stage_code(s3, job, code_dir)
         return _Launch(
-            job.command(code_dir, sys.executable), job.environment(job_name, channels, [HOST], HOST), CODE_DIR
+            job.command(code_dir, sys.executable), job.environment(job_name, channels, hosts, host), CODE_DIR
         )
     argv = [*map(str, algorithm["ContainerEntrypoint"]), *map(str, algorithm.get("ContainerArguments") or [])]
-    host_path(opt_ml, contract.Training.MODEL, "model directory").mkdir(parents=True, exist_ok=True)
     return _Launch(local_command(argv), {})
 
 
-def _stage_channels(s3: Any, channels: list[dict[str, Any]], opt_ml: Path) -> dict[str, Any]:
+def _resource_config(request: Mapping[str, Any], host: str, hosts: list[str]) -> dict[str, Any]:
+    """resourceconfig.json as a training container gets it, instance group fields included (SDK 3.x
+    ModelTrainer's driver reads ``current_instance_type``), per
+    https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html"""
+    instance_type = str((request.get("ResourceConfig") or {}).get("InstanceType", "local"))
+    return {
+        "current_host": host,
+        "current_instance_type": instance_type,
+        "current_group_name": INSTANCE_GROUP,
+        "hosts": hosts,
+        "instance_groups": [
+            {"instance_group_name": INSTANCE_GROUP, "instance_type": instance_type, "hosts": hosts}
+        ],
+        "network_interface_name": "eth0",
+    }
+
+
+def _instances(ctx: StepContext, request: Mapping[str, Any], mode: Mode, job_dir: Path) -> dict[str, Path]:
+    """Each host's own /opt/ml (``algo-1`` ... ``algo-N`` for ``ResourceConfig.InstanceCount``).
+
+    Every host runs the job's code with its own resourceconfig.json and ``SM_HOSTS``, as SageMaker
+    starts one container per instance. The built-in XGBoost emulation is one process: its
+    distributed training (Rabit across the hosts) is emulated by algo-1 alone, reading all the data.
+    """
+    count = int((request.get("ResourceConfig") or {}).get("InstanceCount", 1))
+    if count < 1:
+        raise StepError(f"ResourceConfig.InstanceCount must be >= 1, got {count}")
+    if count > 1 and mode is Mode.BUILTIN_XGBOOST:
+        ctx.warn(
+            f"the built-in XGBoost's distributed training over {count} instances is emulated by one "
+            "instance reading all the data"
+        )
+        count = 1
+    if count == 1:
+        return {HOST: job_dir}
+    return {f"algo-{index + 1}": job_dir / f"algo-{index + 1}" for index in range(count)}
+
+
+def _stage_channels(
+    s3: Any, channels: list[dict[str, Any]], opt_ml: Path, *, shard: tuple[int, int]
+) -> dict[str, Any]:
+    """Copy every channel into one host; ``shard`` is (this host's position, host count): a
+    ``ShardedByS3Key`` channel gives host k every N-th object, as processing inputs do."""
     config: dict[str, Any] = {}
     for index, channel in enumerate(channels):
         name = required(channel, "ChannelName")
@@ -323,6 +403,9 @@ def _stage_channels(s3: Any, channels: list[dict[str, Any]], opt_ml: Path) -> di
             objects = s3_objects.list_objects(s3, uri)
             if not objects:
                 raise StepError(f"InputDataConfig[{index}] ({name}): no object at {uri}")
+            if source.get("S3DataDistributionType") == "ShardedByS3Key":
+                position, count = shard
+                objects = objects[position::count]
             s3_objects.download(s3, uri, objects, destination)
         except StepError:
             raise
