@@ -6,7 +6,10 @@
 # CI builds and pushes it. Its tag is a content digest of this file and processing_scripts/
 # (`settings.processing_image_tag()`), so the tag changes exactly when the image content does and the
 # pipeline definitions stay byte-identical otherwise. Locally: `make image` (needs Docker).
-FROM python:3.11-slim
+# The base is a build argument so that a machine without a registry can build this same file from a
+# stand-in it made offline (.ci/offline-base-image; `make base-image`): `--build-arg BASE_IMAGE=...`.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
