@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from localcloud import ExecutionRecord, ExecutionStatus, LocalAws, LocalPipelineRunner
+from localcloud.sagemaker.endpoint import LocalEndpoint, RuntimeClient, send_csv
+from localcloud.stories.traffic import TrafficKind, generate
 from pipelines import settings as settings_module
 from tests.containers import engine
 
@@ -64,14 +66,33 @@ def local_aws() -> Iterator[LocalAws]:
         yield aws
 
 
-@pytest.fixture(scope="session")
-def training_run(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> ExecutionRecord:
-    """The synthesized dev training pipeline, run by the Docker-free executor on the abalone data."""
+def _run(local_aws: LocalAws, runs_dir: Path, name: str, parameters: dict[str, str]) -> ExecutionRecord:
+    """One synthesized pipeline of these settings, run by the Docker-free executor."""
     from pipelines.synth import render_pipelines
 
-    name = SETTINGS.training_pipeline_name
     definition = json.loads(render_pipelines(SETTINGS)[name])
-    runner = LocalPipelineRunner(SETTINGS, local_aws, tmp_path_factory.mktemp("runs"), use_cache=False)
-    record = runner.run(definition, {"GitCommit": "container-test"}, pipeline_name=name)
+    runner = LocalPipelineRunner(SETTINGS, local_aws, runs_dir, use_cache=False)
+    record = runner.run(definition, parameters, pipeline_name=name)
     assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
     return record
+
+
+@pytest.fixture(scope="session")
+def training_run(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> ExecutionRecord:
+    """The dev training pipeline on the abalone data: trained, registered, deployed to the emulator."""
+    runs = tmp_path_factory.mktemp("runs")
+    return _run(local_aws, runs, SETTINGS.training_pipeline_name, {"GitCommit": "container-test"})
+
+
+@pytest.fixture(scope="session")
+def monitoring_run(
+    training_run: ExecutionRecord, local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory
+) -> ExecutionRecord:
+    """The monitoring pipeline over drifted traffic the deployed model answered and captured."""
+    with LocalEndpoint(SETTINGS, local_aws.clients, port=0, seed=7) as endpoint:
+        endpoint.reconcile()
+        rows = generate(TrafficKind.DRIFTED, 300, seed=7).to_csv(header=False, index=False).splitlines()
+        sent = send_csv(RuntimeClient(endpoint.url), rows)
+        assert sent.errors == []
+    runs = tmp_path_factory.mktemp("runs")
+    return _run(local_aws, runs, SETTINGS.monitoring_pipeline_name, {})

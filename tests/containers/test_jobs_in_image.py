@@ -1,5 +1,6 @@
-"""Each of the project's processing jobs, run inside the project's image exactly as SageMaker starts
-it, writes what the Docker-free executor wrote for the same step on the same inputs.
+"""Each of the project's processing jobs (training and monitoring pipelines), run inside the
+project's image as SageMaker starts it, writes what the Docker-free executor wrote for the same step
+on the same inputs.
 
 The Docker-free executor runs the scripts with the venv's interpreter and ``OPT_ML_DIR``; here the
 same step's resolved arguments (from the executor's record: image, ``ContainerEntrypoint``,
@@ -23,8 +24,13 @@ from processing_scripts import contract
 from tests.containers import engine
 from tests.containers.outputs import differences, files_under, s3_files
 
-# Every processing step of the training pipeline; all run the project's image.
-JOB_STEPS = ("Preprocess", "Baseline", "Evaluate")
+# Every processing step of the two pipelines; all run the project's image.
+JOB_STEPS = (
+    ("training", "Preprocess"),
+    ("training", "Baseline"),
+    ("training", "Evaluate"),
+    ("monitoring", "MonitorDataQuality"),
+)
 
 
 def _stage(aws: LocalAws, arguments: dict[str, Any], opt_ml: Path) -> None:
@@ -40,19 +46,26 @@ def _stage(aws: LocalAws, arguments: dict[str, Any], opt_ml: Path) -> None:
     write_resource_config(opt_ml, contract.ProcessingJob.RESOURCE_CONFIG, "algo-1", ["algo-1"])
 
 
-RunInImage = Callable[[dict[str, Any], Path], engine.JobOutcome]
+StagedRun = Callable[..., tuple[engine.JobOutcome, Path]]
 
 
 @pytest.fixture
 def run_in_image(
-    docker_client: engine.docker.DockerClient, project_image: str, local_aws: LocalAws
-) -> RunInImage:
-    """Run a processing step's resolved arguments in the project's image on a staged ``/opt/ml``."""
+    docker_client: engine.docker.DockerClient, project_image: str, local_aws: LocalAws, tmp_path: Path
+) -> StagedRun:
+    """Stage a processing step's inputs under a fresh ``/opt/ml``, let ``prepare`` change them,
+    then run the step's resolved arguments in the project's image; returns the outcome and the
+    directory that was ``/opt/ml``."""
 
-    def run(arguments: dict[str, Any], opt_ml: Path) -> engine.JobOutcome:
+    def run(
+        arguments: dict[str, Any], prepare: Callable[[Path], None] = lambda _: None
+    ) -> tuple[engine.JobOutcome, Path]:
         app = arguments["AppSpecification"]
         assert app["ImageUri"] == project_image  # the definition names the image this checkout builds
-        return engine.run_job(
+        opt_ml = tmp_path / "opt_ml"
+        _stage(local_aws, arguments, opt_ml)
+        prepare(opt_ml)
+        outcome = engine.run_job(
             docker_client,
             project_image,
             entrypoint=app["ContainerEntrypoint"],
@@ -60,23 +73,23 @@ def run_in_image(
             opt_ml_dir=opt_ml,
             environment={**(arguments.get("Environment") or {}), **local_aws.process_environment()},
         )
+        return outcome, opt_ml
 
     return run
 
 
-@pytest.mark.parametrize("step_name", JOB_STEPS)
+@pytest.mark.parametrize(("pipeline", "step_name"), JOB_STEPS)
 def test_job_in_the_image_writes_what_the_docker_free_executor_wrote(
+    pipeline: str,
     step_name: str,
-    run_in_image: RunInImage,
-    training_run: ExecutionRecord,
+    run_in_image: StagedRun,
     local_aws: LocalAws,
-    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
-    arguments = training_run.steps[step_name].arguments
-    opt_ml = tmp_path / "opt_ml"
-    _stage(local_aws, arguments, opt_ml)
+    run: ExecutionRecord = request.getfixturevalue(f"{pipeline}_run")  # only the pipeline it needs
+    arguments = run.steps[step_name].arguments
 
-    outcome = run_in_image(arguments, opt_ml)
+    outcome, opt_ml = run_in_image(arguments)
 
     assert outcome.exit_code == 0, outcome.tail()
     for item in arguments["ProcessingOutputConfig"]["Outputs"]:
@@ -87,20 +100,18 @@ def test_job_in_the_image_writes_what_the_docker_free_executor_wrote(
         assert differences(in_container, by_executor) == [], item["OutputName"]
 
 
+def _drop_label_column_name(opt_ml: Path) -> None:
+    for raw in host_path(opt_ml, contract.Preprocess.RAW, "raw").rglob("*.csv"):
+        header, *rows = raw.read_text().splitlines()
+        raw.write_text("\n".join([header.rsplit(",", 1)[0], *rows]) + "\n")
+
+
 def test_bad_input_in_the_image_is_one_line_in_the_exit_message(
-    run_in_image: RunInImage, training_run: ExecutionRecord, local_aws: LocalAws, tmp_path: Path
+    run_in_image: StagedRun, training_run: ExecutionRecord
 ) -> None:
     """The JobInputError contract holds inside the container: exit 1 and the reason in
     /opt/ml/output/message (what DescribeProcessingJob shows as ExitMessage), no traceback."""
-    arguments = training_run.steps["Preprocess"].arguments
-    opt_ml = tmp_path / "opt_ml"
-    _stage(local_aws, arguments, opt_ml)
-    raw_dir = host_path(opt_ml, contract.Preprocess.RAW, "raw")
-    for raw in raw_dir.rglob("*.csv"):
-        header, *rows = raw.read_text().splitlines()
-        raw.write_text("\n".join([header.rsplit(",", 1)[0], *rows]) + "\n")  # drop the last column's name
-
-    outcome = run_in_image(arguments, opt_ml)
+    outcome, opt_ml = run_in_image(training_run.steps["Preprocess"].arguments, _drop_label_column_name)
 
     assert outcome.exit_code == 1, outcome.tail()
     assert "Traceback" not in outcome.logs
