@@ -1,0 +1,156 @@
+"""SageMaker's own local mode (the SDK's ``LocalPipelineSession``, Docker Compose) on the project's
+steps and image, cross-checked with the Docker-free executor; where the two differ, a test says how.
+
+What runs: the training pipeline's Processing data path, Preprocess then Baseline, as the SDK built
+them for the synthesized definition (same step objects, same image, arguments and paths), executed
+by the SDK's local pipeline executor against the emulator's S3. What cannot: the Train step needs
+AWS's built-in XGBoost image, which cannot be pulled here; RegisterModel and Lambda steps (the
+quality gate's branch) are refused by local mode itself (``test_local_mode_refuses_the_whole_training_pipeline``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from localcloud import ExecutionRecord, LocalAws
+from tests.containers import engine
+from tests.containers.conftest import SETTINGS
+from tests.containers.outputs import s3_files
+
+LOCAL_MODE_STEPS = ("Preprocess", "Baseline")
+# Local mode names each container's host ``algo-1-<5 random characters>`` (``_SageMakerContainer``),
+# SageMaker and the Docker-free executor ``algo-1``; the project's scripts put the host in file names.
+_LOCAL_MODE_HOST = re.compile(r"algo-(\d+)-[a-z0-9]{5}")
+
+
+@pytest.fixture(scope="module")
+def sdk_training_pipeline() -> Any:
+    from pipelines.sdk_session import offline_session, quiet_sdk
+    from pipelines.training import build_training_pipeline
+
+    with quiet_sdk():
+        return build_training_pipeline(SETTINGS, offline_session(SETTINGS))
+
+
+def _compose_plugin() -> bool:
+    """Whether ``docker compose`` (v2) works, which the SDK tries before ``docker-compose``."""
+    return subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def local_session(local_aws: LocalAws, project_image: str) -> Any:
+    """The SDK's local pipeline session, its S3 calls pointed at the emulator."""
+    if shutil.which("docker-compose") is None and not _compose_plugin():
+        reason = "SageMaker local mode needs Docker Compose (Debian: apt-get install docker-compose)"
+        if os.environ.get(engine.REQUIRE_ENV) == "1":
+            pytest.fail(f"{engine.REQUIRE_ENV}=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    from sagemaker.mlops.local import LocalPipelineSession
+
+    env = local_aws.process_environment()
+    boto_session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=SETTINGS.region,
+    )
+    return LocalPipelineSession(
+        boto_session=boto_session,
+        s3_endpoint_url=local_aws.endpoint_url,
+        default_bucket=SETTINGS.bucket_name("artifacts"),
+    )
+
+
+@contextlib.contextmanager
+def _fully_replicated(step: Any) -> Iterator[Any]:
+    """The step with its inputs ``FullyReplicated`` while the block runs: local mode refuses
+    ``ShardedByS3Key`` (``test_local_mode_refuses_sharded_inputs``); with one instance both give it
+    every object. The step object itself is changed (later steps reference it by identity) and
+    restored afterwards."""
+    base = type(step)
+
+    class FullyReplicated(base):  # type: ignore[misc, valid-type]
+        @property
+        def arguments(self) -> Any:
+            arguments = base.arguments.fget(self)  # type: ignore[attr-defined]
+            for item in arguments.get("ProcessingInputs") or []:
+                item["S3Input"]["S3DataDistributionType"] = "FullyReplicated"
+            return arguments
+
+    step.__class__ = FullyReplicated
+    try:
+        yield step
+    finally:
+        step.__class__ = base
+
+
+def _execute(session: Any, sdk_pipeline: Any, name: str, steps: list[Any]) -> Any:
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+    pipeline = Pipeline(name=name, parameters=sdk_pipeline.parameters, steps=steps, sagemaker_session=session)
+    session.create_pipeline(pipeline, "local-mode cross-check")
+    return session.start_pipeline_execution(name)
+
+
+def _statuses(execution: Any) -> dict[str, tuple[str, str]]:
+    return {
+        s["StepName"]: (s["StepStatus"], s.get("FailureReason", ""))
+        for s in execution.list_steps()["PipelineExecutionSteps"]
+    }
+
+
+def test_local_mode_writes_what_the_docker_free_executor_wrote(
+    local_session: Any, sdk_training_pipeline: Any, training_run: ExecutionRecord, local_aws: LocalAws
+) -> None:
+    steps = {step.name: step for step in sdk_training_pipeline.steps}
+    with _fully_replicated(steps["Preprocess"]) as preprocess:
+        execution = _execute(
+            local_session, sdk_training_pipeline, "local-mode-data-path", [preprocess, steps["Baseline"]]
+        )
+
+    assert {name: status for name, (status, _) in _statuses(execution).items()} == dict.fromkeys(
+        LOCAL_MODE_STEPS, "Succeeded"
+    ), _statuses(execution)
+    s3 = local_aws.clients.s3
+    for step_name in LOCAL_MODE_STEPS:
+        local_mode = execution.step_execution[step_name].properties["ProcessingOutputConfig"]["Outputs"]
+        executor = training_run.steps[step_name].properties["ProcessingOutputConfig"]["Outputs"]
+        for item in executor:
+            by_executor = s3_files(s3, item["S3Output"]["S3Uri"])
+            assert by_executor, item["S3Output"]["S3Uri"]
+            by_local_mode = {
+                _LOCAL_MODE_HOST.sub(r"algo-\1", name): body
+                for name, body in s3_files(s3, local_mode[item["OutputName"]]["S3Output"]["S3Uri"]).items()
+            }
+            assert by_local_mode == by_executor, f"{step_name}/{item['OutputName']}"
+
+
+def test_local_mode_refuses_sharded_inputs(local_session: Any, sdk_training_pipeline: Any) -> None:
+    """The Docker-free executor shards ``ShardedByS3Key`` inputs across instances as AWS does;
+    local mode fails the step."""
+    preprocess = next(step for step in sdk_training_pipeline.steps if step.name == "Preprocess")
+
+    execution = _execute(local_session, sdk_training_pipeline, "local-mode-sharded", [preprocess])
+
+    status, reason = _statuses(execution)["Preprocess"]
+    assert status == "Failed"
+    assert "ShardedByS3Key is not currently supported in Local Mode" in reason
+
+
+def test_local_mode_refuses_the_whole_training_pipeline(
+    local_session: Any, sdk_training_pipeline: Any
+) -> None:
+    """The quality gate's branch registers the model and deploys it through a Lambda step: local
+    mode refuses the execution before any step runs; the Docker-free executor runs all of it."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="is not supported in local mode"):
+        _execute(local_session, sdk_training_pipeline, "local-mode-whole", list(sdk_training_pipeline.steps))
