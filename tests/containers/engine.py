@@ -129,6 +129,7 @@ def serving_container(
 __all__ = [
     "BASE_IMAGE_ENV",
     "REQUIRE_ENV",
+    "Container",
     "DockerException",
     "ImageBuildError",
     "JobOutcome",
