@@ -30,6 +30,8 @@ LOCAL_MODE_STEPS = ("Preprocess", "Baseline")
 # Local mode names each container's host ``algo-1-<5 random characters>`` (``_SageMakerContainer``),
 # SageMaker and the Docker-free executor ``algo-1``; the project's scripts put the host in file names.
 _LOCAL_MODE_HOST = re.compile(r"algo-(\d+)-[a-z0-9]{5}")
+# ... and its Compose project (the container's name) ``<10 random characters>-<host>``.
+_LOCAL_MODE_CONTAINER = re.compile(r"^[a-z0-9]{10}-algo-\d+-[a-z0-9]{5}$")
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +49,11 @@ def _compose_plugin() -> bool:
 
 
 @pytest.fixture(scope="module")
-def local_session(local_aws: LocalAws, project_image: str) -> Any:
-    """The SDK's local pipeline session, its S3 calls pointed at the emulator."""
+def local_session(
+    local_aws: LocalAws, project_image: str, docker_client: engine.docker.DockerClient
+) -> Iterator[Any]:
+    """The SDK's local pipeline session, its S3 calls pointed at the emulator; the containers its
+    Compose runs leave behind (exited, never removed by the SDK) are removed afterwards."""
     if shutil.which("docker-compose") is None and not _compose_plugin():
         reason = "SageMaker local mode needs Docker Compose (Debian: apt-get install docker-compose)"
         if os.environ.get(engine.REQUIRE_ENV) == "1":
@@ -62,11 +67,14 @@ def local_session(local_aws: LocalAws, project_image: str) -> Any:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=SETTINGS.region,
     )
-    return LocalPipelineSession(
+    yield LocalPipelineSession(
         boto_session=boto_session,
         s3_endpoint_url=local_aws.endpoint_url,
         default_bucket=SETTINGS.bucket_name("artifacts"),
     )
+    for container in docker_client.containers.list(all=True, filters={"status": "exited"}):
+        if _LOCAL_MODE_CONTAINER.match(container.name):
+            container.remove()
 
 
 @contextlib.contextmanager
