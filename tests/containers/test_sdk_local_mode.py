@@ -22,10 +22,11 @@ import boto3
 import pytest
 
 from localcloud import ExecutionRecord, LocalAws
+from pipelines import settings as settings_module
 from tests.containers import engine
-from tests.containers.conftest import SETTINGS
 from tests.containers.outputs import s3_files
 
+SETTINGS = settings_module.load("dev")  # the environment conftest.py runs the Docker-free pipelines in
 LOCAL_MODE_STEPS = ("Preprocess", "Baseline")
 # Local mode names each container's host ``algo-1-<5 random characters>`` (``_SageMakerContainer``),
 # SageMaker and the Docker-free executor ``algo-1``; the project's scripts put the host in file names.
