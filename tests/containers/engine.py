@@ -66,6 +66,25 @@ def ensure_image(client: docker.DockerClient, tag: str, base_image: str | None) 
         return tag, True
 
 
+def build_from_files(client: docker.DockerClient, tag: str, files: dict[str, bytes]) -> str:
+    """An image built from a context of ``files`` (relative path -> content, a ``Dockerfile`` among
+    them), unless ``tag`` exists already."""
+    with contextlib.suppress(ImageNotFound):
+        client.images.get(tag)
+        return tag
+    with tempfile.TemporaryDirectory(prefix="image-context-") as context:
+        for name, content in files.items():
+            path = Path(context) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+            path.chmod(0o755)
+        try:
+            client.images.build(path=context, tag=tag, rm=True, forcerm=True)
+        except BuildError as err:
+            raise ImageBuildError(f"docker build of {tag} failed: {err.msg}") from err
+    return tag
+
+
 @dataclass(frozen=True)
 class JobOutcome:
     exit_code: int
@@ -133,6 +152,7 @@ __all__ = [
     "DockerException",
     "ImageBuildError",
     "JobOutcome",
+    "build_from_files",
     "connect",
     "ensure_image",
     "run_job",

@@ -1,21 +1,29 @@
 """SageMaker's own local mode (the SDK's ``LocalPipelineSession``, Docker Compose) on the project's
 steps and image, cross-checked with the Docker-free executor; where the two differ, a test says how.
 
-What runs: the training pipeline's Processing data path, Preprocess then Baseline, as the SDK built
-them for the synthesized definition (same step objects, same image, arguments and paths), executed
-by the SDK's local pipeline executor against the emulator's S3. What cannot: the Train step needs
-AWS's built-in XGBoost image, which cannot be pulled here; RegisterModel and Lambda steps (the
-quality gate's branch) are refused by local mode itself (``test_local_mode_refuses_the_whole_training_pipeline``).
+What runs: the training pipeline's data path up to the quality gate, Preprocess, Train, Baseline
+and Evaluate, as the SDK built them for the synthesized definition (the same step objects, image,
+arguments and paths), executed by the SDK's local pipeline executor against the emulator's S3; the
+outputs, the model and the evaluation the gate reads are the Docker-free executor's, byte for byte.
+Train runs in a stand-in for AWS's built-in XGBoost image (which cannot be pulled here): the
+project's image plus the Docker-free executor's XGBoost emulation as its ``train`` (same training
+contract: channels, hyperparameters, metric lines, ``/opt/ml/model/xgboost-model``), so this checks
+the contract plumbing of local mode, not AWS's algorithm. What cannot run: the quality gate itself,
+whose branch holds the RegisterModel and Lambda steps local mode refuses
+(``test_local_mode_refuses_the_whole_training_pipeline``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+import tarfile
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -23,11 +31,13 @@ import pytest
 
 from localcloud import ExecutionRecord, LocalAws
 from pipelines import settings as settings_module
+from pipelines.settings import REPO_ROOT
+from processing_scripts import contract
 from tests.containers import engine
 from tests.containers.outputs import s3_files
 
 SETTINGS = settings_module.load("dev")  # the environment conftest.py runs the Docker-free pipelines in
-LOCAL_MODE_STEPS = ("Preprocess", "Baseline")
+LOCAL_MODE_STEPS = ("Preprocess", "Train", "Baseline", "Evaluate")
 # Local mode names each container's host ``algo-1-<5 random characters>`` (``_SageMakerContainer``),
 # SageMaker and the Docker-free executor ``algo-1``; the project's scripts put the host in file names.
 _LOCAL_MODE_HOST = re.compile(r"algo-(\d+)-[a-z0-9]{5}")
@@ -78,27 +88,62 @@ def local_session(
             container.remove()
 
 
+# The Docker-free executor's XGBoost emulation, run inside the project's image as the stand-in for
+# AWS's built-in XGBoost image: its modules import nothing else of localcloud, so they are copied
+# under empty package files (localcloud's own __init__ starts moto, which the image lacks).
+_EMULATION = ("xgboost_algorithm.py", "xgboost_versions.py", "hyperparameters.py")
+
+
+@pytest.fixture(scope="module")
+def xgboost_stand_in(docker_client: engine.docker.DockerClient, project_image: str) -> str:
+    """An image with the built-in XGBoost algorithm's training contract: ``train`` reads
+    /opt/ml/input, prints the metric lines, writes /opt/ml/model/xgboost-model."""
+    version = SETTINGS.training.xgboost_version
+    executor = REPO_ROOT / "localcloud" / "sagemaker" / "executor"
+    package = "emulation/localcloud/sagemaker/executor"
+    files = {
+        "Dockerfile": (
+            f"FROM {project_image}\nCOPY emulation /opt/emulation\nCOPY train /usr/local/bin/train\n"
+            "ENV PYTHONPATH=/opt/program:/opt/emulation\n"
+        ).encode(),
+        "train": (
+            "#!/bin/sh\nexec python3 -m localcloud.sagemaker.executor.xgboost_algorithm "
+            f"--image-version {version}\n"
+        ).encode(),
+        "emulation/localcloud/__init__.py": b"",
+        "emulation/localcloud/sagemaker/__init__.py": b"",
+        f"{package}/__init__.py": b"",
+        **{f"{package}/{name}": (executor / name).read_bytes() for name in _EMULATION},
+    }
+    digest = hashlib.sha256(b"".join(sorted(files.values()))).hexdigest()[:12]
+    return engine.build_from_files(docker_client, f"mlops-xgboost-stand-in:{version}-{digest}", files)
+
+
 @contextlib.contextmanager
-def _fully_replicated(step: Any) -> Iterator[Any]:
-    """The step with its inputs ``FullyReplicated`` while the block runs: local mode refuses
-    ``ShardedByS3Key`` (``test_local_mode_refuses_sharded_inputs``); with one instance both give it
-    every object. The step object itself is changed (later steps reference it by identity) and
-    restored afterwards."""
+def _overridden(step: Any, change: Callable[[dict[str, Any]], None]) -> Iterator[Any]:
+    """The step with ``change`` applied to its arguments while the block runs. The step object
+    itself is changed (later steps reference it by identity) and restored afterwards."""
     base = type(step)
 
-    class FullyReplicated(base):  # type: ignore[misc, valid-type]
+    class Overridden(base):  # type: ignore[misc, valid-type]
         @property
         def arguments(self) -> Any:
             arguments = base.arguments.fget(self)  # type: ignore[attr-defined]
-            for item in arguments.get("ProcessingInputs") or []:
-                item["S3Input"]["S3DataDistributionType"] = "FullyReplicated"
+            change(arguments)
             return arguments
 
-    step.__class__ = FullyReplicated
+    step.__class__ = Overridden
     try:
         yield step
     finally:
         step.__class__ = base
+
+
+def _fully_replicated(arguments: dict[str, Any]) -> None:
+    """Local mode refuses ``ShardedByS3Key`` (``test_local_mode_refuses_sharded_inputs``); with one
+    instance ``FullyReplicated`` gives it the same objects."""
+    for item in arguments.get("ProcessingInputs") or []:
+        item["S3Input"]["S3DataDistributionType"] = "FullyReplicated"
 
 
 def _execute(session: Any, sdk_pipeline: Any, name: str, steps: list[Any]) -> Any:
@@ -116,20 +161,51 @@ def _statuses(execution: Any) -> dict[str, tuple[str, str]]:
     }
 
 
+def _model_uri(training_job: dict[str, Any]) -> str:
+    return str(training_job["ModelArtifacts"]["S3ModelArtifacts"])
+
+
+def _model_file(s3: Any, uri: str) -> bytes:
+    """The model inside a training job's ``model.tar.gz`` (the archive's own bytes hold times)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    archive = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.extractfile(contract.Training.MODEL_FILE)
+        assert member is not None, uri
+        return member.read()
+
+
 def test_local_mode_writes_what_the_docker_free_executor_wrote(
-    local_session: Any, sdk_training_pipeline: Any, training_run: ExecutionRecord, local_aws: LocalAws
+    local_session: Any,
+    sdk_training_pipeline: Any,
+    xgboost_stand_in: str,
+    training_run: ExecutionRecord,
+    local_aws: LocalAws,
 ) -> None:
     steps = {step.name: step for step in sdk_training_pipeline.steps}
-    with _fully_replicated(steps["Preprocess"]) as preprocess:
+
+    def stand_in_image(arguments: dict[str, Any]) -> None:
+        arguments["AlgorithmSpecification"]["TrainingImage"] = xgboost_stand_in
+
+    with (
+        _overridden(steps["Preprocess"], _fully_replicated) as preprocess,
+        _overridden(steps["Train"], stand_in_image) as train,
+    ):
         execution = _execute(
-            local_session, sdk_training_pipeline, "local-mode-data-path", [preprocess, steps["Baseline"]]
+            local_session,
+            sdk_training_pipeline,
+            "local-mode-data-path",
+            [preprocess, train, steps["Baseline"], steps["Evaluate"]],
         )
 
     assert {name: status for name, (status, _) in _statuses(execution).items()} == dict.fromkeys(
         LOCAL_MODE_STEPS, "Succeeded"
     ), _statuses(execution)
     s3 = local_aws.clients.s3
-    for step_name in LOCAL_MODE_STEPS:
+    assert _model_file(s3, _model_uri(execution.step_execution["Train"].properties)) == _model_file(
+        s3, _model_uri(training_run.steps["Train"].properties)
+    )
+    for step_name in ("Preprocess", "Baseline", "Evaluate"):
         local_mode = execution.step_execution[step_name].properties["ProcessingOutputConfig"]["Outputs"]
         executor = training_run.steps[step_name].properties["ProcessingOutputConfig"]["Outputs"]
         for item in executor:
