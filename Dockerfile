@@ -7,8 +7,11 @@
 # (`settings.processing_image_tag()`), so the tag changes exactly when the image content does and the
 # pipeline definitions stay byte-identical otherwise. Locally: `make image` (needs Docker).
 # The base by digest, not by tag: a tag moves, a digest is the exact image (refresh deliberately:
-# `docker buildx imagetools inspect python:3.11-slim` prints the current index digest).
-FROM python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
+# `docker buildx imagetools inspect python:3.11-slim` prints the current index digest). It is a build
+# argument so that a machine without a registry can build this same file from a stand-in it made
+# offline (.ci/offline-base-image; `make base-image`): `--build-arg BASE_IMAGE=...`.
+ARG BASE_IMAGE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
+FROM ${BASE_IMAGE}
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -14,8 +14,12 @@ ENV ?= dev
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export MLOPS_ENV := $(ENV)
+# Where no registry answers: the stand-in base `make base-image` builds, given to the Dockerfile as
+# BASE_IMAGE (its own FROM is pinned by digest). Empty: the Dockerfile's pinned base.
+MLOPS_BASE_IMAGE ?=
+OFFLINE_BASE_IMAGE := mlops-offline-base:python3.11-bookworm
 
-.PHONY: help install test test-fast check synth demo bench lint typecheck imports format golden lock image clean
+.PHONY: help install test test-fast test-containers check synth demo bench lint typecheck imports format golden lock image base-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +45,9 @@ test: install check ## the gates (lint, import layers, types), then the whole te
 
 test-fast: install ## the suite without the slow end-to-end tests
 	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
+
+test-containers: install ## only the Docker tests: the project's jobs and model served in its image (needs Docker)
+	$(PY) -m pytest tests/containers
 
 synth: install ## write build/pipelines/*.json and cdk.out/*.template.json (offline, deterministic)
 	$(PY) -m pipelines --env $(ENV) synth
@@ -78,8 +85,12 @@ lock: ## re-resolve requirements.lock (and uv's own lock) with hashes from requi
 	$(VENV)/bin/uv pip compile processing_scripts/requirements.txt $(LOCK_FLAGS) \
 		--python-platform x86_64-manylinux_2_28 -c requirements.lock -o processing_scripts/requirements.lock
 
-image: ## build the processing/monitoring image locally (needs Docker)
-	docker build -t $$($(PY) -c 'from pipelines import settings; print(settings.load().processing_image_uri)') .
+image: ## build the processing/monitoring image locally (needs Docker; MLOPS_BASE_IMAGE=... to build from a stand-in base)
+	docker build $(if $(MLOPS_BASE_IMAGE),--build-arg BASE_IMAGE=$(MLOPS_BASE_IMAGE) --network host) \
+		-t $$($(PY) -c 'from pipelines import settings; print(settings.load().processing_image_uri)') .
+
+base-image: ## build a stand-in for the image's base without any registry (mmdebstrap + docker import)
+	.ci/offline-base-image $(OFFLINE_BASE_IMAGE)
 
 clean: ## remove build outputs (keeps .venv and node_modules)
 	rm -rf build cdk.out .pytest_cache .ruff_cache

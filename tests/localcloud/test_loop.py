@@ -1,11 +1,10 @@
-"""The closed loop end to end (``python -m pipelines demo``) and a Docker cross-check of training."""
+"""The closed loop end to end (``python -m pipelines demo``). The Docker cross-checks (the image, SDK
+local mode) are in tests/containers."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -98,40 +97,3 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts)
     )
     assert (code, out.strip().splitlines()[-1]) == (0, "0 denied call(s); 0 unused grant(s) without a reason")
 
-
-def _docker_images_missing() -> str | None:
-    """Why the Docker cross-check cannot run here, or None when it can."""
-    if shutil.which("docker") is None:
-        return "no docker binary"
-    if subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20).returncode != 0:
-        return "the Docker engine is not running"
-    images = (
-        f"683313688378.dkr.ecr.{SETTINGS.region}.amazonaws.com/sagemaker-xgboost:{SETTINGS.training.xgboost_version}",
-        SETTINGS.processing_image_uri,
-    )
-    for image in images:
-        found = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
-        if found.returncode != 0:
-            return f"image {image} is not present locally (pull the SageMaker image / `make image`)"
-    return None
-
-
-@pytest.mark.docker
-@pytest.mark.slow
-def test_training_pipeline_in_sagemaker_local_mode_matches_the_local_executor():
-    """Cross-check with the SDK's own local mode (Docker); skipped with the reason when unavailable."""
-    reason = _docker_images_missing()
-    if reason:
-        pytest.skip(f"SageMaker local mode needs Docker with the SageMaker images: {reason}")
-    from sagemaker.core.workflow.pipeline_context import LocalPipelineSession
-
-    from pipelines.training import build_training_pipeline
-
-    session = LocalPipelineSession(default_bucket=SETTINGS.bucket_name("artifacts"))
-    pipeline = build_training_pipeline(SETTINGS, session)
-    pipeline.create(role_arn=SETTINGS.role_arn(settings_module.PIPELINE_ROLE))
-    execution = pipeline.start()
-    steps = {s["StepName"]: s["StepStatus"] for s in execution.list_steps()}
-    # Local mode runs processing, training and condition steps; the registry and Lambda are AWS-only.
-    for step in ("Preprocess", "Train", "Evaluate"):
-        assert steps.get(step) == "Succeeded", steps
