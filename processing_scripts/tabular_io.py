@@ -92,6 +92,9 @@ def read_csv(path: Path, *, header: bool) -> pd.DataFrame:
     return frame.loc[~blank].reset_index(drop=True)
 
 
+MAX_EXACT_INTEGER = 2**53 - 1
+
+
 def to_numbers(frame: pd.DataFrame, column: str, *, path: Path, integer: bool = False) -> pd.Series:
     """``frame[column]`` as float64 (NA stays NaN); the first cell that is no number is an error."""
     values = frame[column]
@@ -108,6 +111,15 @@ def to_numbers(frame: pd.DataFrame, column: str, *, path: Path, integer: bool = 
             row = fractional.idxmax()
             raise JobInputError(
                 f"{path}: line {frame.at[row, LINE]}, column '{column}': {values[row]!r} is not a whole number"
+            )
+        # Beyond 2**53 a float64 no longer holds every whole number, and past 2**63 the int64 cast
+        # wraps (1e19 became -9223372036854775808): refuse rather than train on a different label.
+        huge = numbers.abs() > MAX_EXACT_INTEGER
+        if huge.any():
+            row = huge.idxmax()
+            raise JobInputError(
+                f"{path}: line {frame.at[row, LINE]}, column '{column}': {values[row]!r} is beyond "
+                f"±{MAX_EXACT_INTEGER}, the largest whole number stored exactly"
             )
     return numbers
 

@@ -55,17 +55,35 @@ CHECKED = (DRIFT, NO_DRIFT)
 class Baseline:
     statistics: DatasetStatistics
     constraints: Constraints
+    # What reading the dataset found (built baselines only): every row left out is counted there.
+    reading: dict[str, Any] | None = None
 
     @property
     def features(self) -> list[str]:
         return [f.name for f in self.constraints.features]
 
+    def left_out(self) -> str | None:
+        """One line on the rows the baseline does not include, or None when every row is in it."""
+        if not self.reading or not self.reading.get("rows_left_out"):
+            return None
+        reading = self.reading
+        return (
+            f"{reading['rows_left_out']} of {reading['rows_left_out'] + reading['rows']} rows left out "
+            f"({reading['rows_with_wrong_value_count']} with a different number of values than the "
+            f"{reading['columns']} columns, {reading['rows_in_unterminated_quotes']} inside an "
+            f"unterminated quote), e.g. {'; '.join(reading['row_examples'][:3])}; "
+            f"see {contract.BASELINE_READING_FILE}"
+        )
+
     def outputs(self) -> dict[str, str]:
         """File name -> content, for the caller to write (atomically, in a job)."""
-        return {
+        files = {
             contract.STATISTICS_FILE: json_text(self.statistics.to_json()),
             contract.CONSTRAINTS_FILE: json_text(self.constraints.to_json()),
         }
+        if self.reading is not None:
+            files[contract.BASELINE_READING_FILE] = json_text(self.reading)
+        return files
 
 
 def load_baseline(storage: Storage, location: str) -> Baseline:
@@ -126,7 +144,11 @@ def build_baseline(
     constraints = Constraints(
         features=[_suggest_constraint(s) for s in statistics.features], monitoring_config=config
     )
-    return Baseline(statistics, constraints)
+    reading = source.stats.to_json() | {
+        "rows_left_out": source.stats.column_issues.total,
+        "columns": source.stats.column_issues.expected,
+    }
+    return Baseline(statistics, constraints, reading)
 
 
 def _profile_inferring_types(

@@ -63,6 +63,79 @@ def test_baseline_step_without_input_fails_with_a_clear_message(tmp_path):
     assert "schema.json" in exit_message(tmp_path)
 
 
+def _baseline_job(opt_ml, train: bytes, schema: bytes | None = None, name: str = "part-algo-1.csv") -> int:
+    """The baseline step on the given train-split bytes and schema.json bytes (None: a folder)."""
+    train_dir = sandbox_path(opt_ml, contract.Baseline.TRAIN)
+    train_dir.mkdir(parents=True)
+    train_dir.joinpath(name).write_bytes(train)
+    schema_path = sandbox_path(opt_ml, contract.Baseline.SCHEMA) / contract.Preprocess.SCHEMA_FILE
+    schema_path.parent.mkdir(parents=True)
+    if schema is None:
+        schema_path.mkdir()
+    else:
+        schema_path.write_bytes(schema)
+    return run_in_process(opt_ml, baseline_script.main)
+
+
+SCHEMA = json.dumps({"label": "rings", "features": ["length", "diameter"]}).encode()
+TRAIN = "".join(f"{i % 20},{i / 100},{i / 200}\n" for i in range(100))
+
+
+def test_the_baseline_counts_every_row_it_leaves_out_with_its_reason(tmp_path, caplog):
+    """100 rows in gave item_count 18 and no word about the other 82 (issue 11, defect 3)."""
+    rows = TRAIN.splitlines()
+    rows[17] = '"' + rows[17]  # a quote never closed runs the remaining lines together
+    rows[10] = "1,2"
+    assert _baseline_job(tmp_path, ("\n".join(rows) + "\n").encode(), SCHEMA) == 0
+    out = sandbox_path(tmp_path, contract.Baseline.BASELINE)
+    statistics = json.loads((out / contract.STATISTICS_FILE).read_text())
+    reading = json.loads((out / contract.BASELINE_READING_FILE).read_text())
+    assert statistics["dataset"]["item_count"] == reading["rows"] == 16
+    assert (reading["rows_with_wrong_value_count"], reading["rows_in_unterminated_quotes"]) == (1, 83)
+    assert reading["rows"] + reading["rows_left_out"] == 100
+    assert "84 of 100 rows left out" in caplog.text and "part-algo-1.csv" in caplog.text
+
+
+def test_a_gzipped_train_split_is_read(tmp_path):
+    """``.csv.gz`` is a documented input, yet it failed on ``tell()`` of the gunzip stream (defect 4)."""
+    import gzip
+
+    assert _baseline_job(tmp_path, gzip.compress(TRAIN.encode()), SCHEMA, name="part.csv.gz") == 0
+    statistics = json.loads(
+        (sandbox_path(tmp_path, contract.Baseline.BASELINE) / "statistics.json").read_text()
+    )
+    assert statistics["dataset"]["item_count"] == 100
+
+
+@pytest.mark.parametrize(
+    ("train", "schema", "expected"),
+    [
+        (
+            TRAIN.encode("utf-16"),
+            SCHEMA,
+            "part-algo-1.csv: a UTF-16 file (byte-order mark); save it as UTF-8",
+        ),
+        (TRAIN.replace("7,0.07", "7\0,0.07").encode(), SCHEMA, "part-algo-1.csv line 8: a NUL byte"),
+        (TRAIN.encode() + "1,\xe9,2\n".encode("latin-1"), SCHEMA, "line 101: byte 0xe9 is not UTF-8"),
+        (TRAIN.encode(), None, "schema.json is a folder; expected the preprocess schema.json file"),
+    ],
+    ids=["utf-16", "nul-byte", "latin-1", "schema-folder"],
+)
+def test_a_train_split_that_is_not_utf8_text_is_one_line_naming_file_and_line(
+    tmp_path, train, schema, expected
+):
+    """UTF-16 and NUL bytes silently turned features into text; Latin-1 and a folder were tracebacks
+    (issue 11, defect 12)."""
+    assert _baseline_job(tmp_path, train, schema) == 1
+    message = exit_message(tmp_path)
+    assert expected in message and "\n" not in message
+    assert not sandbox_path(tmp_path, contract.Baseline.BASELINE).exists()
+
+
+def test_a_schema_with_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    assert _baseline_job(tmp_path, TRAIN.encode(), b"\xef\xbb\xbf" + SCHEMA) == 0
+
+
 def _capture_line(values: list[str], event: str) -> str:
     payload = {
         "observedContentType": "text/csv",

@@ -260,6 +260,17 @@ def test_a_fractional_ring_count_is_refused(tmp_path: Path) -> None:
     assert "line 8, column 'rings': '9.5' is not a whole number" in fails_cleanly(tmp_path)
 
 
+@pytest.mark.parametrize("label", ["1e19", "-9223372036854775809", "9007199254740993", "1e300"])
+def test_a_ring_count_too_large_to_hold_exactly_is_refused(tmp_path_factory, label: str) -> None:
+    """1e19 used to be written as -9223372036854775808 (the int64 cast wraps; issue 11, defect 5)."""
+    opt_ml = tmp_path_factory.mktemp("huge-label")
+    rows = list(ROWS[:20])
+    rows[4] = rows[4].rsplit(",", 1)[0] + f",{label}"
+    place_raw(opt_ml, {"a.csv": csv_text(HEADER, rows)})
+
+    assert f"line 6, column 'rings': '{label}' is beyond ±9007199254740991" in fails_cleanly(opt_ml)
+
+
 @settings(max_examples=15, deadline=None)
 @given(
     category=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=5)
