@@ -67,9 +67,10 @@ class LocalAws(Service):
         """Start the server, reset its state and create the project's resources."""
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
-        from localcloud.moto_extensions import sagemaker_hosting
+        from localcloud.moto_extensions import sagemaker_hosting, sagemaker_idempotency
 
         sagemaker_hosting.install()  # UpdateEndpoint, which every redeploy by the deploy function calls
+        sagemaker_idempotency.install()  # no name created twice; one execution per ClientRequestToken
         # werkzeug logs every request to stderr at INFO; a run makes thousands of them.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._use_settings_account()

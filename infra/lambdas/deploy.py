@@ -9,7 +9,9 @@ One handler serves three callers, so a model reaches production the same way how
 
 Deploying is idempotent because events arrive at least once: model and endpoint-config names are
 derived from the package (version and ARN) and the serving settings, so a duplicate finds the endpoint
-already on its config and answers ``unchanged``. Packages that are not Approved are ``skipped``; the
+already on its config and answers ``unchanged``. It is race-safe by construction, not by timing: two
+deliveries handled at once both *create* (never check-then-create), and SageMaker's "Cannot create
+already existing ..." for the second is success, after which it goes on as a duplicate would. Packages that are not Approved are ``skipped``; the
 package's current status is read from the registry, never trusted from a possibly stale event.
 Updates use SageMaker's blue/green canary traffic shifting and roll back automatically when an
 endpoint health alarm fires.
@@ -186,9 +188,9 @@ def _detail(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package_arn: str) -> None:
-    if _exists(sagemaker, "describe_model", ModelName=model_name):
-        return
-    sagemaker.create_model(
+    _create_unless_exists(
+        sagemaker,
+        sagemaker.create_model,
         ModelName=model_name,
         ExecutionRoleArn=config.execution_role_arn,
         PrimaryContainer={"ModelPackageName": package_arn},
@@ -196,9 +198,9 @@ def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package
 
 
 def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: str, model_name: str) -> None:
-    if _exists(sagemaker, "describe_endpoint_config", EndpointConfigName=config_name):
-        return
-    sagemaker.create_endpoint_config(
+    _create_unless_exists(
+        sagemaker,
+        sagemaker.create_endpoint_config,
         EndpointConfigName=config_name,
         ProductionVariants=[
             {
@@ -223,9 +225,18 @@ def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name:
     """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged."""
     endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
     if endpoint is None:
-        sagemaker.create_endpoint(EndpointName=config.endpoint_name, EndpointConfigName=config_name)
-        _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
-        return "created"
+        created = _create_unless_exists(
+            sagemaker,
+            sagemaker.create_endpoint,
+            EndpointName=config.endpoint_name,
+            EndpointConfigName=config_name,
+        )
+        if created:
+            _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
+            return "created"
+        endpoint = _describe_endpoint(sagemaker, config.endpoint_name)  # a concurrent delivery made it
+        if endpoint is None:
+            raise DeployError(f"endpoint {config.endpoint_name} exists and is gone again; re-send the event")
     pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if config_name in (endpoint.get("EndpointConfigName"), pending):
         _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
@@ -312,14 +323,26 @@ def _describe_endpoint(sagemaker: Any, name: str) -> dict[str, Any] | None:
         raise
 
 
-def _exists(sagemaker: Any, describe: str, **kwargs: str) -> bool:
+def _create_unless_exists(sagemaker: Any, create: Callable[..., Any], **kwargs: Any) -> bool:
+    """Create, or find it already there (a duplicate delivery, or an earlier try): True if created.
+
+    No describe first: between a describe and a create another delivery can create the same name.
+    """
     try:
-        getattr(sagemaker, describe)(**kwargs)
+        create(**kwargs)
     except sagemaker.exceptions.ClientError as err:
-        if _is_not_found(err):
+        if _is_already_existing(err):
             return False
         raise
     return True
+
+
+def _is_already_existing(err: Exception) -> bool:
+    """SageMaker refuses a name in use with ValidationException 'Cannot create already existing ...'."""
+    response = getattr(err, "response", None) or {}
+    code = response.get("Error", {}).get("Code", "")
+    message = response.get("Error", {}).get("Message", "")
+    return code == "ValidationException" and "already existing" in message.lower()
 
 
 def _is_not_found(err: Exception) -> bool:

@@ -75,3 +75,14 @@ def test_a_bundle_without_the_shared_modules_would_not_import(tmp_path: Path) ->
     result = _import_alone(tmp_path, "deploy")
     assert result.returncode != 0
     assert "No module named 'processing_scripts'" in result.stderr
+
+
+def test_every_event_handler_runs_one_invocation_at_a_time(synthesized: Synthesized) -> None:
+    """Reserved concurrency 1 serializes deliveries; the handlers are race-safe without it too
+    (tests/localcloud/test_handler_concurrency.py), this is the second line of defence."""
+    reserved = {
+        resource["Properties"]["FunctionName"]: resource["Properties"].get("ReservedConcurrentExecutions")
+        for _, _, resource in synthesized.all_resources()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    assert reserved == {synthesized.settings.function_name(purpose): 1 for purpose in HANDLERS}
