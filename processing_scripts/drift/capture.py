@@ -108,6 +108,7 @@ def decompressed(raw: bytes, label: str, stats: ReadStats) -> bytes | None:
 
 # -- the time window ---------------------------------------------------------------------------
 MAX_WINDOW_HOURS = 366 * 24
+_LAST_END = datetime.max.replace(tzinfo=UTC) - timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,15 @@ class TimeWindow:
         if end_time.tzinfo is None:
             end_time = end_time.replace(tzinfo=UTC)
         end_time = end_time.astimezone(UTC)
-        return cls(start=end_time - timedelta(hours=hours), end=end_time)
+        # Hour folders are listed up to the one after the end's hour: both must be datetimes.
+        if end_time > _LAST_END:
+            raise DriftInputError(f"the window ends at {end_time.isoformat()}, past the year 9999")
+        try:
+            return cls(start=end_time - timedelta(hours=hours), end=end_time)
+        except OverflowError:
+            raise DriftInputError(
+                f"a window of {hours:g} hours ending at {end_time.isoformat()} starts before year 1"
+            ) from None
 
     def hours(self) -> list[datetime]:
         """Start of every hour folder that overlaps the window."""

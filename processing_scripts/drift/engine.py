@@ -97,7 +97,8 @@ def load_baseline_files(storage: Storage, statistics_uri: str, constraints_uri: 
     """Read the two baseline files from wherever they are (a model package names each one)."""
     docs = [parse_json(_read(storage, uri), uri) for uri in (statistics_uri, constraints_uri)]
     baseline = Baseline(
-        DatasetStatistics.from_json(docs[0], statistics_uri), Constraints.from_json(docs[1], constraints_uri)
+        _from_json(DatasetStatistics.from_json, docs[0], statistics_uri),
+        _from_json(Constraints.from_json, docs[1], constraints_uri),
     )
     stat_names = {f.name for f in baseline.statistics.features}
     missing = [n for n in baseline.features if n not in stat_names]
@@ -109,6 +110,20 @@ def load_baseline_files(storage: Storage, statistics_uri: str, constraints_uri: 
     if not baseline.features:
         raise DriftInputError(f"{constraints_uri} lists no features")
     return baseline
+
+
+def _from_json(parse: Any, doc: Any, uri: str) -> Any:
+    """A baseline file's model; a field of the wrong shape (text for a count, a string for the
+    feature list) is one line naming the file, not a traceback from deep in the parser."""
+    try:
+        return parse(doc, uri)
+    except DriftInputError:
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        raise DriftInputError(
+            f"{uri}: not Model Monitor's format ({type(err).__name__}: {err}); "
+            "write it with `monitor baseline` or the baseline step"
+        ) from err
 
 
 def _read(storage: Storage, uri: str) -> bytes:

@@ -336,3 +336,85 @@ def test_metrics_are_published_in_batches():
     data = [{"MetricName": f"m{i}", "Value": float(i)} for i in range(5)]
     assert metrics.publish(recorder, "ns", data, batch_size=2) == 3
     assert recorder.calls == [2, 2, 1]
+
+
+# -- issue 11, defect 6: one line for what cannot be checked, exit 0 for what is not there yet -----
+def _summary(opt_ml) -> dict:
+    return json.loads(
+        (sandbox_path(opt_ml, contract.Monitor.REPORT) / contract.DRIFT_SUMMARY_FILE).read_text()
+    )
+
+
+def test_before_any_endpoint_is_deployed_the_job_has_nothing_to_check(aws, tmp_path):
+    """It failed every hour (alarm and email) until a model was deployed."""
+    assert run_monitor(tmp_path, "--baseline-uri", "", "--no-report") == 0
+    summary = _summary(tmp_path)
+    assert summary["verdict"] == "nothing_to_check"
+    assert f"endpoint {SETTINGS.endpoint_name} is not deployed yet" in summary["message"]
+    cloudwatch = boto3.client("cloudwatch", region_name=SETTINGS.region)
+    assert cloudwatch.list_metrics(Namespace=MON.metric_namespace)["Metrics"] == []
+
+
+@pytest.mark.parametrize(
+    ("window_end", "message"),
+    [
+        ("0001-01-01T00:30:00Z", "--window-end 0001-01-01T00:30:00Z"),
+        ("9999-12-31T23:59:59Z", "--window-end 9999-12-31T23:59:59Z"),
+        ("2026-13-45T99:00:00Z", "is not an ISO 8601 time"),
+    ],
+)
+def test_an_extreme_window_end_is_one_line(aws, tmp_path, window_end, message):
+    assert run_monitor(tmp_path, "--baseline-uri", "s3://x/y", "--window-end", window_end) == 1
+    assert message in exit_message(tmp_path) and "\n" not in exit_message(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "statistics",
+    [
+        b'{"dataset": {"item_count": "many"}, "features": []}',
+        b'{"dataset": {"item_count": 5}, "features": "length"}',
+        b'{"dataset": {"item_count": 5}, "features": [{"name": 5, "inferred_type": "Fractional"}]}',
+        b'{"dataset": {"item_count": 5}, "features": [{"name": "length", "inferred_type": "Fractional", '
+        b'"numerical_statistics": {"common": "x", "mean": "y"}}]}',
+        b"[1, 2, 3]",
+        b"\xff\xfe{}",
+    ],
+)
+def test_a_malformed_statistics_file_is_one_line_naming_it(aws, tmp_path, statistics):
+    bucket = SETTINGS.bucket_name("artifacts")
+    aws.put_object(Bucket=bucket, Key=f"bad/{contract.STATISTICS_FILE}", Body=statistics)
+    constraints = aws.get_object(Bucket=bucket, Key=f"baseline/{contract.CONSTRAINTS_FILE}")["Body"].read()
+    aws.put_object(Bucket=bucket, Key=f"bad/{contract.CONSTRAINTS_FILE}", Body=constraints)
+    assert run_monitor(tmp_path, "--baseline-uri", f"s3://{bucket}/bad") == 1
+    assert f"bad/{contract.STATISTICS_FILE}" in exit_message(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("capture_uri", "message"),
+    [
+        ("s3://no-such-capture-bucket/datacapture/x", "no-such-capture-bucket"),
+        ("", "--capture-uri"),
+        ("capture/not-s3", "--capture-uri"),
+    ],
+)
+def test_a_wrong_capture_uri_is_an_error_not_nothing_to_check(aws, tmp_path, capture_uri, message):
+    baseline_uri = f"s3://{SETTINGS.bucket_name('artifacts')}/baseline"
+    assert run_monitor(tmp_path, "--baseline-uri", baseline_uri, "--capture-uri", capture_uri) == 1
+    assert message in exit_message(tmp_path)
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity"])
+def test_a_nan_in_a_baseline_sketch_is_a_named_error_never_a_drift_verdict(
+    aws, abalone_splits, tmp_path, baseline_dir, bad
+):
+    put_capture(aws, split_rows(abalone_splits, 200), END - timedelta(minutes=20))
+    statistics = json.loads((baseline_dir / contract.STATISTICS_FILE).read_text())
+    sketch = statistics["features"][0]["numerical_statistics"]["distribution"]["kll"]["sketch"]
+    sketch["data"][0][0] = float(bad.replace("Infinity", "inf"))
+    bucket = SETTINGS.bucket_name("artifacts")
+    aws.put_object(Bucket=bucket, Key=f"nan/{contract.STATISTICS_FILE}", Body=json.dumps(statistics).encode())
+    constraints = (baseline_dir / contract.CONSTRAINTS_FILE).read_bytes()
+    aws.put_object(Bucket=bucket, Key=f"nan/{contract.CONSTRAINTS_FILE}", Body=constraints)
+    assert run_monitor(tmp_path, "--baseline-uri", f"s3://{bucket}/nan", "--no-report") == 1
+    assert "holds NaN or Infinity" in exit_message(tmp_path)
+    assert not (sandbox_path(tmp_path, contract.Monitor.REPORT) / contract.DRIFT_SUMMARY_FILE).exists()
