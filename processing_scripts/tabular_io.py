@@ -67,7 +67,9 @@ def read_text(path: Path) -> str:
 def read_csv(path: Path, *, header: bool) -> pd.DataFrame:
     """Parse a CSV file into stripped strings (NA for empty cells) plus the :data:`LINE` column.
 
-    Blank lines are dropped but still counted, so :data:`LINE` matches what an editor shows.
+    Blank lines are dropped but still counted, so :data:`LINE` matches what an editor shows. A line
+    with delimiters but no value in any cell (``,,,,``) is a row with nothing in it: dropped too, and
+    logged with its count and lines, never silently.
     """
     text = read_text(path)
     try:
@@ -89,6 +91,13 @@ def read_csv(path: Path, *, header: bool) -> pd.DataFrame:
     frame = frame.apply(lambda column: column.str.strip()).replace("", pd.NA)
     frame[LINE] = np.arange(len(frame)) + (2 if header else 1)
     blank = frame.drop(columns=LINE).isna().all(axis=1)
+    lines = text.splitlines()
+    empty_rows = [n for n in frame.loc[blank, LINE].tolist() if n <= len(lines) and lines[n - 1].strip()]
+    if empty_rows:
+        shown = ", ".join(map(str, empty_rows[:5])) + (", ..." if len(empty_rows) > 5 else "")
+        log.warning(
+            "dropped %d row(s) with no value in any cell: %s line(s) %s", len(empty_rows), path, shown
+        )
     return frame.loc[~blank].reset_index(drop=True)
 
 

@@ -425,6 +425,8 @@ class CaptureDecoder:
         label: str,
     ) -> pa.Table:
         """All payloads in one pyarrow call; each on its own when the rows do not add up."""
+        if not payloads:  # every one was counted as unusable; pyarrow calls an empty text an error
+            return pa.table({name: pa.array([], types.get(name, pa.string())) for name in self.features})
         row_lines = np.repeat(lines, [_csv_row_count(p) for p in payloads])
         joined = RowCountIssues()
         table = self._read_csv("\n".join(payloads), row_lines, types, joined, label)

@@ -260,6 +260,17 @@ def test_a_fractional_ring_count_is_refused(tmp_path: Path) -> None:
     assert "line 8, column 'rings': '9.5' is not a whole number" in fails_cleanly(tmp_path)
 
 
+def test_a_row_with_no_value_in_any_cell_is_counted_not_silently_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the robustness campaign: `,,,,,,,,` vanished without a word."""
+    rows = list(ROWS[:30])
+    rows.insert(5, ",,,,,,,,")
+    place_raw(tmp_path, {"a.csv": csv_text(HEADER, rows)})
+    assert run_in_process(tmp_path, preprocess.main) == 0
+    assert "dropped 1 row(s) with no value in any cell:" in caplog.text and "a.csv line(s) 7" in caplog.text
+
+
 @pytest.mark.parametrize("label", ["1e19", "-9223372036854775809", "9007199254740993", "1e300"])
 def test_a_ring_count_too_large_to_hold_exactly_is_refused(tmp_path_factory, label: str) -> None:
     """1e19 used to be written as -9223372036854775808 (the int64 cast wraps; issue 11, defect 5)."""

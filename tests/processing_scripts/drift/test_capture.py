@@ -299,3 +299,15 @@ def test_a_corrupt_gzip_file_or_a_deeply_nested_line_is_counted_not_a_failed_job
     assert reading["malformed_by_reason"]["JSON nested too deeply to read"] == 2
     assert any("torn.jsonl.gz: not a readable gzip file" in e for e in reading["malformed_examples"])
     assert result.verdict == engine.NO_DRIFT
+
+
+def test_a_file_whose_every_csv_payload_is_unusable_is_counted_not_a_failed_check(
+    baseline, features_table, tmp_path
+):
+    """Found by the robustness campaign: with no usable payload left, pyarrow's "Empty CSV file"
+    failed the whole check."""
+    hour = END - timedelta(minutes=5)
+    place(tmp_path, hour, "bad.jsonl", [line(""), line('"1,2')])
+    place(tmp_path, hour, "good.jsonl", [line(r) for r in csv_rows(features_table, 0, 5)])
+    reading = check(baseline, tmp_path).reading
+    assert (reading["rows"], reading["malformed_lines"]) == (5, 2)
