@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export MLOPS_ENV := $(ENV)
 
-.PHONY: help install test test-fast check synth demo bench lint typecheck imports format golden lock image clean
+.PHONY: help install test test-fast fuzz check synth demo bench lint typecheck imports format golden lock image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,13 @@ test: install check ## the gates (lint, import layers, types), then the whole te
 
 test-fast: install ## the suite without the slow end-to-end tests
 	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
+
+FUZZ_EXAMPLES ?= 300
+fuzz: install ## the robustness campaign: FUZZ_EXAMPLES (300) malformed inputs per entry point, then its tally
+	rm -f build/fuzz.jsonl && mkdir -p build
+	FUZZ_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=build/fuzz.jsonl \
+		$(PY) -m pytest tests/robustness -p no:cacheprovider -q; status=$$?; \
+		$(PY) -m tests.robustness.campaign build/fuzz.jsonl; exit $$status
 
 synth: install ## write build/pipelines/*.json and cdk.out/*.template.json (offline, deterministic)
 	$(PY) -m pipelines --env $(ENV) synth

@@ -165,6 +165,8 @@ def _package_arn(event: dict[str, Any], config: DeployConfig) -> str:
             raise DeployError(f"{PACKAGE_EVENT} event has no detail.ModelPackageArn")
         return arn
     arn = event.get("model_package_arn")
+    if arn is not None and (not isinstance(arn, str) or not arn):
+        raise DeployError(f"event.model_package_arn must be a model package ARN, got {arn!r}")
     if not arn:
         raise DeployError(
             "event has neither detail-type "

@@ -226,6 +226,9 @@ def test_packages_of_another_group_are_skipped(aws: Aws) -> None:
         ),
         ({"detail-type": "SageMaker Endpoint State Change", "detail": []}, "detail must be a JSON object"),
         ({"model_package_arn": "arn:x", "endpoint_name": "other-endpoint"}, "not 'other-endpoint'"),
+        # Found by the robustness campaign: botocore's ParamValidationError escaped instead.
+        ({"model_package_arn": 1}, "model_package_arn must be a model package ARN, got 1"),
+        ({"model_package_arn": ["arn:x"]}, "must be a model package ARN"),
     ],
 )
 def test_bad_events_fail_with_a_clear_message(aws: Aws, event: Any, message: str) -> None:
