@@ -102,6 +102,7 @@ def read_csv(path: Path, *, header: bool) -> pd.DataFrame:
 
 
 MAX_EXACT_INTEGER = 2**53 - 1
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the largest value XGBoost (float32 inside) can take
 
 
 def to_numbers(frame: pd.DataFrame, column: str, *, path: Path, integer: bool = False) -> pd.Series:
@@ -154,6 +155,13 @@ def read_numeric_table(directory: Path, columns: Sequence[str]) -> pd.DataFrame:
         if missing.any().any():
             row, column = missing.stack().idxmax()
             raise JobInputError(f"{path}: line {frame.at[row, LINE]}, column '{column}' is empty")
+        beyond = numbers.abs() > FLOAT32_MAX
+        if beyond.any().any():  # finite here, but inf in XGBoost, which refused it with a C++ trace
+            row, column = beyond.stack().idxmax()
+            raise JobInputError(
+                f"{path}: line {frame.at[row, LINE]}, column '{column}': {frame.at[row, column]!r} is "
+                "outside float32, the range the model computes in"
+            )
         log.info("read %d rows from %s", len(numbers), path)
         parts.append(numbers)
     return pd.concat(parts, ignore_index=True)
