@@ -212,7 +212,9 @@ def test_packages_of_another_group_are_skipped(aws: Aws) -> None:
     ("event", "message"),
     [
         ({}, "neither detail-type"),
-        ({"hello": "world"}, "got keys: hello"),
+        ({"hello": "world"}, "got keys: 'hello'"),
+        # Found by the robustness campaign: a key with a newline made the message two lines.
+        ({"a\nb": 1}, r"got keys: 'a\\nb'\)$"),
         (["not", "an", "object"], "must be a JSON object"),
         ({"detail-type": "SageMaker Model Package State Change", "detail": {}}, "detail.ModelPackageArn"),
         # A detail that is not an object crashed the handler (issue 11, defect 10).
