@@ -199,9 +199,9 @@ def iter_csv(
         # pyarrow knows the row's number only when reading single-threaded; its text names it always.
         where = f"{label} row {row.number}" if row.number and row.number > 0 else label
         where += f" ({row.text.splitlines()[0][:40]!r}...)" if row.text else ""
-        lines = len(row.text.splitlines())
-        if lines > 1:
-            issues.record_open_quote(lines, where)
+        lines = row.text.splitlines()
+        if len(lines) > 1:  # rows are the non-empty lines, as pyarrow counts them outside quotes
+            issues.record_open_quote(sum(1 for line in lines if line), where)
         else:
             issues.record(row.actual_columns, where)
         return "skip"

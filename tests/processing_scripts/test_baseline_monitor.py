@@ -86,6 +86,7 @@ def test_the_baseline_counts_every_row_it_leaves_out_with_its_reason(tmp_path, c
     rows = TRAIN.splitlines()
     rows[17] = '"' + rows[17]  # a quote never closed runs the remaining lines together
     rows[10] = "1,2"
+    rows.insert(30, "")  # a blank line inside the open quote is no row (found by the campaign)
     assert _baseline_job(tmp_path, ("\n".join(rows) + "\n").encode(), SCHEMA) == 0
     out = sandbox_path(tmp_path, contract.Baseline.BASELINE)
     statistics = json.loads((out / contract.STATISTICS_FILE).read_text())
