@@ -6,7 +6,9 @@
 # CI builds and pushes it. Its tag is a content digest of this file and processing_scripts/
 # (`settings.processing_image_tag()`), so the tag changes exactly when the image content does and the
 # pipeline definitions stay byte-identical otherwise. Locally: `make image` (needs Docker).
-FROM python:3.11-slim
+# The base by digest, not by tag: a tag moves, a digest is the exact image (refresh deliberately:
+# `docker buildx imagetools inspect python:3.11-slim` prints the current index digest).
+FROM python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -15,13 +17,15 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONPATH=/opt/program \
     MPLBACKEND=Agg
 
-# Dependencies first, in their own layer: rebuilt only when the pinned requirements change, not on
-# every code edit. The wheels are manylinux builds that bring their native libraries (xgboost-cpu
-# bundles libgomp), so no apt packages are needed. Building matplotlib's font cache here saves every
-# job a few seconds at start.
-COPY processing_scripts/requirements.txt /tmp/requirements.txt
-RUN pip install --requirement /tmp/requirements.txt \
-    && rm /tmp/requirements.txt \
+# Dependencies first, in their own layer: rebuilt only when the lock changes, not on every code
+# edit. requirements.lock pins every transitive package with its hashes (resolved from
+# requirements.txt within the project's requirements.lock, so the image runs what the tests ran);
+# pip refuses any file whose hash is not listed. The wheels are manylinux builds that bring their
+# native libraries (xgboost-cpu bundles libgomp), so no apt packages are needed. Building
+# matplotlib's font cache here saves every job a few seconds at start.
+COPY processing_scripts/requirements.lock /tmp/requirements.lock
+RUN pip install --require-hashes --no-deps --requirement /tmp/requirements.lock \
+    && rm /tmp/requirements.lock \
     && python -c "import matplotlib.font_manager"
 
 # Runs as root: SageMaker mounts /opt/ml/processing/* owned by root and the jobs write there.

@@ -5,7 +5,9 @@ SHELL := /bin/bash
 
 VENV := .venv
 PY := $(VENV)/bin/python
-UV_VERSION := 0.13.9
+# uv's version and hashes: requirements-bootstrap.lock (from requirements-bootstrap.in).
+UV_INSTALL := $(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-bootstrap.lock
+LOCK_FLAGS := --python-version 3.11 --no-header --generate-hashes
 ENV ?= dev
 
 # No AWS account is needed to synthesize, test or run the demo; keep the tools quiet and offline.
@@ -18,17 +20,21 @@ export MLOPS_ENV := $(ENV)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.lock
+# Every file installed must match a hash in the lock files (a tampered or swapped wheel fails).
+# Then the project itself, editable and without dependencies (they are all in the lock), which puts
+# the `pipelines` command on PATH; uv pip sync removes it, so it is reinstalled after every sync.
+$(VENV)/.installed: requirements.lock requirements-bootstrap.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
+	$(UV_INSTALL)
+	$(VENV)/bin/uv pip sync --quiet --require-hashes --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --editable .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules from the pinned lock files
+install: $(VENV)/.installed node_modules/.installed ## create .venv (with the `pipelines` command) and node_modules from the pinned lock files
 
 test: install check ## the gates (lint, import layers, types), then the whole test suite (what CI runs)
 	$(PY) -m pytest -n auto --dist loadfile
@@ -72,12 +78,12 @@ format: install ## ruff format + autofix
 golden: install ## rewrite the golden pipeline JSON after an intended change (review the diff)
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/pipelines -k golden -q
 
-lock: ## re-resolve requirements.lock from requirements*.txt
-	test -x $(VENV)/bin/uv || (python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet uv==$(UV_VERSION))
-	$(VENV)/bin/uv pip compile requirements-dev.txt --python-version 3.11 --no-header \
-		--annotation-style line -o requirements.lock
-	sed -i "1i # Every transitive dependency, pinned. Regenerate with 'make lock'; install with 'make install'." \
-		requirements.lock
+lock: ## re-resolve requirements.lock (and uv's own lock) with hashes from requirements*.txt
+	test -x $(VENV)/bin/uv || (python3 -m venv $(VENV) && $(UV_INSTALL))
+	$(VENV)/bin/uv pip compile requirements-bootstrap.in $(LOCK_FLAGS) -o requirements-bootstrap.lock
+	$(VENV)/bin/uv pip compile requirements-dev.txt $(LOCK_FLAGS) -o requirements.lock
+	$(VENV)/bin/uv pip compile processing_scripts/requirements.txt $(LOCK_FLAGS) \
+		--python-platform x86_64-manylinux_2_28 -c requirements.lock -o processing_scripts/requirements.lock
 
 image: ## build the processing/monitoring image locally (needs Docker)
 	docker build -t $$($(PY) -c 'from pipelines import settings; print(settings.load().processing_image_uri)') .

@@ -50,7 +50,8 @@ EVERY_PERIOD = Evaluation(1, 1, "notBreaching")  # one datapoint decides; no dat
 
 
 class ProjectAlarms(Construct):
-    """All alarms, each notifying ``topic``; ``failure_queues`` maps function purpose -> its queue."""
+    """All alarms, each notifying ``topic``; ``failure_queues`` maps what fails (a function purpose,
+    ``rules``) -> the queue its failed events land in."""
 
     def __init__(
         self,
@@ -128,8 +129,8 @@ class ProjectAlarms(Construct):
         self.failed_events = {
             purpose: self._alarm(
                 f"FailedEvents{purpose.title().replace('-', '')}",
-                f"{settings.function_name(purpose)}-failed-events",
-                f"Events the {purpose} function could not process (inspect and redrive the queue)",
+                f"{settings.prefix}-{purpose}-failed-events",
+                f"Events the {purpose} could not process or deliver (inspect and redrive the queue)",
                 queue.metric_approximate_number_of_messages_visible(
                     statistic="Maximum", period=cdk.Duration.minutes(5)
                 ),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
+from infra.ci_access import CONTEXT_FLAG, CiAccessStack
 from infra.monitoring import MonitoringStack
 from infra.nag import add_checks
 from infra.pipeline_stack import PipelineStack
@@ -57,6 +58,8 @@ def create_app(
     app = cdk.App(outdir=outdir, analytics_reporting=False, context=CONTEXT)
     settings = settings or project_settings.load(env or app.node.try_get_context("env"))
     stacks = build(app, settings, render_pipelines(settings) if definitions is None else definitions)
+    if str(app.node.try_get_context(CONTEXT_FLAG)).lower() == "true":
+        add_ci_access(app, settings)
     add_checks(app)
     return app, stacks
 
@@ -105,3 +108,18 @@ def build(
     for key, value in settings.tags.items():
         cdk.Tags.of(app).add(key, value)
     return ProjectStacks(settings, storage, pipelines, serving, monitoring)
+
+
+def add_ci_access(app: cdk.App, settings: Settings) -> CiAccessStack:
+    """The GitHub Actions roles (infra/ci_access.py): only with ``-c ci-access=true``."""
+    if not settings.github_repository:
+        raise project_settings.SettingsError(
+            "the CI access stack needs the repository: set MLOPS_GITHUB_REPOSITORY=owner/name"
+        )
+    return CiAccessStack(
+        app,
+        "CiAccess",
+        settings=settings,
+        stack_name=f"{settings.project}-ci-access",
+        env=cdk.Environment(account=settings.account, region=settings.region),
+    )

@@ -3,7 +3,8 @@
 CDK's default key policy gives the account ``kms:*``; this one lists the administration and usage
 actions instead (same effect for IAM delegation, but no wildcard action anywhere in the project).
 AWS services that write into encrypted resources on the project's behalf (CloudWatch alarms and
-EventBridge publishing to the SNS topic) are named explicitly, limited to this account.
+EventBridge publishing to the SNS topic) are named explicitly: CloudWatch limited to this account,
+EventBridge without that condition (see :data:`infra.notifications.RULE_PUBLISHERS`).
 """
 
 from __future__ import annotations
@@ -47,9 +48,18 @@ SERVICE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
 def project_key(
-    scope: Construct, construct_id: str, settings: Settings, purpose: str, services: Sequence[str] = ()
+    scope: Construct,
+    construct_id: str,
+    settings: Settings,
+    purpose: str,
+    services: Sequence[str] = (),
+    *,
+    services_without_source_account: Sequence[str] = (),
 ) -> kms.Key:
-    """A rotating key aliased ``alias/<prefix>-<purpose>``; ``services`` may encrypt/decrypt with it."""
+    """A rotating key aliased ``alias/<prefix>-<purpose>``; ``services`` may encrypt/decrypt with it
+    when the request's ``aws:SourceAccount`` is ours, ``services_without_source_account`` always
+    (for services whose requests to KMS do not carry it; the resource they write to must then be
+    guarded by its own policy)."""
     account = iam.AccountRootPrincipal()
     statements = [
         iam.PolicyStatement(
@@ -67,6 +77,15 @@ def project_key(
                 actions=list(SERVICE_ACTIONS),
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": settings.account}},
+            )
+        )
+    if services_without_source_account:
+        statements.append(
+            iam.PolicyStatement(
+                sid="ServicesPublishEncryptedThroughResourcePolicy",
+                principals=[iam.ServicePrincipal(service) for service in services_without_source_account],
+                actions=list(SERVICE_ACTIONS),
+                resources=["*"],
             )
         )
     return kms.Key(

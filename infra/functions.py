@@ -24,9 +24,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.failure_queue import MAX_EVENT_AGE, RETRY_ATTEMPTS, failure_queue
 from infra.iam import Permission, depend_on_policy, log_writer, project_role
 from infra.lambda_environment import environment_for
 from infra.lambdas import HANDLERS
@@ -39,8 +39,6 @@ SHARED_MODULES = ("processing_scripts/__init__.py", "processing_scripts/s3_uri.p
 # BundlingOptions requires an image; it is never pulled because the local bundling always succeeds.
 UNUSED_BUNDLING_IMAGE = "local-bundling-only"
 RUNTIME = lambda_.Runtime.PYTHON_3_12
-RETRY_ATTEMPTS = 2
-FAILED_EVENT_RETENTION = cdk.Duration.days(14)
 ROLE_FOR_FUNCTION = {"deploy": "deploy-function", "retrain-guard": "retrain-guard"}
 
 
@@ -69,15 +67,7 @@ class ProjectFunction(Construct):
         )
         # The L2 takes an enum only; the number comes from settings (cfn-lint checks it is allowed).
         self.log_group.node.default_child.retention_in_days = settings.retention.log_retention_days
-        self.failures = sqs.Queue(
-            self,
-            "Failures",
-            queue_name=f"{name}-failures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=FAILED_EVENT_RETENTION,
-        )
-        acknowledge(self.failures, "AwsSolutions-SQS3", "this queue is itself the failed-event queue")
+        self.failures = failure_queue(self, "Failures", f"{name}-failures")
         role_permissions = [*permissions, log_writer(settings, log_group_name)]
         self.role = project_role(
             self, settings, ROLE_FOR_FUNCTION[purpose], "lambda.amazonaws.com", role_permissions
@@ -110,7 +100,11 @@ class ProjectFunction(Construct):
     def target(self, event: events.RuleTargetInput | None = None) -> targets.LambdaFunction:
         """This function as a rule target; undeliverable events go to the failure queue."""
         return targets.LambdaFunction(
-            self.function, event=event, dead_letter_queue=self.failures, retry_attempts=RETRY_ATTEMPTS
+            self.function,
+            event=event,
+            dead_letter_queue=self.failures,
+            retry_attempts=RETRY_ATTEMPTS,
+            max_event_age=MAX_EVENT_AGE,
         )
 
 

@@ -11,6 +11,8 @@ The CDK ``grant*`` helpers are deliberately not used: they emit wildcard actions
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +21,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.lambdas.deploy import CURRENT_BASELINE_FILES
+from infra.lambdas.deploy import CURRENT_BASELINE_FILES, SCALABLE_DIMENSION
 from infra.nag import acknowledge
-from pipelines.settings import Settings
+from pipelines.settings import JOB_ROLE, MODEL_ROLE, Settings
 from processing_scripts import s3_uri
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -51,6 +53,13 @@ class Permission:
     def wildcard_resources(self) -> list[str]:
         return [r for r in self.resources if "*" in r]
 
+    @property
+    def policy_id(self) -> str:
+        """A construct id for this statement's own policy, stable while the statement is."""
+        service, action = self.actions[0].split(":")
+        digest = hashlib.sha256(json.dumps([self.actions, self.resources, self.conditions]).encode())
+        return f"{service.title().replace('-', '')}{action}{digest.hexdigest()[:8]}"
+
     def statement(self) -> iam.PolicyStatement:
         return iam.PolicyStatement(
             actions=list(self.actions), resources=list(self.resources), conditions=self.conditions or None
@@ -72,35 +81,58 @@ def project_role(
     return role
 
 
-def grant(role: iam.IRole, permissions: Iterable[Permission]) -> None:
-    """Add the statements and acknowledge each wildcard resource with its reason."""
+def grant(role: iam.Role, permissions: Iterable[Permission]) -> None:
+    """Add the statements; each one with a wildcard resource goes into a policy of its own.
+
+    cdk-nag reports a wildcard resource per policy (``AwsSolutions-IAM5[Resource::<arn>]``), not
+    per statement, so an acknowledgement on the role would also wave through any later statement
+    that happens to use the same resource, with other actions (two ``Resource::*`` reasons on one
+    role were one finding). A policy of one statement makes the acknowledgement name exactly that
+    statement: its actions and its resources.
+    """
     for permission in permissions:
-        role.add_to_principal_policy(permission.statement())
-        if permission.wildcard_resources:
-            acknowledge(
-                role,
-                "AwsSolutions-IAM5",
-                permission.wildcard_reason,
-                *(f"Resource::{r}" for r in permission.wildcard_resources),
-            )
+        if not permission.wildcard_resources:
+            role.add_to_principal_policy(permission.statement())
+            continue
+        policy = iam.Policy(role, permission.policy_id, statements=[permission.statement()])
+        policy.attach_to_role(role)
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            permission.wildcard_reason,
+            *(f"Resource::{r}" for r in permission.wildcard_resources),
+        )
+
+
+def role_policies(role: iam.IRole) -> list[cdk.CfnResource]:
+    """Every AWS::IAM::Policy attached to ``role`` by :func:`grant` (default policy first)."""
+    return [child.node.default_child for child in role.node.children if isinstance(child, iam.Policy)]
 
 
 def depend_on_policy(resource: cdk.CfnResource, role: iam.Role) -> None:
-    """Make ``resource`` wait for ``role``'s policy, and for nothing it already references.
+    """Make ``resource`` wait for ``role``'s policies, and for nothing it already references.
 
     CDK also adds a DependsOn on the role itself, which the resource's GetAtt of the role already
-    implies (cfn-lint W3005); the override keeps only the dependency that matters.
+    implies (cfn-lint W3005); the override keeps only the dependencies that matter.
     """
-    policy = role.node.find_child("DefaultPolicy").node.default_child
-    resource.add_override("DependsOn", [cdk.Stack.of(role).get_logical_id(policy)])
+    stack = cdk.Stack.of(role)
+    resource.add_override("DependsOn", [stack.get_logical_id(policy) for policy in role_policies(role)])
 
 
 def sagemaker_arn(settings: Settings, resource: str) -> str:
-    return f"arn:aws:sagemaker:{settings.region}:{settings.account}:{resource}"
+    return settings.arn("sagemaker", resource)
+
+
+def s3_arn(settings: Settings, bucket_and_key: str) -> str:
+    return settings.arn("s3", bucket_and_key, regional=False, account=False)
+
+
+def logs_arn(settings: Settings, log_group_name: str) -> str:
+    return settings.arn("logs", f"log-group:{log_group_name}")
 
 
 def bucket_access(settings: Settings, purpose: str, *, write: bool) -> list[Permission]:
-    bucket = f"arn:aws:s3:::{settings.bucket_name(purpose)}"
+    bucket = s3_arn(settings, settings.bucket_name(purpose))
     object_actions = (
         ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload") if write else ("s3:GetObject",)
     )
@@ -110,67 +142,42 @@ def bucket_access(settings: Settings, purpose: str, *, write: bool) -> list[Perm
     ]
 
 
-def pass_execution_role(settings: Settings) -> Permission:
+def pass_role(settings: Settings, purpose: str) -> Permission:
+    """``iam:PassRole`` on one of the project's SageMaker roles, to SageMaker only."""
     return Permission(
         ("iam:PassRole",),
-        (settings.role_arn("sagemaker-execution"),),
+        (settings.role_arn(purpose),),
         conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
     )
 
 
 def log_writer(settings: Settings, log_group_name: str) -> Permission:
-    log_group = f"arn:aws:logs:{settings.region}:{settings.account}:log-group:{log_group_name}"
     return Permission(
         ("logs:CreateLogStream", "logs:PutLogEvents"),
-        (f"{log_group}:log-stream:*",),
+        (f"{logs_arn(settings, log_group_name)}:log-stream:*",),
         wildcard_reason="log streams of the function's own log group (stream names are generated)",
     )
 
 
-def sagemaker_execution(settings: Settings, key_arn: str, repository_arn: str) -> list[Permission]:
-    """The pipelines' role and the jobs' role (also the model's role on the endpoint)."""
-    group = settings.model_package_group
-    generated_jobs = "SageMaker Pipelines generate job names per execution"
+def model_packages(settings: Settings) -> str:
+    """The versions in the project's group (``model-package/<group>/<version>``)."""
+    return sagemaker_arn(settings, f"model-package/{settings.model_package_group}/*")
+
+
+PACKAGE_VERSIONS = "package versions in the project's group are numbered by SageMaker"
+
+
+def pipeline_role(settings: Settings, key_arn: str) -> list[Permission]:
+    """The pipelines' own role (CreatePipeline's RoleArn): what the Pipelines service does itself.
+
+    It starts and watches the jobs (which run as the job role), registers packages, invokes the
+    deploy function, and reads the evaluation report the quality gate's ``JsonGet`` evaluates. It
+    cannot touch the data, the endpoint or any model; it cannot approve a package either: in an
+    environment with manual approval, CreateModelPackage is allowed only as PendingManualApproval,
+    and no UpdateModelPackage is granted at all.
+    """
+    job_kinds = ("processing-job", "training-job", "hyper-parameter-tuning-job")
     return [
-        *bucket_access(settings, "data", write=False),
-        *bucket_access(settings, "artifacts", write=True),
-        *bucket_access(settings, "capture", write=True),  # the endpoint writes capture, monitor reads it
-        *bucket_access(settings, "reports", write=True),
-        Permission(KMS_USE, (key_arn,)),
-        Permission(
-            ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
-            (repository_arn,),
-        ),
-        Permission(
-            ("ecr:GetAuthorizationToken",),
-            ("*",),
-            wildcard_reason="ecr:GetAuthorizationToken supports no resource-level permissions",
-        ),
-        Permission(
-            ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
-            (f"arn:aws:logs:{settings.region}:{settings.account}:log-group:/aws/sagemaker/*",),
-            wildcard_reason="SageMaker jobs and endpoints log to generated groups/streams under /aws/sagemaker/",
-        ),
-        Permission(
-            ("cloudwatch:PutMetricData",),
-            ("*",),
-            wildcard_reason="PutMetricData has no resources; restricted to the project's and SageMaker's namespaces",
-            conditions={
-                "StringEquals": {
-                    "cloudwatch:namespace": [
-                        settings.monitoring.metric_namespace,
-                        "/aws/sagemaker/ProcessingJobs",
-                        "/aws/sagemaker/TrainingJobs",
-                        "/aws/sagemaker/Endpoints",
-                        *(
-                            [MODEL_MONITOR_METRIC_NAMESPACE]
-                            if settings.monitoring.model_monitor_schedule_enabled
-                            else []
-                        ),
-                    ]
-                }
-            },
-        ),
         Permission(
             (
                 "sagemaker:CreateProcessingJob",
@@ -185,39 +192,80 @@ def sagemaker_execution(settings: Settings, key_arn: str, repository_arn: str) -
                 "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
                 "sagemaker:AddTags",
             ),
-            tuple(
-                sagemaker_arn(settings, f"{kind}/*")
-                for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job")
-            ),
-            wildcard_reason=generated_jobs,
+            tuple(sagemaker_arn(settings, f"{kind}/*") for kind in job_kinds),
+            wildcard_reason="SageMaker Pipelines generate job names per execution",
+        ),
+        pass_role(settings, JOB_ROLE),
+        Permission(
+            ("sagemaker:CreateModelPackage",),
+            (model_packages(settings),),
+            wildcard_reason=PACKAGE_VERSIONS,
+            # Service Authorization Reference, SageMaker: CreateModelPackage supports the
+            # sagemaker:ModelApprovalStatus condition key (absent from the request: no match).
+            conditions={
+                "StringEquals": {
+                    "sagemaker:ModelApprovalStatus": list(settings.registrable_approval_statuses)
+                }
+            },
         ),
         Permission(
-            (
-                "sagemaker:CreateModelPackage",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:UpdateModelPackage",
-            ),
-            (sagemaker_arn(settings, f"model-package/{group}/*"),),
-            wildcard_reason="package versions in the project's group are numbered by SageMaker",
+            ("sagemaker:DescribeModelPackage",), (model_packages(settings),), wildcard_reason=PACKAGE_VERSIONS
         ),
         Permission(
-            ("sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"),
-            (sagemaker_arn(settings, f"model-package-group/{group}"),),
+            ("sagemaker:DescribeModelPackageGroup",),
+            (sagemaker_arn(settings, f"model-package-group/{settings.model_package_group}"),),
         ),
-        *_endpoint_readers(settings),
-        pass_execution_role(settings),
         Permission(("lambda:InvokeFunction",), (settings.function_arn("deploy"),)),
+        Permission(
+            ("s3:GetObject",),
+            (f"{s3_arn(settings, settings.bucket_name('artifacts'))}/*",),
+            wildcard_reason="the quality gate's JsonGet reads the evaluation report a step wrote",
+        ),
+        Permission(("kms:Decrypt",), (key_arn,)),
+        *key_grants(settings),  # jobs created with the isolation key
     ]
 
 
-def _endpoint_readers(settings: Settings) -> list[Permission]:
-    """The monitor job resolves the deployed package's baseline: endpoint -> config -> model."""
+def job_role(settings: Settings, key_arn: str, repository_arn: str) -> list[Permission]:
+    """The jobs' role (processing, training, tuning; the optional Model Monitor job).
+
+    Jobs read the data and the capture, write artifacts and reports, publish metrics, and the
+    monitoring job resolves the deployed package's baseline (endpoint -> config -> model ->
+    package). Jobs start nothing, invoke nothing and register nothing.
+    """
     endpoint = settings.endpoint_name
-    return [
+    permissions = [
+        *bucket_access(settings, "data", write=False),
+        *bucket_access(settings, "artifacts", write=True),
+        *bucket_access(settings, "capture", write=False),
+        *bucket_access(settings, "reports", write=True),
+        Permission(KMS_USE, (key_arn,)),
+        *image_pull(repository_arn),
         Permission(
-            ("sagemaker:DescribeEndpoint",),
-            (sagemaker_arn(settings, f"endpoint/{endpoint}"),),
+            ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
+            (logs_arn(settings, "/aws/sagemaker/*"),),
+            wildcard_reason="SageMaker jobs log to generated groups/streams under /aws/sagemaker/",
         ),
+        Permission(
+            ("cloudwatch:PutMetricData",),
+            ("*",),
+            wildcard_reason="PutMetricData has no resources; restricted to the project's and SageMaker's namespaces",
+            conditions={
+                "StringEquals": {
+                    "cloudwatch:namespace": [
+                        settings.monitoring.metric_namespace,
+                        "/aws/sagemaker/ProcessingJobs",
+                        "/aws/sagemaker/TrainingJobs",
+                        *(
+                            [MODEL_MONITOR_METRIC_NAMESPACE]
+                            if settings.monitoring.model_monitor_schedule_enabled
+                            else []
+                        ),
+                    ]
+                }
+            },
+        ),
+        Permission(("sagemaker:DescribeEndpoint",), (sagemaker_arn(settings, f"endpoint/{endpoint}"),)),
         Permission(
             ("sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"),
             (
@@ -225,6 +273,123 @@ def _endpoint_readers(settings: Settings) -> list[Permission]:
                 sagemaker_arn(settings, f"model/{endpoint}-*"),
             ),
             wildcard_reason="model and endpoint-config names carry the deployed package version",
+        ),
+        Permission(
+            ("sagemaker:DescribeModelPackage",), (model_packages(settings),), wildcard_reason=PACKAGE_VERSIONS
+        ),
+        *key_use(settings),
+        *vpc_access(settings),
+    ]
+    if settings.monitoring.model_monitor_schedule_enabled:
+        # The Model Monitor job's volume is encrypted with the project key: SageMaker creates a
+        # grant for the job's instances as this role. Only for AWS resources.
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-kms.html (not verified here)
+        permissions.append(
+            Permission(
+                ("kms:CreateGrant",),
+                (key_arn,),
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
+    return permissions
+
+
+def model_role(settings: Settings, key_arn: str) -> list[Permission]:
+    """The model's role on the endpoint (CreateModel's ExecutionRoleArn): read-only but for capture.
+
+    The inference container may read the model artifact and write data capture and its logs; it
+    cannot start jobs, invoke the deploy function, or overwrite a model (no artifacts write).
+    The container image is SageMaker's built-in XGBoost (AWS's registry), so no ECR grant.
+    """
+    capture = s3_arn(settings, settings.bucket_name("capture"))
+    return [
+        *bucket_access(settings, "artifacts", write=False),
+        Permission(
+            ("s3:PutObject",),
+            (f"{capture}/*",),
+            wildcard_reason="data capture files are named by SageMaker per hour and instance",
+        ),
+        Permission(("kms:Decrypt", "kms:GenerateDataKey"), (key_arn,)),
+        Permission(
+            ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+            (logs_arn(settings, f"/aws/sagemaker/Endpoints/{settings.endpoint_name}:*"),),
+            wildcard_reason="the endpoint's log streams are named per variant and instance",
+        ),
+        *key_use(settings, ("kms:Decrypt", "kms:GenerateDataKey")),  # capture under the isolation key
+        *vpc_access(settings),
+    ]
+
+
+def key_grants(settings: Settings) -> list[Permission]:
+    """For a caller that creates jobs or endpoint configs with ``settings.isolation.kms_key_arn``:
+    SageMaker creates a grant on the key for the instances' volumes, as the caller, and only for
+    AWS resources (``kms:GrantIsForAWSResource``)."""
+    key = settings.isolation.kms_key_arn
+    if not key:
+        return []
+    return [
+        Permission(("kms:DescribeKey",), (key,)),
+        Permission(("kms:CreateGrant",), (key,), conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+    ]
+
+
+def key_use(settings: Settings, actions: tuple[str, ...] = KMS_USE) -> list[Permission]:
+    """Encrypt/decrypt with ``settings.isolation.kms_key_arn`` (job outputs, volumes, capture)."""
+    key = settings.isolation.kms_key_arn
+    return [Permission(actions, (key,))] if key else []
+
+
+def vpc_access(settings: Settings) -> list[Permission]:
+    """What SageMaker needs, as the job's or the model's role, to attach them to the settings' VPC
+    ("Give SageMaker access to resources in your Amazon VPC", SageMaker Developer Guide)."""
+    isolation = settings.isolation
+    if not isolation.vpc:
+        return []
+    interfaces = settings.arn("ec2", "network-interface/*")
+    return [
+        Permission(
+            ("ec2:CreateNetworkInterface",),
+            (
+                interfaces,
+                *(settings.arn("ec2", f"subnet/{subnet}") for subnet in isolation.subnet_ids),
+                *(settings.arn("ec2", f"security-group/{group}") for group in isolation.security_group_ids),
+            ),
+            wildcard_reason="network interface IDs are assigned at creation; in the settings' subnets only",
+        ),
+        Permission(
+            (
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ),
+            (interfaces,),
+            wildcard_reason="network interface IDs are assigned at creation",
+        ),
+        Permission(
+            (
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+            ),
+            ("*",),
+            wildcard_reason="EC2 Describe actions support no resource-level permissions (read-only)",
+        ),
+    ]
+
+
+def image_pull(repository_arn: str) -> list[Permission]:
+    """Pull the project's processing image (the token call has no resource-level permission)."""
+    return [
+        Permission(
+            ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
+            (repository_arn,),
+        ),
+        Permission(
+            ("ecr:GetAuthorizationToken",),
+            ("*",),
+            wildcard_reason="ecr:GetAuthorizationToken supports no resource-level permissions",
         ),
     ]
 
@@ -236,22 +401,14 @@ def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
     pipeline_outputs = "/".join(s3_uri.split(settings.pipeline_artifacts_uri))
     current_baseline = "/".join(s3_uri.split(settings.current_baseline_uri))
     current_baseline_objects = tuple(
-        f"arn:aws:s3:::{current_baseline}/{name}" for name in CURRENT_BASELINE_FILES.values()
+        s3_arn(settings, f"{current_baseline}/{name}") for name in CURRENT_BASELINE_FILES.values()
     )
     endpoint = settings.endpoint_name
     variant = f"endpoint/{endpoint}/variant/{settings.serving.variant_name}"
-    scaling_alarms = (
-        f"arn:aws:cloudwatch:{settings.region}:{settings.account}:alarm:TargetTracking-{variant}-*"
-    )
-    rollback_alarms = tuple(
-        f"arn:aws:cloudwatch:{settings.region}:{settings.account}:alarm:{name}"
-        for name in settings.endpoint_alarm_names.values()
-    )
+    endpoint_configs = sagemaker_arn(settings, f"endpoint-config/{endpoint}-*")
     return [
         Permission(
-            ("sagemaker:DescribeModelPackage",),
-            (sagemaker_arn(settings, f"model-package/{settings.model_package_group}/*"),),
-            wildcard_reason="package versions in the project's group are numbered by SageMaker",
+            ("sagemaker:DescribeModelPackage",), (model_packages(settings),), wildcard_reason=PACKAGE_VERSIONS
         ),
         Permission(
             (
@@ -259,49 +416,72 @@ def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
                 "sagemaker:DescribeModel",
                 "sagemaker:CreateEndpointConfig",
                 "sagemaker:DescribeEndpointConfig",
+                "sagemaker:AddTags",
             ),
-            (
-                sagemaker_arn(settings, f"model/{endpoint}-*"),
-                sagemaker_arn(settings, f"endpoint-config/{endpoint}-*"),
-            ),
+            (sagemaker_arn(settings, f"model/{endpoint}-*"), endpoint_configs),
             wildcard_reason="model and endpoint-config names carry the deployed package version",
         ),
+        # Service Authorization Reference: CreateEndpoint and UpdateEndpoint are authorized against
+        # the endpoint AND the endpoint config they name (both resource types required).
         Permission(
-            ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"),
-            (sagemaker_arn(settings, f"endpoint/{endpoint}"),),
+            ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"),
+            (sagemaker_arn(settings, f"endpoint/{endpoint}"), endpoint_configs),
+            wildcard_reason="the endpoint config named in the request carries the package version",
         ),
-        pass_execution_role(settings),
         Permission(
             (
-                "application-autoscaling:RegisterScalableTarget",
-                "application-autoscaling:PutScalingPolicy",
-                "application-autoscaling:DescribeScalableTargets",
-                "application-autoscaling:DescribeScalingPolicies",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:UpdateEndpointWeightsAndCapacities",
+                "sagemaker:AddTags",
             ),
-            ("*",),
-            wildcard_reason="scalable-target ARNs contain an ID assigned at registration; the actions "
-            "are not scoped by name",
+            (sagemaker_arn(settings, f"endpoint/{endpoint}"),),
+        ),
+        pass_role(settings, MODEL_ROLE),
+        # Register/PutScalingPolicy: the scalable target's ARN carries an ID assigned at
+        # registration, so the resource is any scalable target of the account, and the conditions
+        # (Service Authorization Reference, Application Auto Scaling) keep it to SageMaker variants.
+        Permission(
+            ("application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy"),
+            (settings.arn("application-autoscaling", "scalable-target/*"),),
+            wildcard_reason="scalable-target IDs are assigned at registration; limited by the "
+            "service-namespace and scalable-dimension conditions",
+            conditions={
+                "StringEquals": {
+                    "application-autoscaling:service-namespace": "sagemaker",
+                    "application-autoscaling:scalable-dimension": SCALABLE_DIMENSION,
+                }
+            },
         ),
         Permission(
             ("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"),
-            (scaling_alarms, *rollback_alarms),
+            (alarm_arn(settings, f"TargetTracking-{variant}-*"),),
             wildcard_reason="target tracking creates its alarms with generated suffixes",
+        ),
+        # Blue/green auto-rollback watches these; the function may read them, never change them.
+        Permission(
+            ("cloudwatch:DescribeAlarms",),
+            tuple(alarm_arn(settings, name) for name in settings.endpoint_alarm_names.values()),
         ),
         Permission(
             ("iam:CreateServiceLinkedRole",),
             (
-                f"arn:aws:iam::{settings.account}:role/aws-service-role/{AUTOSCALING_SLR_SERVICE}/"
-                "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+                settings.arn(
+                    "iam",
+                    f"role/aws-service-role/{AUTOSCALING_SLR_SERVICE}/"
+                    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+                    regional=False,
+                ),
             ),
             conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SLR_SERVICE}},
         ),
         Permission(
             ("s3:GetObject",),
-            (f"arn:aws:s3:::{pipeline_outputs}/*",),
+            (s3_arn(settings, f"{pipeline_outputs}/*"),),
             wildcard_reason="baseline files are pipeline step outputs under per-execution prefixes",
         ),
         Permission(("s3:PutObject",), current_baseline_objects),
         Permission(("kms:Decrypt", "kms:GenerateDataKey"), (key_arn,)),
+        *key_grants(settings),  # endpoint configs created with the isolation key
     ]
 
 
@@ -322,4 +502,4 @@ def start_pipelines(pipeline_arns: Sequence[str]) -> Permission:
 
 def alarm_arn(settings: Settings, alarm_name: str) -> str:
     """Literal (not a GetAtt) so rule patterns in the template can be matched without deploying."""
-    return f"arn:aws:cloudwatch:{settings.region}:{settings.account}:alarm:{alarm_name}"
+    return settings.arn("cloudwatch", f"alarm:{alarm_name}")

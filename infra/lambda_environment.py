@@ -9,7 +9,7 @@ from __future__ import annotations
 from infra.lambdas.deploy import DeployConfig
 from infra.lambdas.retrain_guard import GuardConfig
 from pipelines import parameters
-from pipelines.settings import FUNCTION_PURPOSES, Settings, SettingsError
+from pipelines.settings import FUNCTION_PURPOSES, MODEL_ROLE, Settings, SettingsError
 
 
 def deploy_config(settings: Settings) -> DeployConfig:
@@ -17,7 +17,7 @@ def deploy_config(settings: Settings) -> DeployConfig:
     return DeployConfig(
         model_package_group=settings.model_package_group,
         endpoint_name=settings.endpoint_name,
-        execution_role_arn=settings.role_arn("sagemaker-execution"),
+        model_role_arn=settings.role_arn(MODEL_ROLE),
         variant_name=serving.variant_name,
         instance_type=serving.instance_type,
         initial_instance_count=serving.initial_instance_count,
@@ -26,11 +26,17 @@ def deploy_config(settings: Settings) -> DeployConfig:
         min_capacity=serving.min_capacity,
         max_capacity=serving.max_capacity,
         target_invocations_per_instance=serving.target_invocations_per_instance,
+        traffic_routing=serving.traffic_routing,
         canary_size_percent=serving.canary_size_percent,
         canary_wait_seconds=serving.canary_wait_seconds,
         termination_wait_seconds=serving.termination_wait_seconds,
         rollback_alarm_names=tuple(settings.endpoint_alarm_names.values()),
         current_baseline_uri=settings.current_baseline_uri,
+        tags=tuple(sorted(settings.tags.items())),
+        kms_key_arn=settings.isolation.kms_key_arn,
+        subnet_ids=settings.isolation.subnet_ids,
+        security_group_ids=settings.isolation.security_group_ids,
+        network_isolation=settings.isolation.network_isolation,
     )
 
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.lambdas.deploy import CURRENT_BASELINE_FILES
-from pipelines.settings import Settings
+from pipelines.settings import JOB_ROLE, Settings
 from processing_scripts import contract
 
 MONITORING_TYPE = "DataQuality"
@@ -36,7 +36,7 @@ class ModelMonitorSchedule(Construct):
             "JobDefinition",
             job_definition_name=self.job_definition_name,
             endpoint_name=settings.endpoint_name,
-            role_arn=settings.role_arn("sagemaker-execution"),
+            role_arn=settings.role_arn(JOB_ROLE),
             data_quality_app_specification=sagemaker.CfnDataQualityJobDefinition.DataQualityAppSpecificationProperty(
                 image_uri=settings.model_monitor_image_uri,
                 environment={"publish_cloudwatch_metrics": "Enabled"},
@@ -78,7 +78,13 @@ class ModelMonitorSchedule(Construct):
                 )
             ),
             network_config=sagemaker.CfnDataQualityJobDefinition.NetworkConfigProperty(
-                enable_inter_container_traffic_encryption=True
+                enable_inter_container_traffic_encryption=True,
+                vpc_config=sagemaker.CfnDataQualityJobDefinition.VpcConfigProperty(
+                    security_group_ids=list(settings.isolation.security_group_ids),
+                    subnets=list(settings.isolation.subnet_ids),
+                )
+                if settings.isolation.vpc
+                else None,
             ),
             stopping_condition=sagemaker.CfnDataQualityJobDefinition.StoppingConditionProperty(
                 max_runtime_in_seconds=MAX_RUNTIME_SECONDS

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra import iam
 from infra.alarms import ProjectAlarms
+from infra.failure_queue import MAX_EVENT_AGE, RETRY_ATTEMPTS, failure_queue
 from infra.model_monitor import ModelMonitorSchedule
 from infra.notifications import NotificationTopic
 from infra.pipeline_target import SageMakerPipelineTarget
@@ -54,12 +55,18 @@ class MonitoringStack(cdk.Stack):
         self.notifications = NotificationTopic(self, "Notifications", settings=settings)
         topic = self.notifications.topic
         self.retraining = RetrainingTriggers(self, "Retraining", settings=settings)
+        # The dead-letter queue of the rules whose targets are not functions (pipeline, topic).
+        self.rule_failures = failure_queue(self, "RuleFailures", f"{settings.prefix}-rule-failures")
         self.alarms = ProjectAlarms(
             self,
             "Alarms",
             settings=settings,
             topic=topic,
-            failure_queues={"deploy": deploy_failures, "retrain-guard": self.retraining.guard.failures},
+            failure_queues={
+                "deploy": deploy_failures,
+                "retrain-guard": self.retraining.guard.failures,
+                "rules": self.rule_failures,
+            },
         )
         self.events_role = iam.project_role(self, settings, "events", "events.amazonaws.com", [])
         self.monitoring_rule = events.Rule(
@@ -72,6 +79,7 @@ class MonitoringStack(cdk.Stack):
                 SageMakerPipelineTarget(
                     settings.pipeline_arn(settings.monitoring_pipeline_name),
                     self.events_role,
+                    self.rule_failures,
                     {parameters.ENDPOINT_NAME: settings.endpoint_name},
                 )
             ],
@@ -95,6 +103,9 @@ class MonitoringStack(cdk.Stack):
                         f"{settings.prefix}: pipeline execution "
                         f"{events.EventField.from_path('$.detail.pipelineExecutionArn')} failed"
                     ),
+                    dead_letter_queue=self.rule_failures,
+                    retry_attempts=RETRY_ATTEMPTS,
+                    max_event_age=MAX_EVENT_AGE,
                 )
             ],
         )

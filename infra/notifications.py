@@ -11,14 +11,29 @@ from infra.encryption import project_key
 from infra.iam import alarm_arn
 from pipelines.settings import Settings
 
-# CloudWatch alarms and EventBridge rules publish to the encrypted topic on our behalf.
-PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+# CloudWatch alarms publish to the encrypted topic on our behalf; the key policy also requires
+# aws:SourceAccount = ours for them.
+ALARM_PUBLISHERS = ("cloudwatch.amazonaws.com",)
+# EventBridge rules too, but with the key policy AWS documents for an EventBridge target on an
+# encrypted topic: no aws:SourceAccount condition ("Amazon SNS permissions", EventBridge User Guide,
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions).
+# SNS calls KMS on EventBridge's behalf, and a condition on a key the request may not carry would
+# deny it, silently dropping the pipeline-failure alerts. Who may publish is decided by the topic
+# policy instead (aws:SourceArn = our rule), so the key is usable only through our topic.
+RULE_PUBLISHERS = ("events.amazonaws.com",)
 
 
 class NotificationTopic(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id)
-        self.key = project_key(self, "Key", settings, "notifications", services=PUBLISHING_SERVICES)
+        self.key = project_key(
+            self,
+            "Key",
+            settings,
+            "notifications",
+            services=ALARM_PUBLISHERS,
+            services_without_source_account=RULE_PUBLISHERS,
+        )
         self.topic = sns.Topic(
             self,
             "Topic",

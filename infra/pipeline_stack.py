@@ -2,8 +2,9 @@
 
 The pipeline definitions are the exact text :func:`pipelines.synth.render_pipelines` returns (and
 ``write_pipelines`` writes to ``build/pipelines/*.json``): one function, so what ``cdk deploy``
-creates and what the CLI upserts or the local executor runs cannot differ. The execution role has a
-fixed name because that JSON is synthesized offline and carries the role's ARN.
+creates and what the CLI upserts or the local executor runs cannot differ. The roles have fixed
+names because that JSON is synthesized offline and carries their ARNs (the job role on each job,
+the model role on the registered model); the deploy function passes the model role.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra import iam
-from pipelines.settings import Settings
+from pipelines.settings import JOB_ROLE, MODEL_ROLE, PIPELINE_ROLE, Settings
 
 
 class PipelineStack(cdk.Stack):
-    """Execution role, model package group and one ``AWS::SageMaker::Pipeline`` per definition."""
+    """The SageMaker roles (pipeline, job, model), the model package group and one
+    ``AWS::SageMaker::Pipeline`` per definition."""
 
     def __init__(
         self,
@@ -33,12 +35,14 @@ class PipelineStack(cdk.Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.execution_role = iam.project_role(
-            self,
-            settings,
-            "sagemaker-execution",
-            iam.SAGEMAKER,
-            iam.sagemaker_execution(settings, key_arn, repository_arn),
+        self.pipeline_role = iam.project_role(
+            self, settings, PIPELINE_ROLE, iam.SAGEMAKER, iam.pipeline_role(settings, key_arn)
+        )
+        self.job_role = iam.project_role(
+            self, settings, JOB_ROLE, iam.SAGEMAKER, iam.job_role(settings, key_arn, repository_arn)
+        )
+        self.model_role = iam.project_role(
+            self, settings, MODEL_ROLE, iam.SAGEMAKER, iam.model_role(settings, key_arn)
         )
         self.model_package_group = sagemaker.CfnModelPackageGroup(
             self,
@@ -47,7 +51,8 @@ class PipelineStack(cdk.Stack):
             model_package_group_description=f"{settings.project} models ({settings.env})",
         )
         cdk.CfnOutput(self, "ModelPackageGroupName", value=settings.model_package_group)
-        cdk.CfnOutput(self, "ExecutionRoleArn", value=self.execution_role.role_arn)
+        for role in (self.pipeline_role, self.job_role, self.model_role):
+            cdk.CfnOutput(self, f"{role.node.id}Arn", value=role.role_arn)
         self.pipelines: dict[str, sagemaker.CfnPipeline] = {}
         for name, body in sorted(definitions.items()):
             # Logical IDs from the short name, so adding a pipeline never replaces another.
@@ -58,9 +63,9 @@ class PipelineStack(cdk.Stack):
                 pipeline_name=name,
                 pipeline_description=f"{settings.project} ({settings.env}): synthesized by pipelines/synth.py",
                 pipeline_definition={"PipelineDefinitionBody": body},
-                role_arn=self.execution_role.role_arn,
+                role_arn=self.pipeline_role.role_arn,
             )
             # The role's policy must exist before SageMaker validates the pipeline against it.
-            iam.depend_on_policy(pipeline, self.execution_role)
+            iam.depend_on_policy(pipeline, self.pipeline_role)
             self.pipelines[name] = pipeline
             cdk.CfnOutput(self, f"{logical}PipelineName", value=name)

@@ -3,7 +3,8 @@
 One module per emulated service: ``account`` (moto on 127.0.0.1), ``s3_objects`` (moving job data),
 ``cloudformation`` (reading ``cdk.out``), ``awslambda`` (the project's functions), ``cloudwatch``
 (alarm evaluation), ``eventbridge`` (rule routing) and ``sagemaker`` (the pipeline executor and the
-local endpoint). :class:`LocalCloud` starts and stops them as one object: :class:`LocalAws` (moto's
+local endpoint); for pipelines this project did not write, ``seeding`` (their data into S3) and
+``user_pipeline`` (building one from the user's code, in the user's interpreter). :class:`LocalCloud` starts and stops them as one object: :class:`LocalAws` (moto's
 server seeded with the project's buckets and model package group), the pipelines created in it, the
 alarms and rules of ``cdk.out``, the project's Lambda functions (:class:`LambdaRegistry`) and
 :class:`LocalPipelineRunner`, which executes a definition JSON against the emulator and returns an

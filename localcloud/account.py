@@ -28,6 +28,7 @@ SAMPLE_DATA_FILE = REPO_ROOT / "data" / "abalone.csv"
 FAKE_CREDENTIALS = ("testing", "testing")  # moto accepts any; real ones are never needed or sent
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 _MOTO_ACCOUNT_ENV = "MOTO_ACCOUNT_ID"
+STANDARD_ENDPOINT_ENV = "AWS_ENDPOINT_URL"  # the AWS SDKs' own "send every service here" variable
 # How often the server's loop checks for a stop request, so how long stop() can wait for it.
 # socketserver's default (0.5 s), which moto's ThreadedMotoServer keeps, made every stop take 0.5 s:
 # stop() resets the state with a request, which restarts the loop's wait just before shutdown.
@@ -67,10 +68,10 @@ class LocalAws(Service):
         """Start the server, reset its state and create the project's resources."""
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
-        from localcloud.moto_extensions import sagemaker_hosting, sagemaker_idempotency
+        from localcloud.moto_extensions import sagemaker_hosting, sagemaker_rules
 
         sagemaker_hosting.install()  # UpdateEndpoint, which every redeploy by the deploy function calls
-        sagemaker_idempotency.install()  # no name created twice; one execution per ClientRequestToken
+        sagemaker_rules.install()  # what SageMaker refuses and moto accepts (existing names, ...)
         # werkzeug logs every request to stderr at INFO; a run makes thousands of them.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._use_settings_account()
@@ -126,27 +127,44 @@ class LocalAws(Service):
         return self._clients
 
     def process_environment(self) -> dict[str, str]:
-        """Variables that point a child process's client factory at this emulator (never real AWS)."""
+        """Variables that point a child process's AWS clients at this emulator (never real AWS).
+
+        Both our factory's variable and the SDKs' standard ``AWS_ENDPOINT_URL`` (boto3 >= 1.28 and
+        every other AWS SDK read it, https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html):
+        a user's script that makes its own ``boto3.client("s3")`` reaches the emulator too, and the
+        fake credentials mean that even a client that ignores the endpoint cannot act on a real account.
+        """
         key_id, secret = FAKE_CREDENTIALS
         return {
             ENDPOINT_ENV: self.endpoint_url,
+            STANDARD_ENDPOINT_ENV: self.endpoint_url,
             "AWS_REGION": self.settings.region,
             "AWS_DEFAULT_REGION": self.settings.region,
             "AWS_ACCESS_KEY_ID": key_id,
             "AWS_SECRET_ACCESS_KEY": secret,
         }
 
+    def create_bucket(self, bucket: str) -> bool:
+        """Create ``bucket`` in the settings' region unless it exists; True if it was created."""
+        s3 = self.clients.s3
+        try:
+            s3.head_bucket(Bucket=bucket)
+            return False
+        except s3.exceptions.ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+                raise
+        if self.settings.region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.settings.region}
+            )
+        return True
+
     # -- internals -------------------------------------------------------------------------------
     def _seed(self) -> None:
-        s3 = self.clients.s3
         for purpose in BUCKET_PURPOSES:
-            bucket = self.settings.bucket_name(purpose)
-            if self.settings.region == "us-east-1":
-                s3.create_bucket(Bucket=bucket)
-            else:
-                s3.create_bucket(
-                    Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.settings.region}
-                )
+            self.create_bucket(self.settings.bucket_name(purpose))
         self.clients.sagemaker.create_model_package_group(
             ModelPackageGroupName=self.settings.model_package_group,
             ModelPackageGroupDescription=f"{self.settings.project} models ({self.settings.env})",

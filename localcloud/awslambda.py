@@ -13,20 +13,35 @@ deployed function (``infra.lambda_environment.environment_for``). An ARN with a 
 ``:alias`` qualifier names the same function, as in Lambda's Invoke. Invocation maps failures one
 way for every caller: an error from an AWS call inside the function (botocore) is an AWS failure,
 anything else a function error with its type and message, never a traceback.
+
+A foreign pipeline's Lambda steps name functions that are not the project's. ``run-local --lambda
+ARN=path/handler.py:function`` adds them as :class:`UserFunction`: the user's handler, invoked as the
+Lambda Python runtime invokes it (``handler(event, context)``) in a subprocess of the user's
+interpreter, with the emulator's endpoint and fake credentials in its environment.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from pipelines.settings import Settings
 
 ClientFactory = Callable[[str], Any]  # service name -> boto3 client (the emulator's, locally)
 EnvironmentFor = Callable[[Settings, str], Mapping[str, str]]
+LineSink = Callable[[str], None]
 _UNQUALIFIED_ARN_PARTS = 7  # arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
+_NAME_PART = 6
+INVOKE_HANDLER_SCRIPT = Path(__file__).parent / "bootstrap" / "invoke_handler.py"
+# Lambda's longest timeout: https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+USER_FUNCTION_TIMEOUT_SECONDS = 900
 
 
 class UnknownFunctionError(LookupError):
@@ -47,6 +62,32 @@ def unqualified_arn(arn: str) -> str:
     return ":".join(arn.split(":")[:_UNQUALIFIED_ARN_PARTS])
 
 
+def function_name(arn_or_name: str) -> str:
+    """The function's name, from an ARN (qualified or not) or a name (as Lambda's Invoke accepts)."""
+    parts = arn_or_name.split(":")
+    return parts[_NAME_PART] if arn_or_name.startswith("arn:") and len(parts) > _NAME_PART else arn_or_name
+
+
+class Function(Protocol):
+    """What an invoker needs of a function, whoever wrote it."""
+
+    @property
+    def purpose(self) -> str: ...
+
+    @property
+    def arn(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def name(self) -> str:
+        """The function's name (Lambda's session name for the function's role)."""
+        ...
+
+    def invoke(self, event: Any, client: ClientFactory, log: LineSink | None = None) -> Any: ...
+
+
 @dataclass(frozen=True)
 class LambdaFunction:
     """One deployed function as the local cloud runs it."""
@@ -56,8 +97,19 @@ class LambdaFunction:
     handler_module: str  # exposes handle(event, client, env)
     environment: Mapping[str, str]
 
-    def invoke(self, event: Any, client: ClientFactory) -> Any:
-        """Call the handler with ``event``, the client factory and a copy of the environment."""
+    @property
+    def name(self) -> str:
+        """The function's name (Lambda's session name for the function's role)."""
+        return self.arn.rsplit(":", 1)[-1]
+
+    @property
+    def description(self) -> str:
+        return f"{self.handler_module}.handle"
+
+    def invoke(self, event: Any, client: ClientFactory, log: LineSink | None = None) -> Any:
+        """Call the handler with ``event``, the client factory and a copy of the environment.
+
+        In-process: what it prints goes to this process's output, so ``log`` is not needed."""
         try:
             handle = importlib.import_module(self.handler_module).handle
         except (ImportError, AttributeError) as err:
@@ -74,10 +126,114 @@ class LambdaFunction:
 
 
 @dataclass(frozen=True)
+class UserHandler:
+    """What ``--lambda NAME=path/handler.py:function`` says: a function and the code that handles it.
+
+    ``name`` is an ARN (matched unqualified) or a function name (matched against the name part of
+    the step's ARN, whatever its account and region).
+    """
+
+    name: str
+    file: Path
+    function: str
+
+    @classmethod
+    def parse(cls, text: str) -> UserHandler:
+        """``NAME=path/handler.py:function``; ValueError (one line) if malformed or the file is missing."""
+        name, _, handler = text.partition("=")
+        path, _, function = handler.rpartition(":")
+        if not name or not path or not function.isidentifier():
+            raise ValueError(f"--lambda {text!r}: expected ARN_OR_NAME=path/to/handler.py:function")
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise ValueError(f"--lambda {text!r}: {file} is not a file")
+        return cls(name, file, function)
+
+
+@dataclass(frozen=True)
+class UserFunction:
+    """A user's handler, run as the Lambda Python runtime runs it, in the user's interpreter.
+
+    ``environment`` is read at each invocation (the emulator's endpoint exists only once it runs).
+    """
+
+    handler: UserHandler
+    python: str
+    environment: Callable[[], Mapping[str, str]]
+
+    @property
+    def name(self) -> str:
+        return self.handler.name
+
+    @property
+    def purpose(self) -> str:
+        return function_name(self.name)
+
+    @property
+    def arn(self) -> str:
+        """As given: an ARN, or a bare name (which names the function to Lambda's Invoke, too)."""
+        return self.name
+
+    @property
+    def description(self) -> str:
+        return f"{self.handler.file}:{self.handler.function}"
+
+    def matches(self, arn: str) -> bool:
+        if self.name.startswith("arn:"):
+            return unqualified_arn(self.name) == unqualified_arn(arn)
+        return self.name == function_name(arn)
+
+    def invoke(self, event: Any, client: ClientFactory, log: LineSink | None = None) -> Any:
+        """Run the handler in a subprocess; its output goes to ``log`` line by line."""
+        environment = {
+            **{k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ},
+            **self.environment(),
+            "AWS_LAMBDA_FUNCTION_NAME": self.purpose,  # what Lambda sets; the bootstrap's context reads it
+            "LOCALCLOUD_INVOKED_FUNCTION_ARN": self.arn,  # the bootstrap's context.invoked_function_arn
+            "PYTHONUNBUFFERED": "1",
+        }
+        argv = [self.python, str(INVOKE_HANDLER_SCRIPT), str(self.handler.file), self.handler.function]
+        with tempfile.TemporaryDirectory(prefix="lambda-") as folder:
+            result_file = Path(folder) / "result.json"
+            try:
+                finished = subprocess.run(
+                    [*argv, str(result_file)],
+                    input=json.dumps(event),
+                    capture_output=True,
+                    text=True,
+                    env=environment,
+                    timeout=USER_FUNCTION_TIMEOUT_SECONDS,
+                    check=False,
+                )
+            except (OSError, subprocess.TimeoutExpired) as err:
+                raise FunctionError(
+                    f"{self.purpose} function ({self.description}): {_one_line(err)}"
+                ) from err
+            for line in (finished.stdout + finished.stderr).splitlines():
+                if log is not None:
+                    log(line)
+            if not result_file.is_file():
+                tail = _one_line(finished.stderr.strip().splitlines()[-1]) if finished.stderr.strip() else ""
+                raise FunctionError(
+                    f"{self.purpose} function ({self.description}) exited {finished.returncode} "
+                    f"without a result{': ' + tail if tail else ''}"
+                )
+            outcome = json.loads(result_file.read_text())
+        if "errorType" in outcome:
+            where = f" at {outcome['where']}" if outcome.get("where") else ""
+            raise FunctionError(
+                f"{self.purpose} function error: {outcome['errorType']}: "
+                f"{_one_line(outcome['errorMessage'])}{where}"
+            )
+        return outcome["result"]
+
+
+@dataclass(frozen=True)
 class LambdaRegistry:
-    """The functions the local cloud can invoke, by unqualified ARN."""
+    """The functions the local cloud can invoke: the project's by unqualified ARN, then the user's."""
 
     functions: Mapping[str, LambdaFunction]  # unqualified ARN -> function
+    user_functions: tuple[UserFunction, ...] = ()
 
     @classmethod
     def build(
@@ -103,14 +259,20 @@ class LambdaRegistry:
 
         return cls.build(settings, HANDLERS, environment_for)
 
-    def function(self, arn: str) -> LambdaFunction:
-        """The function ``arn`` names (qualified or not); :class:`UnknownFunctionError` otherwise."""
-        found = self.functions.get(unqualified_arn(arn))
+    def with_user_functions(self, functions: tuple[UserFunction, ...]) -> LambdaRegistry:
+        """This registry plus the user's handlers (``--lambda``)."""
+        return LambdaRegistry(self.functions, (*self.user_functions, *functions))
+
+    def function(self, arn: str) -> Function:
+        """The function ``arn`` names (qualified or not, or a name); :class:`UnknownFunctionError` otherwise."""
+        found: Function | None = self.functions.get(unqualified_arn(arn))
         if found is None:
-            known = ", ".join(self.functions) or "none"
-            raise UnknownFunctionError(f"{arn!r} is not one of the project's Lambda functions ({known})")
+            found = next((f for f in self.user_functions if f.matches(arn)), None)
+        if found is None:
+            known = ", ".join([*self.functions, *(f.name for f in self.user_functions)]) or "none"
+            raise UnknownFunctionError(f"{arn!r} is not a Lambda function the local cloud knows ({known})")
         return found
 
 
-def _one_line(err: BaseException) -> str:
+def _one_line(err: object) -> str:
     return " ".join(str(err).split())

@@ -10,6 +10,10 @@ together the same way; this object owns them so no caller assembles them by hand
 - the project's Lambda functions (:class:`LambdaRegistry`): one registry for the pipelines' Lambda
   steps and the rules' Lambda targets;
 - the pipeline runner (:class:`LocalPipelineRunner`), which executes the pipelines' definitions;
+- for a pipeline that is not the project's (``run-local``'s "bring your own pipeline"): the buckets
+  its definition names, the user's seeds (:mod:`localcloud.seeding`), the user's Lambda handlers
+  (:class:`UserHandler`, run in the user's interpreter) and pipelines added once the emulator runs
+  (:meth:`LocalCloud.add_pipeline`: one built by the user's own code, see :mod:`localcloud.user_pipeline`);
 - one clock for what stamps time (the runner's execution variables and records, the endpoint's
   capture, the alarms' creation): the wall clock, or a story's simulated one.
 
@@ -29,23 +33,28 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localcloud import seeding
 from localcloud.account import LocalAws
-from localcloud.awslambda import LambdaRegistry
+from localcloud.awslambda import LambdaRegistry, UserFunction, UserHandler
 from localcloud.clock import Clock, utc_now
 from localcloud.cloudformation import TemplateSet
 from localcloud.cloudwatch import AlarmDefinition, AlarmEvaluator, load_alarms
 from localcloud.eventbridge import EventRouter, PipelineStart, Rule, load_invoke_configs, load_rules
+from localcloud.iam import AccessControl, PolicyStore
 from localcloud.lifecycle import Service
 from localcloud.sagemaker.endpoint import LocalEndpoint
 from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner
+from localcloud.sagemaker.executor.preflight import Stubs
 from localcloud.sagemaker.executor.progress import ProgressListener
 from localcloud.sagemaker.executor.records import ExecutionRecord
-from pipelines.settings import REPO_ROOT, Settings
+from localcloud.seeding import Seed
+from pipelines.definition import ParameterValue, PipelineDefinition
+from pipelines.settings import PIPELINE_ROLE, REPO_ROOT, Settings
 
 Definitions = Mapping[str, Mapping[str, Any]]  # pipeline name -> definition JSON
 
@@ -109,6 +118,28 @@ def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Sy
     return Synthesized({p.stem: json.loads(p.read_text()) for p in written}, out_dir / "cdk.out")
 
 
+def assembled(settings: Settings, cdk_out: Path) -> Synthesized:
+    """An existing cloud assembly, as is (no synthesis): the pipelines are the definitions its
+    ``AWS::SageMaker::Pipeline`` resources embed, so a hand-edited policy or definition in ``cdk_out``
+    is exactly what runs."""
+    templates = TemplateSet.load(settings, cdk_out)
+    definitions: dict[str, dict[str, Any]] = {}
+    for resource in templates.resources("AWS::SageMaker::Pipeline"):
+        body = (templates.property(resource, "PipelineDefinition") or {}).get("PipelineDefinitionBody")
+        if not isinstance(body, str):
+            raise LocalCloudError(
+                f"{resource.where('PipelineDefinition')}: no PipelineDefinitionBody (a definition in S3 "
+                "cannot be read offline)"
+            )
+        try:
+            definitions[str(templates.property(resource, "PipelineName"))] = json.loads(body)
+        except json.JSONDecodeError as err:
+            raise LocalCloudError(f"{resource.where('PipelineDefinitionBody')}: not JSON ({err})") from err
+    if not definitions:
+        raise LocalCloudError(f"{cdk_out}: no AWS::SageMaker::Pipeline in the templates")
+    return Synthesized(definitions, Path(cdk_out))
+
+
 class LocalCloud(Service):
     """The emulator, the deployed pipelines, alarms, rules and functions, and the pipeline runner.
 
@@ -129,7 +160,12 @@ class LocalCloud(Service):
         use_cache: bool = True,
         progress: ProgressListener | None = None,
         lambdas: LambdaRegistry | None = None,
+        seeds: Sequence[Seed] = (),
+        user_handlers: Sequence[UserHandler] = (),
+        user_python: str = sys.executable,
     ) -> None:
+        """``seeds`` go into S3 when the emulator starts; ``user_handlers`` are Lambda functions
+        the definitions name that are not the project's, run with ``user_python``."""
         self.settings = settings
         self.definitions = dict(definitions)
         self.clock = clock
@@ -137,8 +173,19 @@ class LocalCloud(Service):
         self.alarms: list[AlarmDefinition] = load_alarms(self.templates) if self.templates else []
         self.rules: list[Rule] = load_rules(self.templates) if self.templates else []
         self.invoke_configs = load_invoke_configs(self.templates) if self.templates else {}
-        self.lambdas = lambdas or LambdaRegistry.for_project(settings)
         self.aws = LocalAws(settings)
+        self.lambdas = (lambdas or LambdaRegistry.for_project(settings)).with_user_functions(
+            tuple(
+                UserFunction(handler, user_python, self.aws.process_environment) for handler in user_handlers
+            )
+        )
+        self.seeds = tuple(seeds)
+        self.seeded: list[str] = []  # the object URIs the seeds wrote, once started
+        # IAM is enforced when there are policies to enforce: the templates' (read now, so a policy
+        # that cannot be resolved is reported before the emulator starts).
+        self.access = AccessControl(
+            self.aws, PolicyStore.from_templates(self.templates) if self.templates else None
+        )
         self.runner = LocalPipelineRunner(
             settings,
             self.aws,
@@ -147,21 +194,29 @@ class LocalCloud(Service):
             lambdas=self.lambdas,
             progress=progress,
             clock=clock,
+            access=self.access,
         )
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the emulator and create the pipelines in it."""
+        """Start the emulator, create the buckets the definitions name, upload the seeds and
+        create the pipelines."""
         self.aws.start()
         try:
+            self.seeded = seeding.seed(self.aws, self.definitions.values(), self.seeds)
             for name in self.definitions:
                 self.create_pipeline(name)
+            self.access.activate()
         except BaseException:
             self.aws.stop()
             raise
 
     def stop(self) -> None:
-        """Stop the emulator and forget its state; safe to call twice."""
+        """Stop the emulator and forget its state; the calls IAM saw go to the runs directory
+        (``iam-calls.json``, read by ``python -m pipelines iam-report``). Safe to call twice."""
+        if self.aws.running:
+            self.access.deactivate()
+            self.access.write_calls(self.runner.runs_dir)
         self.aws.stop()
 
     # -- what runs in it --------------------------------------------------------------------------
@@ -170,8 +225,21 @@ class LocalCloud(Service):
         self.aws.clients.sagemaker.create_pipeline(
             PipelineName=name,
             PipelineDefinition=json.dumps(self._definition(name)),
-            RoleArn=self.settings.role_arn("sagemaker-execution"),
+            RoleArn=self.access.pipeline_role(name) or self.settings.role_arn(PIPELINE_ROLE),
         )
+
+    def add_pipeline(self, name: str, definition: Mapping[str, Any]) -> None:
+        """Add a pipeline to the running cloud (one the user's code built against it): its
+        buckets are created and the pipeline is created in the emulator."""
+        self.definitions[name] = definition
+        seeding.seed(self.aws, [definition], ())
+        self.create_pipeline(name)
+
+    def prepare(
+        self, pipeline_name: str, parameters: Mapping[str, Any] | None = None, *, stubs: Collection[str] = ()
+    ) -> tuple[PipelineDefinition, dict[str, ParameterValue]]:
+        """The pre-flight, without running anything (see :meth:`LocalPipelineRunner.prepare`)."""
+        return self.runner.prepare(self._definition(pipeline_name), parameters, stubs=stubs)
 
     def run(
         self,
@@ -179,6 +247,7 @@ class LocalCloud(Service):
         parameters: Mapping[str, Any] | None = None,
         *,
         execution_arn: str | None = None,
+        stubs: Stubs | None = None,
     ) -> ExecutionRecord:
         """Execute the pipeline's definition locally (see :meth:`LocalPipelineRunner.run`)."""
         return self.runner.run(
@@ -186,6 +255,7 @@ class LocalCloud(Service):
             parameters,
             pipeline_name=pipeline_name,
             execution_arn=execution_arn,
+            stubs=stubs,
         )
 
     def alarm_evaluator(self) -> AlarmEvaluator:
@@ -207,11 +277,14 @@ class LocalCloud(Service):
             start_pipeline=start_pipeline,
             lambdas=self.lambdas,
             invoke_configs=self.invoke_configs,
+            access=self.access,
         )
 
     def endpoint(self, *, port: int | None = None, seed: int | None = None) -> LocalEndpoint:
         """The local endpoint serving what the emulator says is deployed, on this cloud's clock."""
-        return LocalEndpoint(self.settings, self.aws.clients, port=port, seed=seed, clock=self.clock)
+        return LocalEndpoint(
+            self.settings, self.aws.clients, port=port, seed=seed, clock=self.clock, access=self.access
+        )
 
     def _definition(self, name: str) -> Mapping[str, Any]:
         if name not in self.definitions:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +56,16 @@ _ARN_BUILDERS: dict[str, tuple[str, str]] = {
     "AWS::IAM::Role": ("RoleName", "arn:{partition}:iam::{account}:role/{name}"),
     "AWS::Events::Rule": ("Name", "arn:{partition}:events:{region}:{account}:rule/{name}"),
     "AWS::SQS::Queue": ("QueueName", "arn:{partition}:sqs:{region}:{account}:{name}"),
+    "AWS::S3::Bucket": ("BucketName", "arn:{partition}:s3:::{name}"),
+    "AWS::ECR::Repository": ("RepositoryName", "arn:{partition}:ecr:{region}:{account}:repository/{name}"),
+    "AWS::IAM::ManagedPolicy": ("ManagedPolicyName", "arn:{partition}:iam::{account}:policy/{name}"),
 }
+# A KMS key has no name: AWS assigns its id. Offline it gets a stable stand-in, derived from where
+# it is defined, so every policy naming the key (key policy, role grants, bucket encryption) names
+# the same ARN.
+_KEY_ID_NAMESPACE = uuid.UUID("7b0f3c1e-5d52-4b8e-9a4c-2f6a1d0c9e11")
 # CloudFormation's Ref returns the ARN for these types and the name (or physical id) for the others.
-_REF_IS_ARN = {"AWS::SNS::Topic", "AWS::SageMaker::Pipeline"}
+_REF_IS_ARN = {"AWS::SNS::Topic", "AWS::SageMaker::Pipeline", "AWS::IAM::ManagedPolicy"}
 _NAME_PROPERTY = {rtype: prop for rtype, (prop, _) in _ARN_BUILDERS.items()} | {
     "AWS::S3::Bucket": "BucketName",
     "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName",
@@ -186,6 +194,9 @@ class TemplateSet:
         return str(self.resolve(target.properties[prop], target, prop))
 
     def _arn(self, target: Resource, field: str) -> str:
+        if target.type == "AWS::KMS::Key":
+            key_id = uuid.uuid5(_KEY_ID_NAMESPACE, f"{target.template.name}/{target.logical_id}")
+            return f"arn:aws:kms:{self.settings.region}:{self.settings.account}:key/{key_id}"
         if target.type not in _ARN_BUILDERS:
             raise TemplateError(f"{target.where(field)}: cannot build the ARN of a {target.type}")
         name = self._name(target, field)

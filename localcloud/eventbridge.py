@@ -52,8 +52,8 @@ from typing import Any
 
 from localcloud.awslambda import (
     ClientFactory,
+    Function,
     FunctionError,
-    LambdaFunction,
     LambdaRegistry,
     UnknownFunctionError,
     unqualified_arn,
@@ -61,9 +61,13 @@ from localcloud.awslambda import (
 from localcloud.cloudformation import Resource, TemplateError, TemplateSet
 from localcloud.event_envelope import envelope
 from localcloud.event_patterns import PatternError, matches, validate
+from localcloud.iam import AccessControl, AccessDeniedError, Principal
 from pipelines.settings import Settings
 
 RULE_TYPE = "AWS::Events::Rule"
+EVENTS = "events.amazonaws.com"  # the service principal EventBridge calls targets as
+_EVENTS_SESSION = "events"
+_SEND_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}  # what putting a message on a destination is
 INVOKE_CONFIG_TYPE = "AWS::Lambda::EventInvokeConfig"
 DEFAULT_ASYNC_RETRIES = 2  # Lambda's retries of a failed asynchronous invocation, unless configured
 
@@ -301,6 +305,9 @@ class EventRouter:
     lambdas: LambdaRegistry
     invoke_configs: Mapping[str, AsyncInvokeConfig] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
+    # IAM: EventBridge calls a target as the target's role, or as events.amazonaws.com under the
+    # target's resource policy; a Lambda target then runs as its function's role. None: unchecked.
+    access: AccessControl | None = None
 
     def route(self, event: dict[str, Any]) -> list[Delivery]:
         """Deliver ``event`` to the targets of every enabled rule whose pattern matches it."""
@@ -337,6 +344,12 @@ class EventRouter:
             delivery = Delivery(rule, target, "failed", event, error=f"{type(err).__name__}: {err}")
         dead_letter = target.spec.get("DeadLetterConfig", {}).get("Arn")
         if delivery.kind == "failed" and dead_letter:
+            try:  # EventBridge sends to the dead-letter queue under the queue's policy
+                self._authorize(
+                    Principal(service=EVENTS), rule, _SEND_ACTIONS[_service(dead_letter)], dead_letter
+                )
+            except AccessDeniedError as err:
+                return replace(delivery, error=f"{delivery.error}; not dead-lettered: {err}")
             self._send(dead_letter, json.dumps(event))
             delivery = replace(delivery, failure_destination=dead_letter)
         return delivery
@@ -361,6 +374,14 @@ class EventRouter:
             where = f"{rule.source} target {target.id}"
             values = {p["Name"]: _parameter_value(p["Value"], event, where) for p in params}
             start = PipelineStart(pipeline, values, requested_by)
+            role = self.access.target_role(rule.arn, target.arn) if self.access else None
+            if role is not None:
+                self._authorize(
+                    Principal(role_arn=role, session=_EVENTS_SESSION),
+                    rule,
+                    "sagemaker:StartPipelineExecution",
+                    target.arn,
+                )
             result = self.start_pipeline(start)
             return Delivery(rule, target, "pipeline", payload, result, start)
         service = _service(target.arn)
@@ -379,6 +400,7 @@ class EventRouter:
             function = self.lambdas.function(target.arn)
         except UnknownFunctionError as err:
             raise TemplateError(f"{rule.source}: target {target.id}: {err}") from err
+        self._authorize(Principal(service=EVENTS), rule, "lambda:InvokeFunction", function.arn)
         try:
             result = self._invoke_async(function, payload.text if isinstance(payload, RawText) else payload)
         except RetriesExhaustedError as failed:
@@ -403,7 +425,7 @@ class EventRouter:
             self.start_pipeline(start)
         return Delivery(rule, target, "lambda", payload, result, start, note=function.purpose)
 
-    def _invoke_async(self, function: LambdaFunction, event: Any) -> Any:
+    def _invoke_async(self, function: Function, event: Any) -> Any:
         """Lambda's asynchronous invocation: retried on error; once the retries are exhausted the
         invocation record goes to the on-failure destination and :class:`RetriesExhaustedError` is raised."""
         config = self.invoke_configs.get(function.arn, AsyncInvokeConfig())
@@ -411,16 +433,43 @@ class EventRouter:
         failures: list[FunctionError] = []
         while len(failures) < attempts:
             try:
-                return function.invoke(event, self.client)
+                return function.invoke(event, self._client_for(function))
             except FunctionError as err:
                 failures.append(err)
         if config.on_failure:
+            if self.access is not None:  # Lambda sends the record as the function's role
+                role = Principal(role_arn=self.access.function_role(function.arn), session=function.name)
+                if role.role_arn is not None:
+                    params = {"TopicArn": config.on_failure, "QueueName": config.on_failure}
+                    self.access.authorize(
+                        role, _SEND_ACTIONS[_service(config.on_failure)], params, on_behalf="lambda"
+                    )
             self._send(
                 config.on_failure, json.dumps(_invocation_record(function, event, failures[-1], attempts))
             )
         raise RetriesExhaustedError(failures[-1], attempts, config.on_failure or "")
 
+    def _client_for(self, function: Function) -> ClientFactory:
+        """The client factory a function runs with: its role's when IAM is enforced."""
+        if self.access is None or not self.access.enforcing:
+            return self.client
+        return self.access.clients_for(self.access.function_role(function.arn), function.name).client
+
+    def _authorize(self, principal: Principal, rule: Rule, action: str, resource_arn: str) -> None:
+        """EventBridge's call to a target, with the rule as the source (``aws:SourceArn``)."""
+        if self.access is None:
+            return
+        params = {
+            "TopicArn": resource_arn,
+            "FunctionName": resource_arn,
+            "PipelineName": resource_arn,
+            "QueueName": resource_arn,
+        }
+        context = {"aws:SourceArn": rule.arn, "aws:SourceAccount": self.settings.account}
+        self.access.authorize(principal, action, params, context=context, on_behalf="events")
+
     def _publish(self, rule: Rule, target: RuleTarget, payload: Any) -> Delivery:
+        self._authorize(Principal(service=EVENTS), rule, "sns:Publish", target.arn)
         # The target input as EventBridge sends it: JSON text (a JSON string keeps its quotes), or raw text.
         message = payload.text if isinstance(payload, RawText) else json.dumps(payload)
         return Delivery(rule, target, "sns", payload, {"MessageId": self._send(target.arn, message)})
@@ -439,9 +488,7 @@ def scheduled_event(rule: Rule, settings: Settings, at: datetime) -> dict[str, A
     )
 
 
-def _invocation_record(
-    function: LambdaFunction, event: Any, error: FunctionError, attempts: int
-) -> dict[str, Any]:
+def _invocation_record(function: Function, event: Any, error: FunctionError, attempts: int) -> dict[str, Any]:
     """What Lambda sends to an on-failure destination (invocation-async-retain-records.html)."""
     return {
         "version": "1.0",

@@ -11,6 +11,7 @@ import pipelines.sdk_session  # noqa: F401  (prepares the environment the SDK re
 # isort: split
 from collections.abc import Iterable, Sequence
 
+from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import (
     ProcessingInput,
@@ -38,7 +39,7 @@ from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 
 from pipelines.parameters import ParameterDeclaration
 from pipelines.sdk_session import OfflinePipelineSession
-from pipelines.settings import Settings
+from pipelines.settings import JOB_ROLE, Settings
 
 # Transient control-plane errors (throttling, 5xx): cheap to retry quickly.
 SERVICE_RETRY = {"interval_seconds": 10, "backoff_rate": 2.0, "max_attempts": 5}
@@ -62,6 +63,11 @@ def sdk_parameters(declarations: Iterable[ParameterDeclaration]) -> dict[str, Pa
     return built
 
 
+def job_tags(settings: Settings) -> list[dict[str, str]]:
+    """The project's cost-allocation tags, as every job (processing, training, tuning) carries them."""
+    return [{"Key": key, "Value": value} for key, value in sorted(settings.tags.items())]
+
+
 def script_processor(
     settings: Settings,
     session: OfflinePipelineSession,
@@ -77,14 +83,31 @@ def script_processor(
     at synthesis time and the definition changes exactly when the code does.
     """
     return Processor(
-        role=settings.role_arn("sagemaker-execution"),
+        role=settings.role_arn(JOB_ROLE),
         image_uri=settings.processing_image_uri,
         entrypoint=["python3", "-m", f"processing_scripts.{script}"],
         instance_type=instance_type,
         instance_count=instance_count,
         max_runtime_in_seconds=settings.processing.max_runtime_seconds,
         env=environment,
+        tags=job_tags(settings),
+        volume_kms_key=settings.isolation.kms_key_arn or None,
+        output_kms_key=settings.isolation.kms_key_arn or None,
+        network_config=processing_network(settings),
         sagemaker_session=session,
+    )
+
+
+def processing_network(settings: Settings) -> NetworkConfig | None:
+    """The VPC and inter-container encryption of processing jobs (settings.isolation); None when
+    both are off, so the definitions carry nothing. Never network isolation: see IsolationConfig."""
+    isolation = settings.isolation
+    if not (isolation.vpc or isolation.inter_container_encryption):
+        return None
+    return NetworkConfig(
+        subnets=list(isolation.subnet_ids) or None,
+        security_group_ids=list(isolation.security_group_ids) or None,
+        encrypt_inter_container_traffic=isolation.inter_container_encryption or None,
     )
 
 

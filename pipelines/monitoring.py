@@ -91,6 +91,11 @@ def build_monitoring_pipeline(settings: Settings, session: OfflinePipelineSessio
         parameters=list(params.values()),
         steps=[monitor],
         sagemaker_session=session,
+        # No SageMaker Experiments: lineage is the model package's metadata (GitCommit,
+        # TriggeredBy, metrics) and the execution itself; the SDK's default would make every run
+        # create an experiment and a trial, which needs sagemaker:CreateExperiment/CreateTrial/...
+        # on the pipeline role for records nobody reads.
+        pipeline_experiment_config=None,
     )
 
 

@@ -43,8 +43,6 @@ MONITORING_INSTANCE_TYPE = "MonitoringInstanceType"
 UNKNOWN_COMMIT = "unknown"  # what GitCommit says when the run was not started from a checkout
 MANUAL_TRIGGER = "manual"  # TriggeredBy for a run started by a person
 INITIAL_SNAPSHOT = "initial"  # DataSnapshot until someone says the data behind InputDataUrl changed
-APPROVED = "Approved"  # the approval status that deploys
-APPROVAL_STATUSES = (APPROVED, "PendingManualApproval", "Rejected")  # CreateModelPackage's values
 
 
 @dataclass(frozen=True)
@@ -135,8 +133,11 @@ def training_parameters(settings: Settings) -> list[ParameterDeclaration]:
             MODEL_APPROVAL_STATUS,
             "String",
             settings.model_approval_status,
-            "Approval status of the registered package; Approved deploys at once.",
-            APPROVAL_STATUSES,
+            "Approval status of the registered package; Approved deploys at once"
+            + (
+                " (not allowed here: a person approves in the registry)." if settings.manual_approval else "."
+            ),
+            settings.registrable_approval_statuses,
         ),
         ParameterDeclaration(
             GIT_COMMIT,

@@ -98,12 +98,50 @@ class ServingConfig:
     max_capacity: int = 2
     target_invocations_per_instance: int = 1000
     capture_sampling_percentage: int = 100
-    # Blue/green with canary traffic shifting and automatic rollback on the endpoint alarms.
-    canary_size_percent: int = 10
-    canary_wait_seconds: int = 300
+    # Blue/green with automatic rollback on the endpoint alarms. SageMaker refuses a canary larger
+    # than half the fleet (10 % of one instance rounds up to the whole instance), so a single
+    # instance shifts ALL_AT_ONCE and bakes; CANARY needs 2+ instances (prod).
+    traffic_routing: str = "ALL_AT_ONCE"  # or CANARY
+    canary_size_percent: int = 10  # CANARY only
+    canary_wait_seconds: int = 300  # the bake time: after the canary, or after all at once
     termination_wait_seconds: int = 300
     local_port: int = 0  # the local endpoint's port; 0 picks a free one (it lives only as long as the run)
     variant_name: str = "AllTraffic"  # the endpoint's one production variant (alarms' dimension)
+
+
+@dataclass(frozen=True)
+class IsolationConfig:
+    """Encryption and network boundaries of the jobs and the endpoint. All off by default (the
+    buckets are KMS-encrypted regardless); each one set appears in the pipeline definitions, the
+    deploy function's requests and the roles' grants.
+
+    * ``kms_key_arn``: the key of job outputs and ML storage volumes (processing, training, tuning),
+      the endpoint's volumes and its data capture. The roles are granted its use; its key policy
+      must allow the account's IAM policies (the default key policy does).
+    * ``subnet_ids`` + ``security_group_ids`` (both or neither): jobs and the model run in this VPC;
+      it needs S3, CloudWatch and SageMaker API endpoints (or a NAT) for the jobs to reach them.
+    * ``network_isolation``: no network for the training containers and the model. Processing jobs
+      are not isolated: the monitoring job calls CloudWatch and SageMaker.
+    * ``inter_container_encryption``: TLS between the instances of a multi-instance job.
+    """
+
+    kms_key_arn: str = ""
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    network_isolation: bool = False
+    inter_container_encryption: bool = False
+
+    def __post_init__(self) -> None:
+        if bool(self.subnet_ids) != bool(self.security_group_ids):
+            raise SettingsError("isolation: set subnet_ids and security_group_ids together, or neither")
+        if self.kms_key_arn and ":key/" not in self.kms_key_arn:
+            raise SettingsError(
+                f"isolation.kms_key_arn {self.kms_key_arn!r} must be a key ARN (arn:<partition>:kms:...:key/<id>)"
+            )
+
+    @property
+    def vpc(self) -> bool:
+        return bool(self.subnet_ids)
 
 
 @dataclass(frozen=True)
@@ -166,7 +204,9 @@ class RetrainingConfig:
     schedule_expression: str = "rate(7 days)"
     schedule_enabled: bool = False
     # The storm guard: never two retraining runs at once, and at most one start per cooldown.
-    cooldown_minutes: int = 60
+    # A day: an alarm that flaps every other hourly window must not retrain every two hours
+    # (`pipelines simulate --scenario flapping` shows it in simulated time).
+    cooldown_minutes: int = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -176,8 +216,13 @@ class Settings:
     region: str
     project: str = "abalone-mlops"
     owner: str = "mlops-team"
+    # owner/name of the GitHub repository whose Actions may deploy (infra/ci_access.py); from
+    # MLOPS_GITHUB_REPOSITORY, needed only to synthesize the CI access stack.
+    github_repository: str = ""
     notification_email: str = ""
-    model_approval_status: str = "Approved"  # default of the pipeline's approval parameter
+    # Default of the pipeline's approval parameter; anything but Approved means a person approves
+    # every package (see ``manual_approval``).
+    model_approval_status: str = "Approved"
     # How long a successful job step may be reused by a later run with identical arguments
     # (ISO 8601 duration); see docs/training-pipeline.md "Caching" for what "identical" means.
     pipeline_cache_expire_after: str = "P7D"
@@ -189,6 +234,48 @@ class Settings:
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    isolation: IsolationConfig = field(default_factory=IsolationConfig)
+
+    def __post_init__(self) -> None:
+        if self.model_approval_status not in self.registrable_approval_statuses:
+            raise SettingsError(
+                f"model_approval_status {self.model_approval_status!r} is not one the pipeline may "
+                f"register with; use one of {self.registrable_approval_statuses}"
+            )
+
+    # -- approval ------------------------------------------------------------------------------
+    @property
+    def manual_approval(self) -> bool:
+        """A person approves every package (prod): the pipeline must never register one Approved."""
+        return self.model_approval_status != APPROVED
+
+    @property
+    def registrable_approval_statuses(self) -> tuple[str, ...]:
+        """What the pipeline may register a package as: the approval parameter's allowed values and,
+        the same tuple, the IAM condition on the pipeline role's ``sagemaker:CreateModelPackage``
+        (so neither a start parameter nor a changed definition can skip the manual approval)."""
+        return (PENDING_MANUAL_APPROVAL,) if self.manual_approval else APPROVAL_STATUSES
+
+    # -- ARNs ----------------------------------------------------------------------------------
+    @property
+    def partition(self) -> str:
+        """The ARN partition of the region: ``aws``, ``aws-cn`` (China) or ``aws-us-gov`` (GovCloud).
+
+        The pipeline JSON is synthesized offline, so its ARNs cannot use CloudFormation's
+        ``AWS::Partition``; the stacks are bound to the same region, so both agree. Source:
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+        """
+        for region_prefix, partition in PARTITIONS.items():
+            if self.region.startswith(region_prefix):
+                return partition
+        return "aws"
+
+    def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
+        """``arn:<partition>:<service>:<region>:<account>:<resource>``; IAM is global (no region)
+        and S3 bucket ARNs carry neither region nor account."""
+        region = self.region if regional else ""
+        owner = self.account if account else ""
+        return f"arn:{self.partition}:{service}:{region}:{owner}:{resource}"
 
     # -- names ---------------------------------------------------------------------------------
     @property
@@ -248,7 +335,7 @@ class Settings:
 
     @property
     def sns_topic_arn(self) -> str:
-        return f"arn:aws:sns:{self.region}:{self.account}:{self.sns_topic_name}"
+        return self.arn("sns", self.sns_topic_name)
 
     def function_name(self, purpose: str) -> str:
         """Lambda names: purpose is ``deploy`` or ``retrain-guard``."""
@@ -257,19 +344,29 @@ class Settings:
         return f"{self.prefix}-{purpose}"
 
     def function_arn(self, purpose: str) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name(purpose)}"
+        return self.arn("lambda", f"function:{self.function_name(purpose)}")
 
     def role_name(self, purpose: str) -> str:
-        """IAM roles get fixed names so the offline pipeline JSON can carry their ARNs."""
+        """IAM roles get fixed names so the offline pipeline JSON can carry their ARNs.
+
+        IAM is global to the account, so the region is part of the name: the same environment can
+        be deployed to two regions of one account without a name clash.
+        """
         if purpose not in ROLE_PURPOSES:
             raise SettingsError(f"unknown role {purpose!r}; use one of {ROLE_PURPOSES}")
-        return f"{self.prefix}-{purpose}"
+        name = f"{self.prefix}-{purpose}-{self.region}"
+        if len(name) > MAX_ROLE_NAME_LENGTH:
+            raise SettingsError(
+                f"role name {name!r} is longer than IAM's {MAX_ROLE_NAME_LENGTH} characters; "
+                "shorten the project name"
+            )
+        return name
 
     def role_arn(self, purpose: str) -> str:
-        return f"arn:aws:iam::{self.account}:role/{self.role_name(purpose)}"
+        return self.arn("iam", f"role/{self.role_name(purpose)}", regional=False)
 
     def pipeline_arn(self, pipeline_name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.account}:pipeline/{pipeline_name.lower()}"
+        return self.arn("sagemaker", f"pipeline/{pipeline_name.lower()}")
 
     def drift_metric_name(self, feature: str) -> str:
         return f"{self.monitoring.feature_drift_metric_prefix}{feature}"
@@ -343,7 +440,20 @@ MONITORING_PIPELINE = "monitoring"
 PIPELINES = (TRAINING_PIPELINE, MONITORING_PIPELINE)
 BUCKET_PURPOSES = ("data", "artifacts", "capture", "reports", "logs")
 FUNCTION_PURPOSES = ("deploy", "retrain-guard")
-ROLE_PURPOSES = ("sagemaker-execution", "deploy-function", "retrain-guard", "events")
+# The SageMaker roles are split by who acts: the pipeline service (starts jobs, registers, invokes the
+# deploy function), the jobs (read data, write artifacts), the model on the endpoint (reads its
+# artifact, writes capture; nothing else). Which step uses which is decided in the definitions.
+PIPELINE_ROLE = "pipeline"
+JOB_ROLE = "job"
+MODEL_ROLE = "model"
+ROLE_PURPOSES = (PIPELINE_ROLE, JOB_ROLE, MODEL_ROLE, "deploy-function", "retrain-guard", "events")
+# Region name prefix -> ARN partition, for the regions outside the commercial partition.
+PARTITIONS = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b"}
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html (RoleName: 1-64)
+MAX_ROLE_NAME_LENGTH = 64
+APPROVED = "Approved"  # the approval status that deploys
+PENDING_MANUAL_APPROVAL = "PendingManualApproval"
+APPROVAL_STATUSES = (APPROVED, PENDING_MANUAL_APPROVAL, "Rejected")  # CreateModelPackage's values
 ENDPOINT_ALARM_PURPOSES = ("error-rate", "latency-p99")
 # Region -> account of the `sagemaker-model-monitor-analyzer` image. Source: the SageMaker Python
 # SDK's registry table (sagemaker/core/image_uri_config/model-monitor.json, added in
@@ -374,11 +484,15 @@ MODEL_MONITOR_SCHEDULE_ENV = "MLOPS_MODEL_MONITOR_SCHEDULE"
 OVERRIDES: dict[str, dict[str, object]] = {
     "dev": {},
     "prod": {
-        "model_approval_status": "PendingManualApproval",
+        "model_approval_status": PENDING_MANUAL_APPROVAL,
         "training": TrainingConfig(instance_type="ml.m5.xlarge", tuning_enabled=True),
         "processing": ProcessingConfig(instance_type="ml.m5.xlarge"),
         "serving": ServingConfig(
-            instance_type="ml.m5.xlarge", initial_instance_count=2, min_capacity=2, max_capacity=6
+            instance_type="ml.m5.xlarge",
+            initial_instance_count=2,
+            min_capacity=2,
+            max_capacity=6,
+            traffic_routing="CANARY",
         ),
         "retraining": RetrainingConfig(schedule_enabled=True),
     },
@@ -424,6 +538,9 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
     email = os.environ.get("MLOPS_NOTIFICATION_EMAIL")
     if email:
         settings = dataclasses.replace(settings, notification_email=email)
+    repository = os.environ.get("MLOPS_GITHUB_REPOSITORY")
+    if repository:
+        settings = dataclasses.replace(settings, github_repository=repository)
     return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
 
 

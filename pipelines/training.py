@@ -21,6 +21,7 @@ from sagemaker.core.drift_check_baselines import DriftCheckBaselines
 from sagemaker.core.lambda_helper import Lambda
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.parameter import ContinuousParameter, IntegerParameter, ParameterRange
+from sagemaker.core.shapes import Tag
 from sagemaker.core.workflow import conditions
 from sagemaker.core.workflow.conditions import ConditionComparison, ConditionEquals
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -35,7 +36,7 @@ from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep, TuningStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
-from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+from sagemaker.train.configs import Compute, InputData, Networking, OutputDataConfig, StoppingCondition
 from sagemaker.train.tuner import HyperparameterTuner
 
 from pipelines import parameters as p
@@ -44,6 +45,7 @@ from pipelines.job_steps import (
     container_arguments,
     execution_output_uri,
     job_retry_policies,
+    job_tags,
     output_file_uri,
     s3_input,
     s3_output,
@@ -53,7 +55,7 @@ from pipelines.job_steps import (
     step_cache,
 )
 from pipelines.sdk_session import OfflinePipelineSession
-from pipelines.settings import Settings, SettingsError
+from pipelines.settings import APPROVED, JOB_ROLE, MODEL_ROLE, IsolationConfig, Settings, SettingsError
 from processing_scripts import contract, s3_uri
 
 # Step names: the JSON, the local executor and the docs refer to steps by these.
@@ -87,16 +89,35 @@ class _TuningStepWithParameterLimits(TuningStep):
     and rejects pipeline parameters, although the pipeline service resolves them in
     ``ResourceLimits`` like anywhere else. The tuner is built with the settings' numbers (which
     are also the parameters' defaults) and the request then refers to the parameters instead.
+
+    The v3 tuner also drops the trainer's network isolation, inter-container encryption and volume
+    key from the training job definition (it keeps only the VPC); they are put back from
+    ``isolation``, so tuning jobs are as isolated as a plain training job.
     """
 
-    def __init__(self, *args: Any, max_jobs: Parameter, max_parallel_jobs: Parameter, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_jobs: Parameter,
+        max_parallel_jobs: Parameter,
+        isolation: IsolationConfig,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._limits = {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": max_parallel_jobs}
+        self._isolation = isolation
 
     @property
     def arguments(self) -> dict:
         request = super().arguments
         request["HyperParameterTuningJobConfig"]["ResourceLimits"].update(self._limits)
+        definition = request["TrainingJobDefinition"]
+        if self._isolation.network_isolation:
+            definition["EnableNetworkIsolation"] = True
+        if self._isolation.inter_container_encryption:
+            definition["EnableInterContainerTrafficEncryption"] = True
+        if self._isolation.kms_key_arn:
+            definition["ResourceConfig"]["VolumeKmsKeyId"] = self._isolation.kms_key_arn
         return request
 
 
@@ -142,6 +163,11 @@ def build_training_pipeline(settings: Settings, session: OfflinePipelineSession)
         parameters=list(params.values()),
         steps=[preprocess, fit_step, baseline, evaluate, gate],
         sagemaker_session=session,
+        # No SageMaker Experiments: lineage is the model package's metadata (GitCommit,
+        # TriggeredBy, metrics) and the execution itself; the SDK's default would make every run
+        # create an experiment and a trial, which needs sagemaker:CreateExperiment/CreateTrial/...
+        # on the pipeline role for records nobody reads.
+        pipeline_experiment_config=None,
     )
 
 
@@ -200,18 +226,37 @@ def _model_trainer(
     """
     return ModelTrainer(
         training_image=_xgboost_image(settings),
-        role=settings.role_arn("sagemaker-execution"),
+        role=settings.role_arn(JOB_ROLE),
         sagemaker_session=session,
         compute=Compute(
             instance_type=params[p.TRAINING_INSTANCE_TYPE],
             instance_count=params[p.TRAINING_INSTANCE_COUNT],
+            volume_kms_key_id=settings.isolation.kms_key_arn or None,
         ),
+        networking=_training_network(settings),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=settings.training.max_runtime_seconds),
         hyperparameters={
             k: v for k, v in sorted(settings.training.hyperparameters.items()) if k not in tuned
         },
-        output_data_config=OutputDataConfig(s3_output_path=_models_uri(settings)),
+        output_data_config=OutputDataConfig(
+            s3_output_path=_models_uri(settings), kms_key_id=settings.isolation.kms_key_arn or None
+        ),
         base_job_name=settings.prefix,
+        tags=[Tag(key=tag["Key"], value=tag["Value"]) for tag in job_tags(settings)],  # pydantic shapes here
+    )
+
+
+def _training_network(settings: Settings) -> Networking | None:
+    """VPC, network isolation and inter-container encryption of training (settings.isolation);
+    None when all are off, so the definitions carry nothing."""
+    isolation = settings.isolation
+    if not (isolation.vpc or isolation.network_isolation or isolation.inter_container_encryption):
+        return None
+    return Networking(
+        subnets=list(isolation.subnet_ids) or None,
+        security_group_ids=list(isolation.security_group_ids) or None,
+        enable_network_isolation=isolation.network_isolation,
+        enable_inter_container_traffic_encryption=isolation.inter_container_encryption,
     )
 
 
@@ -257,6 +302,7 @@ def _tuning_step(
         max_parallel_jobs=cfg.tuning_max_parallel_jobs,
         early_stopping_type="Auto",
         base_tuning_job_name=settings.prefix,
+        tags=job_tags(settings),
     )
     step = _TuningStepWithParameterLimits(
         name=TUNE,
@@ -266,6 +312,7 @@ def _tuning_step(
         retry_policies=job_retry_policies(),
         max_jobs=params[p.MAX_TUNING_JOBS],
         max_parallel_jobs=params[p.MAX_PARALLEL_TUNING_JOBS],
+        isolation=settings.isolation,
     )
     bucket, prefix = s3_uri.split(_models_uri(settings))
     return step, step.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=prefix)
@@ -334,6 +381,16 @@ def _evaluate_step(
                 execution_output_uri(settings, pipeline, EVALUATE, EVALUATION_OUTPUT),
             )
         ],
+        # For the report only: its inputs by their S3 URIs and the verdict the QualityGate will reach.
+        arguments=container_arguments(
+            [
+                ("--model-uri", model_uri),
+                ("--test-uri", split_uri["test"]),
+                ("--gate-metric-path", settings.quality_gate.metric_path),
+                ("--gate-comparison", settings.quality_gate.comparison),
+                ("--gate-threshold", params[p.QUALITY_THRESHOLD].to_string()),
+            ]
+        ),
     )
     return cached_processing_step(
         settings,
@@ -358,7 +415,7 @@ def _register_step(
     builder = ModelBuilder(
         image_uri=_xgboost_image(settings),
         s3_model_data_url=model_uri,
-        role_arn=settings.role_arn("sagemaker-execution"),
+        role_arn=settings.role_arn(MODEL_ROLE),
         sagemaker_session=session,
         log_level=None,  # the default (DEBUG) would reconfigure an SDK-wide logger
     )
@@ -420,8 +477,8 @@ def _approval_branch(settings: Settings, register: ModelStep) -> ConditionStep:
     )
     return ConditionStep(
         name=CHECK_APPROVAL,
-        description=f"Deploy only if the registered package is {p.APPROVED}.",
-        conditions=[ConditionEquals(left=register.properties.ModelApprovalStatus, right=p.APPROVED)],
+        description=f"Deploy only if the registered package is {APPROVED}.",
+        conditions=[ConditionEquals(left=register.properties.ModelApprovalStatus, right=APPROVED)],
         if_steps=[deploy],
         else_steps=[],
     )

@@ -16,13 +16,14 @@ Both are written together or not at all.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import logging
 from collections.abc import Sequence
 
 import numpy as np
 
-from processing_scripts import contract, dataset, job, model_io, reporting
+from processing_scripts import contract, dataset, job, model_io, quality_gate, reporting
 from processing_scripts.quality_metrics import (
     DECISION_THRESHOLD,
     ModelQuality,
@@ -64,6 +65,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DECISION_THRESHOLD,
         help="binary_classification: predict 1 when the probability is at least this (default: %(default)s)",
     )
+    # Lineage and the gate, for the report only: where the inputs came from, and the verdict the
+    # pipeline's QualityGate will reach on this evaluation.json.
+    parser.add_argument("--model-uri", default="", help="the model's S3 URI (the report names it)")
+    parser.add_argument("--test-uri", default="", help="the test split's S3 URI (the report names it)")
+    parser.add_argument("--gate-metric-path", default="", help="the quality gate's JsonGet path")
+    parser.add_argument("--gate-comparison", default="", choices=["", *quality_gate.COMPARISONS])
+    parser.add_argument("--gate-threshold", type=float, default=None, help="the QualityThreshold parameter")
     return parser.parse_args(argv)
 
 
@@ -134,14 +142,30 @@ def classification_plots(quality: ModelQuality) -> list[str]:
     return [reporting.figure_html(confusion, "confusion matrix"), reporting.figure_html(roc, "ROC curve")]
 
 
-def render_report(quality: ModelQuality, context: list[tuple[str, object]], plots: list[str]) -> str:
-    return reporting.page_html(
-        REPORT_TITLE,
+def render_report(
+    quality: ModelQuality, context: list[tuple[str, object]], plots: list[str], gate: str | None = None
+) -> str:
+    sections = [
         reporting.section_html(
             "Metrics", reporting.table_html(("metric", "value", "standard deviation"), quality.metric_rows())
         ),
         reporting.section_html("Inputs", reporting.table_html(("input", "value"), context)),
         reporting.section_html("Plots", *plots),
+    ]
+    if gate:
+        sections.insert(0, reporting.section_html("Quality gate", f"<p>{html.escape(gate)}</p>"))
+    return reporting.page_html(REPORT_TITLE, *sections)
+
+
+def gate_verdict(args: argparse.Namespace, quality: ModelQuality) -> str | None:
+    """What the pipeline's QualityGate will decide on this evaluation, when the gate was described."""
+    if not (args.gate_metric_path and args.gate_comparison) or args.gate_threshold is None:
+        return None
+    value = quality_gate.metric_at(quality.to_json(), args.gate_metric_path)
+    if value is None:
+        return f"{args.gate_metric_path} is not in evaluation.json: the gate cannot pass"
+    return quality_gate.verdict(
+        args.gate_metric_path, value, args.gate_comparison, args.gate_threshold, "QualityThreshold"
     )
 
 
@@ -168,13 +192,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     log.info("evaluated %d test rows as %s: %s", quality.rows, args.problem_type, headline)
 
-    # Container paths, not this host's: the report reads the same wherever the job ran.
+    # The S3 URIs the pipeline passed, else container paths (never this host's): the report reads the
+    # same wherever the job ran.
     context: list[tuple[str, object]] = [
         ("problem type", args.problem_type),
         ("test rows", len(test)),
         ("rows left out (label or prediction missing)", quality.missing),
-        ("test data", contract.Evaluate.TEST),
-        ("model", f"{contract.Evaluate.MODEL}/{contract.Training.MODEL_ARCHIVE}"),
+        ("test data", args.test_uri or contract.Evaluate.TEST),
+        ("model", args.model_uri or f"{contract.Evaluate.MODEL}/{contract.Training.MODEL_ARCHIVE}"),
     ]
     if args.problem_type == REGRESSION:
         plots = regression_plots(actual, predicted, schema.label)
@@ -188,7 +213,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 quality.to_json(), indent=2, allow_nan=False
             )
             + "\n",
-            out_dir / contract.REPORT_FILE: render_report(quality, context, plots),
+            out_dir / contract.REPORT_FILE: render_report(
+                quality, context, plots, gate_verdict(args, quality)
+            ),
         }
     )
 

@@ -74,8 +74,12 @@ def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> tuple[str, str]:
     try:
         config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
     except ClientError as err:
-        if "could not find" in str(err).lower():  # SageMaker's ValidationException for a missing one
-            raise NothingToCheckYet(f"endpoint {endpoint} is not deployed yet") from err
+        # SageMaker answers ValidationException "Could not find endpoint" for a missing endpoint
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).
+        if "could not find" in str(err).lower():
+            raise NothingToCheckYet(
+                f"endpoint {endpoint} is not deployed yet (run the training pipeline first, or pass BaselineUri)"
+            ) from err
         raise
     variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
     model = sagemaker.describe_model(ModelName=variants[0]["ModelName"])

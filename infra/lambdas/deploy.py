@@ -9,12 +9,12 @@ One handler serves three callers, so a model reaches production the same way how
 
 Deploying is idempotent because events arrive at least once: model and endpoint-config names are
 derived from the package (version and ARN) and the serving settings, so a duplicate finds the endpoint
-already on its config and answers ``unchanged``. It is race-safe by construction, not by timing: two
-deliveries handled at once both *create* (never check-then-create), and SageMaker's "Cannot create
-already existing ..." for the second is success, after which it goes on as a duplicate would. Packages that are not Approved are ``skipped``; the
+already on its config and answers ``unchanged``. Packages that are not Approved are ``skipped``; the
 package's current status is read from the registry, never trusted from a possibly stale event.
-Updates use SageMaker's blue/green canary traffic shifting and roll back automatically when an
-endpoint health alarm fires.
+Updates use SageMaker's blue/green deployment (all at once, or a canary with 2+ instances) and roll
+back automatically when an endpoint health alarm fires. Two callers may deploy the same package at
+once (the approval event and the pipeline's Deploy step): a Create that finds its resource already
+created by the other is success, not an error.
 
 This module runs in the Lambda runtime (stdlib, boto3 and the project's ``processing_scripts.s3_uri``,
 which the code asset carries; see ``infra/functions.py``); :func:`handle` takes its clients and
@@ -57,7 +57,7 @@ class DeployConfig:
 
     model_package_group: str
     endpoint_name: str
-    execution_role_arn: str
+    model_role_arn: str
     variant_name: str
     instance_type: str
     initial_instance_count: int
@@ -66,17 +66,38 @@ class DeployConfig:
     min_capacity: int
     max_capacity: int
     target_invocations_per_instance: int
+    traffic_routing: str  # ALL_AT_ONCE or CANARY
     canary_size_percent: int
     canary_wait_seconds: int
     termination_wait_seconds: int
     rollback_alarm_names: tuple[str, ...]
     current_baseline_uri: str  # s3://bucket/prefix the served package's baseline is copied to
+    tags: tuple[tuple[str, str], ...]  # cost allocation: on the model, endpoint config and endpoint
+    # settings.isolation: empty/false = off
+    kms_key_arn: str  # the endpoint's volumes and its data capture
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    network_isolation: bool
 
     def to_env(self) -> dict[str, str]:
-        """Environment variables (upper-case field names; the alarm names comma-separated)."""
-        env = {name.upper(): str(value) for name, value in asdict(self).items()}
-        env["ROLLBACK_ALARM_NAMES"] = ",".join(self.rollback_alarm_names)
+        """Environment variables (upper-case field names; lists comma-separated, the tags a JSON
+        object, booleans true/false)."""
+        env = {}
+        for name, value in asdict(self).items():
+            if name == "tags":
+                env[name.upper()] = json.dumps(dict(self.tags), sort_keys=True)
+            elif isinstance(value, (tuple, list)):
+                env[name.upper()] = ",".join(value)
+            elif isinstance(value, bool):
+                env[name.upper()] = str(value).lower()
+            else:
+                env[name.upper()] = str(value)
         return env
+
+    @property
+    def resource_tags(self) -> list[dict[str, str]]:
+        """The tags as SageMaker's Create calls take them."""
+        return [{"Key": key, "Value": value} for key, value in self.tags]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeployConfig:
@@ -86,8 +107,14 @@ class DeployConfig:
         values: dict[str, Any] = {}
         for name, spec in cls.__dataclass_fields__.items():
             raw = env[name.upper()]
-            if name == "rollback_alarm_names":
-                values[name] = tuple(a for a in raw.split(",") if a)
+            if name == "tags":
+                values[name] = _tags(raw)
+            elif spec.type == "tuple[str, ...]":
+                values[name] = tuple(item for item in raw.split(",") if item)
+            elif spec.type == "bool":
+                if raw not in ("true", "false"):
+                    raise DeployError(f"environment {name.upper()}={raw!r} is not true or false")
+                values[name] = raw == "true"
             elif spec.type == "int":
                 try:
                     values[name] = int(raw)
@@ -106,9 +133,27 @@ class DeployConfig:
             self.initial_instance_count,
             self.capture_uri,
             self.capture_sampling_percentage,
-            self.execution_role_arn,
+            self.model_role_arn,
+            *([self.kms_key_arn] if self.kms_key_arn else []),  # absent when off: names stay the same
         )
         return json.dumps(fields)
+
+    @property
+    def model_fingerprint(self) -> str:
+        """What the model is built from besides the package: its network, so a change makes a new
+        model. Empty when off, so names from before the setting existed stay the same."""
+        network = [list(self.subnet_ids), list(self.security_group_ids), self.network_isolation]
+        return json.dumps(network) if any(network) else ""
+
+
+def _tags(raw: str) -> tuple[tuple[str, str], ...]:
+    try:
+        tags = json.loads(raw)
+    except ValueError:
+        tags = None
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise DeployError(f"environment TAGS={raw!r} is not a JSON object of strings")
+    return tuple(sorted(tags.items()))
 
 
 def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str, str]) -> dict[str, Any]:
@@ -155,7 +200,8 @@ def resource_names(config: DeployConfig, package: Mapping[str, Any]) -> tuple[st
     """(model name, endpoint-config name), deterministic from the package and the serving settings."""
     arn = package["ModelPackageArn"]
     base = f"{config.endpoint_name}-v{package['ModelPackageVersion']}"
-    return _bounded(base, _digest(arn)), _bounded(base, _digest(arn + config.fingerprint))
+    model = _bounded(base, _digest(arn + config.model_fingerprint))
+    return model, _bounded(base, _digest(arn + config.model_fingerprint + config.fingerprint))
 
 
 def _package_arn(event: dict[str, Any], config: DeployConfig) -> str:
@@ -190,18 +236,32 @@ def _detail(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package_arn: str) -> None:
-    _create_unless_exists(
-        sagemaker,
+    if _exists(sagemaker, "describe_model", ModelName=model_name):
+        return
+    _create(
         sagemaker.create_model,
         ModelName=model_name,
-        ExecutionRoleArn=config.execution_role_arn,
+        ExecutionRoleArn=config.model_role_arn,
         PrimaryContainer={"ModelPackageName": package_arn},
+        Tags=config.resource_tags,
+        **(
+            {
+                "VpcConfig": {
+                    "Subnets": list(config.subnet_ids),
+                    "SecurityGroupIds": list(config.security_group_ids),
+                }
+            }
+            if config.subnet_ids
+            else {}
+        ),
+        **({"EnableNetworkIsolation": True} if config.network_isolation else {}),
     )
 
 
 def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: str, model_name: str) -> None:
-    _create_unless_exists(
-        sagemaker,
+    if _exists(sagemaker, "describe_endpoint_config", EndpointConfigName=config_name):
+        return
+    _create(
         sagemaker.create_endpoint_config,
         EndpointConfigName=config_name,
         ProductionVariants=[
@@ -219,7 +279,10 @@ def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: s
             "DestinationS3Uri": config.capture_uri,
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
             "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+            **({"KmsKeyId": config.kms_key_arn} if config.kms_key_arn else {}),
         },
+        Tags=config.resource_tags,
+        **({"KmsKeyId": config.kms_key_arn} if config.kms_key_arn else {}),
     )
 
 
@@ -227,18 +290,15 @@ def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name:
     """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged."""
     endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
     if endpoint is None:
-        created = _create_unless_exists(
-            sagemaker,
+        if _create(
             sagemaker.create_endpoint,
             EndpointName=config.endpoint_name,
             EndpointConfigName=config_name,
-        )
-        if created:
+            Tags=config.resource_tags,
+        ):
             _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
             return "created"
-        endpoint = _describe_endpoint(sagemaker, config.endpoint_name)  # a concurrent delivery made it
-        if endpoint is None:
-            raise DeployError(f"endpoint {config.endpoint_name} exists and is gone again; re-send the event")
+        endpoint = _describe_endpoint(sagemaker, config.endpoint_name) or {}  # created meanwhile
     pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if config_name in (endpoint.get("EndpointConfigName"), pending):
         _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
@@ -258,14 +318,18 @@ def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name:
 
 
 def deployment_config(config: DeployConfig) -> dict[str, Any]:
-    """Blue/green with a canary: shift a slice, bake, then the rest; roll back on any health alarm."""
+    """Blue/green: shift all at once (or a canary slice first), bake, then terminate the old
+    fleet; roll back on any health alarm. A canary must be at most half the fleet, so one
+    instance shifts all at once."""
+    routing: dict[str, Any] = {
+        "Type": config.traffic_routing,
+        "WaitIntervalInSeconds": config.canary_wait_seconds,
+    }
+    if config.traffic_routing == "CANARY":
+        routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": config.canary_size_percent}
     return {
         "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {
-                "Type": "CANARY",
-                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": config.canary_size_percent},
-                "WaitIntervalInSeconds": config.canary_wait_seconds,
-            },
+            "TrafficRoutingConfiguration": routing,
             "TerminationWaitInSeconds": config.termination_wait_seconds,
         },
         "AutoRollbackConfiguration": {
@@ -325,14 +389,22 @@ def _describe_endpoint(sagemaker: Any, name: str) -> dict[str, Any] | None:
         raise
 
 
-def _create_unless_exists(sagemaker: Any, create: Callable[..., Any], **kwargs: Any) -> bool:
-    """Create, or find it already there (a duplicate delivery, or an earlier try): True if created.
-
-    No describe first: between a describe and a create another delivery can create the same name.
-    """
+def _exists(sagemaker: Any, describe: str, **kwargs: str) -> bool:
     try:
-        create(**kwargs)
+        getattr(sagemaker, describe)(**kwargs)
     except sagemaker.exceptions.ClientError as err:
+        if _is_not_found(err):
+            return False
+        raise
+    return True
+
+
+def _create(create: Callable[..., Any], **request: Any) -> bool:
+    """Call a SageMaker Create; False when the resource already exists (another invocation
+    deploying the same package created it between our describe and this call)."""
+    try:
+        create(**request)
+    except Exception as err:  # the client's ClientError; its class lives on the client instance
         if _is_already_existing(err):
             return False
         raise
@@ -340,7 +412,8 @@ def _create_unless_exists(sagemaker: Any, create: Callable[..., Any], **kwargs: 
 
 
 def _is_already_existing(err: Exception) -> bool:
-    """SageMaker refuses a name in use with ValidationException 'Cannot create already existing ...'."""
+    """SageMaker refuses a Create on an existing name: ValidationException 'Cannot create already
+    existing ...' (models, endpoint configs, endpoints)."""
     response = getattr(err, "response", None) or {}
     code = response.get("Error", {}).get("Code", "")
     message = response.get("Error", {}).get("Message", "")

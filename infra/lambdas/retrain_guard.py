@@ -138,8 +138,11 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
     parameters = request.with_data_snapshot(config.data_snapshot_parameter)
     sagemaker = client("sagemaker")
     result: dict[str, Any] = {"pipeline_execution_arn": None, "parameters": parameters}
+    # The cooldown is measured at the event's time, not the Lambda's: a delivery EventBridge retried
+    # later is judged against the starts around its alarm, and simulate's events carry its clock.
+    now = datetime.fromisoformat(request.event_time) if request.event_time else datetime.now(UTC)
     summaries = _recent_executions(sagemaker, request.pipeline_name)
-    reason = _reason_to_skip(summaries, config.cooldown_minutes)
+    reason = _reason_to_skip(summaries, config.cooldown_minutes, now)
     if reason:
         return {**result, "action": "skipped", "reason": reason}
     try:
@@ -185,7 +188,7 @@ def _recent_executions(sagemaker: Any, pipeline_name: str) -> list[dict[str, Any
     )["PipelineExecutionSummaries"]
 
 
-def _reason_to_skip(summaries: list[dict[str, Any]], cooldown_minutes: int) -> str | None:
+def _reason_to_skip(summaries: list[dict[str, Any]], cooldown_minutes: int, now: datetime) -> str | None:
     active = [s for s in summaries if s.get("PipelineExecutionStatus") in ACTIVE_STATUSES]
     if active:
         return f"execution {active[0]['PipelineExecutionArn']} is {active[0]['PipelineExecutionStatus']}"
@@ -194,10 +197,10 @@ def _reason_to_skip(summaries: list[dict[str, Any]], cooldown_minutes: int) -> s
     # Sorted here too: the newest start decides, whatever order the API returned.
     last = max(summaries, key=lambda s: s["StartTime"])
     cooldown_ends = last["StartTime"] + timedelta(minutes=cooldown_minutes)
-    if datetime.now(UTC) < cooldown_ends:
+    if now < cooldown_ends:
         return (
             f"execution {last['PipelineExecutionArn']} started at {last['StartTime']:%Y-%m-%dT%H:%M:%SZ}, "
-            f"within the {cooldown_minutes}-minute cooldown (ends {cooldown_ends:%H:%M:%SZ})"
+            f"within the {cooldown_minutes}-minute cooldown (ends {cooldown_ends:%Y-%m-%dT%H:%M:%SZ})"
         )
     return None
 

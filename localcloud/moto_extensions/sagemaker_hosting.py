@@ -4,8 +4,8 @@ The deploy function moves an existing endpoint to a new endpoint config with ``U
 (blue/green); moto answers that action with "not implemented", so every redeploy in the local loop
 would fail. :func:`install` adds the action to moto's SageMaker service (process-wide, so it works
 for the in-process ``mock_aws`` and for the moto server the emulator runs): it checks the
-endpoint and the config exist and the endpoint is InService, as SageMaker does, then switches the
-endpoint to the new config at once. Traffic shifting and bake times are not emulated; the request's
+endpoint and the config exist, the endpoint is InService and a canary is at most half the new fleet,
+as SageMaker does, then switches the endpoint to the new config at once. Traffic shifting and bake times are not emulated; the request's
 ``DeploymentConfig`` is kept on the endpoint (``last_deployment_config``) for inspection.
 """
 
@@ -18,6 +18,8 @@ from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
+
+from localcloud.moto_extensions.sagemaker_rules import check_canary
 
 
 def _backend_update_endpoint(
@@ -33,6 +35,8 @@ def _backend_update_endpoint(
     if endpoint.endpoint_status != "InService":
         raise ValidationError(message=f"Cannot update in-progress endpoint '{endpoint.arn}'.")
     config = self.endpoint_configs[endpoint_config_name]
+    for variant in config.production_variants:
+        check_canary(deployment_config, int(variant.get("InitialInstanceCount", 1)))
     endpoint.endpoint_config_name = endpoint_config_name
     endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
     endpoint.data_capture_config = config.data_capture_config

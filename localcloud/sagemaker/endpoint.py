@@ -38,6 +38,7 @@ from types import ModuleType
 from typing import Any
 
 from localcloud.clock import Clock, utc_now
+from localcloud.iam import SAGEMAKER_SESSION, AccessControl
 from localcloud.lifecycle import Service
 from pipelines.settings import Settings
 from processing_scripts import s3_uri
@@ -97,6 +98,7 @@ class Deployment:
     model_version: int | None
     model_data_url: str
     capture: CaptureConfig
+    execution_role: str | None = None  # the model's ExecutionRoleArn: what the endpoint runs as
 
 
 def describe_deployment(sagemaker: Any, endpoint_name: str, variant: str) -> Deployment | None:
@@ -134,6 +136,7 @@ def describe_deployment(sagemaker: Any, endpoint_name: str, variant: str) -> Dep
         model_version=version,
         model_data_url=data_url,
         capture=CaptureConfig.from_api(config.get("DataCaptureConfig")),
+        execution_role=model.get("ExecutionRoleArn"),
     )
 
 
@@ -304,9 +307,11 @@ class LocalEndpoint(Service):
         clock: Clock = utc_now,
         seed: int | None = None,
         work_dir: Path | None = None,
+        access: AccessControl | None = None,
     ) -> None:
         self.settings = settings
-        self.clients = clients
+        self.clients = clients  # SageMaker's own: reading the control plane, publishing its metrics
+        self.access = access
         self.endpoint_name = settings.endpoint_name
         self.variant = settings.serving.variant_name
         self.port = settings.serving.local_port if port is None else port
@@ -391,7 +396,15 @@ class LocalEndpoint(Service):
         current = self._served
         if deployment is None or (current is not None and current.deployment == deployment):
             return deployment
-        model = self._load(deployment)
+        # The endpoint reads the model and writes capture as the model's execution role
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms).
+        as_model = (
+            self.access.clients_for(deployment.execution_role, SAGEMAKER_SESSION)
+            if self.access
+            else self.clients
+        )
+        model = self._load(deployment, as_model.s3)
+        self.capture.s3 = as_model.s3
         with self._swap_lock:
             self._served = Served(deployment, model)  # one reference: in-flight requests keep theirs
             self.swaps.append(deployment)
@@ -403,12 +416,12 @@ class LocalEndpoint(Service):
         )
         return deployment
 
-    def _load(self, deployment: Deployment) -> Any:
+    def _load(self, deployment: Deployment, s3: Any) -> Any:
         bucket, key = s3_uri.split(deployment.model_data_url, key_required=True)
         target = self.work_dir / f"{len(self.swaps):03d}-{deployment.model_name}"
         target.mkdir(parents=True, exist_ok=True)
         archive = target / "model.tar.gz"
-        self.clients.s3.download_file(bucket, key, str(archive))
+        s3.download_file(bucket, key, str(archive))
         try:
             with tarfile.open(archive, "r:*") as tar:
                 tar.extractall(target, filter="data")  # the container's /opt/ml/model

@@ -48,9 +48,10 @@ import numpy as np
 import pandas as pd
 
 from localcloud.account import LocalAws
-from localcloud.cloud import LocalCloud, Synthesized, synthesize
+from localcloud.cloud import LocalCloud, Synthesized, assembled, synthesize
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
 from localcloud.eventbridge import Delivery, EventRouter, PipelineStart
+from localcloud.iam import CALLS_FILE, Call
 from localcloud.sagemaker.endpoint import Deployment, LocalEndpoint, RuntimeClient, send_csv
 from localcloud.sagemaker.events import (
     endpoint_state_change,
@@ -116,6 +117,9 @@ class LoopOptions:
     # Artifacts already synthesized from this checkout for these settings (the tests' once-per-run
     # synthesis): the loop runs on them instead of synthesizing again. None: synthesize now.
     synthesized: Synthesized | None = None
+    # An existing cloud assembly, run as is (pipelines, policies, alarms, rules): a hand-edited
+    # policy is tried before it is committed. Wins over ``synthesized``.
+    cdk_out: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,7 @@ class LoopResult:
     runs: list[ExecutionRecord] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     summary_file: Path | None = None
+    denied_calls: list[Call] = field(default_factory=list)  # what IAM refused during the loop
 
     @property
     def final_line(self) -> str:
@@ -205,13 +210,39 @@ class ClosedLoop:
                 "as the pipeline stack does; the retrain guard starts executions through SageMaker's API",
             )
             with cloud.endpoint(port=self.options.port, seed=self.options.seed) as ep:
-                self._close(cloud=cloud, endpoint=ep, result=result)
+                try:
+                    self._close(cloud=cloud, endpoint=ep, result=result)
+                finally:
+                    result.denied_calls = cloud.access.log.denied
+        self._add_iam_summary(cloud, result)
         result.runs = self.runs
         result.summary_file = self._write_summary(result)
         return result
 
+    def _add_iam_summary(self, cloud: LocalCloud, result: LoopResult) -> None:
+        calls = cloud.access.log.calls
+        denied = ", ".join(
+            f"{c.principal.rsplit('/', 1)[-1]}: {c.action} on {c.resource}" for c in result.denied_calls
+        )
+        self.timeline.add(
+            f"IAM: {len(calls)} distinct calls authorized against the templates' policies, "
+            f"{len(result.denied_calls)} denied" + (f" ({denied})" if denied else ""),
+            "every call as its principal (job, function, pipeline, target role); `python -m pipelines "
+            "iam-report` compares them with the grants",
+            (str(cloud.runner.runs_dir / CALLS_FILE),),
+        )
+
     def _synthesized(self) -> Synthesized:
         """The artifacts the loop runs on: synthesized now, or the caller's, said on the timeline."""
+        if self.options.cdk_out is not None:
+            assembly = assembled(self.settings, self.options.cdk_out)
+            self.timeline.add(
+                f"running on {len(assembly.definitions)} pipelines and the cloud assembly in "
+                f"{self.options.cdk_out} as is",
+                "given with --cdk-out: its pipelines, policies, alarms and rules, not synthesized again",
+                (str(self.options.cdk_out),),
+            )
+            return assembly
         given = self.options.synthesized
         if given is not None:
             self.timeline.add(
@@ -482,6 +513,7 @@ class ClosedLoop:
             "closed": result.closed,
             "final": result.final_line,
             "timeline": [e.__dict__ | {"paths": list(e.paths)} for e in self.timeline.entries],
+            "denied_calls": [c.__dict__ | {"grants": list(c.grants)} for c in result.denied_calls],
             "runs": [
                 {"pipeline": r.pipeline_name, "execution": r.execution_arn, "record": str(r.record_file)}
                 for r in self.runs

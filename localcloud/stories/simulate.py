@@ -20,8 +20,9 @@ rules; the retrain guard against the emulator.
 
 What is counted instead of run: a retraining start is the guard's StartPipelineExecution recorded
 in the emulator; the retraining itself is not executed. Time is simulated for traffic, capture,
-monitoring executions, metrics and alarms; the guard's cooldown runs on the wall clock, so during a
-simulation (seconds long) a start blocks every later one, like a cooldown spanning all windows.
+monitoring executions, metrics, alarms and the storm guard: moto stamps the guard's starts with the
+simulated clock and the guard measures its cooldown at the triggering event's time, so a cooldown
+shorter than the gap between two alarms lets the second one start a retraining, as it would in AWS.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudwatch import AlarmState
 from localcloud.eventbridge import PipelineStart
+from localcloud.moto_extensions import sagemaker_clock
 from localcloud.sagemaker.endpoint import RuntimeClient, send_csv
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
@@ -188,7 +190,7 @@ class Simulator:
         starts: list[PipelineStart] = []
         router = cloud.event_router(starts.append)  # counted, not run
         result = SimulationResult(scenario)
-        with cloud.endpoint(port=0, seed=self.seed) as ep:
+        with sagemaker_clock.stamped_by(clock), cloud.endpoint(port=0, seed=self.seed) as ep:
             ep.reconcile()
             client = RuntimeClient(ep.url)
             for index, kind in enumerate(WINDOWS[scenario]):

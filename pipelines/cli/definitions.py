@@ -40,12 +40,14 @@ def local_definition(settings: Settings, pipeline_name: str, definition_file: Pa
 
 def read_definition_file(path: Path) -> dict[str, Any]:
     """The JSON object in ``path``; anything else is one line naming the file and the place."""
-    regenerate = "regenerate it with `python -m pipelines synth`"
+    regenerate = "regenerate it with `pipelines synth`"
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise CliError(
-            f"cannot read {path}: {err.strerror}", "run `python -m pipelines synth` first"
+            f"cannot read {path}: {err.strerror}",
+            "check the path; `pipelines synth` writes build/pipelines/<name>.json",
+            CliError.NOT_FOUND,
         ) from err
     try:
         text = raw.decode("utf-8-sig")  # JSON is UTF-8 (RFC 8259 section 8.1); a BOM is tolerated

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from pipelines.cli import report_links
 from pipelines.cli.context import CliContext, CliError, console
 
 if TYPE_CHECKING:
@@ -32,19 +34,30 @@ def _print_entry(entry: Entry) -> None:
 
 def demo(
     ctx: typer.Context,
+    *,
     out: Path = typer.Option(Path("build/loop"), "--out", help="Where runs, reports and the timeline go."),
     port: int = typer.Option(None, "--port", help="Local endpoint port (default: settings; 0 = any free)."),
     rows: int = typer.Option(600, "--rows", min=50, help="Rows of traffic per phase (normal, drifted)."),
     cdk_validation: bool = typer.Option(
         False, "--cdk-validation/--no-cdk-validation", help="Run the CDK's CloudFormation validation too."
     ),
+    cdk_out: Path = typer.Option(
+        None,
+        "--cdk-out",
+        help="Run on this existing cloud assembly as is (no synth), e.g. a hand-edited policy.",
+    ),
 ) -> None:
     """Run the closed retraining loop locally: train, deploy, drift, alarm, rule, retrain, redeploy."""
     from localcloud.stories.loop import LoopOptions, run_demo
 
     obj: CliContext = ctx.obj
-    options = LoopOptions(out_dir=out, port=port, rows_per_phase=rows, cdk_validation=cdk_validation)
+    options = LoopOptions(
+        out_dir=out, port=port, rows_per_phase=rows, cdk_validation=cdk_validation, cdk_out=cdk_out
+    )
     started = time.perf_counter()
+    console.print(
+        "[dim]synthesizing the pipeline JSON and the CDK app; the timeline starts when they are ready[/]"
+    )
     try:
         result = run_demo(obj.settings, options, listener=_print_entry)
     except _story_errors() as err:
@@ -52,6 +65,7 @@ def demo(
             str(err), "fix the stage named above; run records are under " + str(out), CliError.FAILED
         ) from err
     console.print(f"timeline: {result.summary_file}  ({time.perf_counter() - started:.0f}s)")
+    report_links.show_runs(obj.settings, out / "runs", result.runs, downloaded=out / "reports")
     console.print(result.final_line)
     if not result.closed:
         raise typer.Exit(CliError.FAILED)
@@ -64,6 +78,9 @@ def simulate(
     ),
     rows: int = typer.Option(300, "--rows", min=50, help="Rows of traffic per window."),
     out: Path = typer.Option(Path("build/simulate"), "--out", help="Work folder (runs, synth output)."),
+    cooldown_minutes: int = typer.Option(
+        None, "--cooldown-minutes", min=0, help="The storm guard's cooldown to try (default: settings)."
+    ),
 ) -> None:
     """Would retraining fire? Play generated traffic over monitoring windows; count retraining starts."""
     from localcloud.stories.simulate import Scenario, Simulator, WindowOutcome
@@ -83,8 +100,14 @@ def simulate(
         )
 
     obj: CliContext = ctx.obj
+    settings = obj.settings
+    if cooldown_minutes is not None:  # the guard reads it from its environment, built from settings
+        retraining = dataclasses.replace(settings.retraining, cooldown_minutes=cooldown_minutes)
+        settings = dataclasses.replace(settings, retraining=retraining)
+    console.print(f"storm guard cooldown: {settings.retraining.cooldown_minutes} minutes of simulated time")
+    console.print("[dim]preparing: synthesis, the local cloud, one training run and the endpoint[/]")
     try:
-        with Simulator(obj.settings, out, rows=rows) as simulator:
+        with Simulator(settings, out, rows=rows) as simulator:
             for chosen in scenarios:
                 console.print(f"[bold]{chosen.value}[/]")
                 result = simulator.run(chosen, progress=show)

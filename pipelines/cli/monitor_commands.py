@@ -19,7 +19,9 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 
+from pipelines.cli import report_links
 from pipelines.cli.context import CliContext, CliError, console
+from processing_scripts import contract
 from processing_scripts.drift.config import argument_specs
 from processing_scripts.split_schema import PROBLEM_TYPES
 
@@ -28,6 +30,20 @@ if TYPE_CHECKING:  # the engine (pyarrow, numpy) loads only when a monitor comma
     from processing_scripts.drift.storage import Storage
 
 PROGRESS_AFTER_BYTES = 64 << 20  # show a progress bar for inputs larger than this
+
+# The hint for each input, so a mistake is answered with what that input should be.
+BASELINE_HINT = (
+    "--baseline is a folder (or s3:// prefix) with statistics.json and constraints.json: "
+    "make one with `pipelines monitor baseline --data <training data> --out <folder>`"
+)
+DATA_HINT = "--data is a CSV/Parquet file or folder, an endpoint's capture folder (JSON Lines), or s3://..."
+SCHEMA_HINT = "--schema is the preprocess job's schema.json ({'label': ..., 'features': [...]})"
+GROUND_TRUTH_HINT = "--ground-truth is a JSON Lines file, a folder of them, or an s3:// prefix"
+WINDOW_HINT = "--window-end is an ISO 8601 time (2026-03-01T12:00:00Z); --window-hours a number of hours"
+MISMATCH_HINT = (
+    "the baseline was made from other columns than --data has; endpoint capture holds the model's "
+    "inputs (one-hot), so baseline the preprocess output with its schema.json (docs/monitoring.md)"
+)
 
 DataOpt = typer.Option(..., "--data", help="CSV/Parquet file or folder, capture JSONL folder, or s3:// URI.")
 SchemaOpt = typer.Option(
@@ -53,7 +69,9 @@ def baseline(
 
     obj: CliContext = ctx.obj
     started = time.perf_counter()
-    with _user_errors():
+    _must_exist("--data", data, DATA_HINT)
+    _must_exist("--schema", schema, SCHEMA_HINT)
+    with _user_errors(DATA_HINT):
         config = obj.settings.monitoring.drift.with_arguments(drift_options)
         source = sources.open_source(_storage(obj, data, schema), data, schema_file=schema, header=header)
         with _progress(source) as progress:
@@ -119,17 +137,28 @@ def check(
         raise CliError(f"--problem-type {problem_type!r} is not one of {', '.join(PROBLEM_TYPES)}")
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out} is a file; name a folder for the check's files")
-    with _user_errors():
-        storage = _storage(obj, data, baseline_dir, ground_truth, schema)
+    for option, location, hint in (
+        ("--baseline", baseline_dir, BASELINE_HINT),
+        ("--data", data, DATA_HINT),
+        ("--schema", schema, SCHEMA_HINT),
+        ("--ground-truth", ground_truth, GROUND_TRUTH_HINT),
+    ):
+        _must_exist(option, location, hint)
+    storage = _storage(obj, data, baseline_dir, ground_truth, schema)
+    with _user_errors(BASELINE_HINT):
         loaded = engine.load_baseline(storage, baseline_dir)
-        window = None
-        if window_hours is not None or window_end is not None:
+    window = None
+    if window_hours is not None or window_end is not None:
+        with _user_errors(WINDOW_HINT, CliError.USAGE):
             hours = window_hours if window_hours is not None else obj.settings.monitoring.window_hours
             window = TimeWindow.ending(window_end, hours)
+    with _user_errors(DATA_HINT):
         source = sources.open_source(storage, data, window=window, schema_file=schema, header=header)
         truth = storage.list_files(ground_truth) if ground_truth else None
         if ground_truth and not truth:
-            raise CliError(f"--ground-truth {ground_truth}: no files there", "check the path or prefix")
+            raise CliError(
+                f"--ground-truth {ground_truth}: no files there", GROUND_TRUTH_HINT, CliError.NOT_FOUND
+            )
         with _progress(source) as progress:
             result = engine.run_check(
                 loaded,
@@ -141,8 +170,15 @@ def check(
     written = write_files(out, engine.check_outputs(result, report=report))
     _print_result(result)
     console.print(f"[dim]wrote {len(written)} files to {out} in {time.perf_counter() - started:.1f}s[/]")
-    if result.verdict in (engine.BASELINE_MISMATCH, engine.NO_USABLE_DATA):
-        raise CliError(result.message, f"details in {out / 'drift_summary.json'}", CliError.INVALID)
+    report_links.show(obj.settings, [p for p in written if p.name == contract.REPORT_FILE])
+    if result.verdict == engine.BASELINE_MISMATCH:
+        raise CliError(result.message, MISMATCH_HINT, CliError.INVALID)
+    if result.verdict == engine.NO_USABLE_DATA:
+        raise CliError(
+            result.message,
+            f"no row could be used (reasons in {out / 'drift_summary.json'}); check --header/--schema",
+            CliError.INVALID,
+        )
     if fail_on_drift and result.verdict == engine.DRIFT:
         raise CliError(result.message, "--fail-on-drift: drift is a failure", CliError.FAILED)
 
@@ -192,17 +228,23 @@ def _storage(obj: CliContext, *locations: str | None) -> Storage:
     return Storage()
 
 
+def _must_exist(option: str, location: str | None, hint: str) -> None:
+    """A local path that is not there is NOT_FOUND, named by its option (S3 is the engine's to check)."""
+    from processing_scripts.drift.storage import is_s3
+
+    if location and not is_s3(location) and not Path(location).exists():
+        raise CliError(f"{option} {location}: no such file or folder", hint, CliError.NOT_FOUND)
+
+
 @contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the engine's input errors into one line and a hint, never a traceback."""
+def _user_errors(hint: str, exit_code: int = CliError.INVALID) -> Iterator[None]:
+    """Turn the engine's input errors into one line and the hint for the input being read."""
     from processing_scripts.drift.errors import DriftInputError
 
     try:
         yield
     except (DriftInputError, ValueError) as err:
-        raise CliError(
-            str(err), "check the --data / --baseline / --schema arguments", CliError.INVALID
-        ) from err
+        raise CliError(str(err), hint, exit_code) from err
 
 
 def _progress(source: sources.Source) -> _ProgressBar:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 import uuid
@@ -13,9 +12,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from pipelines.cli import upsert_command
+from pipelines.cli.arguments import DefinitionFileOpt, ExecutionOpt, PipelineArg
 from pipelines.cli.context import CliContext, CliError, console
 from pipelines.cli.definitions import (
-    canonical,
     compare_definitions,
     local_definition,
     parameter_error,
@@ -23,17 +23,18 @@ from pipelines.cli.definitions import (
     resolve_pipeline_name,
     unified_diff,
 )
+from pipelines.cli.deployed import (
+    deployed_definition,
+    execution_arn,
+    execution_steps,
+    executions,
+    require_deployed,
+)
+from pipelines.cli.exit_codes import ExitCode
+from pipelines.cli.watch import raise_unless_succeeded, watch
 from pipelines.definition import ParameterError, parse_assignments, read_definition, render_value
 from pipelines.parameters import GIT_COMMIT
-from pipelines.settings import PIPELINES
 from pipelines.synth import DEFAULT_OUT_DIR
-
-TERMINAL_STATUSES = {"Succeeded", "Failed", "Stopped"}
-
-PipelineArg = typer.Argument(..., help=f"Pipeline: {' | '.join(PIPELINES)} or its full name.")
-DefinitionFileOpt = typer.Option(
-    None, "--definition-file", help="Use this JSON instead of synthesizing the definition in-process."
-)
 
 
 def synth(
@@ -56,11 +57,13 @@ def validate(
 ) -> None:
     """Check definitions against the schema and the graph rules; exit 3 on any error (warnings pass)."""
     failed = 0
+    exit_code: int = CliError.INVALID
     for path in files:
         try:
             definition = read_definition(read_definition_file(path))
         except CliError as err:
             failed += 1
+            exit_code = max(exit_code, err.exit_code)  # a missing file is NOT_FOUND, as everywhere
             console.print(f"[red]✗[/] {path}: {escape(err.message)}", highlight=False)
             continue
         for finding in definition.errors:
@@ -76,58 +79,7 @@ def validate(
         raise CliError(
             f"{failed} of {len(files)} definitions failed validation",
             "fix the step/field named above (for this project's own pipelines: in the code, then synth again)",
-            CliError.INVALID,
-        )
-
-
-def upsert(
-    ctx: typer.Context,
-    pipeline: str = PipelineArg,
-    description: str = typer.Option("", "--description", help="Pipeline description in SageMaker."),
-    definition_file: Path = DefinitionFileOpt,
-) -> None:
-    """Create the pipeline or update it to the local definition; prints what changed (idempotent)."""
-    obj: CliContext = ctx.obj
-    settings, sagemaker = obj.settings, obj.clients.sagemaker
-    name = resolve_pipeline_name(settings, pipeline)
-    local = local_definition(settings, name, definition_file)
-    _refuse_invalid(local, definition_file or name)
-    description = description or f"{name} ({settings.project}, {settings.env}); managed as code"
-    deployed = _deployed_definition(sagemaker, name)
-    common = {
-        "PipelineName": name,
-        "PipelineDefinition": canonical(local),
-        "PipelineDescription": description,
-        "RoleArn": settings.role_arn("sagemaker-execution"),
-    }
-    if deployed is None:
-        tags = [{"Key": k, "Value": v} for k, v in sorted(settings.tags.items())]
-        arn = sagemaker.create_pipeline(**common, Tags=tags, ClientRequestToken=str(uuid.uuid4()))[
-            "PipelineArn"
-        ]
-        console.print(f"[green]created[/] {arn}")
-        return
-    change = compare_definitions(deployed, local)
-    if change.empty:
-        console.print(f"[dim]unchanged[/] {name}: the deployed definition equals the local one")
-        return
-    arn = sagemaker.update_pipeline(**common)["PipelineArn"]
-    console.print(f"[yellow]updated[/] {arn}")
-    for line in change.lines():
-        console.print(f"  {line}")
-
-
-def _refuse_invalid(document: dict[str, Any], origin: object) -> None:
-    """Nothing is sent that ``validate`` rejects: SageMaker would refuse it, or store it and fail
-    the first execution (an empty ``{}`` was "created")."""
-    errors = read_definition(document).errors
-    if errors:
-        for finding in errors:
-            console.print(f"[red]✗[/] {origin}: {escape(str(finding))}", highlight=False)
-        raise CliError(
-            f"{origin}: {len(errors)} validation errors; nothing was sent",
-            "fix the step/field named above (`python -m pipelines validate FILE` lists every finding)",
-            CliError.INVALID,
+            exit_code,
         )
 
 
@@ -140,9 +92,7 @@ def diff(
     obj: CliContext = ctx.obj
     name = resolve_pipeline_name(obj.settings, pipeline)
     local = local_definition(obj.settings, name, definition_file)
-    deployed = _deployed_definition(obj.clients.sagemaker, name)
-    if deployed is None:
-        raise CliError(f"pipeline {name} is not deployed", "run `python -m pipelines upsert` first")
+    deployed = require_deployed(obj.clients.sagemaker, name)
     change = compare_definitions(deployed, local)
     if change.empty:
         console.print(f"no differences: {name}")
@@ -150,7 +100,7 @@ def diff(
     for line in change.lines():
         console.print(line)
     console.print(unified_diff(deployed, local, name), markup=False, highlight=False)
-    raise typer.Exit(1)
+    raise typer.Exit(ExitCode.DIFFERS)
 
 
 def start(
@@ -159,16 +109,14 @@ def start(
     param: list[str] = typer.Option([], "--param", "-p", help="Parameter override K=V (repeatable)."),
     display_name: str = typer.Option(None, "--display-name", help="Execution display name."),
     wait: bool = typer.Option(
-        False, "--wait", help="Poll until the execution ends; exit 5 unless it succeeded."
+        False, "--wait", help="Follow the steps until the execution ends; exit 5 unless it succeeded."
     ),
 ) -> None:
     """Start an execution of the deployed pipeline; parameter names and types are checked first."""
     obj: CliContext = ctx.obj
     sagemaker = obj.clients.sagemaker
     name = resolve_pipeline_name(obj.settings, pipeline)
-    deployed = _deployed_definition(sagemaker, name)
-    if deployed is None:
-        raise CliError(f"pipeline {name} is not deployed", "run `python -m pipelines upsert` first")
+    deployed = require_deployed(sagemaker, name)
     values = _start_parameters(param, deployed)
     request: dict[str, Any] = {
         "PipelineName": name,
@@ -182,29 +130,19 @@ def start(
     for key, value in values.items():
         console.print(f"  {key} = {value}")
     if wait:
-        status = _wait_for(sagemaker, arn)
-        if status != "Succeeded":
-            raise CliError(
-                f"execution ended {status}", f"see `python -m pipelines status {pipeline}`", CliError.FAILED
-            )
+        raise_unless_succeeded(watch(sagemaker, arn), pipeline, arn)
 
 
 def status(
     ctx: typer.Context,
     pipeline: str = PipelineArg,
-    execution: str = typer.Option(None, "--execution", help="Execution ARN (default: the latest)."),
+    execution: str = ExecutionOpt,
 ) -> None:
     """The latest (or given) execution of a pipeline and its steps."""
     obj: CliContext = ctx.obj
     sagemaker = obj.clients.sagemaker
     name = resolve_pipeline_name(obj.settings, pipeline)
-    if execution is None:
-        summaries = _executions(sagemaker, name, 1)
-        if not summaries:
-            raise CliError(
-                f"{name} has no executions yet", f"start one with `python -m pipelines start {pipeline}`"
-            )
-        execution = summaries[0]["PipelineExecutionArn"]
+    execution = execution_arn(obj.settings, sagemaker, name, execution)
     described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution)
     console.print(f"[bold]{name}[/] {execution}")
     console.print(
@@ -214,7 +152,7 @@ def status(
     )
     if described.get("FailureReason"):
         console.print(f"  failure: {described['FailureReason']}")
-    steps = _execution_steps(sagemaker, execution)
+    steps = execution_steps(sagemaker, execution)
     if steps is None:
         console.print("  [dim]step details: this endpoint does not implement ListPipelineExecutionSteps[/]")
         return
@@ -241,10 +179,10 @@ def list_executions(
     names = [resolve_pipeline_name(obj.settings, pipeline)] if pipeline else list(obj.settings.pipeline_names)
     table = Table("pipeline", "execution", "status", "started")
     for name in names:
-        if _deployed_definition(sagemaker, name) is None:
+        if deployed_definition(sagemaker, name) is None:
             table.add_row(name, "[dim]not deployed[/]", "", "")
             continue
-        for summary in _executions(sagemaker, name, max_results):
+        for summary in executions(sagemaker, name, max_results):
             table.add_row(
                 name,
                 summary["PipelineExecutionArn"].rsplit("/", 1)[-1],
@@ -279,51 +217,6 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def _deployed_definition(sagemaker: Any, name: str) -> dict[str, Any] | None:
-    try:
-        described = sagemaker.describe_pipeline(PipelineName=name)
-    except sagemaker.exceptions.ResourceNotFound:
-        return None
-    except Exception as err:  # moto and older endpoints answer ValidationException for a missing pipeline
-        if getattr(err, "response", {}).get("Error", {}).get("Code") in (
-            "ValidationException",
-            "ResourceNotFound",
-        ):
-            return None
-        raise
-    return json.loads(described["PipelineDefinition"])
-
-
-def _executions(sagemaker: Any, name: str, limit: int) -> list[dict[str, Any]]:
-    response = sagemaker.list_pipeline_executions(
-        PipelineName=name, SortBy="CreationTime", SortOrder="Descending", MaxResults=limit
-    )
-    return response.get("PipelineExecutionSummaries", [])[:limit]
-
-
-def _execution_steps(sagemaker: Any, arn: str) -> list[dict[str, Any]] | None:
-    try:
-        return sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn).get(
-            "PipelineExecutionSteps", []
-        )
-    except Exception as err:
-        if getattr(err, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") in (500, 501):
-            return None
-        if isinstance(err, NotImplementedError):
-            return None
-        raise
-
-
-def _wait_for(sagemaker: Any, arn: str, poll_seconds: float = 15.0) -> str:
-    with console.status("waiting for the execution to end"):
-        while True:
-            state = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
-            if state in TERMINAL_STATUSES:
-                console.print(f"execution ended: {_styled(state)}")
-                return state
-            time.sleep(poll_seconds)
-
-
 def _styled(state: str) -> str:
     colour = {"Succeeded": "green", "Failed": "red", "Executing": "yellow", "Stopped": "dim"}.get(state)
     return f"[{colour}]{state}[/]" if colour else state
@@ -332,7 +225,7 @@ def _styled(state: str) -> str:
 def register(app: typer.Typer) -> None:
     app.command()(synth)
     app.command()(validate)
-    app.command()(upsert)
+    app.command()(upsert_command.upsert)
     app.command()(diff)
     app.command()(start)
     app.command()(status)

@@ -24,6 +24,12 @@ def findings(definition: PipelineDefinition) -> Iterator[Finding]:
             yield Finding(definition.step_at(location), json_path(location), f"{text!r}: {problem}")
 
 
+def uris(document: Any) -> Iterator[str]:
+    """Every S3 URI the document writes out (literal, or the literal head of a ``Std:Join``),
+    well formed or not: what the local cloud creates buckets for."""
+    return (text for _, text in _candidates(document, ()))
+
+
 def _candidates(node: Any, location: Location) -> Iterator[tuple[Location, str]]:
     """Literal strings that are S3 URIs, and the literal heads of Std:Join values building one."""
     if isinstance(node, str):

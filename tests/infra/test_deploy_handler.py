@@ -1,11 +1,14 @@
 """The deploy function against moto: create, update, duplicates, approvals, bad events, scaling.
 
-moto 5.2.5 has no UpdateEndpoint; :class:`UpdateEndpointRecorder` records the request (so the
-blue/green configuration is asserted exactly) and applies its effect to moto's endpoint.
+moto runs with the local cloud's SageMaker extensions (UpdateEndpoint, and SageMaker's rules moto
+does not enforce: a Create on an existing name is refused, a canary is at most half the fleet), so
+what passes here would pass SageMaker's own checks. :class:`UpdateEndpointRecorder` records each
+UpdateEndpoint request, so the blue/green configuration is asserted exactly.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +16,10 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from moto.sagemaker.models import sagemaker_backends
 
 from infra.lambda_environment import environment_for
-from infra.lambdas.deploy import DeployError, handle
+from infra.lambdas.deploy import DeployConfig, DeployError, handle, resource_names
+from localcloud.moto_extensions import sagemaker_hosting, sagemaker_rules
 from pipelines import settings as project_settings
 from pipelines.settings import Settings
 from processing_scripts import s3_uri
@@ -24,6 +27,7 @@ from processing_scripts.aws_clients import AwsClients, AwsTarget
 
 SETTINGS = project_settings.load("dev")
 ENV = environment_for(SETTINGS, "deploy")
+SERVING_VARIABLES = ("TRAFFIC_ROUTING", "INITIAL_INSTANCE_COUNT", "CANARY_SIZE_PERCENT", "INSTANCE_TYPE")
 FIXTURES = Path(__file__).resolve().parents[1] / "processing_scripts" / "drift" / "fixtures"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
@@ -41,10 +45,7 @@ class UpdateEndpointRecorder:
 
     def update_endpoint(self, **request: Any) -> dict[str, str]:
         self.updates.append(request)
-        backend = sagemaker_backends[self._settings.account][self._settings.region]
-        endpoint = backend.endpoints[request["EndpointName"]]
-        endpoint.endpoint_config_name = request["EndpointConfigName"]
-        return {"EndpointArn": endpoint.arn}
+        return self._client.update_endpoint(**request)
 
 
 class Aws:
@@ -78,8 +79,8 @@ class Aws:
             **({"DriftCheckBaselines": drift_check_baselines} if drift_check_baselines else {}),
         )["ModelPackageArn"]
 
-    def deploy(self, event: dict[str, Any]) -> dict[str, Any]:
-        return handle(event, self.client, ENV)
+    def deploy(self, event: dict[str, Any], env: dict[str, str] = ENV) -> dict[str, Any]:
+        return handle(event, self.client, env)
 
     def endpoint_config(self) -> dict[str, Any]:
         name = self.sagemaker.describe_endpoint(EndpointName=SETTINGS.endpoint_name)["EndpointConfigName"]
@@ -88,6 +89,8 @@ class Aws:
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
+    sagemaker_hosting.install()
+    sagemaker_rules.install()
     with mock_aws():
         yield Aws()
 
@@ -128,7 +131,7 @@ def test_first_approved_package_creates_the_endpoint_with_data_capture(aws: Aws)
     assert {o["CaptureMode"] for o in capture["CaptureOptions"]} == {"Input", "Output"}
     model = aws.sagemaker.describe_model(ModelName=variant["ModelName"])
     assert model["PrimaryContainer"]["ModelPackageName"] == arn
-    assert model["ExecutionRoleArn"] == SETTINGS.role_arn("sagemaker-execution")
+    assert model["ExecutionRoleArn"] == SETTINGS.role_arn(project_settings.MODEL_ROLE)
 
 
 def test_autoscaling_is_registered_from_settings(aws: Aws) -> None:
@@ -159,26 +162,87 @@ def test_duplicate_deliveries_are_a_no_op(aws: Aws) -> None:
     assert aws.sagemaker.updates == []
 
 
-def test_a_newer_package_updates_blue_green_with_canary_and_rollback_alarms(aws: Aws) -> None:
-    first = aws.deploy(step_event(aws.register_package("Approved")))
-    second = aws.deploy(approval_event(aws.register_package("Approved")))
+@pytest.mark.parametrize(
+    ("env", "routing_type"), [("dev", "ALL_AT_ONCE"), ("prod", "CANARY")], ids=["dev", "prod"]
+)
+def test_a_newer_package_updates_blue_green_with_rollback_alarms(
+    aws: Aws, env: str, routing_type: str
+) -> None:
+    """dev's single instance shifts all at once (a 10 % canary of one instance is the whole fleet,
+    which SageMaker refuses; so did the emulator before this was fixed); prod's two take a canary."""
+    settings = project_settings.load(env)
+    # That environment's serving settings, on the names the events here carry (dev's).
+    env_vars = {
+        **ENV,
+        **{k: v for k, v in environment_for(settings, "deploy").items() if k in SERVING_VARIABLES},
+    }
+    first = aws.deploy(step_event(aws.register_package("Approved")), env_vars)
+    second = aws.deploy(approval_event(aws.register_package("Approved")), env_vars)
     assert second["status"] == "updated"
     assert second["endpoint_config_name"] != first["endpoint_config_name"]
     (update,) = aws.sagemaker.updates
     assert update["EndpointConfigName"] == second["endpoint_config_name"]
     policy = update["DeploymentConfig"]["BlueGreenUpdatePolicy"]
     routing = policy["TrafficRoutingConfiguration"]
-    assert routing["Type"] == "CANARY"
-    assert routing["CanarySize"] == {
-        "Type": "CAPACITY_PERCENT",
-        "Value": SETTINGS.serving.canary_size_percent,
-    }
-    assert routing["WaitIntervalInSeconds"] == SETTINGS.serving.canary_wait_seconds
-    assert policy["TerminationWaitInSeconds"] == SETTINGS.serving.termination_wait_seconds
+    assert routing["Type"] == routing_type == settings.serving.traffic_routing
+    if routing_type == "CANARY":
+        assert routing["CanarySize"] == {
+            "Type": "CAPACITY_PERCENT",
+            "Value": settings.serving.canary_size_percent,
+        }
+    else:
+        assert "CanarySize" not in routing
+    assert routing["WaitIntervalInSeconds"] == settings.serving.canary_wait_seconds
+    assert policy["TerminationWaitInSeconds"] == settings.serving.termination_wait_seconds
     alarms = update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
     assert [a["AlarmName"] for a in alarms] == list(SETTINGS.endpoint_alarm_names.values())
-    assert aws.deploy(approval_event(aws.register_package("Rejected")))["status"] == "skipped"
+    assert aws.deploy(approval_event(aws.register_package("Rejected")), env_vars)["status"] == "skipped"
     assert aws.endpoint_config()["EndpointConfigName"] == second["endpoint_config_name"]
+
+
+def test_a_canary_of_a_single_instance_is_refused_as_sagemaker_does(aws: Aws) -> None:
+    canary_on_one = {**ENV, "TRAFFIC_ROUTING": "CANARY"}
+    aws.deploy(step_event(aws.register_package("Approved")), canary_on_one)
+    with pytest.raises(aws.sagemaker.exceptions.ClientError, match="at most 50% of the fleet"):
+        aws.deploy(step_event(aws.register_package("Approved")), canary_on_one)
+
+
+def test_two_callers_deploying_the_same_package_at_once_both_succeed(aws: Aws) -> None:
+    """The approval event and the Deploy step may race: each describes, finds nothing, creates.
+    The loser's Creates are refused as already existing; that is success, not a failed deploy."""
+    package = aws.register_package("Approved")
+    winner = aws.deploy(step_event(package))
+
+    class StaleView(UpdateEndpointRecorder):
+        """What the loser saw: its describes ran before the winner's creates."""
+
+        def describe_model(self, **_: Any) -> dict[str, Any]:
+            raise self._client.exceptions.ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Could not find model"}}, "DescribeModel"
+            )
+
+        describe_endpoint_config = describe_model
+
+    stale = StaleView(aws.clients.sagemaker, SETTINGS)
+    loser = handle(step_event(package), lambda s: stale if s == "sagemaker" else aws.client(s), ENV)
+    assert winner["status"] == "created" and loser["status"] == "unchanged"
+    assert loser["endpoint_config_name"] == winner["endpoint_config_name"]
+
+
+def test_the_model_its_config_and_the_endpoint_carry_the_cost_allocation_tags(aws: Aws) -> None:
+    result = aws.deploy(step_event(aws.register_package("Approved")))
+    expected = [{"Key": k, "Value": v} for k, v in sorted(SETTINGS.tags.items())]
+    arns = [
+        aws.sagemaker.describe_model(ModelName=result["model_name"])["ModelArn"],
+        aws.sagemaker.describe_endpoint_config(EndpointConfigName=result["endpoint_config_name"])[
+            "EndpointConfigArn"
+        ],
+        aws.sagemaker.describe_endpoint(EndpointName=SETTINGS.endpoint_name)["EndpointArn"],
+    ]
+    for arn in arns:
+        assert sorted(aws.sagemaker.list_tags(ResourceArn=arn)["Tags"], key=lambda t: t["Key"]) == expected, (
+            arn
+        )
 
 
 def test_names_are_derived_from_the_package_version(aws: Aws) -> None:
@@ -316,3 +380,30 @@ def test_a_package_without_baselines_deploys_and_says_nothing_was_copied(aws: Aw
     result = aws.deploy(step_event(aws.register_package("Approved")))
     assert result["status"] == "created"
     assert result["current_baseline"].startswith("not copied: ")
+
+
+def test_isolation_settings_reach_the_model_and_the_endpoint_config(aws: Aws) -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    isolated = dataclasses.replace(
+        SETTINGS,
+        isolation=project_settings.IsolationConfig(
+            kms_key_arn=key, subnet_ids=("subnet-1",), security_group_ids=("sg-1",), network_isolation=True
+        ),
+    )
+    created: list[dict[str, Any]] = []
+    create_model = aws.sagemaker.create_model
+    aws.sagemaker.create_model = lambda **request: created.append(request) or create_model(**request)  # type: ignore[method-assign]
+    result = aws.deploy(step_event(aws.register_package("Approved")), environment_for(isolated, "deploy"))
+    model = aws.sagemaker.describe_model(ModelName=result["model_name"])
+    assert model["VpcConfig"] == {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}
+    assert [request["EnableNetworkIsolation"] for request in created] == [True]  # moto does not echo it
+    config = aws.endpoint_config()
+    assert config["KmsKeyId"] == key and config["DataCaptureConfig"]["KmsKeyId"] == key
+    off = resource_names_for(SETTINGS, result)
+    assert result["model_name"] != off[0] and result["endpoint_config_name"] != off[1]
+
+
+def resource_names_for(settings: Settings, result: dict[str, Any]) -> tuple[str, str]:
+    """The names the same package gets without isolation (the defaults keep the old names)."""
+    package = {"ModelPackageArn": result["model_package_arn"], "ModelPackageVersion": 1}
+    return resource_names(DeployConfig.from_env(environment_for(settings, "deploy")), package)

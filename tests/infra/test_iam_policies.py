@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from infra import iam
 from infra.iam import Permission
+from pipelines import settings as project_settings
+from pipelines.settings import JOB_ROLE, MODEL_ROLE, PIPELINE_ROLE
 from tests.infra.conftest import Synthesized, as_list, policy_documents, statements
 
 SSL_ONLY = ({"Bool": {"aws:SecureTransport": "false"}},)
@@ -27,7 +30,9 @@ def test_no_allow_statement_anywhere_has_a_wildcard_action(synthesized: Synthesi
 def test_roles_have_the_settings_names_and_trust_one_service(synthesized: Synthesized) -> None:
     settings = synthesized.settings
     expected = {
-        settings.role_name("sagemaker-execution"): "sagemaker.amazonaws.com",
+        settings.role_name(PIPELINE_ROLE): "sagemaker.amazonaws.com",
+        settings.role_name(JOB_ROLE): "sagemaker.amazonaws.com",
+        settings.role_name(MODEL_ROLE): "sagemaker.amazonaws.com",
         settings.role_name("deploy-function"): "lambda.amazonaws.com",
         settings.role_name("retrain-guard"): "lambda.amazonaws.com",
         settings.role_name("events"): "events.amazonaws.com",
@@ -71,25 +76,93 @@ def test_retrain_guard_may_only_list_and_start_training(synthesized: Synthesized
     ]
 
 
-def test_execution_role_can_only_be_passed_to_sagemaker(synthesized: Synthesized) -> None:
+@pytest.mark.parametrize(
+    ("concern", "role", "passed"),
+    [("pipelines", "PipelineRole", JOB_ROLE), ("serving", "DeployDeployFunctionRole", MODEL_ROLE)],
+)
+def test_each_role_passes_exactly_the_role_it_hands_to_sagemaker(
+    synthesized: Synthesized, concern: str, role: str, passed: str
+) -> None:
+    """The pipeline passes the job role to its jobs; the deploy function the model role to CreateModel."""
     settings = synthesized.settings
-    for concern, prefix in (("pipelines", "SagemakerExecutionRole"), ("serving", "DeployDeployFunctionRole")):
-        passes = [s for s in _role_statements(synthesized, concern, prefix) if s["Action"] == "iam:PassRole"]
-        assert passes == [
-            {
-                "Action": "iam:PassRole",
-                "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-                "Effect": "Allow",
-                "Resource": settings.role_arn("sagemaker-execution"),
-            }
-        ], concern
+    passes = [
+        s for s in _role_statements(synthesized, concern, role) if "iam:PassRole" in as_list(s["Action"])
+    ]
+    assert passes == [
+        {
+            "Action": "iam:PassRole",
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            "Effect": "Allow",
+            "Resource": settings.role_arn(passed),
+        }
+    ]
+
+
+def _actions(found: list[dict]) -> set[str]:
+    return {action for statement in found for action in as_list(statement["Action"])}
+
+
+def test_the_model_on_the_endpoint_can_read_and_capture_nothing_more(synthesized: Synthesized) -> None:
+    """The inference container runs customer input: it must not start jobs, deploy, or overwrite models."""
+    settings = synthesized.settings
+    found = _role_statements(synthesized, "pipelines", "ModelRole")
+    assert not {a for a in _actions(found) if a.startswith(("sagemaker:", "lambda:", "iam:"))}
+    writes = [s for s in found if "s3:PutObject" in as_list(s["Action"])]
+    assert [s["Resource"] for s in writes] == [f"arn:aws:s3:::{settings.bucket_name('capture')}/*"]
+
+
+def test_jobs_start_nothing_and_the_pipeline_touches_no_data(synthesized: Synthesized) -> None:
+    job = _actions(_role_statements(synthesized, "pipelines", "JobRole"))
+    assert not {a for a in job if a.startswith(("sagemaker:Create", "sagemaker:Start", "lambda:"))}
+    assert "iam:PassRole" not in job
+    pipeline = _actions(_role_statements(synthesized, "pipelines", "PipelineRole"))
+    assert not {
+        a for a in pipeline if a in ("s3:PutObject", "sagemaker:CreateEndpoint", "sagemaker:CreateModel")
+    }
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_no_role_may_approve_a_package_and_prod_registers_only_pending(env: str) -> None:
+    """The manual approval in prod cannot be bypassed by the pipeline's own role."""
+    settings = project_settings.load(env)
+    granted = [
+        *iam.pipeline_role(settings, "key"),
+        *iam.job_role(settings, "key", "repository"),
+        *iam.model_role(settings, "key"),
+        *iam.deploy_function(settings, "key"),
+    ]
+    assert not [p for p in granted if "sagemaker:UpdateModelPackage" in p.actions]
+    (create,) = [p for p in granted if "sagemaker:CreateModelPackage" in p.actions]
+    allowed = create.conditions["StringEquals"]["sagemaker:ModelApprovalStatus"]
+    assert allowed == list(settings.registrable_approval_statuses)
+    assert (project_settings.APPROVED in allowed) == (env == "dev")
 
 
 def test_metric_publishing_is_limited_to_known_namespaces(synthesized: Synthesized) -> None:
-    found = _role_statements(synthesized, "pipelines", "SagemakerExecutionRole")
+    found = _role_statements(synthesized, "pipelines", "JobRole")
     (put_metrics,) = [s for s in found if s["Action"] == "cloudwatch:PutMetricData"]
     namespaces = put_metrics["Condition"]["StringEquals"]["cloudwatch:namespace"]
     assert synthesized.settings.monitoring.metric_namespace in namespaces
+
+
+def test_deploy_function_scales_only_sagemaker_variants_and_cannot_change_rollback_alarms(
+    synthesized: Synthesized,
+) -> None:
+    found = _role_statements(synthesized, "serving", "DeployDeployFunctionRole")
+    (register,) = [
+        s for s in found if "application-autoscaling:RegisterScalableTarget" in as_list(s["Action"])
+    ]
+    assert register["Condition"] == {
+        "StringEquals": {
+            "application-autoscaling:service-namespace": "sagemaker",
+            "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+        }
+    }
+    rollback = set(synthesized.settings.endpoint_alarm_names.values())
+    for statement in found:
+        named = {r.rsplit(":", 1)[-1] for r in as_list(statement["Resource"]) if ":alarm:" in r}
+        if named & rollback:
+            assert statement["Action"] == "cloudwatch:DescribeAlarms"
 
 
 def test_permission_refuses_wildcard_actions_and_unexplained_wildcard_resources() -> None:

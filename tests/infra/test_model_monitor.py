@@ -11,7 +11,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from infra.iam import MODEL_MONITOR_METRIC_NAMESPACE
 from pipelines import settings as project_settings
-from pipelines.settings import MODEL_MONITOR_SCHEDULE_ENV, SettingsError
+from pipelines.settings import JOB_ROLE, MODEL_MONITOR_SCHEDULE_ENV, SettingsError
 from processing_scripts import s3_uri
 from tests.infra.conftest import CONCERNS, Synthesized, as_list, statements
 
@@ -61,7 +61,7 @@ def test_job_definition_uses_the_current_baseline_endpoint_image_and_role(flag_o
     props = only(flag_on, JOB_DEFINITION)
     assert props["JobDefinitionName"] == f"{settings.monitoring_schedule_name}-job"
     assert props["EndpointName"] == settings.endpoint_name
-    assert props["RoleArn"] == settings.role_arn("sagemaker-execution")
+    assert props["RoleArn"] == settings.role_arn(JOB_ROLE)
     app = props["DataQualityAppSpecification"]
     assert settings.region == "us-east-1"  # the published analyzer account for it, spelled independently
     assert app["ImageUri"] == "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from moto.sagemaker.models import sagemaker_backends
 
 from infra.lambda_environment import environment_for
 from infra.lambdas.retrain_guard import GuardError, handle
+from localcloud.moto_extensions import sagemaker_clock
+from localcloud.stories.simulate import SimulatedClock
 from pipelines import parameters
 from pipelines import settings as project_settings
 from processing_scripts.aws_clients import AwsClients, AwsTarget
@@ -36,7 +39,7 @@ def clients() -> Iterator[AwsClients]:
         clients.sagemaker.create_pipeline(
             PipelineName=TRAINING,
             PipelineDefinition='{"Version": "2020-12-01", "Steps": []}',
-            RoleArn=SETTINGS.role_arn("sagemaker-execution"),
+            RoleArn=SETTINGS.role_arn(project_settings.PIPELINE_ROLE),
         )
         yield clients
 
@@ -115,10 +118,34 @@ def test_a_duplicate_delivery_is_a_no_op(clients: AwsClients) -> None:
     assert len(executions(clients)) == 1
 
 
+def at(moment: datetime) -> dict[str, Any]:
+    """A new alarm event whose EventBridge ``time`` is ``moment``."""
+    event = guard_input()
+    event["event"]["time"] = f"{moment:%Y-%m-%dT%H:%M:%SZ}"
+    return event
+
+
 def test_without_cooldown_distinct_events_each_start(clients: AwsClients) -> None:
     env = ENV | {"COOLDOWN_MINUTES": "0"}
-    assert [handle(guard_input(), clients.client, env)["action"] for _ in range(2)] == ["started", "started"]
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    actions = [handle(at(later + timedelta(seconds=i)), clients.client, env)["action"] for i in range(2)]
+    assert actions == ["started", "started"]
     assert len(executions(clients)) == 2
+
+
+def test_the_cooldown_is_measured_at_the_events_time(clients: AwsClients) -> None:
+    """Not at the Lambda's wall clock: simulate's alarms are hours apart in simulated time, seconds
+    apart in wall time (issue 17); and a retried delivery is judged at its alarm's time."""
+    cooldown = int(ENV["COOLDOWN_MINUTES"])
+    clock = SimulatedClock(datetime(2026, 3, 1, 1, 1, tzinfo=UTC))
+    with sagemaker_clock.stamped_by(clock):
+        assert handle(at(clock.now), clients.client, ENV)["action"] == "started"
+        clock.now += timedelta(minutes=cooldown - 1)
+        held = handle(at(clock.now), clients.client, ENV)
+        assert held["action"] == "skipped" and f"within the {cooldown}-minute cooldown" in held["reason"]
+        clock.now += timedelta(minutes=2)
+        assert handle(at(clock.now), clients.client, ENV)["action"] == "started"
+    assert max(e["StartTime"] for e in executions(clients)).astimezone(UTC) == clock.now  # the story's clock
 
 
 def test_an_active_run_blocks_a_start_even_after_the_cooldown(clients: AwsClients) -> None:

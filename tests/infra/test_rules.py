@@ -15,6 +15,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 from moto.events.models import EventPattern
 
@@ -198,9 +199,10 @@ def test_pipeline_target_override_lands_on_its_own_target_index() -> None:
     stack = cdk.Stack(app, "Probe")
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
     rule = events.Rule(stack, "Rule", schedule=events.Schedule.expression("rate(1 hour)"))
+    queue = sqs.Queue(stack, "Queue")
     arns = [f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p{i}" for i in range(3)]
     for index, arn in enumerate(arns):
-        rule.add_target(SageMakerPipelineTarget(arn, role, {"Index": str(index)}))
+        rule.add_target(SageMakerPipelineTarget(arn, role, queue, {"Index": str(index)}))
     (resource,) = Template.from_stack(stack).find_resources("AWS::Events::Rule").values()
     targets = resource["Properties"]["Targets"]
     assert [t["Arn"] for t in targets] == arns
@@ -216,10 +218,59 @@ def test_pipeline_target_override_lands_on_its_own_target_index() -> None:
 
 
 def test_pipeline_target_rejects_a_non_rule() -> None:
-    target = SageMakerPipelineTarget("arn:aws:sagemaker:us-east-1:123456789012:pipeline/p", None)  # type: ignore[arg-type]
+    target = SageMakerPipelineTarget("arn:aws:sagemaker:us-east-1:123456789012:pipeline/p", None, None)  # type: ignore[arg-type]
     stack = cdk.Stack(cdk.App(), "Probe")
     imported = events.Rule.from_event_rule_arn(
         stack, "Imported", "arn:aws:events:us-east-1:123456789012:rule/r"
     )
     with pytest.raises(ValueError, match=re.escape("needs an events.Rule")):
         target.bind(imported, "Target0")
+
+
+def test_every_rule_target_retries_and_keeps_what_it_could_not_deliver(synthesized: Synthesized) -> None:
+    """An event EventBridge cannot deliver (throttled pipeline, topic key denied, function gone)
+    lands in an encrypted queue whose depth is alarmed, instead of vanishing after the retries."""
+    queues = {
+        logical_id: resource["Properties"]
+        for concern in ("serving", "monitoring")
+        for logical_id, resource in synthesized.resources(concern, "AWS::SQS::Queue").items()
+    }
+    alarmed = {
+        json.dumps(alarm["Properties"]["Dimensions"][0]["Value"])
+        for alarm in synthesized.resources("monitoring", "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/SQS"
+    }
+    assert len(alarmed) == 3  # the two functions' queues and the rules' queue
+    targets = 0
+    for concern in ("serving", "monitoring"):
+        for logical_id, rule in synthesized.resources(concern, "AWS::Events::Rule").items():
+            for target in rule["Properties"]["Targets"]:
+                targets += 1
+                assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1, logical_id
+                assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] > 0, logical_id
+                queue_arn = target["DeadLetterConfig"]["Arn"]
+                queue = queue_arn.get("Fn::GetAtt", [None])[0] or queue_arn["Fn::ImportValue"]
+                if isinstance(queue, str) and queue in queues:
+                    assert queues[queue]["SqsManagedSseEnabled"] is True
+                    assert concern == "serving" or json.dumps({"Fn::GetAtt": [queue, "QueueName"]}) in alarmed
+    assert targets == 6  # two rules in serving, four in monitoring
+
+
+def test_the_topic_key_lets_eventbridge_publish_without_a_source_account_condition(
+    synthesized: Synthesized,
+) -> None:
+    """AWS's documented key policy for an EventBridge target on an encrypted topic has no
+    aws:SourceAccount; requiring it could drop the pipeline-failure alerts. CloudWatch keeps it."""
+    keys = synthesized.resources("monitoring", "AWS::KMS::Key").values()
+    (key,) = [k for k in keys if "notifications" in k["Properties"]["Description"]]
+    by_service = {
+        s["Principal"]["Service"]
+        if isinstance(s["Principal"]["Service"], str)
+        else "+".join(s["Principal"]["Service"]): s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if "Service" in s["Principal"]
+    }
+    assert "Condition" not in by_service["events.amazonaws.com"]
+    assert by_service["cloudwatch.amazonaws.com"]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": synthesized.settings.account}
+    }

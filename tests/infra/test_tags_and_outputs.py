@@ -59,7 +59,9 @@ def test_outputs_name_what_the_cli_and_ci_need(synthesized: Synthesized) -> None
         "DeployFunctionName",
         "RetrainGuardFunctionName",
         "NotificationTopicArn",
-        "ExecutionRoleArn",
+        "PipelineRoleArn",
+        "JobRoleArn",
+        "ModelRoleArn",
         "DriftAlarmName",
     ):
         assert key in outputs
@@ -75,6 +77,6 @@ def test_pipelines_embed_exactly_the_synthesized_definitions(synthesized: Synthe
     }
     assert embedded == rendered
     for pipeline in pipelines:
-        assert pipeline["Properties"]["RoleArn"]["Fn::GetAtt"][0].startswith("SagemakerExecutionRole")
+        assert pipeline["Properties"]["RoleArn"]["Fn::GetAtt"][0].startswith("PipelineRole")
     (group,) = synthesized.resources("pipelines", "AWS::SageMaker::ModelPackageGroup").values()
     assert group["Properties"]["ModelPackageGroupName"] == synthesized.settings.model_package_group

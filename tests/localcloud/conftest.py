@@ -153,7 +153,7 @@ class PipelineBuilder:
                     for output in outputs
                 ]
             },
-            "RoleArn": SETTINGS.role_arn("sagemaker-execution"),
+            "RoleArn": SETTINGS.role_arn(settings_module.JOB_ROLE),
         }
         if environment:
             body["Environment"] = environment
@@ -192,7 +192,7 @@ class PipelineBuilder:
             "OutputDataConfig": {"S3OutputPath": f"{self.bucket}/models"},
             "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30},
             "StoppingCondition": {"MaxRuntimeInSeconds": 600},
-            "RoleArn": SETTINGS.role_arn("sagemaker-execution"),
+            "RoleArn": SETTINGS.role_arn(settings_module.JOB_ROLE),
         }
 
     def fail(self, name: str, message: Any) -> dict[str, Any]:

@@ -8,7 +8,13 @@ import pytest
 
 from infra.lambda_environment import environment_for
 from infra.lambdas import HANDLERS
-from localcloud import FunctionError, LambdaRegistry, LocalPipelineRunner, UnknownFunctionError
+from localcloud import (
+    DefinitionError,
+    FunctionError,
+    LambdaRegistry,
+    LocalPipelineRunner,
+    UnknownFunctionError,
+)
 from localcloud.cloudformation import TemplateError
 from localcloud.eventbridge import EventRouter, PipelineStart, Rule, RuleTarget
 from pipelines import settings as settings_module
@@ -79,7 +85,7 @@ def test_a_lambda_step_and_a_rule_target_invoke_the_same_function(registry, loca
 
 
 def test_an_unknown_arn_is_one_line_naming_the_known_functions(registry, local_aws, tmp_path, pipeline):
-    expected = f"{OTHER_ARN!r} is not one of the project's Lambda functions ({DEPLOY_ARN})"
+    expected = f"{OTHER_ARN!r} is not a Lambda function the local cloud knows ({DEPLOY_ARN})"
     with pytest.raises(UnknownFunctionError) as info:
         registry.function(OTHER_ARN)
     assert str(info.value) == expected
@@ -87,9 +93,15 @@ def test_an_unknown_arn_is_one_line_naming_the_known_functions(registry, local_a
     with pytest.raises(TemplateError) as routed:
         router.route({"source": "test"})
     assert str(routed.value) == f"fixture: R: target Target: {expected}"
+    # A pipeline's step is refused before anything runs, naming the option that runs it.
     runner = LocalPipelineRunner(SETTINGS, local_aws, tmp_path / "runs", lambdas=registry)
-    record = runner.run(_lambda_step(pipeline, OTHER_ARN, {}), pipeline_name="p")
-    assert record.steps["Call"].failure_reason == f"FunctionArn {expected}"
+    with pytest.raises(DefinitionError) as refused:
+        runner.run(_lambda_step(pipeline, OTHER_ARN, {}), pipeline_name="p")
+    assert refused.value.problems == [
+        f"Call: Lambda function {OTHER_ARN} is not one of the project's functions; "
+        "pass --lambda someone-else=path/to/handler.py:function (or --stub Call=outputs.json)"
+    ]
+    assert not (tmp_path / "runs").exists()  # nothing ran
 
 
 def test_a_function_error_is_one_line_with_its_type(registry, local_aws, tmp_path, pipeline):

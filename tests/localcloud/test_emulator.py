@@ -4,7 +4,9 @@ around it creates the pipelines as the stack does."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 
@@ -65,7 +67,7 @@ def test_the_local_cloud_creates_its_pipelines_and_stops_with_the_emulator():
     with pytest.raises(RuntimeError, match="boom"), LocalCloud(SETTINGS, {name: EMPTY_DEFINITION}) as cloud:
         created = cloud.aws.clients.sagemaker.describe_pipeline(PipelineName=name)
         assert json.loads(created["PipelineDefinition"]) == EMPTY_DEFINITION
-        assert created["RoleArn"] == SETTINGS.role_arn("sagemaker-execution")
+        assert created["RoleArn"] == SETTINGS.role_arn(settings_module.PIPELINE_ROLE)
         assert (cloud.alarms, cloud.rules) == ([], [])  # no cdk.out: nothing to evaluate or route
         raise RuntimeError("boom")
     assert not cloud.aws.running
@@ -126,3 +128,14 @@ def test_the_cdk_app_is_stopped_when_writing_the_pipeline_json_fails(failing_app
         synthesize(SETTINGS, tmp_path / "out", cdk_validation=False)
     (app,) = started
     assert app.returncode is not None and app.returncode < 0  # killed and waited for, not left running
+
+
+def test_a_users_plain_boto3_client_reaches_the_emulator_not_aws():
+    """A job's or a Lambda's own ``boto3.client("s3")`` (no endpoint given) lands in the emulator."""
+    script = "import boto3; print(' '.join(b['Name'] for b in boto3.client('s3').list_buckets()['Buckets']))"
+    with LocalAws(SETTINGS, upload_sample_data=False) as aws:
+        environment = {"PATH": os.environ["PATH"], **aws.process_environment()}
+        listed = subprocess.run(
+            [sys.executable, "-c", script], env=environment, capture_output=True, text=True, check=True
+        )
+    assert set(listed.stdout.split()) == {SETTINGS.bucket_name(p) for p in settings_module.BUCKET_PURPOSES}

@@ -9,11 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from localcloud import DefinitionError, ExecutionStatus, LocalPipelineRunner, ParameterError, StepStatus
-from pipelines.definition import read_definition
+from localcloud import (
+    DefinitionError,
+    ExecutionStatus,
+    LocalPipelineRunner,
+    ParameterError,
+    StepStatus,
+    prepare,
+)
+from localcloud.sagemaker.executor.steps.base import Blocker, StepContext, StepResult, declares_blockers
+from pipelines import settings as settings_module
+from pipelines.definition import Step, read_definition
+from pipelines.settings import Settings
 from processing_scripts import s3_uri
 
 RAW = "raw"
+SETTINGS = settings_module.load("dev")
+EMR_ARGUMENTS = {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "s3://bucket/job.jar"}}}
 
 
 def _read(aws, uri: str) -> str:
@@ -164,14 +176,79 @@ def test_a_definition_with_errors_is_refused_with_the_findings_validate_prints(r
 
 def test_a_valid_step_type_without_a_local_runner_is_refused_before_anything_runs(runner, pipeline):
     pipeline.processing("A", "pass")
-    pipeline.add({"Name": "Score", "Type": "Transform", "Arguments": {}})
+    pipeline.add({"Name": "Cluster", "Type": "EMR", "Arguments": EMR_ARGUMENTS})
     with pytest.raises(DefinitionError) as raised:
         runner.run(pipeline.definition(), pipeline_name="demo")
-    assert raised.value.problems == [
-        "Score: Steps[1].Type: a Transform step cannot run locally (supported: Processing, Training, "
-        "Tuning, Model, RegisterModel, Lambda, Condition, Fail)"
-    ]
+    (problem,) = raised.value.problems
+    assert problem.startswith("Cluster: Steps[1].Type: this EMR step cannot run locally (runs: Processing, ")
+    assert problem.endswith("; pass --stub Cluster=outputs.json")
     assert not runner.runs_dir.exists()
+
+
+def test_every_blocker_and_every_bad_parameter_come_out_together(runner, pipeline):
+    """One attempt shows everything, so the outcome is the same with or without ``-p``."""
+    pipeline.parameter("Rows", "Integer")  # no default
+    pipeline.processing("A", "pass")
+    pipeline.add({"Name": "Cluster", "Type": "EMR", "Arguments": EMR_ARGUMENTS})
+    pipeline.add({"Name": "Cleanup", "Type": "EMR", "Arguments": EMR_ARGUMENTS})
+    for overrides in ({}, {"Rows": "many"}):
+        with pytest.raises(DefinitionError) as raised:
+            runner.run(pipeline.definition(), overrides, pipeline_name="demo")
+        cluster, cleanup, rows = raised.value.problems
+        assert cluster.startswith("Cluster: ") and cleanup.startswith("Cleanup: ")
+        assert "Rows" in rows
+    assert not runner.runs_dir.exists()
+
+
+def test_a_stubbed_step_does_not_run_and_later_steps_read_its_properties(runner, pipeline, local_aws):
+    pipeline.add(
+        {"Name": "Cluster", "Type": "EMR", "Arguments": {**EMR_ARGUMENTS, "ClusterId": "from-arguments"}}
+    )
+    pipeline.processing(
+        "Use",
+        'print("cluster", sys.argv[1], sys.argv[2])',
+        arguments=[pipeline.get("Steps.Cluster.Id"), pipeline.get("Steps.Cluster.Status.State")],
+    )
+    stub = {"Id": "s-123", "Status": {"State": "COMPLETED"}}  # EMR's DescribeStep shape
+    record = runner.run(pipeline.definition(), pipeline_name="demo", stubs={"Cluster": stub})
+
+    assert record.succeeded, record.failure_reason
+    cluster = record.steps["Cluster"]
+    assert cluster.stubbed and cluster.status == StepStatus.SUCCEEDED
+    # the step's arguments (as SageMaker's Describe* echoes them), then the stub's keys
+    assert cluster.properties == {**EMR_ARGUMENTS, "ClusterId": "from-arguments", **stub}
+    assert "cluster s-123 COMPLETED" in (record.run_dir / record.steps["Use"].log_file).read_text()
+    assert record.stubbed_steps == ["Cluster"]
+    assert json.loads(record.record_file.read_text())["steps"][0]["stubbed"] is True
+
+
+def test_a_stub_for_a_step_that_does_not_exist_is_refused(runner, pipeline):
+    pipeline.processing("A", "pass")
+    with pytest.raises(
+        DefinitionError, match=r"--stub Typo: the definition has no step 'Typo' \(its steps: A\)"
+    ):
+        runner.run(pipeline.definition(), pipeline_name="demo", stubs={"Typo": {}})
+
+
+def test_a_runner_declares_what_it_cannot_do_and_the_pre_flight_reports_it(pipeline):
+    """The hook new runners use: the problem comes out before anything runs, with its option."""
+
+    def no_gpus(step: Step, _settings: Settings) -> list[Blocker]:
+        resources = step.arguments.get("ProcessingResources", {}).get("ClusterConfig", {})
+        return [Blocker("GPU instances", "--param InstanceType=ml.m5.xlarge")] * ("p3" in str(resources))
+
+    @declares_blockers(no_gpus)
+    def run_gpu_processing(ctx: StepContext) -> StepResult:
+        raise AssertionError("never runs")
+
+    pipeline.processing("Train", "pass")
+    pipeline.steps[0]["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceType"] = "ml.p3.2xlarge"
+    with pytest.raises(DefinitionError) as raised:
+        prepare(pipeline.definition(), runners={"Processing": run_gpu_processing}, settings=SETTINGS)
+    assert raised.value.problems == ["Train: GPU instances; pass --param InstanceType=ml.m5.xlarge"]
+    prepare(
+        pipeline.definition(), runners={"Processing": run_gpu_processing}, stubs={"Train"}, settings=SETTINGS
+    )  # stubbed: fine
 
 
 def test_dependency_cycles_are_rejected(runner, pipeline):
@@ -443,3 +520,61 @@ def test_a_job_past_its_max_runtime_is_stopped_and_fails_the_step(runner, pipeli
     assert slow.status == StepStatus.FAILED
     assert slow.failure_reason == "the job ran longer than its StoppingCondition.MaxRuntimeInSeconds"
     assert "started" in (record.run_dir / slow.log_file).read_text()
+
+
+def test_register_model_creates_its_model_package_group_as_sagemaker_does(runner, pipeline, local_aws):
+    bucket = pipeline.settings.bucket_name("artifacts")
+    local_aws.clients.s3.put_object(Bucket=bucket, Key="models/model.tar.gz", Body=b"model")
+    pipeline.add(
+        {
+            "Name": "Register",
+            "Type": "RegisterModel",
+            "Arguments": {
+                "ModelPackageGroupName": "AbaloneModelPackageGroup",  # not the project's; nobody made it
+                "ModelApprovalStatus": "PendingManualApproval",
+                "InferenceSpecification": {
+                    "Containers": [
+                        {
+                            "Image": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.7-1",
+                            "ModelDataUrl": f"s3://{bucket}/models/model.tar.gz",
+                        }
+                    ],
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedResponseMIMETypes": ["text/csv"],
+                },
+            },
+        }
+    )
+    first = runner.run(pipeline.definition(), pipeline_name="foreign")
+    second = runner.run(pipeline.definition(), pipeline_name="foreign")  # the group exists now
+
+    assert first.succeeded and second.succeeded, first.failure_reason or second.failure_reason
+    assert (
+        "created model package group AbaloneModelPackageGroup"
+        in (first.run_dir / first.steps["Register"].log_file).read_text()
+    )
+    packages = local_aws.clients.sagemaker.list_model_packages(
+        ModelPackageGroupName="AbaloneModelPackageGroup"
+    )
+    assert len(packages["ModelPackageSummaryList"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("image", "warned"),
+    [
+        (SETTINGS.processing_image_uri.rsplit(":", 1)[0] + ":stale", True),  # the project's, out of date
+        ("111122223333.dkr.ecr.us-west-2.amazonaws.com/their-image:1", False),  # a foreign definition
+    ],
+)
+def test_warnings_about_this_checkout_are_for_the_projects_own_definitions_only(
+    runner, pipeline, image, warned
+):
+    pipeline.processing("A", "pass")
+    app = pipeline.steps[0]["Arguments"]["AppSpecification"]
+    app["ImageUri"] = image
+    app["ContainerEntrypoint"] = ["python3", "-c", "pass"]  # a foreign image has none of our code
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.succeeded, record.failure_reason
+    checkout_warnings = [w for w in record.warnings if "differs from this checkout's" in w]
+    assert bool(checkout_warnings) == warned

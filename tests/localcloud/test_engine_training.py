@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import xgboost as xgb
 
-from localcloud import ExecutionStatus, LambdaRegistry, LocalPipelineRunner, StepStatus
+from localcloud import DefinitionError, ExecutionStatus, LambdaRegistry, LocalPipelineRunner, StepStatus
 from localcloud.sagemaker.executor.steps.base import StepError
 from localcloud.sagemaker.executor.steps.tuning import draw, draw_trials
-from localcloud.sagemaker.executor.xgboost_algorithm import ClientError, booster_parameters
+from localcloud.sagemaker.executor.xgboost_versions import ClientError, booster_parameters
 from processing_scripts import s3_uri
 
 # Label (rings) first, then the numeric features: the built-in algorithm's CSV layout.
@@ -70,7 +70,7 @@ def test_training_emulates_the_builtin_xgboost_algorithm(runner, pipeline, local
 
 
 def test_hyperparameters_are_checked_like_the_builtin_algorithm():
-    params, rounds, early = booster_parameters(
+    parsed = booster_parameters(
         {
             "num_round": "50",
             "eta": "0.2",
@@ -78,10 +78,14 @@ def test_hyperparameters_are_checked_like_the_builtin_algorithm():
             "_tuning_objective_metric": "validation:rmse",
         }
     )
-    assert (params, rounds, early) == ({"eta": 0.2, "eval_metric": ["rmse", "mae"]}, 50, None)
-    with pytest.raises(ClientError, match="hyperparameter 'learning_rate_typo' is not one the built-in"):
+    assert (parsed.booster, parsed.num_round, parsed.early_stopping_rounds) == (
+        {"eta": 0.2, "eval_metric": ["rmse", "mae"]},
+        50,
+        None,
+    )
+    with pytest.raises(ClientError, match="Extraneous hyperparameter found: learning_rate_typo"):
         booster_parameters({"num_round": "5", "learning_rate_typo": "0.1"})
-    with pytest.raises(ClientError, match="hyperparameter num_round is required"):
+    with pytest.raises(ClientError, match="Missing required hyperparameter: num_round"):
         booster_parameters({"eta": "0.1"})
 
 
@@ -279,13 +283,15 @@ def test_registering_a_missing_artifact_fails_with_the_field_named(lambda_runner
     assert record.steps["Deploy"].status == StepStatus.NOT_STARTED and deploy_calls == []
 
 
-def test_an_unknown_function_arn_fails_the_lambda_step(lambda_runner, pipeline):
+def test_an_unknown_function_arn_is_refused_before_anything_runs(lambda_runner, pipeline):
     definition = _register_and_deploy(pipeline)
     deploy = next(s for s in definition["Steps"] if s["Name"] == "Deploy")
     deploy["FunctionArn"] = "arn:aws:lambda:us-east-1:123456789012:function:someone-else"
-    record = lambda_runner.run(definition, pipeline_name="demo")
+    with pytest.raises(DefinitionError) as refused:
+        lambda_runner.run(definition, pipeline_name="demo")
 
-    assert record.steps["Deploy"].failure_reason == (
-        "FunctionArn 'arn:aws:lambda:us-east-1:123456789012:function:someone-else' is not one of the "
-        f"project's Lambda functions ({pipeline.settings.function_arn('deploy')})"
-    )
+    assert refused.value.problems == [
+        "Deploy: Lambda function arn:aws:lambda:us-east-1:123456789012:function:someone-else is not one of "
+        "the project's functions; pass --lambda someone-else=path/to/handler.py:function "
+        "(or --stub Deploy=outputs.json)"
+    ]

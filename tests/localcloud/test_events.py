@@ -122,7 +122,7 @@ def aws():
         sagemaker.create_pipeline(
             PipelineName=TRAINING,
             PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
-            RoleArn=SETTINGS.role_arn("sagemaker-execution"),
+            RoleArn=SETTINGS.role_arn(settings_module.PIPELINE_ROLE),
         )
         yield lambda service: boto3.client(service, region_name=SETTINGS.region)
 

@@ -4,7 +4,7 @@ runs deliveries in parallel, so duplicates and bursts arrive at the same moment 
 Before the fix the deploy handler's check-then-create made a duplicate approval create twice (in AWS
 the second create fails with "Cannot create already existing"), and 100 distinct alarm events from 8
 threads started 4-5 retraining runs. The emulator refuses duplicate names and honours
-ClientRequestToken as SageMaker does (:mod:`localcloud.moto_extensions.sagemaker_idempotency`).
+ClientRequestToken as SageMaker does (:mod:`localcloud.moto_extensions.sagemaker_rules`).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def test_a_burst_of_distinct_and_duplicate_alarm_events_starts_one_retraining(lo
     local_aws.clients.sagemaker.create_pipeline(
         PipelineName=pipeline,
         PipelineDefinition='{"Version": "2020-12-01", "Steps": []}',
-        RoleArn=SETTINGS.role_arn("sagemaker-execution"),
+        RoleArn=SETTINGS.role_arn("pipeline"),
     )
     env = environment_for(SETTINGS, "retrain-guard")
     distinct = [

@@ -14,6 +14,7 @@ from localcloud.stories import loop
 from pipelines import parameters as params
 from pipelines import settings as settings_module
 from pipelines.cli import main
+from tests.pipelines.cli_runner import run as cli_run
 
 SETTINGS = settings_module.load("dev")
 
@@ -80,6 +81,23 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts)
     old_rmse, new_rmse = (float(part.split()[-1]) for part in scored.split("RMSE ")[1].split(" -> "))
     assert new_rmse < old_rmse  # the retrained model predicts the drifted population better
 
+    # IAM was enforced on every call against the templates' policies: nothing was denied, and every
+    # grant the loop did not use has its reason written down (infra/iam_reasons.py).
+    assert summary["denied_calls"] == []
+    (iam,) = [w for w in whats if w.startswith("IAM: ")]
+    assert iam.endswith(", 0 denied")
+    code, out, _ = cli_run(
+        capsys,
+        "--env",
+        "dev",
+        "iam-report",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--cdk-out",
+        str(deployed_artifacts.cdk_out),
+    )
+    assert (code, out.strip().splitlines()[-1]) == (0, "0 denied call(s); 0 unused grant(s) without a reason")
+
 
 def _docker_images_missing() -> str | None:
     """Why the Docker cross-check cannot run here, or None when it can."""
@@ -111,7 +129,7 @@ def test_training_pipeline_in_sagemaker_local_mode_matches_the_local_executor():
 
     session = LocalPipelineSession(default_bucket=SETTINGS.bucket_name("artifacts"))
     pipeline = build_training_pipeline(SETTINGS, session)
-    pipeline.create(role_arn=SETTINGS.role_arn("sagemaker-execution"))
+    pipeline.create(role_arn=SETTINGS.role_arn(settings_module.PIPELINE_ROLE))
     execution = pipeline.start()
     steps = {s["StepName"]: s["StepStatus"] for s in execution.list_steps()}
     # Local mode runs processing, training and condition steps; the registry and Lambda are AWS-only.

@@ -16,3 +16,14 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         code = int(exit_.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def one_line_error(stderr: str) -> tuple[str, str]:
+    """The (message, hint) of an error printed as the CLI promises: one ``error:`` line, at most one
+    ``hint:`` line, nothing else (no traceback, no usage block, no HTML)."""
+    lines = stderr.strip().splitlines()
+    assert lines and lines[0].startswith("error: "), stderr
+    assert len(lines) <= 2, stderr
+    hint = lines[1] if len(lines) == 2 else ""
+    assert not hint or hint.startswith("hint: "), stderr
+    return lines[0].removeprefix("error: "), hint.removeprefix("hint: ")

@@ -18,7 +18,8 @@ from moto import mock_aws
 from pipelines import settings as settings_module
 from pipelines.cli import main
 from pipelines.cli.context import CliError
-from tests.pipelines.cli_runner import run
+from pipelines.cli.exit_codes import ExitCode
+from tests.pipelines.cli_runner import one_line_error, run
 
 REPO = Path(__file__).resolve().parents[2]
 ABALONE = REPO / "data" / "abalone.csv"
@@ -101,21 +102,39 @@ def test_fail_on_drift_turns_drift_into_exit_code_failed(baseline_dir, tmp_path,
     [
         (
             lambda d, b: ["--baseline", str(d / "none"), "--data", str(ABALONE)],
-            "does not exist: run `monitor baseline` first",
+            (
+                ExitCode.NOT_FOUND,
+                "--baseline {d}/none: no such file or folder",
+                "make one with `pipelines monitor baseline",
+            ),
         ),
-        (lambda d, b: ["--baseline", str(b), "--data", str(d / "missing.csv")], "nothing found at"),
+        (
+            lambda d, b: ["--baseline", str(d), "--data", str(ABALONE)],
+            (ExitCode.INVALID, "statistics.json does not exist", "statistics.json and constraints.json"),
+        ),
+        (
+            lambda d, b: ["--baseline", str(b), "--data", str(d / "missing.csv")],
+            (ExitCode.NOT_FOUND, "--data {d}/missing.csv: no such file or folder", "capture folder"),
+        ),
+        (
+            lambda d, b: ["--baseline", str(b), "--data", str(ABALONE), "--schema", str(d / "s.json")],
+            (ExitCode.NOT_FOUND, "--schema {d}/s.json: no such file or folder", "schema.json"),
+        ),
         (
             lambda d, b: ["--baseline", str(b), "--data", str(ABALONE), "--window-end", "yesterday"],
-            "not an ISO 8601 time",
+            (ExitCode.USAGE, "not an ISO 8601 time", "--window-end is an ISO 8601 time"),
         ),
     ],
 )
-def test_bad_input_is_one_line_and_exit_invalid(baseline_dir, tmp_path, capsys, make_args, expected):
-    code, _, err = run(
+def test_each_input_mistake_gets_its_own_hint(baseline_dir, tmp_path, capsys, make_args, expected):
+    """The same `--data / --baseline / --schema` hint for every mistake (issue 17) is gone."""
+    code, message, hint = expected
+    got, _, err = run(
         capsys, "monitor", "check", *make_args(tmp_path, baseline_dir), "--out", str(tmp_path / "o")
     )
-    assert code == CliError.INVALID
-    assert expected in err and "Traceback" not in err
+    line, got_hint = one_line_error(err)
+    assert got == code
+    assert message.format(d=tmp_path) in line and hint in got_hint
 
 
 def test_data_from_another_model_is_invalid_not_a_verdict(baseline_dir, tmp_path, capsys):
@@ -123,7 +142,9 @@ def test_data_from_another_model_is_invalid_not_a_verdict(baseline_dir, tmp_path
     pacsv.write_csv(pa.table({"age": [1, 2, 3]}), other)
     code, stdout, err = run(capsys, "monitor", "check", "--baseline", str(baseline_dir), "--data", str(other),
                             "--out", str(tmp_path / "o"), "--no-report")  # fmt: skip
-    assert code == CliError.INVALID and "BASELINE MISMATCH" in stdout and "another model" in err
+    assert code == CliError.INVALID and "BASELINE MISMATCH" in stdout
+    message, hint = one_line_error(err)
+    assert "another model" in message and "one-hot" in hint and "docs/monitoring.md" in hint
     assert json.loads((tmp_path / "o" / "drift_summary.json").read_text())["verdict"] == "baseline_mismatch"
 
 
@@ -148,6 +169,8 @@ def test_as_a_subprocess_with_the_html_report(baseline_dir, tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert f"drift report: {(tmp_path / 'o' / 'report.html').resolve().as_uri()}" in done.stdout
+    assert "drifted feature share 0.11 vs alarm threshold" in done.stdout
     report = (tmp_path / "o" / "report.html").read_text()
     assert "DRIFT" in report and "data:image/png;base64," in report and "baseline_drift_check" in report
 
@@ -156,19 +179,18 @@ def test_as_a_subprocess_with_the_html_report(baseline_dir, tmp_path):
     ("extra", "expected"),
     [
         # --window-hours 0 silently meant 1; inf overflowed into a traceback (issue 11, defects 6 and 9).
-        (["--window-hours", "0"], (3, "window hours must be more than 0")),
-        (["--window-hours", "inf"], (3, "window hours must be more than 0")),
-        (["--window-hours", "100000"], (3, "at most 8784")),
+        (["--window-hours", "0"], (2, "window hours must be more than 0")),
+        (["--window-hours", "inf"], (2, "window hours must be more than 0")),
+        (["--window-hours", "100000"], (2, "at most 8784")),
         (["--problem-type", "multiclass"], (2, "--problem-type 'multiclass' is not one of")),
-        (["--ground-truth", "nowhere/at/all"], (2, "no files there")),
+        (["--ground-truth", "nowhere/at/all"], (6, "--ground-truth nowhere/at/all: no such file or folder")),
     ],
 )
 def test_check_refuses_bad_options_with_one_line(baseline_dir, tmp_path, capsys, extra, expected):
     code, message = expected
     command = ["monitor", "check", "--baseline", str(baseline_dir), "--data", str(ABALONE)]
     got, _, err = run(capsys, *command, "--out", str(tmp_path / "out"), *extra)
-    assert got == code and message in err
-    assert "Traceback" not in err
+    assert got == code and message in one_line_error(err)[0]
 
 
 def test_check_refuses_an_out_that_is_a_file(baseline_dir, tmp_path, capsys):

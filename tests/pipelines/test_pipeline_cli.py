@@ -14,7 +14,8 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from pipelines import settings as settings_module
-from tests.pipelines.cli_runner import run
+from pipelines.cli.exit_codes import ExitCode
+from tests.pipelines.cli_runner import one_line_error, run
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = Path(__file__).parent / "fixtures" / "tiny-pipeline.json"
@@ -32,7 +33,7 @@ def test_upsert_creates_then_is_idempotent_then_reports_changes(sagemaker, capsy
     assert code == 0 and "created" in out
     described = sagemaker.describe_pipeline(PipelineName=SETTINGS.training_pipeline_name)
     assert json.loads(described["PipelineDefinition"]) == json.loads(TINY.read_text())
-    assert described["RoleArn"] == SETTINGS.role_arn("sagemaker-execution")
+    assert described["RoleArn"] == SETTINGS.role_arn(settings_module.PIPELINE_ROLE)
 
     code, out, _ = run(capsys, "upsert", "training", "--definition-file", str(TINY))
     assert code == 0 and "unchanged" in out
@@ -102,11 +103,17 @@ def test_start_passes_typed_parameters_and_the_git_commit(sagemaker, capsys):
 
 
 def test_commands_on_a_pipeline_that_is_not_deployed_fail_clearly(sagemaker, capsys):
-    for argv in (("start", "monitoring"), ("diff", "monitoring", "--definition-file", str(TINY))):
+    """The same situation, the same line and exit code in every command (it was 2 in diff, 4 in status)."""
+    for argv in (
+        ("start", "monitoring"),
+        ("diff", "monitoring", "--definition-file", str(TINY)),
+        ("status", "monitoring"),
+    ):
         code, _, err = run(capsys, *argv)
-        assert code == 2
-        assert f"pipeline {SETTINGS.monitoring_pipeline_name} is not deployed" in err
-        assert "upsert" in err
+        message, hint = one_line_error(err)
+        assert code == ExitCode.NOT_FOUND
+        assert message == f"pipeline {SETTINGS.monitoring_pipeline_name} is not deployed"
+        assert "cdk deploy" in hint and "upsert" in hint
 
 
 def test_unknown_pipeline_and_unreadable_definition(sagemaker, capsys, tmp_path):

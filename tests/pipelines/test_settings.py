@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -53,10 +54,7 @@ def test_arns_follow_the_account_and_region(monkeypatch):
         cfg.function_arn("deploy")
         == "arn:aws:lambda:eu-west-1:210987654321:function:abalone-mlops-dev-deploy"
     )
-    assert (
-        cfg.role_arn("sagemaker-execution")
-        == "arn:aws:iam::210987654321:role/abalone-mlops-dev-sagemaker-execution"
-    )
+    assert cfg.role_arn(s.JOB_ROLE) == "arn:aws:iam::210987654321:role/abalone-mlops-dev-job-eu-west-1"
     assert cfg.bucket_name("capture") == "abalone-mlops-dev-capture-210987654321-eu-west-1"
     assert cfg.processing_image_uri.startswith(
         "210987654321.dkr.ecr.eu-west-1.amazonaws.com/abalone-mlops-dev-processing:sha-"
@@ -130,3 +128,42 @@ def test_image_tag_is_a_content_digest(tmp_path: Path):
     assert s.processing_image_tag(tmp_path) == tag  # caches do not count
     (tmp_path / "processing_scripts" / "dataset.py").write_text("# changed\n", encoding="utf-8")
     assert s.processing_image_tag(tmp_path) != tag  # content does
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"),
+    [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")],
+)
+def test_arns_carry_the_partition_of_the_region(monkeypatch, region, partition):
+    """A hard-coded ``arn:aws`` names nothing in China or GovCloud."""
+    monkeypatch.setenv("MLOPS_REGION", region)
+    cfg = s.load("dev")
+    arns = [
+        cfg.function_arn("deploy"),
+        cfg.role_arn(s.PIPELINE_ROLE),
+        cfg.pipeline_arn(cfg.training_pipeline_name),
+        cfg.sns_topic_arn,
+    ]
+    assert all(arn.startswith(f"arn:{partition}:") for arn in arns), arns
+
+
+def test_role_names_differ_per_region_so_one_account_holds_two_regions(monkeypatch):
+    east = s.load("dev", region="us-east-1")
+    west = s.load("dev", region="us-west-2")
+    for purpose in s.ROLE_PURPOSES:
+        assert east.role_name(purpose) != west.role_name(purpose)
+        assert len(east.role_name(purpose)) <= s.MAX_ROLE_NAME_LENGTH
+
+
+def test_a_role_name_over_iams_limit_is_a_clear_error():
+    long_project = dataclasses.replace(s.load("dev"), project="a" * 50)
+    with pytest.raises(s.SettingsError, match="longer than IAM's 64 characters"):
+        long_project.role_name(s.PIPELINE_ROLE)
+
+
+def test_manual_approval_environments_cannot_register_a_package_approved():
+    dev, prod = s.load("dev"), s.load("prod")
+    assert not dev.manual_approval and s.APPROVED in dev.registrable_approval_statuses
+    assert prod.manual_approval and prod.registrable_approval_statuses == (s.PENDING_MANUAL_APPROVAL,)
+    with pytest.raises(s.SettingsError, match="not one the pipeline may register with"):
+        dataclasses.replace(prod, model_approval_status="Rejected")

@@ -98,6 +98,34 @@ def test_parameters_are_the_declared_specs(settings):
     assert defaults[p.DATA_SNAPSHOT] == "initial"
 
 
+def test_prod_refuses_a_run_that_would_register_a_package_approved():
+    """With manual approval, SageMaker itself rejects ModelApprovalStatus=Approved at start."""
+    (status,) = [
+        q for q in definition("prod", "training")["Parameters"] if q["Name"] == p.MODEL_APPROVAL_STATUS
+    ]
+    assert status["EnumValues"] == [settings_module.PENDING_MANUAL_APPROVAL]
+    (dev_status,) = [
+        q for q in definition("dev", "training")["Parameters"] if q["Name"] == p.MODEL_APPROVAL_STATUS
+    ]
+    assert settings_module.APPROVED in dev_status["EnumValues"]
+
+
+@pytest.mark.parametrize("kind", ["training", "monitoring"])
+def test_every_job_runs_as_the_job_role_carries_the_tags_and_no_run_creates_experiments(kind: str) -> None:
+    for settings in (DEV, PROD):
+        doc = definition(settings.env, kind)
+        assert doc.get("PipelineExperimentConfig") is None
+        tags = [{"Key": k, "Value": v} for k, v in sorted(settings.tags.items())]
+        nested = [s for c in doc["Steps"] for s in c.get("Arguments", {}).get("IfSteps", [])]
+        jobs = [s for s in doc["Steps"] + nested if s["Type"] in ("Processing", "Training", "Tuning")]
+        assert jobs
+        for step in jobs:
+            args = step["Arguments"]
+            definition_of_jobs = args.get("TrainingJobDefinition", args)  # tuning: per training job
+            assert definition_of_jobs["RoleArn"] == settings.role_arn(settings_module.JOB_ROLE), step["Name"]
+            assert args["Tags"] == tags, step["Name"]
+
+
 def test_processing_steps_run_module_scripts_from_the_project_image_without_uploading_code():
     steps = steps_by_name(definition("dev", "training"))
     tags = set()
@@ -109,7 +137,7 @@ def test_processing_steps_run_module_scripts_from_the_project_image_without_uplo
             "-m",
             f"processing_scripts.{script}",
         ]
-        assert args["RoleArn"] == DEV.role_arn("sagemaker-execution")
+        assert args["RoleArn"] == DEV.role_arn(settings_module.JOB_ROLE)
         assert "code" not in _inputs(steps[name])
         for output in _outputs(steps[name]).values():
             assert output["S3Uri"]["Std:Join"]["Values"][:2] == [
@@ -231,6 +259,13 @@ def test_evaluate_publishes_evaluation_json_as_the_gates_property_file():
     inputs = _inputs(evaluate)
     assert inputs["model"]["S3Uri"] == _get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
     assert inputs["test"]["S3Uri"] == _output_ref("Preprocess", "test")
+    # The report names its inputs by the same S3 URIs and states the gate's verdict (issue 17).
+    gate = DEV.quality_gate
+    assert evaluate["Arguments"]["AppSpecification"]["ContainerArguments"] == [
+        "--model-uri", inputs["model"]["S3Uri"], "--test-uri", inputs["test"]["S3Uri"],
+        "--gate-metric-path", gate.metric_path, "--gate-comparison", gate.comparison,
+        "--gate-threshold", {"Std:Join": {"On": "", "Values": [_get("Parameters.QualityThreshold")]}},
+    ]  # fmt: skip
 
 
 def test_quality_gate_compares_the_metric_with_the_threshold_and_fails_loudly_otherwise():
@@ -329,3 +364,54 @@ def test_an_unknown_gate_comparison_is_a_settings_error_naming_the_field():
         quiet_sdk(),
     ):
         training.build_training_pipeline(bad, offline_session(bad))
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ISOLATED = settings_module.IsolationConfig(
+    kms_key_arn=KEY,
+    subnet_ids=("subnet-0a1b2c3d",),
+    security_group_ids=("sg-0a1b2c3d",),
+    network_isolation=True,
+    inter_container_encryption=True,
+)
+
+
+@pytest.mark.parametrize("settings", [DEV, PROD], ids=["dev", "prod"])
+def test_isolation_settings_reach_every_job_of_both_pipelines(settings):
+    """Off by default (the golden files carry none of it); on, each job has the key, the VPC and
+    encryption between instances, and training (or each tuning job) also network isolation."""
+    from pipelines.synth import render_pipelines
+
+    isolated = dataclasses.replace(settings, isolation=ISOLATED)
+    vpc = {"SecurityGroupIds": ["sg-0a1b2c3d"], "Subnets": ["subnet-0a1b2c3d"]}
+    jobs = 0
+    for body in render_pipelines(isolated).values():
+        doc = json.loads(body)
+        nested = [s for c in doc["Steps"] for s in c.get("Arguments", {}).get("IfSteps", [])]
+        for step in doc["Steps"] + nested:
+            args = step.get("Arguments", {})
+            if step["Type"] == "Processing":
+                jobs += 1
+                assert args["NetworkConfig"] == {
+                    "EnableInterContainerTrafficEncryption": True,
+                    "EnableNetworkIsolation": False,
+                    "VpcConfig": vpc,
+                }
+                assert args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KEY
+                assert args["ProcessingOutputConfig"]["KmsKeyId"] == KEY
+            elif step["Type"] in ("Training", "Tuning"):
+                jobs += 1
+                job = args.get("TrainingJobDefinition", args)
+                assert job["VpcConfig"] == vpc
+                assert job["EnableNetworkIsolation"] is True
+                assert job["EnableInterContainerTrafficEncryption"] is True
+                assert job["ResourceConfig"]["VolumeKmsKeyId"] == KEY
+                assert job["OutputDataConfig"]["KmsKeyId"] == KEY
+    assert jobs == 5  # preprocess, train|tune, baseline, evaluate; monitor
+
+
+def test_isolation_refuses_half_a_vpc_and_a_key_that_is_not_an_arn():
+    with pytest.raises(settings_module.SettingsError, match="together"):
+        settings_module.IsolationConfig(subnet_ids=("subnet-1",))
+    with pytest.raises(settings_module.SettingsError, match="must be a key ARN"):
+        settings_module.IsolationConfig(kms_key_arn="alias/mine")

@@ -272,7 +272,7 @@ def test_monitor_resolves_the_baseline_from_the_deployed_model_package(aws, abal
     )["ModelPackageArn"]
     sagemaker.create_model(
         ModelName="m1",
-        ExecutionRoleArn=SETTINGS.role_arn("sagemaker-execution"),
+        ExecutionRoleArn=SETTINGS.role_arn(settings_module.MODEL_ROLE),
         Containers=[{"ModelPackageName": package}],
     )
     sagemaker.create_endpoint_config(

@@ -90,6 +90,33 @@ def test_same_inputs_same_outputs(
     assert results(tmp_path / "a") == results(tmp_path / "b")  # the report too, images included
 
 
+@pytest.mark.parametrize(("threshold", "outcome"), [("3.0", "passes the gate"), ("1.0", "fails the gate")])
+def test_the_report_names_its_inputs_and_the_gates_verdict(
+    tmp_path: Path, abalone_splits: Path, regression_model: xgb.Booster, threshold: str, outcome: str
+) -> None:
+    """It showed container paths and no verdict (issue 17): the pipeline passes the S3 URIs and the
+    gate, and the report says what the QualityGate will decide."""
+    stage_evaluation(tmp_path, abalone_splits, bytes(regression_model.save_raw("ubj")))
+    gate = project_settings.load("dev").quality_gate
+    model_uri = (
+        "s3://artifacts/pipelines/abalone-mlops-dev-training/models/pipelines-x1-Train/output/model.tar.gz"
+    )
+    test_uri = "s3://artifacts/pipelines/abalone-mlops-dev-training/x1/Preprocess/test"
+    code = run_in_process(
+        tmp_path, evaluate.main, "--model-uri", model_uri, "--test-uri", test_uri,
+        "--gate-metric-path", gate.metric_path, "--gate-comparison", gate.comparison, "--gate-threshold", threshold,
+    )  # fmt: skip
+    assert code == 0
+    evaluation, report = results(tmp_path)
+    rmse = json_get(evaluation, gate.metric_path)
+    assert (
+        f"<h2>Quality gate</h2><p>{gate.metric_path} {rmse:.4g} &lt;= {float(threshold):g} (QualityThreshold): {outcome}</p>"
+        in report
+    )
+    assert model_uri in report and test_uri in report
+    assert str(contract.Evaluate.TEST) not in report
+
+
 def rmse_of(booster: xgb.Booster, test: np.ndarray) -> float:
     return float(np.sqrt(np.mean((test[:, 0] - booster.predict(xgb.DMatrix(test[:, 1:]))) ** 2)))
 

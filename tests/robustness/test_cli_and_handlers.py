@@ -21,7 +21,7 @@ from moto import mock_aws
 from infra.lambda_environment import environment_for
 from infra.lambdas import deploy, retrain_guard
 from localcloud import DefinitionError, ParameterError, prepare
-from localcloud.moto_extensions import sagemaker_hosting, sagemaker_idempotency
+from localcloud.moto_extensions import sagemaker_hosting, sagemaker_rules
 from pipelines import parameters
 from pipelines import settings as settings_module
 from pipelines.cli import main
@@ -110,7 +110,7 @@ def test_run_local_preflight(data: st.DataObject, which: str, pairs: list[str]) 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[dict[str, Any]]:
     sagemaker_hosting.install()
-    sagemaker_idempotency.install()
+    sagemaker_rules.install()
     with mock_aws():
         clients = AwsClients(AwsTarget(region=SETTINGS.region))
         for purpose in ("artifacts", "capture"):
@@ -130,7 +130,7 @@ def aws() -> Iterator[dict[str, Any]]:
         clients.sagemaker.create_pipeline(
             PipelineName=SETTINGS.training_pipeline_name,
             PipelineDefinition='{"Version": "2020-12-01", "Steps": []}',
-            RoleArn=SETTINGS.role_arn("sagemaker-execution"),
+            RoleArn=SETTINGS.role_arn("pipeline"),
         )
         yield {"clients": clients, "package": package}
 

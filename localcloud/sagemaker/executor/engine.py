@@ -31,16 +31,21 @@ import shutil
 import string
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from localcloud import s3_objects
 from localcloud.account import LocalAws
 from localcloud.awslambda import LambdaRegistry
 from localcloud.clock import Clock, utc_now
+from localcloud.iam import SAGEMAKER_SESSION, AccessControl, Call
+from localcloud.sagemaker.executor import preflight
 from localcloud.sagemaker.executor.caching import StepCache, cache_key
+from localcloud.sagemaker.executor.preflight import Stubs
 from localcloud.sagemaker.executor.progress import ProgressListener, SilentProgress
 from localcloud.sagemaker.executor.records import (
     CacheHit,
@@ -59,21 +64,25 @@ from localcloud.sagemaker.executor.steps.base import (
     StepLog,
     StepRunner,
 )
+from localcloud.sagemaker.executor.steps.callback import CallbackRunner
+from localcloud.sagemaker.executor.steps.clarify_check import run_clarify_check
 from localcloud.sagemaker.executor.steps.lambda_function import LambdaRunner
 from localcloud.sagemaker.executor.steps.processing import run_processing
+from localcloud.sagemaker.executor.steps.quality_check import run_quality_check
 from localcloud.sagemaker.executor.steps.registry import run_create_model, run_register_model
 from localcloud.sagemaker.executor.steps.training import run_training
+from localcloud.sagemaker.executor.steps.transform import run_transform
 from localcloud.sagemaker.executor.steps.tuning import run_tuning
 from pipelines.definition import (
     DefinitionError,
     ExpressionError,
+    ParameterError,
     ParameterValue,
     PipelineDefinition,
     Step,
     read_definition,
 )
 from pipelines.definition.expressions import as_text, evaluate, evaluate_condition
-from pipelines.definition.paths import json_path
 from pipelines.settings import Settings
 from processing_scripts import s3_uri
 
@@ -91,30 +100,50 @@ JOB_RUNNERS: dict[str, StepRunner] = {
     "Tuning": run_tuning,
     "Model": run_create_model,
     "RegisterModel": run_register_model,
+    "Callback": CallbackRunner(),
+    "Transform": run_transform,
+    "QualityCheck": run_quality_check,
+    "ClarifyCheck": run_clarify_check,
 }
 ENGINE_STEP_TYPES = ("Condition", "Fail")
 LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)
+_RUNNABLE_TYPES: dict[str, StepRunner | None] = dict.fromkeys((*JOB_RUNNERS, "Lambda"))
 
 log = logging.getLogger(__name__)
 
 
 def prepare(
-    definition: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+    definition: Mapping[str, Any],
+    parameters: Mapping[str, str] | None = None,
+    *,
+    runners: Mapping[str, StepRunner | None] | None = None,
+    stubs: Collection[str] = (),
+    settings: Settings | None = None,
 ) -> tuple[PipelineDefinition, dict[str, ParameterValue]]:
-    """Read a definition and resolve its parameters, or refuse: :class:`DefinitionError` lists its
-    errors (the findings ``validate`` prints) and the steps that cannot run locally;
-    ``ParameterError`` lists every bad override. Nothing is started, so callers check first."""
+    """Read a definition and resolve its parameters, or refuse before anything starts.
+
+    :class:`DefinitionError` lists its errors (the findings ``validate`` prints), else everything
+    the pre-flight finds (:func:`preflight.blockers`: steps that cannot run locally, each with the
+    option that gets past it) together with any parameter problems, so one attempt shows them all
+    and the exit status is the same with or without ``-p``. Only parameter problems raise
+    ``ParameterError``. ``runners`` defaults to the step types alone (a
+    :class:`LocalPipelineRunner` passes its own runners, whose declared blockers are then checked
+    too, against ``settings``); ``stubs`` names the steps that will not run.
+    """
     parsed = read_definition(definition)
     parsed.raise_for_errors()
-    unsupported = [
-        f"{step.name}: {json_path((*step.location, 'Type'))}: a {step.type} step cannot run locally "
-        f"(supported: {', '.join(LOCAL_STEP_TYPES)})"
-        for step in parsed.steps
-        if step.type not in LOCAL_STEP_TYPES
-    ]
-    if unsupported:
-        raise DefinitionError(unsupported)
-    return parsed, parsed.resolve_parameters(parameters or {})
+    problems = preflight.blockers(
+        parsed, runners if runners is not None else _RUNNABLE_TYPES, ENGINE_STEP_TYPES, stubs, settings
+    )
+    try:
+        values = parsed.resolve_parameters(parameters or {})
+    except ParameterError as err:
+        if not problems:
+            raise
+        problems += err.problems
+    if problems:
+        raise DefinitionError(problems)
+    return parsed, values
 
 
 class LocalPipelineRunner:
@@ -131,8 +160,10 @@ class LocalPipelineRunner:
         progress: ProgressListener | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock = utc_now,
+        access: AccessControl | None = None,
     ) -> None:
-        """``lambdas`` defaults to the project's functions; ``clock`` to the wall clock."""
+        """``lambdas`` defaults to the project's functions; ``clock`` to the wall clock; ``access``
+        to no IAM checks (every call as the emulator's administrator)."""
         self.settings = settings
         self.aws = aws
         # Absolute: steps run in subprocesses whose working directory is their own staging area,
@@ -143,6 +174,7 @@ class LocalPipelineRunner:
         self.cache = StepCache(self.runs_dir / CACHE_DIR)
         self._sleep = sleep
         self.clock = clock
+        self.access = access or AccessControl(aws, None)
         self._runners: dict[str, StepRunner] = {
             **JOB_RUNNERS,
             "Lambda": LambdaRunner(lambdas or LambdaRegistry.for_project(settings)),
@@ -155,15 +187,18 @@ class LocalPipelineRunner:
         *,
         pipeline_name: str,
         execution_arn: str | None = None,
+        stubs: Stubs | None = None,
     ) -> ExecutionRecord:
-        """Run one execution; raises (before anything runs) what :func:`prepare` raises.
+        """Run one execution; raises (before anything runs) what :meth:`prepare` raises.
 
         ``parameters`` overrides the definition's defaults (strings, parsed as the declared type,
         as StartPipelineExecution's values are). Pass ``execution_arn`` to run an execution that
         was started elsewhere (e.g. by the retrain guard's StartPipelineExecution against the
-        emulator) under that ARN.
+        emulator) under that ARN. A step named in ``stubs`` does not run: its properties are its
+        resolved arguments (what SageMaker's Describe* echoes back) overlaid by the stub's keys.
         """
-        parsed, values = prepare(definition, parameters)
+        stubs = stubs or {}
+        parsed, values = self.prepare(definition, parameters, stubs=stubs)
         for path in settle_abandoned(self.runs_dir, self.clock()):
             log.warning("%s: its process was gone; the execution is now %s", path, ExecutionStatus.FAILED)
         arn = execution_arn or self._new_execution_arn(pipeline_name)
@@ -178,8 +213,29 @@ class LocalPipelineRunner:
         )
         for spec in parsed.execution_order:
             record.steps[spec.name] = StepRecord(name=spec.name, type=spec.type)
-        _Execution(self, parsed, record).run()
+        project = preflight.is_project_definition(definition, self.settings)
+        _Execution(self, parsed, record, stubs, project, self._pipeline_role(pipeline_name)).run()
         return record
+
+    def prepare(
+        self,
+        definition: Mapping[str, Any],
+        parameters: Mapping[str, str] | None = None,
+        *,
+        stubs: Collection[str] = (),
+    ) -> tuple[PipelineDefinition, dict[str, ParameterValue]]:
+        """:func:`prepare` with this runner's runners (so their declared blockers are checked)."""
+        return prepare(definition, parameters, runners=self._runners, stubs=stubs, settings=self.settings)
+
+    def _pipeline_role(self, pipeline_name: str) -> str | None:
+        """The role SageMaker runs the pipeline as: the one it was created with in the emulator
+        (None: IAM is off, or the pipeline was never created there, so nothing is checked for it)."""
+        if not self.access.enforcing:
+            return None
+        try:
+            return str(self.aws.clients.sagemaker.describe_pipeline(PipelineName=pipeline_name)["RoleArn"])
+        except ClientError:  # not created in the emulator (a bare runner, in a test)
+            return None
 
     def _new_execution_arn(self, pipeline_name: str) -> str:
         execution_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
@@ -193,6 +249,9 @@ class _Execution:
     runner: LocalPipelineRunner
     definition: PipelineDefinition
     record: ExecutionRecord
+    stubs: Stubs
+    project_definition: bool  # see preflight.is_project_definition
+    pipeline_role: str | None = None
 
     @property
     def info(self) -> ExecutionInfo:
@@ -255,13 +314,15 @@ class _Execution:
         step.started_at = self.runner.clock()
         record.write()  # says which step is running, should this process be killed during it
         progress.step_started(record, step)
+        denials = self.runner.access.log.mark()
         try:
             with log_path.open("w") as stream:
                 self._execute(spec, step, StepLog(stream))
             step.status = StepStatus.SUCCEEDED
         except (StepError, ExpressionError) as err:
             step.status = StepStatus.FAILED
-            step.failure_reason = err.reason if isinstance(err, StepError) else str(err)
+            reason = err.reason if isinstance(err, StepError) else str(err)
+            step.failure_reason = _with_denials(reason, self.runner.access.log.denied_since(denials))
         except KeyboardInterrupt:
             step.status = StepStatus.STOPPED
             step.failure_reason = INTERRUPTED
@@ -279,6 +340,9 @@ class _Execution:
     def _execute(self, spec: Step, step: StepRecord, log: StepLog) -> None:
         job_name = self._job_name(spec)
         scope = _Scope(self, job_name, spec)
+        if spec.name in self.stubs:
+            self._stub(spec, step, scope, log)
+            return
         if spec.type == "Condition":
             conditions = spec.arguments.get("Conditions", [])
             outcome = all(evaluate_condition(condition, scope) for condition in conditions)
@@ -293,7 +357,7 @@ class _Execution:
             )
             log.line(f"Fail step: {message}")
             raise StepError(message or f"Fail step {spec.name}")
-        key = cache_key(spec, step.arguments) if spec.cache.enabled else None
+        key = cache_key(spec, _cache_source(spec, step.arguments, scope)) if spec.cache.enabled else None
         if key is not None and self.runner.use_cache and self._reuse(spec, step, key, log):
             return
         ctx = StepContext(
@@ -306,12 +370,24 @@ class _Execution:
             work_dir=self.record.run_dir / WORK_DIR / spec.name,
             log=log,
             warn=lambda message: self._warn(step, message),
+            resolve=lambda value: evaluate(value, scope),
+            project_definition=self.project_definition,
+            access=self.runner.access,
+            pipeline_role=self.pipeline_role,
         )
         result = self._with_retries(spec, step, lambda: self._attempt(spec, ctx), log)
         step.properties = result.properties
         shutil.rmtree(ctx.work_dir, ignore_errors=True)  # a failed step's directory stays for debugging
         if key is not None:
             self._remember(spec, step, key, result.written_uris)
+
+    def _stub(self, spec: Step, step: StepRecord, scope: _Scope, log: StepLog) -> None:
+        """Not run: the properties are the resolved arguments overlaid by the stub file's keys."""
+        arguments = spec.arguments if spec.type == "Condition" else evaluate(spec.arguments, scope)
+        step.arguments = arguments
+        step.properties = {**(arguments if isinstance(arguments, dict) else {}), **self.stubs[spec.name]}
+        step.stubbed = True
+        log.line(f"stubbed (--stub): not run; properties from the stub file: {sorted(self.stubs[spec.name])}")
 
     def _attempt(self, spec: Step, ctx: StepContext) -> Any:
         shutil.rmtree(ctx.work_dir, ignore_errors=True)  # every attempt starts from a clean /opt/ml
@@ -392,6 +468,33 @@ class _Execution:
         self.runner.progress.warning(step, message)
 
 
+# A check step's cache key names the SDK's configs; in the JSON they are the step's Arguments (the
+# processing job the SDK builds from them), so a changed dataset or output is a new key.
+_CHECK_CONFIGS = ("QualityCheckConfig", "ClarifyCheckConfig", "CheckJobConfig")
+
+
+def _cache_source(spec: Step, arguments: Any, scope: _Scope) -> Any:
+    """The values a step's cache-key attributes name: its resolved Arguments and, for the types
+    whose key names step-level fields (a check step's SkipCheck, Supplied* ...), those resolved."""
+    if not isinstance(arguments, dict) or spec.kind is None or not spec.kind.step_fields:
+        return arguments
+    fields = {name: evaluate(spec.body[name], scope) for name in spec.kind.step_fields if name in spec.body}
+    configs = (
+        dict.fromkeys(_CHECK_CONFIGS, arguments) if spec.type in ("QualityCheck", "ClarifyCheck") else {}
+    )
+    return {**fields, **configs, **arguments}
+
+
+def _with_denials(reason: str, denied: list[Call]) -> str:
+    """A failure reason that names the IAM denials behind it, when the error itself could not (S3
+    answers a denied HEAD with a bare 403, a job may print only its own message)."""
+    missing = [c for c in denied if c.action not in reason or c.resource not in reason]
+    if not missing:
+        return reason
+    grants = "; ".join(f"{c.principal} may not {c.action} on {c.resource}" for c in missing)
+    return f"{reason} (IAM denied: {grants})"
+
+
 def _matching_policy(spec: Step, failure: StepError) -> tuple[int, Mapping[str, Any] | None]:
     if failure.exception_type is None:
         return -1, None
@@ -447,7 +550,11 @@ class _Scope:
     def read_json(self, uri: str) -> Any:
         if uri not in self._documents:
             try:
-                self._documents[uri] = s3_objects.read_json(self._execution.runner.aws.clients.s3, uri)
+                # SageMaker reads a JsonGet's document as the pipeline's role (a Condition step's
+                # property file, the quality gate's report).
+                execution = self._execution
+                s3 = execution.runner.access.clients_for(execution.pipeline_role, SAGEMAKER_SESSION).s3
+                self._documents[uri] = s3_objects.read_json(s3, uri)
             except Exception as err:
                 raise ExpressionError(f"cannot read JSON at {uri}: {err}") from err
         return self._documents[uri]

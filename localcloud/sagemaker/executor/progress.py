@@ -108,6 +108,8 @@ class RichProgress:
             self._live.refresh()
             self._live.stop()
             self._live = None
+            if not self.console.is_terminal:  # rich leaves the last line open when output is piped
+                self.console.line()
 
     def __rich__(self) -> Group:
         table = Table("step", "type", "status", "time", "notes", box=None, pad_edge=False)
@@ -129,6 +131,8 @@ class RichProgress:
 
     @staticmethod
     def _note(step: StepRecord) -> str:
+        if step.stubbed:
+            return "stubbed: outputs from the --stub file"
         if step.cache_hit:
             return f"cache hit from {step.cache_hit.source_execution_arn.rsplit('/', 1)[-1]}"
         if step.failure_reason:

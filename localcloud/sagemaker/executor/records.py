@@ -69,6 +69,7 @@ class StepRecord:
     properties: dict[str, Any] = field(default_factory=dict)  # what later steps can Get
     failure_reason: str | None = None
     cache_hit: CacheHit | None = None
+    stubbed: bool = False  # not run: its properties came from a --stub file
     log_file: str | None = None  # relative to the execution's directory
     warnings: list[str] = field(default_factory=list)
 
@@ -114,6 +115,10 @@ class ExecutionRecord:
     def step_properties(self, step_name: str) -> dict[str, Any]:
         """The resolved properties of a step that ran (or came from the cache)."""
         return self.steps[step_name].properties
+
+    @property
+    def stubbed_steps(self) -> list[str]:
+        return [name for name, step in self.steps.items() if step.stubbed]
 
     @property
     def model_package_arn(self) -> str | None:

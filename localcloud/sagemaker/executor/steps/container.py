@@ -1,10 +1,12 @@
 """Running a job's "container" as a local subprocess with SageMaker's ``/opt/ml`` contract.
 
-Each instance of a job gets its own directory standing in for ``/opt/ml`` (passed to the code as
-``OPT_ML_DIR``, see :mod:`processing_scripts.contract`), a clean environment holding only what the
-job definition declares plus the emulator's endpoint and fake credentials, and its output streamed
-line by line into the step's log. The project's image runs ``python3`` with ``processing_scripts``
-on ``PYTHONPATH``; locally that is this interpreter with the repository root on ``PYTHONPATH``.
+Each instance of a job gets its own directory standing in for ``/opt/ml``: mounted there in a
+private mount namespace where the machine allows it (:mod:`..private_opt_ml`), and always passed as
+``OPT_ML_DIR`` (what the project's scripts read, see :mod:`processing_scripts.contract`). It gets a
+clean environment holding only what the job definition declares plus the emulator's endpoint and
+fake credentials, and its output is streamed line by line into the step's log. An image's
+``python3`` is this interpreter, with the repository root on ``PYTHONPATH`` (the project's image
+has ``processing_scripts`` there).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,15 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from localcloud.sagemaker.executor import private_opt_ml
+from localcloud.sagemaker.executor.images import Image, ImageKind
 from localcloud.sagemaker.executor.steps.base import JOB_INTERNAL_ERROR, StepError, StepLog
 from pipelines.settings import REPO_ROOT
 from processing_scripts import contract
 
 PYTHON_COMMANDS = ("python", "python3")
 # SageMaker reads a job's failure reason from these files, when the code wrote one.
+JOB_BIN = Path(__file__).parents[1] / "job_bin"  # the job's python and pip (see container_environment)
 FAILURE_FILES = (contract.Training.FAILURE, contract.ProcessingJob.EXIT_MESSAGE)
 _TAIL_LINES = 20
 _STOP_GRACE_SECONDS = 5
+_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '(?P<module>[^'.]+)")
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,9 @@ class ContainerProcess:
     argv: list[str]
     environment: dict[str, str]
     opt_ml_dir: Path
+    # Where the code starts, a container path. Not the image's WORKDIR (often ``/``, which here is the
+    # host's): code that writes to its working directory writes into the instance's directory.
+    cwd: str = str(contract.OPT_ML)
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,38 @@ def host_path(opt_ml_dir: Path, container_path: str, field: str) -> Path:
     return opt_ml_dir / relative
 
 
+def isolation_problem(image: Image) -> str | None:
+    """Why this image's code cannot run here (one line), or None.
+
+    Only the project's code finds its files through ``OPT_ML_DIR``; anyone else's code expects a
+    real ``/opt/ml``, which it gets only from a private mount namespace.
+    """
+    if image.kind is ImageKind.PROJECT:
+        return None
+    reason = private_opt_ml.unavailable_reason()
+    if reason is None:
+        return None
+    return (
+        f"image {image.label}: {reason}. Code written for SageMaker reads /opt/ml; only code that reads "
+        f"{contract.BASE_DIR_ENV} instead (as the project's own scripts do) runs without it"
+    )
+
+
+def require_isolation(image: Image) -> None:
+    problem = isolation_problem(image)
+    if problem is not None:
+        raise StepError(problem)
+
+
+def command_not_installed(command: object) -> bool:
+    """A job's first command word that is neither ``python``, a file the job stages under /opt/ml,
+    nor on PATH: it exists only inside the job's image (e.g. a notebook job's
+    ``amazon_sagemaker_scheduler``), so the job cannot start here."""
+    if not isinstance(command, str) or PurePosixPath(command).name in PYTHON_COMMANDS:
+        return False
+    return not command.startswith(str(contract.OPT_ML)) and shutil.which(command) is None
+
+
 def local_command(argv: list[str]) -> list[str]:
     """The image's ``python3`` is this interpreter (same packages as the image's requirements)."""
     if argv and Path(argv[0]).name in PYTHON_COMMANDS:
@@ -66,16 +109,26 @@ def local_command(argv: list[str]) -> list[str]:
 
 
 def container_environment(
-    declared: dict[str, str], emulator: dict[str, str], opt_ml_dir: Path
+    declared: dict[str, str], emulator: dict[str, str], opt_ml_dir: Path, *, project_code: bool = True
 ) -> dict[str, str]:
-    """A container's environment: nothing inherited from this shell except PATH, HOME and locale."""
+    """A container's environment: nothing inherited from this shell except PATH, HOME and locale.
+
+    The project's code (and the XGBoost emulation) imports from this checkout; anyone else's code
+    does not get it on ``PYTHONPATH``, where a package of theirs named ``pipelines`` (SageMaker
+    Projects' seed code has one) would meet ours.
+    """
     inherited = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
     return {
         **inherited,
+        # `python`/`pip` from PATH (a FrameworkProcessor's runproc.sh) are this interpreter and a
+        # pip that never installs into it (see steps/job_pip.py).
+        "PATH": os.pathsep.join([str(JOB_BIN), *([inherited["PATH"]] if "PATH" in inherited else [])]),
+        "LOCALCLOUD_PYTHON": sys.executable,
+        "LOCALCLOUD_REPO": str(REPO_ROOT),
         **{str(k): str(v) for k, v in (declared or {}).items()},
         **emulator,
         contract.BASE_DIR_ENV: str(opt_ml_dir),
-        "PYTHONPATH": str(REPO_ROOT),
+        **({"PYTHONPATH": str(REPO_ROOT)} if project_code else {}),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -112,10 +165,13 @@ def run_processes(
     tails: dict[str, collections.deque[str]] = {}
     try:
         for process in processes:
+            argv, cwd = process.argv, host_path(process.opt_ml_dir, process.cwd, "working directory")
+            if private_opt_ml.unavailable_reason() is None:
+                argv, cwd = private_opt_ml.wrap(argv, process.opt_ml_dir, process.cwd), process.opt_ml_dir
             try:
                 popen = subprocess.Popen(
-                    process.argv,
-                    cwd=process.opt_ml_dir,
+                    argv,
+                    cwd=cwd,
                     env=process.environment,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
@@ -201,13 +257,22 @@ def _stop_all(popens: list[subprocess.Popen[str]]) -> None:
             popen.wait()
 
 
-def failure_of(outcome: ProcessOutcome, opt_ml_dir: Path) -> StepError:
+def failure_of(outcome: ProcessOutcome, opt_ml_dir: Path, image: Image | None = None) -> StepError:
     """SageMaker's failure reason: the job's own failure file, else the end of its log.
 
     A process killed by a signal is the platform failing (out of memory, a lost host), which
     SageMaker reports as an internal error a retry policy may retry; a non-zero exit is the
-    algorithm's own error and is never retried.
+    algorithm's own error and is never retried. Code that died importing a package this
+    environment lacks (but the job's image may well have) is told which package to install.
     """
+    missing = next((m["module"] for line in outcome.tail if (m := _MISSING_MODULE.search(line))), None)
+    if missing is not None and outcome.returncode > 0:
+        where = f"; image {image.label} may have it" if image is not None else ""
+        return StepError(
+            f"AlgorithmError: the job's code imports {missing!r}, which is not installed in the "
+            f"environment the local executor runs jobs with{where}: install it into that venv "
+            f"(host {outcome.host}, exit code {outcome.returncode})"
+        )
     written = next(
         (
             path.read_text().strip()

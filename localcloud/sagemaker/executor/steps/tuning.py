@@ -17,6 +17,7 @@ import math
 import os
 import random
 import secrets
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +27,14 @@ from localcloud.sagemaker.executor.steps.base import (
     StepContext,
     StepError,
     StepResult,
+    declares_blockers,
+    from_problems,
     job_arn,
     required,
 )
+from localcloud.sagemaker.executor.steps.training import preflight_problems as training_problems
 from localcloud.sagemaker.executor.steps.training import run_training_job
+from pipelines.settings import Settings
 
 TUNING_JOB_NAME_LENGTH = 32  # SageMaker's limit for HyperParameterTuningJobName
 OBJECTIVE_HYPERPARAMETER = "_tuning_objective_metric"  # what SageMaker passes to each job
@@ -42,6 +47,24 @@ class Trial:
     hyperparameters: dict[str, str]
 
 
+def preflight_problems(arguments: Mapping[str, Any], settings: Settings) -> list[str]:
+    """What stops this tuning job's training jobs from running locally, known before anything runs:
+    its TrainingJobDefinition checked as a training job, each range standing at its first value."""
+    definition = arguments.get("TrainingJobDefinition")
+    if not isinstance(definition, Mapping):
+        return ["Arguments.TrainingJobDefinition is missing"]
+    config = arguments.get("HyperParameterTuningJobConfig") or {}
+    ranges = config.get("ParameterRanges") or definition.get("HyperParameterRanges") or {}
+    first = {
+        str(item.get("Name")): item.get("MinValue", (item.get("Values") or [""])[0])
+        for kind in ranges.values()
+        for item in kind
+    }
+    static = definition.get("StaticHyperParameters") or {}
+    return training_problems({**definition, "HyperParameters": {**static, **first}}, settings)
+
+
+@declares_blockers(from_problems(preflight_problems))
 def run_tuning(ctx: StepContext) -> StepResult:
     args = ctx.arguments
     config = required(args, "HyperParameterTuningJobConfig")
@@ -55,11 +78,15 @@ def run_tuning(ctx: StepContext) -> StepResult:
     parallel = max(1, min(int(limits.get("MaxParallelTrainingJobs", 1)), os.cpu_count() or 1, count))
     ranges = config.get("ParameterRanges") or definition.get("HyperParameterRanges") or {}
     tuning_name = ctx.job_name[:TUNING_JOB_NAME_LENGTH].rstrip("-")
+    ctx.start_job(
+        "sagemaker:CreateHyperParameterTuningJob",
+        {"HyperParameterTuningJobName": tuning_name, **args, "RoleArn": definition.get("RoleArn")},
+    )
     trials = draw_trials(tuning_name, ranges, count, seed_of(config, definition))
     static = {str(k): str(v) for k, v in (definition.get("StaticHyperParameters") or {}).items()}
     ctx.log.line(f"tuning {count} jobs ({parallel} at a time), objective {direction} {metric}")
 
-    def train(trial: Trial) -> dict[str, Any] | StepError:
+    def train(trial: Trial) -> StepResult | StepError:
         request = {
             **definition,
             "HyperParameters": {**static, **trial.hyperparameters, OBJECTIVE_HYPERPARAMETER: metric},
@@ -79,7 +106,8 @@ def run_tuning(ctx: StepContext) -> StepResult:
         if isinstance(result, StepError):
             failures.append(f"{trial.job_name}: {result.reason}")
             continue
-        value = next((m["Value"] for m in result["FinalMetricDataList"] if m["MetricName"] == metric), None)
+        metrics = result.properties["FinalMetricDataList"]
+        value = next((m["Value"] for m in metrics if m["MetricName"] == metric), None)
         if value is None:
             failures.append(f"{trial.job_name}: the objective metric {metric} never appeared in its log")
             continue
@@ -89,7 +117,7 @@ def run_tuning(ctx: StepContext) -> StepResult:
     summaries.sort(key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
     if direction == "Maximize":
         summaries.reverse()
-    written = [r["ModelArtifacts"]["S3ModelArtifacts"] for r in results if not isinstance(r, StepError)]
+    written = [uri for r in results if not isinstance(r, StepError) for uri in r.written_uris]
     properties = {
         **args,
         "HyperParameterTuningJobName": tuning_name,

@@ -1,0 +1,147 @@
+"""The GitHub Actions roles, as code: OIDC federation, no stored keys (``.github/workflows/ci.yml``).
+
+Deployed once per account by an administrator, before CI can do anything:
+``npx cdk deploy CiAccess -c ci-access=true`` (with ``MLOPS_GITHUB_REPOSITORY=owner/name``); the
+role ARNs it outputs become the repository variables ``AWS_DEPLOY_ROLE_ARN`` and
+``AWS_DIFF_ROLE_ARN``. It is not part of ``cdk deploy --all`` (the roles must never update
+themselves), so the app includes it only with that context flag.
+
+* **Deploy role**: trusted only for workflow runs in the repository's GitHub environments ``dev``
+  and ``prod`` (the ``sub`` claim ``repo:<owner/name>:environment:<env>``); the prod environment's
+  protection rules (Settings > Environments: deployment branches = main) and the workflow's own
+  condition keep prod deploys to main. It may assume the CDK bootstrap roles (which do the
+  CloudFormation work), push the processing image, upsert the pipelines and seed the raw data.
+* **Diff role**: trusted for pull requests of the repository; it may assume the CDK bootstrap
+  lookup role (read-only) and nothing else.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.iam import Permission, grant, s3_arn
+from pipelines.settings import ENVIRONMENTS, PIPELINE_ROLE, Settings
+from processing_scripts import s3_uri
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+# GitHub's documented audience for configure-aws-credentials.
+AUDIENCE = "sts.amazonaws.com"
+# The CDK bootstrap's default qualifier (cdk bootstrap --qualifier changes it).
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+CONTEXT_FLAG = "ci-access"
+
+
+class CiAccessStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        repository = settings.github_repository
+        provider = iam.CfnOIDCProvider(
+            self, "GitHubOidc", url=f"https://{GITHUB_OIDC_HOST}", client_id_list=[AUDIENCE]
+        )
+        deploy = self._role(
+            "Deploy",
+            provider,
+            settings,
+            [f"repo:{repository}:environment:{env}" for env in ENVIRONMENTS],
+            _deploy_permissions(settings),
+        )
+        diff = self._role(
+            "Diff",
+            provider,
+            settings,
+            [f"repo:{repository}:pull_request"],
+            [_assume_bootstrap(settings, "lookup")],
+        )
+        cdk.CfnOutput(self, "DeployRoleArn", value=deploy.role_arn)
+        cdk.CfnOutput(self, "DiffRoleArn", value=diff.role_arn)
+
+    def _role(
+        self,
+        purpose: str,
+        provider: iam.CfnOIDCProvider,
+        settings: Settings,
+        subjects: list[str],
+        permissions: list[Permission],
+    ) -> iam.Role:
+        role = iam.Role(
+            self,
+            f"{purpose}Role",
+            role_name=f"{settings.project}-github-{purpose.lower()}-{settings.region}",
+            description=f"{settings.project}: GitHub Actions {purpose.lower()} (infra/ci_access.py)",
+            max_session_duration=cdk.Duration.hours(1),
+            assumed_by=iam.FederatedPrincipal(
+                provider.attr_arn,
+                conditions={
+                    "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subjects}
+                },
+                assume_role_action="sts:AssumeRoleWithWebIdentity",
+            ),
+        )
+        grant(role, permissions)
+        return role
+
+
+def _assume_bootstrap(settings: Settings, *kinds: str) -> Permission:
+    return Permission(
+        ("sts:AssumeRole",),
+        tuple(
+            settings.arn(
+                "iam",
+                f"role/cdk-{BOOTSTRAP_QUALIFIER}-{kind}-role-{settings.account}-{settings.region}",
+                regional=False,
+            )
+            for kind in kinds
+        ),
+    )
+
+
+def _deploy_permissions(settings: Settings) -> list[Permission]:
+    """For every environment of the account: CDK, the image, the pipelines, the seed data."""
+    environments = [
+        Settings(env=env, account=settings.account, region=settings.region, project=settings.project)
+        for env in ENVIRONMENTS
+    ]
+    raw_objects = tuple(s3_arn(s, "/".join(s3_uri.split(s.raw_data_uri))) for s in environments)
+    return [
+        _assume_bootstrap(settings, "deploy", "file-publishing", "image-publishing", "lookup"),
+        Permission(
+            (
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:DescribeImages",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ),
+            tuple(settings.arn("ecr", f"repository/{s.ecr_repository}") for s in environments),
+        ),
+        Permission(
+            ("ecr:GetAuthorizationToken",),
+            ("*",),
+            wildcard_reason="ecr:GetAuthorizationToken supports no resource-level permissions",
+        ),
+        Permission(
+            (
+                "sagemaker:CreatePipeline",
+                "sagemaker:DescribePipeline",
+                "sagemaker:UpdatePipeline",
+                "sagemaker:AddTags",
+            ),
+            tuple(s.pipeline_arn(name) for s in environments for name in s.pipeline_names),
+        ),
+        Permission(
+            ("iam:PassRole",),
+            tuple(s.role_arn(PIPELINE_ROLE) for s in environments),
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+        Permission(("s3:GetObject", "s3:PutObject"), raw_objects),
+        Permission(
+            ("kms:GenerateDataKey", "kms:Decrypt"),
+            (settings.arn("kms", "key/*"),),
+            wildcard_reason="the data key's ID is assigned at creation; limited to use through S3",
+            conditions={"StringLike": {"kms:ViaService": f"s3.{settings.region}.amazonaws.com"}},
+        ),
+    ]

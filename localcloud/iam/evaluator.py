@@ -1,0 +1,109 @@
+"""AWS's policy evaluation logic for calls within one account.
+
+The rules (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+an explicit Deny in any applicable policy wins; otherwise a call is allowed when an identity policy
+of the caller's role allows it or a resource policy allows the caller itself (same account: either
+is enough). A resource policy naming the *account* (``arn:aws:iam::ACCOUNT:root``) grants nothing by
+itself; it lets the account's IAM policies decide. KMS is stricter: a key is usable only when its key
+policy allows the caller directly, or allows the account and an identity policy allows the caller
+(https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html). A service principal
+(``events.amazonaws.com``) has no identity policies: only resource policies can allow it.
+
+One call authorizes against each of its resources (``sagemaker:CreateEndpoint`` against the endpoint
+and its endpoint config); it is allowed only when every one is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from localcloud.iam.conditions import conditions_match
+from localcloud.iam.policies import Grant
+from localcloud.iam.store import PolicyStore
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: an assumed role (``role_arn``, ``session``) or an AWS service (``service``)."""
+
+    role_arn: str | None = None
+    session: str = "local"
+    service: str | None = None
+
+    @property
+    def arn(self) -> str:
+        """As AWS names the caller in an AccessDenied message."""
+        if self.service is not None:
+            return self.service
+        assert self.role_arn is not None
+        account = self.role_arn.split(":")[4]
+        role = self.role_arn.rsplit("/", 1)[-1]
+        return f"arn:aws:sts::{account}:assumed-role/{role}/{self.session}"
+
+    @property
+    def label(self) -> str:
+        return self.role_arn or self.service or "?"
+
+    def arns(self) -> tuple[str, ...]:
+        """What a resource policy's ``Principal`` may name to mean this caller."""
+        return (self.role_arn, self.arn) if self.role_arn else ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    action: str
+    resource: str
+    reason: str  # "" when allowed; else AWS's "because ..." clause
+    grants: tuple[Grant, ...] = ()  # the statements that allowed it
+
+    def message(self, principal: Principal) -> str:
+        """AWS's AccessDenied message."""
+        return (
+            f"User: {principal.arn} is not authorized to perform: {self.action} on resource: "
+            f"{self.resource} because {self.reason}"
+        )
+
+
+def evaluate(
+    store: PolicyStore, principal: Principal, action: str, resource: str, context: Mapping[str, Sequence[str]]
+) -> Decision:
+    """One action on one resource by one principal, with the request's context keys."""
+    identity = store.identity_covering(principal.role_arn, action) if principal.role_arn else []
+    identity_hits = [
+        s for s in identity if s.covers_resource(resource) and conditions_match(s.conditions, context)
+    ]
+    resource_hits = [s for s in store.resource_policy(resource) if s.applies(action, resource, context)]
+    names_caller = [s for s in resource_hits if s.names_principal(principal.arns(), principal.service)]
+    for where, hits in (
+        ("an identity-based policy", identity_hits),
+        ("a resource-based policy", names_caller),
+    ):
+        denies = [s for s in hits if s.effect == "Deny"]
+        if denies:
+            return Decision(
+                False, action, resource, f"of an explicit deny in {where}", tuple(s.grant for s in denies)
+            )
+    identity_allows = [s for s in identity_hits if s.effect == "Allow"]
+    resource_allows = [s for s in names_caller if s.effect == "Allow"]
+    if resource in store.keys:
+        delegated = any(s.effect == "Allow" and s.names_account_of(store.account) for s in resource_hits)
+        if resource_allows or (delegated and identity_allows):
+            return Decision(
+                True, action, resource, "", tuple(s.grant for s in (*resource_allows, *identity_allows))
+            )
+        return Decision(False, action, resource, _kms_reason(delegated, action), ())
+    if identity_allows or resource_allows:
+        return Decision(
+            True, action, resource, "", tuple(s.grant for s in (*identity_allows, *resource_allows))
+        )
+    if principal.service is not None:
+        return Decision(False, action, resource, f"no resource-based policy allows the {action} action", ())
+    return Decision(False, action, resource, f"no identity-based policy allows the {action} action", ())
+
+
+def _kms_reason(delegated: bool, action: str) -> str:
+    if delegated:
+        return f"no identity-based policy allows the {action} action"
+    return f"the key policy does not allow the {action} action"

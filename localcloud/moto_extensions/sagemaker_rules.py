@@ -1,0 +1,150 @@
+"""SageMaker's service rules that moto 5.2.5 does not enforce, where the project's path uses them.
+
+moto accepts what SageMaker refuses, so the local loop could pass with a deploy that fails in AWS.
+:func:`install` makes moto's SageMaker as strict as the API reference says (process-wide, like the
+other extensions), each rule citing its source:
+
+* **Create on a name that exists is refused** (moto overwrites the resource). CreateModel,
+  CreateEndpointConfig, CreateEndpoint: "Cannot create already existing ..." (ValidationException),
+  https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html and the
+  CreateEndpointConfig/CreateEndpoint pages ("names must be unique within an AWS Region in an AWS
+  account"); CreateModelPackageGroup likewise. moto already refuses a second CreatePipeline.
+* **Names**: 1-63 characters of ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`` for models, endpoint
+  configs, endpoints and package groups; pipelines up to 256 (the ``ModelName``/``EndpointName``/
+  ``ModelPackageGroupName``/``PipelineName`` constraints in the API reference).
+* **StartPipelineExecution is idempotent on ClientRequestToken**: the same token starts no
+  second execution and answers the first one's ARN (botocore checks its length client-side),
+  https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StartPipelineExecution.html
+* **A blue/green canary is at most half the fleet** (checked by ``UpdateEndpoint`` in
+  :mod:`localcloud.moto_extensions.sagemaker_hosting`): "the canary size ... must be less than or
+  equal to 50% of the new fleet's capacity", the size in instances rounded up,
+  https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green-canary.html
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import SageMakerModelBackend
+from moto.sagemaker.utils import arn_formatter
+
+NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,%d}$"
+MAX_CANARY_SHARE = 0.5
+
+
+def _name_rule(field: str, max_length: int) -> Callable[[str], None]:
+    pattern = NAME_PATTERN % (max_length - 1)
+
+    def check(name: str) -> None:
+        if not isinstance(name, str) or not re.fullmatch(pattern, name):
+            raise ValidationError(
+                message=f"1 validation error detected: Value '{name}' at '{field}' failed to satisfy "
+                f"constraint: Member must satisfy regular expression pattern: {pattern} "
+                f"(at most {max_length} characters)"
+            )
+
+    return check
+
+
+# backend method -> (name argument, API field, max length, ARN type, registry attribute, label)
+_CREATES: dict[str, tuple[str, str, int, str, str, str]] = {
+    "create_model": ("model_name", "modelName", 63, "model", "_models", "model"),
+    "create_endpoint_config": (
+        "endpoint_config_name",
+        "endpointConfigName",
+        63,
+        "endpoint-config",
+        "endpoint_configs",
+        "endpoint configuration",
+    ),
+    "create_endpoint": ("endpoint_name", "endpointName", 63, "endpoint", "endpoints", "endpoint"),
+    "create_model_package_group": (
+        "model_package_group_name",
+        "modelPackageGroupName",
+        63,
+        "model-package-group",
+        "model_package_groups",
+        "model package group",
+    ),
+    "create_pipeline": ("pipeline_name", "pipelineName", 256, "pipeline", "pipelines", "pipeline"),
+}
+
+
+def _refusing_existing(
+    method: Callable[..., Any], rule: tuple[str, str, int, str, str, str]
+) -> Callable[..., Any]:
+    argument, field, max_length, arn_type, registry, label = rule
+    check_name = _name_rule(field, max_length)
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def create(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
+        name = signature.bind(self, *args, **kwargs).arguments[argument]
+        check_name(name)
+        existing: Mapping[str, Any] = getattr(self, registry)
+        if name in existing:
+            arn = arn_formatter(arn_type, name, self.account_id, self.region_name)
+            raise ValidationError(message=f'Cannot create already existing {label} "{arn}".')
+        return method(self, *args, **kwargs)
+
+    create._localcloud = True  # type: ignore[attr-defined]
+    return create
+
+
+def _idempotent_start(method: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def start(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs).arguments
+        token = bound.get("client_request_token")
+        if token is not None:
+            pipeline = self.pipelines.get(bound["pipeline_name"])
+            for arn, execution in pipeline.pipeline_executions.items() if pipeline else ():
+                if execution.client_request_token == token:
+                    return {"PipelineExecutionArn": arn}
+        return method(self, *args, **kwargs)
+
+    start._localcloud = True  # type: ignore[attr-defined]
+    return start
+
+
+def canary_instances(traffic_routing: Mapping[str, Any], instance_count: int) -> int:
+    """Instances a canary takes: a count as given, a capacity percentage rounded up."""
+    size = traffic_routing.get("CanarySize") or {}
+    value = size.get("Value", 0)
+    if size.get("Type") == "CAPACITY_PERCENT":
+        return math.ceil(instance_count * value / 100)
+    return int(value)
+
+
+def check_canary(deployment_config: Mapping[str, Any] | None, instance_count: int) -> None:
+    """Refuse a blue/green CANARY larger than half the new fleet (see the module docstring)."""
+    policy = (deployment_config or {}).get("BlueGreenUpdatePolicy") or {}
+    routing = policy.get("TrafficRoutingConfiguration") or {}
+    if routing.get("Type") != "CANARY":
+        return
+    canary = canary_instances(routing, instance_count)
+    if canary > MAX_CANARY_SHARE * instance_count:
+        raise ValidationError(
+            message=f"Canary size {routing.get('CanarySize')} is {canary} of {instance_count} instance(s); "
+            f"it must be at most 50% of the fleet's capacity (use ALL_AT_ONCE or LINEAR for a "
+            "single instance)"
+        )
+
+
+def install() -> None:
+    """Make moto's SageMaker enforce the rules above (idempotent, process-wide)."""
+    for method_name, rule in _CREATES.items():
+        method = getattr(SageMakerModelBackend, method_name)
+        if not getattr(method, "_localcloud", False):
+            setattr(SageMakerModelBackend, method_name, _refusing_existing(method, rule))
+    start = SageMakerModelBackend.start_pipeline_execution
+    if not getattr(start, "_localcloud", False):
+        SageMakerModelBackend.start_pipeline_execution = _idempotent_start(start)  # type: ignore[method-assign]

@@ -1,0 +1,75 @@
+"""The GitHub Actions roles: OIDC trust narrowed to the repository's environments and pull requests."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from infra.app_builder import add_ci_access
+from infra.nag import add_checks
+from pipelines import settings as project_settings
+from tests.infra.conftest import as_list, statements
+
+SETTINGS = dataclasses.replace(project_settings.load("dev"), github_repository="example-org/abalone-mlops")
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    app = cdk.App()
+    stack = add_ci_access(app, SETTINGS)
+    add_checks(app)  # cdk-nag: an unacknowledged finding fails from_stack
+    return Template.from_stack(stack)
+
+
+def _trust(template: Template, purpose: str) -> dict:
+    roles = template.find_resources("AWS::IAM::Role").values()
+    (role,) = [r for r in roles if f"-github-{purpose}-" in r["Properties"]["RoleName"]]
+    (trust,) = statements(role["Properties"]["AssumeRolePolicyDocument"])
+    return trust
+
+
+def test_deploy_is_trusted_for_the_repositorys_environments_only(template: Template) -> None:
+    trust = _trust(template, "deploy")
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": [
+            "repo:example-org/abalone-mlops:environment:dev",
+            "repo:example-org/abalone-mlops:environment:prod",
+        ],
+    }
+
+
+def test_diff_is_trusted_for_pull_requests_and_may_only_look_up(template: Template) -> None:
+    assert _trust(template, "diff")["Condition"]["StringEquals"][
+        "token.actions.githubusercontent.com:sub"
+    ] == ["repo:example-org/abalone-mlops:pull_request"]
+    policies = template.find_resources("AWS::IAM::Policy").values()
+    diff = [p for p in policies if any("Diff" in r["Ref"] for r in p["Properties"]["Roles"])]
+    granted = [s for p in diff for s in statements(p["Properties"]["PolicyDocument"])]
+    assert granted == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Resource": "arn:aws:iam::123456789012:role/cdk-hnb659fds-lookup-role-123456789012-us-east-1",
+        }
+    ]
+
+
+def test_the_deploy_role_cannot_change_iam_beyond_passing_the_pipeline_role(template: Template) -> None:
+    policies = template.find_resources("AWS::IAM::Policy").values()
+    actions = {
+        a
+        for p in policies
+        for s in statements(p["Properties"]["PolicyDocument"])
+        for a in as_list(s["Action"])
+    }
+    assert {a for a in actions if a.startswith("iam:")} == {"iam:PassRole"}
+
+
+def test_the_stack_needs_the_repository() -> None:
+    with pytest.raises(project_settings.SettingsError, match="MLOPS_GITHUB_REPOSITORY"):
+        add_ci_access(cdk.App(), project_settings.load("dev"))

@@ -1,0 +1,65 @@
+"""The CI workflow's supply-chain rules: actions pinned by commit, bounded jobs, prod only from main."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "ci.yml"
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+
+
+def _workflow() -> dict[str, Any]:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def test_every_action_is_pinned_by_a_full_commit_sha() -> None:
+    uses = [step["uses"] for job in _workflow()["jobs"].values() for step in job["steps"] if "uses" in step]
+    assert uses and [u for u in uses if not PINNED.match(u)] == []
+
+
+def test_every_job_has_a_timeout() -> None:
+    jobs = _workflow()["jobs"]
+    assert {
+        name: job.get("timeout-minutes") for name, job in jobs.items() if not job.get("timeout-minutes")
+    } == {}
+
+
+def test_prod_deploys_only_from_main_and_the_deploy_seeds_the_raw_data() -> None:
+    deploy = _workflow()["jobs"]["deploy"]
+    condition = " ".join(deploy["if"].split())
+    assert "inputs.environment != 'prod' || github.ref == 'refs/heads/main'" in condition
+    assert any("seed-data" in step.get("run", "") for step in deploy["steps"])
+
+
+def test_installs_require_the_lock_files_hashes() -> None:
+    makefile = (WORKFLOW.parents[2] / "Makefile").read_text()
+    assert "--require-hashes" in makefile and "--generate-hashes" in makefile
+    lock = (WORKFLOW.parents[2] / "requirements.lock").read_text()
+    pins = [line for line in lock.splitlines() if re.match(r"^[A-Za-z0-9_.-]+==", line)]
+    assert pins and all(line.rstrip().endswith("\\") for line in pins)  # each followed by --hash lines
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    return dict(
+        match.groups()
+        for match in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", lock.read_text(), re.MULTILINE)
+    )
+
+
+def test_the_image_base_is_a_digest_and_its_packages_come_from_a_hashed_lock() -> None:
+    root = WORKFLOW.parents[2]
+    dockerfile = (root / "Dockerfile").read_text()
+    (base,) = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
+    assert re.fullmatch(r"[\w./:-]+@sha256:[0-9a-f]{64}", base)
+    assert "pip install --require-hashes" in dockerfile and "requirements.lock" in dockerfile
+    image, project = (
+        _pins(root / "processing_scripts" / "requirements.lock"),
+        _pins(root / "requirements.lock"),
+    )
+    # the image runs the versions the test suite ran (xgboost-cpu is the image's name for xgboost)
+    shared = {name for name in image if name in project}
+    assert len(shared) > 15 and {n: image[n] for n in shared} == {n: project[n] for n in shared}
