@@ -19,7 +19,7 @@ export MLOPS_ENV := $(ENV)
 MLOPS_BASE_IMAGE ?=
 OFFLINE_BASE_IMAGE := mlops-offline-base:python3.11-bookworm
 
-.PHONY: help install test test-fast test-containers check synth demo bench lint typecheck imports format golden lock image base-image clean
+.PHONY: help install test test-fast test-containers fuzz check synth demo bench lint typecheck imports format golden lock image base-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,13 @@ test-fast: install ## the suite without the slow end-to-end tests
 
 test-containers: install ## only the Docker tests: the project's jobs and model served in its image (needs Docker)
 	$(PY) -m pytest tests/containers
+
+FUZZ_EXAMPLES ?= 300
+fuzz: install ## the robustness campaign: FUZZ_EXAMPLES (300) malformed inputs per entry point, then its tally
+	rm -f build/fuzz.jsonl && mkdir -p build
+	FUZZ_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=build/fuzz.jsonl \
+		$(PY) -m pytest tests/robustness -p no:cacheprovider -q; status=$$?; \
+		$(PY) -m tests.robustness.campaign build/fuzz.jsonl; exit $$status
 
 synth: install ## write build/pipelines/*.json and cdk.out/*.template.json (offline, deterministic)
 	$(PY) -m pipelines --env $(ENV) synth

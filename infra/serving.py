@@ -50,6 +50,7 @@ class ServingStack(cdk.Stack):
             purpose="deploy",
             permissions=iam.deploy_function(settings, key_arn),
             timeout=DEPLOY_TIMEOUT,
+            reserved_concurrency=1,  # one deployment at a time; the handler is race-safe regardless
         )
         events.Rule(
             self,

@@ -45,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         len(baseline.features),
         out_dir,
     )
+    if (left_out := baseline.left_out()) is not None:
+        log.warning("%s", left_out)
 
 
 if __name__ == "__main__":

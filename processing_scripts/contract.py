@@ -134,3 +134,5 @@ CONSTRAINTS_FILE = "constraints.json"
 VIOLATIONS_FILE = "constraint_violations.json"
 DRIFT_SUMMARY_FILE = "drift_summary.json"
 REPORT_FILE = "report.html"
+# What reading the baseline's dataset found: rows used, and every row left out with its reason.
+BASELINE_READING_FILE = "baseline_reading.json"

@@ -23,8 +23,7 @@ import numpy as np
 import xgboost as xgb
 
 from processing_scripts import dataset, model_io
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)  # the largest input value the model can take
+from processing_scripts.tabular_io import FLOAT32_MAX
 
 CONTENT_TYPE = "text/csv"
 FEATURES = tuple(dataset.feature_names())

@@ -7,14 +7,19 @@ baseline (given, or the one registered with the model package the endpoint serve
 job's output folder, and publishes CloudWatch metrics the drift alarm watches.
 
 Exit status: 0 when the check ran (drift or not) and when there was nothing to check (no metrics are
-published then); 1 with a one-line reason when the input could not be checked (no baseline, data
-that does not match the baseline's features): the pipeline step fails visibly instead of reporting
-a verdict it does not have.
+published then): an empty window, and, with no ``--baseline-uri``, an endpoint not deployed yet or a
+served model package without a registered baseline (the schedule runs from the stack's first deploy,
+before any model: it must not alarm every hour until then). 1 with a one-line reason when the input
+could not be checked (a given baseline that is missing or malformed, a capture URI that is not an
+S3 URI or names a bucket that does not exist, a window outside the calendar, data that does not
+match the baseline's features): the pipeline step fails visibly instead of reporting a verdict it
+does not have.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -23,7 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from processing_scripts import contract, dataset, job
+from processing_scripts import contract, dataset, job, s3_uri
 from processing_scripts.aws_clients import AwsClients, AwsTarget
 from processing_scripts.drift import engine, metrics, sources
 from processing_scripts.drift.capture import TimeWindow, parse_time
@@ -59,6 +64,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class NothingToCheckYet(Exception):  # noqa: N818  (a verdict, not an error)
+    """No endpoint, or no baseline for what it serves, yet: the schedule runs from the first deploy
+    of the stack, before any model is deployed, and must not fail (alarm, email) every hour until then."""
+
+
 def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> tuple[str, str]:
     """(statistics, constraints) S3 URIs registered with the model package the endpoint serves."""
     try:
@@ -66,12 +76,11 @@ def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> tuple[str, str]:
     except ClientError as err:
         # SageMaker answers ValidationException "Could not find endpoint" for a missing endpoint
         # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).
-        if err.response.get("Error", {}).get("Code") != "ValidationException":
-            raise
-        raise DriftInputError(
-            f"endpoint {endpoint} does not exist, so there is no deployed model to take a baseline "
-            "from: run the training pipeline first, or pass BaselineUri"
-        ) from err
+        if "could not find" in str(err).lower():
+            raise NothingToCheckYet(
+                f"endpoint {endpoint} is not deployed yet (run the training pipeline first, or pass BaselineUri)"
+            ) from err
+        raise
     variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
     model = sagemaker.describe_model(ModelName=variants[0]["ModelName"])
     containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
@@ -87,9 +96,9 @@ def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> tuple[str, str]:
     try:
         return quality["Statistics"]["S3Uri"], quality["Constraints"]["S3Uri"]
     except KeyError as err:
-        raise DriftInputError(
-            f"model package {package} has no DriftCheckBaselines.ModelDataQuality statistics/constraints: "
-            "register it with the baseline step's outputs, or pass --baseline-uri"
+        raise NothingToCheckYet(
+            f"model package {package} has no DriftCheckBaselines.ModelDataQuality statistics/constraints "
+            "yet: register it with the baseline step's outputs, or pass --baseline-uri"
         ) from err
 
 
@@ -101,14 +110,32 @@ def ground_truth_files(storage: Storage, uri: str, window: TimeWindow) -> list[S
     return [f for f in files if not (m := _HOUR_IN_KEY.search(f.uri)) or "".join(m.groups()) >= first_hour]
 
 
+def _window(args: argparse.Namespace) -> TimeWindow:
+    try:
+        return TimeWindow.ending(parse_time(args.window_end) if args.window_end else None, args.window_hours)
+    except (DriftInputError, ValueError, OverflowError) as err:
+        reason = "it reaches outside the years 1-9999" if isinstance(err, OverflowError) else str(err)
+        raise job.JobInputError(
+            f"--window-end {args.window_end or '(now)'} --window-hours {args.window_hours:g}: {reason}"
+        ) from err
+
+
+def _check_capture_uri(uri: str) -> None:
+    """A wrong capture URI is an error, never "nothing to check" (which an empty window is)."""
+    try:
+        s3_uri.split(uri)
+    except s3_uri.S3UriError as err:
+        raise job.JobInputError(f"--capture-uri {uri!r}: {err}") from err
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     clients = AwsClients(AwsTarget.from_env())
     storage = Storage(lambda: clients.s3)
+    out_dir = Path(contract.host_path(contract.Monitor.REPORT))
+    window = _window(args)
+    _check_capture_uri(args.capture_uri)
     try:
-        window = TimeWindow.ending(
-            parse_time(args.window_end) if args.window_end else None, args.window_hours
-        )
         if args.baseline_uri:
             baseline = engine.load_baseline(storage, args.baseline_uri)
         else:
@@ -118,10 +145,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         source = sources.open_source(storage, args.capture_uri, window=window)
         truth = ground_truth_files(storage, args.ground_truth_uri, window) if args.ground_truth_uri else None
         result = engine.run_check(baseline, source, ground_truth=truth, problem_type=args.problem_type)
+    except NothingToCheckYet as reason:
+        summary = {"version": 1, "verdict": engine.NOTHING_TO_CHECK, "message": f"nothing to check: {reason}"}
+        job.write_all_or_nothing({out_dir / contract.DRIFT_SUMMARY_FILE: json.dumps(summary, indent=2)})
+        log.info("%s (no metrics published)", summary["message"])
+        return
     except (DriftInputError, ValueError) as err:
         raise job.JobInputError(str(err)) from err
+    except ClientError as err:  # a bucket that does not exist, or one this job may not read
+        code = err.response.get("Error", {}).get("Code", "?")
+        raise job.JobInputError(f"{err.operation_name} failed with {code}: {err}") from err
 
-    out_dir = Path(contract.host_path(contract.Monitor.REPORT))
     files = engine.check_outputs(result, report=not args.no_report)
     job.write_all_or_nothing({out_dir / name: text for name, text in files.items()})
     names = metrics.MetricNames(

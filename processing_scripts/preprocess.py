@@ -216,15 +216,18 @@ def encode(data: pd.DataFrame) -> pd.DataFrame:
     return encoded[SplitSchema.from_dataset().columns]
 
 
-def split(data: pd.DataFrame, ratios: Sequence[float], seed: int) -> dict[str, pd.DataFrame]:
-    """Shuffle with ``seed`` and cut at the cumulative ratios; every split must get at least one row."""
+def split(
+    data: pd.DataFrame, ratios: Sequence[float], seed: int, source: object = "the input"
+) -> dict[str, pd.DataFrame]:
+    """Shuffle with ``seed`` and cut at the cumulative ratios; every split must get at least one row
+    (``source`` names where the rows came from in the refusal)."""
     order = np.random.default_rng(seed).permutation(len(data))
     cuts = np.round(np.cumsum(ratios)[:-1] * len(data)).astype(int)
     parts = dict(zip(SPLIT_DIRS, np.split(order, cuts), strict=True))
     empty = [name for name, rows in parts.items() if len(rows) == 0]
     if empty:
         raise JobInputError(
-            f"only {len(data)} usable row(s): too few to give the {', '.join(empty)} split(s) any rows "
+            f"only {len(data)} usable row(s) in {source}: too few to give the {', '.join(empty)} split(s) any rows "
             f"with ratios {','.join(map(str, ratios))}"
         )
     return {name: data.iloc[rows] for name, rows in parts.items()}
@@ -255,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise JobInputError(
             f"no usable rows in {raw_dir}: all {len(raw)} rows were dropped (see warnings above)"
         )
-    splits = split(encode(data), args.split_ratios, args.seed)
+    splits = split(encode(data), args.split_ratios, args.seed, raw_dir)
     log.info(
         "kept %d of %d rows; split with seed %d: %s",
         len(data),

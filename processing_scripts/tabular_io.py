@@ -67,7 +67,9 @@ def read_text(path: Path) -> str:
 def read_csv(path: Path, *, header: bool) -> pd.DataFrame:
     """Parse a CSV file into stripped strings (NA for empty cells) plus the :data:`LINE` column.
 
-    Blank lines are dropped but still counted, so :data:`LINE` matches what an editor shows.
+    Blank lines are dropped but still counted, so :data:`LINE` matches what an editor shows. A line
+    with delimiters but no value in any cell (``,,,,``) is a row with nothing in it: dropped too, and
+    logged with its count and lines, never silently.
     """
     text = read_text(path)
     try:
@@ -89,7 +91,18 @@ def read_csv(path: Path, *, header: bool) -> pd.DataFrame:
     frame = frame.apply(lambda column: column.str.strip()).replace("", pd.NA)
     frame[LINE] = np.arange(len(frame)) + (2 if header else 1)
     blank = frame.drop(columns=LINE).isna().all(axis=1)
+    lines = text.splitlines()
+    empty_rows = [n for n in frame.loc[blank, LINE].tolist() if n <= len(lines) and lines[n - 1].strip()]
+    if empty_rows:
+        shown = ", ".join(map(str, empty_rows[:5])) + (", ..." if len(empty_rows) > 5 else "")
+        log.warning(
+            "dropped %d row(s) with no value in any cell: %s line(s) %s", len(empty_rows), path, shown
+        )
     return frame.loc[~blank].reset_index(drop=True)
+
+
+MAX_EXACT_INTEGER = 2**53 - 1
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the largest value XGBoost (float32 inside) can take
 
 
 def to_numbers(frame: pd.DataFrame, column: str, *, path: Path, integer: bool = False) -> pd.Series:
@@ -108,6 +121,15 @@ def to_numbers(frame: pd.DataFrame, column: str, *, path: Path, integer: bool = 
             row = fractional.idxmax()
             raise JobInputError(
                 f"{path}: line {frame.at[row, LINE]}, column '{column}': {values[row]!r} is not a whole number"
+            )
+        # Beyond 2**53 a float64 no longer holds every whole number, and past 2**63 the int64 cast
+        # wraps (1e19 became -9223372036854775808): refuse rather than train on a different label.
+        huge = numbers.abs() > MAX_EXACT_INTEGER
+        if huge.any():
+            row = huge.idxmax()
+            raise JobInputError(
+                f"{path}: line {frame.at[row, LINE]}, column '{column}': {values[row]!r} is beyond "
+                f"±{MAX_EXACT_INTEGER}, the largest whole number stored exactly"
             )
     return numbers
 
@@ -133,6 +155,13 @@ def read_numeric_table(directory: Path, columns: Sequence[str]) -> pd.DataFrame:
         if missing.any().any():
             row, column = missing.stack().idxmax()
             raise JobInputError(f"{path}: line {frame.at[row, LINE]}, column '{column}' is empty")
+        beyond = numbers.abs() > FLOAT32_MAX
+        if beyond.any().any():  # finite here, but inf in XGBoost, which refused it with a C++ trace
+            row, column = beyond.stack().idxmax()
+            raise JobInputError(
+                f"{path}: line {frame.at[row, LINE]}, column '{column}': {frame.at[row, column]!r} is "
+                "outside float32, the range the model computes in"
+            )
         log.info("read %d rows from %s", len(numbers), path)
         parts.append(numbers)
     return pd.concat(parts, ignore_index=True)

@@ -211,11 +211,13 @@ def _package_arn(event: dict[str, Any], config: DeployConfig) -> str:
             raise DeployError(f"{PACKAGE_EVENT} event has no detail.ModelPackageArn")
         return arn
     arn = event.get("model_package_arn")
+    if arn is not None and (not isinstance(arn, str) or not arn):
+        raise DeployError(f"event.model_package_arn must be a model package ARN, got {arn!r}")
     if not arn:
         raise DeployError(
             "event has neither detail-type "
             f"{PACKAGE_EVENT!r}/{ENDPOINT_EVENT!r} nor a 'model_package_arn' field "
-            f"(got keys: {', '.join(sorted(event)) or 'none'})"
+            f"(got keys: {', '.join(map(repr, sorted(event))) or 'none'})"  # repr: a key may hold a newline
         )
     endpoint = event.get("endpoint_name", config.endpoint_name)
     if endpoint != config.endpoint_name:

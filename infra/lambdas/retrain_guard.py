@@ -8,9 +8,13 @@ pipeline only when
 1. no execution of it is Executing or Stopping, and
 2. none started within the cooldown (``COOLDOWN_MINUTES``),
 
-and passes a ClientRequestToken derived from the triggering event's id, so two deliveries of the same
-event can start at most one execution even if they race. The function's reserved concurrency is 1,
-which serializes the check-then-start sequence.
+Check-then-start is made race-safe by construction, not by timing: the ClientRequestToken is derived
+from what the check saw (the pipeline and its newest execution, or none). Every trigger that decided
+"start" from the same state (duplicate deliveries, or distinct alarm events handled at once) sends the
+same token, and SageMaker completes a token's start no more than once, so they all get one execution;
+a trigger that looks after that start sees it and skips. The function's reserved concurrency of 1
+serializes invocations on top of that, but correctness no longer depends on it (a local run, a retry
+or a changed template may run two at once).
 
 It also adds the data-snapshot parameter (its name comes from ``DATA_SNAPSHOT_PARAMETER``) set to
 the triggering event's ``time``, unless the rule's Input already sets it. SageMaker's step cache keys
@@ -122,11 +126,6 @@ class RetrainRequest:
             )
         return [*self.parameters, {"Name": parameter, "Value": self.event_time}]
 
-    @property
-    def client_request_token(self) -> str:
-        """Same event id -> same token -> SageMaker starts at most one execution (32-128 chars)."""
-        return hashlib.sha256(f"{self.pipeline_name}:{self.event_id}".encode()).hexdigest()
-
 
 def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str, str]) -> dict[str, Any]:
     """Start the pipeline or say why not: ``{"action", "reason", "pipeline_execution_arn", "parameters"}``."""
@@ -142,15 +141,20 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
     # The cooldown is measured at the event's time, not the Lambda's: a delivery EventBridge retried
     # later is judged against the starts around its alarm, and simulate's events carry its clock.
     now = datetime.fromisoformat(request.event_time) if request.event_time else datetime.now(UTC)
-    reason = _reason_to_skip(sagemaker, request.pipeline_name, config.cooldown_minutes, now)
+    summaries = _recent_executions(sagemaker, request.pipeline_name)
+    reason = _reason_to_skip(summaries, config.cooldown_minutes, now)
     if reason:
         return {**result, "action": "skipped", "reason": reason}
-    started = sagemaker.start_pipeline_execution(
-        PipelineName=request.pipeline_name,
-        PipelineParameters=parameters,
-        PipelineExecutionDescription=f"retraining triggered by {request.source} event {request.event_id}",
-        ClientRequestToken=request.client_request_token,
-    )
+    try:
+        started = sagemaker.start_pipeline_execution(
+            PipelineName=request.pipeline_name,
+            PipelineParameters=parameters,
+            PipelineExecutionDescription=f"retraining triggered by {request.source} event {request.event_id}",
+            ClientRequestToken=client_request_token(request.pipeline_name, summaries),
+        )
+    except sagemaker.exceptions.ConflictException:
+        # The token's start completed already, with another trigger's parameters: that run is the one.
+        return {**result, "action": "skipped", "reason": "a concurrent trigger started the run"}
     arn = started["PipelineExecutionArn"]
     return {
         **result,
@@ -168,13 +172,23 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 _client = functools.cache(boto3.client)
 
 
-def _reason_to_skip(sagemaker: Any, pipeline_name: str, cooldown_minutes: int, now: datetime) -> str | None:
-    summaries = sagemaker.list_pipeline_executions(
+def client_request_token(pipeline_name: str, summaries: list[dict[str, Any]]) -> str:
+    """The same for every trigger that saw the same newest execution (or none): one start among
+    them completes (SageMaker's token length is 32-128 characters; a SHA-256 hex is 64)."""
+    newest = max(summaries, key=lambda s: s["StartTime"])["PipelineExecutionArn"] if summaries else "none"
+    return hashlib.sha256(f"{pipeline_name}:after:{newest}".encode()).hexdigest()
+
+
+def _recent_executions(sagemaker: Any, pipeline_name: str) -> list[dict[str, Any]]:
+    return sagemaker.list_pipeline_executions(
         PipelineName=pipeline_name,
         SortBy="CreationTime",
         SortOrder="Descending",
         MaxResults=RECENT_EXECUTIONS,
     )["PipelineExecutionSummaries"]
+
+
+def _reason_to_skip(summaries: list[dict[str, Any]], cooldown_minutes: int, now: datetime) -> str | None:
     active = [s for s in summaries if s.get("PipelineExecutionStatus") in ACTIVE_STATUSES]
     if active:
         return f"execution {active[0]['PipelineExecutionArn']} is {active[0]['PipelineExecutionStatus']}"

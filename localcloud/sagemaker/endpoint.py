@@ -57,6 +57,9 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's Body limit (see _content
 # How often the server's loop checks for a stop request, so how long stop() can wait for it
 # (socketserver's default, 0.5 s, was paid by every endpoint a story or test stopped).
 _STOP_POLL_SECONDS = 0.05
+# How long stop() waits for requests already being answered (a model answers in milliseconds).
+_DRAIN_SECONDS = 30.0
+STOPPING_MESSAGE = b"the endpoint is stopping; send the request again once it is back\n"
 
 
 class EndpointError(RuntimeError):
@@ -327,9 +330,16 @@ class LocalEndpoint(Service):
         self.capture = CaptureWriter(clients.s3, self.endpoint_name)
         self.metrics = InvocationMetrics(clients.cloudwatch, self.endpoint_name)
         self.swaps: list[Deployment] = []
+        # Requests being answered, and whether new ones are still admitted: stop() refuses new
+        # requests (keep-alive connections outlive the listening socket), waits for these, then
+        # flushes, so every answered request's capture is written.
+        self._requests = threading.Condition()
+        self._in_flight = 0
+        self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
+        self._stopping = False
         handler = type("Handler", (_Handler,), {"endpoint": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
@@ -344,6 +354,10 @@ class LocalEndpoint(Service):
         log.info("local endpoint %s listening on %s", self.endpoint_name, self.url)
 
     def stop(self) -> None:
+        with self._requests:
+            self._stopping = True
+            if not self._requests.wait_for(lambda: self._in_flight == 0, timeout=_DRAIN_SECONDS):
+                log.warning("stopping with %d requests still being answered", self._in_flight)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -355,6 +369,10 @@ class LocalEndpoint(Service):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def flush(self) -> list[str]:
         """Write buffered capture and metrics now; returns the capture files written."""
@@ -413,7 +431,20 @@ class LocalEndpoint(Service):
 
     # -- one request ---------------------------------------------------------------------------------
     def invoke(self, body: bytes, content_type: str, inference_id: str | None) -> tuple[int, str, bytes]:
-        """Answer one request: (status, content type, body). Captures and counts it."""
+        """Answer one request: (status, content type, body). Captures and counts it; once the
+        endpoint is stopping, refuses it (503) rather than answer it after the last flush."""
+        with self._requests:
+            if self._stopping:
+                return 503, "text/plain", STOPPING_MESSAGE
+            self._in_flight += 1
+        try:
+            return self._answer(body, content_type, inference_id)
+        finally:
+            with self._requests:
+                self._in_flight -= 1
+                self._requests.notify_all()
+
+    def _answer(self, body: bytes, content_type: str, inference_id: str | None) -> tuple[int, str, bytes]:
         served = self._served  # snapshot: a concurrent swap does not affect this request
         if served is None:
             return 503, "text/plain", b"no model deployed to this endpoint yet\n"
@@ -493,6 +524,8 @@ class _Handler(BaseHTTPRequestHandler):
         status, content_type, out = self.endpoint.invoke(
             body, self.headers.get("Content-Type", ""), self.headers.get(INFERENCE_ID_HEADER)
         )
+        if self.endpoint.stopping:
+            self.close_connection = True  # a kept-alive connection must not outlive the endpoint
         self._send(status, content_type, out)
 
     def _send(self, status: int, content_type: str, body: bytes) -> None:
@@ -500,6 +533,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header(VARIANT_HEADER, self.endpoint.variant)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 

@@ -39,8 +39,10 @@ def local_definition(settings: Settings, pipeline_name: str, definition_file: Pa
 
 
 def read_definition_file(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; anything else is one line naming the file and the place."""
+    regenerate = "regenerate it with `pipelines synth`"
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as err:
         raise CliError(
             f"cannot read {path}: {err.strerror}",
@@ -48,13 +50,26 @@ def read_definition_file(path: Path) -> dict[str, Any]:
             CliError.NOT_FOUND,
         ) from err
     try:
+        text = raw.decode("utf-8-sig")  # JSON is UTF-8 (RFC 8259 section 8.1); a BOM is tolerated
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise CliError(
+            f"{path}:{line}: byte 0x{raw[err.start]:02x} is not UTF-8; a definition is UTF-8 JSON",
+            regenerate,
+            CliError.INVALID,
+        ) from err
+    try:
         definition = json.loads(text)
     except json.JSONDecodeError as err:
         raise CliError(
-            f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})",
-            "regenerate it with `pipelines synth`",
-            CliError.INVALID,
+            f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})", regenerate, CliError.INVALID
         ) from err
+    except RecursionError:
+        raise CliError(
+            f"{path}: JSON nested too deeply to read (a definition nests a few levels)",
+            regenerate,
+            CliError.INVALID,
+        ) from None
     if not isinstance(definition, dict):
         raise CliError(f"{path}: a pipeline definition is a JSON object", exit_code=CliError.INVALID)
     return definition

@@ -78,6 +78,8 @@ def baseline(
             result = engine.build_baseline(source, config, progress)
     for path in write_files(out, result.outputs()):
         console.print(f"wrote [bold]{path}[/]")
+    if (left_out := result.left_out()) is not None:
+        console.print(left_out, style="yellow", markup=False)
     console.print(
         f"[dim]{result.statistics.item_count:,} rows, {len(result.features)} features "
         f"in {time.perf_counter() - started:.1f}s[/]"

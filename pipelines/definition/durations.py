@@ -25,4 +25,7 @@ def parse_expire_after(text: object) -> timedelta | None:
         raise ValueError(f"ExpireAfter {text!r} is not an ISO 8601 duration such as P30D or PT1H")
     parts = {k: int(v or 0) for k, v in match.groupdict().items()}
     days = parts["years"] * 365 + parts["months"] * 30 + parts["weeks"] * 7 + parts["days"]
-    return timedelta(days=days, hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"])
+    try:
+        return timedelta(days=days, hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"])
+    except OverflowError:  # beyond timedelta's 999,999,999 days: no cache entry lives that long anyway
+        raise ValueError(f"ExpireAfter {text!r} is longer than any duration this can hold") from None

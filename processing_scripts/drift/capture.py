@@ -12,7 +12,10 @@ SageMaker writes one JSON object per request under
 
 Decoding is columnar: a file is parsed by pyarrow's JSON reader in one call, CSV payloads of all
 requests are joined and parsed by pyarrow's CSV reader in one call, features mapped by position to
-the baseline's feature order (capture CSV has no header). Only when a file holds a line that is not
+the baseline's feature order (capture CSV has no header). A payload that could leak into the next
+one (an unterminated quote) or that holds no row is counted alone before the join, and the join's
+row count is verified against the payloads' lines; on any mismatch every payload is parsed on its
+own, so one bad request never swallows the requests after it. Only when a file holds a line that is not
 valid JSON does it fall back to reading that file line by line, so every malformed line is counted
 with its file and line number instead of failing the file or vanishing. JSON payloads and base64
 decoding are per request (not per row). Rows with the wrong number of values are counted by their
@@ -24,9 +27,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import io
 import json
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -71,6 +76,9 @@ GROUND_TRUTH_SCHEMA = pa.schema(
 )
 
 
+TOO_DEEP = "JSON nested too deeply to read"
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
+
 # -- what pyarrow's JSON reader may be given ---------------------------------------------------
 _NON_OBJECT_LINE = re.compile(rb"^[ \t\r]*[^{ \t\r\n]", re.MULTILINE)
 
@@ -86,8 +94,21 @@ def first_non_object_line(raw: bytes) -> int | None:
     return None if match is None else raw.count(b"\n", 0, match.start()) + 1
 
 
+def decompressed(raw: bytes, label: str, stats: ReadStats) -> bytes | None:
+    """A file's bytes, gunzipped when its name ends in ``.gz``; None (counted) when that fails, so
+    one corrupt file is a counted reason rather than a failed job."""
+    if not label.endswith(".gz"):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as err:
+        stats.bad(f"not a readable gzip file ({err})", label)
+        return None
+
+
 # -- the time window ---------------------------------------------------------------------------
 MAX_WINDOW_HOURS = 366 * 24
+_LAST_END = datetime.max.replace(tzinfo=UTC) - timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -108,7 +129,15 @@ class TimeWindow:
         if end_time.tzinfo is None:
             end_time = end_time.replace(tzinfo=UTC)
         end_time = end_time.astimezone(UTC)
-        return cls(start=end_time - timedelta(hours=hours), end=end_time)
+        # Hour folders are listed up to the one after the end's hour: both must be datetimes.
+        if end_time > _LAST_END:
+            raise DriftInputError(f"the window ends at {end_time.isoformat()}, past the year 9999")
+        try:
+            return cls(start=end_time - timedelta(hours=hours), end=end_time)
+        except OverflowError:
+            raise DriftInputError(
+                f"a window of {hours:g} hours ending at {end_time.isoformat()} starts before year 1"
+            ) from None
 
     def hours(self) -> list[datetime]:
         """Start of every hour folder that overlaps the window."""
@@ -221,11 +250,10 @@ class CaptureDecoder:
         return self._features(records, label)
 
     # -- lines -> records ----------------------------------------------------------------------
-    def _records(self, raw: bytes, label: str) -> _Records | None:
-        if label.endswith(".gz"):
-            import gzip
-
-            raw = gzip.decompress(raw)
+    def _records(self, stored: bytes, label: str) -> _Records | None:
+        raw = decompressed(stored, label, self.stats)
+        if raw is None:
+            return None
         if first_non_object_line(raw) is not None:  # pyarrow's reader would crash on it
             return self._records_line_by_line(raw, label)
         options = pajson.ParseOptions(explicit_schema=CAPTURE_SCHEMA, unexpected_field_behavior="ignore")
@@ -261,6 +289,9 @@ class CaptureDecoder:
                 doc = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 self.stats.bad("not valid JSON", f"{label} line {number}")
+                continue
+            except RecursionError:
+                self.stats.bad(TOO_DEEP, f"{label} line {number}")
                 continue
             capture = doc.get("captureData") if isinstance(doc, dict) else None
             inp = _as_dict(capture, "endpointInput")
@@ -331,7 +362,12 @@ class CaptureDecoder:
         tables = []
         csv_rows = ok & (kinds == "csv")
         if csv_rows.any():
-            tables.append(self._csv_rows(pc.filter(payloads, pa.array(csv_rows)), label))
+            selected = np.flatnonzero(csv_rows)
+            tables.append(
+                self._csv_rows(
+                    pc.filter(payloads, pa.array(csv_rows)).to_pylist(), records.line[selected], label
+                )
+            )
         json_rows = ok & (kinds == "json")
         if json_rows.any():
             selected = np.flatnonzero(json_rows)
@@ -350,30 +386,28 @@ class CaptureDecoder:
             self.stats.rows += table.num_rows
         return [t for t in tables if t.num_rows]
 
-    def _csv_rows(self, payloads: pa.Array, label: str) -> pa.Table:
-        """All CSV payloads parsed in one pyarrow call, columns named by the baseline's features.
+    def _csv_rows(self, payloads: list[str | None], lines: np.ndarray, label: str) -> pa.Table:
+        """The CSV payloads' rows, columns named by the baseline's features.
 
         First with the baseline's types (fast); if a value does not convert (text in a numeric
         feature), again with every column as text so the profiles count the mismatches."""
-        text = "\n".join(p.rstrip("\r\n") for p in payloads.to_pylist()).encode()
+        usable: list[str] = []
+        usable_lines: list[int] = []
+        for payload, line in zip(payloads, lines.tolist(), strict=True):
+            text = (payload or "").strip("\r\n")
+            if not text.strip():
+                self.stats.bad("empty CSV payload (no values)", f"{label} line {line}")
+            elif text.count('"') % 2:
+                self.stats.bad('CSV payload with an unterminated quote (")', f"{label} line {line}")
+            else:
+                usable.append(text)
+                usable_lines.append(line)
         self.stats.column_issues.expected = len(self.features)
         as_text = {name: pa.string() for name in self.features}
         for types in (self.column_types, as_text):
             attempt = RowCountIssues()
-
-            def skip(row: pacsv.InvalidRow, attempt: RowCountIssues = attempt) -> str:
-                attempt.record(row.actual_columns, f"{label}: a request with {row.actual_columns} values")
-                return "skip"
-
-            options = {
-                "read_options": pacsv.ReadOptions(column_names=self.features, use_threads=True),
-                "parse_options": pacsv.ParseOptions(invalid_row_handler=skip),
-                "convert_options": pacsv.ConvertOptions(
-                    column_types=types, null_values=NULL_VALUES, strings_can_be_null=True
-                ),
-            }
             try:
-                table = pacsv.read_csv(io.BytesIO(text), **options)
+                table = self._parse_joined(usable, usable_lines, types, attempt, label)
             except pa.ArrowInvalid as err:
                 if types is not as_text and "conversion error" in str(err).lower():
                     continue
@@ -381,6 +415,56 @@ class CaptureDecoder:
             self.stats.column_issues.merge(attempt)
             return table
         raise AssertionError("reading every column as text cannot fail conversion")
+
+    def _parse_joined(
+        self,
+        payloads: list[str],
+        lines: list[int],
+        types: dict[str, pa.DataType],
+        issues: RowCountIssues,
+        label: str,
+    ) -> pa.Table:
+        """All payloads in one pyarrow call; each on its own when the rows do not add up."""
+        if not payloads:  # every one was counted as unusable; pyarrow calls an empty text an error
+            return pa.table({name: pa.array([], types.get(name, pa.string())) for name in self.features})
+        row_lines = np.repeat(lines, [_csv_row_count(p) for p in payloads])
+        joined = RowCountIssues()
+        table = self._read_csv("\n".join(payloads), row_lines, types, joined, label)
+        if table.num_rows + joined.total == row_lines.size:
+            issues.merge(joined)
+            return table
+        tables = []  # a payload's quoting spilled over into the next one: never trust the join
+        for payload, line in zip(payloads, lines, strict=True):
+            try:
+                tables.append(self._read_csv(payload, np.asarray([line]), types, issues, label))
+            except pa.ArrowInvalid as err:
+                if "conversion error" in str(err).lower():
+                    raise
+                self.stats.bad(f"CSV payload cannot be parsed ({_first_line(err)})", f"{label} line {line}")
+        return pa.concat_tables(tables) if tables else table.slice(0, 0)
+
+    def _read_csv(
+        self,
+        text: str,
+        row_lines: np.ndarray,
+        types: dict[str, pa.DataType],
+        issues: RowCountIssues,
+        label: str,
+    ) -> pa.Table:
+        def skip(row: pacsv.InvalidRow) -> str:
+            number = row.number or 0  # pyarrow numbers the non-empty rows from 1 when single-threaded
+            line = row_lines[min(number, row_lines.size) - 1] if number > 0 else row_lines[0]
+            issues.record(row.actual_columns, f"{label} line {line}: a row with {row.actual_columns} values")
+            return "skip"
+
+        return pacsv.read_csv(
+            io.BytesIO(text.encode()),
+            read_options=pacsv.ReadOptions(column_names=self.features, use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, null_values=NULL_VALUES, strings_can_be_null=True
+            ),
+        )
 
     def _json_rows(self, payloads: list[str | None], lines: np.ndarray, label: str) -> list[pa.Table]:
         positional: list[list[Any]] = []
@@ -390,6 +474,9 @@ class CaptureDecoder:
                 rows = _json_instances(json.loads(payload or ""))
             except (json.JSONDecodeError, ValueError) as err:
                 self.stats.bad(f"JSON payload not understood ({err})", f"{label} line {line}")
+                continue
+            except RecursionError:
+                self.stats.bad(TOO_DEEP, f"{label} line {line}")
                 continue
             for row in rows:
                 if isinstance(row, dict):
@@ -490,6 +577,15 @@ def _line_numbers(raw: bytes, count: int) -> np.ndarray:
     lines = raw.split(b"\n")
     numbers = np.flatnonzero([bool(line.strip()) for line in lines]) + 1
     return numbers[:count] if numbers.size >= count else np.arange(1, count + 1)
+
+
+def _csv_row_count(payload: str) -> int:
+    """Rows pyarrow reads from a payload: its non-empty lines (any of the three line breaks)."""
+    return sum(1 for line in _LINE_BREAK.split(payload) if line)
+
+
+def _first_line(err: object) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _as_dict(parent: Any, key: str) -> dict[str, Any]:

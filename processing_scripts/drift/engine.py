@@ -55,17 +55,35 @@ CHECKED = (DRIFT, NO_DRIFT)
 class Baseline:
     statistics: DatasetStatistics
     constraints: Constraints
+    # What reading the dataset found (built baselines only): every row left out is counted there.
+    reading: dict[str, Any] | None = None
 
     @property
     def features(self) -> list[str]:
         return [f.name for f in self.constraints.features]
 
+    def left_out(self) -> str | None:
+        """One line on the rows the baseline does not include, or None when every row is in it."""
+        if not self.reading or not self.reading.get("rows_left_out"):
+            return None
+        reading = self.reading
+        return (
+            f"{reading['rows_left_out']} of {reading['rows_left_out'] + reading['rows']} rows left out "
+            f"({reading['rows_with_wrong_value_count']} with a different number of values than the "
+            f"{reading['columns']} columns, {reading['rows_in_unterminated_quotes']} inside an "
+            f"unterminated quote), e.g. {'; '.join(reading['row_examples'][:3])}; "
+            f"see {contract.BASELINE_READING_FILE}"
+        )
+
     def outputs(self) -> dict[str, str]:
         """File name -> content, for the caller to write (atomically, in a job)."""
-        return {
+        files = {
             contract.STATISTICS_FILE: json_text(self.statistics.to_json()),
             contract.CONSTRAINTS_FILE: json_text(self.constraints.to_json()),
         }
+        if self.reading is not None:
+            files[contract.BASELINE_READING_FILE] = json_text(self.reading)
+        return files
 
 
 def load_baseline(storage: Storage, location: str) -> Baseline:
@@ -79,7 +97,8 @@ def load_baseline_files(storage: Storage, statistics_uri: str, constraints_uri: 
     """Read the two baseline files from wherever they are (a model package names each one)."""
     docs = [parse_json(_read(storage, uri), uri) for uri in (statistics_uri, constraints_uri)]
     baseline = Baseline(
-        DatasetStatistics.from_json(docs[0], statistics_uri), Constraints.from_json(docs[1], constraints_uri)
+        _from_json(DatasetStatistics.from_json, docs[0], statistics_uri),
+        _from_json(Constraints.from_json, docs[1], constraints_uri),
     )
     stat_names = {f.name for f in baseline.statistics.features}
     missing = [n for n in baseline.features if n not in stat_names]
@@ -91,6 +110,20 @@ def load_baseline_files(storage: Storage, statistics_uri: str, constraints_uri: 
     if not baseline.features:
         raise DriftInputError(f"{constraints_uri} lists no features")
     return baseline
+
+
+def _from_json(parse: Any, doc: Any, uri: str) -> Any:
+    """A baseline file's model; a field of the wrong shape (text for a count, a string for the
+    feature list) is one line naming the file, not a traceback from deep in the parser."""
+    try:
+        return parse(doc, uri)
+    except DriftInputError:
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        raise DriftInputError(
+            f"{uri}: not Model Monitor's format ({type(err).__name__}: {err}); "
+            "write it with `monitor baseline` or the baseline step"
+        ) from err
 
 
 def _read(storage: Storage, uri: str) -> bytes:
@@ -126,7 +159,11 @@ def build_baseline(
     constraints = Constraints(
         features=[_suggest_constraint(s) for s in statistics.features], monitoring_config=config
     )
-    return Baseline(statistics, constraints)
+    reading = source.stats.to_json() | {
+        "rows_left_out": source.stats.column_issues.total,
+        "columns": source.stats.column_issues.expected,
+    }
+    return Baseline(statistics, constraints, reading)
 
 
 def _profile_inferring_types(

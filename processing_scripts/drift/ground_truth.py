@@ -18,13 +18,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from processing_scripts.drift.capture import GROUND_TRUTH_SCHEMA, Labels, first_non_object_line, parse_labels
+from processing_scripts.drift.capture import (
+    GROUND_TRUTH_SCHEMA,
+    Labels,
+    decompressed,
+    first_non_object_line,
+    parse_labels,
+)
 from processing_scripts.drift.tabular import ReadStats
 from processing_scripts.quality_metrics import ModelQuality, model_quality
 
 
 def read_ground_truth(raw: bytes, label: str, into: Labels, stats: ReadStats) -> None:
     """Add one ground-truth file's labels; lines that do not parse are counted in ``stats``."""
+    text = decompressed(raw, label, stats)
+    if text is None:
+        return
+    raw = text
     line = first_non_object_line(raw)
     if line is not None:  # pyarrow's reader would crash on it (see first_non_object_line)
         stats.bad(f"ground truth file is not valid JSON Lines (line {line} is not a JSON object)", label)

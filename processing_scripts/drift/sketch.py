@@ -139,5 +139,9 @@ class QuantileSketch:
             sketch.levels = [np.asarray(level, dtype=np.float64) for level in data] or [np.empty(0)]
         except (TypeError, ValueError) as err:
             raise DriftInputError(f"{where}.data holds a non-numeric item: {err}") from err
+        if not all(np.isfinite(level).all() for level in sketch.levels):
+            # Python's json reads NaN and Infinity; in a sketch they made every quantile NaN, and the
+            # distance against it read as drift. A sketch only ever holds observed (finite) numbers.
+            raise DriftInputError(f"{where}.data holds NaN or Infinity; a sketch holds observed numbers only")
         sketch._exact = len(sketch.levels) == 1
         return sketch

@@ -76,7 +76,11 @@ def open_source(
 
 def read_schema(storage: Storage, uri: str) -> tuple[list[str], tuple[str, ...]]:
     """The preprocess ``schema.json``: headerless columns are the label, then the features."""
-    doc = parse_json(storage.read_bytes(uri), uri)
+    try:
+        raw = storage.read_bytes(uri)
+    except IsADirectoryError as err:
+        raise DriftInputError(f"{uri} is a folder; expected the preprocess schema.json file") from err
+    doc = parse_json(raw, uri)
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
         raise DriftInputError(
@@ -101,6 +105,8 @@ def table_batches(
     total = source.total_bytes
     for file in source.files:
         with source.storage.local_copy(file) as path:
+            if source.kind == "csv":
+                tabular.check_text(path, file.uri)
             names, available = _column_names(source, path, wanted, file.uri)
             source.seen_columns.update(available)
             include = [c for c in available if c not in source.exclude and (wanted is None or c in wanted)]

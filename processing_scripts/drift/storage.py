@@ -52,6 +52,23 @@ def join(uri: str, *parts: str) -> str:
     return str(Path(uri).joinpath(*parts))
 
 
+# S3 error codes that mean "this location is wrong or not ours", i.e. the user's input to fix.
+_WRONG_LOCATION = {"NoSuchBucket", "AccessDenied", "AllAccessDisabled", "InvalidBucketName"}
+
+
+@contextlib.contextmanager
+def _as_input_error(action: str, uri: str) -> Iterator[None]:
+    """An S3 error that names a wrong location becomes one line naming it (botocore's ClientError
+    is matched by its ``response``, so a local run still never imports boto3)."""
+    try:
+        yield
+    except Exception as err:
+        error = (getattr(err, "response", None) or {}).get("Error", {})
+        if error.get("Code") not in _WRONG_LOCATION:
+            raise
+        raise DriftInputError(f"cannot {action} {uri}: {error['Code']} ({error.get('Message', '')})") from err
+
+
 class Storage:
     """Lists and reads files under local paths and S3 prefixes.
 
@@ -98,10 +115,11 @@ class Storage:
             prefix = key.rstrip("/") + "/" if key else ""
             found: list[str] = []
             paginator = self.s3.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-                found += [
-                    s3_uri.build(bucket, p["Prefix"].rstrip("/")) for p in page.get("CommonPrefixes", [])
-                ]
+            with _as_input_error("list", uri):
+                for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+                    found += [
+                        s3_uri.build(bucket, p["Prefix"].rstrip("/")) for p in page.get("CommonPrefixes", [])
+                    ]
             return sorted(found)
         path = Path(uri)
         return sorted(str(p) for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
@@ -112,14 +130,15 @@ class Storage:
         exact: list[StoredFile] = []
         below: list[StoredFile] = []
         prefix = key.rstrip("/")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                name = obj["Key"]
-                file = StoredFile(s3_uri.build(bucket, name), int(obj["Size"]))
-                if name == key:
-                    exact.append(file)
-                elif _is_below(name, prefix):
-                    below.append(file)
+        with _as_input_error("list", uri):
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    name = obj["Key"]
+                    file = StoredFile(s3_uri.build(bucket, name), int(obj["Size"]))
+                    if name == key:
+                        exact.append(file)
+                    elif _is_below(name, prefix):
+                        below.append(file)
         return exact or sorted(below, key=lambda f: f.uri)
 
     # -- reading -------------------------------------------------------------------------------

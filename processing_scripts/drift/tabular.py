@@ -11,6 +11,7 @@ counted by their value count, never silently dropped: the caller reports them.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -55,18 +56,29 @@ class RowCountIssues:
     expected: int = 0
     by_count: Counter[int] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
+    # Lines a quote opened and never closed ran together into one row: none of them can be split
+    # back into values, so each is counted here rather than as one row of odd length.
+    in_open_quote: int = 0
 
     def record(self, values: int, where: str) -> None:
         self.by_count[values] += 1
+        self._example(where)
+
+    def record_open_quote(self, lines: int, where: str) -> None:
+        self.in_open_quote += lines
+        self._example(f"{where}: a quote opened here is never closed ({lines} lines run together)")
+
+    def _example(self, where: str) -> None:
         if len(self.examples) < 5:
             self.examples.append(where)
 
     @property
     def total(self) -> int:
-        return sum(self.by_count.values())
+        return sum(self.by_count.values()) + self.in_open_quote
 
     def merge(self, other: RowCountIssues) -> None:
         self.by_count.update(other.by_count)
+        self.in_open_quote += other.in_open_quote
         self.examples += other.examples[: max(0, 5 - len(self.examples))]
 
 
@@ -100,10 +112,57 @@ class ReadStats:
             "malformed_lines": self.malformed_lines,
             "malformed_by_reason": dict(self.malformed),
             "malformed_examples": self.examples,
-            "rows_with_wrong_value_count": self.column_issues.total,
+            "rows_with_wrong_value_count": sum(self.column_issues.by_count.values()),
             "wrong_value_counts": {str(k): v for k, v in sorted(self.column_issues.by_count.items())},
+            "rows_in_unterminated_quotes": self.column_issues.in_open_quote,
+            "row_examples": self.column_issues.examples,
             "content_types": dict(self.content_types),
         }
+
+
+_WIDE_BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16", b"\x00\x00\xfe\xff": "UTF-32"}
+_SCAN_BYTES = 1 << 20
+
+
+def check_text(path: Path, label: str) -> None:
+    """Refuse a CSV that is not UTF-8 text, naming the line, before pyarrow reads it.
+
+    pyarrow reads a NUL byte or a UTF-16 file as (odd) text, so numeric features silently became
+    strings, and a Latin-1 byte surfaced as a traceback deep in profiling. One pass over the
+    (decompressed) bytes in C (an incremental UTF-8 decode and ``find``) costs far less than the parse.
+    """
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            _check_chunks(stream, label)
+    except OSError as err:  # a truncated or corrupt .gz
+        raise DriftInputError(f"{label}: cannot read: {_first_line(err)}") from err
+
+
+def _check_chunks(stream: pa.NativeFile, label: str) -> None:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, offset = 1, 0
+    while chunk := stream.read(_SCAN_BYTES):
+        if offset == 0:
+            wide = next((name for bom, name in _WIDE_BOMS.items() if chunk.startswith(bom)), None)
+            if wide is not None:
+                raise DriftInputError(f"{label}: a {wide} file (byte-order mark); save it as UTF-8 CSV")
+        nul = chunk.find(b"\0")
+        try:
+            decoder.decode(chunk if nul < 0 else chunk[:nul])
+        except UnicodeDecodeError as err:
+            where = line + chunk.count(b"\n", 0, err.start)
+            raise DriftInputError(
+                f"{label} line {where}: byte 0x{err.object[err.start]:02x} is not UTF-8; save it as UTF-8"
+            ) from err
+        if nul >= 0:
+            where = line + chunk.count(b"\n", 0, nul)
+            raise DriftInputError(f"{label} line {where}: a NUL byte; a CSV file is text without NUL bytes")
+        line += chunk.count(b"\n")
+        offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as err:
+        raise DriftInputError(f"{label} line {line}: the file ends inside a UTF-8 character") from err
 
 
 def read_header(path: Path) -> list[str]:
@@ -137,7 +196,14 @@ def iter_csv(
     header; otherwise the names of its columns in order. ``label`` names the file in messages."""
 
     def skip(row: pacsv.InvalidRow) -> str:
-        issues.record(row.actual_columns, f"{label} row {row.number}" if row.number else label)
+        # pyarrow knows the row's number only when reading single-threaded; its text names it always.
+        where = f"{label} row {row.number}" if row.number and row.number > 0 else label
+        where += f" ({row.text.splitlines()[0][:40]!r}...)" if row.text else ""
+        lines = row.text.splitlines()
+        if len(lines) > 1:  # rows are the non-empty lines, as pyarrow counts them outside quotes
+            issues.record_open_quote(sum(1 for line in lines if line), where)
+        else:
+            issues.record(row.actual_columns, where)
         return "skip"
 
     read = pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=True, column_names=column_names)
@@ -149,17 +215,21 @@ def iter_csv(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    stream = pa.input_stream(str(path), compression="detect")
+    # Progress is measured in the stored (compressed) bytes: a decompressing stream cannot tell().
+    stored = pa.OSFile(str(path))
+    stream = pa.CompressedInputStream(stored, "gzip") if str(path).endswith(".gz") else stored
     try:
         reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
         for batch in reader:
             if on_bytes is not None:
-                on_bytes(stream.tell())
+                on_bytes(stored.tell())
             yield batch
     except pa.ArrowInvalid as err:
         if "conversion error" in str(err).lower():
             raise TypeConversionError(label, str(err)) from err
         raise DriftInputError(f"{label}: cannot parse as CSV: {_first_line(err)}") from err
+    except OSError as err:  # a truncated or corrupt .gz
+        raise DriftInputError(f"{label}: cannot read: {_first_line(err)}") from err
     finally:
         stream.close()
 

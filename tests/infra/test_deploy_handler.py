@@ -276,7 +276,9 @@ def test_packages_of_another_group_are_skipped(aws: Aws) -> None:
     ("event", "message"),
     [
         ({}, "neither detail-type"),
-        ({"hello": "world"}, "got keys: hello"),
+        ({"hello": "world"}, "got keys: 'hello'"),
+        # Found by the robustness campaign: a key with a newline made the message two lines.
+        ({"a\nb": 1}, r"got keys: 'a\\nb'\)$"),
         (["not", "an", "object"], "must be a JSON object"),
         ({"detail-type": "SageMaker Model Package State Change", "detail": {}}, "detail.ModelPackageArn"),
         # A detail that is not an object crashed the handler (issue 11, defect 10).
@@ -290,6 +292,9 @@ def test_packages_of_another_group_are_skipped(aws: Aws) -> None:
         ),
         ({"detail-type": "SageMaker Endpoint State Change", "detail": []}, "detail must be a JSON object"),
         ({"model_package_arn": "arn:x", "endpoint_name": "other-endpoint"}, "not 'other-endpoint'"),
+        # Found by the robustness campaign: botocore's ParamValidationError escaped instead.
+        ({"model_package_arn": 1}, "model_package_arn must be a model package ARN, got 1"),
+        ({"model_package_arn": ["arn:x"]}, "must be a model package ARN"),
     ],
 )
 def test_bad_events_fail_with_a_clear_message(aws: Aws, event: Any, message: str) -> None:

@@ -33,9 +33,12 @@ def _function_assets(synthesized: Synthesized) -> dict[str, Path]:
 
 def _import_alone(asset: Path, module: str) -> subprocess.CompletedProcess[str]:
     """Import ``module`` with only ``asset`` added to an isolated interpreter's path (-I drops the
-    working directory and PYTHONPATH, so the checkout is not importable)."""
+    working directory and PYTHONPATH, and the probe drops the editable install's finder that
+    `make install` adds, so the checkout is not importable, as in the Lambda runtime)."""
     probe = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import importlib; "
+        "import sys; sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in "
+        "getattr(f, '__module__', '')]; "
+        "sys.path.insert(0, sys.argv[1]); import importlib; "
         "handler = importlib.import_module(sys.argv[2]); "
         "assert callable(handler.lambda_handler); "
         "assert all(m.__file__.startswith(sys.argv[1]) for n, m in sys.modules.items() "
@@ -75,3 +78,14 @@ def test_a_bundle_without_the_shared_modules_would_not_import(tmp_path: Path) ->
     result = _import_alone(tmp_path, "deploy")
     assert result.returncode != 0
     assert "No module named 'processing_scripts'" in result.stderr
+
+
+def test_every_event_handler_runs_one_invocation_at_a_time(synthesized: Synthesized) -> None:
+    """Reserved concurrency 1 serializes deliveries; the handlers are race-safe without it too
+    (tests/localcloud/test_handler_concurrency.py), this is the second line of defence."""
+    reserved = {
+        resource["Properties"]["FunctionName"]: resource["Properties"].get("ReservedConcurrentExecutions")
+        for _, _, resource in synthesized.all_resources()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    assert reserved == {synthesized.settings.function_name(purpose): 1 for purpose in HANDLERS}

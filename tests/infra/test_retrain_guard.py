@@ -157,12 +157,20 @@ def test_an_active_run_blocks_a_start_even_after_the_cooldown(clients: AwsClient
     assert result["reason"] == f"execution {arn} is Executing"
 
 
-def test_the_token_is_derived_from_the_event_id() -> None:
-    from infra.lambdas.retrain_guard import RetrainRequest
+def test_the_token_is_derived_from_the_state_the_check_saw() -> None:
+    """Every trigger deciding from the same newest execution sends the same token, so SageMaker
+    completes one start among them, whichever events they were (see test_handler_concurrency)."""
+    from datetime import UTC, datetime
 
-    one, same, other = (RetrainRequest.parse(guard_input(i)) for i in ("a", "a", "b"))
-    assert one.client_request_token == same.client_request_token != other.client_request_token
-    assert 32 <= len(one.client_request_token) <= 128
+    from infra.lambdas.retrain_guard import client_request_token
+
+    older = {"PipelineExecutionArn": "arn:x/1", "StartTime": datetime(2026, 1, 1, tzinfo=UTC)}
+    newer = {"PipelineExecutionArn": "arn:x/2", "StartTime": datetime(2026, 2, 1, tzinfo=UTC)}
+    none = client_request_token(TRAINING, [])
+    after_newer = client_request_token(TRAINING, [older, newer])
+    assert after_newer == client_request_token(TRAINING, [newer, older]) != none
+    assert none != client_request_token(TRAINING, [older]) != after_newer
+    assert 32 <= len(none) <= 128
 
 
 @pytest.mark.parametrize(

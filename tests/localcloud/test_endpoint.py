@@ -256,3 +256,49 @@ def test_a_bad_content_length_is_a_400_answered_at_once(aws, length, message):
         answer = connection.getresponse()
         assert answer.status == 400 and message in answer.read().decode()
         connection.close()
+
+
+def test_stopping_flushes_every_answered_request_and_refuses_the_rest(aws):
+    """Kept-alive connections were still served after stop() and their captures never flushed
+    (292 of 3,000 lost; issue 11, defect 7)."""
+    every = dataclasses.replace(
+        SETTINGS, serving=dataclasses.replace(SETTINGS.serving, capture_sampling_percentage=100)
+    )
+    endpoint, registry = _endpoint(aws, every)
+    line = to_csv_lines(generate(TrafficKind.NORMAL, 1, seed=5))[0]
+    answered: list[str] = []
+    refused: list[str] = []
+    done = threading.Event()
+
+    def hammer(worker: int) -> None:
+        client = RuntimeClient(endpoint.url)  # one kept-alive connection per thread
+        for number in range(100_000):
+            if done.is_set():
+                return
+            inference_id = f"w{worker}-{number}"
+            try:
+                client.invoke_endpoint(Body=line, InferenceId=inference_id)
+            except Exception as err:  # refused (503) or the connection closed: both are "not answered"
+                refused.append(repr(err))
+                continue
+            answered.append(inference_id)
+
+    endpoint.start()
+    registry.deploy(1)
+    endpoint.reconcile()
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    while len(answered) < 200:
+        done.wait(0.01)
+    endpoint.stop()
+    at_stop = len(answered)
+    done.wait(0.2)  # the clients keep sending on their kept-alive connections
+    done.set()
+    for thread in threads:
+        thread.join()
+
+    assert len(answered) == at_stop  # nothing was answered after stop() returned
+    assert refused  # the requests sent after it were refused
+    captured = {record["eventMetadata"]["inferenceId"] for _, record in _capture_lines(aws, every)}
+    assert captured == set(answered)

@@ -63,6 +63,80 @@ def test_baseline_step_without_input_fails_with_a_clear_message(tmp_path):
     assert "schema.json" in exit_message(tmp_path)
 
 
+def _baseline_job(opt_ml, train: bytes, schema: bytes | None = None, name: str = "part-algo-1.csv") -> int:
+    """The baseline step on the given train-split bytes and schema.json bytes (None: a folder)."""
+    train_dir = sandbox_path(opt_ml, contract.Baseline.TRAIN)
+    train_dir.mkdir(parents=True)
+    train_dir.joinpath(name).write_bytes(train)
+    schema_path = sandbox_path(opt_ml, contract.Baseline.SCHEMA) / contract.Preprocess.SCHEMA_FILE
+    schema_path.parent.mkdir(parents=True)
+    if schema is None:
+        schema_path.mkdir()
+    else:
+        schema_path.write_bytes(schema)
+    return run_in_process(opt_ml, baseline_script.main)
+
+
+SCHEMA = json.dumps({"label": "rings", "features": ["length", "diameter"]}).encode()
+TRAIN = "".join(f"{i % 20},{i / 100},{i / 200}\n" for i in range(100))
+
+
+def test_the_baseline_counts_every_row_it_leaves_out_with_its_reason(tmp_path, caplog):
+    """100 rows in gave item_count 18 and no word about the other 82 (issue 11, defect 3)."""
+    rows = TRAIN.splitlines()
+    rows[17] = '"' + rows[17]  # a quote never closed runs the remaining lines together
+    rows[10] = "1,2"
+    rows.insert(30, "")  # a blank line inside the open quote is no row (found by the campaign)
+    assert _baseline_job(tmp_path, ("\n".join(rows) + "\n").encode(), SCHEMA) == 0
+    out = sandbox_path(tmp_path, contract.Baseline.BASELINE)
+    statistics = json.loads((out / contract.STATISTICS_FILE).read_text())
+    reading = json.loads((out / contract.BASELINE_READING_FILE).read_text())
+    assert statistics["dataset"]["item_count"] == reading["rows"] == 16
+    assert (reading["rows_with_wrong_value_count"], reading["rows_in_unterminated_quotes"]) == (1, 83)
+    assert reading["rows"] + reading["rows_left_out"] == 100
+    assert "84 of 100 rows left out" in caplog.text and "part-algo-1.csv" in caplog.text
+
+
+def test_a_gzipped_train_split_is_read(tmp_path):
+    """``.csv.gz`` is a documented input, yet it failed on ``tell()`` of the gunzip stream (defect 4)."""
+    import gzip
+
+    assert _baseline_job(tmp_path, gzip.compress(TRAIN.encode()), SCHEMA, name="part.csv.gz") == 0
+    statistics = json.loads(
+        (sandbox_path(tmp_path, contract.Baseline.BASELINE) / "statistics.json").read_text()
+    )
+    assert statistics["dataset"]["item_count"] == 100
+
+
+@pytest.mark.parametrize(
+    ("train", "schema", "expected"),
+    [
+        (
+            TRAIN.encode("utf-16"),
+            SCHEMA,
+            "part-algo-1.csv: a UTF-16 file (byte-order mark); save it as UTF-8",
+        ),
+        (TRAIN.replace("7,0.07", "7\0,0.07").encode(), SCHEMA, "part-algo-1.csv line 8: a NUL byte"),
+        (TRAIN.encode() + "1,\xe9,2\n".encode("latin-1"), SCHEMA, "line 101: byte 0xe9 is not UTF-8"),
+        (TRAIN.encode(), None, "schema.json is a folder; expected the preprocess schema.json file"),
+    ],
+    ids=["utf-16", "nul-byte", "latin-1", "schema-folder"],
+)
+def test_a_train_split_that_is_not_utf8_text_is_one_line_naming_file_and_line(
+    tmp_path, train, schema, expected
+):
+    """UTF-16 and NUL bytes silently turned features into text; Latin-1 and a folder were tracebacks
+    (issue 11, defect 12)."""
+    assert _baseline_job(tmp_path, train, schema) == 1
+    message = exit_message(tmp_path)
+    assert expected in message and "\n" not in message
+    assert not sandbox_path(tmp_path, contract.Baseline.BASELINE).exists()
+
+
+def test_a_schema_with_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    assert _baseline_job(tmp_path, TRAIN.encode(), b"\xef\xbb\xbf" + SCHEMA) == 0
+
+
 def _capture_line(values: list[str], event: str) -> str:
     payload = {
         "observedContentType": "text/csv",
@@ -265,9 +339,83 @@ def test_metrics_are_published_in_batches():
     assert recorder.calls == [2, 2, 1]
 
 
-def test_no_endpoint_yet_is_a_clear_job_error(aws, tmp_path):
-    """`run-local monitoring` on a fresh emulator showed a botocore traceback fragment (issue 17)."""
-    assert run_monitor(tmp_path) == 1
-    message = exit_message(tmp_path)
-    assert f"endpoint {SETTINGS.endpoint_name} does not exist" in message
-    assert "run the training pipeline first" in message and "Traceback" not in message
+# -- issue 11, defect 6: one line for what cannot be checked, exit 0 for what is not there yet -----
+def _summary(opt_ml) -> dict:
+    return json.loads(
+        (sandbox_path(opt_ml, contract.Monitor.REPORT) / contract.DRIFT_SUMMARY_FILE).read_text()
+    )
+
+
+def test_before_any_endpoint_is_deployed_the_job_has_nothing_to_check(aws, tmp_path):
+    """It failed every hour (alarm and email) until a model was deployed."""
+    assert run_monitor(tmp_path, "--baseline-uri", "", "--no-report") == 0
+    summary = _summary(tmp_path)
+    assert summary["verdict"] == "nothing_to_check"
+    assert f"endpoint {SETTINGS.endpoint_name} is not deployed yet" in summary["message"]
+    cloudwatch = boto3.client("cloudwatch", region_name=SETTINGS.region)
+    assert cloudwatch.list_metrics(Namespace=MON.metric_namespace)["Metrics"] == []
+
+
+@pytest.mark.parametrize(
+    ("window_end", "message"),
+    [
+        ("0001-01-01T00:30:00Z", "--window-end 0001-01-01T00:30:00Z"),
+        ("9999-12-31T23:59:59Z", "--window-end 9999-12-31T23:59:59Z"),
+        ("2026-13-45T99:00:00Z", "is not an ISO 8601 time"),
+    ],
+)
+def test_an_extreme_window_end_is_one_line(aws, tmp_path, window_end, message):
+    assert run_monitor(tmp_path, "--baseline-uri", "s3://x/y", "--window-end", window_end) == 1
+    assert message in exit_message(tmp_path) and "\n" not in exit_message(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "statistics",
+    [
+        b'{"dataset": {"item_count": "many"}, "features": []}',
+        b'{"dataset": {"item_count": 5}, "features": "length"}',
+        b'{"dataset": {"item_count": 5}, "features": [{"name": 5, "inferred_type": "Fractional"}]}',
+        b'{"dataset": {"item_count": 5}, "features": [{"name": "length", "inferred_type": "Fractional", '
+        b'"numerical_statistics": {"common": "x", "mean": "y"}}]}',
+        b"[1, 2, 3]",
+        b"\xff\xfe{}",
+    ],
+)
+def test_a_malformed_statistics_file_is_one_line_naming_it(aws, tmp_path, statistics):
+    bucket = SETTINGS.bucket_name("artifacts")
+    aws.put_object(Bucket=bucket, Key=f"bad/{contract.STATISTICS_FILE}", Body=statistics)
+    constraints = aws.get_object(Bucket=bucket, Key=f"baseline/{contract.CONSTRAINTS_FILE}")["Body"].read()
+    aws.put_object(Bucket=bucket, Key=f"bad/{contract.CONSTRAINTS_FILE}", Body=constraints)
+    assert run_monitor(tmp_path, "--baseline-uri", f"s3://{bucket}/bad") == 1
+    assert f"bad/{contract.STATISTICS_FILE}" in exit_message(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("capture_uri", "message"),
+    [
+        ("s3://no-such-capture-bucket/datacapture/x", "no-such-capture-bucket"),
+        ("", "--capture-uri"),
+        ("capture/not-s3", "--capture-uri"),
+    ],
+)
+def test_a_wrong_capture_uri_is_an_error_not_nothing_to_check(aws, tmp_path, capture_uri, message):
+    baseline_uri = f"s3://{SETTINGS.bucket_name('artifacts')}/baseline"
+    assert run_monitor(tmp_path, "--baseline-uri", baseline_uri, "--capture-uri", capture_uri) == 1
+    assert message in exit_message(tmp_path)
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity"])
+def test_a_nan_in_a_baseline_sketch_is_a_named_error_never_a_drift_verdict(
+    aws, abalone_splits, tmp_path, baseline_dir, bad
+):
+    put_capture(aws, split_rows(abalone_splits, 200), END - timedelta(minutes=20))
+    statistics = json.loads((baseline_dir / contract.STATISTICS_FILE).read_text())
+    sketch = statistics["features"][0]["numerical_statistics"]["distribution"]["kll"]["sketch"]
+    sketch["data"][0][0] = float(bad.replace("Infinity", "inf"))
+    bucket = SETTINGS.bucket_name("artifacts")
+    aws.put_object(Bucket=bucket, Key=f"nan/{contract.STATISTICS_FILE}", Body=json.dumps(statistics).encode())
+    constraints = (baseline_dir / contract.CONSTRAINTS_FILE).read_bytes()
+    aws.put_object(Bucket=bucket, Key=f"nan/{contract.CONSTRAINTS_FILE}", Body=constraints)
+    assert run_monitor(tmp_path, "--baseline-uri", f"s3://{bucket}/nan", "--no-report") == 1
+    assert "holds NaN or Infinity" in exit_message(tmp_path)
+    assert not (sandbox_path(tmp_path, contract.Monitor.REPORT) / contract.DRIFT_SUMMARY_FILE).exists()

@@ -306,3 +306,18 @@ def test_a_threshold_outside_zero_one_is_refused(tmp_path: Path, threshold: str)
 
     assert exit_info.value.code == 2
     assert output_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("value", [1e39, -3.5e38])
+def test_a_value_beyond_float32_is_refused_not_an_xgboost_trace(
+    tmp_path: Path, abalone_splits: Path, regression_model: xgb.Booster, value: float
+) -> None:
+    """Found by the robustness campaign: finite in float64, inf in XGBoost, which failed the job with
+    a C++ stack trace."""
+    test = read_split(split_file(abalone_splits, "test"))
+    test[3, 2] = value
+    stage_evaluation(tmp_path, abalone_splits, bytes(regression_model.save_raw("ubj")), test=test)
+
+    message = fails_cleanly(tmp_path)
+    assert "part-algo-1.csv: line 4, column 'diameter'" in message
+    assert "is outside float32, the range the model computes in" in message

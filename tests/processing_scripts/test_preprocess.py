@@ -260,6 +260,28 @@ def test_a_fractional_ring_count_is_refused(tmp_path: Path) -> None:
     assert "line 8, column 'rings': '9.5' is not a whole number" in fails_cleanly(tmp_path)
 
 
+def test_a_row_with_no_value_in_any_cell_is_counted_not_silently_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the robustness campaign: `,,,,,,,,` vanished without a word."""
+    rows = list(ROWS[:30])
+    rows.insert(5, ",,,,,,,,")
+    place_raw(tmp_path, {"a.csv": csv_text(HEADER, rows)})
+    assert run_in_process(tmp_path, preprocess.main) == 0
+    assert "dropped 1 row(s) with no value in any cell:" in caplog.text and "a.csv line(s) 7" in caplog.text
+
+
+@pytest.mark.parametrize("label", ["1e19", "-9223372036854775809", "9007199254740993", "1e300"])
+def test_a_ring_count_too_large_to_hold_exactly_is_refused(tmp_path_factory, label: str) -> None:
+    """1e19 used to be written as -9223372036854775808 (the int64 cast wraps; issue 11, defect 5)."""
+    opt_ml = tmp_path_factory.mktemp("huge-label")
+    rows = list(ROWS[:20])
+    rows[4] = rows[4].rsplit(",", 1)[0] + f",{label}"
+    place_raw(opt_ml, {"a.csv": csv_text(HEADER, rows)})
+
+    assert f"line 6, column 'rings': '{label}' is beyond ±9007199254740991" in fails_cleanly(opt_ml)
+
+
 @settings(max_examples=15, deadline=None)
 @given(
     category=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=5)
@@ -347,7 +369,10 @@ def test_one_bad_shard_means_no_output_from_the_good_one(tmp_path: Path) -> None
 def test_too_few_rows_for_three_splits(tmp_path: Path) -> None:
     place_raw(tmp_path, {"a.csv": csv_text(HEADER, ROWS[:4])})
 
-    assert "only 4 usable row(s): too few to give the test split(s) any rows" in fails_cleanly(tmp_path)
+    message = fails_cleanly(tmp_path)
+    assert (
+        "only 4 usable row(s) in " in message and "raw: too few to give the test split(s) any rows" in message
+    )
 
 
 @pytest.mark.parametrize("ratios", ["0.8,0.2", "0.5,0.5,0.5", "a,b,c", "1,0,0"])

@@ -25,6 +25,7 @@ Usage (the emulator stays up for as many runs as you like)::
 
 from __future__ import annotations
 
+import logging
 import secrets
 import shutil
 import string
@@ -52,6 +53,8 @@ from localcloud.sagemaker.executor.records import (
     ExecutionStatus,
     StepRecord,
     StepStatus,
+    running,
+    settle_abandoned,
     timestamp,
 )
 from localcloud.sagemaker.executor.steps.base import (
@@ -105,6 +108,8 @@ JOB_RUNNERS: dict[str, StepRunner] = {
 ENGINE_STEP_TYPES = ("Condition", "Fail")
 LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)
 _RUNNABLE_TYPES: dict[str, StepRunner | None] = dict.fromkeys((*JOB_RUNNERS, "Lambda"))
+
+log = logging.getLogger(__name__)
 
 
 def prepare(
@@ -194,6 +199,8 @@ class LocalPipelineRunner:
         """
         stubs = stubs or {}
         parsed, values = self.prepare(definition, parameters, stubs=stubs)
+        for path in settle_abandoned(self.runs_dir, self.clock()):
+            log.warning("%s: its process was gone; the execution is now %s", path, ExecutionStatus.FAILED)
         arn = execution_arn or self._new_execution_arn(pipeline_name)
         execution_id = arn.rsplit("/", 1)[-1]
         record = ExecutionRecord(
@@ -251,8 +258,11 @@ class _Execution:
         return ExecutionInfo(self.record.pipeline_name, self.record.execution_id, self.record.execution_arn)
 
     def run(self) -> None:
+        with running(self.record.run_dir):  # released however this process ends: see records.LOCK_FILE
+            self._run()
+
+    def _run(self) -> None:
         record, progress = self.record, self.runner.progress
-        record.run_dir.mkdir(parents=True, exist_ok=True)
         record.write()
         progress.execution_started(record)
         try:
@@ -302,6 +312,7 @@ class _Execution:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         step.log_file = log_path.relative_to(record.run_dir).as_posix()
         step.started_at = self.runner.clock()
+        record.write()  # says which step is running, should this process be killed during it
         progress.step_started(record, step)
         denials = self.runner.access.log.mark()
         try:

@@ -7,9 +7,12 @@ properties (the values later steps read), the cache hit it reused and the path o
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +22,11 @@ from typing import Any
 from localcloud.clock import utc_now
 
 RECORD_FILE = "record.json"
+# Held (flock) by the process running the execution for as long as it runs. The kernel releases it
+# when that process ends, however it ends (SIGKILL, a crash, a closed laptop lid), so "the lock is
+# free" means "nobody is running this any more": no pid to be reused, no heartbeat to tune.
+LOCK_FILE = ".running.lock"
+ABANDONED = "the process running this execution ended before it finished (killed or crashed)"
 
 
 class StepStatus(StrEnum):
@@ -151,3 +159,51 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def running(run_dir: Path) -> Iterator[None]:
+    """Hold ``run_dir``'s lock while the execution runs (taken before its first record is written)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _abandoned(run_dir: Path) -> bool:
+    """True when no process holds the run's lock (its runner is gone)."""
+    with open(run_dir / LOCK_FILE, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return True
+
+
+def settle_abandoned(runs_dir: Path, now: datetime) -> list[Path]:
+    """End every record still "Executing" whose process is gone as Failed; returns their files.
+
+    A killed run cannot write its own end, so the next run (or a reader) writes it: the execution and
+    the step it was in are Failed with :data:`ABANDONED`, as SageMaker fails a step whose job died.
+    Steps that never started stay NotStarted.
+    """
+    settled = []
+    for path in sorted(runs_dir.glob(f"*/{RECORD_FILE}")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not a record this code wrote; leave it for a person to look at
+        if doc.get("status") != ExecutionStatus.EXECUTING or not _abandoned(path.parent):
+            continue
+        ended = timestamp(now)
+        doc.update(status=str(ExecutionStatus.FAILED), failure_reason=ABANDONED, ended_at=ended)
+        for step in doc.get("steps", []):
+            if step.get("started_at") and not step.get("ended_at"):
+                step.update(status=str(StepStatus.FAILED), failure_reason=ABANDONED, ended_at=ended)
+        write_atomically(path, json.dumps(doc, indent=2, default=str) + "\n")
+        settled.append(path)
+    return settled

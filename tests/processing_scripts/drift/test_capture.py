@@ -249,3 +249,65 @@ def test_a_ground_truth_file_with_a_non_object_line_is_counted_not_fatal(baselin
     )
     result = check(baseline, tmp_path / "capture", ground_truth=STORAGE.list_files(str(tmp_path / "truth")))
     assert any("line 1 is not a JSON object" in e for e in result.reading["malformed_examples"])
+
+
+def test_an_unterminated_quote_in_one_request_never_swallows_the_requests_after_it(
+    baseline, features_table, tmp_path
+):
+    """Payloads were joined into one CSV text: a quote opened in request 3 ate every later request
+    (issue 11, defect 3). Now that request is counted alone and the rest are read."""
+    rows = csv_rows(features_table, 0, 40)
+    lines = [line(r) for r in rows]
+    lines[2] = line('"' + rows[2])
+    lines[5] = line("")
+    lines[6] = line("  \t ")
+    path = place(tmp_path, END - timedelta(minutes=5), "q.jsonl", lines)
+    reading = check(baseline, tmp_path).reading
+    assert (reading["capture_records"], reading["rows"], reading["malformed_lines"]) == (40, 37, 3)
+    assert reading["malformed_by_reason"]["empty CSV payload (no values)"] == 2
+    assert f'{path} line 3: CSV payload with an unterminated quote (")' in reading["malformed_examples"]
+
+
+def test_a_row_with_the_wrong_value_count_names_its_request_line(baseline, features_table, tmp_path):
+    rows = csv_rows(features_table, 0, 10)
+    lines = [line(r) for r in rows[:4]] + [line("\n".join(rows[4:6]) + "\n1,2")] + [line(r) for r in rows[6:]]
+    path = place(tmp_path, END - timedelta(minutes=5), "w.jsonl", lines)
+    reading = check(baseline, tmp_path).reading
+    assert (reading["rows"], reading["rows_with_wrong_value_count"]) == (10, 1)
+    assert reading["row_examples"] == [f"{path} line 5: a row with 2 values"]
+
+
+def test_a_corrupt_gzip_file_or_a_deeply_nested_line_is_counted_not_a_failed_job(
+    baseline, features_table, tmp_path
+):
+    """Both raised out of the job (EOFError, RecursionError) and failed it (issue 11, defect 4)."""
+    import gzip
+
+    rows = csv_rows(features_table, 0, 30)
+    hour = END - timedelta(minutes=5)
+    place(tmp_path, hour, "good.jsonl", [line(r) for r in rows[:10]])
+    nested = line("[" * 100_000, ctype="application/json", encoding="JSON")
+    place(
+        tmp_path, hour, "deep.jsonl", ["[" * 100_000 + "]" * 100_000, nested, *(line(r) for r in rows[10:20])]
+    )
+    folder = tmp_path / "AllTraffic" / hour_folder(hour)
+    (folder / "torn.jsonl.gz").write_bytes(gzip.compress("\n".join(map(line, rows[20:])).encode())[:-20])
+    (folder / "ok.jsonl.gz").write_bytes(gzip.compress("\n".join(map(line, rows[20:])).encode()))
+    result = check(baseline, tmp_path)
+    reading = result.reading
+    assert reading["rows"] == 30 and reading["malformed_lines"] == 3
+    assert reading["malformed_by_reason"]["JSON nested too deeply to read"] == 2
+    assert any("torn.jsonl.gz: not a readable gzip file" in e for e in reading["malformed_examples"])
+    assert result.verdict == engine.NO_DRIFT
+
+
+def test_a_file_whose_every_csv_payload_is_unusable_is_counted_not_a_failed_check(
+    baseline, features_table, tmp_path
+):
+    """Found by the robustness campaign: with no usable payload left, pyarrow's "Empty CSV file"
+    failed the whole check."""
+    hour = END - timedelta(minutes=5)
+    place(tmp_path, hour, "bad.jsonl", [line(""), line('"1,2')])
+    place(tmp_path, hour, "good.jsonl", [line(r) for r in csv_rows(features_table, 0, 5)])
+    reading = check(baseline, tmp_path).reading
+    assert (reading["rows"], reading["malformed_lines"]) == (5, 2)
