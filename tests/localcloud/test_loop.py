@@ -96,4 +96,3 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts)
         str(deployed_artifacts.cdk_out),
     )
     assert (code, out.strip().splitlines()[-1]) == (0, "0 denied call(s); 0 unused grant(s) without a reason")
-
