@@ -54,7 +54,14 @@ def project_image(docker_client: engine.docker.DockerClient) -> str:
             docker_client, SETTINGS.processing_image_uri, os.environ.get(engine.BASE_IMAGE_ENV)
         )
     except engine.ImageBuildError as err:
-        pytest.fail(str(err), pytrace=False)
+        # CI (MLOPS_REQUIRE_DOCKER=1) prepares a base and must build; on a machine whose Docker
+        # cannot reach the Dockerfile's base, say how to get past it instead of failing make test.
+        if os.environ.get(engine.REQUIRE_ENV) == "1":
+            pytest.fail(str(err), pytrace=False)
+        pytest.skip(
+            f"the project's image does not build here ({str(err).splitlines()[0]}); with no registry, "
+            f"`make base-image` and set {engine.BASE_IMAGE_ENV} (docs/local-execution.md, 'With Docker')"
+        )
     if built:
         print(f"built {tag} in {time.monotonic() - started:.0f} s")
     return tag
