@@ -21,7 +21,6 @@ import importlib.metadata
 import json
 import os
 import shlex
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,9 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 
 from localcloud.sagemaker.executor.hyperparameters import decoded
-from localcloud.sagemaker.executor.steps.base import StepError, aws_failure
-from processing_scripts import contract, s3_uri
+from localcloud.sagemaker.executor.steps.archives import download_and_extract, pack_and_upload
+from localcloud.sagemaker.executor.steps.base import StepError
+from processing_scripts import contract
 
 PROGRAM = "sagemaker_program"
 SUBMIT_DIRECTORY = "sagemaker_submit_directory"
@@ -179,22 +179,7 @@ def stage_code(s3: Any, job: ScriptJob, code_dir: Path) -> None:
     if problem is not None:
         raise StepError(problem)
     uri = str(job.submit_directory)  # an s3:// URI: source_problem says so
-    archive = code_dir.parent / "sourcedir.tar.gz"
-    code_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        bucket, key = s3_uri.split(uri, key_required=True)
-        s3.download_file(bucket, key, str(archive))
-    except s3_uri.S3UriError as err:
-        raise StepError(f"hyperparameter {SUBMIT_DIRECTORY}: {err}") from err
-    except Exception as err:
-        raise aws_failure(f"reading the training code {uri}", err) from err
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(code_dir, filter="data")
-    except (tarfile.TarError, OSError) as err:
-        raise StepError(f"{uri}: not a readable sourcedir.tar.gz ({err})") from err
-    finally:
-        archive.unlink(missing_ok=True)
+    download_and_extract(s3, uri, code_dir, f"the training code ({SUBMIT_DIRECTORY})")
     if not (code_dir / job.program).is_file() and not (code_dir / "setup.py").is_file():
         raise StepError(f"{uri} has no {job.program} (the {PROGRAM} hyperparameter)")
     unmet = unmet_requirements(code_dir / "requirements.txt")
@@ -246,14 +231,4 @@ def upload_output_data(s3: Any, opt_ml: Path, output_path: str, job_name: str) -
     files = sorted(p for p in data_dir.rglob("*")) if data_dir.is_dir() else []
     if not files:
         return None
-    archive = opt_ml / OUTPUT_ARCHIVE
-    with tarfile.open(archive, "w:gz") as tar:
-        for path in files:
-            tar.add(path, arcname=path.relative_to(data_dir).as_posix(), recursive=False)
-    uri = s3_uri.join(output_path, job_name, "output", OUTPUT_ARCHIVE)
-    bucket, key = s3_uri.split(uri, key_required=True)
-    try:
-        s3.upload_file(str(archive), bucket, key)
-    except Exception as err:
-        raise aws_failure(f"writing {uri}", err) from err
-    return uri
+    return pack_and_upload(s3, data_dir, opt_ml / OUTPUT_ARCHIVE, output_path, job_name)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import enum
 import re
 import sys
-import tarfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from localcloud.sagemaker.executor.images import (
     classify,
     missing_framework_problem,
 )
+from localcloud.sagemaker.executor.steps.archives import pack_and_upload
 from localcloud.sagemaker.executor.steps.base import (
     StepContext,
     StepError,
@@ -76,7 +76,7 @@ from localcloud.sagemaker.executor.xgboost_versions import (
     version_of,
 )
 from pipelines.settings import Settings
-from processing_scripts import contract, s3_uri
+from processing_scripts import contract
 
 ALGORITHM_COMMAND = [sys.executable, "-m", "localcloud.sagemaker.executor.xgboost_algorithm"]
 HOST = "algo-1"
@@ -427,15 +427,5 @@ def _upload_model(s3: Any, opt_ml: Path, request: dict[str, Any], job_name: str,
     model_dir.mkdir(parents=True, exist_ok=True)  # SageMaker archives an empty /opt/ml/model too
     if builtin and not (model_dir / contract.Training.MODEL_FILE).is_file():
         raise StepError(f"AlgorithmError: the job wrote no {contract.Training.MODEL_FILE}")
-    archive = opt_ml / contract.Training.MODEL_ARCHIVE
-    with tarfile.open(archive, "w:gz") as tar:
-        for path in sorted(model_dir.rglob("*")):
-            tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
     output_path = str(required(request, "OutputDataConfig", "S3OutputPath"))
-    uri = s3_uri.join(output_path, job_name, "output", contract.Training.MODEL_ARCHIVE)
-    bucket, key = s3_uri.split(uri, key_required=True)
-    try:
-        s3.upload_file(str(archive), bucket, key)
-    except Exception as err:
-        raise aws_failure(f"writing {uri}", err) from err
-    return uri
+    return pack_and_upload(s3, model_dir, opt_ml / contract.Training.MODEL_ARCHIVE, output_path, job_name)

@@ -15,13 +15,12 @@ outside SageMaker's JSONPath subset.
 from __future__ import annotations
 
 import sys
-import tarfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from localcloud import s3_objects
 from localcloud.sagemaker.executor.steps import transform_container as container_code
+from localcloud.sagemaker.executor.steps.archives import download_and_extract
 from localcloud.sagemaker.executor.steps.base import (
     StepContext,
     StepError,
@@ -42,7 +41,6 @@ from localcloud.sagemaker.executor.steps.container import (
 )
 from localcloud.sagemaker.executor.steps.training import XGBOOST_REPOSITORY
 from localcloud.sagemaker.executor.steps.transform_records import MEGABYTE, check_filter
-from processing_scripts import s3_uri
 
 CONTAINER_COMMAND = [sys.executable, "-m", "localcloud.sagemaker.executor.steps.transform_container"]
 SPLIT_TYPES = ("None", "Line")
@@ -148,9 +146,16 @@ def run_transform(ctx: StepContext) -> StepResult:
     instances = {host: ctx.work_dir / host for host in hosts}
     code_archive = environment.get(SUBMIT_DIRECTORY_ENV, "")
     for position, opt_ml in enumerate(instances.values()):
-        _unpack(ctx, model_data, host_path(opt_ml, container_code.MODEL_DIR, "model"))
+        download_and_extract(
+            ctx.aws.clients.s3, model_data, host_path(opt_ml, container_code.MODEL_DIR, "model"), "model data"
+        )
         if server == "script" and code_archive.startswith("s3://"):
-            _unpack(ctx, code_archive, host_path(opt_ml, container_code.CODE_DIR, "code"))
+            download_and_extract(
+                ctx.aws.clients.s3,
+                code_archive,
+                host_path(opt_ml, container_code.CODE_DIR, "code"),
+                "the model's code",
+            )
         write_config(opt_ml, container_code.JOB_FILE, job)
         destination = host_path(opt_ml, container_code.INPUT_DIR, "input")
         destination.mkdir(parents=True)
@@ -230,20 +235,3 @@ def _server_kind(ctx: StepContext, image: str, environment: dict[str, str]) -> s
         f"models with {PROGRAM_ENV} in their environment, and the project's image; "
         "use --stub STEP=outputs.json for this step"
     )
-
-
-def _unpack(ctx: StepContext, uri: str, destination: Path) -> None:
-    """Download a ``.tar.gz`` and extract it (SageMaker does this with ModelDataUrl)."""
-    bucket, key = s3_uri.split(uri, key_required=True)
-    archive = destination.parent / f"{destination.name}.tar.gz"
-    destination.mkdir(parents=True, exist_ok=True)
-    try:
-        ctx.aws.clients.s3.download_file(bucket, key, str(archive))
-    except Exception as err:
-        raise aws_failure(f"reading {uri}", err) from err
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            tar.extractall(destination, filter="data")
-    except (tarfile.TarError, OSError) as err:
-        raise StepError(f"{uri} is not a readable tar.gz archive ({err})") from err
-    archive.unlink()
