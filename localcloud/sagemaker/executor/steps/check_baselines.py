@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import s3_objects
+from localcloud.iam import SAGEMAKER_SESSION
 from localcloud.sagemaker.executor.steps.base import StepContext, StepError, aws_failure, required
 from localcloud.sagemaker.executor.steps.container import host_path
 from processing_scripts import s3_uri
@@ -81,6 +82,11 @@ class CheckSettings:
         return not self.skip_check or not self.register_new_baseline
 
 
+def job_s3(ctx: StepContext) -> Any:
+    """The S3 client of the check's processing job: its RoleArn's, as SageMaker moves its data."""
+    return ctx.access.clients_for(ctx.arguments.get("RoleArn"), SAGEMAKER_SESSION).s3
+
+
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
@@ -92,7 +98,7 @@ def previous_baseline(ctx: StepContext, settings: CheckSettings) -> BaselineFile
         return settings.supplied
     if settings.model_package_group is None:
         return None
-    sagemaker = ctx.aws.clients.sagemaker
+    sagemaker = ctx.pipeline_clients.sagemaker  # SageMaker looks the baseline up as the pipeline
     try:
         listed = sagemaker.list_model_packages(
             ModelPackageGroupName=settings.model_package_group,
@@ -160,10 +166,10 @@ def stage_inputs(ctx: StepContext) -> dict[str, Path]:
         destination = host_path(ctx.work_dir, required(source, "LocalPath"), f"{field}.S3Input.LocalPath")
         destination.mkdir(parents=True, exist_ok=True)
         try:
-            objects = s3_objects.list_objects(ctx.aws.clients.s3, uri)
+            objects = s3_objects.list_objects(job_s3(ctx), uri)
             if not objects:
                 raise StepError(f"{field} ({item.get('InputName', '?')}): no object at {uri}")
-            s3_objects.download(ctx.aws.clients.s3, uri, objects, destination)
+            s3_objects.download(job_s3(ctx), uri, objects, destination)
         except StepError:
             raise
         except Exception as err:
@@ -187,7 +193,7 @@ def upload_outputs(ctx: StepContext, files: dict[str, str], uri: str) -> dict[st
     for name, text in files.items():
         key = f"{prefix}/{name}" if prefix else name
         try:
-            ctx.aws.clients.s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+            job_s3(ctx).put_object(Bucket=bucket, Key=key, Body=text.encode())
         except Exception as err:
             raise aws_failure(f"writing {uri}/{name}", err) from err
         written[name] = s3_uri.build(bucket, key)

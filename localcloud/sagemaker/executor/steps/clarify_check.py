@@ -40,6 +40,7 @@ from localcloud.sagemaker.executor.steps.check_baselines import (
     BaselineFiles,
     CheckSettings,
     check_properties,
+    job_s3,
     output_uri,
     require_previous,
     stage_inputs,
@@ -68,6 +69,7 @@ def preflight_problems(step: Mapping[str, Any]) -> list[str]:
 
 @declares_blockers(from_step_problems(preflight_problems))
 def run_clarify_check(ctx: StepContext) -> StepResult:
+    ctx.start_job("sagemaker:CreateProcessingJob", {"ProcessingJobName": ctx.job_name, **ctx.arguments})
     problems = preflight_problems({**ctx.spec.body, "Arguments": ctx.arguments})
     if problems:
         raise StepError("; ".join(problems))
@@ -239,7 +241,7 @@ def bias_violations(ctx: StepContext, constraints_uri: str, analysis: dict[str, 
     from processing_scripts.drift.storage import Storage
 
     try:
-        baseline = json.loads(Storage(lambda: ctx.aws.clients.s3).read_bytes(constraints_uri))
+        baseline = json.loads(Storage(lambda: job_s3(ctx)).read_bytes(constraints_uri))
     except Exception as err:
         raise StepError(f"ClientError: cannot read the previous baseline {constraints_uri} ({err})") from err
     limits = {

@@ -39,6 +39,7 @@ from localcloud.sagemaker.executor.steps.check_baselines import (
     BaselineFiles,
     CheckSettings,
     check_properties,
+    job_s3,
     output_uri,
     require_previous,
     stage_inputs,
@@ -106,6 +107,7 @@ def preflight_problems(step: Mapping[str, Any]) -> list[str]:
 
 @declares_blockers(from_step_problems(preflight_problems))
 def run_quality_check(ctx: StepContext) -> StepResult:
+    ctx.start_job("sagemaker:CreateProcessingJob", {"ProcessingJobName": ctx.job_name, **ctx.arguments})
     problems = preflight_problems({**ctx.spec.body, "Arguments": ctx.arguments})
     if problems:
         raise StepError("; ".join(problems))
@@ -157,7 +159,7 @@ def _data_quality(
     from processing_scripts.drift.formats import json_text, violations_to_json
     from processing_scripts.drift.storage import Storage
 
-    storage = Storage(lambda: ctx.aws.clients.s3)
+    storage = Storage(lambda: job_s3(ctx))
     try:
         baseline = engine.build_baseline(
             sources.open_source(storage, str(dataset), header=header), MonitoringConfig()
@@ -267,7 +269,7 @@ def _metric_violations(
 
     raise_unread = f"ClientError: cannot read the previous constraints {constraints_uri}"
     try:
-        document = json.loads(Storage(lambda: ctx.aws.clients.s3).read_bytes(constraints_uri))
+        document = json.loads(Storage(lambda: job_s3(ctx)).read_bytes(constraints_uri))
     except Exception as err:
         raise StepError(f"{raise_unread} ({err})") from err
     limits = document.get(f"{problem_type}_constraints") if isinstance(document, dict) else None

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from localcloud import s3_objects
+from localcloud.iam import SAGEMAKER_SESSION
 from localcloud.sagemaker.executor.steps import transform_container as container_code
 from localcloud.sagemaker.executor.steps.archives import download_and_extract
 from localcloud.sagemaker.executor.steps.base import (
@@ -111,7 +112,10 @@ def run_transform(ctx: StepContext) -> StepResult:
     if problems:
         raise StepError("; ".join(problems))
     model_name = str(required(args, "ModelName"))
-    image, model_data, environment = _model_container(ctx, model_name)
+    ctx.authorize("sagemaker:CreateTransformJob", {"TransformJobName": ctx.job_name, **args})
+    image, model_data, environment, role = _model_container(ctx, model_name)
+    # A transform job reads its input and model and writes its output as the model's role.
+    s3 = ctx.access.clients_for(role, SAGEMAKER_SESSION).s3
     server = _server_kind(ctx, image, environment)
     transform_input = required(args, "TransformInput")
     input_uri = str(required(transform_input, "DataSource", "S3DataSource", "S3Uri"))
@@ -136,7 +140,7 @@ def run_transform(ctx: StepContext) -> StepResult:
         "join_source": processing.get("JoinSource", "None"),
     }
     try:
-        objects = s3_objects.list_objects(ctx.aws.clients.s3, input_uri)
+        objects = s3_objects.list_objects(s3, input_uri)
     except Exception as err:
         raise aws_failure(f"listing {input_uri}", err) from err
     if not objects:
@@ -147,11 +151,11 @@ def run_transform(ctx: StepContext) -> StepResult:
     code_archive = environment.get(SUBMIT_DIRECTORY_ENV, "")
     for position, opt_ml in enumerate(instances.values()):
         download_and_extract(
-            ctx.aws.clients.s3, model_data, host_path(opt_ml, container_code.MODEL_DIR, "model"), "model data"
+            s3, model_data, host_path(opt_ml, container_code.MODEL_DIR, "model"), "model data"
         )
         if server == "script" and code_archive.startswith("s3://"):
             download_and_extract(
-                ctx.aws.clients.s3,
+                s3,
                 code_archive,
                 host_path(opt_ml, container_code.CODE_DIR, "code"),
                 "the model's code",
@@ -160,11 +164,11 @@ def run_transform(ctx: StepContext) -> StepResult:
         destination = host_path(opt_ml, container_code.INPUT_DIR, "input")
         destination.mkdir(parents=True)
         try:
-            s3_objects.download(ctx.aws.clients.s3, input_uri, objects[position :: len(hosts)], destination)
+            s3_objects.download(s3, input_uri, objects[position :: len(hosts)], destination)
         except Exception as err:
             raise aws_failure(f"reading {input_uri}", err) from err
     declared = {**environment, **(args.get("Environment") or {}), "SAGEMAKER_BATCH": "true"}
-    emulator = ctx.aws.process_environment()
+    emulator = ctx.access.environment_for(role, SAGEMAKER_SESSION)
     processes = [
         ContainerProcess(host, CONTAINER_COMMAND, container_environment(declared, emulator, path), path)
         for host, path in instances.items()
@@ -178,7 +182,7 @@ def run_transform(ctx: StepContext) -> StepResult:
     for host, opt_ml in instances.items():
         try:
             uploaded = s3_objects.upload_directory(
-                ctx.aws.clients.s3, host_path(opt_ml, container_code.OUTPUT_DIR, "output"), output_uri
+                s3, host_path(opt_ml, container_code.OUTPUT_DIR, "output"), output_uri
             )
         except Exception as err:
             raise aws_failure(f"writing {output_uri}", err) from err
@@ -202,8 +206,9 @@ def _code_dir(submit_directory: str) -> str:
     return submit_directory or DEFAULT_CODE_DIR
 
 
-def _model_container(ctx: StepContext, model_name: str) -> tuple[str, str, dict[str, str]]:
-    """(image, ModelDataUrl, environment) of the model, through its model package if it has one."""
+def _model_container(ctx: StepContext, model_name: str) -> tuple[str, str, dict[str, str], str | None]:
+    """(image, ModelDataUrl, environment, ExecutionRoleArn) of the model, through its model package
+    if it has one."""
     sagemaker = ctx.aws.clients.sagemaker
     try:
         model = sagemaker.describe_model(ModelName=model_name)
@@ -219,6 +224,7 @@ def _model_container(ctx: StepContext, model_name: str) -> tuple[str, str, dict[
         str(container.get("Image", "")),
         str(container["ModelDataUrl"]),
         dict(container.get("Environment") or {}),
+        model.get("ExecutionRoleArn"),
     )
 
 
