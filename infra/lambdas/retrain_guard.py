@@ -92,10 +92,17 @@ class RetrainRequest:
         if not isinstance(name, str) or not name:
             raise GuardError("event.PipelineName is missing: the rule target's Input must name the pipeline")
         parameters = event.get("PipelineParameterList", [])
+        # StartPipelineExecution takes strings only (API reference, Parameter: Name and Value are
+        # String); anything else would fail inside the call instead of here, with one line.
         if not isinstance(parameters, list) or not all(
-            isinstance(p, dict) and set(p) == {"Name", "Value"} for p in parameters
+            isinstance(p, dict)
+            and set(p) == {"Name", "Value"}
+            and all(isinstance(v, str) for v in p.values())
+            for p in parameters
         ):
-            raise GuardError('event.PipelineParameterList must be a list of {"Name": ..., "Value": ...}')
+            raise GuardError(
+                'event.PipelineParameterList must be a list of {"Name": "<string>", "Value": "<string>"}'
+            )
         trigger = event.get("event")
         if not isinstance(trigger, dict) or not trigger.get("id"):
             raise GuardError("event.event.id is missing: the Input must carry the triggering event")

@@ -67,7 +67,10 @@ def project_image(docker_client: engine.docker.DockerClient) -> str:
     return tag
 
 
-@pytest.fixture(scope="session")
+# The emulator and the runs on it live for this package only: every LocalAws in one process shares
+# moto's state and resets it when it stops, so another package's emulator (pytest-xdist may run
+# other test files in this worker between ours) must never start while this one holds data.
+@pytest.fixture(scope="package")
 def local_aws() -> Iterator[LocalAws]:
     with LocalAws(SETTINGS) as aws:
         yield aws
@@ -84,14 +87,14 @@ def _run(local_aws: LocalAws, runs_dir: Path, name: str, parameters: dict[str, s
     return record
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def training_run(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> ExecutionRecord:
     """The dev training pipeline on the abalone data: trained, registered, deployed to the emulator."""
     runs = tmp_path_factory.mktemp("runs")
     return _run(local_aws, runs, SETTINGS.training_pipeline_name, {"GitCommit": "container-test"})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def monitoring_run(
     training_run: ExecutionRecord, local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory
 ) -> ExecutionRecord:

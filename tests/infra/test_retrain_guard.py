@@ -180,6 +180,9 @@ def test_the_token_is_derived_from_the_state_the_check_saw() -> None:
         ({"PipelineParameterList": []}, "PipelineName is missing"),
         ({"PipelineName": TRAINING, "PipelineParameterList": [{"Name": "x"}], "event": {"id": "1"}}, "Name"),
         ({"PipelineName": TRAINING, "PipelineParameterList": []}, "event.event.id is missing"),
+        # Found by the robustness campaign: a non-string Name reached StartPipelineExecution.
+        (guard_input() | {"PipelineParameterList": [{"Name": ["x"], "Value": "1"}]}, '"Name": "<string>"'),
+        (guard_input() | {"PipelineParameterList": [{"Name": "x", "Value": 7}]}, '"Value": "<string>"'),
         (guard_input() | {"PipelineName": "someone-elses-pipeline"}, "not one this guard may start"),
         (
             guard_input() | {"event": {"id": "1", "source": "aws.cloudwatch"}},
