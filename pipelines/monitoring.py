@@ -77,6 +77,8 @@ def build_monitoring_pipeline(settings: Settings, session: OfflinePipelineSessio
                 ("--feature-metric-prefix", mon.feature_drift_metric_prefix),
                 ("--share-metric", mon.drifted_share_metric),
                 ("--violations-metric", mon.violations_metric),
+                ("--share-threshold", str(settings.alarms.drift_share_threshold)),
+                ("--execution-id", ExecutionVariables.PIPELINE_EXECUTION_ID),
             ]
         ),
     )

@@ -23,8 +23,9 @@ import json
 import logging
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -33,6 +34,7 @@ from processing_scripts.aws_clients import AwsClients, AwsTarget
 from processing_scripts.drift import engine, metrics, sources
 from processing_scripts.drift.capture import TimeWindow, parse_time
 from processing_scripts.drift.errors import DriftInputError
+from processing_scripts.drift.report_context import ReportContext
 from processing_scripts.drift.storage import Storage, StoredFile
 from processing_scripts.split_schema import PROBLEM_TYPES
 
@@ -60,6 +62,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--share-metric", default="drifted_feature_share")
     parser.add_argument("--violations-metric", default="constraint_violations")
     parser.add_argument("--problem-type", default=dataset.PROBLEM_TYPE, choices=PROBLEM_TYPES)
+    parser.add_argument(
+        "--share-threshold",
+        type=float,
+        default=None,
+        help="the retrain alarm's threshold, shown in the report",
+    )
+    parser.add_argument("--execution-id", default="", help="the pipeline execution, shown in the report")
     parser.add_argument("--no-report", action="store_true", help="skip report.html (no matplotlib)")
     return parser.parse_args(argv)
 
@@ -69,8 +78,14 @@ class NothingToCheckYet(Exception):  # noqa: N818  (a verdict, not an error)
     of the stack, before any model is deployed, and must not fail (alarm, email) every hour until then."""
 
 
-def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> tuple[str, str]:
-    """(statistics, constraints) S3 URIs registered with the model package the endpoint serves."""
+class DeployedBaseline(NamedTuple):
+    statistics: str
+    constraints: str
+    model_package: str  # named in the report: which model version the baseline belongs to
+
+
+def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> DeployedBaseline:
+    """The statistics and constraints S3 URIs registered with the model package the endpoint serves."""
     try:
         config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
     except ClientError as err:
@@ -94,7 +109,7 @@ def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> tuple[str, str]:
         sagemaker.describe_model_package(ModelPackageName=package).get("DriftCheckBaselines") or {}
     ).get("ModelDataQuality") or {}
     try:
-        return quality["Statistics"]["S3Uri"], quality["Constraints"]["S3Uri"]
+        return DeployedBaseline(quality["Statistics"]["S3Uri"], quality["Constraints"]["S3Uri"], package)
     except KeyError as err:
         raise NothingToCheckYet(
             f"model package {package} has no DriftCheckBaselines.ModelDataQuality statistics/constraints "
@@ -136,12 +151,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     window = _window(args)
     _check_capture_uri(args.capture_uri)
     try:
+        package = None
         if args.baseline_uri:
             baseline = engine.load_baseline(storage, args.baseline_uri)
+            baseline_at = args.baseline_uri
         else:
-            baseline = engine.load_baseline_files(
-                storage, *deployed_baseline_uris(clients.sagemaker, args.endpoint_name)
-            )
+            deployed = deployed_baseline_uris(clients.sagemaker, args.endpoint_name)
+            baseline = engine.load_baseline_files(storage, deployed.statistics, deployed.constraints)
+            baseline_at, package = deployed.statistics, deployed.model_package
         source = sources.open_source(storage, args.capture_uri, window=window)
         truth = ground_truth_files(storage, args.ground_truth_uri, window) if args.ground_truth_uri else None
         result = engine.run_check(baseline, source, ground_truth=truth, problem_type=args.problem_type)
@@ -156,7 +173,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = err.response.get("Error", {}).get("Code", "?")
         raise job.JobInputError(f"{err.operation_name} failed with {code}: {err}") from err
 
-    files = engine.check_outputs(result, report=not args.no_report)
+    context = ReportContext(
+        endpoint=args.endpoint_name,
+        data=args.capture_uri,
+        baseline=baseline_at,
+        model_package=package,
+        execution=args.execution_id or None,
+        share_threshold=args.share_threshold,
+        created=datetime.now(UTC),
+    )
+    files = engine.check_outputs(result, report=not args.no_report, context=context)
     job.write_all_or_nothing({out_dir / name: text for name, text in files.items()})
     names = metrics.MetricNames(
         args.metric_namespace, args.feature_metric_prefix, args.share_metric, args.violations_metric

@@ -47,6 +47,14 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def facts_html(rows: Iterable[tuple[str, object]]) -> str:
+    """A label/value table: each label is its row's header, so there is no empty column-header row."""
+    body = "".join(
+        f'<tr><th scope="row">{html.escape(label)}</th>{_cell(value)}</tr>' for label, value in rows
+    )
+    return f"<table><tbody>{body}</tbody></table>"
+
+
 def _cell(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"<td>{html.escape(str(value))}</td>"

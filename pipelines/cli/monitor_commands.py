@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -130,6 +131,7 @@ def check(
     from processing_scripts.drift import engine, sources
     from processing_scripts.drift.capture import TimeWindow
     from processing_scripts.drift.formats import write_files
+    from processing_scripts.drift.report_context import ReportContext
 
     obj: CliContext = ctx.obj
     started = time.perf_counter()
@@ -167,7 +169,13 @@ def check(
                 problem_type=problem_type or dataset.PROBLEM_TYPE,
                 progress=progress,
             )
-    written = write_files(out, engine.check_outputs(result, report=report))
+    context = ReportContext(
+        data=data,
+        baseline=baseline_dir,
+        share_threshold=obj.settings.alarms.drift_share_threshold,
+        created=datetime.now(UTC),
+    )
+    written = write_files(out, engine.check_outputs(result, report=report, context=context))
     _print_result(result)
     console.print(f"[dim]wrote {len(written)} files to {out} in {time.perf_counter() - started:.1f}s[/]")
     report_links.show(obj.settings, [p for p in written if p.name == contract.REPORT_FILE])

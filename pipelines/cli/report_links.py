@@ -18,6 +18,7 @@ from pipelines.cli.context import console
 from pipelines.parameters import QUALITY_THRESHOLD
 from pipelines.settings import Settings
 from processing_scripts import contract, quality_gate
+from processing_scripts.drift.report_context import share_verdict
 
 
 def show_runs(
@@ -64,8 +65,7 @@ def drift_gate_line(settings: Settings, share: float | None) -> str | None:
     if share is None:
         return None
     threshold = settings.alarms.drift_share_threshold
-    verdict = "the retrain alarm would fire" if share > threshold else "below the retrain alarm"
-    return f"drifted feature share {share:.2f} vs alarm threshold {threshold:g}: {verdict}"
+    return f"drifted feature share {share:.2f} vs alarm threshold {threshold:g}: {share_verdict(share, threshold)}"
 
 
 def show(settings: Settings, reports: Iterable[Path], parameters: dict[str, Any] | None = None) -> None:

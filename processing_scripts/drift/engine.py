@@ -38,6 +38,7 @@ from processing_scripts.drift.formats import (
 )
 from processing_scripts.drift.ground_truth import QualityResult, merged_quality, read_ground_truth
 from processing_scripts.drift.profile import NumericProfile, Profile, StringProfile, text_column_kind
+from processing_scripts.drift.report_context import ReportContext
 from processing_scripts.drift.storage import Storage, StoredFile, join
 from processing_scripts.drift.tabular import TypeConversionError
 from processing_scripts.split_schema import REGRESSION
@@ -387,9 +388,12 @@ def _verdict(source: sources.Source, evaluation: checks.Evaluation, seen: set[st
     return NO_DRIFT, f"no drift in {len(compared)} features ({len(evaluation.violations)} violations)"
 
 
-def check_outputs(result: CheckResult, *, report: bool = True) -> dict[str, str]:
+def check_outputs(
+    result: CheckResult, *, report: bool = True, context: ReportContext | None = None
+) -> dict[str, str]:
     """constraint_violations.json, statistics.json, drift_summary.json and (unless ``report`` is
-    False) report.html, as file name -> content."""
+    False) report.html, as file name -> content; ``context`` is what the caller knows about the run,
+    shown at the top of the report."""
     files = {
         contract.VIOLATIONS_FILE: json_text(violations_to_json(result.violations)),
         contract.STATISTICS_FILE: json_text(result.statistics.to_json()),
@@ -398,7 +402,7 @@ def check_outputs(result: CheckResult, *, report: bool = True) -> dict[str, str]
     if report:
         from processing_scripts.drift.report import render_report
 
-        files[contract.REPORT_FILE] = render_report(result)
+        files[contract.REPORT_FILE] = render_report(result, context)
     return files
 
 

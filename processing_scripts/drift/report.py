@@ -16,6 +16,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from processing_scripts import reporting
+from processing_scripts.drift.formats import BASELINE_DRIFT_CHECK
+from processing_scripts.drift.report_context import ReportContext, share_verdict
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,30 +31,33 @@ _PLOT_POINTS = 300
 _COLORS = {"drift": "#b00020", "no_drift": "#1b7f3b"}
 
 
-def render_report(result: CheckResult) -> str:
+def render_report(result: CheckResult, context: ReportContext | None = None) -> str:
+    context = context or ReportContext()
     color = _COLORS.get(result.verdict, "#8a6d00")
     banner = (
         f'<p style="font-size:1.3rem;padding:.8rem;border-left:.5rem solid {color};background:#f7f7f7">'
         f"<strong>{html.escape(result.verdict.replace('_', ' ').upper())}</strong>: {html.escape(result.message)}</p>"
     )
-    share = result.drifted_share
-    facts = reporting.table_html(
-        ["", ""],
+    window = result.window
+    run = [
+        *context.facts(),
+        *(
+            []
+            if window is None
+            else [("window", f"{window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC")]
+        ),
+    ]
+    facts = reporting.facts_html(
         [
-            ["drifted feature share", "n/a" if share is None else f"{share:.0%}"],
-            ["features compared", len(result.compared)],
-            ["violations", len(result.violations)],
-            ["rows checked", result.reading.get("rows", 0)],
-            ["malformed lines", result.reading.get("malformed_lines", 0)],
-            [
-                "window",
-                ""
-                if result.window is None
-                else f"{result.window.start:%Y-%m-%d %H:%M} to {result.window.end:%Y-%m-%d %H:%M} UTC",
-            ],
-        ],
+            ("drifted feature share", _share_text(result.drifted_share, context.share_threshold)),
+            ("features compared", len(result.compared)),
+            ("violations", len(result.violations)),
+            ("rows checked", result.reading.get("rows", 0)),
+            ("malformed lines", result.reading.get("malformed_lines", 0)),
+        ]
     )
-    parts = [banner, facts, reporting.section_html("Features", _feature_table(result.features))]
+    parts = [reporting.facts_html(run)] if run else []
+    parts += [banner, facts, reporting.section_html("Features", _feature_table(result))]
     plotted = [f for f in result.features if f.current_count]
     if plotted:
         parts.append(
@@ -91,23 +96,46 @@ def render_report(result: CheckResult) -> str:
     return reporting.page_html("Data drift report", *parts)
 
 
-def _feature_table(features: list[FeatureResult]) -> str:
+def _share_text(share: float | None, threshold: float | None) -> str:
+    """The share, and beside it the alarm threshold and what the alarm makes of it, when known."""
+    if share is None:
+        return "n/a (no feature compared)"
+    if threshold is None:
+        return f"{share:.0%}"
+    return f"{share:.0%} vs alarm threshold {threshold:.0%}: {share_verdict(share, threshold)}"
+
+
+def _feature_verdict(feature: FeatureResult, violated: list[str]) -> str:
+    """``ok`` only for a feature that was compared and broke no constraint; otherwise each check it
+    failed by name (a completeness or type violation is not ``ok`` just because the distance is small)."""
+    named = ["drift" if check == BASELINE_DRIFT_CHECK else check for check in violated]
+    if feature.drifted and "drift" not in named:
+        named.insert(0, "drift")
+    if named:
+        return ", ".join(named)
+    d = feature.distance
+    return "ok" if d is not None and not math.isnan(d.value) else feature.note or "not compared"
+
+
+def _feature_table(result: CheckResult) -> str:
+    violated: dict[str, list[str]] = {}
+    for v in result.violations:
+        found = violated.setdefault(v.feature_name, [])
+        if v.constraint_check_type not in found:
+            found.append(v.constraint_check_type)
     rows = []
-    for f in features:
+    for f in result.features:
         d = f.distance
-        verdict = (
-            "drift"
-            if f.drifted
-            else ("ok" if d is not None and not math.isnan(d.value) else f.note or "not compared")
-        )
+        value, linf = (math.nan, math.nan) if d is None else (d.value, d.linf)
         rows.append(
             [
                 f.name,
                 f.inferred_type,
                 "" if d is None else d.method,
-                "" if d is None or math.isnan(d.value) else round(d.value, 4),
+                "" if math.isnan(value) else round(value, 4),
                 "" if d is None else d.threshold,
-                verdict,
+                "" if math.isnan(value) or math.isnan(linf) else round(linf, 4),
+                _feature_verdict(f, violated.get(f.name, [])),
                 f.baseline_count,
                 f.current_count,
             ]
@@ -119,6 +147,9 @@ def _feature_table(features: list[FeatureResult]) -> str:
             "method",
             "distance",
             "threshold",
+            # The plain L-infinity distance: for numbers the two-sample KS statistic. The robust
+            # distance shrinks it by the sample sizes and reads 0 on small windows; this does not.
+            "KS / L\u221e (raw)",
             "verdict",
             "baseline values",
             "current values",

@@ -60,6 +60,8 @@ def test_container_arguments_are_exactly_the_monitor_interface():
         "--feature-metric-prefix": mon.feature_drift_metric_prefix,
         "--share-metric": mon.drifted_share_metric,
         "--violations-metric": mon.violations_metric,
+        "--share-threshold": str(DEV.alarms.drift_share_threshold),
+        "--execution-id": _get("Execution.PipelineExecutionId"),
     }
     assert len(flags) == len(args) // 2  # no flag given twice
 
