@@ -32,8 +32,14 @@ PROBLEM_TYPE = "regression"
 def feature_names() -> list[str]:
     """Model input columns after preprocessing (numeric columns, then one-hot columns)."""
     numeric = [c for c, kind in RAW_COLUMNS.items() if c != TARGET and kind != "category"]
-    one_hot = [f"{col}_{value}" for col, values in CATEGORIES.items() for value in values]
+    one_hot = [column for columns in one_hot_columns().values() for column in columns.values()]
     return numeric + one_hot
+
+
+def one_hot_columns() -> dict[str, dict[str, str]]:
+    """Each categorical column's model inputs after one-hot encoding, value -> column name, so a
+    report can show the three 0/1 columns of ``sex`` as the one feature they encode."""
+    return {col: {value: f"{col}_{value}" for value in values} for col, values in CATEGORIES.items()}
 
 
 def feature_kinds() -> dict[str, Kind]:

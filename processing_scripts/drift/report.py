@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from processing_scripts import reporting
+from processing_scripts import dataset, reporting
 from processing_scripts.drift.formats import BASELINE_DRIFT_CHECK
 from processing_scripts.drift.report_context import ReportContext, share_verdict
 
@@ -158,44 +161,110 @@ def _feature_table(result: CheckResult) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Panel:
+    """One plot: a feature, or a categorical feature drawn from its one-hot columns."""
+
+    title: str
+    drifted: bool
+    draw: Callable[[Axes], None]
+
+
+def _panels(result: CheckResult, features: list[FeatureResult]) -> list[_Panel]:
+    baseline = result.baseline.statistics.by_name()
+    current = result.statistics.by_name()
+    groups = _one_hot_groups(features, baseline, current)
+    in_group = {column: category for category, members in groups.items() for column in members.values()}
+    panels: list[_Panel] = []
+    for feature in features:
+        base, now = baseline.get(feature.name), current.get(feature.name)
+        if base is None or now is None:
+            continue
+        category = in_group.get(feature.name)
+        if category is None:
+            draw = partial(
+                _plot_cdfs
+                if base.numeric is not None and now.numeric is not None
+                else _plot_feature_categories,
+                base=base,
+                now=now,
+            )
+            panels.append(_Panel(f"{feature.name}{_subtitle(feature)}", feature.drifted, draw))
+        elif feature.name == next(iter(groups[category].values())):  # the group's panel, once
+            members = groups[category]
+            drifted = [f.name for f in features if f.name in members.values() and f.drifted]
+            panels.append(
+                _Panel(
+                    f"{category} (one-hot)\n{'drift in ' + ', '.join(drifted) if drifted else 'no drift'}",
+                    bool(drifted),
+                    partial(
+                        _plot_categories,
+                        base_counts=_one_hot_counts(members, baseline),
+                        now_counts=_one_hot_counts(members, current),
+                    ),
+                )
+            )
+    return panels
+
+
+def _one_hot_groups(
+    features: list[FeatureResult],
+    baseline: dict[str, FeatureStatistics],
+    current: dict[str, FeatureStatistics],
+) -> dict[str, dict[str, str]]:
+    """The dataset schema's one-hot groups whose every column is here as numbers on both sides."""
+    here = {f.name for f in features}
+
+    def numeric(column: str) -> bool:
+        return all(column in side and side[column].numeric is not None for side in (baseline, current))
+
+    return {
+        category: members
+        for category, members in dataset.one_hot_columns().items()
+        if all(column in here and numeric(column) for column in members.values())
+    }
+
+
+def _one_hot_counts(members: dict[str, str], stats: dict[str, FeatureStatistics]) -> dict[str, float]:
+    """value -> rows with that value: the sum of its 0/1 column."""
+    return {value: stats[column].numeric.sum for value, column in members.items()}  # type: ignore[union-attr]
+
+
+def _subtitle(feature: FeatureResult) -> str:
+    d = feature.distance
+    return (
+        ""
+        if d is None or math.isnan(d.value)
+        else f"\n{d.method} {d.value:{d.statistic.value_format}} vs {d.threshold:g}"
+    )
+
+
 def _distribution_figure(result: CheckResult, features: list[FeatureResult]) -> str:
-    rows = math.ceil(len(features) / _COLUMNS)
+    panels = _panels(result, features)
+    if not panels:
+        return "<p>No feature has values on both sides.</p>"
+    columns = min(_COLUMNS, len(panels))
+    rows = math.ceil(len(panels) / _COLUMNS)
     # Not reporting.new_figure: its constrained layout draws the whole grid twice (seconds for a
     # dozen panels); fixed spacing draws once.
-    figure = Figure(figsize=(3.3 * min(_COLUMNS, len(features)), 2.5 * rows))
+    figure = Figure(figsize=(3.3 * columns, 2.5 * rows))
     FigureCanvasAgg(figure)
     figure.subplots_adjust(
         left=0.06, right=0.98, top=1 - 0.45 / rows, bottom=0.25 / rows, wspace=0.3, hspace=0.75
     )
-    columns = min(_COLUMNS, len(features))
     grid = figure.add_gridspec(rows, columns)
-    baseline = result.baseline.statistics.by_name()
-    current = result.statistics.by_name()
-    for position, feature in enumerate(features):
-        base, now = baseline.get(feature.name), current.get(feature.name)
-        if base is None or now is None:
-            continue  # its cell stays empty; an axes made only to be hidden still costs its ticks
+    for position, panel in enumerate(panels):
         ax = figure.add_subplot(grid[divmod(position, columns)])
-        if base.numeric is not None and now.numeric is not None:
-            _plot_cdfs(ax, base, now)
-        else:
-            _plot_categories(ax, base, now)
-        d = feature.distance
-        subtitle = (
-            ""
-            if d is None or math.isnan(d.value)
-            else f"\n{d.method} {d.value:{d.statistic.value_format}} vs {d.threshold:g}"
-        )
+        panel.draw(ax)
         # y=1.0 is where matplotlib puts it anyway (no tick labels on top); saying so spares it
         # measuring every tick label of the panel to check, a sixth of the figure's drawing time.
-        ax.set_title(
-            f"{feature.name}{subtitle}", fontsize=9, color="#b00020" if feature.drifted else "#222", y=1.0
-        )
+        ax.set_title(panel.title, fontsize=9, color="#b00020" if panel.drifted else "#222", y=1.0)
         ax.tick_params(labelsize=7)
-    return reporting.figure_html(figure, "baseline vs current distribution of every feature")
+    names = ", ".join(panel.title.split("\n")[0] for panel in panels)
+    return reporting.figure_html(figure, f"baseline vs current distribution of {names}")
 
 
-def _plot_cdfs(ax: Axes, base: FeatureStatistics, now: FeatureStatistics) -> None:
+def _plot_cdfs(ax: Axes, *, base: FeatureStatistics, now: FeatureStatistics) -> None:
     assert base.numeric is not None and now.numeric is not None
     for stats, label, color in ((base, "baseline", "#555"), (now, "current", "#1f77b4")):
         cdf = stats.numeric.sketch.cdf()  # type: ignore[union-attr]
@@ -212,8 +281,12 @@ def _plot_cdfs(ax: Axes, base: FeatureStatistics, now: FeatureStatistics) -> Non
     ax.legend(fontsize=7, loc="lower right")
 
 
-def _plot_categories(ax: Axes, base: FeatureStatistics, now: FeatureStatistics) -> None:
-    base_counts, now_counts = base.categories or {}, now.categories or {}
+def _plot_feature_categories(ax: Axes, *, base: FeatureStatistics, now: FeatureStatistics) -> None:
+    _plot_categories(ax, base_counts=base.categories or {}, now_counts=now.categories or {})
+
+
+def _plot_categories(ax: Axes, *, base_counts: Mapping[str, float], now_counts: Mapping[str, float]) -> None:
+    """Each side's value shares, side by side per value (the 12 most frequent in the baseline)."""
     names = sorted(base_counts.keys() | now_counts.keys(), key=lambda v: -base_counts.get(v, 0))[:12]
     x = np.arange(len(names))
     for offset, counts, label, color in (

@@ -3,6 +3,7 @@ threshold, a feature table whose verdicts name every violation and show the raw 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -11,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from processing_scripts import dataset
 from processing_scripts.drift import engine, sources
 from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.report import render_report
@@ -120,3 +122,32 @@ def test_feature_table_names_every_violation_and_shows_the_raw_ks_statistic(page
     length = next(f for f in drifted.features if f.name == "length")
     assert length.distance is not None
     assert float(features["length"]["KS / L\u221e (raw)"]) == pytest.approx(length.distance.linf, abs=1e-4)
+
+
+def one_hot(table: pa.Table) -> pa.Table:
+    """The model's inputs as preprocessing makes them: ``sex`` as one 0/1 column per value."""
+    sex = table.column("sex")
+    encoded = table.drop_columns(["sex", "rings"])
+    for value, column in dataset.one_hot_columns()["sex"].items():
+        encoded = encoded.append_column(column, pc.cast(pc.equal(sex, value), pa.int64()))
+    return encoded
+
+
+def test_one_hot_columns_are_one_categorical_panel_of_value_shares(abalone, tmp_path):
+    folder = tmp_path
+    built = engine.build_baseline(
+        sources.open_source(STORAGE, str(write_csv(one_hot(abalone), folder / "base.csv"))),
+        MonitoringConfig(),
+    )
+    current = abalone.slice(0, 1000)
+    current = current.set_column(0, "sex", pa.array(np.where(np.arange(1000) % 10 < 8, "M", "F")))
+    result = engine.run_check(
+        built, sources.open_source(STORAGE, str(write_csv(one_hot(current), folder / "now.csv")))
+    )
+    assert {f.name for f in result.drifted} >= {"sex_M"}
+
+    [alt] = re.findall(r'<img alt="([^"]*)"', render_report(result))
+    panels = alt.removeprefix("baseline vs current distribution of ").split(", ")
+    assert panels[-1] == "sex (one-hot)"
+    assert not [p for p in panels if p.startswith("sex_")]
+    assert len(panels) == len(built.features) - 2  # three one-hot columns, one panel
