@@ -223,14 +223,24 @@ def test_monitor_finds_drift_in_s3_capture_and_publishes_metrics(aws, abalone_sp
         aws, split_rows(abalone_splits, 300), END - timedelta(hours=3), "old.jsonl"
     )  # outside the window
     baseline_uri = f"s3://{SETTINGS.bucket_name('artifacts')}/baseline"
-    assert run_monitor(tmp_path, "--baseline-uri", baseline_uri) == 0
+    threshold = str(SETTINGS.alarms.drift_share_threshold)
+    assert run_monitor(tmp_path, "--baseline-uri", baseline_uri, "--share-threshold", threshold,
+                       "--execution-id", "exec-1") == 0  # fmt: skip
 
     report = sandbox_path(tmp_path, contract.Monitor.REPORT)
     summary = json.loads((report / contract.DRIFT_SUMMARY_FILE).read_text())
     first = summary["features"][0]["name"]
     assert summary["verdict"] == "drift" and summary["drifted_features"] == [first]
     assert summary["reading"]["rows"] == 300
-    assert (report / contract.REPORT_FILE).read_text().startswith("<!DOCTYPE html>")
+    page = (report / contract.REPORT_FILE).read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    for fact in (
+        SETTINGS.endpoint_name,
+        baseline_uri,
+        "exec-1",
+        f"vs alarm threshold {float(threshold):.0%}",
+    ):
+        assert fact in page  # the job tells the report what it knows about the run
     violations = json.loads((report / contract.VIOLATIONS_FILE).read_text())["violations"]
     assert [v["constraint_check_type"] for v in violations] == ["baseline_drift_check"]
 
