@@ -22,8 +22,6 @@ from pipelines.cli.definitions import parameter_error, read_definition_file, res
 from pipelines.definition import parse_assignments
 from pipelines.synth import DEFAULT_OUT_DIR
 
-USER_CODE_FAILED = CliError.INVALID  # the user's get_pipeline raised: no definition to run
-
 
 def run_local(
     ctx: typer.Context,
@@ -125,13 +123,17 @@ def run_local(
         raise CliError(str(err), "or set MLOPS_USER_PYTHON; docs/local-execution.md", CliError.USAGE) from err
     except UserPipelineError as err:
         raise CliError(
-            str(err), "fix your module, or pass its arguments with -a key=value", USER_CODE_FAILED
+            # the user's get_pipeline raised: there is no valid definition to run
+            str(err),
+            "fix your module, or pass its arguments with -a key=value",
+            CliError.INVALID,
         ) from err
     except EmulatorError as err:
         raise CliError(str(err), "see docs/local-execution.md", CliError.AWS) from err
     except KeyboardInterrupt:
         raise CliError(
-            "stopped (Ctrl-C); the emulator is down, the record says where it stopped", exit_code=130
+            "stopped (Ctrl-C); the emulator is down, the record says where it stopped",
+            exit_code=CliError.INTERRUPTED,
         ) from None
     _summary(record)
     report_links.show_runs(obj.settings, runs_dir, [record])
