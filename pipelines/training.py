@@ -76,6 +76,7 @@ SCHEMA = "schema"
 BASELINE_OUTPUT = "baseline"
 EVALUATION_OUTPUT = "evaluation"
 EVALUATION_REPORT = "EvaluationReport"  # the property file the quality gate reads
+DATA_MANIFEST_URI = "DataManifestUri"  # model package metadata: where the data-version manifests are
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -143,7 +144,13 @@ def build_training_pipeline(settings: Settings, session: OfflinePipelineSession)
         settings, session, params, name, split_uri=split_uri, model_uri=model_uri, report=evaluation_report
     )
     register = _register_step(
-        settings, session, params, model_uri=model_uri, evaluate=evaluate, baseline=baseline
+        settings,
+        session,
+        params,
+        model_uri=model_uri,
+        evaluate=evaluate,
+        baseline=baseline,
+        data_manifest_uri=split_uri[SCHEMA],
     )
     metric = JsonGet(
         step_name=evaluate.name,
@@ -180,6 +187,8 @@ def _preprocess_step(
         "preprocess",
         params[p.PROCESSING_INSTANCE_TYPE],
         instance_count=params[p.PROCESSING_INSTANCE_COUNT],
+        # It asks S3 for the version id of each object it read (lineage); name the region.
+        environment={"AWS_DEFAULT_REGION": settings.region},
     )
     paths = {
         "train": contract.Preprocess.TRAIN,
@@ -205,6 +214,7 @@ def _preprocess_step(
                 ("--split-ratios", ",".join(str(r) for r in settings.processing.split_ratios)),
                 ("--seed", str(settings.processing.split_seed)),
                 ("--data-snapshot", params[p.DATA_SNAPSHOT]),
+                ("--input-data-url", params[p.INPUT_DATA_URL]),
             ]
         ),
     )
@@ -409,6 +419,7 @@ def _register_step(
     model_uri: object,
     evaluate: ProcessingStep,
     baseline: ProcessingStep,
+    data_manifest_uri: object,
 ) -> ModelStep:
     evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs[EVALUATION_OUTPUT].S3Output.S3Uri
     baseline_uri = baseline.properties.ProcessingOutputConfig.Outputs[BASELINE_OUTPUT].S3Output.S3Uri
@@ -447,6 +458,8 @@ def _register_step(
             p.TRIGGERED_BY: params[p.TRIGGERED_BY],
             p.INPUT_DATA_URL: params[p.INPUT_DATA_URL],
             p.DATA_SNAPSHOT: params[p.DATA_SNAPSHOT],
+            # Preprocess's data-version-<host>.json files: each object's version id and sha256.
+            DATA_MANIFEST_URI: data_manifest_uri,
             "ProcessingImageTag": settings.processing_image_uri.rpartition(":")[2],
             "PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
         },
