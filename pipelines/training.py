@@ -39,6 +39,7 @@ from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import Compute, InputData, Networking, OutputDataConfig, StoppingCondition
 from sagemaker.train.tuner import HyperparameterTuner
 
+from pipelines import lineage
 from pipelines import parameters as p
 from pipelines.job_steps import (
     cached_processing_step,
@@ -76,7 +77,6 @@ SCHEMA = "schema"
 BASELINE_OUTPUT = "baseline"
 EVALUATION_OUTPUT = "evaluation"
 EVALUATION_REPORT = "EvaluationReport"  # the property file the quality gate reads
-DATA_MANIFEST_URI = "DataManifestUri"  # model package metadata: where the data-version manifests are
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -459,9 +459,9 @@ def _register_step(
             p.INPUT_DATA_URL: params[p.INPUT_DATA_URL],
             p.DATA_SNAPSHOT: params[p.DATA_SNAPSHOT],
             # Preprocess's data-version-<host>.json files: each object's version id and sha256.
-            DATA_MANIFEST_URI: data_manifest_uri,
-            "ProcessingImageTag": settings.processing_image_uri.rpartition(":")[2],
-            "PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+            lineage.DATA_MANIFEST_URI: data_manifest_uri,
+            lineage.PROCESSING_IMAGE_TAG: settings.processing_image_uri.rpartition(":")[2],
+            lineage.PIPELINE_EXECUTION_ARN: ExecutionVariables.PIPELINE_EXECUTION_ARN,
         },
     )
     return ModelStep(
