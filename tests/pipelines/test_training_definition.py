@@ -165,7 +165,15 @@ def test_preprocess_shards_the_input_across_instances_and_writes_the_contract_ou
         # An argument, so it is part of the step's cache key: a new snapshot reruns the step.
         "--data-snapshot",
         _get(f"Parameters.{p.DATA_SNAPSHOT}"),
+        # Where the raw objects came from: their version ids and hashes are recorded (lineage).
+        "--input-data-url",
+        _get(f"Parameters.{p.INPUT_DATA_URL}"),
     ]
+    assert preprocess["Arguments"]["Environment"] == {"AWS_DEFAULT_REGION": DEV.region}
+    register = steps_by_name(definition("dev", "training"))["Register"]["Arguments"]
+    assert register["CustomerMetadataProperties"]["DataManifestUri"] == _get(
+        "Steps.Preprocess.ProcessingOutputConfig.Outputs['schema'].S3Output.S3Uri"
+    )
     assert {n: o["LocalPath"] for n, o in _outputs(preprocess).items()} == {
         "train": contract.Preprocess.TRAIN,
         "validation": contract.Preprocess.VALIDATION,
