@@ -196,11 +196,11 @@ def _execution(
         execution |= {"status": record["status"], "started": record["started_at"], "description": None}
     else:
         notes.append(f"execution {arn} is not found here (its pipeline may have been deleted)")
+    if record is not None:  # a local run's own record: what ran, without asking an emulator
+        return execution, [_record_step(step) for step in record["steps"]]
     listed = _optional(lambda: _list_steps(sagemaker, arn))
     if listed is not None:
         return execution, [_api_step(sagemaker, step, notes) for step in listed]
-    if record is not None:
-        return execution, [_record_step(step) for step in record["steps"]]
     notes.append(
         "steps: this endpoint has no ListPipelineExecutionSteps (moto); pass --runs-dir with the local "
         "runs to read them from the run records"
