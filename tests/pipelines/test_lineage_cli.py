@@ -185,3 +185,71 @@ def test_the_demos_saved_lineage_is_shown_after_the_demo(registered, capsys, tmp
     assert code == 0 and COMMIT in out
     code, _, err = run(capsys, "lineage", "3", "--demo-out", str(tmp_path / "demo"))
     assert code == ExitCode.NOT_FOUND and "saved: v1" in err
+
+
+def test_against_aws_the_steps_and_jobs_come_from_the_api():
+    """ListPipelineExecutionSteps (newest first, paginated) and Describe*Job in AWS's real shapes
+    (botocore's Stubber checks every request and response against the service model)."""
+    from botocore.stub import Stubber
+
+    from pipelines.lineage import _execution
+
+    sagemaker = boto3.client(
+        "sagemaker", region_name=SETTINGS.region, aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    execution = f"{SETTINGS.pipeline_arn(SETTINGS.training_pipeline_name)}/execution/abc123"
+    job = f"arn:aws:sagemaker:{SETTINGS.region}:{SETTINGS.account}"
+    with Stubber(sagemaker) as stub:
+        stub.add_response(
+            "describe_pipeline_execution",
+            {"PipelineExecutionArn": execution, "PipelineExecutionStatus": "Succeeded",
+             "PipelineExecutionDescription": "retraining triggered by alarm a (aws.cloudwatch event e)"},
+            {"PipelineExecutionArn": execution},
+        )  # fmt: skip
+        stub.add_response(
+            "list_pipeline_execution_steps",
+            {"PipelineExecutionSteps": [
+                {"StepName": "Train", "StepStatus": "Succeeded",
+                 "Metadata": {"TrainingJob": {"Arn": f"{job}:training-job/pipelines-abc123-train"}}},
+             ], "NextToken": "t"},
+            {"PipelineExecutionArn": execution},
+        )  # fmt: skip
+        stub.add_response(
+            "list_pipeline_execution_steps",
+            {"PipelineExecutionSteps": [
+                {"StepName": "Preprocess", "StepStatus": "Succeeded",
+                 "CacheHitResult": {"SourcePipelineExecutionArn": f"{execution[:-6]}older1"},
+                 "Metadata": {"ProcessingJob": {"Arn": f"{job}:processing-job/pipelines-abc123-pre"}}},
+             ]},
+            {"PipelineExecutionArn": execution, "NextToken": "t"},
+        )  # fmt: skip
+        stub.add_response(
+            "describe_processing_job",
+            {"ProcessingJobName": "pipelines-abc123-pre", "ProcessingJobArn": f"{job}:processing-job/pipelines-abc123-pre",
+             "ProcessingJobStatus": "Completed", "CreationTime": "2026-12-01T00:00:00Z",
+             "AppSpecification": {"ImageUri": IMAGE},
+             "ProcessingInputs": [{"InputName": "raw", "S3Input": {"S3Uri": DATA, "LocalPath": "/opt/ml/processing/input/raw",
+                                   "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
+             "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}}},
+            {"ProcessingJobName": "pipelines-abc123-pre"},
+        )  # fmt: skip
+        stub.add_response(
+            "describe_training_job",
+            {"TrainingJobName": "pipelines-abc123-train", "TrainingJobArn": f"{job}:training-job/pipelines-abc123-train",
+             "ModelArtifacts": {"S3ModelArtifacts": "s3://b/model.tar.gz"}, "TrainingJobStatus": "Completed",
+             "SecondaryStatus": "Completed", "CreationTime": "2026-12-01T00:00:00Z",
+             "AlgorithmSpecification": {"TrainingImage": "xgb:1", "TrainingInputMode": "File"},
+             "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+                 "S3DataType": "S3Prefix", "S3Uri": "s3://b/train"}}}],
+             "ResourceConfig": {"VolumeSizeInGB": 30}, "StoppingCondition": {}},
+            {"TrainingJobName": "pipelines-abc123-train"},
+        )  # fmt: skip
+        notes: list[str] = []
+        described, steps = _execution(sagemaker, execution, None, notes)
+        stub.assert_no_pending_responses()
+    assert described is not None and described["description"].startswith("retraining triggered by alarm a")
+    assert [(s.name, s.image, s.inputs) for s in steps] == [
+        ("Preprocess", IMAGE, [DATA]),
+        ("Train", "xgb:1", ["s3://b/train"]),
+    ]
+    assert steps[0].cache_hit_from and steps[0].cache_hit_from.endswith("older1") and notes == []
