@@ -101,3 +101,33 @@ def test_the_dataset_digest_does_not_depend_on_which_instance_read_what(pairs) -
 )
 def test_candidate_keys_invert_sagemakers_download_layout(prefix: str, relative: str, first: str) -> None:
     assert data_version.candidate_keys(prefix, relative)[0] == first
+
+
+_OBJECTS = st.lists(
+    st.builds(
+        data_version.InputObject,
+        uri=st.text(min_size=1),
+        version_id=st.text(min_size=1),
+        sha256=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+        bytes=st.integers(min_value=0, max_value=2**40),
+    ),
+    max_size=5,
+)
+
+
+@given(_OBJECTS)
+def test_a_manifest_reads_back_as_written(objects) -> None:
+    assert data_version.parse_manifest(data_version.manifest_json(objects, "algo-1"), "m") == objects
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+    )
+)
+def test_anything_else_is_one_error_naming_the_manifest(document) -> None:
+    try:
+        data_version.parse_manifest(json.dumps(document), "s3://b/data-version-algo-1.json")
+    except ValueError as err:
+        assert str(err).startswith("s3://b/data-version-algo-1.json: not a data-version manifest")
