@@ -164,7 +164,13 @@ class LocalAws(Service):
     # -- internals -------------------------------------------------------------------------------
     def _seed(self) -> None:
         for purpose in BUCKET_PURPOSES:
-            self.create_bucket(self.settings.bucket_name(purpose))
+            bucket = self.settings.bucket_name(purpose)
+            self.create_bucket(bucket)
+            # Versioned, as infra/storage.py makes every project bucket: lineage records the version
+            # id of each object Preprocess read, which an unversioned bucket would answer "null".
+            self.clients.s3.put_bucket_versioning(
+                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
         self.clients.sagemaker.create_model_package_group(
             ModelPackageGroupName=self.settings.model_package_group,
             ModelPackageGroupDescription=f"{self.settings.project} models ({self.settings.env})",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,10 @@ ENVIRONMENTS = ("dev", "prod")
 DEFAULT_ENV = "dev"
 PLACEHOLDER_ACCOUNT = "123456789012"  # moto's default account; replace with yours to deploy
 DEFAULT_REGION = "us-east-1"
+# The commit the pipelines were built from, baked into their GitCommit parameter default at
+# upsert/deploy time (never read from git during a plain synth, which must stay deterministic).
+GIT_COMMIT_ENV = "MLOPS_GIT_COMMIT"
+UNKNOWN_COMMIT = "unknown"  # GitCommit when nobody said which commit the definition came from
 
 
 class SettingsError(ValueError):
@@ -235,6 +240,10 @@ class Settings:
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     isolation: IsolationConfig = field(default_factory=IsolationConfig)
+    # The commit the definitions are synthesized from: the GitCommit parameter's default, so scheduled
+    # and alarm-started runs carry it too. Given (MLOPS_GIT_COMMIT, or `upsert`/`demo` from the
+    # checkout), never guessed: a plain `synth` keeps "unknown" and stays byte-identical.
+    source_commit: str = UNKNOWN_COMMIT
 
     def __post_init__(self) -> None:
         if self.model_approval_status not in self.registrable_approval_statuses:
@@ -541,7 +550,33 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
     repository = os.environ.get("MLOPS_GITHUB_REPOSITORY")
     if repository:
         settings = dataclasses.replace(settings, github_repository=repository)
+    commit = os.environ.get(GIT_COMMIT_ENV, "").strip()
+    if commit:
+        settings = dataclasses.replace(settings, source_commit=commit)
     return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
+
+
+def with_checkout_commit(settings: Settings, root: Path = REPO_ROOT) -> Settings:
+    """``settings`` with ``source_commit`` set to the checkout's ``HEAD`` (``-dirty`` when tracked
+    files have uncommitted changes), for the commands that deploy a definition (``upsert``, the
+    demo's local cloud). ``MLOPS_GIT_COMMIT`` wins (CI knows its commit; a tarball has no ``.git``),
+    and with neither, the settings stay as they are: "unknown" is honest, a guess is not.
+    """
+    if os.environ.get(GIT_COMMIT_ENV, "").strip():
+        return settings  # load() has applied it already
+    try:
+        head = _git(root, "rev-parse", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return settings
+    return (
+        dataclasses.replace(settings, source_commit=head + ("-dirty" if dirty else "")) if head else settings
+    )
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10)
+    return done.stdout.strip()
 
 
 def _with_model_monitor_override(settings: Settings, raw: str) -> Settings:

@@ -39,6 +39,7 @@ from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import Compute, InputData, Networking, OutputDataConfig, StoppingCondition
 from sagemaker.train.tuner import HyperparameterTuner
 
+from pipelines import lineage
 from pipelines import parameters as p
 from pipelines.job_steps import (
     cached_processing_step,
@@ -143,7 +144,13 @@ def build_training_pipeline(settings: Settings, session: OfflinePipelineSession)
         settings, session, params, name, split_uri=split_uri, model_uri=model_uri, report=evaluation_report
     )
     register = _register_step(
-        settings, session, params, model_uri=model_uri, evaluate=evaluate, baseline=baseline
+        settings,
+        session,
+        params,
+        model_uri=model_uri,
+        evaluate=evaluate,
+        baseline=baseline,
+        data_manifest_uri=split_uri[SCHEMA],
     )
     metric = JsonGet(
         step_name=evaluate.name,
@@ -180,6 +187,8 @@ def _preprocess_step(
         "preprocess",
         params[p.PROCESSING_INSTANCE_TYPE],
         instance_count=params[p.PROCESSING_INSTANCE_COUNT],
+        # It asks S3 for the version id of each object it read (lineage); name the region.
+        environment={"AWS_DEFAULT_REGION": settings.region},
     )
     paths = {
         "train": contract.Preprocess.TRAIN,
@@ -205,6 +214,7 @@ def _preprocess_step(
                 ("--split-ratios", ",".join(str(r) for r in settings.processing.split_ratios)),
                 ("--seed", str(settings.processing.split_seed)),
                 ("--data-snapshot", params[p.DATA_SNAPSHOT]),
+                ("--input-data-url", params[p.INPUT_DATA_URL]),
             ]
         ),
     )
@@ -409,6 +419,7 @@ def _register_step(
     model_uri: object,
     evaluate: ProcessingStep,
     baseline: ProcessingStep,
+    data_manifest_uri: object,
 ) -> ModelStep:
     evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs[EVALUATION_OUTPUT].S3Output.S3Uri
     baseline_uri = baseline.properties.ProcessingOutputConfig.Outputs[BASELINE_OUTPUT].S3Output.S3Uri
@@ -447,8 +458,10 @@ def _register_step(
             p.TRIGGERED_BY: params[p.TRIGGERED_BY],
             p.INPUT_DATA_URL: params[p.INPUT_DATA_URL],
             p.DATA_SNAPSHOT: params[p.DATA_SNAPSHOT],
-            "ProcessingImageTag": settings.processing_image_uri.rpartition(":")[2],
-            "PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+            # Preprocess's data-version-<host>.json files: each object's version id and sha256.
+            lineage.DATA_MANIFEST_URI: data_manifest_uri,
+            lineage.PROCESSING_IMAGE_TAG: settings.processing_image_uri.rpartition(":")[2],
+            lineage.PIPELINE_EXECUTION_ARN: ExecutionVariables.PIPELINE_EXECUTION_ARN,
         },
     )
     return ModelStep(

@@ -19,7 +19,9 @@ from settings. The steps, each recorded in a timeline with when and why:
    the rule, ``DataSnapshot`` = the event's time), run locally under the guard's execution ARN; its
    Deploy step updates the endpoint and the local endpoint swaps models;
 8. score both registered versions, with the endpoint's own inference code, on freshly drawn labelled
-   rows of the drifted population: the retrained version must have the lower RMSE.
+   rows of the drifted population: the retrained version must have the lower RMSE;
+9. trace the lineage of each registered version (commit, data versions, images, trigger) and save it
+   under ``<out>/lineage/`` (:mod:`pipelines.lineage`), since the emulator is gone after the demo.
 
 After every execution the events SageMaker would send (its status change; the registered package's
 state change) are routed through the synthesized rules as well (:mod:`localcloud.sagemaker.events`):
@@ -69,6 +71,7 @@ from localcloud.stories.traffic import (
     to_csv_lines,
     to_features,
 )
+from pipelines import lineage
 from pipelines import parameters as params
 from pipelines.definition import read_definition
 from pipelines.settings import Settings
@@ -311,6 +314,7 @@ class ClosedLoop:
             "the retraining's Deploy step updated the endpoint; the local endpoint followed",
         )
         self._require_retrained(cloud.aws, first, last)
+        self._save_lineage(cloud, last)
         result.closed = deployed.model_version == version and version is not None
         result.model_version = deployed.model_version
         result.deliveries = router.deliveries
@@ -398,6 +402,27 @@ class ClosedLoop:
             f"new model {after.model_data_url}; new baseline {after.statistics_uri}",
         )
         self._require_better(before, after)
+
+    def _save_lineage(self, cloud: LocalCloud, last: ExecutionRecord) -> None:
+        """Trace every registered model while the emulator still runs, and save each: `pipelines
+        lineage <version> --demo-out <out>` shows them after the demo (its emulator is gone then)."""
+        clients = cloud.aws.clients
+        saved = {}
+        for record in self.runs:
+            if record.model_package_arn:
+                found = lineage.trace(
+                    clients.sagemaker, clients.s3, self.settings, record.model_package_arn,
+                    runs_dir=cloud.runner.runs_dir, query_entities=False,  # moto has no QueryLineage
+                )  # fmt: skip
+                saved[record.model_package_arn] = (found, lineage.save(found, self.options.out_dir))
+        found, path = saved[str(last.model_package_arn)]
+        self.timeline.add(
+            f"lineage of model version {found.model['version']}: commit {found.code['git_commit']}, "
+            f"data sha256 {str(found.data['sha256'])[:12]} ({len(found.data['objects'])} object version(s)), "
+            f"image {found.code['processing_image_tag']}, {found.trigger['detail'] or found.trigger['triggered_by']}",
+            f"`python -m pipelines lineage {found.model['version']} --demo-out {self.options.out_dir}` shows it all",
+            (str(path),),
+        )
 
     def _require_better(self, before: RegisteredModel, after: RegisteredModel) -> None:
         """The retrained version predicts the drifted population better than the one it replaces."""

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "pipelines.cli.pipeline_commands",
     "pipelines.cli.execution_commands",
     "pipelines.cli.approval_commands",
+    "pipelines.cli.lineage_commands",
     "pipelines.cli.monitor_commands",
     "pipelines.cli.local_commands",
     "pipelines.cli.loop_commands",

@@ -11,6 +11,7 @@ import typer
 
 from pipelines.cli import report_links
 from pipelines.cli.context import CliContext, CliError, console
+from pipelines.settings import with_checkout_commit
 
 if TYPE_CHECKING:
     from localcloud.stories.loop import Entry
@@ -59,7 +60,8 @@ def demo(
         "[dim]synthesizing the pipeline JSON and the CDK app; the timeline starts when they are ready[/]"
     )
     try:
-        result = run_demo(obj.settings, options, listener=_print_entry)
+        # The demo deploys what it synthesizes, so it bakes in the checkout's commit like `upsert`.
+        result = run_demo(with_checkout_commit(obj.settings), options, listener=_print_entry)
     except _story_errors() as err:
         raise CliError(
             str(err), "fix the stage named above; run records are under " + str(out), CliError.FAILED

@@ -32,7 +32,7 @@ from pipelines.cli.definitions import (
 )
 from pipelines.cli.deployed import deployed_definition
 from pipelines.definition import read_definition
-from pipelines.settings import PIPELINE_ROLE, PIPELINES, Settings
+from pipelines.settings import PIPELINE_ROLE, PIPELINES, Settings, with_checkout_commit
 
 # CloudFormation tags every resource it creates that supports tags with the stack's name
 # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html).
@@ -55,7 +55,10 @@ def upsert(
 ) -> None:
     """Create or update a pipeline no stack manages (dev iteration); validates, shows the change first."""
     obj: CliContext = ctx.obj
-    settings, sagemaker = obj.settings, obj.clients.sagemaker
+    # A synthesized definition carries the checkout's commit as its GitCommit default (lineage of
+    # every run, scheduled and alarm-started ones too); a given file is sent exactly as it is.
+    settings = obj.settings if definition_file else with_checkout_commit(obj.settings)
+    sagemaker = obj.clients.sagemaker
     name = resolve_pipeline_name(settings, pipeline)
     local = local_definition(settings, name, definition_file)
     origin = str(definition_file or name)
