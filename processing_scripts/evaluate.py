@@ -198,9 +198,17 @@ def script_predictions(program: str, model_dir: Path, features: np.ndarray) -> n
         code_dir = script_model.extract_code(
             script_model.find_archive(contract.host_path(contract.Evaluate.CODE)), Path(scratch) / "code"
         )
-        handler = script_model.serve(script_model.import_program(code_dir, program), extracted)
         rows = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in features)
-        response = handler(rows.encode(), script_model.CSV, script_model.CSV)
+        try:
+            handler = script_model.serve(script_model.import_program(code_dir, program), extracted)
+            response = handler(rows.encode(), script_model.CSV, script_model.CSV)
+        except script_model.ScriptModelError:
+            raise
+        except Exception as err:  # the user's code: its failure, named in one line
+            detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise script_model.ScriptModelError(
+                f"{program} failed on the test split: {type(err).__name__}: {detail}"
+            ) from err
     log.info("scored %d test rows with %s's predict_fn", len(features), program)
     return script_model.predictions_from_csv(response, len(features))
 

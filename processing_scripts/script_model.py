@@ -7,8 +7,10 @@ script leaves out is the container's default (aws/sagemaker-scikit-learn-contain
 ``serving.py``, over aws/sagemaker-inference-toolkit's encoders):
 
 - ``model_fn``: none; the container refuses to start without one;
-- ``input_fn``: ``text/csv``, ``application/json`` and ``application/x-npy`` decoded to a numpy array;
-- ``predict_fn``: ``model.predict(data)``;
+- ``input_fn``: ``text/csv`` (an empty value is NaN, as ``np.genfromtxt`` reads it),
+  ``application/json`` and ``application/x-npy`` decoded to a numpy array;
+- ``predict_fn``: ``model.predict(data)`` (an XGBoost ``Booster``, what an XGBoost framework
+  model's ``model_fn`` returns, predicts a ``DMatrix`` of it, as that container's default does);
 - ``output_fn``: the prediction encoded as the accept type (JSON when it is ``*/*`` or missing,
   the toolkit's default accept; CSV one row per line).
 
@@ -113,7 +115,10 @@ def default_input_fn(body: bytes | str, content_type: str) -> np.ndarray:
     if kind == CSV:
         text = data.decode("utf-8").strip()
         try:
-            return np.array([[float(v) for v in line.split(",")] for line in text.splitlines()], dtype=float)
+            rows = [
+                [float(v) if v.strip() else np.nan for v in line.split(",")] for line in text.splitlines()
+            ]
+            return np.array(rows, dtype=float)
         except ValueError as err:
             raise ScriptModelError(f"the request is not CSV of numbers ({err})") from err
     if kind in JSON_TYPES:
@@ -126,6 +131,10 @@ def default_input_fn(body: bytes | str, content_type: str) -> np.ndarray:
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:
+    import xgboost as xgb  # only an XGBoost model needs it
+
+    if isinstance(model, xgb.Booster):
+        return model.predict(xgb.DMatrix(data), validate_features=False)
     return model.predict(data)
 
 
