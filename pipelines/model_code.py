@@ -24,7 +24,6 @@ from typing import Any
 from pipelines.settings import ScriptModel, Settings
 from processing_scripts import s3_uri
 
-ARCHIVE_NAME = "sourcedir.tar.gz"  # the SDK's name for it (sagemaker.core.fw_utils)
 _SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ipynb_checkpoints"}
 
 
@@ -59,12 +58,22 @@ def script_model(settings: Settings) -> ScriptModel:
     return script
 
 
+def _code_prefix(settings: Settings) -> str:
+    return f"{settings.pipeline_artifacts_uri}/{settings.training_pipeline_name}/code"
+
+
+def model_code_key_pattern(settings: Settings) -> str:
+    """``<bucket>/<key prefix>/sourcedir-*.tar.gz``: every archive :func:`source_archive` can name
+    (what the CI role may write)."""
+    bucket, prefix = s3_uri.split(_code_prefix(settings))
+    return f"{bucket}/{prefix}/sourcedir-*.tar.gz"
+
+
 def source_archive(settings: Settings) -> tuple[str, bytes]:
     """(S3 URI, bytes) of the packed model code: ``<artifacts>/<training pipeline>/code/sourcedir-<digest>.tar.gz``."""
     data = pack(script_model(settings).path)
     digest = hashlib.sha256(data).hexdigest()[:16]
-    prefix = f"{settings.pipeline_artifacts_uri}/{settings.training_pipeline_name}/code"
-    return f"{prefix}/{ARCHIVE_NAME.replace('.tar.gz', f'-{digest}.tar.gz')}", data
+    return f"{_code_prefix(settings)}/sourcedir-{digest}.tar.gz", data
 
 
 def upload_model_code(settings: Settings, s3: Any) -> str | None:
