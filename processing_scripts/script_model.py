@@ -154,7 +154,10 @@ def default_output_fn(prediction: Any, accept: str) -> bytes:
 def predictions_from_csv(response: bytes, rows: int) -> np.ndarray:
     """One number per row from a ``text/csv`` response (the first value of each line): what the
     evaluate job scores, so a model answering in another shape is named, not misread."""
-    lines = [line for line in response.decode("utf-8").splitlines() if line.strip()]
+    try:
+        lines = [line for line in response.decode("utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError as err:
+        raise ScriptModelError(f"the model's text/csv answer is not UTF-8 text (byte {err.start})") from err
     if len(lines) != rows:
         raise ScriptModelError(
             f"the model answered {len(lines)} lines for {rows} rows; output_fn must give one prediction "

@@ -127,3 +127,11 @@ def test_the_script_mode_definition_is_pure_and_wires_the_code_everywhere():
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "train.py"
     assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == code_uri
     assert str(settings_module.REPO_ROOT) not in rendered[settings.training_pipeline_name]  # no local path
+
+
+def test_xgboost_in_framework_mode_trains_and_serves_with_the_xgboost_image():
+    from pipelines.training import _framework_image
+
+    settings = with_script(ScriptModel(source_dir=CREDIT, framework="xgboost", framework_version="3.2-0"))
+    for scope in ("training", "inference"):
+        assert _framework_image(settings, scope).endswith("/sagemaker-xgboost:3.2-0")

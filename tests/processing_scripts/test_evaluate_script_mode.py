@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipelines.model_code import pack
 from processing_scripts import contract, evaluate, script_model
@@ -134,3 +136,17 @@ def test_a_script_without_model_fn_is_refused_as_the_serving_container_refuses_i
 
     with pytest.raises(script_model.ScriptModelError, match="defines no model_fn"):
         script_model.serve(script_model.import_program(tmp_path, "train.py"), tmp_path)
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=50))
+def test_a_csv_answer_of_one_number_per_line_reads_back_exactly(values):
+    response = "".join(f"{value!r}\n" for value in values).encode()
+    assert script_model.predictions_from_csv(response, len(values)).tolist() == values
+
+
+@given(st.binary(max_size=200))
+def test_any_answer_is_read_or_refused_with_a_script_model_error(response):
+    try:
+        script_model.predictions_from_csv(response, 3)
+    except script_model.ScriptModelError as err:
+        assert "\n" not in str(err)
