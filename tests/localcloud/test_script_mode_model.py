@@ -4,23 +4,25 @@ trained in script mode, evaluated through the model's own serving hooks (AUC gat
 the scikit-learn serving image, deployed, and answered by the local endpoint with the same hooks.
 
 Preprocessing is the abalone dataset's, so it is stubbed: the splits and schema.json it would write
-for a binary dataset are seeded instead (what ``run-local --seed/--stub`` does).
+for a binary dataset are seeded instead (what ``run-local --seed/--stub`` does). IAM is enforced
+with the deployed templates' policies (the roles' grants do not depend on the model): every call of
+the jobs, the deploy function and the endpoint is allowed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from localcloud import ExecutionStatus, LocalAws, LocalPipelineRunner, StepStatus
-from localcloud.sagemaker.endpoint import LocalEndpoint, RuntimeClient
+from localcloud import ExecutionRecord, ExecutionStatus, LocalAws, StepStatus
+from localcloud.cloud import LocalCloud
+from localcloud.sagemaker.endpoint import RuntimeClient
 from pipelines import settings as settings_module
 from pipelines.model_code import source_archive
+from pipelines.settings import JOB_ROLE, MODEL_ROLE
 from processing_scripts import s3_uri
 
 BASE = settings_module.load("dev")
@@ -49,13 +51,7 @@ def _binary_rows(rows: int, rng: np.random.Generator) -> np.ndarray:
     return np.column_stack([label, features])
 
 
-@pytest.fixture(scope="module")
-def aws() -> Iterator[LocalAws]:
-    with LocalAws(SETTINGS) as local_aws:
-        yield local_aws
-
-
-def _seed_splits(aws: LocalAws, tmp_path: Path) -> dict[str, str]:
+def _seed_splits(aws: LocalAws) -> dict[str, object]:
     """The splits and schema in the emulator's S3; the Preprocess stub pointing at them."""
     rng = np.random.default_rng(7)
     bucket = SETTINGS.bucket_name("artifacts")
@@ -78,20 +74,36 @@ def _seed_splits(aws: LocalAws, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_a_script_mode_model_trains_evaluates_registers_deploys_and_serves(aws, tmp_path):
+def test_a_script_mode_model_trains_evaluates_registers_deploys_and_serves(deployed_artifacts, tmp_path):
     from pipelines.synth import render_pipelines
 
     name = SETTINGS.training_pipeline_name
     definition = json.loads(render_pipelines(SETTINGS)[name])
-    runner = LocalPipelineRunner(SETTINGS, aws, tmp_path / "runs")
+    cloud = LocalCloud(SETTINGS, {name: definition}, cdk_out=deployed_artifacts.cdk_out, runs_dir=tmp_path)
+    with cloud:
+        aws = cloud.aws
+        record = cloud.run(name, {"GitCommit": "byom"}, stubs={"Preprocess": _seed_splits(aws)})
+        _check_run(aws, record)
+        with cloud.endpoint() as endpoint:
+            assert endpoint.reconcile() is not None
+            answer = RuntimeClient(endpoint.url).invoke_endpoint(
+                EndpointName=SETTINGS.endpoint_name, ContentType="text/csv", Body=b"2,1,0,0\n-2,-1,0,0\n"
+            )
+            assert endpoint.flush()  # the request was captured
+        assert cloud.access.log.denied == []
+        code_readers = {
+            call.principal
+            for call in cloud.access.log.calls
+            if call.action == "s3:GetObject" and "/code/sourcedir-" in call.resource
+        }
+    # the training job, the evaluate job and the endpoint each read the code as their own role
+    assert code_readers == {SETTINGS.role_arn(JOB_ROLE), SETTINGS.role_arn(MODEL_ROLE)}
+    high, low = (float(line) for line in answer["Body"].decode().split())
+    assert 0.5 < high <= 1 and 0 <= low < 0.5  # predict_fn's probability of class 1, one per line
 
-    record = runner.run(
-        definition,
-        {"GitCommit": "byom"},
-        pipeline_name=name,
-        stubs={"Preprocess": _seed_splits(aws, tmp_path)},
-    )
 
+def _check_run(aws: LocalAws, record: ExecutionRecord) -> None:
+    """Trained in the scikit-learn image, gated on AUC, registered for the scikit-learn serving image."""
     assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
     assert record.steps["QualityGateFailed"].status == StepStatus.SKIPPED
     train = record.steps["Train"].properties
@@ -118,12 +130,3 @@ def test_a_script_mode_model_trains_evaluates_registers_deploys_and_serves(aws, 
     ):
         assert metric in metrics
     assert sum(sum(row.values()) for row in metrics["confusion_matrix"].values()) == SPLITS["test"]
-
-    with LocalEndpoint(SETTINGS, aws.clients) as endpoint:
-        assert endpoint.reconcile() is not None
-        answer = RuntimeClient(endpoint.url).invoke_endpoint(
-            EndpointName=SETTINGS.endpoint_name, ContentType="text/csv", Body=b"2,1,0,0\n-2,-1,0,0\n"
-        )
-        endpoint.flush()
-    high, low = (float(line) for line in answer["Body"].decode().split())
-    assert 0.5 < high <= 1 and 0 <= low < 0.5  # predict_fn's probability of class 1, one per line
