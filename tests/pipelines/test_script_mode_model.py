@@ -135,3 +135,11 @@ def test_xgboost_in_framework_mode_trains_and_serves_with_the_xgboost_image():
     settings = with_script(ScriptModel(source_dir=CREDIT, framework="xgboost", framework_version="3.2-0"))
     for scope in ("training", "inference"):
         assert _framework_image(settings, scope).endswith("/sagemaker-xgboost:3.2-0")
+
+
+def test_the_default_scikit_learn_image_matches_the_project_image_that_unpickles_its_models():
+    """evaluate runs in the project image and joblib-loads what the framework image pickled."""
+    pins = (settings_module.REPO_ROOT / "processing_scripts" / "requirements.txt").read_text()
+    (pinned,) = [line.split("==")[1] for line in pins.splitlines() if line.startswith("scikit-learn==")]
+    image_version = ScriptModel(source_dir=CREDIT).framework_version  # "1.9-0": scikit-learn 1.9
+    assert pinned.split(".")[:2] == image_version.split("-")[0].split(".")[:2]
