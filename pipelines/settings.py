@@ -334,6 +334,14 @@ class Settings:
     isolation: IsolationConfig = field(default_factory=IsolationConfig)
 
     def __post_init__(self) -> None:
+        if self.training.script is not None and self.isolation.network_isolation:
+            # "the containers can't make any outbound network calls, even to other AWS services such
+            # as Amazon S3" (https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html):
+            # the framework images could not download the model code from sagemaker_submit_directory.
+            raise SettingsError(
+                "isolation.network_isolation cannot be used with a script-mode model (training.script): "
+                "its containers download the code from S3; turn one of them off"
+            )
         if self.model_approval_status not in self.registrable_approval_statuses:
             raise SettingsError(
                 f"model_approval_status {self.model_approval_status!r} is not one the pipeline may "

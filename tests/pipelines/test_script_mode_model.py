@@ -143,3 +143,10 @@ def test_the_default_scikit_learn_image_matches_the_project_image_that_unpickles
     (pinned,) = [line.split("==")[1] for line in pins.splitlines() if line.startswith("scikit-learn==")]
     image_version = ScriptModel(source_dir=CREDIT).framework_version  # "1.9-0": scikit-learn 1.9
     assert pinned.split(".")[:2] == image_version.split("-")[0].split(".")[:2]
+
+
+def test_network_isolation_is_refused_for_a_script_mode_model():
+    """Isolated containers cannot download the code archive from S3."""
+    isolated = settings_module.IsolationConfig(network_isolation=True)
+    with pytest.raises(SettingsError, match="cannot be used with a script-mode model"):
+        with_script(ScriptModel(source_dir=CREDIT), isolation=isolated)
