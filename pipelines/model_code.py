@@ -87,7 +87,16 @@ def upload_model_code(settings: Settings, s3: Any) -> str | None:
         s3.head_object(Bucket=bucket, Key=key)
         return None
     except s3.exceptions.ClientError as err:
-        if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+        # Without s3:ListBucket (the CI role has none on the artifacts bucket) S3 answers a missing
+        # object with 403, not 404 (S3 API reference, HeadObject "Permissions"); writing the same
+        # bytes again is harmless, and a real refusal shows on the PutObject.
+        if err.response.get("Error", {}).get("Code") not in (
+            "404",
+            "NoSuchKey",
+            "NotFound",
+            "403",
+            "AccessDenied",
+        ):
             raise
     s3.put_object(Bucket=bucket, Key=key, Body=data)
     return uri
