@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from localcloud.lifecycle import Service
+from pipelines.model_code import upload_model_code
 from pipelines.settings import BUCKET_PURPOSES, REPO_ROOT, Settings
 from processing_scripts import s3_uri
 from processing_scripts.aws_clients import ENDPOINT_ENV, AwsClients, AwsTarget
@@ -177,6 +178,8 @@ class LocalAws(Service):
         )
         if self.upload_sample_data:
             self._upload_sample_data()
+        # A script-mode model's code, where the training definition names it (as `upsert` puts it).
+        upload_model_code(self.settings, self.clients.s3)
 
     def _upload_sample_data(self) -> None:
         if not self.sample_data.is_file():

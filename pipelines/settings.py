@@ -36,9 +36,96 @@ class SettingsError(ValueError):
     """A configuration value is missing or invalid; the message says which and how to fix it."""
 
 
+# The frameworks a script-mode model may use: ``ScriptModel.framework`` -> the SDK's image catalogue
+# name (``sagemaker/core/image_uri_config/<name>.json``). XGBoost in framework mode is the same
+# image as the built-in algorithm, running the user's script instead.
+SCRIPT_FRAMEWORKS = {"sklearn": "sklearn", "xgboost": "xgboost"}
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-HyperParameters
+# (keys: up to 256 characters, values up to 2500); names the training toolkit reserves start with sagemaker_.
+MAX_HYPERPARAMETER_NAME = 256
+MAX_HYPERPARAMETER_VALUE = 2500
+
+
+@dataclass(frozen=True)
+class ScriptModel:
+    """A model the user writes (SageMaker "script mode"): their training script runs in an AWS
+    framework image, and the same folder's ``model_fn``/``input_fn``/``predict_fn``/``output_fn``
+    serve it. The contract is in docs/training-pipeline.md, "Bring your own model".
+
+    * ``framework``: a key of :data:`SCRIPT_FRAMEWORKS` (``sklearn``; ``xgboost`` framework mode).
+    * ``framework_version``: the image version, one the SageMaker SDK's catalogue has for both
+      training and inference (``1.9-0`` for sklearn); the project image evaluates the model, so a
+      pickled model must load with the scikit-learn there (processing_scripts/requirements.txt).
+    * ``py_version``: the image's Python (``py3`` for the scikit-learn images).
+    * ``source_dir``: the folder with the code, relative to the repository root
+      (``examples/credit/model``); packed into ``sourcedir.tar.gz`` (a ``requirements.txt`` there is
+      installed by the image at training time).
+    * ``entry_point``: the training script in ``source_dir`` (``train.py``).
+    * ``inference_entry_point``: the file with the serving hooks; empty means ``entry_point``.
+    * ``hyperparameters``: passed to the script as ``--name value`` (and ``SM_HP_<NAME>``).
+    """
+
+    source_dir: str
+    framework: str = "sklearn"
+    framework_version: str = "1.9-0"
+    py_version: str = "py3"
+    entry_point: str = "train.py"
+    inference_entry_point: str = ""
+    hyperparameters: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.framework not in SCRIPT_FRAMEWORKS:
+            raise SettingsError(
+                f"training.script.framework {self.framework!r} is not supported; use one of "
+                f"{', '.join(SCRIPT_FRAMEWORKS)}"
+            )
+        folder = Path(self.source_dir)
+        if not self.source_dir or folder.is_absolute() or ".." in folder.parts:
+            raise SettingsError(
+                f"training.script.source_dir {self.source_dir!r} must be a folder inside the repository, "
+                "given relative to its root (e.g. examples/credit/model)"
+            )
+        if not (REPO_ROOT / folder).is_dir():
+            raise SettingsError(
+                f"training.script.source_dir {self.source_dir!r}: no such folder under {REPO_ROOT}"
+            )
+        for what, name in (
+            ("entry_point", self.entry_point),
+            ("inference_entry_point", self.serving_program),
+        ):
+            if not name.endswith(".py") or "/" in name or not (REPO_ROOT / folder / name).is_file():
+                raise SettingsError(
+                    f"training.script.{what} {name!r} must be a .py file directly in {self.source_dir}"
+                )
+        for name, value in self.hyperparameters.items():
+            if not isinstance(value, str):
+                raise SettingsError(
+                    f"training.script.hyperparameters[{name!r}] must be a string, got {value!r}"
+                )
+            if not name or name.startswith("sagemaker_") or len(name) > MAX_HYPERPARAMETER_NAME:
+                raise SettingsError(
+                    f"training.script.hyperparameters: {name!r} is not a name SageMaker passes to a script "
+                    f"(1-{MAX_HYPERPARAMETER_NAME} characters, not starting with sagemaker_)"
+                )
+            if len(value) > MAX_HYPERPARAMETER_VALUE:
+                raise SettingsError(
+                    f"training.script.hyperparameters[{name!r}] is longer than {MAX_HYPERPARAMETER_VALUE} characters"
+                )
+
+    @property
+    def serving_program(self) -> str:
+        """The module the serving container imports (``SAGEMAKER_PROGRAM``)."""
+        return self.inference_entry_point or self.entry_point
+
+    @property
+    def path(self) -> Path:
+        return REPO_ROOT / self.source_dir
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How the model is trained and tuned. Hyperparameter names are the built-in XGBoost's."""
+    """How the model is trained and tuned. Hyperparameter names are the built-in XGBoost's; with
+    ``script`` set, the user's script-mode model is trained instead (its own hyperparameters)."""
 
     instance_type: str = "ml.m5.large"
     instance_count: int = 1
@@ -59,7 +146,10 @@ class TrainingConfig:
             "eval_metric": "rmse",
         }
     )
-    # Tuning replaces the plain training step when enabled (see docs/training-pipeline.md).
+    # None: the built-in XGBoost algorithm above; a ScriptModel: the user's code in a framework image.
+    script: ScriptModel | None = None
+    # Tuning replaces the plain training step when enabled (see docs/training-pipeline.md); built-in
+    # XGBoost only.
     tuning_enabled: bool = False
     tuning_objective: str = "validation:rmse"
     tuning_objective_type: str = "Minimize"
@@ -74,6 +164,13 @@ class TrainingConfig:
             "subsample": (0.5, 1.0),
         }
     )
+
+    def __post_init__(self) -> None:
+        if self.script is not None and self.tuning_enabled:
+            raise SettingsError(
+                "training.tuning_enabled works with the built-in XGBoost only; a script-mode model "
+                "(training.script) trains with its own hyperparameters: set tuning_enabled=False"
+            )
 
 
 @dataclass(frozen=True)
@@ -246,6 +343,14 @@ class Settings:
     source_commit: str = UNKNOWN_COMMIT
 
     def __post_init__(self) -> None:
+        if self.training.script is not None and self.isolation.network_isolation:
+            # "the containers can't make any outbound network calls, even to other AWS services such
+            # as Amazon S3" (https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html):
+            # the framework images could not download the model code from sagemaker_submit_directory.
+            raise SettingsError(
+                "isolation.network_isolation cannot be used with a script-mode model (training.script): "
+                "its containers download the code from S3; turn one of them off"
+            )
         if self.model_approval_status not in self.registrable_approval_statuses:
             raise SettingsError(
                 f"model_approval_status {self.model_approval_status!r} is not one the pipeline may "

@@ -72,6 +72,7 @@ class Evaluate:
     MODEL = _processing("input", "model")
     TEST = _processing("input", "test")
     SCHEMA = _processing("input", "schema")
+    CODE = _processing("input", "code")  # a script-mode model's sourcedir.tar.gz
     EVALUATION = _processing("output", "evaluation")
     EVALUATION_FILE = "evaluation.json"
 

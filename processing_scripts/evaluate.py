@@ -1,10 +1,15 @@
 """A trained model and the test split in; ``evaluation.json`` and ``report.html`` out.
 
 Run inside the project's image as ``python3 -m processing_scripts.evaluate [--problem-type
-regression|binary_classification] [--threshold 0.5]`` (paths from
+regression|binary_classification] [--threshold 0.5] [--program train.py]`` (paths from
 :mod:`processing_scripts.contract`; set ``OPT_ML_DIR`` to run it on a laptop). It reads
 ``model.tar.gz`` from ``Evaluate.MODEL``, the headerless test split (label first, one or more
 ``part-*.csv``) from ``Evaluate.TEST`` and ``schema.json`` from ``Evaluate.SCHEMA``.
+
+The model is the built-in XGBoost's, or with ``--program`` a script-mode model: its code
+(``sourcedir.tar.gz`` in ``Evaluate.CODE``) is imported and the test features go through its
+``model_fn``/``input_fn``/``predict_fn``/``output_fn`` as a ``text/csv`` request answered in
+``text/csv``, exactly as the endpoint will call them (:mod:`processing_scripts.script_model`).
 
 ``evaluation.json`` is in Model Monitor's model-quality format (see
 :mod:`processing_scripts.quality_metrics`, shared with the monitoring job); the pipeline's quality
@@ -19,11 +24,14 @@ import argparse
 import html
 import json
 import logging
+import tarfile
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from processing_scripts import contract, dataset, job, model_io, quality_gate, reporting
+from processing_scripts import contract, job, model_io, quality_gate, reporting, script_model
 from processing_scripts.quality_metrics import (
     DECISION_THRESHOLD,
     ModelQuality,
@@ -56,8 +64,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--problem-type",
         choices=PROBLEM_TYPES,
-        default=dataset.PROBLEM_TYPE,
-        help="which metrics to compute (default: %(default)s, from processing_scripts/dataset.py)",
+        default=None,
+        help="which metrics to compute (default: the problem_type of the splits' schema.json)",
     )
     parser.add_argument(
         "--threshold",
@@ -72,6 +80,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--gate-metric-path", default="", help="the quality gate's JsonGet path")
     parser.add_argument("--gate-comparison", default="", choices=["", *quality_gate.COMPARISONS])
     parser.add_argument("--gate-threshold", type=float, default=None, help="the QualityThreshold parameter")
+    parser.add_argument(
+        "--program",
+        default="",
+        help="a script-mode model: the file of its serving hooks in the code archive (SAGEMAKER_PROGRAM)",
+    )
     return parser.parse_args(argv)
 
 
@@ -169,22 +182,59 @@ def gate_verdict(args: argparse.Namespace, quality: ModelQuality) -> str | None:
     )
 
 
+def script_predictions(program: str, model_dir: Path, features: np.ndarray) -> np.ndarray:
+    """The script-mode model's predictions of ``features``: its archive extracted as the serving
+    container extracts it into ``/opt/ml/model``, its code as into ``/opt/ml/code``, and one
+    ``text/csv`` request of every row through its hooks."""
+    archive = model_dir / contract.Training.MODEL_ARCHIVE
+    with tempfile.TemporaryDirectory() as scratch:
+        extracted = Path(scratch) / "model"
+        extracted.mkdir()
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                tar.extractall(extracted, filter="data")
+        except (tarfile.TarError, OSError) as err:
+            raise model_io.ModelLoadError(f"{archive}: not a readable model archive ({err})") from err
+        code_dir = script_model.extract_code(
+            script_model.find_archive(contract.host_path(contract.Evaluate.CODE)), Path(scratch) / "code"
+        )
+        rows = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in features)
+        try:
+            handler = script_model.serve(script_model.import_program(code_dir, program), extracted)
+            response = handler(rows.encode(), script_model.CSV, script_model.CSV)
+        except script_model.ScriptModelError:
+            raise
+        except Exception as err:  # the user's code: its failure, named in one line
+            detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise script_model.ScriptModelError(
+                f"{program} failed on the test split: {type(err).__name__}: {detail}"
+            ) from err
+    log.info("scored %d test rows with %s's predict_fn", len(features), program)
+    return script_model.predictions_from_csv(response, len(features))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     schema = SplitSchema.read(contract.host_path(contract.Evaluate.SCHEMA))
-    if schema.problem_type != args.problem_type:
+    if args.problem_type is None:
+        args.problem_type = schema.problem_type
+    elif schema.problem_type != args.problem_type:
         log.warning(
             "evaluating as %s although schema.json says %s (--problem-type wins)",
             args.problem_type,
             schema.problem_type,
         )
     model_dir = contract.host_path(contract.Evaluate.MODEL)
-    booster = model_io.load_booster(model_dir)
-    model_io.check_features(booster, schema.features)
     test_dir = contract.host_path(contract.Evaluate.TEST)
     test = read_numeric_table(test_dir, schema.columns)
     actual = test[schema.label].to_numpy()
-    predicted = model_io.predict(booster, test[list(schema.features)].to_numpy(), schema.features)
+    features = test[list(schema.features)].to_numpy()
+    if args.program:
+        predicted = script_predictions(args.program, model_dir, features)
+    else:
+        booster = model_io.load_booster(model_dir)
+        model_io.check_features(booster, schema.features)
+        predicted = model_io.predict(booster, features, schema.features)
 
     quality = compute_metrics(args.problem_type, actual, predicted, args.threshold)
     headline = ", ".join(

@@ -32,6 +32,7 @@ from pipelines.cli.definitions import (
 )
 from pipelines.cli.deployed import deployed_definition
 from pipelines.definition import read_definition
+from pipelines.model_code import upload_model_code
 from pipelines.settings import PIPELINE_ROLE, PIPELINES, Settings, with_checkout_commit
 
 # CloudFormation tags every resource it creates that supports tags with the stack's name
@@ -78,6 +79,7 @@ def upsert(
         _show(change, unified_diff(deployed, local, name), f"would update {name}")
         return
     _confirm_removals(change, name, yes)
+    _upload_model_code(obj)
     arn = sagemaker.update_pipeline(**_request(settings, name, local, description))["PipelineArn"]
     console.print(f"[yellow]updated[/] {arn}")
     for line in change.lines():
@@ -100,6 +102,7 @@ def _create(obj: CliContext, name: str, local: dict[str, Any], description: str,
         return
     settings = obj.settings
     tags = [{"Key": k, "Value": v} for k, v in sorted(settings.tags.items())]
+    _upload_model_code(obj)
     arn = obj.clients.sagemaker.create_pipeline(
         **_request(settings, name, local, description), Tags=tags, ClientRequestToken=str(uuid.uuid4())
     )["PipelineArn"]
@@ -193,3 +196,11 @@ def _confirm_removals(change: DefinitionChange, name: str, yes: bool) -> None:
         )
     if not typer.confirm(f"remove {removed} from {name}?", default=False):
         raise CliError("not confirmed; nothing was sent", "review with --dry-run", CliError.DECLINED)
+
+
+def _upload_model_code(obj: CliContext) -> None:
+    """A script-mode model's code goes where the training definition names it (content-addressed:
+    an upload is skipped when that archive is there already)."""
+    uri = upload_model_code(obj.settings, obj.clients.s3)
+    if uri:
+        console.print(f"[dim]uploaded the model code to {escape(uri)}[/]")
