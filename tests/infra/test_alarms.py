@@ -159,3 +159,45 @@ def test_deploy_function_rolls_back_on_exactly_the_endpoint_alarms(
     rollback = function["Properties"]["Environment"]["Variables"]["ROLLBACK_ALARM_NAMES"].split(",")
     assert set(rollback) == set(synthesized.settings.endpoint_alarm_names.values())
     assert set(rollback) <= set(alarms)
+
+
+def test_quality_alarm_compares_live_quality_with_the_served_models_evaluation(
+    synthesized: Synthesized, alarms: dict[str, dict[str, Any]]
+) -> None:
+    """The alarm reads the names the monitoring job publishes, and its math (run by the local
+    evaluator's metric math) fires on a relative degradation, never on too few labels."""
+    from localcloud import cloudwatch_math
+
+    settings = synthesized.settings
+    quality, config = settings.model_quality, settings.alarms
+    props = alarms[settings.quality_alarm_name]
+    expression, *inputs = props["Metrics"]
+    metrics = {m["Id"]: m["MetricStat"] for m in inputs}
+    assert {stat["Metric"]["MetricName"] for stat in metrics.values()} == {
+        "rmse",
+        f"{quality.evaluation_metric_prefix}rmse",
+        quality.merged_labels_metric,
+    }
+    for stat in metrics.values():
+        assert stat["Metric"]["Namespace"] == quality.metric_namespace
+        assert _dimensions(stat["Metric"]) == {quality.endpoint_dimension: settings.endpoint_name}
+        assert stat["Period"] == config.quality_period_seconds
+    assert props["Threshold"] == config.quality_rmse_worse_fraction
+    assert props["ComparisonOperator"] == "GreaterThanThreshold"
+    assert props["TreatMissingData"] == "notBreaching"
+    ids = {stat["Metric"]["MetricName"]: metric_id for metric_id, stat in metrics.items()}
+    node = cloudwatch_math.parse(expression["Expression"])
+
+    def degradation(rmse: float | None, reference: float | None, labels: float | None) -> float | None:
+        series = {
+            ids["rmse"]: (rmse,),
+            ids[f"{quality.evaluation_metric_prefix}rmse"]: (reference,),
+            ids[quality.merged_labels_metric]: (labels,),
+        }
+        context = cloudwatch_math.Context(series, dict.fromkeys(series, config.quality_period_seconds), 1)
+        return cloudwatch_math.evaluate(node, context)[0]
+
+    assert degradation(3.0, 2.0, 100) == pytest.approx(0.5)  # 50 % worse than its evaluation: ALARM
+    assert degradation(2.1, 2.0, 100) == pytest.approx(0.05)  # within the threshold
+    assert degradation(3.0, 2.0, config.quality_min_labels - 1) is None  # too few labels: no verdict
+    assert degradation(3.0, None, 100) is None  # no registered evaluation: no verdict
