@@ -175,8 +175,8 @@ class ModelQualitySettings:
 
     Labels follow Model Monitor's ground-truth layout (``<ground truth uri>/<endpoint>/yyyy/mm/dd/hh/
     *.jsonl``, the hour being when they were uploaded). Each monitoring run judges the predictions
-    captured in ``[run - delay - window, run - delay)``: like Model Monitor's ``StartOffset`` /
-    ``EndOffset`` on a model-quality job, the delay leaves the labels time to arrive.
+    captured in ``[run - delay - window, run - delay)``: like Model Monitor's ``StartTimeOffset``
+    / ``EndTimeOffset`` on a model-quality job, the delay leaves the labels time to arrive.
     """
 
     ground_truth_prefix: str = "ground-truth"  # in the data bucket, which the job role reads

@@ -4,9 +4,11 @@ Data drift is not the only failure: when the target's relation to the features c
 drift), the inputs look as before and only a comparison with ground truth shows it. Labels usually
 arrive hours or days after the prediction (human review), so this part does not judge the drift
 window: it judges the predictions captured in ``[window end - delay - hours, window end - delay)``
-(Model Monitor's model-quality jobs have the same offsets, ``StartOffset``/``EndOffset``), merged
+(Model Monitor's model-quality jobs have the same offsets, ``StartTimeOffset``/``EndTimeOffset``:
+https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-schedule.html), merged
 with the ground-truth files uploaded since that window's start under ``<ground truth>/<endpoint>/
-yyyy/mm/dd/hh/`` (Model Monitor's layout, the hour being the upload's).
+yyyy/mm/dd/hh/`` (Model Monitor's layout, "the same path format as captured data":
+https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html).
 
 The merge and the metrics are the drift engine's (:mod:`processing_scripts.drift.ground_truth`,
 :mod:`processing_scripts.quality_metrics`, the evaluate job's): ids are the capture's
@@ -138,7 +140,7 @@ def evaluation_reference(sagemaker: Any, storage: Storage, package: str | None) 
         evaluation = json.loads(storage.read_bytes(uri))
     except ValueError as err:
         raise job.JobInputError(f"the evaluation of {package} at {uri} is not JSON: {err}") from err
-    return _scalar_metrics(evaluation)
+    return scalar_metrics(evaluation)
 
 
 def check(
@@ -238,7 +240,7 @@ def _from_result(
         unmatched_predictions=predictions,
         unmatched_labels=0 if merge is None else merge.unmatched_labels,
         unreadable_labels=_unreadable_labels(result.reading),
-        metrics=_scalar_metrics(document),
+        metrics=scalar_metrics(document),
         document=document,
         reference=reference,
     )
@@ -249,7 +251,7 @@ def _unreadable_labels(reading: dict[str, Any]) -> int:
     return sum(n for reason, n in reading["malformed_by_reason"].items() if "ground" in reason)
 
 
-def _scalar_metrics(document: dict[str, Any]) -> dict[str, float]:
+def scalar_metrics(document: dict[str, Any]) -> dict[str, float]:
     """``{"<problem>_metrics": {"rmse": {"value": v}, ...}}`` -> ``{"rmse": v, ...}`` (nulls left out)."""
     found: dict[str, float] = {}
     for key, group in document.items():
