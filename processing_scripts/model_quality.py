@@ -6,7 +6,7 @@ arrive hours or days after the prediction (human review), so this part does not 
 window: it judges the predictions captured in ``[window end - delay - hours, window end - delay)``
 (Model Monitor's model-quality jobs have the same offsets, ``StartTimeOffset``/``EndTimeOffset``:
 https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-schedule.html), merged
-with the ground-truth files uploaded since that window's start under ``<ground truth>/<endpoint>/
+with the ground-truth files uploaded from that window's start to the run's end under ``<ground truth>/<endpoint>/
 yyyy/mm/dd/hh/`` (Model Monitor's layout, "the same path format as captured data":
 https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html).
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +37,7 @@ from botocore.exceptions import ClientError
 
 from processing_scripts import job
 from processing_scripts.drift import engine, metrics, sources
-from processing_scripts.drift.capture import TimeWindow
+from processing_scripts.drift.capture import TimeWindow, list_capture_files
 from processing_scripts.drift.errors import DriftInputError
 from processing_scripts.drift.storage import Storage, StoredFile, join
 from processing_scripts.quality_metrics import QualityInputError
@@ -48,7 +47,6 @@ log = logging.getLogger(__name__)
 OUTPUT_FOLDER = "model_quality"  # below the job's report output, beside the drift files
 STATISTICS_FILE = "statistics.json"  # Model Monitor's model-quality statistics shape
 MERGE_SUMMARY_FILE = "merge_summary.json"
-_HOUR_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -117,12 +115,14 @@ def quality_window(run_end: datetime, delay_hours: float, hours: float) -> TimeW
         ) from err
 
 
-def label_files(storage: Storage, uri: str, window: TimeWindow) -> list[StoredFile]:
-    """Ground-truth JSON Lines under ``uri``; files in hour folders before the window are skipped
-    (labels arrive after the inferences they describe, so later folders are kept)."""
-    files = [f for f in storage.list_files(uri) if f.name.endswith((".jsonl", ".jsonl.gz"))]
-    first_hour = window.start.strftime("%Y%m%d%H")
-    return [f for f in files if not (m := _HOUR_IN_KEY.search(f.uri)) or "".join(m.groups()) >= first_hour]
+def label_files(storage: Storage, uri: str, window: TimeWindow, run_end: datetime) -> list[StoredFile]:
+    """Ground-truth JSON Lines under ``uri`` uploaded from the judged window's start to the run's
+    end: labels come after their predictions, and by the run they have had the delay to arrive.
+
+    Only those hour folders are listed (months of labels cost nothing to skip), and a later upload
+    is not read, so a run replayed for a past window end reads what had arrived by then.
+    """
+    return list_capture_files(storage, uri, TimeWindow(window.start, run_end))
 
 
 def evaluation_reference(sagemaker: Any, storage: Storage, package: str | None) -> dict[str, float]:
@@ -150,10 +150,11 @@ def check(
     capture_uri: str,
     truth_uri: str,
     window: TimeWindow,
+    run_end: datetime,
     problem_type: str,
 ) -> tuple[list[StoredFile], engine.CheckResult]:
     """Merge the window's captured predictions with the labels that arrived since it began."""
-    files = label_files(storage, truth_uri, window)
+    files = label_files(storage, truth_uri, window, run_end)
     source = sources.open_source(storage, capture_uri, window=window)
     # The engine's check reads the window's capture (and its predictions) the one way it is read
     # everywhere; only its model quality is used here.
@@ -178,7 +179,7 @@ def run(
     truth_uri = join(args.ground_truth_uri, args.endpoint_name)
     try:
         files, result = check(
-            baseline, storage, capture_uri=args.capture_uri, truth_uri=truth_uri, window=window,
+            baseline, storage, capture_uri=args.capture_uri, truth_uri=truth_uri, window=window, run_end=run_end,
             problem_type=args.problem_type,
         )  # fmt: skip
     except (DriftInputError, QualityInputError, ClientError) as err:

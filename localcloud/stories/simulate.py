@@ -50,7 +50,7 @@ from localcloud.stories import StoryError
 from localcloud.stories.monitoring_report import MonitoringReport
 from localcloud.stories.traffic import TrafficKind, generate, labels, to_csv_lines
 from pipelines.settings import Settings
-from processing_scripts import s3_uri
+from processing_scripts import dataset, s3_uri
 from processing_scripts.drift.ground_truth import ground_truth_jsonl, ground_truth_key
 from processing_scripts.model_quality import scalar_metrics
 
@@ -253,7 +253,7 @@ class Simulator:
                     drift_alarm=evaluator.states[self.settings.drift_alarm_name].value,
                     quality_alarm=evaluator.states[self.settings.quality_alarm_name].value,
                     merged_labels=report.quality.get("merged"),
-                    quality=scalar_metrics(report.quality.get("model_quality") or {}),
+                    quality=self._published(scalar_metrics(report.quality.get("model_quality") or {})),
                     transitions=tuple(transitions),
                     guard=tuple(guard),
                     monitoring_record=monitoring.record_file,
@@ -264,6 +264,11 @@ class Simulator:
         summaries = cloud.aws.clients.sagemaker.list_pipeline_executions(PipelineName=training)
         result.executions_in_emulator = len(summaries["PipelineExecutionSummaries"])
         return result
+
+    def _published(self, values: dict[str, float]) -> dict[str, float]:
+        """The metrics the job publishes for the problem type (what the alarm and dashboard see)."""
+        published = self.settings.model_quality.metrics[dataset.PROBLEM_TYPE]
+        return {name: value for name, value in values.items() if name in published}
 
     def _send_labelled(
         self, client: RuntimeClient, kind: TrafficKind, rows: pd.DataFrame, index: int

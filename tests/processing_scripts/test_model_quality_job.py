@@ -12,6 +12,7 @@ import pytest
 
 from processing_scripts import contract, model_quality
 from processing_scripts.drift.capture import hour_folder
+from processing_scripts.drift.storage import Storage
 from tests.processing_scripts import test_baseline_monitor as monitor_job
 from tests.processing_scripts.conftest import exit_message, sandbox_path
 from tests.processing_scripts.test_baseline_monitor import END, SETTINGS, run_monitor, split_rows
@@ -102,6 +103,9 @@ def test_late_labels_merge_with_the_delayed_windows_predictions_and_every_row_is
         aws, labelled | {f"elsewhere-{i}": 1.0 for i in range(5)}, END - timedelta(minutes=50), "late.jsonl"
     )
     _labels(aws, {"q0": 99.0}, END - timedelta(hours=5), "older.jsonl")  # before the window: never read
+    _labels(
+        aws, {"q1": 99.0}, END + timedelta(minutes=5), "after-the-run.jsonl"
+    )  # a replay reads what had arrived
     assert run_monitor(tmp_path, *QUALITY_ARGS) == 0
 
     folder = sandbox_path(tmp_path, contract.Monitor.REPORT) / model_quality.OUTPUT_FOLDER
@@ -142,3 +146,34 @@ def test_a_negative_label_delay_is_one_line(aws, tmp_path):
     ]
     assert run_monitor(tmp_path, *args) == 1
     assert exit_message(tmp_path) == "--label-delay-hours -1: must be 0 or more"
+
+
+class _Registry:
+    """describe_model_package as SageMaker answers it for a package registered with ModelMetrics."""
+
+    def __init__(self, statistics_uri: str | None) -> None:
+        self.statistics_uri = statistics_uri
+
+    def describe_model_package(self, ModelPackageName: str) -> dict[str, object]:  # noqa: N803
+        if self.statistics_uri is None:
+            return {"ModelPackageArn": ModelPackageName}
+        source = {"ContentType": "application/json", "S3Uri": self.statistics_uri}
+        return {"ModelPackageArn": ModelPackageName, "ModelMetrics": {"ModelQuality": {"Statistics": source}}}
+
+
+def test_the_reference_is_the_served_packages_registered_evaluation(tmp_path):
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text(
+        json.dumps(
+            {"regression_metrics": {"rmse": {"value": 2.1, "standard_deviation": 0.1}, "r2": {"value": None}}}
+        )
+    )
+    storage = Storage()
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/models/3"
+    assert model_quality.evaluation_reference(_Registry(str(evaluation)), storage, package) == {"rmse": 2.1}
+    assert (
+        model_quality.evaluation_reference(_Registry(None), storage, package) == {}
+    )  # no evaluation: no reference
+    assert (
+        model_quality.evaluation_reference(_Registry(str(evaluation)), storage, None) == {}
+    )  # --baseline-uri given
