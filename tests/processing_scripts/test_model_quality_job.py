@@ -102,6 +102,9 @@ def test_late_labels_merge_with_the_delayed_windows_predictions_and_every_row_is
     _labels(
         aws, labelled | {f"elsewhere-{i}": 1.0 for i in range(5)}, END - timedelta(minutes=50), "late.jsonl"
     )
+    unreadable = {"groundTruthData": {"data": "n/a", "encoding": "CSV"}, "eventMetadata": {"eventId": "q45"}}
+    key = f"{QUALITY.ground_truth_prefix}/{SETTINGS.endpoint_name}/{hour_folder(END - timedelta(minutes=40))}/bad.jsonl"
+    aws.put_object(Bucket=SETTINGS.bucket_name("data"), Key=key, Body=json.dumps(unreadable).encode())
     _labels(aws, {"q0": 99.0}, END - timedelta(hours=5), "older.jsonl")  # before the window: never read
     _labels(
         aws, {"q1": 99.0}, END + timedelta(minutes=5), "after-the-run.jsonl"
@@ -114,7 +117,7 @@ def test_late_labels_merge_with_the_delayed_windows_predictions_and_every_row_is
         "start": (END - timedelta(hours=2)).isoformat(),
         "end": (END - timedelta(hours=1)).isoformat(),
     }
-    assert (summary["label_files"], summary["merged"]) == (1, 40)
+    assert (summary["label_files"], summary["merged"], summary["unreadable_labels"]) == (2, 40, 1)
     assert (summary["unmatched_predictions"], summary["unmatched_labels"]) == (10, 5)
     rmse = float(np.sqrt(np.mean(np.square(predictions[:40].round(6) - truth[:40].round(6)))))
     statistics = json.loads((folder / model_quality.STATISTICS_FILE).read_text())
