@@ -177,8 +177,9 @@ def monitoring_parameters(settings: Settings) -> list[ParameterDeclaration]:
         ParameterDeclaration(
             GROUND_TRUTH_URI,
             "String",
-            "",
-            "S3 URI of labels for the window; empty = data quality only.",
+            settings.ground_truth_uri,
+            "S3 root of the labels (`pipelines labels upload`), read below <root>/<endpoint>/; "
+            "empty = data quality only.",
         ),
         ParameterDeclaration(
             MONITORING_INSTANCE_TYPE,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from processing_scripts.drift.config import MonitoringConfig
+from processing_scripts.split_schema import BINARY_CLASSIFICATION, REGRESSION
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "prod")
@@ -269,6 +270,36 @@ class MonitoringSettings:
 
 
 @dataclass(frozen=True)
+class ModelQualitySettings:
+    """Model quality from ground-truth labels that arrive after the predictions (concept drift shows
+    only there): where labels land, which window of predictions they are judged in, and the
+    CloudWatch names the monitoring job publishes and the quality alarm and the dashboard read.
+
+    Labels follow Model Monitor's ground-truth layout (``<ground truth uri>/<endpoint>/yyyy/mm/dd/hh/
+    *.jsonl``, the hour being when they were uploaded). Each monitoring run judges the predictions
+    captured in ``[run - delay - window, run - delay)``: like Model Monitor's ``StartTimeOffset``
+    / ``EndTimeOffset`` on a model-quality job, the delay leaves the labels time to arrive.
+    """
+
+    ground_truth_prefix: str = "ground-truth"  # in the data bucket, which the job role reads
+    label_delay_hours: int = 1
+    window_hours: int = 1
+    metric_namespace: str = "SageMakerMLOps/ModelQuality"
+    endpoint_dimension: str = "Endpoint"
+    # Published metric names are the keys of processing_scripts.quality_metrics' output.
+    metrics: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            REGRESSION: ("rmse", "mae", "r2"),
+            BINARY_CLASSIFICATION: ("accuracy", "precision", "recall", "f1", "auc"),
+        }
+    )
+    merged_labels_metric: str = "merged_labels"
+    # The served package's evaluation value of a metric, published beside it: the quality alarm's
+    # reference (see infra/alarms.py for why the reference is a metric, not a threshold).
+    evaluation_metric_prefix: str = "evaluation_"
+
+
+@dataclass(frozen=True)
 class AlarmConfig:
     # Drift: the retrain alarm watches the share of drifted features from each monitoring run.
     drift_share_threshold: float = 0.2
@@ -276,6 +307,14 @@ class AlarmConfig:
     drift_evaluation_periods: int = 1
     drift_datapoints_to_alarm: int = 1
     drift_missing_data: str = "notBreaching"
+    # Model quality, relative to the served model's own evaluation: the alarm compares the live
+    # metric with the evaluation value the monitoring job publishes beside it. Regression: RMSE
+    # worse by more than this fraction; classification: AUC lower by more than this (absolute).
+    quality_rmse_worse_fraction: float = 0.2
+    quality_auc_drop: float = 0.05
+    # Fewer merged labels than this in a window say more about the sample than the model: no verdict.
+    quality_min_labels: int = 30
+    quality_period_seconds: int = 3600
     # Endpoint health.
     error_rate_threshold: float = 0.05
     latency_p99_threshold_ms: float = 500.0
@@ -333,6 +372,7 @@ class Settings:
     quality_gate: QualityGate = field(default_factory=QualityGate)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    model_quality: ModelQualitySettings = field(default_factory=ModelQualitySettings)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
@@ -502,10 +542,20 @@ class Settings:
         """The alarm whose transition into ALARM starts retraining."""
         return f"{self.prefix}-data-drift"
 
+    @property
+    def quality_alarm_name(self) -> str:
+        """The model-quality alarm; its transition into ALARM starts retraining too."""
+        return f"{self.prefix}-model-quality"
+
     # -- S3 layout -----------------------------------------------------------------------------
     @property
     def raw_data_uri(self) -> str:
         return f"s3://{self.bucket_name('data')}/raw/abalone.csv"
+
+    @property
+    def ground_truth_uri(self) -> str:
+        """Where labels land, one folder per endpoint below it (``pipelines labels upload``)."""
+        return f"s3://{self.bucket_name('data')}/{self.model_quality.ground_truth_prefix}"
 
     @property
     def pipeline_artifacts_uri(self) -> str:

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "pipelines.cli.callback_commands",
     "pipelines.cli.iam_commands",
     "pipelines.cli.data_commands",
+    "pipelines.cli.label_commands",
 )
 
 app = typer.Typer(

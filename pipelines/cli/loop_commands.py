@@ -76,7 +76,7 @@ def demo(
 def simulate(
     ctx: typer.Context,
     scenario: list[str] = typer.Option(
-        ..., "--scenario", "-s", help="no-drift | drift | flapping | bad-data (repeatable)."
+        ..., "--scenario", "-s", help="no-drift | drift | flapping | bad-data | concept-drift (repeatable)."
     ),
     rows: int = typer.Option(300, "--rows", min=50, help="Rows of traffic per window."),
     out: Path = typer.Option(Path("build/simulate"), "--out", help="Work folder (runs, synth output)."),
@@ -95,9 +95,16 @@ def simulate(
     def show(w: WindowOutcome) -> None:
         share = "-" if w.drifted_share is None else f"{w.drifted_share:.2f}"
         guard = "; ".join(w.guard) or "-"
+        labels = (
+            ""
+            if not w.merged_labels
+            else f"labels={w.merged_labels} "
+            + " ".join(f"{name}={value:.3g}" for name, value in w.quality.items())
+        )
         console.print(
             f"  window {w.index} (ends {w.end:%m-%d %H:%M}Z) {w.traffic.value:8} verdict={w.verdict:16} "
-            f"share={share:5} violations={w.violations:<3} drift alarm={w.drift_alarm.value:17} guard: {guard}",
+            f"share={share:5} violations={w.violations:<3} drift alarm={w.drift_alarm.value:17} "
+            f"quality alarm={w.quality_alarm.value:17} {labels + ' ' if labels else ''}guard: {guard}",
             highlight=False,
         )
 
