@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from selenium.webdriver.common.by import By
 
 from processing_scripts import dataset
 from processing_scripts.drift import engine, sources
@@ -18,6 +19,7 @@ from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.report import render_report
 from processing_scripts.drift.report_context import ReportContext
 from processing_scripts.drift.storage import Storage
+from tests.browser import drawn_images, remote_sources
 from tests.processing_scripts.drift.conftest import write_csv
 
 STORAGE = Storage()
@@ -151,3 +153,17 @@ def test_one_hot_columns_are_one_categorical_panel_of_value_shares(abalone, tmp_
     assert panels[-1] == "sex (one-hot)"
     assert not [p for p in panels if p.startswith("sex_")]
     assert len(panels) == len(built.features) - 2  # three one-hot columns, one panel
+
+
+def test_the_report_renders_in_a_browser_with_every_plot_and_nothing_fetched(drifted, tmp_path, open_page):
+    page = render_report(drifted, CONTEXT)
+    path = tmp_path / "report.html"
+    path.write_text(page)
+
+    errors, driver = open_page(path)
+
+    assert errors == []
+    assert remote_sources(page) == []
+    assert driver.title == "Data drift report"
+    assert drawn_images(driver) == 1  # the one grid of distribution panels
+    assert len(driver.find_elements(By.CSS_SELECTOR, "table")) >= 3
