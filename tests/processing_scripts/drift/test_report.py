@@ -148,11 +148,29 @@ def test_one_hot_columns_are_one_categorical_panel_of_value_shares(abalone, tmp_
     )
     assert {f.name for f in result.drifted} >= {"sex_M"}
 
-    [alt] = re.findall(r'<img alt="([^"]*)"', render_report(result))
+    page = render_report(result)
+    [alt] = re.findall(r'<img alt="([^"]*)"', page)
     panels = alt.removeprefix("baseline vs current distribution of ").split(", ")
     assert panels[-1] == "sex (one-hot)"
     assert not [p for p in panels if p.startswith("sex_")]
     assert len(panels) == len(built.features) - 2  # three one-hot columns, one panel
+
+    # the table too: one row for sex, its value shares on both sides, its worst column's statistic
+    rows = {row["feature"]: row for row in Tables(page).table_with("feature")}
+    assert not [name for name in rows if name.startswith("sex_")]
+    sex = rows["sex"]
+    assert sex["type"] == "categorical (3 one-hot columns)"
+    shares = dict(
+        (part.split(" ")[0], part.split(" ", 1)[1])
+        for part in sex["category shares (baseline \u2192 current)"].split(", ")
+    )
+    base = {v: np.mean(abalone.column("sex").to_numpy() == v) for v in ("F", "I", "M")}
+    assert shares == {v: f"{base[v]:.0%} \u2192 {now:.0%}" for v, now in (("F", 0.2), ("I", 0.0), ("M", 0.8))}
+    worst = max((f for f in result.features if f.name.startswith("sex_")), key=lambda f: f.distance.value)
+    assert sex["method"] == f"{worst.distance.method} ({worst.name}, worst)"
+    assert float(sex["distance"]) == pytest.approx(worst.distance.value, abs=1e-4)
+    assert "sex_M: drift" in sex["verdict"]
+    assert rows["length"]["category shares (baseline \u2192 current)"] == ""
 
 
 def test_the_report_renders_in_a_browser_with_every_plot_and_nothing_fetched(drifted, tmp_path, open_page):
