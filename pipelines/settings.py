@@ -164,6 +164,11 @@ class MonitoringSettings:
     model_monitor_schedule_enabled: bool = False  # opt-in: only for accounts that still have it
     # Model Monitor accepts cron only (hourly or daily forms); this is hourly, like the engine's window.
     model_monitor_schedule_expression: str = "cron(0 * ? * * *)"
+    # Model quality from ground truth, as the monitoring job publishes it (one metric per name, with
+    # the endpoint dimension): the dashboard's model-quality widget plots the problem type's names.
+    quality_metric_namespace: str = "SageMakerMLOps/ModelQuality"
+    regression_quality_metrics: tuple[str, ...] = ("rmse", "mae", "r2")
+    classification_quality_metrics: tuple[str, ...] = ("accuracy", "precision", "recall", "f1", "auc")
 
 
 @dataclass(frozen=True)
@@ -387,6 +392,15 @@ class Settings:
     def drift_alarm_name(self) -> str:
         """The alarm whose transition into ALARM starts retraining."""
         return f"{self.prefix}-data-drift"
+
+    @property
+    def retrain_rule_names(self) -> dict[str, str]:
+        """The EventBridge rules that start retraining (trigger -> rule name)."""
+        return {trigger: f"{self.prefix}-retrain-on-{trigger}" for trigger in ("drift", "schedule")}
+
+    @property
+    def dashboard_name(self) -> str:
+        return f"{self.prefix}-overview"
 
     # -- S3 layout -----------------------------------------------------------------------------
     @property
