@@ -27,6 +27,7 @@ DASHBOARD_FILE = "dashboard.html"
 @dataclass(frozen=True)
 class Series:
     label: str
+    stat: str
     timestamps: list[datetime]
     values: list[float]
 
@@ -34,7 +35,7 @@ class Series:
 def read_widget(cloudwatch: Any, widget: Widget, start: datetime, end: datetime) -> list[Series]:
     """Each metric of the widget between ``start`` and ``end``, oldest first (one GetMetricData call
     per 500 metrics, CloudWatch's limit per request)."""
-    queries = [
+    queries: list[dict[str, Any]] = [
         {
             "Id": f"m{index}",
             "Label": metric.label,
@@ -50,6 +51,7 @@ def read_widget(cloudwatch: Any, widget: Widget, start: datetime, end: datetime)
         }
         for index, metric in enumerate(widget.metrics)
     ]
+    stats = {query["Id"]: query["MetricStat"]["Stat"] for query in queries}
     results: dict[str, Series] = {}
     for first in range(0, len(queries), 500):
         answer = cloudwatch.get_metric_data(
@@ -61,7 +63,10 @@ def read_widget(cloudwatch: Any, widget: Widget, start: datetime, end: datetime)
         for result in answer["MetricDataResults"]:
             points = sorted(zip(result["Timestamps"], result["Values"], strict=True))
             results[result["Id"]] = Series(
-                result.get("Label") or result["Id"], [t for t, _ in points], [v for _, v in points]
+                result.get("Label") or result["Id"],
+                stats[result["Id"]],
+                [t for t, _ in points],
+                [v for _, v in points],
             )
     return [results[query["Id"]] for query in queries if query["Id"] in results]
 
@@ -121,5 +126,11 @@ def _chart(widget: Widget, series: list[Series], start: datetime, end: datetime)
 
 
 def _summary(series: list[Series]) -> str:
-    """The numbers behind the chart in words (what a screen reader or a grep finds)."""
-    return "; ".join(f"{s.label}: latest {s.values[-1]:.4g} ({len(s.values)} points)" for s in series)
+    """The numbers behind the chart in words (what a screen reader or a grep finds): counts as their
+    total over the page's period, any other statistic as its latest value."""
+    return "; ".join(
+        f"{s.label}: total {sum(s.values):.4g}"
+        if s.stat == "Sum"
+        else f"{s.label}: latest {s.values[-1]:.4g}"
+        for s in series
+    )

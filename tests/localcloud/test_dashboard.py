@@ -74,4 +74,4 @@ def test_the_page_renders_in_a_browser_with_a_chart_per_widget_with_data(publish
     # endpoint invocations, latency, drift share, drift by feature; nothing published the rest
     assert drawn_images(driver) == 4
     assert page.count("No data in this period.") == len(widgets(SETTINGS)) - 4
-    assert "length: latest 0.31" in page and "invocations: latest 6" in page
+    assert "length: latest 0.31" in page and "invocations: total 51" in page and "5XX errors: total 1" in page

@@ -48,8 +48,9 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts,
     # The deployed dashboard's widgets, drawn from what the loop published, one click away.
     assert out[-2] == f"dashboard: {(tmp_path / DASHBOARD_FILE).resolve().as_uri()}"
     dashboard = (tmp_path / DASHBOARD_FILE).read_text()
-    assert f"{SETTINGS.training_pipeline_name} ExecutionSucceeded: latest 1" in dashboard
-    assert f"drift: {SETTINGS.retrain_rule_names['drift']}: latest 1" in dashboard
+    assert f"{SETTINGS.training_pipeline_name} ExecutionSucceeded: total 2" in dashboard
+    assert f"{SETTINGS.monitoring_pipeline_name} ExecutionSucceeded: total 2" in dashboard
+    assert f"drift: {SETTINGS.retrain_rule_names['drift']}: total 1" in dashboard
     errors, driver = open_page(tmp_path / DASHBOARD_FILE)
     assert errors == [] and remote_sources(dashboard) == []
     # invocations, latency, drift share, drift by feature, pipeline executions, retraining triggers;
