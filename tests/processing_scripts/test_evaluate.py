@@ -341,3 +341,36 @@ def test_the_report_renders_in_a_browser_with_both_plots_and_nothing_fetched(
     assert driver.title == evaluate.REPORT_TITLE
     assert drawn_images(driver) == 2  # predicted vs actual, residuals
     assert arn in driver.find_element(By.TAG_NAME, "body").text
+
+
+@pytest.fixture
+def sagemaker_and_s3():
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        yield boto3.client("sagemaker", region_name="us-east-1"), boto3.client("s3", region_name="us-east-1")
+
+
+def test_nothing_deployed_yet_is_said_not_failed(sagemaker_and_s3) -> None:
+    sagemaker, s3 = sagemaker_and_s3
+    assert evaluate.deployed_evaluation(sagemaker, s3, "abalone") == (
+        "no model deployed yet (endpoint abalone does not exist)"
+    )
+
+
+def test_a_served_model_without_a_package_has_nothing_to_compare_with(sagemaker_and_s3) -> None:
+    sagemaker, s3 = sagemaker_and_s3
+    role = "arn:aws:iam::123456789012:role/model"
+    sagemaker.create_model(
+        ModelName="hand-made", PrimaryContainer={"Image": "xgboost:1"}, ExecutionRoleArn=role
+    )
+    variant = {"VariantName": "AllTraffic", "ModelName": "hand-made", "InitialInstanceCount": 1}
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="c", ProductionVariants=[{**variant, "InstanceType": "ml.m5.large"}]
+    )
+    sagemaker.create_endpoint(EndpointName="abalone", EndpointConfigName="c")
+
+    assert evaluate.deployed_evaluation(sagemaker, s3, "abalone") == (
+        "endpoint abalone serves model hand-made, which was not created from a model package"
+    )
