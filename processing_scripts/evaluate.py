@@ -214,11 +214,7 @@ def deployed_evaluation(sagemaker: Any, s3: Any, endpoint: str) -> DeployedEvalu
         document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except deployed_model.EndpointNotDeployed:
         return f"no model deployed yet (endpoint {endpoint} does not exist)"
-    except (
-        ClientError,
-        BotoCoreError,
-        ValueError,
-    ) as err:  # ValueError: a URI or file that is not what it says
+    except (ClientError, BotoCoreError, ValueError) as err:  # ValueError: a URI or JSON that is not one
         log.warning("not compared with the deployed model: %s", err)
         return f"could not read the deployed model's evaluation: {err}"
     return DeployedEvaluation(endpoint, served.package_arn, uri, document)
@@ -227,6 +223,7 @@ def deployed_evaluation(sagemaker: Any, s3: Any, endpoint: str) -> DeployedEvalu
 def _comparison(quality: ModelQuality, deployed: DeployedEvaluation | str) -> str:
     if isinstance(deployed, str):
         return f"<p>{html.escape(deployed)}</p>"
+    # Read back through the same rows the metrics table shows (rows and missing are not compared).
     theirs = ModelQuality(
         quality.problem_type, deployed.document.get(f"{quality.problem_type}_metrics", {}), 0, 0
     )
