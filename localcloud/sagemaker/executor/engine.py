@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.dashboard import PIPELINE_NAMESPACE
 from localcloud import s3_objects
@@ -321,7 +321,7 @@ class _Execution:
                     }
                 ],
             )
-        except ClientError as err:  # a metric is not worth failing an execution for
+        except (ClientError, BotoCoreError) as err:  # a metric is not worth failing an execution for
             log.warning("%s not published: %s", metric, err)
 
     def _skipped(self, spec: Step) -> bool:
