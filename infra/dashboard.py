@@ -52,7 +52,7 @@ class Metric:
 @dataclass(frozen=True)
 class Widget:
     """A metric widget: ``timeSeries`` draws each metric over time, ``bar`` each one's latest value
-    (sorted, so the top of the bar chart is the most drifted feature)."""
+    (the local page sorts the bars, the most drifted feature on top)."""
 
     title: str
     metrics: tuple[Metric, ...]
@@ -113,7 +113,7 @@ def widgets(settings: Settings) -> list[Widget]:
             threshold=alarms.drift_share_threshold,
         ),
         Widget(
-            "Drift by feature (latest window; top = most drifted)",
+            "Drift by feature (latest window)",
             tuple(
                 Metric(
                     monitoring.metric_namespace,
