@@ -21,14 +21,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.dashboard import ENDPOINT_NAMESPACE, MICROSECONDS_PER_MS, PIPELINE_NAMESPACE
 from pipelines.settings import Settings
 from processing_scripts import dataset
 from processing_scripts.drift.methods import Direction, Kind
 from processing_scripts.split_schema import REGRESSION
 
-ENDPOINT_NAMESPACE = "AWS/SageMaker"
-PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"  # sic: AWS spells it this way
-MICROSECONDS_PER_MS = 1000  # ModelLatency is reported in microseconds
 GREATER = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 # The operator that alarms on the side of the threshold a drift statistic drifts on.

@@ -68,7 +68,7 @@ class RetrainingTriggers(Construct):
         self.drift_rule = events.Rule(
             self,
             "OnDrift",
-            rule_name=f"{settings.prefix}-retrain-on-drift",
+            rule_name=settings.retrain_rule_names["drift"],
             description=f"{settings.drift_alarm_name} entering ALARM asks the guard to retrain",
             event_pattern=alarm_entered_pattern(iam.alarm_arn(settings, settings.drift_alarm_name)),
             targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: DRIFT_TRIGGER}))],
@@ -76,7 +76,7 @@ class RetrainingTriggers(Construct):
         self.quality_rule = events.Rule(
             self,
             "OnQuality",
-            rule_name=f"{settings.prefix}-retrain-on-quality",
+            rule_name=settings.retrain_rule_names["quality"],
             description=f"{settings.quality_alarm_name} entering ALARM asks the guard to retrain",
             event_pattern=alarm_entered_pattern(iam.alarm_arn(settings, settings.quality_alarm_name)),
             targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: QUALITY_TRIGGER}))],
@@ -84,7 +84,7 @@ class RetrainingTriggers(Construct):
         self.schedule_rule = events.Rule(
             self,
             "OnSchedule",
-            rule_name=f"{settings.prefix}-retrain-on-schedule",
+            rule_name=settings.retrain_rule_names["schedule"],
             description="Periodic retraining, through the same guard",
             schedule=events.Schedule.expression(settings.retraining.schedule_expression),
             enabled=settings.retraining.schedule_enabled,

@@ -69,10 +69,11 @@ class LocalAws(Service):
         """Start the server, reset its state and create the project's resources."""
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
-        from localcloud.moto_extensions import sagemaker_hosting, sagemaker_rules
+        from localcloud.moto_extensions import cloudwatch_metrics, sagemaker_hosting, sagemaker_rules
 
         sagemaker_hosting.install()  # UpdateEndpoint, which every redeploy by the deploy function calls
         sagemaker_rules.install()  # what SageMaker refuses and moto accepts (existing names, ...)
+        cloudwatch_metrics.install()  # GetMetricData as AWS answers it (percentiles, namespaces apart)
         # werkzeug logs every request to stderr at INFO; a run makes thousands of them.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._use_settings_account()

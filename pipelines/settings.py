@@ -547,6 +547,17 @@ class Settings:
         """The model-quality alarm; its transition into ALARM starts retraining too."""
         return f"{self.prefix}-model-quality"
 
+    @property
+    def retrain_rule_names(self) -> dict[str, str]:
+        """The EventBridge rules that start retraining (trigger -> rule name)."""
+        return {
+            trigger: f"{self.prefix}-retrain-on-{trigger}" for trigger in ("drift", "quality", "schedule")
+        }
+
+    @property
+    def dashboard_name(self) -> str:
+        return f"{self.prefix}-overview"
+
     # -- S3 layout -----------------------------------------------------------------------------
     @property
     def raw_data_uri(self) -> str:

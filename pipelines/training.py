@@ -428,7 +428,8 @@ def _evaluate_step(
                 execution_output_uri(settings, pipeline, EVALUATE, EVALUATION_OUTPUT),
             )
         ],
-        # For the report only: its inputs by their S3 URIs and the verdict the QualityGate will reach.
+        # For the report only: its inputs by their S3 URIs, the verdict the QualityGate will reach, the
+        # execution, and the endpoint whose model (and registered evaluation) a passing candidate replaces.
         arguments=container_arguments(
             [
                 ("--model-uri", model_uri),
@@ -437,13 +438,19 @@ def _evaluate_step(
                 ("--gate-comparison", settings.quality_gate.comparison),
                 ("--gate-threshold", params[p.QUALITY_THRESHOLD].to_string()),
                 *program,
+                ("--execution-arn", ExecutionVariables.PIPELINE_EXECUTION_ARN),
+                ("--model-package-group", settings.model_package_group),
+                ("--endpoint-name", settings.endpoint_name),
             ]
         ),
     )
+    # Its arguments name the execution, so a new execution always reruns it (its report compares with
+    # the model deployed now); the cache still serves a retry of the same execution after a late failure.
     return cached_processing_step(
         settings,
         EVALUATE,
-        "Score the model on the test split: evaluation.json (model-quality format).",
+        "Score the model on the test split: evaluation.json (model-quality format), "
+        "report.html compared with the deployed model.",
         step_args,
         property_files=[report],
     )

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 
 from processing_scripts import contract, dataset, job, model_quality, s3_uri
 from processing_scripts.aws_clients import AwsClients, AwsTarget
+from processing_scripts.deployed_model import EndpointNotDeployed, served_model
 from processing_scripts.drift import engine, metrics, sources
 from processing_scripts.drift.capture import TimeWindow, parse_time
 from processing_scripts.drift.errors import DriftInputError
@@ -86,22 +87,13 @@ class DeployedBaseline(NamedTuple):
 def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> DeployedBaseline:
     """The statistics and constraints S3 URIs registered with the model package the endpoint serves."""
     try:
-        config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-    except ClientError as err:
-        # SageMaker answers ValidationException "Could not find endpoint" for a missing endpoint
-        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).
-        if "could not find" in str(err).lower():
-            raise NothingToCheckYet(
-                f"endpoint {endpoint} is not deployed yet (run the training pipeline first, or pass BaselineUri)"
-            ) from err
-        raise
-    variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
-    model = sagemaker.describe_model(ModelName=variants[0]["ModelName"])
-    containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
-    package = next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+        served = served_model(sagemaker, endpoint)
+    except EndpointNotDeployed as err:
+        raise NothingToCheckYet(f"{err} (run the training pipeline first, or pass BaselineUri)") from err
+    package = served.package_arn
     if not package:
         raise DriftInputError(
-            f"endpoint {endpoint} serves model {variants[0]['ModelName']}, which was not created from a "
+            f"endpoint {endpoint} serves model {served.model_name}, which was not created from a "
             "model package: pass --baseline-uri"
         )
     quality = (

@@ -62,6 +62,7 @@ from localcloud.sagemaker.events import (
 )
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
+from localcloud.stories.dashboard import write_dashboard
 from localcloud.stories.monitoring_report import MonitoringReport
 from localcloud.stories.traffic import (
     TrafficKind,
@@ -78,6 +79,7 @@ from pipelines.settings import Settings
 from processing_scripts import dataset, inference, s3_uri
 
 DEFAULT_OUT = Path("build/loop")
+DASHBOARD_MARGIN_MINUTES = 5  # the dashboard page shows the loop's span and this much either side
 
 
 class LoopError(StoryError):
@@ -166,6 +168,7 @@ class LoopResult:
     deliveries: list[Delivery] = field(default_factory=list)
     summary_file: Path | None = None
     denied_calls: list[Call] = field(default_factory=list)  # what IAM refused during the loop
+    dashboard: Path | None = None  # the deployed dashboard's widgets drawn from the loop's metrics
 
     @property
     def final_line(self) -> str:
@@ -217,6 +220,16 @@ class ClosedLoop:
                     self._close(cloud=cloud, endpoint=ep, result=result)
                 finally:
                     result.denied_calls = cloud.access.log.denied
+            # After the endpoint has published its last minute of invocation metrics.
+            started = min((r.started_at for r in self.runs if r.started_at), default=cloud.clock())
+            margin = timedelta(minutes=DASHBOARD_MARGIN_MINUTES)
+            result.dashboard = write_dashboard(
+                self.settings,
+                cloud.aws.clients.cloudwatch,
+                started - margin,
+                cloud.clock() + margin,
+                self.options.out_dir,
+            )
         self._add_iam_summary(cloud, result)
         result.runs = self.runs
         result.summary_file = self._write_summary(result)

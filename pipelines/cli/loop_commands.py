@@ -68,6 +68,8 @@ def demo(
         ) from err
     console.print(f"timeline: {result.summary_file}  ({time.perf_counter() - started:.0f}s)")
     report_links.show_runs(obj.settings, out / "runs", result.runs, downloaded=out / "reports")
+    if result.dashboard is not None:
+        console.print(f"dashboard: {result.dashboard.resolve().as_uri()}")
     console.print(result.final_line)
     if not result.closed:
         raise typer.Exit(CliError.FAILED)

@@ -6,7 +6,8 @@ never drifts. ``upsert`` is for pipelines no stack manages (a sandbox account, a
 account before its first ``cdk deploy``). It refuses a stack-managed pipeline unless ``--force``
 (an emergency: the stack then shows drift until the next ``cdk deploy`` puts its definition back).
 
-Before anything is sent: the definition is validated, checked to belong to this pipeline, shown
+Before anything is sent: the definition is validated, checked to belong to this pipeline (the
+pipeline a synthesized definition names in its ``Metadata``, see pipelines/definition/identity.py), shown
 (``--dry-run`` stops there), and removing steps needs a confirmation (``--yes`` in CI).
 """
 
@@ -32,8 +33,9 @@ from pipelines.cli.definitions import (
 )
 from pipelines.cli.deployed import deployed_definition
 from pipelines.definition import read_definition
+from pipelines.definition.identity import synthesized_for
 from pipelines.model_code import upload_model_code
-from pipelines.settings import PIPELINE_ROLE, PIPELINES, Settings, with_checkout_commit
+from pipelines.settings import PIPELINE_ROLE, Settings, with_checkout_commit
 
 # CloudFormation tags every resource it creates that supports tags with the stack's name
 # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html).
@@ -64,7 +66,7 @@ def upsert(
     local = local_definition(settings, name, definition_file)
     origin = str(definition_file or name)
     _refuse_invalid(local, origin)
-    _refuse_another_pipelines_file(settings, name, definition_file, force)
+    _refuse_another_pipelines_file(name, local, origin, force)
     deployed = deployed_definition(sagemaker, name)
     if deployed is None:
         _create(obj, name, local, description, dry_run)
@@ -123,24 +125,18 @@ def _refuse_invalid(document: dict[str, Any], origin: str) -> None:
         )
 
 
-def _refuse_another_pipelines_file(settings: Settings, name: str, file: Path | None, force: bool) -> None:
-    """``upsert monitoring --definition-file build/pipelines/<...>-training.json`` said "created"."""
-    if file is None or force:
+def _refuse_another_pipelines_file(name: str, document: dict[str, Any], origin: str, force: bool) -> None:
+    """``upsert monitoring --definition-file <the training JSON>`` said "created": a synthesized
+    definition names the pipeline it was made for (``Metadata.SynthesizedFor``), whatever its file is
+    called; a definition without that mark is the user's own and goes under the name given."""
+    made_for = synthesized_for(document)
+    if made_for is None or made_for == name or force:
         return
-    other = next(
-        (
-            full
-            for short in PIPELINES
-            if (full := settings.pipeline_name(short)) != name and file.stem in (short, full)
-        ),
-        None,
+    raise CliError(
+        f"{origin} is the definition synthesized for {made_for}, not for {name}; nothing was sent",
+        f"upsert it as `{made_for}`, or pass the file synthesized for {name} (--force if it truly is)",
+        CliError.INVALID,
     )
-    if other is not None:
-        raise CliError(
-            f"{file} is the definition of {other}, not of {name}; nothing was sent",
-            f"upsert it as `{other}`, or pass the file synthesized for {name} (--force if it truly is)",
-            CliError.INVALID,
-        )
 
 
 def _refuse_unrelated_steps(

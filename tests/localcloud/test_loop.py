@@ -12,16 +12,18 @@ from pathlib import Path
 import pytest
 
 from localcloud.stories import loop
+from localcloud.stories.dashboard import DASHBOARD_FILE
 from pipelines import parameters as params
 from pipelines import settings as settings_module
 from pipelines.cli import main
+from tests.browser import drawn_images, remote_sources
 from tests.pipelines.cli_runner import run as cli_run
 
 SETTINGS = settings_module.load("dev")
 
 
 @pytest.mark.slow
-def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts):
+def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts, open_page):
     """Train, deploy, drift, new data, alarm, rule, guard, retrain, redeploy: the endpoint serves a new model.
 
     Through the CLI, as `make demo` runs it, except that the loop runs on the run's once-synthesized
@@ -44,6 +46,18 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts)
     )
     summary = json.loads((tmp_path / "timeline.json").read_text())
     assert summary["closed"] is True
+
+    # The deployed dashboard's widgets, drawn from what the loop published, one click away.
+    assert out[-2] == f"dashboard: {(tmp_path / DASHBOARD_FILE).resolve().as_uri()}"
+    dashboard = (tmp_path / DASHBOARD_FILE).read_text()
+    assert f"{SETTINGS.training_pipeline_name} ExecutionSucceeded: total 2" in dashboard
+    assert f"{SETTINGS.monitoring_pipeline_name} ExecutionSucceeded: total 2" in dashboard
+    assert f"drift: {SETTINGS.retrain_rule_names['drift']}: total 1" in dashboard
+    errors, driver = open_page(tmp_path / DASHBOARD_FILE)
+    assert errors == [] and remote_sources(dashboard) == []
+    # invocations, latency, drift share, drift by feature, pipeline executions, retraining triggers;
+    # model quality stays empty until the monitoring job publishes it
+    assert drawn_images(driver) == 6
     runs = [(r["pipeline"], json.loads(Path(r["record"]).read_text())) for r in summary["runs"]]
     assert [name for name, _ in runs] == [
         SETTINGS.training_pipeline_name,

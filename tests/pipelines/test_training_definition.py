@@ -273,6 +273,8 @@ def test_evaluate_publishes_evaluation_json_as_the_gates_property_file():
         "--model-uri", inputs["model"]["S3Uri"], "--test-uri", inputs["test"]["S3Uri"],
         "--gate-metric-path", gate.metric_path, "--gate-comparison", gate.comparison,
         "--gate-threshold", {"Std:Join": {"On": "", "Values": [_get("Parameters.QualityThreshold")]}},
+        "--execution-arn", _get("Execution.PipelineExecutionArn"),
+        "--model-package-group", DEV.model_package_group, "--endpoint-name", DEV.endpoint_name,
     ]  # fmt: skip
 
 
