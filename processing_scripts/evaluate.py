@@ -56,8 +56,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--problem-type",
         choices=PROBLEM_TYPES,
-        default=dataset.PROBLEM_TYPE,
-        help="which metrics to compute (default: %(default)s, from processing_scripts/dataset.py)",
+        default=dataset.schema().problem_type,
+        help="which metrics to compute (default: %(default)s, from the example description)",
     )
     parser.add_argument(
         "--threshold",
