@@ -118,3 +118,24 @@ def test_a_booster_for_one_example_is_refused_by_another(
     monkeypatch.setenv(example.EXAMPLE_ENV, "credit")
     with pytest.raises(ModelLoadError, match="feature"):
         inference.load_model(archive.parent)
+
+
+def test_the_demo_judges_better_by_the_examples_gate_metric(
+    tmp_path: Path, each_example: example.Example
+) -> None:
+    """A model that learned the data beats one trained on shuffled labels, by the example's own gate
+    metric and direction (RMSE lower, AUC higher): what the demo's last check asks of a retraining."""
+    from localcloud.stories.loop import RegisteredModel
+
+    raw = traffic.load_raw().iloc[:1500]
+    features = traffic.to_features(raw).to_numpy()
+    labels = raw[each_example.dataset.target].to_numpy(dtype=float)
+    objective = {"objective": each_example.model.hyperparameters["objective"], "nthread": 1}
+    shuffled = np.random.default_rng(0).permutation(labels)
+    scores = {}
+    for name, y in (("learned", labels), ("shuffled", shuffled)):
+        booster = xgb.train(objective, xgb.DMatrix(features, label=y), 20)
+        artifact = package_model(bytes(booster.save_raw("ubj")), tmp_path / name).read_bytes()
+        scores[name] = RegisteredModel(1, name, name, name, artifact).score(raw, each_example.gate)
+    better = np.greater if each_example.gate.higher_is_better else np.less
+    assert better(scores["learned"], scores["shuffled"])
