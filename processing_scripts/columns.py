@@ -44,6 +44,8 @@ def match_columns(header: Iterable[str], expected: Iterable[str]) -> tuple[dict[
             raise ColumnMatchError(f"columns {by_key[key]!r} and {name!r} are the same column")
         by_key[key] = name
     wanted = list(expected)
+    wanted_keys = {column_key(name) for name in wanted}
+    unmatched = [name for key, name in by_key.items() if key not in wanted_keys]
     missing = [name for name in wanted if column_key(name) not in by_key]
     if missing:
         hint = (
@@ -51,18 +53,11 @@ def match_columns(header: Iterable[str], expected: Iterable[str]) -> tuple[dict[
             if len(missing) == len(wanted)
             else "case, spaces, underscores, hyphens and dots in names do not matter"
         )
-        unmatched = [name for key, name in by_key.items() if key not in _keys(wanted)]
         raise ColumnMatchError(
             f"missing column(s) {', '.join(map(repr, missing))}; expected {', '.join(wanted)} ({hint}); "
             f"found {', '.join(map(repr, unmatched)) or 'no other columns'}"
         )
-    matched = {name: by_key[column_key(name)] for name in wanted}
-    extra = [name for key, name in by_key.items() if key not in _keys(wanted)]
-    return matched, extra
-
-
-def _keys(names: Iterable[str]) -> set[str]:
-    return {column_key(name) for name in names}
+    return {name: by_key[column_key(name)] for name in wanted}, unmatched
 
 
 def rename_to_schema(columns: Mapping[str, str]) -> dict[str, str]:
