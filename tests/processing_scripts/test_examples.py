@@ -139,3 +139,21 @@ def test_the_demo_judges_better_by_the_examples_gate_metric(
         scores[name] = RegisteredModel(1, name, name, name, artifact).score(raw, each_example.gate)
     better = np.greater if each_example.gate.higher_is_better else np.less
     assert better(scores["learned"], scores["shuffled"])
+
+
+def test_the_real_uci_credit_file_is_accepted_as_uci_spells_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UCI's sheet saved as CSV: an ID column first, upper-case names, 'default payment next month'."""
+    monkeypatch.setenv(example.EXAMPLE_ENV, "credit")
+    rows = traffic.load_raw().iloc[:300]
+    uci = rows.rename(
+        columns=lambda c: "default payment next month" if c.startswith("default") else c.upper()
+    )
+    uci.insert(0, "ID", range(1, len(uci) + 1))
+    place_raw(tmp_path, {"default of credit card clients.csv": uci.to_csv(index=False)})
+
+    assert run_in_process(tmp_path, preprocess.main) == 0
+    assert "ignoring extra column(s) 'ID'" in caplog.text
+    total = sum(len(read_split(split_file(tmp_path, name))) for name in ("train", "validation", "test"))
+    assert total == len(rows.drop_duplicates())
