@@ -1,5 +1,7 @@
 """How a column name in a file is matched to a column name in an example's description: one rule,
-used by preprocessing, the local traffic generator, seed-data and the drift engine's readers.
+used by everything that reads raw data (preprocessing, seed-data, the local traffic generator). The
+drift engine needs none: it compares the model's inputs, which preprocessing names from the
+description.
 
 Exports spell the same column many ways: UCI's ``LIMIT_BAL`` and ``default payment next month``,
 a spreadsheet's ``Whole Weight``, a database's ``whole_weight``, a pandas round trip's ``pay.0``.

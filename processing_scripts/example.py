@@ -146,7 +146,7 @@ class Example:
     def data_file(self, cache_dir: Path | None = None) -> Path:
         """The example's raw CSV: the file in the folder when there is one (real data a user brought),
         else the generator's output, written once per generator content into ``cache_dir``."""
-        path = self.folder / self.data_file_name
+        path = (self.folder / self.data_file_name).resolve()
         if path.is_file():
             return path
         if self.generator is None:
