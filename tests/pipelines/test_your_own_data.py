@@ -120,3 +120,14 @@ def test_a_local_training_run_preprocesses_trains_evaluates_and_registers(
     code, out, err = run(capsys, "run-local", "training", "--runs-dir", "runs")
     assert code == 0, out + err
     assert "binary_classification_metrics.auc.value" in out and "passes the gate" in out
+
+
+def test_an_unknown_example_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(example.EXAMPLE_ENV, example.DEFAULT_EXAMPLE)  # restored after --example sets it
+    code, _, err = run(capsys, "synth", "--out", str(tmp_path), "--example", "credt")
+    message, hint = one_line_error(err)
+    assert code == 2
+    assert message.startswith("unknown example 'credt' (did you mean 'credit'?)")
+    assert "choose one of abalone, credit" in message and "docs/your-own-data.md" in hint
