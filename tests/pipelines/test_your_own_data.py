@@ -92,6 +92,7 @@ def churn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.mark.slow  # ~20 s: the SageMaker SDK renders both pipelines
 def test_synth_names_everything_after_the_example(churn: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "synth", "--out", "definitions")
     assert code == 0, err
