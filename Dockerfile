@@ -33,4 +33,6 @@ RUN pip install --require-hashes --no-deps --requirement /tmp/requirements.lock 
 
 # Runs as root: SageMaker mounts /opt/ml/processing/* owned by root and the jobs write there.
 COPY processing_scripts /opt/program/processing_scripts
+# Every example's description (the jobs read their own: MLOPS_EXAMPLE, default abalone); no data.
+COPY examples /opt/program/examples
 WORKDIR /opt/program

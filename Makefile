@@ -9,11 +9,14 @@ PY := $(VENV)/bin/python
 UV_INSTALL := $(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-bootstrap.lock
 LOCK_FLAGS := --python-version 3.11 --no-header --generate-hashes
 ENV ?= dev
+# The example (a folder of examples/) the targets work on: make demo EXAMPLE=credit.
+EXAMPLE ?= abalone
 
 # No AWS account is needed to synthesize, test or run the demo; keep the tools quiet and offline.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export MLOPS_ENV := $(ENV)
+export MLOPS_EXAMPLE := $(EXAMPLE)
 # Where no registry answers: the stand-in base `make base-image` builds, given to the Dockerfile as
 # BASE_IMAGE (its own FROM is pinned by digest). Empty: the Dockerfile's pinned base.
 MLOPS_BASE_IMAGE ?=

@@ -155,7 +155,7 @@ class ProjectAlarms(Construct):
         """
         settings, alarms = self._settings, self._settings.alarms
         period = alarms.quality_period_seconds
-        if dataset.PROBLEM_TYPE == REGRESSION:
+        if settings.problem_type == REGRESSION:
             metric, threshold, degradation, words = (
                 "rmse",
                 alarms.quality_rmse_worse_fraction,

@@ -78,7 +78,7 @@ def widgets(settings: Settings) -> list[Widget]:
         return Metric(PIPELINE_NAMESPACE, metric, (("PipelineName", name),), "Sum", f"{name} {metric}")
 
     quality = settings.model_quality
-    quality_names = quality.metrics[dataset.PROBLEM_TYPE]
+    quality_names = quality.metrics[settings.problem_type]
     return [
         Widget(
             "Endpoint invocations and errors",
@@ -125,7 +125,7 @@ def widgets(settings: Settings) -> list[Widget]:
             unit_label="distance",
         ),
         Widget(
-            f"Model quality from ground truth ({dataset.PROBLEM_TYPE})",
+            f"Model quality from ground truth ({settings.problem_type})",
             tuple(
                 Metric(
                     quality.metric_namespace,

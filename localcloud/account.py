@@ -19,13 +19,12 @@ from pathlib import Path
 
 from localcloud.lifecycle import Service
 from pipelines.model_code import upload_model_code
-from pipelines.settings import BUCKET_PURPOSES, REPO_ROOT, Settings
+from pipelines.settings import BUCKET_PURPOSES, Settings
 from processing_scripts import s3_uri
 from processing_scripts.aws_clients import ENDPOINT_ENV, AwsClients, AwsTarget
 
 log = logging.getLogger(__name__)
 
-SAMPLE_DATA_FILE = REPO_ROOT / "data" / "abalone.csv"
 FAKE_CREDENTIALS = ("testing", "testing")  # moto accepts any; real ones are never needed or sent
 MOTO_DEFAULT_ACCOUNT = "123456789012"
 _MOTO_ACCOUNT_ENV = "MOTO_ACCOUNT_ID"
@@ -54,11 +53,11 @@ class LocalAws(Service):
         settings: Settings,
         *,
         upload_sample_data: bool = True,
-        sample_data: Path = SAMPLE_DATA_FILE,
+        sample_data: Path | None = None,
     ) -> None:
         self.settings = settings
         self.upload_sample_data = upload_sample_data
-        self.sample_data = sample_data
+        self.sample_data = sample_data  # None: the settings' example's data (its file or generator)
         self._server: _MotoServer | None = None
         self._endpoint_url: str | None = None
         self._clients: AwsClients | None = None
@@ -183,12 +182,11 @@ class LocalAws(Service):
         upload_model_code(self.settings, self.clients.s3)
 
     def _upload_sample_data(self) -> None:
-        if not self.sample_data.is_file():
-            raise EmulatorError(
-                f"sample data {self.sample_data} not found; restore it with `git checkout -- data/`"
-            )
+        sample = self.sample_data or self.settings.example_spec.data_file()
+        if not sample.is_file():
+            raise EmulatorError(f"sample data {sample} not found; restore it with `git checkout -- {sample}`")
         bucket, key = s3_uri.split(self.settings.raw_data_uri, key_required=True)
-        self.clients.s3.upload_file(str(self.sample_data), bucket, key)
+        self.clients.s3.upload_file(str(sample), bucket, key)
 
     def _reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")

@@ -80,7 +80,8 @@ def script_processor(
     """A processing job running ``python3 -m processing_scripts.<script>`` in the project's image.
 
     The code is baked into the image (whose tag is a digest of that code), so nothing is uploaded
-    at synthesis time and the definition changes exactly when the code does.
+    at synthesis time and the definition changes exactly when the code does. The job's environment
+    names the example when it is not the image's default (``settings.job_environment``).
     """
     return Processor(
         role=settings.role_arn(JOB_ROLE),
@@ -89,7 +90,7 @@ def script_processor(
         instance_type=instance_type,
         instance_count=instance_count,
         max_runtime_in_seconds=settings.processing.max_runtime_seconds,
-        env=environment,
+        env={**settings.job_environment, **(environment or {})} or None,
         tags=job_tags(settings),
         volume_kms_key=settings.isolation.kms_key_arn or None,
         output_kms_key=settings.isolation.kms_key_arn or None,

@@ -28,7 +28,7 @@ from pipelines.job_steps import (
 )
 from pipelines.sdk_session import OfflinePipelineSession
 from pipelines.settings import Settings
-from processing_scripts import contract, dataset
+from processing_scripts import contract
 
 MONITOR = "MonitorDataQuality"
 REPORT_OUTPUT = "report"
@@ -108,7 +108,7 @@ def _model_quality_arguments(settings: Settings) -> list[tuple[str, str]]:
     return [
         ("--quality-namespace", quality.metric_namespace),
         ("--quality-endpoint-dimension", quality.endpoint_dimension),
-        ("--quality-metrics", ",".join(quality.metrics[dataset.PROBLEM_TYPE])),
+        ("--quality-metrics", ",".join(quality.metrics[settings.problem_type])),
         ("--merged-labels-metric", quality.merged_labels_metric),
         ("--evaluation-metric-prefix", quality.evaluation_metric_prefix),
         ("--label-delay-hours", str(quality.label_delay_hours)),

@@ -70,7 +70,7 @@ def training_parameters(settings: Settings) -> list[ParameterDeclaration]:
             INPUT_DATA_URL,
             "String",
             settings.raw_data_uri,
-            "S3 URI of the raw abalone CSV (an object or a prefix of CSV shards).",
+            f"S3 URI of the raw {settings.example} CSV (an object or a prefix of CSV shards).",
         ),
         ParameterDeclaration(
             DATA_SNAPSHOT,

@@ -19,6 +19,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from processing_scripts import example as examples
 from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.split_schema import BINARY_CLASSIFICATION, REGRESSION
 
@@ -81,20 +82,21 @@ class ScriptModel:
                 f"{', '.join(SCRIPT_FRAMEWORKS)}"
             )
         folder = Path(self.source_dir)
-        if not self.source_dir or folder.is_absolute() or ".." in folder.parts:
+        if not self.source_dir or ".." in folder.parts:
             raise SettingsError(
-                f"training.script.source_dir {self.source_dir!r} must be a folder inside the repository, "
-                "given relative to its root (e.g. examples/credit/model)"
+                f"training.script.source_dir {self.source_dir!r} must be a folder, relative to the "
+                "repository's root (e.g. examples/credit/model) or, for an example kept outside the "
+                "checkout, absolute"
             )
-        if not (REPO_ROOT / folder).is_dir():
+        if not self.path.is_dir():
             raise SettingsError(
-                f"training.script.source_dir {self.source_dir!r}: no such folder under {REPO_ROOT}"
+                f"training.script.source_dir {self.source_dir!r}: no such folder ({self.path})"
             )
         for what, name in (
             ("entry_point", self.entry_point),
             ("inference_entry_point", self.serving_program),
         ):
-            if not name.endswith(".py") or "/" in name or not (REPO_ROOT / folder / name).is_file():
+            if not name.endswith(".py") or "/" in name or not (self.path / name).is_file():
                 raise SettingsError(
                     f"training.script.{what} {name!r} must be a .py file directly in {self.source_dir}"
                 )
@@ -120,13 +122,20 @@ class ScriptModel:
 
     @property
     def path(self) -> Path:
-        return REPO_ROOT / self.source_dir
+        return REPO_ROOT / self.source_dir  # an absolute source_dir stays itself
+
+
+def _default_example() -> examples.Example:
+    """The defaults below come from the default example's description (examples/abalone/example.toml);
+    :func:`load` replaces them with the selected example's."""
+    return examples.load(examples.DEFAULT_EXAMPLE)
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How the model is trained and tuned. Hyperparameter names are the built-in XGBoost's; with
-    ``script`` set, the user's script-mode model is trained instead (its own hyperparameters)."""
+    """How the model is trained and tuned. Hyperparameter names are the built-in XGBoost's (they and
+    the tuning objective come from the example's ``[model]``); with ``script`` set, the user's
+    script-mode model is trained instead (its own hyperparameters)."""
 
     instance_type: str = "ml.m5.large"
     instance_count: int = 1
@@ -136,24 +145,15 @@ class TrainingConfig:
     # xgboost >= 3.1 can no longer read, so evaluation and the endpoint would fail to load it.
     xgboost_version: str = "3.2-0"
     hyperparameters: dict[str, str] = field(
-        default_factory=lambda: {
-            "objective": "reg:squarederror",
-            "num_round": "100",
-            "max_depth": "5",
-            "eta": "0.2",
-            "gamma": "4",
-            "min_child_weight": "6",
-            "subsample": "0.8",
-            "eval_metric": "rmse",
-        }
+        default_factory=lambda: dict(_default_example().model.hyperparameters)
     )
     # None: the built-in XGBoost algorithm above; a ScriptModel: the user's code in a framework image.
     script: ScriptModel | None = None
     # Tuning replaces the plain training step when enabled (see docs/training-pipeline.md); built-in
     # XGBoost only.
     tuning_enabled: bool = False
-    tuning_objective: str = "validation:rmse"
-    tuning_objective_type: str = "Minimize"
+    tuning_objective: str = field(default_factory=lambda: _default_example().model.tuning_objective)
+    tuning_objective_type: str = field(default_factory=lambda: _default_example().model.tuning_objective_type)
     tuning_max_jobs: int = 6
     tuning_max_parallel_jobs: int = 2
     # name -> (min, max); continuous unless both bounds are ints.
@@ -185,12 +185,13 @@ class ProcessingConfig:
 
 @dataclass(frozen=True)
 class QualityGate:
-    """The condition step: register only if the metric at ``metric_path`` passes the threshold."""
+    """The condition step: register only if the metric at ``metric_path`` passes the threshold (the
+    example's ``[gate]``)."""
 
-    metric_path: str = "regression_metrics.rmse.value"
+    metric_path: str = field(default_factory=lambda: _default_example().gate.metric_path)
     # "LessThanOrEqualTo" for errors, "GreaterThanOrEqualTo" for scores such as AUC.
-    comparison: str = "LessThanOrEqualTo"
-    threshold: float = 3.0
+    comparison: str = field(default_factory=lambda: _default_example().gate.comparison)
+    threshold: float = field(default_factory=lambda: _default_example().gate.threshold)
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,10 @@ class Settings:
     env: str
     account: str
     region: str
-    project: str = "abalone-mlops"
+    # The example (examples/<name>/) whose data and model this deployment serves; it names the
+    # project: "<example>-mlops" (abalone-mlops), so two examples never share a resource.
+    example: str = examples.DEFAULT_EXAMPLE
+    project: str = field(default_factory=lambda: _default_example().project)
     owner: str = "mlops-team"
     # owner/name of the GitHub repository whose Actions may deploy (infra/ci_access.py); from
     # MLOPS_GITHUB_REPOSITORY, needed only to synthesize the CI access stack.
@@ -558,10 +562,28 @@ class Settings:
     def dashboard_name(self) -> str:
         return f"{self.prefix}-overview"
 
+    # -- the example -----------------------------------------------------------------------------
+    @property
+    def example_spec(self) -> examples.Example:
+        """The description of :attr:`example` (examples/<name>/example.toml)."""
+        return examples.load(self.example, examples.examples_dir())
+
+    @property
+    def problem_type(self) -> str:
+        """``regression`` or ``binary_classification``: which metrics, gate direction, quality alarm."""
+        return self.example_spec.dataset.problem_type
+
+    @property
+    def job_environment(self) -> dict[str, str]:
+        """What every job of the project's image is told about the example: nothing for the default
+        (the image's own default, so its definitions stay as they were), else ``MLOPS_EXAMPLE``."""
+        return {} if self.example == examples.DEFAULT_EXAMPLE else {examples.EXAMPLE_ENV: self.example}
+
     # -- S3 layout -----------------------------------------------------------------------------
     @property
     def raw_data_uri(self) -> str:
-        return f"s3://{self.bucket_name('data')}/raw/abalone.csv"
+        """Where the raw CSV lands: raw/<the example's data file name> (raw/abalone.csv)."""
+        return f"s3://{self.bucket_name('data')}/raw/{Path(self.example_spec.data_file_name).name}"
 
     @property
     def ground_truth_uri(self) -> str:
@@ -675,7 +697,9 @@ OVERRIDES: dict[str, dict[str, object]] = {
 
 # What goes into the processing image; its digest is the image tag, so the tag changes exactly
 # when the image content does and the pipeline JSON stays identical otherwise.
-IMAGE_INPUTS = ("Dockerfile", ".dockerignore", "processing_scripts")
+# The examples' descriptions go in too (a job reads its own, see processing_scripts/example.py);
+# their data and generators do not: jobs read data from S3. Entries may be glob patterns.
+IMAGE_INPUTS = ("Dockerfile", ".dockerignore", "processing_scripts", "examples/*/example.toml")
 
 
 def processing_image_tag(root: Path = REPO_ROOT) -> str:
@@ -683,7 +707,12 @@ def processing_image_tag(root: Path = REPO_ROOT) -> str:
     digest = hashlib.sha256()
     for entry in IMAGE_INPUTS:
         path = root / entry
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        if path.is_file():
+            files = [path]
+        elif path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            files = sorted(root.glob(entry))
         for file in files:
             if "__pycache__" in file.parts or file.suffix == ".pyc":
                 continue
@@ -692,8 +721,15 @@ def processing_image_tag(root: Path = REPO_ROOT) -> str:
     return f"sha-{digest.hexdigest()[:16]}"
 
 
-def load(env: str | None = None, *, account: str | None = None, region: str | None = None) -> Settings:
-    """Settings for one environment; explicit arguments win over environment variables."""
+def load(
+    env: str | None = None,
+    *,
+    account: str | None = None,
+    region: str | None = None,
+    example_name: str | None = None,
+) -> Settings:
+    """Settings for one environment and example; explicit arguments win over environment variables
+    (``MLOPS_EXAMPLE`` selects the example, default abalone)."""
     env = env or os.environ.get("MLOPS_ENV") or DEFAULT_ENV
     if env not in ENVIRONMENTS:
         raise SettingsError(f"unknown environment {env!r}; choose one of {', '.join(ENVIRONMENTS)}")
@@ -708,8 +744,12 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
     )
     if not (account.isdigit() and len(account) == 12):
         raise SettingsError(f"account {account!r} must be 12 digits (set MLOPS_ACCOUNT)")
-    base = Settings(env=env, account=account, region=region)
-    settings = dataclasses.replace(base, **OVERRIDES[env])  # type: ignore[arg-type]
+    try:
+        spec = examples.load(example_name or examples.selected_name(), examples.examples_dir())
+    except examples.ExampleError as err:
+        raise SettingsError(str(err)) from err
+    base = Settings(env=env, account=account, region=region, example=spec.name, project=spec.project)
+    settings = _with_example(dataclasses.replace(base, **OVERRIDES[env]), spec)  # type: ignore[arg-type]
     email = os.environ.get("MLOPS_NOTIFICATION_EMAIL")
     if email:
         settings = dataclasses.replace(settings, notification_email=email)
@@ -743,6 +783,55 @@ def with_checkout_commit(settings: Settings, root: Path = REPO_ROOT) -> Settings
 def _git(root: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10)
     return done.stdout.strip()
+
+
+def _with_example(settings: Settings, spec: examples.Example) -> Settings:
+    """The example's model (``[model]``) and quality gate (``[gate]``), over the environment's
+    training settings (instance types, tuning on or off stay the environment's)."""
+    model = spec.model
+    if model.script is not None:
+        training = dataclasses.replace(
+            settings.training,
+            script=_script_model(model.script, model.hyperparameters, spec.folder),
+            # Tuning a script model needs metric definitions over the user's own hyperparameters,
+            # which an example does not describe: script models train as they are, in every env.
+            tuning_enabled=False,
+        )
+    else:
+        training = dataclasses.replace(
+            settings.training,
+            hyperparameters=dict(model.hyperparameters),
+            tuning_objective=model.tuning_objective,
+            tuning_objective_type=model.tuning_objective_type,
+        )
+    gate = QualityGate(spec.gate.metric_path, spec.gate.comparison, spec.gate.threshold)
+    return dataclasses.replace(settings, training=training, quality_gate=gate)
+
+
+SCRIPT_MODEL_KEYS = (
+    "framework",
+    "framework_version",
+    "py_version",
+    "source_dir",
+    "entry_point",
+    "inference_entry_point",
+)
+
+
+def _script_model(table: dict[str, object], hyperparameters: dict[str, str], folder: Path) -> ScriptModel:
+    """``[model.script]`` of an example as a :class:`ScriptModel`: ``source_dir`` is relative to the
+    example's folder (the repository-relative path when the folder is in the checkout, so the
+    definitions are the same on every machine)."""
+    unknown = sorted(set(table) - set(SCRIPT_MODEL_KEYS))
+    if unknown:
+        raise SettingsError(
+            f"{folder / 'example.toml'}: [model.script] has unknown key(s) {', '.join(unknown)}; "
+            f"use {', '.join(SCRIPT_MODEL_KEYS)}"
+        )
+    code = (folder / str(table.get("source_dir", "model"))).resolve()
+    source_dir = code.relative_to(REPO_ROOT).as_posix() if code.is_relative_to(REPO_ROOT) else str(code)
+    fields = {key: str(value) for key, value in table.items() if key != "source_dir"}
+    return ScriptModel(source_dir=source_dir, hyperparameters=dict(hyperparameters), **fields)
 
 
 def _with_model_monitor_override(settings: Settings, raw: str) -> Settings:

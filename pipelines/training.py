@@ -316,7 +316,7 @@ def _training_step(
         name=TRAIN,
         description="Built-in XGBoost with the settings' hyperparameters."
         if script is None
-        else f"{script.source_dir}/{script.entry_point} in the {script.framework} {script.framework_version} image.",
+        else f"The example's {script.entry_point} in the {script.framework} {script.framework_version} image.",
         step_args=trainer.train(input_data_config=_channels(split_uri)),
         cache_config=step_cache(settings),
         retry_policies=job_retry_policies(),

@@ -1,45 +1,30 @@
-"""The sample dataset's schema (UCI Abalone), the one place that names its columns.
+"""The selected example's dataset description (``examples/<name>/example.toml``, read by
+:mod:`processing_scripts.example`): the one place the jobs and the rest of the project ask for the
+columns, the target, the categories and the problem type.
 
-To adapt the template to another tabular dataset, change this module: the preprocessing,
-evaluation and monitoring code and the tests read the schema from here.
+To bring your own dataset, add an example folder (docs/your-own-data.md); nothing here changes.
 """
 
 from __future__ import annotations
 
+from processing_scripts import example
 from processing_scripts.drift.methods import Kind
+from processing_scripts.example import DatasetSpec
 
-# Raw CSV columns in file order, with the type each must parse as.
-RAW_COLUMNS: dict[str, str] = {
-    "sex": "category",
-    "length": "float",
-    "diameter": "float",
-    "height": "float",
-    "whole weight": "float",
-    "shucked weight": "float",
-    "viscera weight": "float",
-    "shell weight": "float",
-    "rings": "int",
-}
-TARGET = "rings"
 
-# Categorical columns and their allowed values; one-hot encoded in this order.
-CATEGORIES: dict[str, tuple[str, ...]] = {"sex": ("F", "I", "M")}
-
-# "regression" or "binary_classification": decides the evaluation metrics and the quality gate.
-PROBLEM_TYPE = "regression"
+def schema() -> DatasetSpec:
+    """The selected example's dataset (``MLOPS_EXAMPLE``, default abalone)."""
+    return example.selected().dataset
 
 
 def feature_names() -> list[str]:
     """Model input columns after preprocessing (numeric columns, then one-hot columns)."""
-    numeric = [c for c, kind in RAW_COLUMNS.items() if c != TARGET and kind != "category"]
-    one_hot = [column for columns in one_hot_columns().values() for column in columns.values()]
-    return numeric + one_hot
+    return schema().feature_names()
 
 
 def one_hot_columns() -> dict[str, dict[str, str]]:
-    """Each categorical column's model inputs after one-hot encoding, value -> column name, so a
-    report can show the three 0/1 columns of ``sex`` as the one feature they encode."""
-    return {col: {value: f"{col}_{value}" for value in values} for col, values in CATEGORIES.items()}
+    """Each categorical column's model inputs after one-hot encoding, value -> column name."""
+    return schema().one_hot_columns()
 
 
 def feature_kinds() -> dict[str, Kind]:

@@ -26,7 +26,12 @@ from processing_scripts import dataset, model_io
 from processing_scripts.tabular_io import FLOAT32_MAX
 
 CONTENT_TYPE = "text/csv"
-FEATURES = tuple(dataset.feature_names())
+
+
+def features() -> tuple[str, ...]:
+    """The selected example's model inputs, in request order (read per call: the example is chosen
+    by ``MLOPS_EXAMPLE`` when the server starts, after this module is imported)."""
+    return tuple(dataset.feature_names())
 
 
 class InferenceError(ValueError):
@@ -35,9 +40,9 @@ class InferenceError(ValueError):
 
 def load_model(model_dir: str | Path) -> xgb.Booster:
     """The model from ``model_dir`` (the extracted ``xgboost-model`` or ``model.tar.gz``), checked
-    to take exactly :data:`FEATURES`."""
+    to take exactly :func:`features`."""
     booster = model_io.load_booster(Path(model_dir))
-    model_io.check_features(booster, FEATURES)
+    model_io.check_features(booster, features())
     return booster
 
 
@@ -50,12 +55,12 @@ def check_content_type(content_type: str | None) -> None:
     """Only ``text/csv`` (parameters such as ``charset=utf-8`` are fine) is accepted."""
     if _media_type(content_type) != CONTENT_TYPE:
         raise InferenceError(
-            f"unsupported content type {content_type!r}; send {CONTENT_TYPE} rows of {len(FEATURES)} features"
+            f"unsupported content type {content_type!r}; send {CONTENT_TYPE} rows of {len(features())} features"
         )
 
 
 def parse_csv(body: bytes | str) -> np.ndarray:
-    """The request's rows as a float matrix of shape (rows, len(FEATURES)).
+    """The request's rows as a float matrix of shape (rows, len(features())).
 
     Blank lines are skipped and not counted, so "row N" in a message is the N-th record sent.
     """
@@ -66,25 +71,26 @@ def parse_csv(body: bytes | str) -> np.ndarray:
             raise InferenceError(f"the request body is not UTF-8 text (byte {err.start})") from err
     lines = [line for line in body.splitlines() if line.strip()]
     if not lines:
-        raise InferenceError(f"the request body is empty; send CSV rows of {len(FEATURES)} features")
+        raise InferenceError(f"the request body is empty; send CSV rows of {len(features())} features")
     try:
         rows = list(csv.reader(lines))
     except csv.Error as err:
         raise InferenceError(f"the request body is not valid CSV ({err})") from err
-    matrix = np.empty((len(rows), len(FEATURES)), dtype=np.float64)
+    names = features()
+    matrix = np.empty((len(rows), len(names)), dtype=np.float64)
     for index, row in enumerate(rows):
-        matrix[index] = _parse_row(row, index + 1)
+        matrix[index] = _parse_row(row, index + 1, names)
     return matrix
 
 
-def _parse_row(row: list[str], number: int) -> list[float]:
-    if len(row) != len(FEATURES):
+def _parse_row(row: list[str], number: int, names: tuple[str, ...]) -> list[float]:
+    if len(row) != len(names):
         raise InferenceError(
-            f"row {number} has {len(row)} values, expected {len(FEATURES)} ({', '.join(FEATURES)}); "
+            f"row {number} has {len(row)} values, expected {len(names)} ({', '.join(names)}); "
             "send features only, no label or header, with categories one-hot encoded"
         )
     values = []
-    for position, (name, cell) in enumerate(zip(FEATURES, row, strict=True), start=1):
+    for position, (name, cell) in enumerate(zip(names, row, strict=True), start=1):
         text = cell.strip()
         try:
             value = float(text)
@@ -109,7 +115,7 @@ def format_predictions(predictions: np.ndarray) -> bytes:
 
 def predict_csv(model: xgb.Booster, body: bytes) -> bytes:
     """Score a ``text/csv`` request body; see the module docstring for the format."""
-    return format_predictions(model_io.predict(model, parse_csv(body), FEATURES))
+    return format_predictions(model_io.predict(model, parse_csv(body), features()))
 
 
 # -- SageMaker inference-script hooks --------------------------------------------------------------
@@ -125,7 +131,7 @@ def input_fn(request_body: bytes | str, request_content_type: str) -> np.ndarray
 
 
 def predict_fn(input_data: np.ndarray, model: xgb.Booster) -> np.ndarray:
-    return model_io.predict(model, input_data, FEATURES)
+    return model_io.predict(model, input_data, features())
 
 
 def output_fn(prediction: np.ndarray, accept: str | None) -> bytes:

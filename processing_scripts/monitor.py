@@ -60,7 +60,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--feature-metric-prefix", default="feature_baseline_drift_")
     parser.add_argument("--share-metric", default="drifted_feature_share")
     parser.add_argument("--violations-metric", default="constraint_violations")
-    parser.add_argument("--problem-type", default=dataset.PROBLEM_TYPE, choices=PROBLEM_TYPES)
+    parser.add_argument("--problem-type", default=dataset.schema().problem_type, choices=PROBLEM_TYPES)
     parser.add_argument(
         "--share-threshold",
         type=float,

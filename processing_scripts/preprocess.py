@@ -1,12 +1,13 @@
-"""Raw abalone CSV in; XGBoost-ready train/validation/test splits and their schema out.
+"""The selected example's raw CSV in; XGBoost-ready train/validation/test splits and their schema out.
 
 Run inside the project's image as ``python3 -m processing_scripts.preprocess --split-ratios
 0.8,0.1,0.1 --seed 42`` (paths from :mod:`processing_scripts.contract`; set ``OPT_ML_DIR`` to run it
 on a laptop). Decisions, each made so the model and the monitor see the same data:
 
 * The input is every file under ``Preprocess.RAW`` (several shards or one file alike). Each must be
-  a UTF-8 CSV with a header naming :data:`dataset.RAW_COLUMNS`; case, spaces and underscores in the
-  names do not matter, column order does not matter, extra columns are ignored with a warning.
+  a UTF-8 CSV with a header naming the example's columns (:func:`dataset.schema`), matched by
+  :func:`columns.column_key` (case, spaces, underscores, hyphens and dots do not matter), in any
+  order; extra columns are ignored with a warning.
 * A missing column, a value of the wrong type, an unknown category or a column with no values at
   all is an error naming the file, line and column: such data means the export is broken, and
   guessing would train on garbage.
@@ -16,7 +17,7 @@ on a laptop). Decisions, each made so the model and the monitor see the same dat
 * Exact duplicate rows are dropped and counted: with a random split a duplicate could land in train
   and test and flatter the evaluation. (Duplicates across shards on different instances are not
   seen; each instance only reads its own shard.)
-* ``sex`` is one-hot encoded in :data:`dataset.CATEGORIES` order.
+* Category columns are one-hot encoded in the order the example lists their values.
 * The split is a seeded shuffle, so the same input and seed give the same files byte for byte.
 
 Outputs are headerless CSV, label first, named ``part-<host>.csv`` so parallel instances writing to
@@ -31,14 +32,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from processing_scripts import contract, data_version, dataset, job
+from processing_scripts import columns, contract, data_version, dataset, job
 from processing_scripts.aws_clients import AwsClients, AwsTarget
 from processing_scripts.job import JobInputError
 from processing_scripts.split_schema import SplitSchema
@@ -99,44 +99,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def normalize_column_name(name: str) -> str:
-    """``' Whole_Weight '`` -> ``'whole weight'``: how raw headers are matched to the schema."""
-    return re.sub(r"[\s_]+", " ", name).strip().lower()
-
-
 def _select_schema_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Rename the file's header to the schema's names, in schema order; refuse missing columns."""
-    by_normal: dict[str, str] = {}
-    for name in frame.columns.drop(LINE):
-        normal = normalize_column_name(name)
-        if normal in by_normal:
-            raise JobInputError(f"{path}: columns {by_normal[normal]!r} and {name!r} are the same column")
-        by_normal[normal] = name
-    expected = list(dataset.RAW_COLUMNS)
-    missing = [column for column in expected if column not in by_normal]
-    if missing:
-        hint = (
-            "the first line must be a header row naming the columns"
-            if len(missing) == len(expected)
-            else "case, spaces and underscores in names do not matter"
-        )
-        raise JobInputError(
-            f"{path}: missing column(s) {', '.join(map(repr, missing))}; expected {', '.join(expected)} "
-            f"({hint}); found {', '.join(map(repr, by_normal.values()))}"
-        )
-    extra = [original for normal, original in by_normal.items() if normal not in dataset.RAW_COLUMNS]
+    expected = list(dataset.schema().raw_columns)
+    try:
+        matched, extra = columns.match_columns(frame.columns.drop(LINE), expected)
+    except columns.ColumnMatchError as err:
+        raise JobInputError(f"{path}: {err}") from err
     if extra:
         log.warning("%s: ignoring extra column(s) %s", path, ", ".join(map(repr, extra)))
-    selected = frame[[by_normal[column] for column in expected] + [LINE]]
+    selected = frame[[matched[column] for column in expected] + [LINE]]
     selected.columns = [*expected, LINE]
     return selected
 
 
 def _typed_column(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     """One raw column parsed as its schema type; the first bad cell is an error naming its line."""
-    kind = dataset.RAW_COLUMNS[column]
+    spec = dataset.schema()
+    kind = spec.raw_columns[column]
     if kind == "category":
-        allowed = dataset.CATEGORIES[column]
+        allowed = spec.categories[column]
         unknown = frame[column].notna() & ~frame[column].isin(allowed)
         if unknown.any():
             row = unknown.idxmax()
@@ -153,10 +135,11 @@ def read_raw_file(path: Path) -> pd.DataFrame:
     frame = _select_schema_columns(read_csv(path, header=True), path)
     if frame.empty:
         raise JobInputError(f"{path}: has a header but no data rows")
-    for column in dataset.RAW_COLUMNS:
+    raw_columns = dataset.schema().raw_columns
+    for column in raw_columns:
         if frame[column].isna().all():
             raise JobInputError(f"{path}: column '{column}' has no values in any of its {len(frame)} rows")
-    typed = pd.DataFrame({column: _typed_column(frame, column, path) for column in dataset.RAW_COLUMNS})
+    typed = pd.DataFrame({column: _typed_column(frame, column, path) for column in raw_columns})
     _check_labels(typed, frame[LINE], path)
     typed[LINE] = frame[LINE]
     typed[SOURCE] = str(path)
@@ -166,25 +149,27 @@ def read_raw_file(path: Path) -> pd.DataFrame:
 
 def _check_labels(typed: pd.DataFrame, lines: pd.Series, path: Path) -> None:
     """A binary-classification label must already be 0 or 1: the XGBoost objective requires it."""
-    if dataset.PROBLEM_TYPE != "binary_classification":
+    spec = dataset.schema()
+    if spec.problem_type != "binary_classification":
         return
-    labels = typed[dataset.TARGET]
+    labels = typed[spec.target]
     bad = labels.notna() & ~labels.isin((0, 1))
     if bad.any():
         row = bad.idxmax()
         raise JobInputError(
-            f"{path}: line {lines[row]}, column '{dataset.TARGET}': {labels[row]:g} is not 0 or 1, "
+            f"{path}: line {lines[row]}, column '{spec.target}': {labels[row]:g} is not 0 or 1, "
             "which a binary_classification label must be"
         )
 
 
 def clean(data: pd.DataFrame) -> pd.DataFrame:
     """Drop rows without a label, rows with a missing feature and exact duplicates; log each count."""
-    features = [column for column in dataset.RAW_COLUMNS if column != dataset.TARGET]
-    no_label = data[dataset.TARGET].isna()
+    spec = dataset.schema()
+    features = [column for column in spec.raw_columns if column != spec.target]
+    no_label = data[spec.target].isna()
     if no_label.any():
         log.warning(
-            "dropped %d row(s) with no '%s' value: %s", no_label.sum(), dataset.TARGET, _where(data[no_label])
+            "dropped %d row(s) with no '%s' value: %s", no_label.sum(), spec.target, _where(data[no_label])
         )
     data = data[~no_label]
     incomplete = data[features].isna()
@@ -197,7 +182,7 @@ def clean(data: pd.DataFrame) -> pd.DataFrame:
             _where(data[incomplete.any(axis=1)]),
         )
     data = data[~incomplete.any(axis=1)]
-    duplicate = data.duplicated(subset=list(dataset.RAW_COLUMNS))
+    duplicate = data.duplicated(subset=list(spec.raw_columns))
     if duplicate.any():
         log.warning("dropped %d exact duplicate row(s): %s", duplicate.sum(), _where(data[duplicate]))
     return data[~duplicate].reset_index(drop=True)
@@ -212,16 +197,16 @@ def _where(rows: pd.DataFrame, limit: int = 5) -> str:
 
 def encode(data: pd.DataFrame) -> pd.DataFrame:
     """The model's columns: label, numeric features, then one 0/1 column per category value."""
-    columns: dict[str, pd.Series] = {}
-    label_kind = dataset.RAW_COLUMNS[dataset.TARGET]
-    columns[dataset.TARGET] = data[dataset.TARGET].astype("int64" if label_kind == "int" else "float64")
-    for column, kind in dataset.RAW_COLUMNS.items():
-        if column != dataset.TARGET and kind != "category":
-            columns[column] = data[column].astype("float64")
-    for column, values in dataset.CATEGORIES.items():
-        for value in values:
-            columns[f"{column}_{value}"] = (data[column] == value).astype("int64")
-    encoded = pd.DataFrame(columns)
+    spec = dataset.schema()
+    encoded_columns: dict[str, pd.Series] = {}
+    label_kind = spec.raw_columns[spec.target]
+    encoded_columns[spec.target] = data[spec.target].astype("int64" if label_kind == "int" else "float64")
+    for column in spec.numeric_features:
+        encoded_columns[column] = data[column].astype("float64")
+    for column, names in spec.one_hot_columns().items():
+        for value, name in names.items():
+            encoded_columns[name] = (data[column] == value).astype("int64")
+    encoded = pd.DataFrame(encoded_columns)
     return encoded[SplitSchema.from_dataset().columns]
 
 

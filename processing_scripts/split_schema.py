@@ -33,7 +33,8 @@ class SplitSchema:
     @classmethod
     def from_dataset(cls, data_snapshot: str | None = None) -> SplitSchema:
         """The schema of what preprocessing writes for :mod:`processing_scripts.dataset`."""
-        return cls(dataset.TARGET, tuple(dataset.feature_names()), dataset.PROBLEM_TYPE, data_snapshot)
+        spec = dataset.schema()
+        return cls(spec.target, tuple(spec.feature_names()), spec.problem_type, data_snapshot)
 
     @property
     def columns(self) -> list[str]:

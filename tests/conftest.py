@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as _hypothesis
 
+from processing_scripts import example
 from tests import synthesize_deployed
 
 # The headless browser the report and dashboard tests open pages in (skips without one).
@@ -46,6 +47,8 @@ for _var in (
     "MLOPS_AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL",
     "MLOPS_NOTIFICATION_EMAIL",
+    "MLOPS_EXAMPLE",  # the default example unless a test selects one (each_example)
+    "MLOPS_EXAMPLES_DIR",
 ):
     os.environ.pop(_var, None)
 
@@ -54,6 +57,16 @@ for _var in (
 _hypothesis.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     _hypothesis.load_profile("ci")
+
+
+# -- the examples (examples/<name>/): a test that takes `each_example` runs once per example ------------
+@pytest.fixture(params=example.available(example.DEFAULT_EXAMPLES_DIR))
+def each_example(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> example.Example:
+    """Each shipped example, selected as a user selects it (``MLOPS_EXAMPLE``): a new example folder
+    is tested by every test that takes this fixture, with no test edit."""
+    monkeypatch.setenv(example.EXAMPLE_ENV, request.param)
+    monkeypatch.delenv(example.EXAMPLES_DIR_ENV, raising=False)
+    return example.load(request.param)
 
 
 # -- what would be deployed, synthesized once per test run, in the background ----------------------

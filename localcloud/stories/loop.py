@@ -19,7 +19,8 @@ from settings. The steps, each recorded in a timeline with when and why:
    the rule, ``DataSnapshot`` = the event's time), run locally under the guard's execution ARN; its
    Deploy step updates the endpoint and the local endpoint swaps models;
 8. score both registered versions, with the endpoint's own inference code, on freshly drawn labelled
-   rows of the drifted population: the retrained version must have the lower RMSE;
+   rows of the drifted population: the retrained version must do better on the example's own gate
+   metric (``[gate]`` of examples/<name>/example.toml: RMSE lower for abalone, AUC higher for credit).
 9. trace the lineage of each registered version (commit, data versions, images, trigger) and save it
    under ``<out>/lineage/`` (:mod:`pipelines.lineage`), since the emulator is gone after the demo.
 
@@ -76,7 +77,9 @@ from pipelines import lineage
 from pipelines import parameters as params
 from pipelines.definition import read_definition
 from pipelines.settings import Settings
-from processing_scripts import dataset, inference, s3_uri
+from processing_scripts import dataset, inference, quality_gate, s3_uri
+from processing_scripts.example import GateSpec
+from processing_scripts.quality_metrics import model_quality
 
 DEFAULT_OUT = Path("build/loop")
 DASHBOARD_MARGIN_MINUTES = 5  # the dashboard page shows the loop's span and this much either side
@@ -137,14 +140,20 @@ class RegisteredModel:
     statistics_uri: str
     artifact: bytes = field(repr=False, default=b"")
 
-    def rmse(self, labelled: pd.DataFrame) -> float:
-        """RMSE on labelled raw rows, predicted by the endpoint's own inference code."""
+    def score(self, labelled: pd.DataFrame, gate: GateSpec) -> float:
+        """The gate's metric (the evaluate step's, by the same code) on labelled raw rows, predicted by
+        the endpoint's own inference code."""
         with tempfile.TemporaryDirectory() as folder:
             (Path(folder) / "model.tar.gz").write_bytes(self.artifact)
             model = inference.load_model(folder)
         body = "\n".join(to_csv_lines(to_features(labelled))).encode()
         predicted = np.array(inference.predict_csv(model, body).split(), dtype=float)
-        return float(np.sqrt(np.mean((predicted - labelled[dataset.TARGET].to_numpy(dtype=float)) ** 2)))
+        spec = dataset.schema()
+        quality = model_quality(spec.problem_type, labelled[spec.target].to_numpy(dtype=float), predicted)
+        value = quality_gate.metric_at(quality.to_json(), gate.metric_path)
+        if value is None:
+            raise LoopError(f"{gate.metric_path} is undefined on the drifted rows: draw more holdout rows")
+        return value
 
     @classmethod
     def read(cls, aws: LocalAws, package_arn: str) -> RegisteredModel:
@@ -442,16 +451,19 @@ class ClosedLoop:
         fresh = labelled_drifted_rows(
             self.options.holdout_rows, seed=self.options.seed + 1, strength=self.options.drift_strength
         )
-        old, new = before.rmse(fresh), after.rmse(fresh)
-        if not new < old:
+        gate = self.settings.example_spec.gate
+        old, new = before.score(fresh, gate), after.score(fresh, gate)
+        metric = gate.metric_path.split(".")[-2].upper()
+        if not (new > old if gate.higher_is_better else new < old):
             raise LoopError(
                 f"model version {after.version} is not better on the drifted population "
-                f"(RMSE {new:.3f} vs {old:.3f} for version {before.version}): review the new data and the quality gate"
+                f"({metric} {new:.3f} vs {old:.3f} for version {before.version}): review the new data and the quality gate"
             )
         self.timeline.add(
-            f"on {len(fresh)} freshly drawn labelled rows of the drifted population: RMSE "
+            f"on {len(fresh)} freshly drawn labelled rows of the drifted population: {metric} "
             f"version {before.version} {old:.3f} -> version {after.version} {new:.3f}",
-            "the retrained model learned the population the drift alarm saw",
+            f"the retrained model learned the population the drift alarm saw ({metric} "
+            f"{'higher' if gate.higher_is_better else 'lower'} is better: the example's quality gate metric)",
         )
 
     def _send(self, endpoint: LocalEndpoint, client: RuntimeClient, kind: TrafficKind, phase: str) -> None:

@@ -50,7 +50,7 @@ from localcloud.stories import StoryError
 from localcloud.stories.monitoring_report import MonitoringReport
 from localcloud.stories.traffic import TrafficKind, generate, labels, to_csv_lines
 from pipelines.settings import Settings
-from processing_scripts import dataset, s3_uri
+from processing_scripts import s3_uri
 from processing_scripts.drift.ground_truth import ground_truth_jsonl, ground_truth_key
 from processing_scripts.model_quality import scalar_metrics
 
@@ -267,7 +267,7 @@ class Simulator:
 
     def _published(self, values: dict[str, float]) -> dict[str, float]:
         """The metrics the job publishes for the problem type (what the alarm and dashboard see)."""
-        published = self.settings.model_quality.metrics[dataset.PROBLEM_TYPE]
+        published = self.settings.model_quality.metrics[self.settings.problem_type]
         return {name: value for name, value in values.items() if name in published}
 
     def _send_labelled(

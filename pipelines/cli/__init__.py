@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pipelines.cli import global_options
 from pipelines.cli.context import CliContext, CliError, console, console_err, describe_aws_error
 from pipelines.cli.exit_codes import ExitCode
 from pipelines.settings import REPO_ROOT
+from processing_scripts import example
 
 COMMAND_MODULES = (
     "pipelines.cli.pipeline_commands",
@@ -65,7 +67,7 @@ def _print_version(requested: bool) -> None:
 
 
 @app.callback()
-def _global_options(
+def _global_options(  # noqa: PLR0917 (typer maps each parameter to an option)
     ctx: typer.Context,
     env: str = typer.Option(None, "--env", envvar="MLOPS_ENV", help="Environment: dev or prod."),
     profile: str = typer.Option(None, "--profile", envvar="AWS_PROFILE", help="AWS profile."),
@@ -78,12 +80,22 @@ def _global_options(
     endpoint_url: str = typer.Option(
         None, "--endpoint-url", envvar="MLOPS_AWS_ENDPOINT_URL", help="AWS API endpoint, e.g. a moto server."
     ),
+    example_name: str = typer.Option(
+        None,
+        "--example",
+        envvar=example.EXAMPLE_ENV,
+        help=f"The example (a folder of examples/) whose data and model to use (default: {example.DEFAULT_EXAMPLE}).",
+    ),
     _version_flag: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     obj: CliContext = ctx.ensure_object(CliContext)  # main's, so its error handling sees the endpoint
     obj.env, obj.profile, obj.region, obj.endpoint_url = env, profile, region, endpoint_url
+    if example_name:
+        # The whole process works on one example: settings, the local endpoint's inference code, the
+        # traffic generator and the local jobs all read MLOPS_EXAMPLE (processing_scripts/example.py).
+        os.environ[example.EXAMPLE_ENV] = example_name
 
 
 for _module in COMMAND_MODULES:

@@ -57,7 +57,10 @@ class CliContext:
         try:
             return settings_module.load(self.env, region=region)
         except settings_module.SettingsError as err:
-            raise CliError(str(err), "see pipelines/settings.py for the accepted values") from err
+            raise CliError(
+                str(err),
+                "see pipelines/settings.py for the accepted values (examples: docs/your-own-data.md)",
+            ) from err
 
     @cached_property
     def clients(self) -> AwsClients:

@@ -2,7 +2,8 @@
 
 A fresh account has the buckets (the Storage stack) but nothing at ``settings.raw_data_uri``, the
 ``InputDataUrl`` default, so the first training run would fail on a missing object. This uploads
-the project's sample (``data/abalone.csv``) or a file you name. It never replaces data that is
+the selected example's data (its CSV, or its generator's rows) or a file you name, whose header
+must name the example's columns (matched as preprocessing matches them: processing_scripts/columns.py). It never replaces data that is
 already there (a newer landing, a retraining set) unless ``--force`` says so, so CI can run it on
 every deploy. The object is written under the bucket's default encryption (the project key).
 
@@ -18,24 +19,24 @@ import typer
 
 from pipelines.cli.context import CliContext, CliError, console
 from pipelines.model_code import upload_model_code
-from pipelines.settings import REPO_ROOT
-from processing_scripts import s3_uri
-
-SAMPLE_DATA = REPO_ROOT / "data" / "abalone.csv"
+from processing_scripts import columns, s3_uri
 
 
 def seed_data(
     ctx: typer.Context,
-    data: Path = typer.Option(SAMPLE_DATA, "--data", help="CSV to upload (default: the sample)."),
+    data: Path = typer.Option(None, "--data", help="CSV to upload (default: the example's data)."),
     force: bool = typer.Option(False, "--force", help="Replace the object if it already exists."),
 ) -> None:
     """Upload the raw data to the training pipeline's default InputDataUrl (skips if present)."""
     obj: CliContext = ctx.obj
+    spec = obj.settings.example_spec
+    data = data or spec.data_file()
     if not data.is_file() or data.stat().st_size == 0:
         raise CliError(
             f"{data} is not a non-empty file",
-            "pass --data with the raw CSV (the sample is data/abalone.csv; `git checkout -- data/`)",
+            f"pass --data with the raw CSV (example {spec.name}'s data: {spec.folder / spec.data_file_name})",
         )
+    _check_header(data, list(spec.dataset.raw_columns))
     target = obj.settings.raw_data_uri
     bucket, key = s3_uri.split(target, key_required=True)
     s3 = obj.clients.s3
@@ -48,6 +49,21 @@ def seed_data(
     code = upload_model_code(obj.settings, s3)
     if code:
         console.print(f"[green]published[/] the model code to {code}")
+
+
+def _check_header(data: Path, expected: list[str]) -> None:
+    """Refuse a file preprocessing would refuse for its header, before it lands in the bucket."""
+    import csv
+
+    try:
+        with data.open(encoding="utf-8-sig", newline="") as file:
+            header = next(csv.reader(file), [])
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise CliError(f"{data}: not a UTF-8 CSV file ({err})", "save the data as UTF-8 CSV") from err
+    try:
+        columns.match_columns([name.strip() for name in header], expected)
+    except columns.ColumnMatchError as err:
+        raise CliError(f"{data}: {err}", "the first line must name the example's columns") from err
 
 
 def _size(s3: object, bucket: str, key: str) -> int | None:

@@ -166,7 +166,7 @@ def check(
                 loaded,
                 source,
                 ground_truth=truth,
-                problem_type=problem_type or dataset.PROBLEM_TYPE,
+                problem_type=problem_type or dataset.schema().problem_type,
                 progress=progress,
             )
     context = ReportContext(

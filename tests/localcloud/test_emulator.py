@@ -23,19 +23,20 @@ from processing_scripts.aws_clients import ENDPOINT_ENV
 SETTINGS = settings_module.load("dev")
 
 
-def test_seeds_the_buckets_the_model_group_and_the_sample_data():
-    with LocalAws(SETTINGS) as aws:
+def test_seeds_the_buckets_the_model_group_and_the_examples_data(each_example):
+    settings = settings_module.load("dev")
+    with LocalAws(settings) as aws:
         assert aws.endpoint_url.startswith("http://127.0.0.1:")
         buckets = {b["Name"] for b in aws.clients.s3.list_buckets()["Buckets"]}
-        assert buckets == {SETTINGS.bucket_name(p) for p in settings_module.BUCKET_PURPOSES}
+        assert buckets == {settings.bucket_name(p) for p in settings_module.BUCKET_PURPOSES}
         groups = aws.clients.sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
-        assert [g["ModelPackageGroupName"] for g in groups] == [SETTINGS.model_package_group]
-        bucket, key = s3_uri.split(SETTINGS.raw_data_uri)
+        assert [g["ModelPackageGroupName"] for g in groups] == [settings.model_package_group]
+        bucket, key = s3_uri.split(settings.raw_data_uri)
         body = aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        assert body == (settings_module.REPO_ROOT / "data" / "abalone.csv").read_bytes()
+        assert body == each_example.data_file().read_bytes()
         environment = aws.process_environment()
         assert environment[ENDPOINT_ENV] == aws.endpoint_url
-        assert environment["AWS_REGION"] == SETTINGS.region
+        assert environment["AWS_REGION"] == settings.region
 
 
 def test_stops_on_an_exception_and_forgets_its_state():

@@ -72,7 +72,7 @@ def test_no_command_declares_a_global_option_name():
     click_app = typer.main.get_command(app)
     sub_options = set().union(*(params(c) for c in click_app.commands.values()))  # type: ignore[attr-defined]
     assert not (sub_options & GLOBAL_VALUE_OPTIONS)
-    assert {"--env", "--profile", "--region", "--endpoint-url"} == GLOBAL_VALUE_OPTIONS
+    assert {"--env", "--example", "--profile", "--region", "--endpoint-url"} == GLOBAL_VALUE_OPTIONS
 
 
 _OTHER = st.text(alphabet="abcXYZ-_=./0123456789", min_size=1, max_size=8).filter(

@@ -7,8 +7,8 @@ import pytest
 from moto import mock_aws
 
 from pipelines import settings as settings_module
-from processing_scripts import s3_uri
-from tests.pipelines.cli_runner import run
+from processing_scripts import example, s3_uri
+from tests.pipelines.cli_runner import one_line_error, run
 
 SETTINGS = settings_module.load("dev")
 BUCKET, KEY = s3_uri.split(SETTINGS.raw_data_uri, key_required=True)
@@ -22,21 +22,39 @@ def s3():
         yield client
 
 
-def test_seeds_the_sample_once_and_never_replaces_data_without_force(s3, capsys, tmp_path):
-    code, out, _ = run(capsys, "seed-data")
-    assert code == 0 and "seeded" in out
-    sample = (settings_module.REPO_ROOT / "data" / "abalone.csv").read_bytes()
-    assert s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == sample
+def test_seeds_the_examples_data_once_and_never_replaces_data_without_force(
+    each_example: example.Example, capsys, tmp_path
+):
+    settings = settings_module.load("dev")
+    bucket, key = s3_uri.split(settings.raw_data_uri, key_required=True)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=settings.region)
+        s3.create_bucket(Bucket=bucket)
+        code, out, _ = run(capsys, "seed-data")
+        assert code == 0 and "seeded" in out
+        sample = each_example.data_file().read_bytes()
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == sample
 
-    newer = tmp_path / "newer.csv"
-    newer.write_text("M,0.5,0.4,0.1,0.5,0.2,0.1,0.15,9\n")
-    code, out, _ = run(capsys, "seed-data", "--data", str(newer))
-    assert code == 0 and "not replaced" in out
-    assert s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == sample
+        newer = tmp_path / "newer.csv"  # the example's columns, spelled in upper case
+        newer.write_text(",".join(c.upper() for c in each_example.dataset.raw_columns) + "\n")
+        code, out, _ = run(capsys, "seed-data", "--data", str(newer))
+        assert code == 0 and "not replaced" in out
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == sample
 
-    code, out, _ = run(capsys, "seed-data", "--data", str(newer), "--force")
-    assert code == 0 and "seeded" in out
-    assert s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == newer.read_bytes()
+        code, out, _ = run(capsys, "seed-data", "--data", str(newer), "--force")
+        assert code == 0 and "seeded" in out
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == newer.read_bytes()
+
+
+def test_a_file_preprocessing_would_refuse_for_its_header_is_not_uploaded(s3, capsys, tmp_path):
+    headerless = tmp_path / "rows.csv"
+    headerless.write_text("M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15,15\n")
+    code, _, err = run(capsys, "seed-data", "--data", str(headerless))
+    message, hint = one_line_error(err)
+    assert code == 2
+    assert message.startswith(f"{headerless}: missing column(s) 'sex', 'length'")
+    assert "first line" in hint and "header row" in message
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
 
 
 def test_a_missing_or_empty_file_is_one_clear_line(s3, capsys, tmp_path):

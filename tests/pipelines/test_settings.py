@@ -118,6 +118,10 @@ def test_image_tag_is_a_content_digest(tmp_path: Path):
             shutil.copytree(source, tmp_path / entry, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():
             shutil.copy(source, tmp_path / entry)
+        elif "*" in entry:  # a pattern: the examples' descriptions
+            for match in s.REPO_ROOT.glob(entry):
+                (tmp_path / match.relative_to(s.REPO_ROOT)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(match, tmp_path / match.relative_to(s.REPO_ROOT))
         else:
             (tmp_path / entry).write_text("FROM scratch\n")
     tag = s.processing_image_tag(tmp_path)
@@ -126,6 +130,11 @@ def test_image_tag_is_a_content_digest(tmp_path: Path):
     cache.mkdir(exist_ok=True)
     (cache / "x.pyc").write_bytes(b"compiled")
     assert s.processing_image_tag(tmp_path) == tag  # caches do not count
+    (tmp_path / "examples" / "credit" / "generate.py").write_text("# not in the image\n", encoding="utf-8")
+    assert s.processing_image_tag(tmp_path) == tag  # an example's data and generator do not
+    (tmp_path / "examples" / "credit" / "example.toml").write_text("# changed\n", encoding="utf-8")
+    assert s.processing_image_tag(tmp_path) != tag  # its description does
+    tag = s.processing_image_tag(tmp_path)
     (tmp_path / "processing_scripts" / "dataset.py").write_text("# changed\n", encoding="utf-8")
     assert s.processing_image_tag(tmp_path) != tag  # content does
 

@@ -14,7 +14,9 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -112,9 +114,17 @@ def regression_model(abalone_splits: Path) -> xgb.Booster:
     return train_booster(read_split(split_file(abalone_splits, "train")))
 
 
-def stage_evaluation(opt_ml: Path, splits: Path, model_file: bytes, test: np.ndarray | None = None) -> None:
-    """Lay out an evaluation job's inputs: the model archive, the test split and schema.json."""
-    package_model(model_file, sandbox_path(opt_ml, contract.Evaluate.MODEL))
+def stage_evaluation(
+    opt_ml: Path, splits: Path, model_file: bytes, test: np.ndarray | None = None, *, archived: bool = False
+) -> None:
+    """Lay out an evaluation job's inputs: the model archive (``model_file`` packed, or already
+    ``model.tar.gz`` bytes when ``archived``), the test split and schema.json."""
+    if archived:
+        folder = sandbox_path(opt_ml, contract.Evaluate.MODEL)
+        folder.mkdir(parents=True)
+        (folder / contract.Training.MODEL_ARCHIVE).write_bytes(model_file)
+    else:
+        package_model(model_file, sandbox_path(opt_ml, contract.Evaluate.MODEL))
     test_dir = sandbox_path(opt_ml, contract.Evaluate.TEST)
     test_dir.mkdir(parents=True)
     if test is None:
@@ -126,3 +136,84 @@ def stage_evaluation(opt_ml: Path, splits: Path, model_file: bytes, test: np.nda
     shutil.copy(
         sandbox_path(splits, contract.Preprocess.SCHEMA) / contract.Preprocess.SCHEMA_FILE, schema_dir
     )
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model trained the way the example's pipeline trains it: the archive a training job leaves,
+    and, for a script-mode model, its code archive and the module that serves it."""
+
+    archive: Path
+    code: bytes | None = None
+    program: str = ""
+
+    def evaluate_arguments(self) -> list[str]:
+        return ["--program", self.program] if self.code is not None else []
+
+    def stage_code(self, opt_ml: Path) -> None:
+        """The evaluation job's ``code`` input (a script model is scored through its own hooks)."""
+        if self.code is not None:
+            folder = sandbox_path(opt_ml, contract.Evaluate.CODE)
+            folder.mkdir(parents=True)
+            (folder / "sourcedir.tar.gz").write_bytes(self.code)
+
+    def serve(self, workdir: Path) -> Callable[[bytes], np.ndarray]:
+        """The endpoint's answer to a CSV body, as numbers, through the same code the endpoint runs."""
+        from processing_scripts import inference, script_model
+
+        model_dir = workdir / "served-model"
+        model_dir.mkdir(parents=True)
+        with tarfile.open(self.archive) as tar:
+            tar.extractall(model_dir, filter="data")
+        if self.code is None:
+            booster = inference.load_model(model_dir)
+            return lambda body: np.array(inference.predict_csv(booster, body).split(), dtype=float)
+        code_dir = workdir / "served-code"
+        code_dir.mkdir()
+        with tarfile.open(fileobj=io.BytesIO(self.code)) as tar:
+            tar.extractall(code_dir, filter="data")
+        handle = script_model.serve(script_model.import_program(code_dir, self.program), model_dir)
+        return lambda body: script_model.predictions_from_csv(
+            handle(body, "text/csv", "text/csv"), len(body.decode().splitlines())
+        )
+
+
+def train_like_the_pipeline(settings: Any, splits: Path, workdir: Path, rounds: int = 40) -> TrainedModel:
+    """Train on a preprocessed ``splits`` sandbox as ``settings``' pipeline would: the built-in
+    XGBoost with the example's objective, or the example's own script run as the SageMaker training
+    toolkit runs it (``SM_CHANNEL_*``, ``SM_MODEL_DIR``, hyperparameters as ``--name value``)."""
+    from pipelines.model_code import pack
+
+    script = settings.training.script
+    if script is None:
+        booster = train_booster(
+            read_split(split_file(splits, "train")),
+            objective=settings.training.hyperparameters["objective"],
+            rounds=rounds,
+        )
+        return TrainedModel(package_model(bytes(booster.save_raw("ubj")), workdir / "model"))
+    model_dir = workdir / "model-dir"
+    model_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "SM_CHANNEL_TRAIN": str(split_file(splits, "train").parent),
+        "SM_CHANNEL_VALIDATION": str(split_file(splits, "validation").parent),
+        "SM_MODEL_DIR": str(model_dir),
+    }
+    arguments = [item for name, value in script.hyperparameters.items() for item in (f"--{name}", value)]
+    result = subprocess.run(
+        [sys.executable, script.entry_point, *arguments],
+        cwd=script.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    archive = workdir / "model" / contract.Training.MODEL_ARCHIVE
+    archive.parent.mkdir(parents=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        for file in sorted(model_dir.iterdir()):
+            tar.add(file, arcname=file.name)
+    return TrainedModel(archive, pack(script.path), script.serving_program)

@@ -14,7 +14,7 @@ from processing_scripts import contract, inference
 from processing_scripts.model_io import ModelLoadError
 from tests.processing_scripts.conftest import package_model, read_split, split_file, train_booster
 
-FEATURE_COUNT = len(inference.FEATURES)
+FEATURE_COUNT = len(inference.features())
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_any_non_numeric_cell_is_named(
     with pytest.raises(inference.InferenceError) as error:
         inference.predict_csv(model, body)
 
-    assert str(error.value).startswith(f"row {row}, column {column} ({inference.FEATURES[column - 1]}): ")
+    assert str(error.value).startswith(f"row {row}, column {column} ({inference.features()[column - 1]}): ")
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", None, ""])

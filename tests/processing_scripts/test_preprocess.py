@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections import Counter
@@ -231,7 +232,7 @@ def test_a_file_without_header_is_explained(tmp_path: Path) -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     row=st.integers(min_value=0, max_value=19),
-    column=st.sampled_from([c for c, kind in dataset.RAW_COLUMNS.items() if kind != "category"]),
+    column=st.sampled_from([c for c, kind in dataset.schema().raw_columns.items() if kind != "category"]),
     # Starts with a letter so pandas cannot read it as one of its NA spellings ("#N/A", "-NaN", ...).
     junk=st.from_regex(r"[^\W\d_][^,\"\r\n\x00]{0,12}", fullmatch=True).filter(
         lambda s: s.strip().lower() not in {"nan", "inf", "infinity", "na", "n/a", "null", "none"}
@@ -241,7 +242,7 @@ def test_a_value_of_the_wrong_type_names_file_line_and_column(
     tmp_path_factory: pytest.TempPathFactory, row: int, column: str, junk: str
 ) -> None:
     opt_ml = tmp_path_factory.mktemp("wrong-type")
-    position = list(dataset.RAW_COLUMNS).index(column)
+    position = list(dataset.schema().raw_columns).index(column)
     rows = [r.split(",") for r in ROWS[:20]]
     rows[row][position] = junk
     place_raw(opt_ml, {"data.csv": csv_text(HEADER, [",".join(r) for r in rows])})
@@ -287,7 +288,7 @@ def test_a_ring_count_too_large_to_hold_exactly_is_refused(tmp_path_factory, lab
     category=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=5)
 )
 def test_an_unknown_category_names_the_row(tmp_path_factory: pytest.TempPathFactory, category: str) -> None:
-    if category in dataset.CATEGORIES["sex"]:
+    if category in dataset.schema().categories["sex"]:
         return
     opt_ml = tmp_path_factory.mktemp("category")
     rows = list(ROWS[:20])
@@ -412,7 +413,8 @@ def test_a_failure_while_publishing_removes_what_was_already_published(
 def test_a_binary_classification_dataset_needs_0_1_labels(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dataset, "PROBLEM_TYPE", "binary_classification")
+    binary = dataclasses.replace(dataset.schema(), problem_type="binary_classification")
+    monkeypatch.setattr(dataset, "schema", lambda: binary)
     labelled = [f"{r.rsplit(',', 1)[0]},{int(int(r.rsplit(',', 1)[1]) > 9)}" for r in ROWS[:100]]
     place_raw(tmp_path / "raw-rings", {"a.csv": csv_text(HEADER, ROWS[:100])})
     place_raw(tmp_path / "labelled", {"a.csv": csv_text(HEADER, labelled)})

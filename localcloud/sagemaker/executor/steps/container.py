@@ -29,7 +29,7 @@ from localcloud.sagemaker.executor import private_opt_ml
 from localcloud.sagemaker.executor.images import Image, ImageKind
 from localcloud.sagemaker.executor.steps.base import JOB_INTERNAL_ERROR, StepError, StepLog
 from pipelines.settings import REPO_ROOT
-from processing_scripts import contract
+from processing_scripts import contract, example
 
 PYTHON_COMMANDS = ("python", "python3")
 # SageMaker reads a job's failure reason from these files, when the code wrote one.
@@ -117,7 +117,10 @@ def container_environment(
     does not get it on ``PYTHONPATH``, where a package of theirs named ``pipelines`` (SageMaker
     Projects' seed code has one) would meet ours.
     """
-    inherited = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
+    # MLOPS_EXAMPLES_DIR too: in AWS the image carries the examples; here the checkout is the image,
+    # and a folder of examples outside it (a team's own, a test's) is part of that checkout's content.
+    passed = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", example.EXAMPLES_DIR_ENV)
+    inherited = {k: os.environ[k] for k in passed if k in os.environ}
     return {
         **inherited,
         # `python`/`pip` from PATH (a FrameworkProcessor's runproc.sh) are this interpreter and a
