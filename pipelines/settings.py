@@ -90,8 +90,81 @@ class QualityGate:
     threshold: float = 3.0
 
 
+REALTIME = "realtime"
+SERVERLESS = "serverless"
+ASYNC = "async"
+# How the endpoint serves (docs/serving.md): instance-backed real time, serverless (scales to zero,
+# pay per request), asynchronous (requests queued in S3, scales to zero on an empty queue).
+SERVING_MODES = (REALTIME, SERVERLESS, ASYNC)
+SERVING_MODE_ENV = "MLOPS_SERVING_MODE"  # overrides serving.mode of the selected environment
+# ServerlessConfig limits (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html):
+# MemorySizeInMB 1024..6144 in 1024 MB steps; MaxConcurrency 1..200; ProvisionedConcurrency 1..200
+# and at most MaxConcurrency.
+SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+SERVERLESS_MAX_CONCURRENCY = 200
+
+
+@dataclass(frozen=True)
+class ServerlessSettings:
+    """A serverless endpoint's capacity: memory (which also sizes its vCPUs) and concurrency."""
+
+    memory_size_mb: int = 2048
+    max_concurrency: int = 5
+    provisioned_concurrency: int = 0  # 0: none (cold starts after idle periods are accepted)
+
+    def __post_init__(self) -> None:
+        source = "(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html)"
+        if self.memory_size_mb not in SERVERLESS_MEMORY_SIZES_MB:
+            raise SettingsError(
+                f"serving.serverless.memory_size_mb={self.memory_size_mb} must be 1024..6144 in 1024 MB steps "
+                f"{source}"
+            )
+        if not 1 <= self.max_concurrency <= SERVERLESS_MAX_CONCURRENCY:
+            raise SettingsError(
+                f"serving.serverless.max_concurrency={self.max_concurrency} must be 1..{SERVERLESS_MAX_CONCURRENCY} {source}"
+            )
+        if not 0 <= self.provisioned_concurrency <= self.max_concurrency:
+            raise SettingsError(
+                f"serving.serverless.provisioned_concurrency={self.provisioned_concurrency} must be 0 (none) "
+                f"..max_concurrency ({self.max_concurrency}) {source}"
+            )
+
+
+@dataclass(frozen=True)
+class AsyncSettings:
+    """An asynchronous endpoint: its queue, its scaling on the queue and the alarms on it.
+
+    Capacity scales between 0 and ``max_capacity`` on ``ApproximateBacklogSizePerInstance``; from
+    zero only the ``HasBacklogWithoutCapacity`` step policy can wake it, as AWS documents
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-autoscale.html).
+    """
+
+    max_concurrent_invocations_per_instance: int = 4
+    max_capacity: int = 2
+    target_backlog_per_instance: float = 5.0
+    # Alarms (the metrics of https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-monitor.html).
+    oldest_request_age_threshold_seconds: int = 900
+    invocation_failures_threshold: int = 0  # any failed invocation in a period alarms
+
+    def __post_init__(self) -> None:
+        # AsyncInferenceClientConfig.MaxConcurrentInvocationsPerInstance: 1..1000
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AsyncInferenceClientConfig.html)
+        if not 1 <= self.max_concurrent_invocations_per_instance <= 1000:
+            raise SettingsError(
+                "serving.async_inference.max_concurrent_invocations_per_instance="
+                f"{self.max_concurrent_invocations_per_instance} must be 1..1000"
+            )
+        if self.max_capacity < 1:
+            raise SettingsError(
+                f"serving.async_inference.max_capacity={self.max_capacity} must be at least 1"
+            )
+
+
 @dataclass(frozen=True)
 class ServingConfig:
+    mode: str = REALTIME  # one of SERVING_MODES; MLOPS_SERVING_MODE overrides it
+    serverless: ServerlessSettings = field(default_factory=ServerlessSettings)  # mode serverless only
+    async_inference: AsyncSettings = field(default_factory=AsyncSettings)  # mode async only
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = 1
     min_capacity: int = 1
@@ -107,6 +180,12 @@ class ServingConfig:
     termination_wait_seconds: int = 300
     local_port: int = 0  # the local endpoint's port; 0 picks a free one (it lives only as long as the run)
     variant_name: str = "AllTraffic"  # the endpoint's one production variant (alarms' dimension)
+
+    def __post_init__(self) -> None:
+        if self.mode not in SERVING_MODES:
+            raise SettingsError(
+                f"serving.mode {self.mode!r} is not one of {', '.join(SERVING_MODES)} (set {SERVING_MODE_ENV})"
+            )
 
 
 @dataclass(frozen=True)
@@ -237,6 +316,12 @@ class Settings:
     isolation: IsolationConfig = field(default_factory=IsolationConfig)
 
     def __post_init__(self) -> None:
+        if self.serving.mode == SERVERLESS and (self.isolation.vpc or self.isolation.network_isolation):
+            raise SettingsError(
+                "serving.mode serverless does not support a VPC or network isolation; turn isolation.subnet_ids "
+                "and isolation.network_isolation off, or serve realtime/async (feature exclusions: "
+                "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html)"
+            )
         if self.model_approval_status not in self.registrable_approval_statuses:
             raise SettingsError(
                 f"model_approval_status {self.model_approval_status!r} is not one the pipeline may "
@@ -377,8 +462,47 @@ class Settings:
 
     @property
     def endpoint_alarm_names(self) -> dict[str, str]:
-        """Endpoint health alarms (purpose -> name); blue/green deployments roll back on these."""
-        return {purpose: f"{self.prefix}-endpoint-{purpose}" for purpose in ENDPOINT_ALARM_PURPOSES}
+        """Endpoint health alarms (purpose -> name) of the serving mode; blue/green deployments roll
+        back on these. An async endpoint publishes no ``Invocations`` metric, so its health is its
+        failures and the age of its queue instead of an error rate and a latency."""
+        return {
+            purpose: f"{self.prefix}-endpoint-{purpose}"
+            for purpose in ENDPOINT_ALARM_PURPOSES_BY_MODE[self.serving.mode]
+        }
+
+    # -- asynchronous inference ----------------------------------------------------------------
+    @property
+    def async_inference_uri(self) -> str:
+        """Where an async endpoint's requests (``input/``), answers (``output/``) and failures
+        (``failure/``) live: the capture bucket, whose lifecycle already fits inference data."""
+        return f"s3://{self.bucket_name('capture')}/async-inference/{self.endpoint_name}"
+
+    @property
+    def async_input_uri(self) -> str:
+        """Where clients put an async request's payload (InvokeEndpointAsync's InputLocation)."""
+        return f"{self.async_inference_uri}/input"
+
+    @property
+    def async_output_uri(self) -> str:
+        return f"{self.async_inference_uri}/output"
+
+    @property
+    def async_failure_uri(self) -> str:
+        return f"{self.async_inference_uri}/failure"
+
+    def async_topic_name(self, outcome: str) -> str:
+        """The SNS topic an async endpoint notifies on ``success`` or ``error``."""
+        if outcome not in ASYNC_OUTCOMES:
+            raise SettingsError(f"unknown async outcome {outcome!r}; use one of {ASYNC_OUTCOMES}")
+        return f"{self.prefix}-async-{outcome}"
+
+    def async_topic_arn(self, outcome: str) -> str:
+        return self.arn("sns", self.async_topic_name(outcome))
+
+    @property
+    def async_backlog_alarm_name(self) -> str:
+        """The alarm on ``HasBacklogWithoutCapacity`` that wakes an async endpoint scaled to zero."""
+        return f"{self.prefix}-endpoint-backlog-without-capacity"
 
     def pipeline_failure_alarm_name(self, pipeline_name: str) -> str:
         return f"{pipeline_name}-failed"
@@ -455,6 +579,13 @@ APPROVED = "Approved"  # the approval status that deploys
 PENDING_MANUAL_APPROVAL = "PendingManualApproval"
 APPROVAL_STATUSES = (APPROVED, PENDING_MANUAL_APPROVAL, "Rejected")  # CreateModelPackage's values
 ENDPOINT_ALARM_PURPOSES = ("error-rate", "latency-p99")
+ASYNC_ENDPOINT_ALARM_PURPOSES = ("invocation-failures", "oldest-request-age")
+ENDPOINT_ALARM_PURPOSES_BY_MODE = {
+    REALTIME: ENDPOINT_ALARM_PURPOSES,
+    SERVERLESS: ENDPOINT_ALARM_PURPOSES,  # serverless publishes Invocations, errors and ModelLatency
+    ASYNC: ASYNC_ENDPOINT_ALARM_PURPOSES,
+}
+ASYNC_OUTCOMES = ("success", "error")
 # Region -> account of the `sagemaker-model-monitor-analyzer` image. Source: the SageMaker Python
 # SDK's registry table (sagemaker/core/image_uri_config/model-monitor.json, added in
 # aws/sagemaker-python-sdk#1765) and "Amazon SageMaker Model Monitor prebuilt container"
@@ -541,7 +672,17 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
     repository = os.environ.get("MLOPS_GITHUB_REPOSITORY")
     if repository:
         settings = dataclasses.replace(settings, github_repository=repository)
+    settings = _with_serving_mode_override(settings, os.environ.get(SERVING_MODE_ENV, ""))
     return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
+
+
+def _with_serving_mode_override(settings: Settings, raw: str) -> Settings:
+    mode = raw.strip().lower()
+    if not mode:
+        return settings
+    if mode not in SERVING_MODES:
+        raise SettingsError(f"{SERVING_MODE_ENV}={raw!r} must be one of {', '.join(SERVING_MODES)}")
+    return dataclasses.replace(settings, serving=dataclasses.replace(settings.serving, mode=mode))
 
 
 def _with_model_monitor_override(settings: Settings, raw: str) -> Settings:
