@@ -322,6 +322,12 @@ class Settings:
                 "and isolation.network_isolation off, or serve realtime/async (feature exclusions: "
                 "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html)"
             )
+        if self.serving.mode == SERVERLESS and self.monitoring.model_monitor_schedule_enabled:
+            raise SettingsError(
+                "serving.mode serverless does not support Model Monitor; turn "
+                f"monitoring.model_monitor_schedule_enabled ({MODEL_MONITOR_SCHEDULE_ENV}) off: the project's "
+                "drift engine monitors serverless traffic (docs/serving.md)"
+            )
         if self.model_approval_status not in self.registrable_approval_statuses:
             raise SettingsError(
                 f"model_approval_status {self.model_approval_status!r} is not one the pipeline may "

@@ -166,3 +166,10 @@ def test_the_mode_comes_from_the_environment_variable(monkeypatch: pytest.Monkey
     monkeypatch.setenv(project_settings.SERVING_MODE_ENV, "batchy")
     with pytest.raises(SettingsError, match="MLOPS_SERVING_MODE='batchy' must be one of"):
         project_settings.load("dev")
+
+
+def test_serverless_refuses_the_model_monitor_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(project_settings.SERVING_MODE_ENV, "serverless")
+    monkeypatch.setenv(project_settings.MODEL_MONITOR_SCHEDULE_ENV, "true")
+    with pytest.raises(SettingsError, match="serverless does not support Model Monitor"):
+        project_settings.load("dev")
