@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
-from infra.lambda_environment import environment_for
-from infra.lambdas.deploy import DeployError, handle
+from infra.lambda_environment import deploy_config, environment_for
+from infra.lambdas.deploy import DeployConfig, DeployError, handle
 from localcloud.moto_extensions import sagemaker_hosting, sagemaker_rules
 from pipelines import settings as project_settings
 from pipelines.settings import ASYNC, SERVERLESS, ServerlessSettings, Settings, SettingsError
@@ -173,3 +175,30 @@ def test_serverless_refuses_the_model_monitor_schedule(monkeypatch: pytest.Monke
     monkeypatch.setenv(project_settings.MODEL_MONITOR_SCHEDULE_ENV, "true")
     with pytest.raises(SettingsError, match="serverless does not support Model Monitor"):
         project_settings.load("dev")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    mode=st.sampled_from(project_settings.SERVING_MODES),
+    memory=st.sampled_from(project_settings.SERVERLESS_MEMORY_SIZES_MB),
+    backlog=st.floats(min_value=0.01, max_value=1e6, allow_nan=False, allow_infinity=False),
+)
+def test_the_deploy_config_round_trips_through_the_lambda_environment(
+    mode: str, memory: int, backlog: float
+) -> None:
+    serving = dataclasses.replace(
+        SETTINGS.serving,
+        mode=mode,
+        serverless=ServerlessSettings(memory_size_mb=memory),
+        async_inference=project_settings.AsyncSettings(target_backlog_per_instance=backlog),
+    )
+    config = deploy_config(dataclasses.replace(SETTINGS, serving=serving))
+    assert DeployConfig.from_env(config.to_env()) == config
+
+
+def test_a_number_that_is_not_one_is_a_one_line_error() -> None:
+    env = {**environment_for(SETTINGS, "deploy"), "ASYNC_TARGET_BACKLOG_PER_INSTANCE": "five"}
+    with pytest.raises(
+        DeployError, match=r"ASYNC_TARGET_BACKLOG_PER_INSTANCE='five' is not a number \(float\)"
+    ):
+        DeployConfig.from_env(env)
