@@ -38,10 +38,10 @@ from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudwatch import AlarmState
 from localcloud.eventbridge import PipelineStart
 from localcloud.moto_extensions import sagemaker_clock
-from localcloud.sagemaker.endpoint import RuntimeClient, send_csv
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
 from localcloud.stories.monitoring_report import MonitoringReport
+from localcloud.stories.serving_traffic import mode_client
 from localcloud.stories.traffic import TrafficKind, generate, to_csv_lines
 from pipelines.settings import Settings
 
@@ -192,14 +192,15 @@ class Simulator:
         result = SimulationResult(scenario)
         with sagemaker_clock.stamped_by(clock), cloud.endpoint(port=0, seed=self.seed) as ep:
             ep.reconcile()
-            client = RuntimeClient(ep.url)
+            client = mode_client(self.settings, ep, cloud.aws.clients.s3)  # the serving mode's API
             for index, kind in enumerate(WINDOWS[scenario]):
                 window_start = start + timedelta(hours=index * window_hours)
                 window_end = window_start + timedelta(hours=window_hours)
                 clock.now = window_start + timedelta(minutes=30)
                 rows = generate(kind, self.rows, seed=self.seed + index)
-                sent = send_csv(client, to_csv_lines(rows), batch_size=25)
+                sent = client.send(to_csv_lines(rows), batch_size=25)
                 ep.flush()
+                client.flush()
                 if sent.errors:
                     raise SimulationError(f"window {index}: {sent.errors[0]}")
                 clock.now = window_end
