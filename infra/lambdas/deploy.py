@@ -43,7 +43,8 @@ APPROVED = "Approved"
 IN_SERVICE = "InService"
 BUSY_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed")
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-REALTIME, SERVERLESS, ASYNC = "realtime", "serverless", "async"  # settings.SERVING_MODES
+REALTIME, SERVERLESS, ASYNC = "realtime", "serverless", "async"
+SERVING_MODES = (REALTIME, SERVERLESS, ASYNC)  # settings.SERVING_MODES (the handler imports no settings)
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 MAX_NAME_LENGTH = 63  # SageMaker model, endpoint-config and endpoint names
 # DriftCheckBaselines.ModelDataQuality part -> file name under the current-baseline URI (Model
@@ -95,6 +96,13 @@ class DeployConfig:
     async_max_capacity: int
     async_target_backlog_per_instance: float
     async_backlog_alarm_name: str
+
+    def __post_init__(self) -> None:
+        if self.serving_mode not in SERVING_MODES:
+            raise DeployError(
+                f"deploy function misconfigured: SERVING_MODE={self.serving_mode!r} is not one of "
+                f"{', '.join(SERVING_MODES)}"
+            )
 
     def to_env(self) -> dict[str, str]:
         """Environment variables (upper-case field names; lists comma-separated, the tags a JSON
@@ -307,12 +315,7 @@ def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: s
 
 def endpoint_config_request(config: DeployConfig, config_name: str, model_name: str) -> dict[str, Any]:
     """CreateEndpointConfig's arguments for the serving mode (:data:`ENDPOINT_CONFIGS`)."""
-    build = ENDPOINT_CONFIGS.get(config.serving_mode)
-    if build is None:
-        raise DeployError(
-            f"deploy function misconfigured: SERVING_MODE={config.serving_mode!r} is not one of "
-            f"{', '.join(ENDPOINT_CONFIGS)}"
-        )
+    build = ENDPOINT_CONFIGS[config.serving_mode]
     return {"EndpointConfigName": config_name, **build(config, model_name), "Tags": config.resource_tags}
 
 

@@ -202,3 +202,10 @@ def test_a_number_that_is_not_one_is_a_one_line_error() -> None:
         DeployError, match=r"ASYNC_TARGET_BACKLOG_PER_INSTANCE='five' is not a number \(float\)"
     ):
         DeployConfig.from_env(env)
+
+
+def test_the_function_knows_the_modes_settings_offer() -> None:
+    """The handler carries no settings (it runs in Lambda), so its copy of the modes is checked here."""
+    from infra.lambdas import deploy
+
+    assert deploy.SERVING_MODES == project_settings.SERVING_MODES
