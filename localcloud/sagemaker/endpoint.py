@@ -564,7 +564,9 @@ class LocalEndpoint(Service):
         id>-error.out``, then a notification on the success or error topic. Returns
         InvokeEndpointAsync's answer (InferenceId, OutputLocation, FailureLocation)."""
         served = self._served
-        output = served.deployment.async_output if served else None
+        if served is None:
+            raise InvocationError(503, f"no model deployed to endpoint {self.endpoint_name} yet")
+        output = served.deployment.async_output
         if output is None:
             raise InvocationError(
                 400, f"endpoint {self.endpoint_name} is not asynchronous; call InvokeEndpoint"

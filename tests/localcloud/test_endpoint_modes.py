@@ -94,6 +94,8 @@ def test_async_failure_goes_to_the_failure_path(clients) -> None:
     settings = _in_mode(ASYNC)
     endpoint, registry = _endpoint(clients, settings)
     with endpoint:
+        with pytest.raises(InvocationError, match="no model deployed"):
+            endpoint.invoke_async(f"{settings.async_input_uri}/any.csv", "text/csv", None)
         registry.deploy(1)
         endpoint.reconcile()
         answer = endpoint.invoke_async(f"{settings.async_input_uri}/missing.csv", "text/csv", "req-9")
