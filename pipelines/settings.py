@@ -158,6 +158,11 @@ class AsyncSettings:
             raise SettingsError(
                 f"serving.async_inference.max_capacity={self.max_capacity} must be at least 1"
             )
+        if not self.target_backlog_per_instance > 0:
+            raise SettingsError(
+                f"serving.async_inference.target_backlog_per_instance={self.target_backlog_per_instance} "
+                "must be above 0 (queued requests per instance that target tracking keeps)"
+            )
 
 
 @dataclass(frozen=True)

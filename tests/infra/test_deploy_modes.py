@@ -209,3 +209,17 @@ def test_the_function_knows_the_modes_settings_offer() -> None:
     from infra.lambdas import deploy
 
     assert deploy.SERVING_MODES == project_settings.SERVING_MODES
+
+
+@pytest.mark.parametrize(
+    ("queue", "message"),
+    [
+        ({"max_concurrent_invocations_per_instance": 0}, "must be 1..1000"),
+        ({"max_capacity": 0}, "must be at least 1"),
+        ({"target_backlog_per_instance": 0.0}, "must be above 0"),
+    ],
+)
+def test_async_settings_out_of_limits_are_one_line_errors(queue: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message) as raised:
+        project_settings.AsyncSettings(**queue)
+    assert "\n" not in str(raised.value)
