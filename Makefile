@@ -17,6 +17,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export MLOPS_ENV := $(ENV)
 export MLOPS_EXAMPLE := $(EXAMPLE)
+# The serving mode (realtime | serverless | async; docs/serving.md): `make demo SERVING=async`.
+# Empty: the environment's settings.serving.mode.
+SERVING ?=
+ifneq ($(SERVING),)
+export MLOPS_SERVING_MODE := $(SERVING)
+endif
 # Where no registry answers: the stand-in base `make base-image` builds, given to the Dockerfile as
 # BASE_IMAGE (its own FROM is pinned by digest). Empty: the Dockerfile's pinned base.
 MLOPS_BASE_IMAGE ?=

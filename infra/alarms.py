@@ -22,7 +22,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.dashboard import ENDPOINT_NAMESPACE, MICROSECONDS_PER_MS, PIPELINE_NAMESPACE
-from pipelines.settings import Settings
+from pipelines.settings import ASYNC, Settings
 from processing_scripts import dataset
 from processing_scripts.drift.methods import Direction, Kind
 from processing_scripts.split_schema import REGRESSION
@@ -87,27 +87,11 @@ class ProjectAlarms(Construct):
             alarms.endpoint_datapoints_to_alarm,
             alarms.endpoint_missing_data,
         )
-        names = settings.endpoint_alarm_names
-        self.endpoint = {
-            "error-rate": self._alarm(
-                "EndpointErrorRate",
-                names["error-rate"],
-                "Share of invocations failing with 5XX or a model error; rolls back deployments",
-                self._error_rate(alarms.endpoint_period_seconds),
-                threshold=alarms.error_rate_threshold,
-                comparison=GREATER,
-                evaluation=endpoint,
-            ),
-            "latency-p99": self._alarm(
-                "EndpointLatencyP99",
-                names["latency-p99"],
-                "p99 model latency (microseconds); rolls back deployments",
-                self._endpoint_metric("ModelLatency", "p99", alarms.endpoint_period_seconds),
-                threshold=alarms.latency_p99_threshold_ms * MICROSECONDS_PER_MS,
-                comparison=GREATER,
-                evaluation=endpoint,
-            ),
-        }
+        self.endpoint = (
+            self._async_endpoint_alarms(endpoint)
+            if settings.serving.mode == ASYNC
+            else self._endpoint_alarms(endpoint)
+        )
         self.pipeline_failures = {
             name: self._alarm(
                 f"PipelineFailed{index}",
@@ -199,6 +183,65 @@ class ProjectAlarms(Construct):
             statistic="Maximum",
             period=cdk.Duration.seconds(period),
         )
+
+    def _endpoint_alarms(self, endpoint: Evaluation) -> dict[str, cloudwatch.Alarm]:
+        """Real-time and serverless endpoints: error rate and p99 model latency."""
+        names = self._settings.endpoint_alarm_names
+        alarms = self._settings.alarms
+        return {
+            "error-rate": self._alarm(
+                "EndpointErrorRate",
+                names["error-rate"],
+                "Share of invocations failing with 5XX or a model error; rolls back deployments",
+                self._error_rate(alarms.endpoint_period_seconds),
+                threshold=alarms.error_rate_threshold,
+                comparison=GREATER,
+                evaluation=endpoint,
+            ),
+            "latency-p99": self._alarm(
+                "EndpointLatencyP99",
+                names["latency-p99"],
+                "p99 model latency (microseconds); rolls back deployments",
+                self._endpoint_metric("ModelLatency", "p99", alarms.endpoint_period_seconds),
+                threshold=alarms.latency_p99_threshold_ms * MICROSECONDS_PER_MS,
+                comparison=GREATER,
+                evaluation=endpoint,
+            ),
+        }
+
+    def _async_endpoint_alarms(self, endpoint: Evaluation) -> dict[str, cloudwatch.Alarm]:
+        """An async endpoint publishes no ``Invocations``, so no error rate; its health is its failed
+        invocations and the age of the oldest queued request (metric names and dimensions:
+        https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-monitor.html)."""
+        names = self._settings.endpoint_alarm_names
+        period = self._settings.alarms.endpoint_period_seconds
+        queue = self._settings.serving.async_inference
+        return {
+            "invocation-failures": self._alarm(
+                "EndpointInvocationFailures",
+                names["invocation-failures"],
+                "Async invocations that failed for any reason; rolls back deployments",
+                self._endpoint_metric("InvocationFailures", "Sum", period),
+                threshold=queue.invocation_failures_threshold,
+                comparison=GREATER,
+                evaluation=endpoint,
+            ),
+            "oldest-request-age": self._alarm(
+                "EndpointOldestRequestAge",
+                names["oldest-request-age"],
+                "Age (seconds) of the oldest queued async request; rolls back deployments",
+                cloudwatch.Metric(
+                    namespace=ENDPOINT_NAMESPACE,
+                    metric_name="ApproximateAgeOfOldestRequest",
+                    dimensions_map={"EndpointName": self._settings.endpoint_name},  # no variant dimension
+                    statistic="Maximum",
+                    period=cdk.Duration.seconds(period),
+                ),
+                threshold=queue.oldest_request_age_threshold_seconds,
+                comparison=GREATER,
+                evaluation=endpoint,
+            ),
+        }
 
     def _feature_drift_alarm(
         self, index: int, feature: str, kind: Kind, drift: Evaluation

@@ -23,7 +23,7 @@ from constructs import Construct
 
 from infra.lambdas.deploy import CURRENT_BASELINE_FILES, SCALABLE_DIMENSION
 from infra.nag import acknowledge
-from pipelines.settings import JOB_ROLE, MODEL_ROLE, Settings
+from pipelines.settings import ASYNC, ASYNC_OUTCOMES, JOB_ROLE, MODEL_ROLE, Settings
 from processing_scripts import s3_uri
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -318,6 +318,26 @@ def model_role(settings: Settings, key_arn: str) -> list[Permission]:
         ),
         *key_use(settings, ("kms:Decrypt", "kms:GenerateDataKey")),  # capture under the isolation key
         *vpc_access(settings),
+        *async_inference_access(settings),
+    ]
+
+
+def async_inference_access(settings: Settings) -> list[Permission]:
+    """An async endpoint reads each request from the input prefix and notifies its outcome on the
+    two topics (answers and failures go to the capture bucket, already writable above); AWS lists
+    these grants for the execution role of an async endpoint
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-create-endpoint-prerequisites.html).
+    None in the other serving modes."""
+    if settings.serving.mode != ASYNC:
+        return []
+    inputs = "/".join(s3_uri.split(settings.async_input_uri))
+    return [
+        Permission(
+            ("s3:GetObject",),
+            (s3_arn(settings, f"{inputs}/*"),),
+            wildcard_reason="request payloads are named by the client, one per request",
+        ),
+        Permission(("sns:Publish",), tuple(settings.async_topic_arn(outcome) for outcome in ASYNC_OUTCOMES)),
     ]
 
 
@@ -457,6 +477,17 @@ def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
             ("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"),
             (alarm_arn(settings, f"TargetTracking-{variant}-*"),),
             wildcard_reason="target tracking creates its alarms with generated suffixes",
+        ),
+        # Async only: the alarm that wakes an endpoint scaled to zero (its action is the step
+        # policy's ARN, known only once the policy is put, so the function creates it).
+        *(
+            [
+                Permission(
+                    ("cloudwatch:PutMetricAlarm",), (alarm_arn(settings, settings.async_backlog_alarm_name),)
+                )
+            ]
+            if settings.serving.mode == ASYNC
+            else []
         ),
         # Blue/green auto-rollback watches these; the function may read them, never change them.
         Permission(

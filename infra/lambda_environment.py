@@ -37,6 +37,18 @@ def deploy_config(settings: Settings) -> DeployConfig:
         subnet_ids=settings.isolation.subnet_ids,
         security_group_ids=settings.isolation.security_group_ids,
         network_isolation=settings.isolation.network_isolation,
+        serving_mode=serving.mode,
+        serverless_memory_size_mb=serving.serverless.memory_size_mb,
+        serverless_max_concurrency=serving.serverless.max_concurrency,
+        serverless_provisioned_concurrency=serving.serverless.provisioned_concurrency,
+        async_output_uri=settings.async_output_uri,
+        async_failure_uri=settings.async_failure_uri,
+        async_success_topic_arn=settings.async_topic_arn("success"),
+        async_error_topic_arn=settings.async_topic_arn("error"),
+        async_max_concurrent_invocations=serving.async_inference.max_concurrent_invocations_per_instance,
+        async_max_capacity=serving.async_inference.max_capacity,
+        async_target_backlog_per_instance=serving.async_inference.target_backlog_per_instance,
+        async_backlog_alarm_name=settings.async_backlog_alarm_name,
     )
 
 

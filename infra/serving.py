@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra import iam
 from infra.functions import ProjectFunction
 from infra.lambdas.deploy import APPROVED, ENDPOINT_EVENT, PACKAGE_EVENT
-from pipelines.settings import Settings
+from pipelines.settings import ASYNC, ASYNC_OUTCOMES, Settings
 
 DEPLOY_TIMEOUT = cdk.Duration.minutes(2)
 
@@ -37,7 +39,8 @@ def endpoint_in_service_pattern(settings: Settings) -> events.EventPattern:
 
 
 class ServingStack(cdk.Stack):
-    """The deploy function (shared with the pipeline's Deploy step) and its two rules."""
+    """The deploy function (shared with the pipeline's Deploy step) and its two rules; in the async
+    serving mode also the endpoint's success and error topics."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: Settings, key_arn: str, **kwargs: object
@@ -68,4 +71,23 @@ class ServingStack(cdk.Stack):
             event_pattern=endpoint_in_service_pattern(settings),
             targets=[self.deploy.target()],
         )
+        self.async_topics = async_topics(self, settings, key_arn) if settings.serving.mode == ASYNC else {}
         cdk.CfnOutput(self, "DeployFunctionName", value=self.deploy.function.function_name)
+
+
+def async_topics(scope: Construct, settings: Settings, key_arn: str) -> dict[str, sns.Topic]:
+    """The topics an async endpoint notifies each answered (``success``) or failed (``error``)
+    request on; subscribe the application that waits for the answers. Encrypted with the project
+    key, which the model role (the publisher) may already use."""
+    key = kms.Key.from_key_arn(scope, "AsyncTopicKey", key_arn)
+    return {
+        outcome: sns.Topic(
+            scope,
+            f"Async{outcome.title()}",
+            topic_name=settings.async_topic_name(outcome),
+            display_name=f"{settings.project} ({settings.env}) async inference {outcome}",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        for outcome in ASYNC_OUTCOMES
+    }

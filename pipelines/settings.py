@@ -194,8 +194,86 @@ class QualityGate:
     threshold: float = field(default_factory=lambda: _default_example().gate.threshold)
 
 
+REALTIME = "realtime"
+SERVERLESS = "serverless"
+ASYNC = "async"
+# How the endpoint serves (docs/serving.md): instance-backed real time, serverless (scales to zero,
+# pay per request), asynchronous (requests queued in S3, scales to zero on an empty queue).
+SERVING_MODES = (REALTIME, SERVERLESS, ASYNC)
+SERVING_MODE_ENV = "MLOPS_SERVING_MODE"  # overrides serving.mode of the selected environment
+# ServerlessConfig limits (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html):
+# MemorySizeInMB 1024..6144 in 1024 MB steps; MaxConcurrency 1..200; ProvisionedConcurrency 1..200
+# and at most MaxConcurrency.
+SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+SERVERLESS_MAX_CONCURRENCY = 200
+
+
+@dataclass(frozen=True)
+class ServerlessSettings:
+    """A serverless endpoint's capacity: memory (which also sizes its vCPUs) and concurrency."""
+
+    memory_size_mb: int = 2048
+    max_concurrency: int = 5
+    provisioned_concurrency: int = 0  # 0: none (cold starts after idle periods are accepted)
+
+    def __post_init__(self) -> None:
+        source = "(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html)"
+        if self.memory_size_mb not in SERVERLESS_MEMORY_SIZES_MB:
+            raise SettingsError(
+                f"serving.serverless.memory_size_mb={self.memory_size_mb} must be 1024..6144 in 1024 MB steps "
+                f"{source}"
+            )
+        if not 1 <= self.max_concurrency <= SERVERLESS_MAX_CONCURRENCY:
+            raise SettingsError(
+                f"serving.serverless.max_concurrency={self.max_concurrency} must be 1..{SERVERLESS_MAX_CONCURRENCY} {source}"
+            )
+        if not 0 <= self.provisioned_concurrency <= self.max_concurrency:
+            raise SettingsError(
+                f"serving.serverless.provisioned_concurrency={self.provisioned_concurrency} must be 0 (none) "
+                f"..max_concurrency ({self.max_concurrency}) {source}"
+            )
+
+
+@dataclass(frozen=True)
+class AsyncSettings:
+    """An asynchronous endpoint: its queue, its scaling on the queue and the alarms on it.
+
+    Capacity scales between 0 and ``max_capacity`` on ``ApproximateBacklogSizePerInstance``; from
+    zero only the ``HasBacklogWithoutCapacity`` step policy can wake it, as AWS documents
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-autoscale.html).
+    """
+
+    max_concurrent_invocations_per_instance: int = 4
+    max_capacity: int = 2
+    target_backlog_per_instance: float = 5.0
+    # Alarms (the metrics of https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-monitor.html).
+    oldest_request_age_threshold_seconds: int = 900
+    invocation_failures_threshold: int = 0  # any failed invocation in a period alarms
+
+    def __post_init__(self) -> None:
+        # AsyncInferenceClientConfig.MaxConcurrentInvocationsPerInstance: 1..1000
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AsyncInferenceClientConfig.html)
+        if not 1 <= self.max_concurrent_invocations_per_instance <= 1000:
+            raise SettingsError(
+                "serving.async_inference.max_concurrent_invocations_per_instance="
+                f"{self.max_concurrent_invocations_per_instance} must be 1..1000"
+            )
+        if self.max_capacity < 1:
+            raise SettingsError(
+                f"serving.async_inference.max_capacity={self.max_capacity} must be at least 1"
+            )
+        if not self.target_backlog_per_instance > 0:
+            raise SettingsError(
+                f"serving.async_inference.target_backlog_per_instance={self.target_backlog_per_instance} "
+                "must be above 0 (queued requests per instance that target tracking keeps)"
+            )
+
+
 @dataclass(frozen=True)
 class ServingConfig:
+    mode: str = REALTIME  # one of SERVING_MODES; MLOPS_SERVING_MODE overrides it
+    serverless: ServerlessSettings = field(default_factory=ServerlessSettings)  # mode serverless only
+    async_inference: AsyncSettings = field(default_factory=AsyncSettings)  # mode async only
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = 1
     min_capacity: int = 1
@@ -211,6 +289,12 @@ class ServingConfig:
     termination_wait_seconds: int = 300
     local_port: int = 0  # the local endpoint's port; 0 picks a free one (it lives only as long as the run)
     variant_name: str = "AllTraffic"  # the endpoint's one production variant (alarms' dimension)
+
+    def __post_init__(self) -> None:
+        if self.mode not in SERVING_MODES:
+            raise SettingsError(
+                f"serving.mode {self.mode!r} is not one of {', '.join(SERVING_MODES)} (set {SERVING_MODE_ENV})"
+            )
 
 
 @dataclass(frozen=True)
@@ -395,6 +479,18 @@ class Settings:
                 "isolation.network_isolation cannot be used with a script-mode model (training.script): "
                 "its containers download the code from S3; turn one of them off"
             )
+        if self.serving.mode == SERVERLESS and (self.isolation.vpc or self.isolation.network_isolation):
+            raise SettingsError(
+                "serving.mode serverless does not support a VPC or network isolation; turn isolation.subnet_ids "
+                "and isolation.network_isolation off, or serve realtime/async (feature exclusions: "
+                "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html)"
+            )
+        if self.serving.mode == SERVERLESS and self.monitoring.model_monitor_schedule_enabled:
+            raise SettingsError(
+                "serving.mode serverless does not support Model Monitor; turn "
+                f"monitoring.model_monitor_schedule_enabled ({MODEL_MONITOR_SCHEDULE_ENV}) off: the project's "
+                "drift engine monitors serverless traffic (docs/serving.md)"
+            )
         if self.model_approval_status not in self.registrable_approval_statuses:
             raise SettingsError(
                 f"model_approval_status {self.model_approval_status!r} is not one the pipeline may "
@@ -535,8 +631,47 @@ class Settings:
 
     @property
     def endpoint_alarm_names(self) -> dict[str, str]:
-        """Endpoint health alarms (purpose -> name); blue/green deployments roll back on these."""
-        return {purpose: f"{self.prefix}-endpoint-{purpose}" for purpose in ENDPOINT_ALARM_PURPOSES}
+        """Endpoint health alarms (purpose -> name) of the serving mode; blue/green deployments roll
+        back on these. An async endpoint publishes no ``Invocations`` metric, so its health is its
+        failures and the age of its queue instead of an error rate and a latency."""
+        return {
+            purpose: f"{self.prefix}-endpoint-{purpose}"
+            for purpose in ENDPOINT_ALARM_PURPOSES_BY_MODE[self.serving.mode]
+        }
+
+    # -- asynchronous inference ----------------------------------------------------------------
+    @property
+    def async_inference_uri(self) -> str:
+        """Where an async endpoint's requests (``input/``), answers (``output/``) and failures
+        (``failure/``) live: the capture bucket, whose lifecycle already fits inference data."""
+        return f"s3://{self.bucket_name('capture')}/async-inference/{self.endpoint_name}"
+
+    @property
+    def async_input_uri(self) -> str:
+        """Where clients put an async request's payload (InvokeEndpointAsync's InputLocation)."""
+        return f"{self.async_inference_uri}/input"
+
+    @property
+    def async_output_uri(self) -> str:
+        return f"{self.async_inference_uri}/output"
+
+    @property
+    def async_failure_uri(self) -> str:
+        return f"{self.async_inference_uri}/failure"
+
+    def async_topic_name(self, outcome: str) -> str:
+        """The SNS topic an async endpoint notifies on ``success`` or ``error``."""
+        if outcome not in ASYNC_OUTCOMES:
+            raise SettingsError(f"unknown async outcome {outcome!r}; use one of {ASYNC_OUTCOMES}")
+        return f"{self.prefix}-async-{outcome}"
+
+    def async_topic_arn(self, outcome: str) -> str:
+        return self.arn("sns", self.async_topic_name(outcome))
+
+    @property
+    def async_backlog_alarm_name(self) -> str:
+        """The alarm on ``HasBacklogWithoutCapacity`` that wakes an async endpoint scaled to zero."""
+        return f"{self.prefix}-endpoint-backlog-without-capacity"
 
     def pipeline_failure_alarm_name(self, pipeline_name: str) -> str:
         return f"{pipeline_name}-failed"
@@ -652,6 +787,13 @@ APPROVED = "Approved"  # the approval status that deploys
 PENDING_MANUAL_APPROVAL = "PendingManualApproval"
 APPROVAL_STATUSES = (APPROVED, PENDING_MANUAL_APPROVAL, "Rejected")  # CreateModelPackage's values
 ENDPOINT_ALARM_PURPOSES = ("error-rate", "latency-p99")
+ASYNC_ENDPOINT_ALARM_PURPOSES = ("invocation-failures", "oldest-request-age")
+ENDPOINT_ALARM_PURPOSES_BY_MODE = {
+    REALTIME: ENDPOINT_ALARM_PURPOSES,
+    SERVERLESS: ENDPOINT_ALARM_PURPOSES,  # serverless publishes Invocations, errors and ModelLatency
+    ASYNC: ASYNC_ENDPOINT_ALARM_PURPOSES,
+}
+ASYNC_OUTCOMES = ("success", "error")
 # Region -> account of the `sagemaker-model-monitor-analyzer` image. Source: the SageMaker Python
 # SDK's registry table (sagemaker/core/image_uri_config/model-monitor.json, added in
 # aws/sagemaker-python-sdk#1765) and "Amazon SageMaker Model Monitor prebuilt container"
@@ -759,6 +901,7 @@ def load(
     commit = os.environ.get(GIT_COMMIT_ENV, "").strip()
     if commit:
         settings = dataclasses.replace(settings, source_commit=commit)
+    settings = _with_serving_mode_override(settings, os.environ.get(SERVING_MODE_ENV, ""))
     return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
 
 
@@ -832,6 +975,15 @@ def _script_model(table: dict[str, object], hyperparameters: dict[str, str], fol
     source_dir = code.relative_to(REPO_ROOT).as_posix() if code.is_relative_to(REPO_ROOT) else str(code)
     fields = {key: str(value) for key, value in table.items() if key != "source_dir"}
     return ScriptModel(source_dir=source_dir, hyperparameters=dict(hyperparameters), **fields)
+
+
+def _with_serving_mode_override(settings: Settings, raw: str) -> Settings:
+    mode = raw.strip().lower()
+    if not mode:
+        return settings
+    if mode not in SERVING_MODES:
+        raise SettingsError(f"{SERVING_MODE_ENV}={raw!r} must be one of {', '.join(SERVING_MODES)}")
+    return dataclasses.replace(settings, serving=dataclasses.replace(settings.serving, mode=mode))
 
 
 def _with_model_monitor_override(settings: Settings, raw: str) -> Settings:

@@ -1,4 +1,4 @@
-"""Deploy an approved model package to the project's real-time endpoint.
+"""Deploy an approved model package to the project's endpoint, in its serving mode.
 
 One handler serves three callers, so a model reaches production the same way however it was approved:
 
@@ -11,6 +11,8 @@ Deploying is idempotent because events arrive at least once: model and endpoint-
 derived from the package (version and ARN) and the serving settings, so a duplicate finds the endpoint
 already on its config and answers ``unchanged``. Packages that are not Approved are ``skipped``; the
 package's current status is read from the registry, never trusted from a possibly stale event.
+The endpoint config is built per serving mode (``SERVING_MODE``: realtime, serverless, async; one
+function each, see :func:`endpoint_config_request`), and so is auto scaling (:data:`AUTOSCALING`).
 Updates use SageMaker's blue/green deployment (all at once, or a canary with 2+ instances) and roll
 back automatically when an endpoint health alarm fires. Two callers may deploy the same package at
 once (the approval event and the pipeline's Deploy step): a Create that finds its resource already
@@ -41,6 +43,9 @@ APPROVED = "Approved"
 IN_SERVICE = "InService"
 BUSY_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed")
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+REALTIME, SERVERLESS, ASYNC = "realtime", "serverless", "async"
+SERVING_MODES = (REALTIME, SERVERLESS, ASYNC)  # settings.SERVING_MODES (the handler imports no settings)
+ENDPOINT_NAMESPACE = "AWS/SageMaker"
 MAX_NAME_LENGTH = 63  # SageMaker model, endpoint-config and endpoint names
 # DriftCheckBaselines.ModelDataQuality part -> file name under the current-baseline URI (Model
 # Monitor's names; the job definition and the IAM grant name exactly these objects).
@@ -78,6 +83,26 @@ class DeployConfig:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     network_isolation: bool
+    # settings.serving.mode and what that mode needs (the other modes' fields are unused)
+    serving_mode: str
+    serverless_memory_size_mb: int
+    serverless_max_concurrency: int
+    serverless_provisioned_concurrency: int  # 0: none
+    async_output_uri: str
+    async_failure_uri: str
+    async_success_topic_arn: str
+    async_error_topic_arn: str
+    async_max_concurrent_invocations: int
+    async_max_capacity: int
+    async_target_backlog_per_instance: float
+    async_backlog_alarm_name: str
+
+    def __post_init__(self) -> None:
+        if self.serving_mode not in SERVING_MODES:
+            raise DeployError(
+                f"deploy function misconfigured: SERVING_MODE={self.serving_mode!r} is not one of "
+                f"{', '.join(SERVING_MODES)}"
+            )
 
     def to_env(self) -> dict[str, str]:
         """Environment variables (upper-case field names; lists comma-separated, the tags a JSON
@@ -115,11 +140,14 @@ class DeployConfig:
                 if raw not in ("true", "false"):
                     raise DeployError(f"environment {name.upper()}={raw!r} is not true or false")
                 values[name] = raw == "true"
-            elif spec.type == "int":
+            elif spec.type in ("int", "float"):
+                kind = int if spec.type == "int" else float
                 try:
-                    values[name] = int(raw)
+                    values[name] = kind(raw)
                 except ValueError:
-                    raise DeployError(f"environment {name.upper()}={raw!r} is not an integer") from None
+                    raise DeployError(
+                        f"environment {name.upper()}={raw!r} is not a number ({spec.type})"
+                    ) from None
             else:
                 values[name] = raw
         return cls(**values)
@@ -135,8 +163,29 @@ class DeployConfig:
             self.capture_sampling_percentage,
             self.model_role_arn,
             *([self.kms_key_arn] if self.kms_key_arn else []),  # absent when off: names stay the same
+            *self._mode_fields,  # absent for realtime: names from before the modes stay the same
         )
         return json.dumps(fields)
+
+    @property
+    def _mode_fields(self) -> tuple[object, ...]:
+        if self.serving_mode == SERVERLESS:
+            return (
+                SERVERLESS,
+                self.serverless_memory_size_mb,
+                self.serverless_max_concurrency,
+                self.serverless_provisioned_concurrency,
+            )
+        if self.serving_mode == ASYNC:
+            return (
+                ASYNC,
+                self.async_output_uri,
+                self.async_failure_uri,
+                self.async_success_topic_arn,
+                self.async_error_topic_arn,
+                self.async_max_concurrent_invocations,
+            )
+        return ()
 
     @property
     def model_fingerprint(self) -> str:
@@ -177,7 +226,7 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
     model_name, config_name = resource_names(config, package)
     _ensure_model(sagemaker, config, model_name, package_arn)
     _ensure_endpoint_config(sagemaker, config, config_name, model_name)
-    deployed = _deploy(sagemaker, client("application-autoscaling"), config, config_name)
+    deployed = _deploy(sagemaker, client, config, config_name)
     baseline = publish_current_baseline(client("s3"), config, package)
     return {
         **result,
@@ -261,32 +310,97 @@ def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package
 def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: str, model_name: str) -> None:
     if _exists(sagemaker, "describe_endpoint_config", EndpointConfigName=config_name):
         return
-    _create(
-        sagemaker.create_endpoint_config,
-        EndpointConfigName=config_name,
-        ProductionVariants=[
-            {
-                "VariantName": config.variant_name,
-                "ModelName": model_name,
-                "InstanceType": config.instance_type,
-                "InitialInstanceCount": config.initial_instance_count,
-                "InitialVariantWeight": 1.0,
-            }
-        ],
-        DataCaptureConfig={
-            "EnableCapture": True,
-            "InitialSamplingPercentage": config.capture_sampling_percentage,
-            "DestinationS3Uri": config.capture_uri,
-            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
-            **({"KmsKeyId": config.kms_key_arn} if config.kms_key_arn else {}),
-        },
-        Tags=config.resource_tags,
+    _create(sagemaker.create_endpoint_config, **endpoint_config_request(config, config_name, model_name))
+
+
+def endpoint_config_request(config: DeployConfig, config_name: str, model_name: str) -> dict[str, Any]:
+    """CreateEndpointConfig's arguments for the serving mode (:data:`ENDPOINT_CONFIGS`)."""
+    build = ENDPOINT_CONFIGS[config.serving_mode]
+    return {"EndpointConfigName": config_name, **build(config, model_name), "Tags": config.resource_tags}
+
+
+def instance_variant(config: DeployConfig, model_name: str) -> dict[str, Any]:
+    """The one instance-backed production variant (real-time and async endpoints)."""
+    return {
+        "VariantName": config.variant_name,
+        "ModelName": model_name,
+        "InstanceType": config.instance_type,
+        "InitialInstanceCount": config.initial_instance_count,
+        "InitialVariantWeight": 1.0,
+    }
+
+
+def data_capture_config(config: DeployConfig) -> dict[str, Any]:
+    """Inputs and outputs captured to ``capture_uri`` (real-time and async endpoints)."""
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": config.capture_sampling_percentage,
+        "DestinationS3Uri": config.capture_uri,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
         **({"KmsKeyId": config.kms_key_arn} if config.kms_key_arn else {}),
-    )
+    }
 
 
-def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name: str) -> str:
+def _volume_key(config: DeployConfig) -> dict[str, Any]:
+    return {"KmsKeyId": config.kms_key_arn} if config.kms_key_arn else {}
+
+
+def realtime_endpoint_config(config: DeployConfig, model_name: str) -> dict[str, Any]:
+    return {
+        "ProductionVariants": [instance_variant(config, model_name)],
+        "DataCaptureConfig": data_capture_config(config),
+        **_volume_key(config),
+    }
+
+
+def serverless_endpoint_config(config: DeployConfig, model_name: str) -> dict[str, Any]:
+    """A ServerlessConfig variant. Serverless endpoints support neither data capture nor a KMS key
+    (feature exclusions, https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html):
+    their inputs reach the drift monitor as capture records the client writes (docs/serving.md)."""
+    serverless: dict[str, Any] = {
+        "MemorySizeInMB": config.serverless_memory_size_mb,
+        "MaxConcurrency": config.serverless_max_concurrency,
+    }
+    if config.serverless_provisioned_concurrency:
+        serverless["ProvisionedConcurrency"] = config.serverless_provisioned_concurrency
+    return {
+        "ProductionVariants": [
+            {"VariantName": config.variant_name, "ModelName": model_name, "ServerlessConfig": serverless}
+        ]
+    }
+
+
+def async_endpoint_config(config: DeployConfig, model_name: str) -> dict[str, Any]:
+    """An instance variant with AsyncInferenceConfig: answers and failures to the project's S3,
+    both notified on SNS; data capture as for real time
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AsyncInferenceConfig.html)."""
+    output: dict[str, Any] = {
+        "S3OutputPath": config.async_output_uri,
+        "S3FailurePath": config.async_failure_uri,
+        "NotificationConfig": {
+            "SuccessTopic": config.async_success_topic_arn,
+            "ErrorTopic": config.async_error_topic_arn,
+        },
+        **_volume_key(config),
+    }
+    return {
+        **realtime_endpoint_config(config, model_name),
+        "AsyncInferenceConfig": {
+            "OutputConfig": output,
+            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": config.async_max_concurrent_invocations},
+        },
+    }
+
+
+ENDPOINT_CONFIGS: dict[str, Callable[[DeployConfig, str], dict[str, Any]]] = {
+    REALTIME: realtime_endpoint_config,
+    SERVERLESS: serverless_endpoint_config,
+    ASYNC: async_endpoint_config,
+}
+
+
+def _deploy(sagemaker: Any, client: Callable[[str], Any], config: DeployConfig, config_name: str) -> str:
     """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged."""
     endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
     if endpoint is None:
@@ -296,12 +410,12 @@ def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name:
             EndpointConfigName=config_name,
             Tags=config.resource_tags,
         ):
-            _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
+            _ensure_autoscaling_if_in_service(sagemaker, client, config)
             return "created"
         endpoint = _describe_endpoint(sagemaker, config.endpoint_name) or {}  # created meanwhile
     pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if config_name in (endpoint.get("EndpointConfigName"), pending):
-        _ensure_autoscaling_if_in_service(sagemaker, autoscaling, config)
+        _ensure_autoscaling_if_in_service(sagemaker, client, config)
         return "unchanged"
     status = endpoint.get("EndpointStatus")
     if status in BUSY_STATUSES or status == "Failed":
@@ -321,11 +435,13 @@ def deployment_config(config: DeployConfig) -> dict[str, Any]:
     """Blue/green: shift all at once (or a canary slice first), bake, then terminate the old
     fleet; roll back on any health alarm. A canary must be at most half the fleet, so one
     instance shifts all at once."""
+    # A canary is a share of instances; a serverless variant has none, so it shifts all at once.
+    routing_type = "ALL_AT_ONCE" if config.serving_mode == SERVERLESS else config.traffic_routing
     routing: dict[str, Any] = {
-        "Type": config.traffic_routing,
+        "Type": routing_type,
         "WaitIntervalInSeconds": config.canary_wait_seconds,
     }
-    if config.traffic_routing == "CANARY":
+    if routing_type == "CANARY":
         routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": config.canary_size_percent}
     return {
         "BlueGreenUpdatePolicy": {
@@ -345,18 +461,35 @@ def _on_endpoint_in_service(
     result = {"endpoint_name": config.endpoint_name, "status": "unchanged"}
     if name != config.endpoint_name:
         return {**result, "status": "skipped", "reason": f"endpoint {name!r} is not ours"}
-    registered = _ensure_autoscaling_if_in_service(
-        client("sagemaker"), client("application-autoscaling"), config
-    )
+    if config.serving_mode not in AUTOSCALING:
+        return {**result, "autoscaling": f"none: a {config.serving_mode} endpoint scales itself"}
+    registered = _ensure_autoscaling_if_in_service(client("sagemaker"), client, config)
     return {**result, "autoscaling": "registered" if registered else "not in service yet"}
 
 
-def _ensure_autoscaling_if_in_service(sagemaker: Any, autoscaling: Any, config: DeployConfig) -> bool:
-    """Target tracking on invocations per instance (idempotent: register and put overwrite)."""
+def _ensure_autoscaling_if_in_service(
+    sagemaker: Any, client: Callable[[str], Any], config: DeployConfig
+) -> bool:
+    """The serving mode's auto scaling (:data:`AUTOSCALING`), once the endpoint is in service;
+    idempotent: register and put overwrite. Serverless scales itself: nothing to attach."""
+    attach = AUTOSCALING.get(config.serving_mode)
+    if attach is None:
+        return False
     endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
     if endpoint is None or endpoint.get("EndpointStatus") != IN_SERVICE:
         return False
-    resource_id = f"endpoint/{config.endpoint_name}/variant/{config.variant_name}"
+    attach(client, config)
+    return True
+
+
+def _resource_id(config: DeployConfig) -> str:
+    return f"endpoint/{config.endpoint_name}/variant/{config.variant_name}"
+
+
+def realtime_autoscaling(client: Callable[[str], Any], config: DeployConfig) -> None:
+    """Target tracking on invocations per instance, between min and max capacity."""
+    autoscaling = client("application-autoscaling")
+    resource_id = _resource_id(config)
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker",
         ResourceId=resource_id,
@@ -377,7 +510,68 @@ def _ensure_autoscaling_if_in_service(sagemaker: Any, autoscaling: Any, config: 
             },
         },
     )
-    return True
+
+
+def async_autoscaling(client: Callable[[str], Any], config: DeployConfig) -> None:
+    """Scale on the queue, down to zero instances, as AWS documents for async endpoints
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-autoscale.html): target
+    tracking on ``ApproximateBacklogSizePerInstance`` between 0 and the maximum, and, because target
+    tracking cannot scale out from zero, a step policy that adds an instance when the alarm on
+    ``HasBacklogWithoutCapacity`` fires."""
+    autoscaling, cloudwatch = client("application-autoscaling"), client("cloudwatch")
+    resource_id = _resource_id(config)
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": resource_id,
+        "ScalableDimension": SCALABLE_DIMENSION,
+    }
+    autoscaling.register_scalable_target(**target, MinCapacity=0, MaxCapacity=config.async_max_capacity)
+    autoscaling.put_scaling_policy(
+        **target,
+        PolicyName=f"{config.endpoint_name}-backlog-per-instance",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": config.async_target_backlog_per_instance,
+            "CustomizedMetricSpecification": {
+                "MetricName": "ApproximateBacklogSizePerInstance",
+                "Namespace": ENDPOINT_NAMESPACE,
+                "Dimensions": [{"Name": "EndpointName", "Value": config.endpoint_name}],
+                "Statistic": "Average",
+            },
+        },
+    )
+    step = autoscaling.put_scaling_policy(
+        **target,
+        PolicyName=f"{config.endpoint_name}-backlog-without-capacity",
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity",
+            "MetricAggregationType": "Average",
+            "Cooldown": 300,
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+        },
+    )
+    cloudwatch.put_metric_alarm(
+        AlarmName=config.async_backlog_alarm_name,
+        AlarmDescription="Requests queued while the endpoint has no instance: add one",
+        MetricName="HasBacklogWithoutCapacity",
+        Namespace=ENDPOINT_NAMESPACE,
+        Dimensions=[{"Name": "EndpointName", "Value": config.endpoint_name}],
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=2,
+        DatapointsToAlarm=2,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="missing",
+        AlarmActions=[step["PolicyARN"]],
+    )
+
+
+AUTOSCALING: dict[str, Callable[[Callable[[str], Any], DeployConfig], None]] = {
+    REALTIME: realtime_autoscaling,
+    ASYNC: async_autoscaling,
+}
 
 
 def _describe_endpoint(sagemaker: Any, name: str) -> dict[str, Any] | None:

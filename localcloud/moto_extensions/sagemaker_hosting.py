@@ -19,7 +19,7 @@ from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from localcloud.moto_extensions.sagemaker_rules import check_canary
+from localcloud.moto_extensions.sagemaker_rules import check_canary, is_serverless
 
 
 def _backend_update_endpoint(
@@ -35,6 +35,16 @@ def _backend_update_endpoint(
     if endpoint.endpoint_status != "InService":
         raise ValidationError(message=f"Cannot update in-progress endpoint '{endpoint.arn}'.")
     config = self.endpoint_configs[endpoint_config_name]
+    current = self.endpoint_configs.get(endpoint.endpoint_config_name)
+    if (
+        current is not None
+        and is_serverless(config.production_variants)
+        and not is_serverless(current.production_variants)
+    ):
+        raise ValidationError(
+            message=f"Cannot update endpoint '{endpoint.arn}' from instance-based to serverless; "
+            "create a new endpoint to serve serverless"
+        )
     for variant in config.production_variants:
         check_canary(deployment_config, int(variant.get("InitialInstanceCount", 1)))
     endpoint.endpoint_config_name = endpoint_config_name

@@ -23,6 +23,12 @@ other extensions), each rule citing its source:
   ``CustomerMetadataProperties`` with the request's, so approving a version erased its lineage):
   the given properties are added or updated, ``CustomerMetadataPropertiesToRemove`` removes,
   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateModelPackage.html
+* **Serverless endpoint configs**: ``MaxConcurrency`` 1..200 and ``ProvisionedConcurrency`` at most
+  that (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html;
+  moto checks only the memory size), and no data capture on a serverless variant (feature
+  exclusions, https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
+* **An instance-based endpoint cannot become serverless** (checked by ``UpdateEndpoint``): "If you
+  try to update your real-time endpoint to serverless, you receive a ValidationError" (same page).
 """
 
 from __future__ import annotations
@@ -163,8 +169,52 @@ def check_canary(deployment_config: Mapping[str, Any] | None, instance_count: in
         )
 
 
+def check_serverless_variants(production_variants: list[dict[str, Any]], data_capture: Any) -> None:
+    """Refuse what SageMaker refuses in a serverless variant (see the module docstring)."""
+    for variant in production_variants or []:
+        serverless = variant.get("ServerlessConfig")
+        if not serverless:
+            continue
+        maximum = serverless.get("MaxConcurrency")
+        if not isinstance(maximum, int) or not 1 <= maximum <= 200:
+            raise ValidationError(
+                message=f"Value '{maximum}' at 'MaxConcurrency' failed to satisfy constraint: "
+                "Member must have value between 1 and 200"
+            )
+        provisioned = serverless.get("ProvisionedConcurrency")
+        if provisioned is not None and not 1 <= provisioned <= maximum:
+            raise ValidationError(
+                message=f"ProvisionedConcurrency {provisioned} must be between 1 and MaxConcurrency ({maximum})"
+            )
+        if data_capture and (data_capture.get("EnableCapture", True)):
+            raise ValidationError(
+                message="DataCaptureConfig is not supported for serverless endpoints (variant "
+                f"{variant.get('VariantName')!r})"
+            )
+
+
+def is_serverless(production_variants: list[dict[str, Any]]) -> bool:
+    return any(variant.get("ServerlessConfig") for variant in production_variants or [])
+
+
+def _checking_serverless(method: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def create(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs).arguments
+        check_serverless_variants(bound.get("production_variants") or [], bound.get("data_capture_config"))
+        return method(self, *args, **kwargs)
+
+    create._localcloud_serverless = True  # type: ignore[attr-defined]
+    return create
+
+
 def install() -> None:
     """Make moto's SageMaker enforce the rules above (idempotent, process-wide)."""
+    create_config = SageMakerModelBackend.create_endpoint_config
+    if not getattr(create_config, "_localcloud_serverless", False):
+        SageMakerModelBackend.create_endpoint_config = _checking_serverless(create_config)  # type: ignore[method-assign]
     for method_name, rule in _CREATES.items():
         method = getattr(SageMakerModelBackend, method_name)
         if not getattr(method, "_localcloud", False):

@@ -17,6 +17,15 @@ is captured, at the endpoint config's sampling percentage, in SageMaker's JSON L
 buffered and flushed like the real capture agent. The endpoint also publishes the ``AWS/SageMaker``
 invocation metrics (Invocations, 4XX/5XX/model errors, ModelLatency in microseconds) that the
 endpoint alarms watch.
+
+It serves the deployed endpoint config's mode (docs/serving.md). A **serverless** variant
+(``ServerlessConfig``) answers like real time within serverless limits (4 MB request and response)
+and captures nothing, as SageMaker does. An **async** endpoint (``AsyncInferenceConfig``) refuses
+real-time requests; :class:`AsyncRuntimeClient` is its ``InvokeEndpointAsync``: the payload is read
+from S3, answered, written to the config's ``S3OutputPath`` (or the error to ``S3FailurePath``),
+captured, and notified on the success or error topic; it publishes the async metrics
+(``InvocationsProcesssed``, ``InvocationFailures``) instead of ``Invocations``. Requests are
+answered as they arrive, so the emulated queue is never longer than the request in hand.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from localcloud.clock import Clock, utc_now
 from localcloud.iam import SAGEMAKER_SESSION, AccessControl
@@ -57,6 +66,13 @@ CAPTURE_EVENT_VERSION = "0"
 INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
 VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's Body limit (see _content_length)
+# "The maximum request and response payload size for serverless invocations is 4 MB"
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-invoke.html).
+SERVERLESS_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+# An async endpoint publishes these instead of Invocations (sic: "Processsed", AWS's spelling;
+# https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-monitor.html).
+ASYNC_PROCESSED_METRIC = "InvocationsProcesssed"
+ASYNC_FAILURES_METRIC = "InvocationFailures"
 # How often the server's loop checks for a stop request, so how long stop() can wait for it
 # (socketserver's default, 0.5 s, was paid by every endpoint a story or test stopped).
 _STOP_POLL_SECONDS = 0.05
@@ -101,6 +117,29 @@ class CaptureConfig:
 
 
 @dataclass(frozen=True)
+class AsyncOutput:
+    """An async endpoint config's OutputConfig: where answers and failures go, who is notified."""
+
+    output_uri: str
+    failure_uri: str
+    success_topic: str | None
+    error_topic: str | None
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any] | None) -> AsyncOutput | None:
+        output = (raw or {}).get("OutputConfig")
+        if not output:
+            return None
+        notify = output.get("NotificationConfig") or {}
+        return cls(
+            output_uri=output["S3OutputPath"].rstrip("/"),
+            failure_uri=(output.get("S3FailurePath") or output["S3OutputPath"]).rstrip("/"),
+            success_topic=notify.get("SuccessTopic"),
+            error_topic=notify.get("ErrorTopic"),
+        )
+
+
+@dataclass(frozen=True)
 class Deployment:
     """What the endpoint serves, read from the emulated control plane."""
 
@@ -118,6 +157,9 @@ class Deployment:
     def program(self) -> str | None:
         """``SAGEMAKER_PROGRAM``: set for a script-mode model, whose code serves it."""
         return dict(self.environment).get(PROGRAM_ENV) or None
+
+    serverless: bool = False  # a ServerlessConfig variant
+    async_output: AsyncOutput | None = None  # set: the endpoint takes InvokeEndpointAsync only
 
 
 def describe_deployment(sagemaker: Any, endpoint_name: str, variant: str) -> Deployment | None:
@@ -161,6 +203,8 @@ def describe_deployment(sagemaker: Any, endpoint_name: str, variant: str) -> Dep
         capture=CaptureConfig.from_api(config.get("DataCaptureConfig")),
         execution_role=model.get("ExecutionRoleArn"),
         environment=tuple(sorted(environment.items())),
+        serverless=bool(variants[variant].get("ServerlessConfig")),
+        async_output=AsyncOutput.from_api(config.get("AsyncInferenceConfig")),
     )
 
 
@@ -268,12 +312,26 @@ class InvocationMetrics:
     _minutes: dict[tuple[datetime, str], dict[str, list[float]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, at: datetime, variant: str, status: int, model_error: bool, latency_us: float) -> None:
-        """Count one request; ``model_error``: the model (not the request check) answered non-2XX."""
+    def record(
+        self,
+        at: datetime,
+        variant: str,
+        status: int,
+        model_error: bool,
+        latency_us: float,
+        *,
+        asynchronous: bool = False,
+    ) -> None:
+        """Count one request; ``model_error``: the model (not the request check) answered non-2XX.
+        An async request counts as processed (and failed or not), never as an Invocation."""
         minute = at.astimezone(UTC).replace(second=0, microsecond=0)
         with self._lock:
             counts = self._minutes.setdefault((minute, variant), {})
-            counts.setdefault("Invocations", []).append(1.0)
+            if asynchronous:
+                counts.setdefault(ASYNC_PROCESSED_METRIC, []).append(1.0)
+                counts.setdefault(ASYNC_FAILURES_METRIC, []).append(float(status != 200))
+            else:
+                counts.setdefault("Invocations", []).append(1.0)
             counts.setdefault("Invocation4XXErrors", []).append(
                 float(400 <= status < 500 and not model_error)
             )
@@ -354,6 +412,7 @@ class LocalEndpoint(Service):
         self.capture = CaptureWriter(clients.s3, self.endpoint_name)
         self.metrics = InvocationMetrics(clients.cloudwatch, self.endpoint_name)
         self.swaps: list[Deployment] = []
+        self._as_model: Any = clients  # the served model's role's clients (async reads/writes, notifies)
         # Requests being answered, and whether new ones are still admitted: stop() refuses new
         # requests (keep-alive connections outlive the listening socket), waits for these, then
         # flushes, so every answered request's capture is written.
@@ -429,6 +488,7 @@ class LocalEndpoint(Service):
         )
         model = self._load(deployment, as_model.s3)
         self.capture.s3 = as_model.s3
+        self._as_model = as_model
         with self._swap_lock:
             self._served = Served(deployment, model)  # one reference: in-flight requests keep theirs
             self.swaps.append(deployment)
@@ -472,24 +532,32 @@ class LocalEndpoint(Service):
         return ScriptServer(script_model.serve(module, model_dir))
 
     # -- one request ---------------------------------------------------------------------------------
-    def invoke(self, body: bytes, content_type: str, inference_id: str | None) -> tuple[int, str, bytes]:
+    def invoke(
+        self, body: bytes, content_type: str, inference_id: str | None, *, asynchronous: bool = False
+    ) -> tuple[int, str, bytes]:
         """Answer one request: (status, content type, body). Captures and counts it; once the
-        endpoint is stopping, refuses it (503) rather than answer it after the last flush."""
+        endpoint is stopping, refuses it (503) rather than answer it after the last flush.
+        ``asynchronous``: it came through InvokeEndpointAsync (the only way into an async endpoint)."""
         with self._requests:
             if self._stopping:
                 return 503, "text/plain", STOPPING_MESSAGE
             self._in_flight += 1
         try:
-            return self._answer(body, content_type, inference_id)
+            return self._answer(body, content_type, inference_id, asynchronous)
         finally:
             with self._requests:
                 self._in_flight -= 1
                 self._requests.notify_all()
 
-    def _answer(self, body: bytes, content_type: str, inference_id: str | None) -> tuple[int, str, bytes]:
+    def _answer(
+        self, body: bytes, content_type: str, inference_id: str | None, asynchronous: bool
+    ) -> tuple[int, str, bytes]:
         served = self._served  # snapshot: a concurrent swap does not affect this request
         if served is None:
             return 503, "text/plain", b"no model deployed to this endpoint yet\n"
+        refused = _refused_by_mode(served.deployment, len(body), asynchronous)
+        if refused:
+            return 400, "text/plain", refused.encode() + b"\n"
         started, at = time.perf_counter(), self.clock()
         capture = served.deployment.capture
         if content_type.split(";", maxsplit=1)[0].strip() not in capture.csv_content_types:
@@ -498,7 +566,7 @@ class LocalEndpoint(Service):
                 "text/plain",
                 f"unsupported content type {content_type!r}; send text/csv\n".encode(),
             )
-            self.metrics.record(at, served.deployment.variant, status, False, 0.0)
+            self.metrics.record(at, served.deployment.variant, status, False, 0.0, asynchronous=asynchronous)
             return status, out_type, out
         try:
             if isinstance(served.model, ScriptServer):
@@ -511,8 +579,16 @@ class LocalEndpoint(Service):
         except Exception as err:  # a model failure is the endpoint's 500, never a dropped connection
             log.exception("model %s failed on a request", served.deployment.model_name)
             status, out_type, out = 500, "text/plain", f"the model failed: {err}\n".encode()
+        if served.deployment.serverless and len(out) > SERVERLESS_MAX_PAYLOAD_BYTES:
+            status, out_type, out = (
+                500,
+                "text/plain",
+                b"the answer is larger than a serverless endpoint returns (4 MB)\n",
+            )
         latency_us = (time.perf_counter() - started) * 1e6
-        self.metrics.record(at, served.deployment.variant, status, status != 200, latency_us)
+        self.metrics.record(
+            at, served.deployment.variant, status, status != 200, latency_us, asynchronous=asynchronous
+        )
         if status == 200 and capture.enabled and self._random.uniform(0, 100) < capture.sampling_percentage:
             record = capture_record(
                 request_body=body,
@@ -525,6 +601,116 @@ class LocalEndpoint(Service):
             )
             self.capture.write(capture, served.deployment.variant, record, at)
         return status, out_type, out
+
+    # -- InvokeEndpointAsync -------------------------------------------------------------------------
+    def invoke_async(
+        self, input_location: str, content_type: str, inference_id: str | None
+    ) -> dict[str, str]:
+        """Answer the request stored at ``input_location`` as an async endpoint does: the answer
+        to ``<S3OutputPath>/<inference id>.out`` or the error to ``<S3FailurePath>/<inference
+        id>-error.out``, then a notification on the success or error topic. Returns
+        InvokeEndpointAsync's answer (InferenceId, OutputLocation, FailureLocation)."""
+        served = self._served
+        if served is None:
+            raise InvocationError(503, f"no model deployed to endpoint {self.endpoint_name} yet")
+        output = served.deployment.async_output
+        if output is None:
+            raise InvocationError(
+                400, f"endpoint {self.endpoint_name} is not asynchronous; call InvokeEndpoint"
+            )
+        inference_id = inference_id or str(uuid.uuid4())
+        answer_uri = f"{output.output_uri}/{inference_id}.out"
+        failure_uri = f"{output.failure_uri}/{inference_id}-error.out"
+        received = self.clock()
+        try:
+            bucket, key = s3_uri.split(input_location, key_required=True)
+            body = self._as_model.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception as err:  # RequestDownloadFailures: the request fails, the endpoint does not
+            status, out = 400, f"could not read the request from {input_location}: {err}\n".encode()
+            self.metrics.record(received, self.variant, status, False, 0.0, asynchronous=True)
+        else:
+            status, _, out = self.invoke(body, content_type, inference_id, asynchronous=True)
+        succeeded = status == 200
+        destination = answer_uri if succeeded else failure_uri
+        bucket, key = s3_uri.split(destination, key_required=True)
+        self._as_model.s3.put_object(Bucket=bucket, Key=key, Body=out)
+        self._notify(
+            output.success_topic if succeeded else output.error_topic,
+            async_notification(
+                region=self.settings.region,
+                endpoint_name=self.endpoint_name,
+                inference_id=inference_id,
+                input_location=input_location,
+                content_type=content_type,
+                destination=destination,
+                failure=None if succeeded else out.decode(errors="replace").strip(),
+                received=received,
+                at=self.clock(),
+            ),
+        )
+        return {"InferenceId": inference_id, "OutputLocation": answer_uri, "FailureLocation": failure_uri}
+
+    def _notify(self, topic_arn: str | None, message: dict[str, Any]) -> None:
+        if not topic_arn:
+            return
+        # The topic is the serving stack's; the emulator has no CloudFormation, so make sure it
+        # exists (idempotent, as the event router does), then publish as the model's role.
+        self.clients.client("sns").create_topic(Name=topic_arn.rsplit(":", 1)[-1])
+        self._as_model.client("sns").publish(TopicArn=topic_arn, Message=json.dumps(message))
+
+
+def async_notification(
+    *,
+    region: str,
+    endpoint_name: str,
+    inference_id: str,
+    input_location: str,
+    content_type: str,
+    destination: str,
+    failure: str | None,
+    received: datetime,
+    at: datetime,
+) -> dict[str, Any]:
+    """The SNS message of an async result, in SageMaker's shape
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-check-predictions.html)."""
+
+    def stamp(when: datetime) -> str:
+        return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    message: dict[str, Any] = {
+        "awsRegion": region,
+        "eventTime": stamp(at),
+        "receivedTime": stamp(received),
+        "invocationStatus": "Completed" if failure is None else "Failed",
+        "requestParameters": {
+            "contentType": content_type,
+            "endpointName": endpoint_name,
+            "inputLocation": input_location,
+        },
+        "responseParameters": (
+            {"contentType": CSV, "sageMakerOutputLocation": destination}
+            if failure is None
+            else {"contentType": "text/plain", "sageMakerFailureLocation": destination}
+        ),
+        "inferenceId": inference_id,
+        "eventVersion": "1.0",
+        "eventSource": "aws:sagemaker",
+        "eventName": "InferenceResult",
+    }
+    if failure is not None:
+        message["failureReason"] = failure
+    return message
+
+
+def _refused_by_mode(deployment: Deployment, length: int, asynchronous: bool) -> str:
+    """Why the serving mode refuses this request (a client error), or nothing."""
+    if deployment.async_output is not None and not asynchronous:
+        # "The presence of an AsyncInferenceConfig ... implies that the endpoint can only receive
+        # asynchronous invocations" (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference.html)
+        return "this endpoint is asynchronous: send the payload to S3 and call InvokeEndpointAsync"
+    if deployment.serverless and length > SERVERLESS_MAX_PAYLOAD_BYTES:
+        return f"the request body is {length} bytes; a serverless endpoint takes at most {SERVERLESS_MAX_PAYLOAD_BYTES}"
+    return ""
 
 
 def _content_length(header: str | None) -> tuple[int, str]:
@@ -642,6 +828,23 @@ class RuntimeClient:
         return self._local.connection
 
 
+@dataclass
+class AsyncRuntimeClient:
+    """``invoke_endpoint_async`` against a local async endpoint, shaped like boto3's
+    ``sagemaker-runtime``: the caller has put the payload in S3 and passes its location."""
+
+    endpoint: LocalEndpoint
+
+    def invoke_endpoint_async(  # boto3's argument names
+        self,
+        InputLocation: str,  # noqa: N803
+        ContentType: str = CSV,  # noqa: N803
+        InferenceId: str | None = None,  # noqa: N803
+        **_: Any,
+    ) -> dict[str, str]:
+        return self.endpoint.invoke_async(InputLocation, ContentType, InferenceId)
+
+
 @dataclass(frozen=True)
 class TrafficResult:
     requests: int
@@ -650,7 +853,13 @@ class TrafficResult:
     errors: list[str]
 
 
-def send_csv(client: RuntimeClient, lines: list[str], batch_size: int = 10) -> TrafficResult:
+class Invoker(Protocol):
+    """Anything with boto3's ``invoke_endpoint`` (a RuntimeClient, or a client wrapping one)."""
+
+    def invoke_endpoint(self, Body: bytes | str, ContentType: str = CSV, **kwargs: Any) -> dict[str, Any]: ...  # noqa: N803
+
+
+def send_csv(client: Invoker, lines: list[str], batch_size: int = 10) -> TrafficResult:
     """Send CSV rows in requests of ``batch_size`` rows; errors are collected, not raised."""
     predictions: list[float] = []
     errors: list[str] = []

@@ -55,7 +55,7 @@ from localcloud.cloud import LocalCloud, Synthesized, assembled, synthesize
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
 from localcloud.eventbridge import Delivery, EventRouter, PipelineStart
 from localcloud.iam import CALLS_FILE, Call
-from localcloud.sagemaker.endpoint import Deployment, LocalEndpoint, RuntimeClient, send_csv
+from localcloud.sagemaker.endpoint import Deployment, LocalEndpoint
 from localcloud.sagemaker.events import (
     endpoint_state_change,
     model_package_state_change,
@@ -65,6 +65,7 @@ from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
 from localcloud.stories.dashboard import write_dashboard
 from localcloud.stories.monitoring_report import MonitoringReport
+from localcloud.stories.serving_traffic import ModeClient, mode_client
 from localcloud.stories.traffic import (
     TrafficKind,
     generate,
@@ -83,6 +84,12 @@ from processing_scripts.quality_metrics import model_quality
 
 DEFAULT_OUT = Path("build/loop")
 DASHBOARD_MARGIN_MINUTES = 5  # the dashboard page shows the loop's span and this much either side
+# Who captured the demo's traffic, per serving mode (docs/serving.md).
+CAPTURED_BY = {
+    "realtime": "captured by the endpoint at its config's sampling percentage",
+    "serverless": "a serverless endpoint captures nothing: the client wrote each answered request as a capture record",
+    "async": "InvokeEndpointAsync: payloads put in S3, answers read from the output location; captured by the endpoint",
+}
 
 
 class LoopError(StoryError):
@@ -299,7 +306,7 @@ class ClosedLoop:
             f"reconciled from the emulated control plane: {deployed.endpoint_config}",
         )
         evaluator = cloud.alarm_evaluator()
-        client = RuntimeClient(endpoint.url)
+        client = mode_client(self.settings, endpoint, cloud.aws.clients.s3)
         for phase, kind in (("normal", TrafficKind.NORMAL), ("drifted", TrafficKind.DRIFTED)):
             self._send(endpoint, client, kind, phase)
             self._monitor(cloud, router)
@@ -330,9 +337,9 @@ class ClosedLoop:
         version = (
             cloud.aws.clients.sagemaker.describe_model_package(ModelPackageName=last.model_package_arn)
         ).get("ModelPackageVersion")
-        answer = client.invoke_endpoint(Body=to_csv_lines(generate(TrafficKind.NORMAL, 1, seed=1))[0] + "\n")
+        answer = client.invoke(to_csv_lines(generate(TrafficKind.NORMAL, 1, seed=1))[0])
         self.timeline.add(
-            f"endpoint swapped to model version {deployed.model_version}; it answers {answer['Body'].decode().strip()}",
+            f"endpoint swapped to model version {deployed.model_version}; it answers {answer}",
             "the retraining's Deploy step updated the endpoint; the local endpoint followed",
         )
         self._require_retrained(cloud.aws, first, last)
@@ -466,17 +473,17 @@ class ClosedLoop:
             f"{'higher' if gate.higher_is_better else 'lower'} is better: the example's quality gate metric)",
         )
 
-    def _send(self, endpoint: LocalEndpoint, client: RuntimeClient, kind: TrafficKind, phase: str) -> None:
+    def _send(self, endpoint: LocalEndpoint, client: ModeClient, kind: TrafficKind, phase: str) -> None:
         rows = generate(
             kind, self.options.rows_per_phase, seed=self.options.seed, strength=self.options.drift_strength
         )
-        sent = send_csv(client, to_csv_lines(rows), batch_size=20)
-        files = endpoint.flush()
+        sent = client.send(to_csv_lines(rows), batch_size=20)
+        files = endpoint.flush() + client.flush()
         if sent.errors:
             raise LoopError(f"{phase} traffic: {len(sent.errors)} requests failed, first: {sent.errors[0]}")
         self.timeline.add(
-            f"sent {sent.rows} {phase} rows in {sent.requests} requests; {len(files)} capture files",
-            "captured at the endpoint config's sampling percentage",
+            f"sent {sent.rows} {phase} rows in {sent.requests} {client.mode} requests; {len(files)} capture files",
+            CAPTURED_BY[client.mode],
             tuple(files[:1]),
         )
 

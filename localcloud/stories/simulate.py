@@ -44,10 +44,11 @@ from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudwatch import AlarmState
 from localcloud.eventbridge import PipelineStart
 from localcloud.moto_extensions import sagemaker_clock
-from localcloud.sagemaker.endpoint import CSV, InvocationError, RuntimeClient, send_csv
+from localcloud.sagemaker.endpoint import CSV, InvocationError
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
 from localcloud.stories.monitoring_report import MonitoringReport
+from localcloud.stories.serving_traffic import ModeClient, mode_client
 from localcloud.stories.traffic import TrafficKind, generate, labels, to_csv_lines
 from pipelines.settings import Settings
 from processing_scripts import s3_uri
@@ -212,7 +213,7 @@ class Simulator:
         result = SimulationResult(scenario)
         with sagemaker_clock.stamped_by(clock), cloud.endpoint(port=0, seed=self.seed) as ep:
             ep.reconcile()
-            client = RuntimeClient(ep.url)
+            client = mode_client(self.settings, ep, cloud.aws.clients.s3)  # the serving mode's API
             for index, kind in enumerate(WINDOWS[scenario]):
                 window_start = start + timedelta(hours=index * window_hours)
                 window_end = window_start + timedelta(hours=window_hours)
@@ -221,9 +222,11 @@ class Simulator:
                 if scenario in LABELLED:
                     self._send_labelled(client, kind, rows, index)
                     ep.flush()
+                    client.flush()
                 else:
-                    sent = send_csv(client, to_csv_lines(rows), batch_size=25)
+                    sent = client.send(to_csv_lines(rows), batch_size=25)
                     ep.flush()
+                    client.flush()
                     if sent.errors:
                         raise SimulationError(f"window {index}: {sent.errors[0]}")
                 clock.now = window_end
@@ -270,15 +273,13 @@ class Simulator:
         published = self.settings.model_quality.metrics[self.settings.problem_type]
         return {name: value for name, value in values.items() if name in published}
 
-    def _send_labelled(
-        self, client: RuntimeClient, kind: TrafficKind, rows: pd.DataFrame, index: int
-    ) -> None:
+    def _send_labelled(self, client: ModeClient, kind: TrafficKind, rows: pd.DataFrame, index: int) -> None:
         """One request per row with an InferenceId, then the rows' labels uploaded as ground truth
         in this hour (the reviewers' answer, which the run one label delay later merges)."""
         ids = [f"w{index}-r{row}" for row in range(self.rows)]
         for inference_id, line in zip(ids, to_csv_lines(rows), strict=True):
             try:
-                client.invoke_endpoint(Body=line + "\n", ContentType=CSV, InferenceId=inference_id)
+                client.client.invoke_endpoint(Body=line + "\n", ContentType=CSV, InferenceId=inference_id)
             except InvocationError as err:
                 raise SimulationError(f"window {index}: {err}") from err
         truth = labels(kind, self.rows, seed=self.seed + index)

@@ -208,8 +208,9 @@ def test_quality_alarm_compares_live_rmse_with_the_served_models_evaluation(
 
 
 def test_a_classifiers_quality_alarm_fires_on_an_auc_drop_in_points(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dataset, "PROBLEM_TYPE", BINARY_CLASSIFICATION)
+    monkeypatch.setenv("MLOPS_EXAMPLE", "credit")  # a binary classifier
     settings = project_settings.load("dev")
+    assert settings.problem_type == BINARY_CLASSIFICATION
     stack = cdk.Stack(cdk.App(), "AlarmsOnly")
     ProjectAlarms(stack, "Alarms", settings=settings, topic=sns.Topic(stack, "Topic"), failure_queues={})
     found = assertions.Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")

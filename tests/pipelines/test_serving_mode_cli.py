@@ -1,0 +1,30 @@
+"""A serving mode the project does not have, or settings a mode cannot serve, stop the CLI with
+one line and the usage exit code, before anything is synthesized or called."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.cli.exit_codes import ExitCode
+from pipelines.settings import MODEL_MONITOR_SCHEDULE_ENV, SERVING_MODE_ENV
+from tests.pipelines.cli_runner import one_line_error, run
+
+
+def test_an_unknown_serving_mode_names_the_variable_and_the_modes(
+    capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SERVING_MODE_ENV, "batch")
+    code, _, err = run(capsys, "list")
+    message, _ = one_line_error(err)
+    assert code == ExitCode.USAGE
+    assert message == "MLOPS_SERVING_MODE='batch' must be one of realtime, serverless, async"
+
+
+def test_serverless_with_the_model_monitor_schedule_is_refused(
+    capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SERVING_MODE_ENV, "serverless")
+    monkeypatch.setenv(MODEL_MONITOR_SCHEDULE_ENV, "true")
+    code, _, err = run(capsys, "list")
+    message, _ = one_line_error(err)
+    assert code == ExitCode.USAGE and "serverless does not support Model Monitor" in message
