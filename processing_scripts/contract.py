@@ -90,6 +90,9 @@ class Monitor:
     CAPTURE = _processing("input", "capture")
     BASELINE = _processing("input", "baseline")
     REPORT = _processing("output", "report")
+    # A sharded check: each instance's partial profile out of the profile job, into the merge job.
+    PARTIALS = _processing("output", "partials")
+    PARTIALS_INPUT = _processing("input", "partials")
 
 
 class Training:
