@@ -93,6 +93,8 @@ class Monitor:
     # A sharded check: each instance's partial profile out of the profile job, into the merge job.
     PARTIALS = _processing("output", "partials")
     PARTIALS_INPUT = _processing("input", "partials")
+    # ``--mode``: the whole check, one shard's partial profile, or the merge of the partials.
+    SINGLE_MODE, PROFILE_MODE, MERGE_MODE = "single", "profile", "merge"
 
 
 class Training:

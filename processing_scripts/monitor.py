@@ -43,8 +43,6 @@ from processing_scripts.drift.storage import Storage, StoredFile, join
 from processing_scripts.split_schema import PROBLEM_TYPES
 
 log = logging.getLogger(__name__)
-SINGLE, PROFILE, MERGE = "single", "profile", "merge"
-MODES = (SINGLE, PROFILE, MERGE)
 _HOUR_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
 
 
@@ -78,8 +76,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-report", action="store_true", help="skip report.html (no matplotlib)")
     parser.add_argument(
         "--mode",
-        choices=MODES,
-        default=SINGLE,
+        choices=(contract.Monitor.SINGLE_MODE, contract.Monitor.PROFILE_MODE, contract.Monitor.MERGE_MODE),
+        default=contract.Monitor.SINGLE_MODE,
         help="single: the whole check; profile: this instance's shard to a partial profile; "
         "merge: the partial profiles to the check's files and metrics (see drift/partial.py)",
     )
@@ -162,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     storage = Storage(lambda: clients.s3)
     window = _window(args)
     _check_capture_uri(args.capture_uri)
-    if args.mode != SINGLE:
+    if args.mode != contract.Monitor.SINGLE_MODE:
         from processing_scripts import monitor_sharded  # imports this module: only when sharded
 
         return monitor_sharded.run(args, clients, storage, window)

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, clients: AwsClients, storage: Storage, window:
             "--ground-truth-uri: model quality joins every prediction with its label in one place, which "
             "a sharded check does not do yet; set monitoring.instance_count to 1 to measure model quality"
         )
-    if args.mode == single.PROFILE:
+    if args.mode == contract.Monitor.PROFILE_MODE:
         profile_shard(args, clients, storage, window)
     else:
         merge_shards(args, clients, storage, window)

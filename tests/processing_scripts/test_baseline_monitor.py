@@ -429,3 +429,56 @@ def test_a_nan_in_a_baseline_sketch_is_a_named_error_never_a_drift_verdict(
     assert run_monitor(tmp_path, "--baseline-uri", f"s3://{bucket}/nan", "--no-report") == 1
     assert "holds NaN or Infinity" in exit_message(tmp_path)
     assert not (sandbox_path(tmp_path, contract.Monitor.REPORT) / contract.DRIFT_SUMMARY_FILE).exists()
+
+
+# -- sharded: --mode profile on each instance, then --mode merge ------------------------------------
+def _as_instance(opt_ml, host: str, hosts: list[str]) -> None:
+    """The cluster description SageMaker gives each instance of a multi-instance job."""
+    config = sandbox_path(opt_ml, contract.ProcessingJob.RESOURCE_CONFIG)
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({"current_host": host, "hosts": hosts}))
+
+
+def test_three_shards_merged_write_the_files_and_metrics_of_one_instance(aws, abalone_splits, tmp_path):
+    rows = split_rows(abalone_splits, 500, shift=0.15)
+    for number in range(5):
+        put_capture(
+            aws, rows[number * 100 : (number + 1) * 100], END - timedelta(minutes=20), f"p{number}.jsonl"
+        )
+    baseline = ("--baseline-uri", f"s3://{SETTINGS.bucket_name('artifacts')}/baseline", "--no-report")
+    assert run_monitor(tmp_path / "single", *baseline) == 0
+    hosts = ["algo-1", "algo-2", "algo-3"]
+    merge_input = sandbox_path(tmp_path / "merge", contract.Monitor.PARTIALS_INPUT)
+    merge_input.mkdir(parents=True)
+    for host in hosts:
+        _as_instance(tmp_path / host, host, hosts)
+        assert run_monitor(tmp_path / host, *baseline, "--mode", "profile") == 0
+        [written] = sandbox_path(tmp_path / host, contract.Monitor.PARTIALS).iterdir()
+        merge_input.joinpath(written.name).write_bytes(written.read_bytes())
+    assert run_monitor(tmp_path / "merge", *baseline, "--mode", "merge") == 0
+
+    single = sandbox_path(tmp_path / "single", contract.Monitor.REPORT)
+    merged = sandbox_path(tmp_path / "merge", contract.Monitor.REPORT)
+    assert sorted(p.name for p in merged.iterdir()) == sorted(p.name for p in single.iterdir())
+    for path in single.iterdir():
+        assert merged.joinpath(path.name).read_bytes() == path.read_bytes(), path.name
+    assert json.loads((merged / contract.DRIFT_SUMMARY_FILE).read_text())["reading"]["rows"] == len(rows)
+    # Both runs published at the window's end: every metric has two equal values.
+    cloudwatch = boto3.client("cloudwatch", region_name=SETTINGS.region)
+    for metric in cloudwatch.list_metrics(Namespace=MON.metric_namespace)["Metrics"]:
+        [point] = cloudwatch.get_metric_statistics(
+            **metric, StartTime=END - timedelta(hours=1), EndTime=END + timedelta(hours=1), Period=7200,
+            Statistics=["SampleCount", "Minimum", "Maximum"],
+        )["Datapoints"]  # fmt: skip
+        assert (point["SampleCount"], point["Minimum"]) == (2, point["Maximum"]), metric["MetricName"]
+
+
+def test_a_merge_without_partial_profiles_fails_in_one_line(aws, tmp_path):
+    assert run_monitor(tmp_path, "--mode", "merge") == 1
+    assert exit_message(tmp_path) == "no partial profiles found: did the profile step write any?"
+
+
+def test_a_sharded_check_refuses_ground_truth_in_one_line(aws, tmp_path):
+    assert run_monitor(tmp_path, "--mode", "profile", "--ground-truth-uri", "s3://b/labels") == 1
+    assert "set monitoring.instance_count to 1" in exit_message(tmp_path)
+    assert "\n" not in exit_message(tmp_path)
