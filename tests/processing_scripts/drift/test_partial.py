@@ -204,3 +204,17 @@ def test_shards_cover_every_listed_file_once_in_order(files, count):
     listed = [f"s3://b/{n:03d}.jsonl" for n in range(files)]
     stored = [StoredFile(uri, 1) for uri in listed]
     assert [f.uri for i in range(count) for f in partial.shard_files(stored, i, count)] == listed
+
+
+def test_a_shard_that_reread_its_files_as_text_merges_to_the_same_files(baseline, abalone, tmp_path):
+    """A non-number in a numeric feature makes that shard (and one pass) read every column as text."""
+    write_files(abalone.slice(0, 900), [300, 600], tmp_path)
+    path = tmp_path / "part-002.csv"
+    lines = path.read_text().splitlines()
+    values = lines[5].split(",")
+    lines[5] = ",".join([values[0], "abc", *values[2:]])
+    path.write_text("\n".join(lines) + "\n")
+    expected = one_pass(baseline, tmp_path)
+    types = {f["name"]: f["inferred_type"] for f in json.loads(expected["statistics.json"])["features"]}
+    assert types["length"] == "String"  # the non-number was seen (read as text), not dropped
+    assert sharded(baseline, tmp_path, 3) == expected
