@@ -482,3 +482,23 @@ def test_a_sharded_check_refuses_ground_truth_in_one_line(aws, tmp_path):
     assert run_monitor(tmp_path, "--mode", "profile", "--ground-truth-uri", "s3://b/labels") == 1
     assert "set monitoring.instance_count to 1" in exit_message(tmp_path)
     assert "\n" not in exit_message(tmp_path)
+
+
+def test_before_any_endpoint_is_deployed_the_sharded_check_has_nothing_to_check(aws, tmp_path):
+    hosts = ["algo-1", "algo-2"]
+    merge_input = sandbox_path(tmp_path / "merge", contract.Monitor.PARTIALS_INPUT)
+    merge_input.mkdir(parents=True)
+    for host in hosts:
+        _as_instance(tmp_path / host, host, hosts)
+        assert run_monitor(tmp_path / host, "--mode", "profile") == 0
+        for written in sandbox_path(tmp_path / host, contract.Monitor.PARTIALS).iterdir():
+            merge_input.joinpath(written.name).write_bytes(written.read_bytes())
+    assert run_monitor(tmp_path / "merge", "--mode", "merge") == 0
+    summary = _summary(tmp_path / "merge")
+    assert summary["verdict"] == "nothing_to_check" and "is not deployed yet" in summary["message"]
+    assert (
+        boto3.client("cloudwatch", region_name=SETTINGS.region).list_metrics(Namespace=MON.metric_namespace)[
+            "Metrics"
+        ]
+        == []
+    )
