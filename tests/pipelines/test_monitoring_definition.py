@@ -13,6 +13,7 @@ from pipelines import parameters as p
 from pipelines import settings as settings_module
 from pipelines.monitoring import MONITOR, PARTIALS_OUTPUT, PROFILE
 from processing_scripts import contract
+from tests.pipelines.cli_runner import run
 from tests.pipelines.synthesized import definition
 
 DEV = settings_module.load("dev")
@@ -136,3 +137,10 @@ def test_an_instance_count_outside_sagemakers_range_is_refused(count):
         settings_module.SettingsError, match=f"monitoring.instance_count {count} must be 1 to 100"
     ):
         dataclasses.replace(DEV.monitoring, instance_count=count)
+
+
+def test_the_sharded_definition_passes_validate_as_a_user_runs_it(capsys, tmp_path):
+    path = tmp_path / "sharded-monitoring.json"
+    path.write_text(json.dumps(_sharded("dev", 3)))
+    code, out, err = run(capsys, "validate", str(path))
+    assert code == 0, out + err
