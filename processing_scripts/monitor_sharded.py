@@ -16,6 +16,7 @@ from S3, only the window's hour folders, so no ``ProcessingInput`` copies months
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from processing_scripts import contract, job
@@ -25,6 +26,8 @@ from processing_scripts.drift import engine, partial, sources
 from processing_scripts.drift.capture import TimeWindow
 from processing_scripts.drift.storage import Storage
 from processing_scripts.drift.tabular import ReadStats
+
+log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace, clients: AwsClients, storage: Storage, window: TimeWindow) -> None:
@@ -83,7 +86,7 @@ def profile_shard(
         )
     job.write_all_or_nothing({out: partial.partial_text(doc)})
     rows = doc["reading"]["rows"]
-    single.log.info("shard %d of %d: %d rows (%d files in the window)", index + 1, count, rows, shard.listed)
+    log.info("shard %d of %d: %d rows (%d files in the window)", index + 1, count, rows, shard.listed)
 
 
 def merge_shards(args: argparse.Namespace, clients: AwsClients, storage: Storage, window: TimeWindow) -> None:
