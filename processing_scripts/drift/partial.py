@@ -58,7 +58,7 @@ def shard_files(files: Sequence[StoredFile], index: int, count: int) -> list[Sto
 
 
 def listing_digest(files: Sequence[StoredFile]) -> str:
-    """What every shard listed: the merge refuses shards that saw different files."""
+    """What every shard listed: shards that saw different files cannot be merged (:class:`ListingMismatchError`)."""
     return hashlib.sha256("\n".join(f.uri for f in files).encode("utf-8")).hexdigest()
 
 
@@ -135,6 +135,15 @@ class Merged:
                 _absorb(target, feature)
 
 
+class ListingMismatchError(DriftInputError):
+    """The shards listed different files (capture arrived in between), so their contiguous runs may
+    overlap or leave a gap: the merge cannot add them up, and checks the window in one pass instead."""
+
+    def __init__(self, message: str, baseline: BaselineRef | None) -> None:
+        super().__init__(message)
+        self.baseline = baseline  # the one every shard used (checked before the listings)
+
+
 def read_partials(named: dict[str, bytes]) -> tuple[Merged, list[dict[str, Any]]]:
     """Parse and check the partial files (name -> bytes), ordered by shard; refuse a missing,
     repeated or foreign shard with one line naming it."""
@@ -162,10 +171,15 @@ def read_partials(named: dict[str, bytes]) -> tuple[Merged, list[dict[str, Any]]
                 raise DriftInputError(
                     f"shard {doc['shard']['index']} checked {key} {doc[key]} but shard 0 {first[key]}"
                 )
-        if (doc["shard"]["count"], doc["shard"]["digest"]) != (count, first["shard"]["digest"]):
+        if doc["shard"]["count"] != count:
             raise DriftInputError(
+                f"shard {doc['shard']['index']} is one of {doc['shard']['count']}, shard 0 of {count}"
+            )
+        if doc["shard"]["digest"] != first["shard"]["digest"]:
+            raise ListingMismatchError(
                 f"shard {doc['shard']['index']} listed {doc['shard']['listed']} capture files and shard 0 "
-                f"{first['shard']['listed']} (files arrived while they listed the window): run the check again"
+                f"{first['shard']['listed']} (files arrived while they listed the window)",
+                None if first["baseline"] is None else BaselineRef(**first["baseline"]),
             )
     stats = ReadStats()
     for doc in docs:

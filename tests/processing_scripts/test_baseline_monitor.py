@@ -502,3 +502,33 @@ def test_before_any_endpoint_is_deployed_the_sharded_check_has_nothing_to_check(
         ]
         == []
     )
+
+
+def test_capture_landing_while_the_shards_list_makes_the_merge_check_in_one_pass(
+    aws, abalone_splits, tmp_path
+):
+    """Shard 2 lists after a file arrived: the shards' runs of keys may overlap, so the merge checks
+    the window itself and writes what the single job writes after the arrival."""
+    rows = split_rows(abalone_splits, 400, shift=0.15)
+    for number in range(3):
+        put_capture(
+            aws, rows[number * 100 : (number + 1) * 100], END - timedelta(minutes=20), f"p{number}.jsonl"
+        )
+    baseline = ("--baseline-uri", f"s3://{SETTINGS.bucket_name('artifacts')}/baseline", "--no-report")
+    hosts = ["algo-1", "algo-2"]
+    merge_input = sandbox_path(tmp_path / "merge", contract.Monitor.PARTIALS_INPUT)
+    merge_input.mkdir(parents=True)
+    for host in hosts:
+        if host == "algo-2":
+            put_capture(aws, rows[300:], END - timedelta(minutes=5), "p3.jsonl")
+        _as_instance(tmp_path / host, host, hosts)
+        assert run_monitor(tmp_path / host, *baseline, "--mode", "profile") == 0
+        for written in sandbox_path(tmp_path / host, contract.Monitor.PARTIALS).iterdir():
+            merge_input.joinpath(written.name).write_bytes(written.read_bytes())
+    assert run_monitor(tmp_path / "merge", *baseline, "--mode", "merge") == 0
+    assert run_monitor(tmp_path / "single", *baseline) == 0
+    single = sandbox_path(tmp_path / "single", contract.Monitor.REPORT)
+    merged = sandbox_path(tmp_path / "merge", contract.Monitor.REPORT)
+    for path in single.iterdir():
+        assert merged.joinpath(path.name).read_bytes() == path.read_bytes(), path.name
+    assert _summary(tmp_path / "merge")["reading"]["rows"] == len(rows)

@@ -192,10 +192,10 @@ def test_partials_that_do_not_make_one_check_are_refused_in_one_line(files, expe
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
-def test_shards_that_listed_different_files_are_refused():
+def test_shards_that_listed_different_files_cannot_be_added_up():
     doc = json.loads(_partial(1, 2))
     doc["shard"] = dataclasses.asdict(partial.Shard(1, 2, "algo-2", 5, "other"))
-    with pytest.raises(DriftInputError, match="shard 1 listed 5 capture files and shard 0 4"):
+    with pytest.raises(partial.ListingMismatchError, match="shard 1 listed 5 capture files and shard 0 4"):
         partial.read_partials({"a.json": _partial(0, 2), "b.json": json.dumps(doc).encode()})
 
 
