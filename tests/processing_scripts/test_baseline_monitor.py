@@ -445,8 +445,17 @@ def test_three_shards_merged_write_the_files_and_metrics_of_one_instance(aws, ab
         put_capture(
             aws, rows[number * 100 : (number + 1) * 100], END - timedelta(minutes=20), f"p{number}.jsonl"
         )
+    # Lines no shard can use: counted by reason, with the first examples, exactly as one pass counts them.
+    key = (
+        f"datacapture/{SETTINGS.endpoint_name}/AllTraffic/{hour_folder(END - timedelta(minutes=20))}/p2.jsonl"
+    )
+    bad = aws.get_object(Bucket=SETTINGS.bucket_name("capture"), Key=key)["Body"].read() + b"{not json\n[1]\n"
+    aws.put_object(Bucket=SETTINGS.bucket_name("capture"), Key=key, Body=bad)
+    put_capture(aws, [["1", "2"]], END - timedelta(minutes=20), "p4b.jsonl")  # too few values
     baseline = ("--baseline-uri", f"s3://{SETTINGS.bucket_name('artifacts')}/baseline", "--no-report")
     assert run_monitor(tmp_path / "single", *baseline) == 0
+    reading = _summary(tmp_path / "single")["reading"]
+    assert (reading["malformed_lines"], reading["rows_with_wrong_value_count"]) == (2, 1)
     hosts = ["algo-1", "algo-2", "algo-3"]
     merge_input = sandbox_path(tmp_path / "merge", contract.Monitor.PARTIALS_INPUT)
     merge_input.mkdir(parents=True)
