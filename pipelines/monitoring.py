@@ -12,6 +12,7 @@ from __future__ import annotations
 import pipelines.sdk_session  # noqa: F401  (prepares the environment the SDK reads at import)
 
 # isort: split
+from sagemaker.core.processing import Processor
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.parameters import Parameter
@@ -21,7 +22,9 @@ from sagemaker.mlops.workflow.steps import ProcessingStep
 from pipelines import parameters as p
 from pipelines.job_steps import (
     container_arguments,
+    execution_output_uri,
     job_retry_policies,
+    s3_input,
     s3_output,
     script_processor,
     sdk_parameters,
@@ -31,7 +34,9 @@ from pipelines.settings import Settings
 from processing_scripts import contract
 
 MONITOR = "MonitorDataQuality"
+PROFILE = "ProfileCaptureShards"  # only with monitoring.instance_count > 1
 REPORT_OUTPUT = "report"
+PARTIALS_OUTPUT = "partials"
 
 
 def build_monitoring_pipeline(settings: Settings, session: OfflinePipelineSession) -> Pipeline:
@@ -39,60 +44,61 @@ def build_monitoring_pipeline(settings: Settings, session: OfflinePipelineSessio
 
     Not cached: identical arguments cover different traffic on every run (the window ends at the
     execution's start time), so a cache hit would silently skip a check.
+
+    With ``monitoring.instance_count`` above 1 the check is sharded and takes two steps: the
+    instances of one processing job cannot talk to each other, so a profile job on that many
+    instances writes one partial profile per instance, and a one-instance merge job (still named
+    ``MonitorDataQuality``, with the same outputs) turns them into the check's files and metrics.
+    With 1 it is the single job, unchanged.
     """
     params = sdk_parameters(p.monitoring_parameters(settings))
     endpoint = params[p.ENDPOINT_NAME]
-    mon = settings.monitoring
-    processor = script_processor(
-        settings,
-        session,
-        "monitor",
-        params[p.MONITORING_INSTANCE_TYPE],
-        # The job calls S3 and CloudWatch itself; name the region rather than rely on the platform.
-        environment={"AWS_DEFAULT_REGION": settings.region},
+    arguments = _monitor_arguments(settings, params)
+    report = s3_output(
+        REPORT_OUTPUT,
+        contract.Monitor.REPORT,
+        Join(on="/", values=[settings.reports_uri, endpoint, ExecutionVariables.PIPELINE_EXECUTION_ID]),
     )
-    step_args = processor.run(
-        outputs=[
-            s3_output(
-                REPORT_OUTPUT,
-                contract.Monitor.REPORT,
-                Join(
-                    on="/",
-                    values=[settings.reports_uri, endpoint, ExecutionVariables.PIPELINE_EXECUTION_ID],
-                ),
-            )
-        ],
-        arguments=container_arguments(
-            [
-                ("--capture-uri", Join(on="/", values=[settings.capture_uri, endpoint])),
-                ("--endpoint-name", endpoint),
-                ("--window-hours", _text(params[p.WINDOW_HOURS])),
-                ("--window-end", ExecutionVariables.START_DATETIME),
-                ("--baseline-uri", params[p.BASELINE_URI]),
-                ("--ground-truth-uri", params[p.GROUND_TRUTH_URI]),
-                ("--metric-namespace", mon.metric_namespace),
-                ("--endpoint-dimension", mon.endpoint_dimension),
-                ("--schedule-dimension", mon.schedule_dimension),
-                ("--schedule-name", settings.monitoring_schedule_name),
-                ("--feature-metric-prefix", mon.feature_drift_metric_prefix),
-                ("--share-metric", mon.drifted_share_metric),
-                ("--violations-metric", mon.violations_metric),
-                ("--share-threshold", str(settings.alarms.drift_share_threshold)),
-                ("--execution-id", ExecutionVariables.PIPELINE_EXECUTION_ID),
-                *_model_quality_arguments(settings),
-            ]
-        ),
+    steps: list[ProcessingStep] = []
+    inputs = None
+    if settings.monitoring.instance_count > 1:
+        shards = _processor(settings, session, params, settings.monitoring.instance_count).run(
+            outputs=[
+                s3_output(
+                    PARTIALS_OUTPUT,
+                    contract.Monitor.PARTIALS,
+                    execution_output_uri(
+                        settings, settings.monitoring_pipeline_name, PROFILE, PARTIALS_OUTPUT
+                    ),
+                )
+            ],
+            arguments=container_arguments([*arguments, ("--mode", contract.Monitor.PROFILE_MODE)]),
+        )
+        profile = ProcessingStep(
+            name=PROFILE,
+            description="Profile each instance's share of the capture window into a partial profile.",
+            step_args=shards,
+            retry_policies=job_retry_policies(),
+        )
+        steps.append(profile)
+        partials = profile.properties.ProcessingOutputConfig.Outputs[PARTIALS_OUTPUT].S3Output.S3Uri
+        inputs = [s3_input(PARTIALS_OUTPUT, partials, contract.Monitor.PARTIALS_INPUT)]
+        arguments = [*arguments, ("--mode", contract.Monitor.MERGE_MODE)]
+    step_args = _processor(settings, session, params, 1).run(
+        inputs=inputs, outputs=[report], arguments=container_arguments(arguments)
     )
-    monitor = ProcessingStep(
-        name=MONITOR,
-        description="Compare the capture window with the baseline; publish drift metrics and a report.",
-        step_args=step_args,
-        retry_policies=job_retry_policies(),
+    steps.append(
+        ProcessingStep(
+            name=MONITOR,
+            description="Compare the capture window with the baseline; publish drift metrics and a report.",
+            step_args=step_args,
+            retry_policies=job_retry_policies(),
+        )
     )
     return Pipeline(
         name=settings.monitoring_pipeline_name,
         parameters=list(params.values()),
-        steps=[monitor],
+        steps=steps,
         sagemaker_session=session,
         # No SageMaker Experiments: lineage is the model package's metadata (GitCommit,
         # TriggeredBy, metrics) and the execution itself; the SDK's default would make every run
@@ -100,6 +106,44 @@ def build_monitoring_pipeline(settings: Settings, session: OfflinePipelineSessio
         # on the pipeline role for records nobody reads.
         pipeline_experiment_config=None,
     )
+
+
+def _processor(
+    settings: Settings, session: OfflinePipelineSession, params: dict[str, Parameter], instances: int
+) -> Processor:
+    return script_processor(
+        settings,
+        session,
+        "monitor",
+        params[p.MONITORING_INSTANCE_TYPE],
+        instance_count=instances,
+        # The job calls S3 and CloudWatch itself; name the region rather than rely on the platform.
+        environment={"AWS_DEFAULT_REGION": settings.region},
+    )
+
+
+def _monitor_arguments(settings: Settings, params: dict[str, Parameter]) -> list[tuple[str, object]]:
+    """``processing_scripts.monitor``'s interface, every value from the settings or a parameter."""
+    endpoint = params[p.ENDPOINT_NAME]
+    mon = settings.monitoring
+    return [
+        ("--capture-uri", Join(on="/", values=[settings.capture_uri, endpoint])),
+        ("--endpoint-name", endpoint),
+        ("--window-hours", _text(params[p.WINDOW_HOURS])),
+        ("--window-end", ExecutionVariables.START_DATETIME),
+        ("--baseline-uri", params[p.BASELINE_URI]),
+        ("--ground-truth-uri", params[p.GROUND_TRUTH_URI]),
+        ("--metric-namespace", mon.metric_namespace),
+        ("--endpoint-dimension", mon.endpoint_dimension),
+        ("--schedule-dimension", mon.schedule_dimension),
+        ("--schedule-name", settings.monitoring_schedule_name),
+        ("--feature-metric-prefix", mon.feature_drift_metric_prefix),
+        ("--share-metric", mon.drifted_share_metric),
+        ("--violations-metric", mon.violations_metric),
+        ("--share-threshold", str(settings.alarms.drift_share_threshold)),
+        ("--execution-id", ExecutionVariables.PIPELINE_EXECUTION_ID),
+        *_model_quality_arguments(settings),
+    ]
 
 
 def _model_quality_arguments(settings: Settings) -> list[tuple[str, str]]:

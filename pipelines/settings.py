@@ -131,6 +131,9 @@ def _default_example() -> examples.Example:
     return examples.load(examples.DEFAULT_EXAMPLE)
 
 
+MAX_PROCESSING_INSTANCES = 100  # ProcessingClusterConfig.InstanceCount's maximum
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """How the model is trained and tuned. Hyperparameter names are the built-in XGBoost's (they and
@@ -338,6 +341,9 @@ class MonitoringSettings:
     monitoring job and the alarms share."""
 
     instance_type: str = "ml.m5.large"
+    # More than 1 shards the check: a profile job on this many instances, then a one-instance merge
+    # job (docs/monitoring.md "Monitoring at scale"); 1 keeps the single job.
+    instance_count: int = 1
     window_hours: int = 1
     schedule_expression: str = "rate(1 hour)"
     # Thresholds and methods, as the baseline step writes them into constraints.json: the engine's
@@ -352,6 +358,15 @@ class MonitoringSettings:
     model_monitor_schedule_enabled: bool = False  # opt-in: only for accounts that still have it
     # Model Monitor accepts cron only (hourly or daily forms); this is hourly, like the engine's window.
     model_monitor_schedule_expression: str = "cron(0 * ? * * *)"
+
+    def __post_init__(self) -> None:
+        # ProcessingClusterConfig.InstanceCount: "Minimum value of 1. Maximum value of 100."
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingClusterConfig.html)
+        if not 1 <= self.instance_count <= MAX_PROCESSING_INSTANCES:
+            raise SettingsError(
+                f"monitoring.instance_count {self.instance_count} must be 1 to {MAX_PROCESSING_INSTANCES} "
+                "(SageMaker Processing's limit)"
+            )
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,11 @@ class Monitor:
     CAPTURE = _processing("input", "capture")
     BASELINE = _processing("input", "baseline")
     REPORT = _processing("output", "report")
+    # A sharded check: each instance's partial profile out of the profile job, into the merge job.
+    PARTIALS = _processing("output", "partials")
+    PARTIALS_INPUT = _processing("input", "partials")
+    # ``--mode``: the whole check, one shard's partial profile, or the merge of the partials.
+    SINGLE_MODE, PROFILE_MODE, MERGE_MODE = "single", "profile", "merge"
 
 
 class Training:

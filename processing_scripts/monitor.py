@@ -16,6 +16,9 @@ could not be checked (a given baseline that is missing or malformed, a capture U
 S3 URI or names a bucket that does not exist, a window outside the calendar, data that does not
 match the baseline's features): the pipeline step fails visibly instead of reporting a verdict it
 does not have.
+
+With ``--mode profile`` and ``--mode merge`` the check runs sharded over several instances, as two
+jobs: see ``processing_scripts/monitor_sharded.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -35,8 +39,9 @@ from processing_scripts.deployed_model import EndpointNotDeployed, served_model
 from processing_scripts.drift import engine, metrics, sources
 from processing_scripts.drift.capture import TimeWindow, parse_time
 from processing_scripts.drift.errors import DriftInputError
+from processing_scripts.drift.partial import BaselineRef
 from processing_scripts.drift.report_context import ReportContext
-from processing_scripts.drift.storage import Storage
+from processing_scripts.drift.storage import Storage, join
 from processing_scripts.split_schema import PROBLEM_TYPES
 
 log = logging.getLogger(__name__)
@@ -70,6 +75,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--execution-id", default="", help="the pipeline execution, shown in the report")
     parser.add_argument("--no-report", action="store_true", help="skip report.html (no matplotlib)")
     model_quality.add_arguments(parser)
+    parser.add_argument(
+        "--mode",
+        choices=(contract.Monitor.SINGLE_MODE, contract.Monitor.PROFILE_MODE, contract.Monitor.MERGE_MODE),
+        default=contract.Monitor.SINGLE_MODE,
+        help="single: the whole check; profile: this instance's shard to a partial profile; "
+        "merge: the partial profiles to the check's files and metrics (see drift/partial.py)",
+    )
     return parser.parse_args(argv)
 
 
@@ -130,37 +142,81 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     clients = AwsClients(AwsTarget.from_env())
     storage = Storage(lambda: clients.s3)
-    out_dir = Path(contract.host_path(contract.Monitor.REPORT))
     window = _window(args)
     _check_capture_uri(args.capture_uri)
+    if args.mode != contract.Monitor.SINGLE_MODE:
+        from processing_scripts import monitor_sharded  # imports this module: only when sharded
+
+        return monitor_sharded.run(args, clients, storage, window)
     try:
-        package = None
-        if args.baseline_uri:
-            baseline = engine.load_baseline(storage, args.baseline_uri)
-            baseline_at = args.baseline_uri
-        else:
-            deployed = deployed_baseline_uris(clients.sagemaker, args.endpoint_name)
-            baseline = engine.load_baseline_files(storage, deployed.statistics, deployed.constraints)
-            baseline_at, package = deployed.statistics, deployed.model_package
-        source = sources.open_source(storage, args.capture_uri, window=window)
-        # Model quality is judged on an older window, once its labels had time to arrive (below).
-        result = engine.run_check(baseline, source, problem_type=args.problem_type)
+        with input_errors():
+            baseline, used = resolve_baseline(args, clients, storage)
+            source = sources.open_source(storage, args.capture_uri, window=window)
+            # Model quality is judged on an older window, once its labels had time to arrive (publish).
+            result = engine.run_check(baseline, source, problem_type=args.problem_type)
     except NothingToCheckYet as reason:
-        summary = {"version": 1, "verdict": engine.NOTHING_TO_CHECK, "message": f"nothing to check: {reason}"}
-        job.write_all_or_nothing({out_dir / contract.DRIFT_SUMMARY_FILE: json.dumps(summary, indent=2)})
-        log.info("%s (no metrics published)", summary["message"])
+        write_nothing_to_check(str(reason))
         return
+    publish(args, clients, storage, result=result, baseline=baseline, used=used, window=window)
+
+
+def resolve_baseline(
+    args: argparse.Namespace, clients: AwsClients, storage: Storage
+) -> tuple[engine.Baseline, BaselineRef]:
+    """The baseline to check against: the given folder's, or the deployed model package's."""
+    if args.baseline_uri:
+        used = BaselineRef(
+            join(args.baseline_uri, contract.STATISTICS_FILE),
+            join(args.baseline_uri, contract.CONSTRAINTS_FILE),
+            shown_as=args.baseline_uri,
+            model_package=None,
+        )
+    else:
+        deployed = deployed_baseline_uris(clients.sagemaker, args.endpoint_name)
+        used = BaselineRef(
+            deployed.statistics, deployed.constraints, deployed.statistics, deployed.model_package
+        )
+    return engine.load_baseline_files(storage, used.statistics, used.constraints), used
+
+
+@contextmanager
+def input_errors() -> Iterator[None]:
+    """Input the check cannot use becomes one line (exit 1), not a traceback."""
+    try:
+        yield
     except (DriftInputError, ValueError) as err:
         raise job.JobInputError(str(err)) from err
     except ClientError as err:  # a bucket that does not exist, or one this job may not read
         code = err.response.get("Error", {}).get("Code", "?")
         raise job.JobInputError(f"{err.operation_name} failed with {code}: {err}") from err
 
+
+def write_nothing_to_check(reason: str) -> None:
+    """The summary of a check that had nothing to check yet; no metrics are published."""
+    out_dir = Path(contract.host_path(contract.Monitor.REPORT))
+    summary = {"version": 1, "verdict": engine.NOTHING_TO_CHECK, "message": f"nothing to check: {reason}"}
+    job.write_all_or_nothing({out_dir / contract.DRIFT_SUMMARY_FILE: json.dumps(summary, indent=2)})
+    log.info("%s (no metrics published)", summary["message"])
+
+
+def publish(
+    args: argparse.Namespace,
+    clients: AwsClients,
+    storage: Storage,
+    *,
+    result: engine.CheckResult,
+    baseline: engine.Baseline,
+    used: BaselineRef,
+    window: TimeWindow,
+) -> None:
+    """Write the check's files and publish its metrics (one instance's check, or the merged shards'),
+    then judge model quality (one instance: every prediction meets its label in one place)."""
+    out_dir = Path(contract.host_path(contract.Monitor.REPORT))
     context = ReportContext(
         endpoint=args.endpoint_name,
         data=args.capture_uri,
-        baseline=baseline_at,
-        model_package=package,
+        baseline=used.shown_as,
+        model_package=used.model_package,
         execution=args.execution_id or None,
         share_threshold=args.share_threshold,
         # No wall-clock time: the window and the execution date the report, and the same inputs
@@ -176,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     calls = metrics.publish(clients.cloudwatch, args.metric_namespace, data)
     log.info("%s: %s (%d metrics in %d calls)", result.verdict, result.message, len(data), calls)
     model_quality.run(
-        args, baseline=baseline, storage=storage, clients=clients, package=package,
+        args, baseline=baseline, storage=storage, clients=clients, package=used.model_package,
         run_end=window.end, out_dir=out_dir,
     )  # fmt: skip
     if result.verdict not in (*engine.CHECKED, engine.NOTHING_TO_CHECK):

@@ -275,13 +275,28 @@ def run_check(
     problem_type: str = REGRESSION,
     progress: sources.Progress | None = None,
 ) -> CheckResult:
-    features = baseline.features
-    by_stats = baseline.statistics.by_name()
-    types = {n: pa.string() if c.inferred_type == STRING else pa.float64() for n, c in _constraints(baseline)}
     predictions = Labels() if ground_truth else None
+    profiles = profile_check(baseline, source, predictions, progress)
+    quality = None
+    if predictions is not None and ground_truth:
+        quality = _quality(source, ground_truth, predictions, problem_type)
+    return check_result(baseline, source, profiles, quality)
+
+
+def profile_check(
+    baseline: Baseline,
+    source: sources.Source,
+    predictions: Labels | None = None,
+    progress: sources.Progress | None = None,
+) -> dict[str, Profile]:
+    """The baseline's features profiled over ``source`` in one streaming pass (``source.stats``
+    and ``source.seen_columns`` say what reading found); the first half of :func:`run_check`, which
+    a sharded check runs on each shard (see ``drift/partial.py``)."""
+    features = baseline.features
+    types = {n: pa.string() if c.inferred_type == STRING else pa.float64() for n, c in _constraints(baseline)}
 
     def profile(column_types: dict[str, pa.DataType]) -> dict[str, Profile]:
-        profiles = _check_profiles(baseline)
+        profiles = check_profiles(baseline)
         if source.kind == "capture":
             batches = sources.capture_batches(source, features, column_types, predictions, progress)
         else:
@@ -293,22 +308,31 @@ def run_check(
         return profiles
 
     try:
-        profiles = profile(types)
+        return profile(types)
     except TypeConversionError:
         # Text in a numeric feature: read again with every column as text; profiles count mismatches.
         source.stats = type(source.stats)()
         source.seen_columns = set()
-        profiles = profile({name: pa.string() for name in features})
+        return profile({name: pa.string() for name in features})
 
+
+def check_result(
+    baseline: Baseline,
+    source: sources.Source,
+    profiles: dict[str, Profile],
+    quality: QualityResult | None = None,
+) -> CheckResult:
+    """The verdict, violations and statistics of profiled data; the second half of :func:`run_check`,
+    which a sharded check runs once on the merged profiles."""
+    features = baseline.features
     seen = {n for n, p in profiles.items() if p.rows}
     statistics = DatasetStatistics(
         item_count=source.stats.rows,
         features=[profiles[n].statistics() for n in features if n in seen],
     )
-    evaluation = checks.evaluate(baseline.constraints, by_stats, profiles, source, features)
-    quality = None
-    if predictions is not None and ground_truth:
-        quality = _quality(source, ground_truth, predictions, problem_type)
+    evaluation = checks.evaluate(
+        baseline.constraints, baseline.statistics.by_name(), profiles, source, features
+    )
     verdict, message = _verdict(source, evaluation, seen)
     return CheckResult(
         verdict=verdict,
@@ -335,7 +359,8 @@ def _constraints(baseline: Baseline) -> list[tuple[str, FeatureConstraints]]:
     return found
 
 
-def _check_profiles(baseline: Baseline) -> dict[str, Profile]:
+def check_profiles(baseline: Baseline) -> dict[str, Profile]:
+    """Empty profiles of the baseline's features, numeric ones holding the baseline's CDF."""
     stats = baseline.statistics.by_name()
     profiles: dict[str, Profile] = {}
     for name, constraint in _constraints(baseline):

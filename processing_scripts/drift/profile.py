@@ -87,6 +87,7 @@ class NumericProfile:
         self.min = math.inf
         self.max = -math.inf
         self.sketch = QuantileSketch()
+        self.batch_moments: list[tuple[int, float, float, float]] = []  # (n, mean, m2, sum) per batch
         self.baseline_cdf = baseline_cdf
         points = 0 if baseline_cdf is None else baseline_cdf.points.size
         self.at_or_below = np.zeros(points, dtype=np.int64)  # current values <= each baseline point
@@ -113,20 +114,28 @@ class NumericProfile:
         self.min = min(self.min, float(ordered[0]))
         self.max = max(self.max, float(ordered[-1]))
         batch_mean = float(ordered.mean())
-        batch_m2 = float(np.square(ordered - batch_mean).sum())
-        delta = batch_mean - self.mean
-        combined = self.count + n
-        # Chan et al.'s pairwise merge: numerically stable over many batches.
-        self.m2 += batch_m2 + delta * delta * self.count * n / combined
-        self.mean += delta * n / combined
-        self.count = combined
-        self.total += float(ordered.sum())
+        self.add_moments(n, batch_mean, float(np.square(ordered - batch_mean).sum()), float(ordered.sum()))
         self.negative += int(np.searchsorted(ordered, 0.0, side="left"))
         self.not_whole += int(np.count_nonzero(ordered != np.trunc(ordered)))
         self.sketch.update(ordered)
         if self.baseline_cdf is not None:
             self.at_or_below += np.searchsorted(ordered, self.baseline_cdf.points, side="right")
             self.below += np.searchsorted(ordered, self.baseline_cdf.points, side="left")
+
+    def add_moments(self, n: int, batch_mean: float, batch_m2: float, batch_sum: float) -> None:
+        """Fold one batch's count, mean, squared deviations and sum into the running moments.
+
+        Every batch's moments are also kept (``batch_moments``, a few numbers per batch): a sharded
+        check replays them in file order, so its floating-point operations, and so its mean, sum
+        and standard deviation, are exactly those of one pass (see ``drift/partial.py``)."""
+        delta = batch_mean - self.mean
+        combined = self.count + n
+        # Chan et al.'s pairwise merge: numerically stable over many batches.
+        self.m2 += batch_m2 + delta * delta * self.count * n / combined
+        self.mean += delta * n / combined
+        self.count = combined
+        self.total += batch_sum
+        self.batch_moments.append((n, batch_mean, batch_m2, batch_sum))
 
     @property
     def present(self) -> int:
@@ -179,7 +188,12 @@ class StringProfile:
         counted = pc.value_counts(column.filter(pc.is_valid(column)) if column.null_count else column)
         values = counted.field("values").to_pylist()
         counts = counted.field("counts").to_pylist()
-        self.counts.update(dict(zip(values, counts, strict=True)))
+        self.merge_counts(dict(zip(values, counts, strict=True)))
+
+    def merge_counts(self, counts: dict[str, int]) -> None:
+        """Add value counts (a batch's, or another shard's), then fold the rarest categories away
+        when more than :data:`CATEGORY_TRACKING_LIMIT` are tracked (memory bound)."""
+        self.counts.update(counts)
         if len(self.counts) > CATEGORY_TRACKING_LIMIT:
             kept = dict(self.counts.most_common(CATEGORY_TRACKING_LIMIT // 2))
             self.folded += sum(self.counts.values()) - sum(kept.values())

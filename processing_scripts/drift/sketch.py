@@ -65,6 +65,38 @@ class QuantileSketch:
         self._exact = False
         self._compress()
 
+    def merge(self, other: QuantileSketch) -> None:
+        """Add another sketch's items (another shard's), level by level.
+
+        Exact while both are exact and together hold at most ``exact_limit`` values: the values are
+        concatenated in order, so the result is the sketch one pass would build. Otherwise the levels
+        are concatenated and compacted again; KLL sketches are mergeable with the same rank-error
+        guarantee as one pass (Karnin, Lang & Liberty, "Optimal Quantile Approximation in Streams",
+        2016, section 3), but which items survive differs from one pass, so the files do too.
+        """
+        if self._exact and other._exact and self.levels[0].size + other.levels[0].size <= self.exact_limit:
+            self.levels[0] = np.concatenate([self.levels[0], other.levels[0]])
+            return
+        while len(self.levels) < len(other.levels):
+            self.levels.append(np.empty(0))
+        for level, items in enumerate(other.levels):
+            self.levels[level] = np.concatenate([self.levels[level], items])
+        self._exact = False
+        self._compress()
+
+    @property
+    def exact(self) -> bool:
+        """True while the sketch is the data itself (one level, weight 1)."""
+        return self._exact
+
+    @classmethod
+    def from_levels(cls, levels: list[list[float]], *, k: int, c: float, exact: bool) -> QuantileSketch:
+        """A sketch as :attr:`levels` and :attr:`exact` describe it (a shard's, read back to merge)."""
+        sketch = cls(k=k, c=c)
+        sketch.levels = [np.asarray(level, dtype=np.float64) for level in levels] or [np.empty(0)]
+        sketch._exact = exact
+        return sketch
+
     def _capacity(self, level: int) -> int:
         depth = len(self.levels) - level - 1
         return max(2, math.ceil(self.k * self.c**depth))

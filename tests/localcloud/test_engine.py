@@ -114,6 +114,14 @@ def test_sharded_input_gives_each_instance_its_own_keys(runner, pipeline, local_
     assert seen == {"algo-1": ["part-0.csv", "part-2.csv"], "algo-2": ["part-1.csv", "part-3.csv"]}
 
 
+def test_more_processing_instances_than_sagemaker_allows_fail_the_step(runner, pipeline):
+    pipeline.processing("TooMany", "pass", instances=101)
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.FAILED
+    assert "InstanceCount must be 1 to 100, got 101" in (record.failure_reason or "")
+
+
 def _echo_pipeline(pipeline):
     count = pipeline.parameter("Rounds", "Integer", 3)
     rate = pipeline.parameter("Rate", "Float", 0.5)

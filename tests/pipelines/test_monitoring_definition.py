@@ -1,10 +1,19 @@
-"""The monitoring pipeline: one uncached job calling the monitor script with exactly its interface."""
+"""The monitoring pipeline: one uncached job calling the monitor script with exactly its interface,
+or, with monitoring.instance_count > 1, a sharded profile job and a merge job."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
 from pipelines import parameters as p
 from pipelines import settings as settings_module
+from pipelines.monitoring import MONITOR, PARTIALS_OUTPUT, PROFILE
 from processing_scripts import contract
+from tests.pipelines.cli_runner import run
 from tests.pipelines.synthesized import definition
 
 DEV = settings_module.load("dev")
@@ -87,3 +96,58 @@ def test_the_report_lands_under_the_endpoint_and_execution():
             ],
         }
     }
+
+
+def _sharded(env: str, instances: int) -> dict[str, Any]:
+    from pipelines.synth import render_pipelines
+
+    settings = settings_module.load(env)
+    sharded = dataclasses.replace(
+        settings, monitoring=dataclasses.replace(settings.monitoring, instance_count=instances)
+    )
+    rendered = render_pipelines(sharded)
+    assert render_pipelines(sharded) == rendered  # synthesis is deterministic
+    return json.loads(rendered[settings.monitoring_pipeline_name])
+
+
+def test_more_than_one_instance_profiles_shards_then_merges_them_in_a_second_step():
+    profile, merge = _sharded("dev", 3)["Steps"]
+    assert (profile["Name"], merge["Name"]) == (PROFILE, MONITOR)
+    assert profile["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 3
+    assert merge["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 1
+    single_args = definition("dev", "monitoring")["Steps"][0]["Arguments"]["AppSpecification"][
+        "ContainerArguments"
+    ]
+    for step, mode in ((profile, contract.Monitor.PROFILE_MODE), (merge, contract.Monitor.MERGE_MODE)):
+        assert step["Arguments"]["AppSpecification"]["ContainerArguments"] == [*single_args, "--mode", mode]
+        assert "CacheConfig" not in step and step["RetryPolicies"]
+    [partials] = profile["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    assert (partials["OutputName"], partials["S3Output"]["LocalPath"]) == (
+        PARTIALS_OUTPUT,
+        contract.Monitor.PARTIALS,
+    )
+    [merged_in] = merge["Arguments"]["ProcessingInputs"]
+    assert merged_in["S3Input"]["LocalPath"] == contract.Monitor.PARTIALS_INPUT
+    assert merged_in["S3Input"]["S3Uri"] == _get(
+        f"Steps.{PROFILE}.ProcessingOutputConfig.Outputs['{PARTIALS_OUTPUT}'].S3Output.S3Uri"
+    )
+    [report] = merge["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    assert (
+        report
+        == definition("dev", "monitoring")["Steps"][0]["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]
+    )
+
+
+@pytest.mark.parametrize("count", [0, 101])
+def test_an_instance_count_outside_sagemakers_range_is_refused(count):
+    with pytest.raises(
+        settings_module.SettingsError, match=f"monitoring.instance_count {count} must be 1 to 100"
+    ):
+        dataclasses.replace(DEV.monitoring, instance_count=count)
+
+
+def test_the_sharded_definition_passes_validate_as_a_user_runs_it(capsys, tmp_path):
+    path = tmp_path / "sharded-monitoring.json"
+    path.write_text(json.dumps(_sharded("dev", 3)))
+    code, out, err = run(capsys, "validate", str(path))
+    assert code == 0, out + err

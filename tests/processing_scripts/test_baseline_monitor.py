@@ -429,3 +429,109 @@ def test_a_nan_in_a_baseline_sketch_is_a_named_error_never_a_drift_verdict(
     assert run_monitor(tmp_path, "--baseline-uri", f"s3://{bucket}/nan", "--no-report") == 1
     assert "holds NaN or Infinity" in exit_message(tmp_path)
     assert not (sandbox_path(tmp_path, contract.Monitor.REPORT) / contract.DRIFT_SUMMARY_FILE).exists()
+
+
+# -- sharded: --mode profile on each instance, then --mode merge ------------------------------------
+def _as_instance(opt_ml, host: str, hosts: list[str]) -> None:
+    """The cluster description SageMaker gives each instance of a multi-instance job."""
+    config = sandbox_path(opt_ml, contract.ProcessingJob.RESOURCE_CONFIG)
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({"current_host": host, "hosts": hosts}))
+
+
+def test_three_shards_merged_write_the_files_and_metrics_of_one_instance(aws, abalone_splits, tmp_path):
+    rows = split_rows(abalone_splits, 500, shift=0.15)
+    for number in range(5):
+        put_capture(
+            aws, rows[number * 100 : (number + 1) * 100], END - timedelta(minutes=20), f"p{number}.jsonl"
+        )
+    # Lines no shard can use: counted by reason, with the first examples, exactly as one pass counts them.
+    key = (
+        f"datacapture/{SETTINGS.endpoint_name}/AllTraffic/{hour_folder(END - timedelta(minutes=20))}/p2.jsonl"
+    )
+    bad = aws.get_object(Bucket=SETTINGS.bucket_name("capture"), Key=key)["Body"].read() + b"{not json\n[1]\n"
+    aws.put_object(Bucket=SETTINGS.bucket_name("capture"), Key=key, Body=bad)
+    put_capture(aws, [["1", "2"]], END - timedelta(minutes=20), "p4b.jsonl")  # too few values
+    baseline = ("--baseline-uri", f"s3://{SETTINGS.bucket_name('artifacts')}/baseline", "--no-report")
+    assert run_monitor(tmp_path / "single", *baseline) == 0
+    reading = _summary(tmp_path / "single")["reading"]
+    assert (reading["malformed_lines"], reading["rows_with_wrong_value_count"]) == (2, 1)
+    hosts = ["algo-1", "algo-2", "algo-3"]
+    merge_input = sandbox_path(tmp_path / "merge", contract.Monitor.PARTIALS_INPUT)
+    merge_input.mkdir(parents=True)
+    for host in hosts:
+        _as_instance(tmp_path / host, host, hosts)
+        assert run_monitor(tmp_path / host, *baseline, "--mode", "profile") == 0
+        [written] = sandbox_path(tmp_path / host, contract.Monitor.PARTIALS).iterdir()
+        merge_input.joinpath(written.name).write_bytes(written.read_bytes())
+    assert run_monitor(tmp_path / "merge", *baseline, "--mode", "merge") == 0
+
+    single = sandbox_path(tmp_path / "single", contract.Monitor.REPORT)
+    merged = sandbox_path(tmp_path / "merge", contract.Monitor.REPORT)
+    assert sorted(p.name for p in merged.iterdir()) == sorted(p.name for p in single.iterdir())
+    for path in single.iterdir():
+        assert merged.joinpath(path.name).read_bytes() == path.read_bytes(), path.name
+    assert json.loads((merged / contract.DRIFT_SUMMARY_FILE).read_text())["reading"]["rows"] == len(rows)
+    # Both runs published at the window's end: every metric has two equal values.
+    cloudwatch = boto3.client("cloudwatch", region_name=SETTINGS.region)
+    for metric in cloudwatch.list_metrics(Namespace=MON.metric_namespace)["Metrics"]:
+        [point] = cloudwatch.get_metric_statistics(
+            **metric, StartTime=END - timedelta(hours=1), EndTime=END + timedelta(hours=1), Period=7200,
+            Statistics=["SampleCount", "Minimum", "Maximum"],
+        )["Datapoints"]  # fmt: skip
+        assert (point["SampleCount"], point["Minimum"]) == (2, point["Maximum"]), metric["MetricName"]
+
+
+def test_a_merge_without_partial_profiles_fails_in_one_line(aws, tmp_path):
+    assert run_monitor(tmp_path, "--mode", "merge") == 1
+    assert exit_message(tmp_path) == "no partial profiles found: did the profile step write any?"
+
+
+def test_before_any_endpoint_is_deployed_the_sharded_check_has_nothing_to_check(aws, tmp_path):
+    hosts = ["algo-1", "algo-2"]
+    merge_input = sandbox_path(tmp_path / "merge", contract.Monitor.PARTIALS_INPUT)
+    merge_input.mkdir(parents=True)
+    for host in hosts:
+        _as_instance(tmp_path / host, host, hosts)
+        assert run_monitor(tmp_path / host, "--mode", "profile") == 0
+        for written in sandbox_path(tmp_path / host, contract.Monitor.PARTIALS).iterdir():
+            merge_input.joinpath(written.name).write_bytes(written.read_bytes())
+    assert run_monitor(tmp_path / "merge", "--mode", "merge") == 0
+    summary = _summary(tmp_path / "merge")
+    assert summary["verdict"] == "nothing_to_check" and "is not deployed yet" in summary["message"]
+    assert (
+        boto3.client("cloudwatch", region_name=SETTINGS.region).list_metrics(Namespace=MON.metric_namespace)[
+            "Metrics"
+        ]
+        == []
+    )
+
+
+def test_capture_landing_while_the_shards_list_makes_the_merge_check_in_one_pass(
+    aws, abalone_splits, tmp_path
+):
+    """Shard 2 lists after a file arrived: the shards' runs of keys may overlap, so the merge checks
+    the window itself and writes what the single job writes after the arrival."""
+    rows = split_rows(abalone_splits, 400, shift=0.15)
+    for number in range(3):
+        put_capture(
+            aws, rows[number * 100 : (number + 1) * 100], END - timedelta(minutes=20), f"p{number}.jsonl"
+        )
+    baseline = ("--baseline-uri", f"s3://{SETTINGS.bucket_name('artifacts')}/baseline", "--no-report")
+    hosts = ["algo-1", "algo-2"]
+    merge_input = sandbox_path(tmp_path / "merge", contract.Monitor.PARTIALS_INPUT)
+    merge_input.mkdir(parents=True)
+    for host in hosts:
+        if host == "algo-2":
+            put_capture(aws, rows[300:], END - timedelta(minutes=5), "p3.jsonl")
+        _as_instance(tmp_path / host, host, hosts)
+        assert run_monitor(tmp_path / host, *baseline, "--mode", "profile") == 0
+        for written in sandbox_path(tmp_path / host, contract.Monitor.PARTIALS).iterdir():
+            merge_input.joinpath(written.name).write_bytes(written.read_bytes())
+    assert run_monitor(tmp_path / "merge", *baseline, "--mode", "merge") == 0
+    assert run_monitor(tmp_path / "single", *baseline) == 0
+    single = sandbox_path(tmp_path / "single", contract.Monitor.REPORT)
+    merged = sandbox_path(tmp_path / "merge", contract.Monitor.REPORT)
+    for path in single.iterdir():
+        assert merged.joinpath(path.name).read_bytes() == path.read_bytes(), path.name
+    assert _summary(tmp_path / "merge")["reading"]["rows"] == len(rows)

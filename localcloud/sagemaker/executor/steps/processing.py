@@ -47,7 +47,7 @@ from localcloud.sagemaker.executor.steps.container import (
 )
 from localcloud.sagemaker.executor.steps.image_code import processing_blockers
 from pipelines.definition import Step
-from pipelines.settings import Settings
+from pipelines.settings import MAX_PROCESSING_INSTANCES, Settings
 from processing_scripts import contract
 
 # ProcessingS3Input.LocalPath "must begin with /opt/ml/processing/"
@@ -119,8 +119,12 @@ def run_processing(ctx: StepContext) -> StepResult:
     entrypoint = app["ContainerEntrypoint"]
     argv = local_command([*map(str, entrypoint), *map(str, app.get("ContainerArguments") or [])])
     count = int(required(args, "ProcessingResources", "ClusterConfig", "InstanceCount"))
-    if count < 1:
-        raise StepError(f"ProcessingResources.ClusterConfig.InstanceCount must be >= 1, got {count}")
+    # "Valid Range: Minimum value of 1. Maximum value of 100."
+    # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingClusterConfig.html)
+    if not 1 <= count <= MAX_PROCESSING_INSTANCES:
+        raise StepError(
+            f"ProcessingResources.ClusterConfig.InstanceCount must be 1 to {MAX_PROCESSING_INSTANCES}, got {count}"
+        )
     job_clients = ctx.start_job("sagemaker:CreateProcessingJob", {"ProcessingJobName": ctx.job_name, **args})
     hosts = [f"algo-{index + 1}" for index in range(count)]
     instances = {host: ctx.work_dir / host for host in hosts}
