@@ -37,6 +37,10 @@ def deploy_config(settings: Settings) -> DeployConfig:
         subnet_ids=settings.isolation.subnet_ids,
         security_group_ids=settings.isolation.security_group_ids,
         network_isolation=settings.isolation.network_isolation,
+        new_model_as=serving.new_model_as,
+        challenger_weight=serving.challenger_weight,
+        challenger_variant_name=serving.challenger_variant_name,
+        shadow_variant_name=serving.shadow_variant_name,
     )
 
 

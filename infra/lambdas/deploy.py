@@ -12,7 +12,10 @@ derived from the package (version and ARN) and the serving settings, so a duplic
 already on its config and answers ``unchanged``. Packages that are not Approved are ``skipped``; the
 package's current status is read from the registry, never trusted from a possibly stale event.
 Updates use SageMaker's blue/green deployment (all at once, or a canary with 2+ instances) and roll
-back automatically when an endpoint health alarm fires. Two callers may deploy the same package at
+back automatically when an endpoint health alarm fires. With ``NEW_MODEL_AS`` ``challenger`` or
+``shadow`` (settings.serving.new_model_as) a new package joins the champion instead of replacing it:
+as a weighted challenger variant (an A/B test) or as a shadow variant that gets a copy of every
+request and answers none; ``pipelines variants promote|rollback`` ends the test. Two callers may deploy the same package at
 once (the approval event and the pipeline's Deploy step): a Create that finds its resource already
 created by the other is success, not an error.
 
@@ -45,6 +48,8 @@ MAX_NAME_LENGTH = 63  # SageMaker model, endpoint-config and endpoint names
 # DriftCheckBaselines.ModelDataQuality part -> file name under the current-baseline URI (Model
 # Monitor's names; the job definition and the IAM grant name exactly these objects).
 CURRENT_BASELINE_FILES = {"Statistics": "statistics.json", "Constraints": "constraints.json"}
+# How a new model enters the endpoint (settings.serving.new_model_as).
+REPLACE, CHALLENGER, SHADOW = "replace", "challenger", "shadow"
 
 
 class DeployError(RuntimeError):
@@ -78,6 +83,11 @@ class DeployConfig:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     network_isolation: bool
+    # A/B and shadow tests (docs/variants.md)
+    new_model_as: str  # replace | challenger | shadow
+    challenger_weight: float
+    challenger_variant_name: str
+    shadow_variant_name: str
 
     def to_env(self) -> dict[str, str]:
         """Environment variables (upper-case field names; lists comma-separated, the tags a JSON
@@ -115,11 +125,12 @@ class DeployConfig:
                 if raw not in ("true", "false"):
                     raise DeployError(f"environment {name.upper()}={raw!r} is not true or false")
                 values[name] = raw == "true"
-            elif spec.type == "int":
+            elif spec.type in ("int", "float"):
+                number = int if spec.type == "int" else float
                 try:
-                    values[name] = int(raw)
+                    values[name] = number(raw)
                 except ValueError:
-                    raise DeployError(f"environment {name.upper()}={raw!r} is not an integer") from None
+                    raise DeployError(f"environment {name.upper()}={raw!r} is not a {spec.type}") from None
             else:
                 values[name] = raw
         return cls(**values)
@@ -176,8 +187,18 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
 
     model_name, config_name = resource_names(config, package)
     _ensure_model(sagemaker, config, model_name, package_arn)
-    _ensure_endpoint_config(sagemaker, config, config_name, model_name)
-    deployed = _deploy(sagemaker, client("application-autoscaling"), config, config_name)
+    current = current_variants(sagemaker, config)
+    if current is not None and current.serves(model_name, config):
+        config_name, blue_green = current.config_name, False  # a redelivery: nothing to change
+    else:
+        variants = endpoint_variants(config, model_name, current.champion if current else None)
+        if len(variants["ProductionVariants"]) > 1 or "ShadowProductionVariants" in variants:
+            config_name = variant_config_name(config, package, variants)
+        _ensure_endpoint_config(sagemaker, config, config_name, variants)
+        blue_green = current is not None and current.names == variant_names(variants)
+    deployed = _deploy(
+        sagemaker, client("application-autoscaling"), config, config_name, blue_green=blue_green
+    )
     baseline = publish_current_baseline(client("s3"), config, package)
     return {
         **result,
@@ -258,21 +279,110 @@ def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package
     )
 
 
-def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: str, model_name: str) -> None:
+@dataclass(frozen=True)
+class CurrentVariants:
+    """What the endpoint serves now, as far as a deploy cares: its config, each variant's model."""
+
+    config_name: str
+    models: dict[str, str]  # variant name -> model name (production and shadow variants)
+    champion: str | None  # the model of the champion variant (settings.serving.variant_name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.models))
+
+    def serves(self, model_name: str, config: DeployConfig) -> bool:
+        """The model is already the challenger or shadow this deploy would make it (a redelivered
+        event). As the champion it goes through the usual path, where a changed serving setting
+        makes a new config."""
+        return (
+            config.new_model_as != REPLACE
+            and model_name in self.models.values()
+            and model_name != self.champion
+        )
+
+
+def current_variants(sagemaker: Any, config: DeployConfig) -> CurrentVariants | None:
+    """The endpoint's current variants; None when there is no endpoint yet (or its config is gone)."""
+    endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
+    if endpoint is None or not endpoint.get("EndpointConfigName"):
+        return None
+    name = endpoint["EndpointConfigName"]
+    try:
+        described = sagemaker.describe_endpoint_config(EndpointConfigName=name)
+    except sagemaker.exceptions.ClientError as err:
+        if _is_not_found(err):  # deleted while in use (SageMaker allows it): its variants are unknown
+            return None
+        raise
+    models = {
+        v["VariantName"]: v["ModelName"]
+        for v in [*described.get("ProductionVariants", []), *described.get("ShadowProductionVariants", [])]
+    }
+    return CurrentVariants(name, models, models.get(config.variant_name))
+
+
+def endpoint_variants(
+    config: DeployConfig, model_name: str, champion: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    """The variants of the endpoint config that serves ``model_name``: alone (it replaces the champion,
+    or there is none yet), next to the champion as a weighted challenger, or behind it as its shadow.
+
+    CreateEndpointConfig: with ShadowProductionVariants "you can only specify one variant for
+    ProductionVariants and one variant for ShadowProductionVariants"
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html).
+    """
+    if champion is None or champion == model_name or config.new_model_as == REPLACE:
+        return {"ProductionVariants": [production_variant(config, config.variant_name, model_name, 1.0)]}
+    if config.new_model_as == CHALLENGER:
+        weight = config.challenger_weight
+        return {
+            "ProductionVariants": [
+                production_variant(config, config.variant_name, champion, round(1 - weight, 6)),
+                production_variant(config, config.challenger_variant_name, model_name, weight),
+            ]
+        }
+    if config.new_model_as == SHADOW:
+        return {
+            "ProductionVariants": [production_variant(config, config.variant_name, champion, 1.0)],
+            "ShadowProductionVariants": [
+                production_variant(config, config.shadow_variant_name, model_name, 1.0)
+            ],
+        }
+    raise DeployError(
+        f"environment NEW_MODEL_AS={config.new_model_as!r} is not one of {REPLACE}, {CHALLENGER}, {SHADOW}"
+    )
+
+
+def production_variant(config: DeployConfig, name: str, model_name: str, weight: float) -> dict[str, Any]:
+    return {
+        "VariantName": name,
+        "ModelName": model_name,
+        "InstanceType": config.instance_type,
+        "InitialInstanceCount": config.initial_instance_count,
+        "InitialVariantWeight": weight,
+    }
+
+
+def variant_names(variants: Mapping[str, list[dict[str, Any]]]) -> tuple[str, ...]:
+    return tuple(sorted(v["VariantName"] for group in variants.values() for v in group))
+
+
+def variant_config_name(config: DeployConfig, package: Mapping[str, Any], variants: Mapping[str, Any]) -> str:
+    """A challenger's or shadow's endpoint-config name: the package's, plus the variants it runs next to."""
+    base = f"{config.endpoint_name}-v{package['ModelPackageVersion']}-{config.new_model_as}"
+    _, single = resource_names(config, package)
+    return _bounded(base, _digest(single + json.dumps(variants, sort_keys=True)))
+
+
+def _ensure_endpoint_config(
+    sagemaker: Any, config: DeployConfig, config_name: str, variants: Mapping[str, list[dict[str, Any]]]
+) -> None:
     if _exists(sagemaker, "describe_endpoint_config", EndpointConfigName=config_name):
         return
     _create(
         sagemaker.create_endpoint_config,
         EndpointConfigName=config_name,
-        ProductionVariants=[
-            {
-                "VariantName": config.variant_name,
-                "ModelName": model_name,
-                "InstanceType": config.instance_type,
-                "InitialInstanceCount": config.initial_instance_count,
-                "InitialVariantWeight": 1.0,
-            }
-        ],
+        **variants,
         DataCaptureConfig={
             "EnableCapture": True,
             "InitialSamplingPercentage": config.capture_sampling_percentage,
@@ -286,8 +396,17 @@ def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: s
     )
 
 
-def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name: str) -> str:
-    """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged."""
+def _deploy(
+    sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name: str, *, blue_green: bool
+) -> str:
+    """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged.
+
+    Blue/green (canary, bake, alarm rollback) only when the new config has the same variants as the
+    old: "When doing a blue/green or rolling deployment, your new endpoint configuration must have
+    the same variant name as the old endpoint configuration"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html). Adding
+    or removing a challenger or shadow is a plain update.
+    """
     endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
     if endpoint is None:
         if _create(
@@ -312,7 +431,7 @@ def _deploy(sagemaker: Any, autoscaling: Any, config: DeployConfig, config_name:
     sagemaker.update_endpoint(
         EndpointName=config.endpoint_name,
         EndpointConfigName=config_name,
-        DeploymentConfig=deployment_config(config),
+        **({"DeploymentConfig": deployment_config(config)} if blue_green else {}),
     )
     return "updated"
 
