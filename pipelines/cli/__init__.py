@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "pipelines.cli.callback_commands",
     "pipelines.cli.iam_commands",
     "pipelines.cli.data_commands",
+    "pipelines.cli.variant_commands",
 )
 
 app = typer.Typer(

@@ -1,0 +1,108 @@
+"""``variants report|promote|rollback``: an A/B or shadow test of a new model, from the terminal.
+
+With ``serving.new_model_as = challenger`` (or ``shadow``) an approved model joins the champion
+instead of replacing it (docs/variants.md). ``report`` compares the variants on their own CloudWatch
+metrics; ``promote`` makes the challenger (or shadow) the champion; ``rollback`` sends all traffic
+back to the champion. The work is :mod:`infra.variants`, shared with the local demo.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import typer
+from rich.table import Table
+
+from infra import variants as ab
+from pipelines.cli.context import CliContext, CliError, console
+
+VariantOpt = typer.Option(
+    None, "--variant", help="The variant to promote (default: the only challenger or shadow)."
+)
+
+
+def report(
+    ctx: typer.Context,
+    hours: float = typer.Option(24.0, "--hours", min=0.02, help="Metrics of the last this many hours."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (for scripts) instead of a table."),
+) -> None:
+    """Compare the endpoint's variants: weight, invocations, errors, latency p50/p99."""
+    obj: CliContext = ctx.obj
+    found = _variants(obj)
+    start, end = ab.window(datetime.now(UTC), hours)
+    metrics = ab.variant_metrics(obj.clients.cloudwatch, obj.settings, [v.name for v in found], start, end)
+    if as_json:
+        rows = [{**asdict(v), **asdict(metrics[v.name])} for v in found]
+        console.print_json(json.dumps({"endpoint": obj.settings.endpoint_name, "variants": rows}))
+        return
+    # No box: the table fits 80 columns, so no name is cut.
+    table = Table("variant", "role", "version", "weight", "requests", "errors", "p50 ms", "p99 ms", box=None)
+    for v in found:
+        m = metrics[v.name]
+        rate = f" ({m.errors / m.invocations:.1%})" if m.invocations else ""
+        table.add_row(
+            v.name,
+            "champion" if v.champion else "shadow" if v.shadow else "challenger",
+            str(v.version),
+            "copy of all" if v.shadow else f"{v.weight:g}",
+            f"{m.invocations:g}",
+            f"{m.errors:g}{rate}",
+            *(
+                f"{m.latency_ms[p]:.2f}" if m.latency_ms[p] is not None else "-"
+                for p in ab.LATENCY_PERCENTILES
+            ),
+        )
+    console.print(
+        f"{obj.settings.endpoint_name}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC", highlight=False
+    )
+    console.print(table)
+
+
+def promote(ctx: typer.Context, variant: str = VariantOpt) -> None:
+    """Make the challenger (or shadow) the champion: its model alone serves all traffic."""
+    obj: CliContext = ctx.obj
+    try:
+        result = ab.promote(obj.clients.client, obj.settings, variant)
+    except ab.VariantsError as err:
+        raise CliError(
+            str(err), "`pipelines variants report` shows the variants", CliError.NOT_FOUND
+        ) from None
+    console.print(
+        f"{obj.settings.endpoint_name}: {result['model_name']} is the champion "
+        f"({obj.settings.serving.variant_name}, {result['status']}, config {result['endpoint_config_name']})",
+        highlight=False,
+    )
+
+
+def rollback(ctx: typer.Context) -> None:
+    """Send all traffic back to the champion (a challenger's weight goes to 0; a shadow is removed)."""
+    obj: CliContext = ctx.obj
+    try:
+        done = ab.rollback(obj.clients.client, obj.settings)
+    except ab.VariantsError as err:
+        raise CliError(
+            str(err), "`pipelines variants report` shows the variants", CliError.NOT_FOUND
+        ) from None
+    console.print(f"{obj.settings.endpoint_name}: {done}", highlight=False)
+
+
+def _variants(obj: CliContext) -> list[ab.Variant]:
+    try:
+        return ab.variants(obj.clients.sagemaker, obj.settings)
+    except ab.VariantsError as err:
+        raise CliError(
+            str(err), "approve a model version, or run `pipelines demo` locally", CliError.NOT_FOUND
+        ) from None
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        help="A/B and shadow tests of a new model: compare the variants, promote or roll back.",
+        no_args_is_help=True,
+    )
+    group.command("report")(report)
+    group.command("promote")(promote)
+    group.command("rollback")(rollback)
+    app.add_typer(group, name="variants")
