@@ -12,12 +12,14 @@ derived from the package (version and ARN) and the serving settings, so a duplic
 already on its config and answers ``unchanged``. Packages that are not Approved are ``skipped``; the
 package's current status is read from the registry, never trusted from a possibly stale event.
 Updates use SageMaker's blue/green deployment (all at once, or a canary with 2+ instances) and roll
-back automatically when an endpoint health alarm fires. With ``NEW_MODEL_AS`` ``challenger`` or
-``shadow`` (settings.serving.new_model_as) a new package joins the champion instead of replacing it:
-as a weighted challenger variant (an A/B test) or as a shadow variant that gets a copy of every
-request and answers none; ``pipelines variants promote|rollback`` ends the test. Two callers may deploy the same package at
+back automatically when an endpoint health alarm fires. Two callers may deploy the same package at
 once (the approval event and the pipeline's Deploy step): a Create that finds its resource already
 created by the other is success, not an error.
+
+With ``NEW_MODEL_AS`` ``challenger`` or ``shadow`` (settings.serving.new_model_as) a new package
+joins the champion instead of replacing it: as a weighted challenger variant (an A/B test) or as a
+shadow variant that gets a copy of every request and answers none; ``pipelines variants
+promote|rollback`` ends the test (docs/variants.md).
 
 This module runs in the Lambda runtime (stdlib, boto3 and the project's ``processing_scripts.s3_uri``,
 which the code asset carries; see ``infra/functions.py``); :func:`handle` takes its clients and

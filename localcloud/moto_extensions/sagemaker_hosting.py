@@ -90,8 +90,8 @@ def _with_shadow_variants(create: Callable[[SageMakerResponse], ActionResult]) -
 
 
 def install() -> None:
-    """Add UpdateEndpoint and shadow variants to moto's SageMaker (idempotent; each a no-op once
-    moto implements it)."""
+    """Add UpdateEndpoint (a no-op once moto implements it) and shadow variants to moto's SageMaker
+    (idempotent)."""
     create = SageMakerResponse.create_endpoint_config
     if not getattr(create, "_localcloud", False):
         SageMakerResponse.create_endpoint_config = _with_shadow_variants(create)  # type: ignore[method-assign]

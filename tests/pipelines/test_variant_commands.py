@@ -107,3 +107,13 @@ def test_no_endpoint_is_one_line(aws: Aws, capsys: pytest.CaptureFixture[str]) -
     code, _, err = run(capsys, "variants", "report")
     message, _ = one_line_error(err)
     assert code == ExitCode.NOT_FOUND and f"endpoint {SETTINGS.endpoint_name} does not exist" in message
+
+
+def test_demo_refuses_an_unknown_mode_before_running_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "demo", "--new-model-as", "canary")
+    message, hint = one_line_error(err)
+    assert (
+        code == ExitCode.USAGE
+        and "new_model_as 'canary' is not one of replace, challenger, shadow" in message
+    )
+    assert "--new-model-as challenger" in hint
