@@ -6,6 +6,9 @@ this module is what an operator (``pipelines variants``) and the local demo do a
 * :func:`variants` reads the endpoint's variants (model, package version, current weight, shadow);
 * :func:`variant_metrics` reads each variant's ``AWS/SageMaker`` metrics (dimension ``VariantName``):
   invocations, errors, ModelLatency p50/p99, in one GetMetricData request;
+* :func:`variant_quality` scores each variant's captured predictions against ground truth (Model
+  Monitor's ground-truth JSON Lines, merged by inference id), with the drift engine that ``monitor
+  check --ground-truth`` runs, on the metric of the training pipeline's quality gate;
 * :func:`promote` makes a challenger's or shadow's model the champion by deploying its package alone
   with the deploy function's own code (the champion's variant name, so the endpoint alarms keep
   watching it, and the current drift baseline becomes the new champion's);
@@ -25,6 +28,11 @@ from typing import Any
 from infra.lambda_environment import environment_for
 from infra.lambdas import deploy
 from pipelines.settings import Settings
+from processing_scripts import dataset
+from processing_scripts.drift import engine, sources
+from processing_scripts.drift.capture import TimeWindow
+from processing_scripts.drift.ground_truth import QualityResult
+from processing_scripts.drift.storage import Storage
 
 NAMESPACE = "AWS/SageMaker"
 ERROR_METRICS = ("Invocation4XXErrors", "Invocation5XXErrors")
@@ -142,6 +150,44 @@ def variant_metrics(
         )
         for name in names
     }
+
+
+@dataclass(frozen=True)
+class VariantQuality:
+    metric: str  # the quality gate's metric path, e.g. regression_metrics.rmse.value
+    value: float | None  # None: no prediction matched a label
+    matched: int  # predictions with a label (by inference id and row)
+
+
+def variant_quality(
+    storage: Storage, settings: Settings, names: list[str], ground_truth_uri: str, window: TimeWindow
+) -> dict[str, VariantQuality]:
+    """Each variant's quality over the window: its capture (``<capture>/<endpoint>/<variant>/``)
+    against the ground truth, on ``settings.quality_gate.metric_path``. The baseline the check needs
+    for the feature names is the served one (``current_baseline_uri``)."""
+    truth = storage.list_files(ground_truth_uri)
+    if not truth:
+        raise VariantsError(f"--ground-truth {ground_truth_uri}: no files there")
+    baseline = engine.load_baseline(storage, settings.current_baseline_uri)
+    path = settings.quality_gate.metric_path
+    found = {}
+    for name in names:
+        capture = f"{settings.capture_uri}/{settings.endpoint_name}/{name}"
+        source = sources.open_source(storage, capture, window=window)
+        result = engine.run_check(baseline, source, ground_truth=truth, problem_type=dataset.PROBLEM_TYPE)
+        quality: QualityResult | None = result.quality
+        found[name] = VariantQuality(
+            metric=path,
+            value=_at_path(quality.quality.to_json(), path) if quality else None,
+            matched=quality.matched if quality else 0,
+        )
+    return found
+
+
+def _at_path(document: Any, path: str) -> float | None:
+    for part in path.split("."):
+        document = document.get(part) if isinstance(document, dict) else None
+    return float(document) if isinstance(document, int | float) else None
 
 
 def window(end: datetime, hours: float) -> tuple[datetime, datetime]:

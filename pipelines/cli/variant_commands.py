@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -18,6 +19,10 @@ from rich.table import Table
 from infra import variants as ab
 from pipelines.cli.context import CliContext, CliError, console
 
+GROUND_TRUTH_HINT = (
+    "Model Monitor's ground-truth JSON Lines (groundTruthData, eventMetadata.eventId = the request's "
+    "InferenceId), a file, a folder or an s3:// prefix"
+)
 VariantOpt = typer.Option(
     None, "--variant", help="The variant to promote (default: the only challenger or shadow)."
 )
@@ -27,20 +32,36 @@ def report(
     ctx: typer.Context,
     hours: float = typer.Option(24.0, "--hours", min=0.02, help="Metrics of the last this many hours."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (for scripts) instead of a table."),
+    ground_truth: str = typer.Option(
+        None,
+        "--ground-truth",
+        help="Ground-truth JSONL (file, folder or s3://): adds each variant's quality gate metric.",
+    ),
 ) -> None:
-    """Compare the endpoint's variants: weight, invocations, errors, latency p50/p99."""
+    """Compare the endpoint's variants: weight, invocations, errors, latency p50/p99 (and quality)."""
     obj: CliContext = ctx.obj
     found = _variants(obj)
+    names = [v.name for v in found]
     start, end = ab.window(datetime.now(UTC), hours)
-    metrics = ab.variant_metrics(obj.clients.cloudwatch, obj.settings, [v.name for v in found], start, end)
+    metrics = ab.variant_metrics(obj.clients.cloudwatch, obj.settings, names, start, end)
+    quality = _quality(obj, names, ground_truth, hours, end) if ground_truth else {}
     if as_json:
-        rows = [{**asdict(v), **asdict(metrics[v.name])} for v in found]
+        rows = [
+            {
+                **asdict(v),
+                **asdict(metrics[v.name]),
+                **({"quality": asdict(quality[v.name])} if quality else {}),
+            }
+            for v in found
+        ]
         console.print_json(json.dumps({"endpoint": obj.settings.endpoint_name, "variants": rows}))
         return
+    metric = obj.settings.quality_gate.metric_path.split(".")[-2]  # regression_metrics.rmse.value: rmse
+    columns = ["variant", "role", "version", "weight", "requests", "errors", "p50 ms", "p99 ms"]
     # No box: the table fits 80 columns, so no name is cut.
-    table = Table("variant", "role", "version", "weight", "requests", "errors", "p50 ms", "p99 ms", box=None)
+    table = Table(*columns, *([metric] if quality else []), box=None)
     for v in found:
-        m = metrics[v.name]
+        m, q = metrics[v.name], quality.get(v.name)
         rate = f" ({m.errors / m.invocations:.1%})" if m.invocations else ""
         table.add_row(
             v.name,
@@ -52,6 +73,11 @@ def report(
             *(
                 f"{m.latency_ms[p]:.2f}" if m.latency_ms[p] is not None else "-"
                 for p in ab.LATENCY_PERCENTILES
+            ),
+            *(
+                [f"{q.value:.3f} (n={q.matched})" if q.value is not None else f"- (n={q.matched})"]
+                if q
+                else []
             ),
         )
     console.print(
@@ -86,6 +112,27 @@ def rollback(ctx: typer.Context) -> None:
             str(err), "`pipelines variants report` shows the variants", CliError.NOT_FOUND
         ) from None
     console.print(f"{obj.settings.endpoint_name}: {done}", highlight=False)
+
+
+def _quality(
+    obj: CliContext, names: list[str], ground_truth: str, hours: float, end: datetime
+) -> dict[str, ab.VariantQuality]:
+    """Each variant's quality metric; the engine's input errors are one line naming the input."""
+    from processing_scripts.drift.capture import TimeWindow
+    from processing_scripts.drift.errors import DriftInputError
+    from processing_scripts.drift.storage import Storage, is_s3
+
+    storage = Storage(lambda: obj.clients.s3)
+    if not is_s3(ground_truth) and not Path(ground_truth).exists():
+        raise CliError(
+            f"--ground-truth {ground_truth}: no such file or folder", GROUND_TRUTH_HINT, CliError.NOT_FOUND
+        )
+    try:
+        return ab.variant_quality(storage, obj.settings, names, ground_truth, TimeWindow.ending(end, hours))
+    except ab.VariantsError as err:
+        raise CliError(str(err), GROUND_TRUTH_HINT, CliError.NOT_FOUND) from None
+    except DriftInputError as err:
+        raise CliError(str(err), GROUND_TRUTH_HINT, CliError.INVALID) from None
 
 
 def _variants(obj: CliContext) -> list[ab.Variant]:

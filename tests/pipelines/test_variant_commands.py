@@ -9,14 +9,19 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from moto import mock_aws
 
 from infra.lambda_environment import environment_for
 from localcloud.moto_extensions import cloudwatch_metrics, sagemaker_hosting, sagemaker_rules
-from localcloud.sagemaker.endpoint import InvocationMetrics
+from localcloud.sagemaker.endpoint import CaptureConfig, CaptureWriter, InvocationMetrics, capture_record
+from localcloud.stories.traffic import TrafficKind, generate, to_csv_lines
 from pipelines.cli.exit_codes import ExitCode
+from processing_scripts import s3_uri
+from processing_scripts.drift import engine, sources
+from processing_scripts.drift.storage import Storage
 from tests.infra.test_deploy_handler import SETTINGS, Aws, approval_event, step_event
 from tests.pipelines.cli_runner import one_line_error, run
 
@@ -69,6 +74,66 @@ def test_report_compares_the_variants_on_their_metrics(aws: Aws, capsys: pytest.
     assert champion["latency_ms"] == {"p50": 50.0, "p99": 99.0}  # nearest rank over the raw values
     code, out, _ = run(capsys, "variants", "report")
     assert code == 0 and "challenger" in out and "10.0%" in out, out
+
+
+def test_report_scores_each_variant_against_ground_truth(
+    aws: Aws, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Captured predictions (the endpoint's capture format, each variant under its own prefix) are
+    merged with ground truth by inference id: the champion is off by 1.0, the challenger by 0.5."""
+    ab_test(aws)
+    frame = generate(TrafficKind.NORMAL, 60, seed=6)
+    (tmp_path / "train.csv").write_text(frame.to_csv(index=False))
+    source = sources.open_source(Storage(), str(tmp_path / "train.csv"))
+    baseline = engine.build_baseline(source, SETTINGS.monitoring.drift).outputs()
+    bucket, prefix = s3_uri.split(SETTINGS.current_baseline_uri)
+    for purpose in ("capture", "artifacts"):
+        aws.clients.s3.create_bucket(Bucket=SETTINGS.bucket_name(purpose))
+    for name, body in baseline.items():
+        aws.clients.s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body.encode())
+    writer = CaptureWriter(aws.clients.s3, SETTINGS.endpoint_name)
+    capture = CaptureConfig(enabled=True, sampling_percentage=100, destination_uri=SETTINGS.capture_uri)
+    at, truth = datetime.now(UTC) - timedelta(minutes=5), []
+    for i, line in enumerate(to_csv_lines(frame)):
+        label = float(i % 7)
+        variant, error = (CHAMPION, 1.0) if i % 2 else ("Challenger", 0.5)
+        record = capture_record(
+            request_body=f"{line}\n".encode(),
+            request_type="text/csv",
+            response_body=f"{label + error}\n".encode(),
+            response_type="text/csv",
+            inference_time=at,
+            inference_id=f"req-{i}",
+            csv_types=("text/csv",),
+        )
+        writer.write(capture, variant, record, at)
+        truth.append(
+            {
+                "groundTruthData": {"data": str(label), "encoding": "CSV"},
+                "eventMetadata": {"eventId": f"req-{i}"},
+                "eventVersion": "0",
+            }
+        )
+    writer.flush()
+    (tmp_path / "truth.jsonl").write_text("".join(json.dumps(t) + "\n" for t in truth))
+    code, out, err = run(
+        capsys, "variants", "report", "--json", "--ground-truth", str(tmp_path / "truth.jsonl")
+    )
+    assert code == 0, err
+    rows = {row["name"]: row["quality"] for row in json.loads(out)["variants"]}
+    assert rows[CHAMPION] == {
+        "metric": "regression_metrics.rmse.value",
+        "value": pytest.approx(1.0),
+        "matched": 30,
+    }
+    assert rows["Challenger"] == {
+        "metric": "regression_metrics.rmse.value",
+        "value": pytest.approx(0.5),
+        "matched": 30,
+    }
+    code, _, err = run(capsys, "variants", "report", "--ground-truth", str(tmp_path / "missing"))
+    message, _ = one_line_error(err)
+    assert code == ExitCode.NOT_FOUND and "--ground-truth" in message and "no such file" in message
 
 
 def test_rollback_then_promote(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
