@@ -23,16 +23,15 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.lambda_environment import environment_for
 from infra.lambdas import deploy
 from pipelines.settings import Settings
-from processing_scripts import dataset
-from processing_scripts.drift import engine, sources
-from processing_scripts.drift.capture import TimeWindow
-from processing_scripts.drift.ground_truth import QualityResult
-from processing_scripts.drift.storage import Storage
+
+if TYPE_CHECKING:
+    from processing_scripts.drift.capture import TimeWindow
+    from processing_scripts.drift.storage import Storage
 
 NAMESPACE = "AWS/SageMaker"
 ERROR_METRICS = ("Invocation4XXErrors", "Invocation5XXErrors")
@@ -72,7 +71,6 @@ def variants(sagemaker: Any, settings: Settings) -> list[Variant]:
             ) from None
         raise
     config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-    weights = {v["VariantName"]: v.get("CurrentWeight") for v in endpoint.get("ProductionVariants") or []}
     found = []
     for shadow, group in (
         (False, config["ProductionVariants"]),
@@ -86,21 +84,27 @@ def variants(sagemaker: Any, settings: Settings) -> list[Variant]:
                 if arn
                 else None
             )
-            weight = weights.get(variant["VariantName"])
             found.append(
                 Variant(
                     name=variant["VariantName"],
                     model_name=variant["ModelName"],
                     model_package_arn=arn,
                     version=version,
-                    weight=0.0
-                    if shadow
-                    else float(variant.get("InitialVariantWeight", 1.0) if weight is None else weight),
+                    weight=0.0 if shadow else current_weight(endpoint, variant),
                     shadow=shadow,
                     champion=not shadow and variant["VariantName"] == settings.serving.variant_name,
                 )
             )
     return found
+
+
+def current_weight(endpoint: Mapping[str, Any], variant: Mapping[str, Any]) -> float:
+    """A production variant's weight now: DescribeEndpoint's CurrentWeight (which
+    UpdateEndpointWeightsAndCapacities moves), else its config's InitialVariantWeight."""
+    for current in endpoint.get("ProductionVariants") or []:
+        if current["VariantName"] == variant["VariantName"] and current.get("CurrentWeight") is not None:
+            return float(current["CurrentWeight"])
+    return float(variant.get("InitialVariantWeight", 1.0))
 
 
 def variant_metrics(
@@ -165,6 +169,9 @@ def variant_quality(
     """Each variant's quality over the window: its capture (``<capture>/<endpoint>/<variant>/``)
     against the ground truth, on ``settings.quality_gate.metric_path``. The baseline the check needs
     for the feature names is the served one (``current_baseline_uri``)."""
+    from processing_scripts import dataset  # the drift engine (pyarrow) only when quality is asked for
+    from processing_scripts.drift import engine, sources
+
     truth = storage.list_files(ground_truth_uri)
     if not truth:
         raise VariantsError(f"--ground-truth {ground_truth_uri}: no files there")
@@ -175,7 +182,7 @@ def variant_quality(
         capture = f"{settings.capture_uri}/{settings.endpoint_name}/{name}"
         source = sources.open_source(storage, capture, window=window)
         result = engine.run_check(baseline, source, ground_truth=truth, problem_type=dataset.PROBLEM_TYPE)
-        quality: QualityResult | None = result.quality
+        quality = result.quality
         found[name] = VariantQuality(
             metric=path,
             value=_at_path(quality.quality.to_json(), path) if quality else None,

@@ -46,6 +46,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from infra.variants import current_weight
 from localcloud.clock import Clock, utc_now
 from localcloud.iam import SAGEMAKER_SESSION, AccessControl
 from localcloud.lifecycle import Service
@@ -113,15 +114,6 @@ class Deployment:
     shadow: bool = False  # a shadow variant: gets a copy of each request, answers none
 
 
-def describe_deployment(sagemaker: Any, endpoint_name: str, variant: str) -> Deployment | None:
-    """Follow endpoint -> config -> model -> package -> ModelDataUrl for one variant; None if no
-    endpoint exists."""
-    deployments = describe_deployments(sagemaker, endpoint_name)
-    if deployments is None:
-        return None
-    return _champion(deployments, variant)
-
-
 def describe_deployments(sagemaker: Any, endpoint_name: str) -> list[Deployment] | None:
     """Every production and shadow variant of the endpoint; None if no endpoint exists."""
     try:
@@ -132,21 +124,19 @@ def describe_deployments(sagemaker: Any, endpoint_name: str) -> list[Deployment]
         raise
     config_name = endpoint["EndpointConfigName"]
     config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-    current = {v["VariantName"]: v for v in endpoint.get("ProductionVariants") or []}
     deployments = []
     for shadow, variants in (
         (False, config["ProductionVariants"]),
         (True, config.get("ShadowProductionVariants")),
     ):
         for variant in variants or []:
-            weight = current.get(variant["VariantName"], {}).get("CurrentWeight")
             deployments.append(
                 _variant_deployment(
                     sagemaker,
                     config_name,
                     config,
                     variant,
-                    weight=float(variant.get("InitialVariantWeight", 1.0) if weight is None else weight),
+                    weight=current_weight(endpoint, variant),
                     shadow=shadow,
                 )
             )

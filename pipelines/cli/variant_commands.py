@@ -12,12 +12,15 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from infra import variants as ab
 from pipelines.cli.context import CliContext, CliError, console
+
+if TYPE_CHECKING:  # imported by each command: the CLI starts without boto3, pyarrow or the engine
+    from infra import variants as ab
 
 GROUND_TRUTH_HINT = (
     "Model Monitor's ground-truth JSON Lines (groundTruthData, eventMetadata.eventId = the request's "
@@ -39,6 +42,8 @@ def report(
     ),
 ) -> None:
     """Compare the endpoint's variants: weight, invocations, errors, latency p50/p99 (and quality)."""
+    from infra import variants as ab
+
     obj: CliContext = ctx.obj
     found = _variants(obj)
     names = [v.name for v in found]
@@ -88,6 +93,8 @@ def report(
 
 def promote(ctx: typer.Context, variant: str = VariantOpt) -> None:
     """Make the challenger (or shadow) the champion: its model alone serves all traffic."""
+    from infra import variants as ab
+
     obj: CliContext = ctx.obj
     try:
         result = ab.promote(obj.clients.client, obj.settings, variant)
@@ -104,6 +111,8 @@ def promote(ctx: typer.Context, variant: str = VariantOpt) -> None:
 
 def rollback(ctx: typer.Context) -> None:
     """Send all traffic back to the champion (a challenger's weight goes to 0; a shadow is removed)."""
+    from infra import variants as ab
+
     obj: CliContext = ctx.obj
     try:
         done = ab.rollback(obj.clients.client, obj.settings)
@@ -118,6 +127,7 @@ def _quality(
     obj: CliContext, names: list[str], ground_truth: str, hours: float, end: datetime
 ) -> dict[str, ab.VariantQuality]:
     """Each variant's quality metric; the engine's input errors are one line naming the input."""
+    from infra import variants as ab
     from processing_scripts.drift.capture import TimeWindow
     from processing_scripts.drift.errors import DriftInputError
     from processing_scripts.drift.storage import Storage, is_s3
@@ -136,6 +146,8 @@ def _quality(
 
 
 def _variants(obj: CliContext) -> list[ab.Variant]:
+    from infra import variants as ab
+
     try:
         return ab.variants(obj.clients.sagemaker, obj.settings)
     except ab.VariantsError as err:

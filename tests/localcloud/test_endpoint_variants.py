@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from localcloud.moto_extensions import sagemaker_hosting
-from localcloud.sagemaker.endpoint import InvocationError, RuntimeClient
+from localcloud.sagemaker.endpoint import InvocationError, LocalEndpoint, RuntimeClient
 from localcloud.stories.traffic import TrafficKind, generate, to_csv_lines
 from pipelines.settings import Settings
 from processing_scripts.aws_clients import AwsClients, AwsTarget
@@ -87,12 +87,11 @@ def test_weights_split_the_traffic_and_each_variant_answers_with_its_model(aws: 
 
 def test_the_same_seed_routes_the_same_way(aws: Any) -> None:
     settings = settings_with("challenger", weight=0.5)
+    first, registry = _endpoint(aws, settings)
+    registry.deploy(1), registry.deploy(2)
     routes = []
-    for _ in range(2):
-        endpoint, registry = _endpoint(aws, settings)
+    for endpoint in (first, LocalEndpoint(settings, aws, port=0, seed=7)):  # the same seed as _endpoint's
         with endpoint:
-            if not routes:
-                registry.deploy(1), registry.deploy(2)
             endpoint.reconcile()
             client = RuntimeClient(endpoint.url)
             routes.append([client.invoke_endpoint(Body=ROW)["InvokedProductionVariant"] for _ in range(30)])
