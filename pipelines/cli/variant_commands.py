@@ -19,7 +19,7 @@ from rich.table import Table
 
 from pipelines.cli.context import CliContext, CliError, console
 
-if TYPE_CHECKING:  # imported by each command: the CLI starts without boto3, pyarrow or the engine
+if TYPE_CHECKING:  # imported by each command, so the CLI starts without the drift engine (pyarrow)
     from infra import variants as ab
 
 GROUND_TRUTH_HINT = (
