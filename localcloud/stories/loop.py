@@ -452,7 +452,7 @@ class ClosedLoop:
         promoted = variants.promote(cloud.aws.clients.client, self.settings)
         self.timeline.add(
             f"promoted {promoted['model_name']} to {self.settings.serving.variant_name} ({promoted['status']})",
-            "`pipelines variants promote`: the challenger's package deployed alone, by the deploy function's code",
+            "`pipelines variants promote`: the new model's package deployed alone, by the deploy function's code",
         )
 
     def _send(
