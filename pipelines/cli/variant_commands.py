@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from pipelines.cli.context import CliContext, CliError, console
 
@@ -62,11 +62,11 @@ def report(
         console.print_json(json.dumps({"endpoint": obj.settings.endpoint_name, "variants": rows}))
         return
     metric = obj.settings.quality_gate.metric_path.split(".")[-2]  # regression_metrics.rmse.value: rmse
-    columns = ["variant", "role", "version", "weight", "requests", "errors", "p50 ms", "p99 ms"]
-    # No box: the table fits 80 columns, so no name is cut.
-    table = Table(*columns, *([metric] if quality else []), box=None)
+    columns = ["version", "weight", "requests", "errors", "p50 ms", "p99 ms"]
+    # No box, and names never wrap: the table fits 80 columns; quality goes on a line of its own.
+    table = Table(Column("variant", no_wrap=True), Column("role", no_wrap=True), *columns, box=None)
     for v in found:
-        m, q = metrics[v.name], quality.get(v.name)
+        m = metrics[v.name]
         rate = f" ({m.errors / m.invocations:.1%})" if m.invocations else ""
         table.add_row(
             v.name,
@@ -79,16 +79,19 @@ def report(
                 f"{m.latency_ms[p]:.2f}" if m.latency_ms[p] is not None else "-"
                 for p in ab.LATENCY_PERCENTILES
             ),
-            *(
-                [f"{q.value:.3f} (n={q.matched})" if q.value is not None else f"- (n={q.matched})"]
-                if q
-                else []
-            ),
         )
     console.print(
         f"{obj.settings.endpoint_name}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC", highlight=False
     )
     console.print(table)
+    if quality:
+        scores = ", ".join(
+            f"{name} {q.value:.3f}" if q.value is not None else f"{name} -" for name, q in quality.items()
+        )
+        labelled = ", ".join(f"{name} {q.matched}" for name, q in quality.items())
+        console.print(
+            f"{metric} on ground truth: {scores} (labelled predictions: {labelled})", highlight=False
+        )
 
 
 def promote(ctx: typer.Context, variant: str = VariantOpt) -> None:

@@ -131,6 +131,11 @@ def test_report_scores_each_variant_against_ground_truth(
         "value": pytest.approx(0.5),
         "matched": 30,
     }
+    code, out, _ = run(capsys, "variants", "report", "--ground-truth", str(tmp_path / "truth.jsonl"))
+    assert (
+        "rmse on ground truth: AllTraffic 1.000, Challenger 0.500 (labelled predictions: AllTraffic 30, "
+        in out
+    )
     code, _, err = run(capsys, "variants", "report", "--ground-truth", str(tmp_path / "missing"))
     message, _ = one_line_error(err)
     assert code == ExitCode.NOT_FOUND and "--ground-truth" in message and "no such file" in message
