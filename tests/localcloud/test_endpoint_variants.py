@@ -12,10 +12,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from localcloud.moto_extensions import sagemaker_hosting
-from localcloud.sagemaker.endpoint import InvocationError, LocalEndpoint, RuntimeClient
+from localcloud.sagemaker.endpoint import (
+    CaptureConfig,
+    Deployment,
+    Fleet,
+    InvocationError,
+    LocalEndpoint,
+    RuntimeClient,
+    Served,
+)
 from localcloud.stories.traffic import TrafficKind, generate, to_csv_lines
 from pipelines.settings import Settings
 from processing_scripts.aws_clients import AwsClients, AwsTarget
@@ -153,3 +164,23 @@ def test_a_weight_change_moves_traffic_without_reloading_a_model(aws: Any) -> No
         assert answered == {CHAMPION}
         assert all(endpoint._loaded[key] is model for key, model in loaded.items())
         assert [d.model_version for d in endpoint.swaps] == [1]
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    weights=st.lists(st.floats(min_value=0, max_value=10, allow_nan=False), min_size=1, max_size=4),
+    draw=st.floats(min_value=0, max_value=1, exclude_max=True),
+)
+def test_routing_picks_a_production_variant_with_weight(weights: list[float], draw: float) -> None:
+    """Whatever the weights and the draw: a variant with weight answers, or (all 0) the reason is given."""
+    capture = CaptureConfig(enabled=False, sampling_percentage=0, destination_uri="")
+    served = tuple(
+        Served(Deployment("c", f"V{i}", f"m{i}", None, None, "s3://b/k", capture, weight=w), model=None)
+        for i, w in enumerate(weights)
+    )
+    chosen = Fleet(champion=served[0], production=served, shadow=None).route(lambda: draw, None)
+    if len(weights) > 1 and sum(weights) == 0:
+        assert isinstance(chosen, str) and "weight 0" in chosen
+    else:
+        assert isinstance(chosen, Served)
+        assert len(weights) == 1 or chosen.deployment.weight > 0
