@@ -4,8 +4,8 @@ Every name, threshold, period, evaluation count and missing-data policy comes fr
 drift metrics use the namespace, names and dimensions the monitoring job publishes with (also from
 settings). A per-feature drift alarm compares the way the feature's drift statistic does (the
 registry in :mod:`processing_scripts.drift.methods`): above the threshold for a distance, below it
-for a p-value. All alarms notify the topic; only the drift-share alarm also starts retraining (through
-the rule in :mod:`infra.retraining`), and the endpoint alarms double as the blue/green rollback
+for a p-value. All alarms notify the topic; the drift-share alarm and the model-quality alarm also start
+retraining (through the rules in :mod:`infra.retraining`), and the endpoint alarms double as the blue/green rollback
 alarms of the deploy function.
 """
 
@@ -21,13 +21,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.dashboard import ENDPOINT_NAMESPACE, MICROSECONDS_PER_MS, PIPELINE_NAMESPACE
 from pipelines.settings import Settings
 from processing_scripts import dataset
 from processing_scripts.drift.methods import Direction, Kind
+from processing_scripts.split_schema import REGRESSION
 
-ENDPOINT_NAMESPACE = "AWS/SageMaker"
-PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"  # sic: AWS spells it this way
-MICROSECONDS_PER_MS = 1000  # ModelLatency is reported in microseconds
 GREATER = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 # The operator that alarms on the side of the threshold a drift statistic drifts on.
@@ -78,6 +77,7 @@ class ProjectAlarms(Construct):
             comparison=GREATER,
             evaluation=drift,
         )
+        self.quality = self._quality_alarm()
         self.feature_drift = {
             feature: self._feature_drift_alarm(index, feature, kind, drift)
             for index, (feature, kind) in enumerate(dataset.feature_kinds().items())
@@ -140,6 +140,65 @@ class ProjectAlarms(Construct):
             )
             for purpose, queue in failure_queues.items()
         }
+
+    def _quality_alarm(self) -> cloudwatch.Alarm:
+        """Model quality worse than the served model's own evaluation: ALARM starts retraining.
+
+        A CloudWatch alarm's threshold is static, but "worse" is relative to whichever model served
+        the window. Rather than have the deploy function rewrite the threshold with PutMetricAlarm
+        (the template and the account would disagree, a rollback would leave the new model's
+        threshold behind, and the function would need a write grant on alarms), the monitoring job
+        publishes the served package's evaluation value beside the live one, and the alarm compares
+        the two with metric math against a static relative threshold: RMSE worse by a fraction, or
+        AUC lower by points. Too few merged labels drop the datapoint (IF without an else), so a
+        handful of labels never decides; missing data is not breaching, like the drift alarm.
+        """
+        settings, alarms = self._settings, self._settings.alarms
+        period = alarms.quality_period_seconds
+        if dataset.PROBLEM_TYPE == REGRESSION:
+            metric, threshold, degradation, words = (
+                "rmse",
+                alarms.quality_rmse_worse_fraction,
+                "live / reference - 1",
+                "RMSE worse than evaluation by",
+            )
+        else:
+            metric, threshold, degradation, words = (
+                "auc",
+                alarms.quality_auc_drop,
+                "reference - live",
+                "AUC below evaluation by",
+            )
+        quality = settings.model_quality
+        expression = cloudwatch.MathExpression(
+            expression=f"IF(labels >= {alarms.quality_min_labels} AND reference > 0, {degradation})",
+            using_metrics={
+                "live": self._quality_metric(metric, period),
+                "reference": self._quality_metric(f"{quality.evaluation_metric_prefix}{metric}", period),
+                "labels": self._quality_metric(quality.merged_labels_metric, period),
+            },
+            label=f"{metric} degradation",
+            period=cdk.Duration.seconds(period),
+        )
+        return self._alarm(
+            "ModelQuality",
+            settings.quality_alarm_name,
+            f"{words} more than {threshold:g} on merged ground truth; ALARM starts retraining (via the guard)",
+            expression,
+            threshold=threshold,
+            comparison=GREATER,
+            evaluation=EVERY_PERIOD,
+        )
+
+    def _quality_metric(self, metric_name: str, period: int) -> cloudwatch.Metric:
+        quality = self._settings.model_quality
+        return cloudwatch.Metric(
+            namespace=quality.metric_namespace,
+            metric_name=metric_name,
+            dimensions_map={quality.endpoint_dimension: self._settings.endpoint_name},
+            statistic="Maximum",
+            period=cdk.Duration.seconds(period),
+        )
 
     def _feature_drift_alarm(
         self, index: int, feature: str, kind: Kind, drift: Evaluation

@@ -22,6 +22,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.iam import Permission, grant, s3_arn
+from pipelines.model_code import model_code_key_pattern
 from pipelines.settings import ENVIRONMENTS, PIPELINE_ROLE, Settings
 from processing_scripts import s3_uri
 
@@ -144,4 +145,19 @@ def _deploy_permissions(settings: Settings) -> list[Permission]:
             wildcard_reason="the data key's ID is assigned at creation; limited to use through S3",
             conditions={"StringLike": {"kms:ViaService": f"s3.{settings.region}.amazonaws.com"}},
         ),
+        *_model_code_permissions(settings, environments),
+    ]
+
+
+def _model_code_permissions(settings: Settings, environments: list[Settings]) -> list[Permission]:
+    """seed-data also publishes a script-mode model's code (:mod:`pipelines.model_code`), under a
+    key that is its content digest; nothing to publish for the built-in XGBoost."""
+    if settings.training.script is None:
+        return []
+    return [
+        Permission(
+            ("s3:GetObject", "s3:PutObject"),
+            tuple(s3_arn(s, model_code_key_pattern(s)) for s in environments),
+            wildcard_reason="the model code archive's name is its content digest, known only at synthesis",
+        )
     ]

@@ -254,6 +254,7 @@ def job_role(settings: Settings, key_arn: str, repository_arn: str) -> list[Perm
                 "StringEquals": {
                     "cloudwatch:namespace": [
                         settings.monitoring.metric_namespace,
+                        settings.model_quality.metric_namespace,
                         "/aws/sagemaker/ProcessingJobs",
                         "/aws/sagemaker/TrainingJobs",
                         *(

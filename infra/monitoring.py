@@ -1,4 +1,5 @@
-"""Monitoring: notifications, alarms, the monitoring schedule, retraining triggers, failure rules.
+"""Monitoring: notifications, alarms, the monitoring schedule, retraining triggers, failure rules,
+and the dashboard.
 
 The monitoring pipeline runs on a schedule straight from EventBridge (the typed
 :class:`~infra.pipeline_target.SageMakerPipelineTarget`, with the events role that may only start
@@ -8,7 +9,10 @@ transition into ALARM goes through the retrain guard to the training pipeline.
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam
@@ -18,6 +22,7 @@ from constructs import Construct
 
 from infra import iam
 from infra.alarms import ProjectAlarms
+from infra.dashboard import dashboard_body
 from infra.failure_queue import MAX_EVENT_AGE, RETRY_ATTEMPTS, failure_queue
 from infra.model_monitor import ModelMonitorSchedule
 from infra.notifications import NotificationTopic
@@ -121,6 +126,14 @@ class MonitoringStack(cdk.Stack):
                 conditions={"ArnEquals": {"aws:SourceArn": failed_rule.rule_arn}},
             )
         )
+        # The body is plain JSON from infra/dashboard.py, the widgets the local cloud draws too.
+        self.dashboard = cloudwatch.CfnDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=settings.dashboard_name,
+            dashboard_body=json.dumps(dashboard_body(settings), sort_keys=True),
+        )
         cdk.CfnOutput(self, "NotificationTopicArn", value=topic.topic_arn)
+        cdk.CfnOutput(self, "DashboardName", value=settings.dashboard_name)
         cdk.CfnOutput(self, "DriftAlarmName", value=self.alarms.drift.alarm_name)
         cdk.CfnOutput(self, "RetrainGuardFunctionName", value=self.retraining.guard.function.function_name)

@@ -1,4 +1,5 @@
-"""Retraining triggers: the drift alarm and the periodic schedule, both through the storm guard.
+"""Retraining triggers: the drift alarm, the model-quality alarm and the periodic schedule, all
+through the storm guard (one cooldown for all: a window that trips both alarms retrains once).
 
 Neither rule targets the training pipeline directly: EventBridge cannot see whether a run is active
 and may deliver twice. They invoke the retrain-guard function with an Input of ``PipelineName``,
@@ -22,6 +23,7 @@ GUARD_TIMEOUT = cdk.Duration.seconds(30)
 ALARM_EVENT = "CloudWatch Alarm State Change"
 # TriggeredBy values: recorded on the execution and the model package it registers.
 DRIFT_TRIGGER = "drift-alarm"
+QUALITY_TRIGGER = "quality-alarm"  # concept drift: the features look the same, the labels do not
 SCHEDULE_TRIGGER = "schedule"
 
 
@@ -66,15 +68,23 @@ class RetrainingTriggers(Construct):
         self.drift_rule = events.Rule(
             self,
             "OnDrift",
-            rule_name=f"{settings.prefix}-retrain-on-drift",
+            rule_name=settings.retrain_rule_names["drift"],
             description=f"{settings.drift_alarm_name} entering ALARM asks the guard to retrain",
             event_pattern=alarm_entered_pattern(iam.alarm_arn(settings, settings.drift_alarm_name)),
             targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: DRIFT_TRIGGER}))],
         )
+        self.quality_rule = events.Rule(
+            self,
+            "OnQuality",
+            rule_name=settings.retrain_rule_names["quality"],
+            description=f"{settings.quality_alarm_name} entering ALARM asks the guard to retrain",
+            event_pattern=alarm_entered_pattern(iam.alarm_arn(settings, settings.quality_alarm_name)),
+            targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: QUALITY_TRIGGER}))],
+        )
         self.schedule_rule = events.Rule(
             self,
             "OnSchedule",
-            rule_name=f"{settings.prefix}-retrain-on-schedule",
+            rule_name=settings.retrain_rule_names["schedule"],
             description="Periodic retraining, through the same guard",
             schedule=events.Schedule.expression(settings.retraining.schedule_expression),
             enabled=settings.retraining.schedule_enabled,

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from localcloud.lifecycle import Service
+from pipelines.model_code import upload_model_code
 from pipelines.settings import BUCKET_PURPOSES, REPO_ROOT, Settings
 from processing_scripts import s3_uri
 from processing_scripts.aws_clients import ENDPOINT_ENV, AwsClients, AwsTarget
@@ -68,10 +69,11 @@ class LocalAws(Service):
         """Start the server, reset its state and create the project's resources."""
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
-        from localcloud.moto_extensions import sagemaker_hosting, sagemaker_rules
+        from localcloud.moto_extensions import cloudwatch_metrics, sagemaker_hosting, sagemaker_rules
 
         sagemaker_hosting.install()  # UpdateEndpoint, which every redeploy by the deploy function calls
         sagemaker_rules.install()  # what SageMaker refuses and moto accepts (existing names, ...)
+        cloudwatch_metrics.install()  # GetMetricData as AWS answers it (percentiles, namespaces apart)
         # werkzeug logs every request to stderr at INFO; a run makes thousands of them.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._use_settings_account()
@@ -164,13 +166,21 @@ class LocalAws(Service):
     # -- internals -------------------------------------------------------------------------------
     def _seed(self) -> None:
         for purpose in BUCKET_PURPOSES:
-            self.create_bucket(self.settings.bucket_name(purpose))
+            bucket = self.settings.bucket_name(purpose)
+            self.create_bucket(bucket)
+            # Versioned, as infra/storage.py makes every project bucket: lineage records the version
+            # id of each object Preprocess read, which an unversioned bucket would answer "null".
+            self.clients.s3.put_bucket_versioning(
+                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
         self.clients.sagemaker.create_model_package_group(
             ModelPackageGroupName=self.settings.model_package_group,
             ModelPackageGroupDescription=f"{self.settings.project} models ({self.settings.env})",
         )
         if self.upload_sample_data:
             self._upload_sample_data()
+        # A script-mode model's code, where the training definition names it (as `upsert` puts it).
+        upload_model_code(self.settings, self.clients.s3)
 
     def _upload_sample_data(self) -> None:
         if not self.sample_data.is_file():

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from infra.dashboard import EVENTS_NAMESPACE
 from localcloud.awslambda import (
     ClientFactory,
     Function,
@@ -314,9 +315,28 @@ class EventRouter:
         delivered: list[Delivery] = []
         for rule in self.rules:
             if rule.matches(event):
+                self._count_triggered(rule, event)
                 delivered.extend(self._deliver_or_record(rule, target, event) for target in rule.targets)
         self.deliveries.extend(delivered)
         return delivered
+
+    def _count_triggered(self, rule: Rule, event: dict[str, Any]) -> None:
+        """EventBridge's TriggeredRules metric for a rule an event matched (AWS/Events, dimension
+        RuleName: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html), which
+        the dashboard's retraining-triggers widget plots."""
+        at = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00")) if event.get("time") else None
+        self.client("cloudwatch").put_metric_data(
+            Namespace=EVENTS_NAMESPACE,
+            MetricData=[
+                {
+                    "MetricName": "TriggeredRules",
+                    "Dimensions": [{"Name": "RuleName", "Value": rule.name}],
+                    "Timestamp": at or datetime.now(UTC),
+                    "Value": 1.0,
+                    "Unit": "Count",
+                }
+            ],
+        )
 
     def fire_schedules(self, target_arn: str, at: datetime) -> list[Delivery]:
         """What happens when the enabled scheduled rules that target ``target_arn`` come due at

@@ -28,7 +28,7 @@ from pipelines.job_steps import (
 )
 from pipelines.sdk_session import OfflinePipelineSession
 from pipelines.settings import Settings
-from processing_scripts import contract
+from processing_scripts import contract, dataset
 
 MONITOR = "MonitorDataQuality"
 REPORT_OUTPUT = "report"
@@ -79,6 +79,7 @@ def build_monitoring_pipeline(settings: Settings, session: OfflinePipelineSessio
                 ("--violations-metric", mon.violations_metric),
                 ("--share-threshold", str(settings.alarms.drift_share_threshold)),
                 ("--execution-id", ExecutionVariables.PIPELINE_EXECUTION_ID),
+                *_model_quality_arguments(settings),
             ]
         ),
     )
@@ -99,6 +100,20 @@ def build_monitoring_pipeline(settings: Settings, session: OfflinePipelineSessio
         # on the pipeline role for records nobody reads.
         pipeline_experiment_config=None,
     )
+
+
+def _model_quality_arguments(settings: Settings) -> list[tuple[str, str]]:
+    """The labels' window and the names the quality alarm reads (processing_scripts.model_quality)."""
+    quality = settings.model_quality
+    return [
+        ("--quality-namespace", quality.metric_namespace),
+        ("--quality-endpoint-dimension", quality.endpoint_dimension),
+        ("--quality-metrics", ",".join(quality.metrics[dataset.PROBLEM_TYPE])),
+        ("--merged-labels-metric", quality.merged_labels_metric),
+        ("--evaluation-metric-prefix", quality.evaluation_metric_prefix),
+        ("--label-delay-hours", str(quality.label_delay_hours)),
+        ("--quality-window-hours", str(quality.window_hours)),
+    ]
 
 
 def _text(parameter: Parameter) -> Join:

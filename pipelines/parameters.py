@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipelines.settings import Settings
+from pipelines.settings import UNKNOWN_COMMIT, Settings
 
 ParameterType = Literal["String", "Integer", "Float"]
 
@@ -40,7 +40,6 @@ BASELINE_URI = "BaselineUri"
 GROUND_TRUTH_URI = "GroundTruthUri"
 MONITORING_INSTANCE_TYPE = "MonitoringInstanceType"
 
-UNKNOWN_COMMIT = "unknown"  # what GitCommit says when the run was not started from a checkout
 MANUAL_TRIGGER = "manual"  # TriggeredBy for a run started by a person
 INITIAL_SNAPSHOT = "initial"  # DataSnapshot until someone says the data behind InputDataUrl changed
 
@@ -142,8 +141,9 @@ def training_parameters(settings: Settings) -> list[ParameterDeclaration]:
         ParameterDeclaration(
             GIT_COMMIT,
             "String",
-            UNKNOWN_COMMIT,
-            "Commit the run was started from (lineage; `start` fills it from the checkout).",
+            settings.source_commit,
+            "Commit the definition was built from (lineage; baked in at upsert/deploy, "
+            f"{UNKNOWN_COMMIT!r} when not given; '-dirty' marks uncommitted changes).",
         ),
         ParameterDeclaration(
             TRIGGERED_BY,
@@ -177,8 +177,9 @@ def monitoring_parameters(settings: Settings) -> list[ParameterDeclaration]:
         ParameterDeclaration(
             GROUND_TRUTH_URI,
             "String",
-            "",
-            "S3 URI of labels for the window; empty = data quality only.",
+            settings.ground_truth_uri,
+            "S3 root of the labels (`pipelines labels upload`), read below <root>/<endpoint>/; "
+            "empty = data quality only.",
         ),
         ParameterDeclaration(
             MONITORING_INSTANCE_TYPE,

@@ -15,25 +15,118 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from processing_scripts.drift.config import MonitoringConfig
+from processing_scripts.split_schema import BINARY_CLASSIFICATION, REGRESSION
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "prod")
 DEFAULT_ENV = "dev"
 PLACEHOLDER_ACCOUNT = "123456789012"  # moto's default account; replace with yours to deploy
 DEFAULT_REGION = "us-east-1"
+# The commit the pipelines were built from, baked into their GitCommit parameter default at
+# upsert/deploy time (never read from git during a plain synth, which must stay deterministic).
+GIT_COMMIT_ENV = "MLOPS_GIT_COMMIT"
+UNKNOWN_COMMIT = "unknown"  # GitCommit when nobody said which commit the definition came from
 
 
 class SettingsError(ValueError):
     """A configuration value is missing or invalid; the message says which and how to fix it."""
 
 
+# The frameworks a script-mode model may use: ``ScriptModel.framework`` -> the SDK's image catalogue
+# name (``sagemaker/core/image_uri_config/<name>.json``). XGBoost in framework mode is the same
+# image as the built-in algorithm, running the user's script instead.
+SCRIPT_FRAMEWORKS = {"sklearn": "sklearn", "xgboost": "xgboost"}
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-HyperParameters
+# (keys: up to 256 characters, values up to 2500); names the training toolkit reserves start with sagemaker_.
+MAX_HYPERPARAMETER_NAME = 256
+MAX_HYPERPARAMETER_VALUE = 2500
+
+
+@dataclass(frozen=True)
+class ScriptModel:
+    """A model the user writes (SageMaker "script mode"): their training script runs in an AWS
+    framework image, and the same folder's ``model_fn``/``input_fn``/``predict_fn``/``output_fn``
+    serve it. The contract is in docs/training-pipeline.md, "Bring your own model".
+
+    * ``framework``: a key of :data:`SCRIPT_FRAMEWORKS` (``sklearn``; ``xgboost`` framework mode).
+    * ``framework_version``: the image version, one the SageMaker SDK's catalogue has for both
+      training and inference (``1.9-0`` for sklearn); the project image evaluates the model, so a
+      pickled model must load with the scikit-learn there (processing_scripts/requirements.txt).
+    * ``py_version``: the image's Python (``py3`` for the scikit-learn images).
+    * ``source_dir``: the folder with the code, relative to the repository root
+      (``examples/credit/model``); packed into ``sourcedir.tar.gz`` (a ``requirements.txt`` there is
+      installed by the image at training time).
+    * ``entry_point``: the training script in ``source_dir`` (``train.py``).
+    * ``inference_entry_point``: the file with the serving hooks; empty means ``entry_point``.
+    * ``hyperparameters``: passed to the script as ``--name value`` (and ``SM_HP_<NAME>``).
+    """
+
+    source_dir: str
+    framework: str = "sklearn"
+    framework_version: str = "1.9-0"
+    py_version: str = "py3"
+    entry_point: str = "train.py"
+    inference_entry_point: str = ""
+    hyperparameters: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.framework not in SCRIPT_FRAMEWORKS:
+            raise SettingsError(
+                f"training.script.framework {self.framework!r} is not supported; use one of "
+                f"{', '.join(SCRIPT_FRAMEWORKS)}"
+            )
+        folder = Path(self.source_dir)
+        if not self.source_dir or folder.is_absolute() or ".." in folder.parts:
+            raise SettingsError(
+                f"training.script.source_dir {self.source_dir!r} must be a folder inside the repository, "
+                "given relative to its root (e.g. examples/credit/model)"
+            )
+        if not (REPO_ROOT / folder).is_dir():
+            raise SettingsError(
+                f"training.script.source_dir {self.source_dir!r}: no such folder under {REPO_ROOT}"
+            )
+        for what, name in (
+            ("entry_point", self.entry_point),
+            ("inference_entry_point", self.serving_program),
+        ):
+            if not name.endswith(".py") or "/" in name or not (REPO_ROOT / folder / name).is_file():
+                raise SettingsError(
+                    f"training.script.{what} {name!r} must be a .py file directly in {self.source_dir}"
+                )
+        for name, value in self.hyperparameters.items():
+            if not isinstance(value, str):
+                raise SettingsError(
+                    f"training.script.hyperparameters[{name!r}] must be a string, got {value!r}"
+                )
+            if not name or name.startswith("sagemaker_") or len(name) > MAX_HYPERPARAMETER_NAME:
+                raise SettingsError(
+                    f"training.script.hyperparameters: {name!r} is not a name SageMaker passes to a script "
+                    f"(1-{MAX_HYPERPARAMETER_NAME} characters, not starting with sagemaker_)"
+                )
+            if len(value) > MAX_HYPERPARAMETER_VALUE:
+                raise SettingsError(
+                    f"training.script.hyperparameters[{name!r}] is longer than {MAX_HYPERPARAMETER_VALUE} characters"
+                )
+
+    @property
+    def serving_program(self) -> str:
+        """The module the serving container imports (``SAGEMAKER_PROGRAM``)."""
+        return self.inference_entry_point or self.entry_point
+
+    @property
+    def path(self) -> Path:
+        return REPO_ROOT / self.source_dir
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How the model is trained and tuned. Hyperparameter names are the built-in XGBoost's."""
+    """How the model is trained and tuned. Hyperparameter names are the built-in XGBoost's; with
+    ``script`` set, the user's script-mode model is trained instead (its own hyperparameters)."""
 
     instance_type: str = "ml.m5.large"
     instance_count: int = 1
@@ -54,7 +147,10 @@ class TrainingConfig:
             "eval_metric": "rmse",
         }
     )
-    # Tuning replaces the plain training step when enabled (see docs/training-pipeline.md).
+    # None: the built-in XGBoost algorithm above; a ScriptModel: the user's code in a framework image.
+    script: ScriptModel | None = None
+    # Tuning replaces the plain training step when enabled (see docs/training-pipeline.md); built-in
+    # XGBoost only.
     tuning_enabled: bool = False
     tuning_objective: str = "validation:rmse"
     tuning_objective_type: str = "Minimize"
@@ -69,6 +165,13 @@ class TrainingConfig:
             "subsample": (0.5, 1.0),
         }
     )
+
+    def __post_init__(self) -> None:
+        if self.script is not None and self.tuning_enabled:
+            raise SettingsError(
+                "training.tuning_enabled works with the built-in XGBoost only; a script-mode model "
+                "(training.script) trains with its own hyperparameters: set tuning_enabled=False"
+            )
 
 
 @dataclass(frozen=True)
@@ -193,6 +296,36 @@ class MonitoringSettings:
 
 
 @dataclass(frozen=True)
+class ModelQualitySettings:
+    """Model quality from ground-truth labels that arrive after the predictions (concept drift shows
+    only there): where labels land, which window of predictions they are judged in, and the
+    CloudWatch names the monitoring job publishes and the quality alarm and the dashboard read.
+
+    Labels follow Model Monitor's ground-truth layout (``<ground truth uri>/<endpoint>/yyyy/mm/dd/hh/
+    *.jsonl``, the hour being when they were uploaded). Each monitoring run judges the predictions
+    captured in ``[run - delay - window, run - delay)``: like Model Monitor's ``StartTimeOffset``
+    / ``EndTimeOffset`` on a model-quality job, the delay leaves the labels time to arrive.
+    """
+
+    ground_truth_prefix: str = "ground-truth"  # in the data bucket, which the job role reads
+    label_delay_hours: int = 1
+    window_hours: int = 1
+    metric_namespace: str = "SageMakerMLOps/ModelQuality"
+    endpoint_dimension: str = "Endpoint"
+    # Published metric names are the keys of processing_scripts.quality_metrics' output.
+    metrics: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            REGRESSION: ("rmse", "mae", "r2"),
+            BINARY_CLASSIFICATION: ("accuracy", "precision", "recall", "f1", "auc"),
+        }
+    )
+    merged_labels_metric: str = "merged_labels"
+    # The served package's evaluation value of a metric, published beside it: the quality alarm's
+    # reference (see infra/alarms.py for why the reference is a metric, not a threshold).
+    evaluation_metric_prefix: str = "evaluation_"
+
+
+@dataclass(frozen=True)
 class AlarmConfig:
     # Drift: the retrain alarm watches the share of drifted features from each monitoring run.
     drift_share_threshold: float = 0.2
@@ -200,6 +333,14 @@ class AlarmConfig:
     drift_evaluation_periods: int = 1
     drift_datapoints_to_alarm: int = 1
     drift_missing_data: str = "notBreaching"
+    # Model quality, relative to the served model's own evaluation: the alarm compares the live
+    # metric with the evaluation value the monitoring job publishes beside it. Regression: RMSE
+    # worse by more than this fraction; classification: AUC lower by more than this (absolute).
+    quality_rmse_worse_fraction: float = 0.2
+    quality_auc_drop: float = 0.05
+    # Fewer merged labels than this in a window say more about the sample than the model: no verdict.
+    quality_min_labels: int = 30
+    quality_period_seconds: int = 3600
     # Endpoint health.
     error_rate_threshold: float = 0.05
     latency_p99_threshold_ms: float = 500.0
@@ -257,12 +398,25 @@ class Settings:
     quality_gate: QualityGate = field(default_factory=QualityGate)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    model_quality: ModelQualitySettings = field(default_factory=ModelQualitySettings)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     retraining: RetrainingConfig = field(default_factory=RetrainingConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     isolation: IsolationConfig = field(default_factory=IsolationConfig)
+    # The commit the definitions are synthesized from: the GitCommit parameter's default, so scheduled
+    # and alarm-started runs carry it too. Given (MLOPS_GIT_COMMIT, or `upsert`/`demo` from the
+    # checkout), never guessed: a plain `synth` keeps "unknown" and stays byte-identical.
+    source_commit: str = UNKNOWN_COMMIT
 
     def __post_init__(self) -> None:
+        if self.training.script is not None and self.isolation.network_isolation:
+            # "the containers can't make any outbound network calls, even to other AWS services such
+            # as Amazon S3" (https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html):
+            # the framework images could not download the model code from sagemaker_submit_directory.
+            raise SettingsError(
+                "isolation.network_isolation cannot be used with a script-mode model (training.script): "
+                "its containers download the code from S3; turn one of them off"
+            )
         if self.model_approval_status not in self.registrable_approval_statuses:
             raise SettingsError(
                 f"model_approval_status {self.model_approval_status!r} is not one the pipeline may "
@@ -414,10 +568,31 @@ class Settings:
         """The alarm whose transition into ALARM starts retraining."""
         return f"{self.prefix}-data-drift"
 
+    @property
+    def quality_alarm_name(self) -> str:
+        """The model-quality alarm; its transition into ALARM starts retraining too."""
+        return f"{self.prefix}-model-quality"
+
+    @property
+    def retrain_rule_names(self) -> dict[str, str]:
+        """The EventBridge rules that start retraining (trigger -> rule name)."""
+        return {
+            trigger: f"{self.prefix}-retrain-on-{trigger}" for trigger in ("drift", "quality", "schedule")
+        }
+
+    @property
+    def dashboard_name(self) -> str:
+        return f"{self.prefix}-overview"
+
     # -- S3 layout -----------------------------------------------------------------------------
     @property
     def raw_data_uri(self) -> str:
         return f"s3://{self.bucket_name('data')}/raw/abalone.csv"
+
+    @property
+    def ground_truth_uri(self) -> str:
+        """Where labels land, one folder per endpoint below it (``pipelines labels upload``)."""
+        return f"s3://{self.bucket_name('data')}/{self.model_quality.ground_truth_prefix}"
 
     @property
     def pipeline_artifacts_uri(self) -> str:
@@ -567,7 +742,33 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
     repository = os.environ.get("MLOPS_GITHUB_REPOSITORY")
     if repository:
         settings = dataclasses.replace(settings, github_repository=repository)
+    commit = os.environ.get(GIT_COMMIT_ENV, "").strip()
+    if commit:
+        settings = dataclasses.replace(settings, source_commit=commit)
     return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
+
+
+def with_checkout_commit(settings: Settings, root: Path = REPO_ROOT) -> Settings:
+    """``settings`` with ``source_commit`` set to the checkout's ``HEAD`` (``-dirty`` when tracked
+    files have uncommitted changes), for the commands that deploy a definition (``upsert``, the
+    demo's local cloud). ``MLOPS_GIT_COMMIT`` wins (CI knows its commit; a tarball has no ``.git``),
+    and with neither, the settings stay as they are: "unknown" is honest, a guess is not.
+    """
+    if os.environ.get(GIT_COMMIT_ENV, "").strip():
+        return settings  # load() has applied it already
+    try:
+        head = _git(root, "rev-parse", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return settings
+    return (
+        dataclasses.replace(settings, source_commit=head + ("-dirty" if dirty else "")) if head else settings
+    )
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10)
+    return done.stdout.strip()
 
 
 def _with_model_monitor_override(settings: Settings, raw: str) -> Settings:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from pipelines.builders import build_pipeline
+from pipelines.definition.identity import stamped
 from pipelines.settings import PIPELINES, Settings
 
 DEFAULT_OUT_DIR = Path("build/pipelines")
@@ -35,7 +36,8 @@ def render_pipelines(settings: Settings) -> dict[str, str]:
         session = offline_session(settings)
         for short_name in PIPELINES:
             pipeline = build_pipeline(short_name, settings, session)
-            rendered[pipeline.name] = canonical_json(json.loads(pipeline.definition()))
+            definition = stamped(json.loads(pipeline.definition()), pipeline.name)
+            rendered[pipeline.name] = canonical_json(definition)
     return rendered
 
 

@@ -39,6 +39,7 @@ from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import Compute, InputData, Networking, OutputDataConfig, StoppingCondition
 from sagemaker.train.tuner import HyperparameterTuner
 
+from pipelines import lineage
 from pipelines import parameters as p
 from pipelines.job_steps import (
     cached_processing_step,
@@ -54,8 +55,17 @@ from pipelines.job_steps import (
     service_retry_policies,
     step_cache,
 )
+from pipelines.model_code import script_model, source_archive
 from pipelines.sdk_session import OfflinePipelineSession
-from pipelines.settings import APPROVED, JOB_ROLE, MODEL_ROLE, IsolationConfig, Settings, SettingsError
+from pipelines.settings import (
+    APPROVED,
+    JOB_ROLE,
+    MODEL_ROLE,
+    SCRIPT_FRAMEWORKS,
+    IsolationConfig,
+    Settings,
+    SettingsError,
+)
 from processing_scripts import contract, s3_uri
 
 # Step names: the JSON, the local executor and the docs refer to steps by these.
@@ -76,6 +86,7 @@ SCHEMA = "schema"
 BASELINE_OUTPUT = "baseline"
 EVALUATION_OUTPUT = "evaluation"
 EVALUATION_REPORT = "EvaluationReport"  # the property file the quality gate reads
+CODE_INPUT = "code"  # the evaluate job's input holding a script-mode model's sourcedir.tar.gz
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -143,7 +154,13 @@ def build_training_pipeline(settings: Settings, session: OfflinePipelineSession)
         settings, session, params, name, split_uri=split_uri, model_uri=model_uri, report=evaluation_report
     )
     register = _register_step(
-        settings, session, params, model_uri=model_uri, evaluate=evaluate, baseline=baseline
+        settings,
+        session,
+        params,
+        model_uri=model_uri,
+        evaluate=evaluate,
+        baseline=baseline,
+        data_manifest_uri=split_uri[SCHEMA],
     )
     metric = JsonGet(
         step_name=evaluate.name,
@@ -180,6 +197,8 @@ def _preprocess_step(
         "preprocess",
         params[p.PROCESSING_INSTANCE_TYPE],
         instance_count=params[p.PROCESSING_INSTANCE_COUNT],
+        # It asks S3 for the version id of each object it read (lineage); name the region.
+        environment={"AWS_DEFAULT_REGION": settings.region},
     )
     paths = {
         "train": contract.Preprocess.TRAIN,
@@ -205,6 +224,7 @@ def _preprocess_step(
                 ("--split-ratios", ",".join(str(r) for r in settings.processing.split_ratios)),
                 ("--seed", str(settings.processing.split_seed)),
                 ("--data-snapshot", params[p.DATA_SNAPSHOT]),
+                ("--input-data-url", params[p.INPUT_DATA_URL]),
             ]
         ),
     )
@@ -219,13 +239,18 @@ def _preprocess_step(
 def _model_trainer(
     settings: Settings, session: OfflinePipelineSession, params: dict[str, Parameter], tuned: set[str]
 ) -> ModelTrainer:
-    """The built-in XGBoost algorithm (no script: a script upload would put timestamps in the JSON).
+    """The built-in XGBoost algorithm, or the user's script in a framework image (``training.script``).
+
+    Script mode is given to the image the way the training toolkit reads it (``sagemaker_program``,
+    ``sagemaker_submit_directory``), not through the SDK's ``SourceCode``, which uploads the folder
+    at build time under a timestamped key: the code is the content-addressed archive of
+    :mod:`pipelines.model_code`, so the definition stays offline and byte-identical.
 
     Models land under ``<artifacts>/<pipeline>/models/<training job name>/output/model.tar.gz``:
     job names are unique per run, so no execution id is needed in the path.
     """
     return ModelTrainer(
-        training_image=_xgboost_image(settings),
+        training_image=_training_image(settings),
         role=settings.role_arn(JOB_ROLE),
         sagemaker_session=session,
         compute=Compute(
@@ -235,15 +260,27 @@ def _model_trainer(
         ),
         networking=_training_network(settings),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=settings.training.max_runtime_seconds),
-        hyperparameters={
-            k: v for k, v in sorted(settings.training.hyperparameters.items()) if k not in tuned
-        },
+        hyperparameters=_hyperparameters(settings, tuned),
         output_data_config=OutputDataConfig(
             s3_output_path=_models_uri(settings), kms_key_id=settings.isolation.kms_key_arn or None
         ),
         base_job_name=settings.prefix,
         tags=[Tag(key=tag["Key"], value=tag["Value"]) for tag in job_tags(settings)],  # pydantic shapes here
     )
+
+
+def _hyperparameters(settings: Settings, tuned: set[str]) -> dict[str, str]:
+    """The job's hyperparameters; in script mode the script's own plus the toolkit's two, which
+    name the script and its archive (the SDK 3.x tuner sets the same two for framework images)."""
+    script = settings.training.script
+    if script is None:
+        return {k: v for k, v in sorted(settings.training.hyperparameters.items()) if k not in tuned}
+    return {
+        **dict(sorted(script.hyperparameters.items())),
+        "sagemaker_program": script.entry_point,
+        "sagemaker_submit_directory": source_archive(settings)[0],
+        "sagemaker_region": settings.region,
+    }
 
 
 def _training_network(settings: Settings) -> Networking | None:
@@ -274,9 +311,12 @@ def _training_step(
     split_uri: dict[str, object],
 ) -> tuple[TrainingStep, object]:
     trainer = _model_trainer(settings, session, params, tuned=set())
+    script = settings.training.script
     step = TrainingStep(
         name=TRAIN,
-        description="Built-in XGBoost with the settings' hyperparameters.",
+        description="Built-in XGBoost with the settings' hyperparameters."
+        if script is None
+        else f"{script.source_dir}/{script.entry_point} in the {script.framework} {script.framework_version} image.",
         step_args=trainer.train(input_data_config=_channels(split_uri)),
         cache_config=step_cache(settings),
         retry_policies=job_retry_policies(),
@@ -368,11 +408,18 @@ def _evaluate_step(
     report: PropertyFile,
 ) -> ProcessingStep:
     processor = script_processor(settings, session, "evaluate", params[p.PROCESSING_INSTANCE_TYPE])
+    script = settings.training.script
+    # A script-mode model is scored through its own serving hooks: the job gets its code too.
+    code = (
+        [] if script is None else [s3_input(CODE_INPUT, source_archive(settings)[0], contract.Evaluate.CODE)]
+    )
+    program = [] if script is None else [("--program", script.serving_program)]
     step_args = processor.run(
         inputs=[
             s3_input("model", model_uri, contract.Evaluate.MODEL),
             s3_input("test", split_uri["test"], contract.Evaluate.TEST),
             s3_input(SCHEMA, split_uri[SCHEMA], contract.Evaluate.SCHEMA),
+            *code,
         ],
         outputs=[
             s3_output(
@@ -381,7 +428,8 @@ def _evaluate_step(
                 execution_output_uri(settings, pipeline, EVALUATE, EVALUATION_OUTPUT),
             )
         ],
-        # For the report only: its inputs by their S3 URIs and the verdict the QualityGate will reach.
+        # For the report only: its inputs by their S3 URIs, the verdict the QualityGate will reach, the
+        # execution, and the endpoint whose model (and registered evaluation) a passing candidate replaces.
         arguments=container_arguments(
             [
                 ("--model-uri", model_uri),
@@ -389,13 +437,20 @@ def _evaluate_step(
                 ("--gate-metric-path", settings.quality_gate.metric_path),
                 ("--gate-comparison", settings.quality_gate.comparison),
                 ("--gate-threshold", params[p.QUALITY_THRESHOLD].to_string()),
+                *program,
+                ("--execution-arn", ExecutionVariables.PIPELINE_EXECUTION_ARN),
+                ("--model-package-group", settings.model_package_group),
+                ("--endpoint-name", settings.endpoint_name),
             ]
         ),
     )
+    # Its arguments name the execution, so a new execution always reruns it (its report compares with
+    # the model deployed now); the cache still serves a retry of the same execution after a late failure.
     return cached_processing_step(
         settings,
         EVALUATE,
-        "Score the model on the test split: evaluation.json (model-quality format).",
+        "Score the model on the test split: evaluation.json (model-quality format), "
+        "report.html compared with the deployed model.",
         step_args,
         property_files=[report],
     )
@@ -409,12 +464,14 @@ def _register_step(
     model_uri: object,
     evaluate: ProcessingStep,
     baseline: ProcessingStep,
+    data_manifest_uri: object,
 ) -> ModelStep:
     evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs[EVALUATION_OUTPUT].S3Output.S3Uri
     baseline_uri = baseline.properties.ProcessingOutputConfig.Outputs[BASELINE_OUTPUT].S3Output.S3Uri
     builder = ModelBuilder(
-        image_uri=_xgboost_image(settings),
+        image_uri=_serving_image(settings),
         s3_model_data_url=model_uri,
+        env_vars=_serving_environment(settings),
         role_arn=settings.role_arn(MODEL_ROLE),
         sagemaker_session=session,
         log_level=None,  # the default (DEBUG) would reconfigure an SDK-wide logger
@@ -447,8 +504,10 @@ def _register_step(
             p.TRIGGERED_BY: params[p.TRIGGERED_BY],
             p.INPUT_DATA_URL: params[p.INPUT_DATA_URL],
             p.DATA_SNAPSHOT: params[p.DATA_SNAPSHOT],
-            "ProcessingImageTag": settings.processing_image_uri.rpartition(":")[2],
-            "PipelineExecutionArn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+            # Preprocess's data-version-<host>.json files: each object's version id and sha256.
+            lineage.DATA_MANIFEST_URI: data_manifest_uri,
+            lineage.PROCESSING_IMAGE_TAG: settings.processing_image_uri.rpartition(":")[2],
+            lineage.PIPELINE_EXECUTION_ARN: ExecutionVariables.PIPELINE_EXECUTION_ARN,
         },
     )
     return ModelStep(
@@ -514,6 +573,62 @@ def _failure_step(settings: Settings, metric: JsonGet, threshold: Parameter) -> 
 def _xgboost_image(settings: Settings) -> str:
     """The built-in XGBoost image, resolved from the SDK's bundled table (no network)."""
     return image_uris.retrieve("xgboost", region=settings.region, version=settings.training.xgboost_version)
+
+
+def _training_image(settings: Settings) -> str:
+    return (
+        _xgboost_image(settings)
+        if settings.training.script is None
+        else _framework_image(settings, "training")
+    )
+
+
+def _serving_image(settings: Settings) -> str:
+    return (
+        _xgboost_image(settings)
+        if settings.training.script is None
+        else _framework_image(settings, "inference")
+    )
+
+
+def _framework_image(settings: Settings, scope: str) -> str:
+    """A script-mode model's framework image for ``scope`` (training or inference), from the SDK's
+    bundled catalogue; a version it lacks is a one-line error listing the ones it has."""
+    script = script_model(settings)
+    framework = SCRIPT_FRAMEWORKS[script.framework]
+    try:
+        return image_uris.retrieve(
+            framework,
+            region=settings.region,
+            version=script.framework_version,
+            py_version=script.py_version,
+            instance_type=settings.training.instance_type
+            if scope == "training"
+            else settings.serving.instance_type,
+            image_scope=scope,
+        )
+    except ValueError as err:
+        versions = image_uris.config_for_framework(framework)[scope]["versions"]
+        raise SettingsError(
+            f"training.script: the SageMaker SDK's catalogue has no {scope} image for {script.framework} "
+            f"{script.framework_version} ({script.py_version}); its {scope} versions: {', '.join(versions)}"
+        ) from err
+
+
+def _serving_environment(settings: Settings) -> dict[str, str] | None:
+    """What a framework serving container needs to find the user's hooks: the module
+    (``SAGEMAKER_PROGRAM``) and the archive holding it (``SAGEMAKER_SUBMIT_DIRECTORY``, an S3
+    ``sourcedir.tar.gz`` the inference toolkit downloads and extracts, as the SDK's framework models
+    set it when they do not repack the model); None for the built-in XGBoost."""
+    script = settings.training.script
+    if script is None:
+        return None
+    return {
+        "SAGEMAKER_PROGRAM": script.serving_program,
+        "SAGEMAKER_SUBMIT_DIRECTORY": source_archive(settings)[0],
+        "SAGEMAKER_REGION": settings.region,
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+    }
 
 
 def _models_uri(settings: Settings) -> str:

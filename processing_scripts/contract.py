@@ -62,6 +62,8 @@ class Preprocess:
     TEST = _processing("output", "test")
     SCHEMA = _processing("output", "schema")
     SCHEMA_FILE = "schema.json"
+    # Next to schema.json, one per instance (each reads its own shard): see processing_scripts.data_version.
+    DATA_VERSION_FILE = "data-version-{host}.json"
 
 
 class Evaluate:
@@ -70,6 +72,7 @@ class Evaluate:
     MODEL = _processing("input", "model")
     TEST = _processing("input", "test")
     SCHEMA = _processing("input", "schema")
+    CODE = _processing("input", "code")  # a script-mode model's sourcedir.tar.gz
     EVALUATION = _processing("output", "evaluation")
     EVALUATION_FILE = "evaluation.json"
 

@@ -4,7 +4,9 @@ Runs on a schedule as ``python3 -m processing_scripts.monitor`` in the project's
 window's capture files straight from S3 (only the window's hour folders are listed), finds the
 baseline (given, or the one registered with the model package the endpoint serves), writes
 ``constraint_violations.json``, ``statistics.json``, ``drift_summary.json`` and ``report.html`` to the
-job's output folder, and publishes CloudWatch metrics the drift alarm watches.
+job's output folder, and publishes CloudWatch metrics the drift alarm watches. With ground truth,
+:mod:`processing_scripts.model_quality` then merges an older window's predictions with their labels
+(``model_quality/`` in the output folder, metrics the quality alarm watches).
 
 Exit status: 0 when the check ran (drift or not) and when there was nothing to check (no metrics are
 published then): an empty window, and, with no ``--baseline-uri``, an endpoint not deployed yet or a
@@ -21,24 +23,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
-from processing_scripts import contract, dataset, job, s3_uri
+from processing_scripts import contract, dataset, job, model_quality, s3_uri
 from processing_scripts.aws_clients import AwsClients, AwsTarget
+from processing_scripts.deployed_model import EndpointNotDeployed, served_model
 from processing_scripts.drift import engine, metrics, sources
 from processing_scripts.drift.capture import TimeWindow, parse_time
 from processing_scripts.drift.errors import DriftInputError
 from processing_scripts.drift.report_context import ReportContext
-from processing_scripts.drift.storage import Storage, StoredFile
+from processing_scripts.drift.storage import Storage
 from processing_scripts.split_schema import PROBLEM_TYPES
 
 log = logging.getLogger(__name__)
-_HOUR_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -52,7 +53,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="",
         help="folder with the baseline files; empty: the endpoint's model package's",
     )
-    parser.add_argument("--ground-truth-uri", default="")
     parser.add_argument("--metric-namespace", required=True)
     parser.add_argument("--endpoint-dimension", default="Endpoint")
     parser.add_argument("--schedule-dimension", default="MonitoringSchedule")
@@ -69,6 +69,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--execution-id", default="", help="the pipeline execution, shown in the report")
     parser.add_argument("--no-report", action="store_true", help="skip report.html (no matplotlib)")
+    model_quality.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -86,22 +87,13 @@ class DeployedBaseline(NamedTuple):
 def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> DeployedBaseline:
     """The statistics and constraints S3 URIs registered with the model package the endpoint serves."""
     try:
-        config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-    except ClientError as err:
-        # SageMaker answers ValidationException "Could not find endpoint" for a missing endpoint
-        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html).
-        if "could not find" in str(err).lower():
-            raise NothingToCheckYet(
-                f"endpoint {endpoint} is not deployed yet (run the training pipeline first, or pass BaselineUri)"
-            ) from err
-        raise
-    variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
-    model = sagemaker.describe_model(ModelName=variants[0]["ModelName"])
-    containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
-    package = next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+        served = served_model(sagemaker, endpoint)
+    except EndpointNotDeployed as err:
+        raise NothingToCheckYet(f"{err} (run the training pipeline first, or pass BaselineUri)") from err
+    package = served.package_arn
     if not package:
         raise DriftInputError(
-            f"endpoint {endpoint} serves model {variants[0]['ModelName']}, which was not created from a "
+            f"endpoint {endpoint} serves model {served.model_name}, which was not created from a "
             "model package: pass --baseline-uri"
         )
     quality = (
@@ -114,14 +106,6 @@ def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> DeployedBaseline:
             f"model package {package} has no DriftCheckBaselines.ModelDataQuality statistics/constraints "
             "yet: register it with the baseline step's outputs, or pass --baseline-uri"
         ) from err
-
-
-def ground_truth_files(storage: Storage, uri: str, window: TimeWindow) -> list[StoredFile]:
-    """Ground-truth JSON Lines under ``uri``; files in hour folders before the window are skipped
-    (labels arrive after the inferences they describe, so later folders are kept)."""
-    files = [f for f in storage.list_files(uri) if f.name.endswith((".jsonl", ".jsonl.gz"))]
-    first_hour = window.start.strftime("%Y%m%d%H")
-    return [f for f in files if not (m := _HOUR_IN_KEY.search(f.uri)) or "".join(m.groups()) >= first_hour]
 
 
 def _window(args: argparse.Namespace) -> TimeWindow:
@@ -159,8 +143,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             baseline = engine.load_baseline_files(storage, deployed.statistics, deployed.constraints)
             baseline_at, package = deployed.statistics, deployed.model_package
         source = sources.open_source(storage, args.capture_uri, window=window)
-        truth = ground_truth_files(storage, args.ground_truth_uri, window) if args.ground_truth_uri else None
-        result = engine.run_check(baseline, source, ground_truth=truth, problem_type=args.problem_type)
+        # Model quality is judged on an older window, once its labels had time to arrive (below).
+        result = engine.run_check(baseline, source, problem_type=args.problem_type)
     except NothingToCheckYet as reason:
         summary = {"version": 1, "verdict": engine.NOTHING_TO_CHECK, "message": f"nothing to check: {reason}"}
         job.write_all_or_nothing({out_dir / contract.DRIFT_SUMMARY_FILE: json.dumps(summary, indent=2)})
@@ -191,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     data = metrics.metric_data(result, names, dimensions, window.end)
     calls = metrics.publish(clients.cloudwatch, args.metric_namespace, data)
     log.info("%s: %s (%d metrics in %d calls)", result.verdict, result.message, len(data), calls)
+    model_quality.run(
+        args, baseline=baseline, storage=storage, clients=clients, package=package,
+        run_end=window.end, out_dir=out_dir,
+    )  # fmt: skip
     if result.verdict not in (*engine.CHECKED, engine.NOTHING_TO_CHECK):
         raise job.JobInputError(result.message)
 

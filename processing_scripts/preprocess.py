@@ -21,8 +21,10 @@ on a laptop). Decisions, each made so the model and the monitor see the same dat
 
 Outputs are headerless CSV, label first, named ``part-<host>.csv`` so parallel instances writing to
 one S3 prefix never overwrite each other, and ``schema.json``, which also records the data snapshot
-(``--data-snapshot``, the pipeline's DataSnapshot parameter) the splits were made from. Nothing is
-written unless everything succeeded.
+(``--data-snapshot``, the pipeline's DataSnapshot parameter) the splits were made from. With
+``--input-data-url`` (the pipeline's InputDataUrl) it also writes ``data-version-<host>.json``: the
+S3 version id and sha256 of every object this instance read (:mod:`processing_scripts.data_version`).
+Nothing is written unless everything succeeded.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from processing_scripts import contract, dataset, job
+from processing_scripts import contract, data_version, dataset, job
+from processing_scripts.aws_clients import AwsClients, AwsTarget
 from processing_scripts.job import JobInputError
 from processing_scripts.split_schema import SplitSchema
 from processing_scripts.tabular_io import LINE, find_input_files, list_input_files, read_csv, to_numbers
@@ -86,6 +89,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=UNSPECIFIED_SNAPSHOT,
         help="version of the raw data (the pipeline's DataSnapshot parameter); recorded in schema.json "
         "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--input-data-url",
+        default="",
+        help="S3 URI the raw input was downloaded from (the pipeline's InputDataUrl); records each "
+        "object's version id and sha256 in data-version-<host>.json (default: not recorded)",
     )
     return parser.parse_args(argv)
 
@@ -272,6 +281,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     schema_path = contract.host_path(contract.Preprocess.SCHEMA) / contract.Preprocess.SCHEMA_FILE
     outputs[schema_path] = SplitSchema.from_dataset(data_snapshot=args.data_snapshot).to_json()
+    if args.input_data_url:
+        s3 = AwsClients(AwsTarget.from_env()).s3
+        objects = data_version.read_objects(s3, args.input_data_url, raw_dir, files)
+        name = contract.Preprocess.DATA_VERSION_FILE.format(host=instances.current_host)
+        outputs[schema_path.with_name(name)] = data_version.manifest_json(objects, instances.current_host)
+        log.info("data version: %d object(s), sha256 %s", len(objects), data_version.combined_sha256(objects))
+    else:
+        log.warning("no --input-data-url: the objects' versions and hashes are not recorded")
     job.write_all_or_nothing(outputs)
 
 

@@ -15,6 +15,9 @@ from hypothesis import settings as _hypothesis
 
 from tests import synthesize_deployed
 
+# The headless browser the report and dashboard tests open pages in (skips without one).
+pytest_plugins = ("tests.browser",)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SYNTHESIS_TIMEOUT_SECONDS = 600
 

@@ -19,7 +19,8 @@ def main(target: Path) -> int:
         from localcloud.cloud import synthesize
         from pipelines import settings
 
-        synthesize(settings.load("dev"), target, cdk_validation=True)
+        # Baked in as `make demo` does, so the stories' runs carry a real commit (lineage).
+        synthesize(settings.with_checkout_commit(settings.load("dev")), target, cdk_validation=True)
     except BaseException:
         (target / FAILED).write_text(traceback.format_exc())
         return 1

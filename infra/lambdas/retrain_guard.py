@@ -83,6 +83,9 @@ class RetrainRequest:
     event_id: str
     source: str
     event_time: str | None
+    # The alarm whose state change this is (CloudWatch's event carries it as detail.alarmName), so
+    # the execution says which alarm retrained the model (`pipelines lineage` shows it).
+    alarm_name: str | None = None
 
     @classmethod
     def parse(cls, event: Any) -> RetrainRequest:
@@ -111,13 +114,26 @@ class RetrainRequest:
             raise GuardError(
                 f"event.event.time {time!r} is not an event time (EventBridge writes e.g. 2026-12-01T13:00:00Z)"
             )
+        detail = trigger.get("detail")
+        alarm = detail.get("alarmName") if isinstance(detail, dict) else None
         return cls(
             name,
             parameters,
             str(trigger["id"]),
             str(trigger.get("source", "unknown")),
             time or None,
+            alarm if isinstance(alarm, str) and alarm else None,
         )
+
+    @property
+    def description(self) -> str:
+        """The execution's description: what started it, findable later from the execution alone."""
+        cause = (
+            f"alarm {self.alarm_name} ({self.source} event {self.event_id})"
+            if self.alarm_name
+            else (f"{self.source} event {self.event_id}")
+        )
+        return f"retraining triggered by {cause}"
 
     def with_data_snapshot(self, parameter: str) -> list[dict[str, str]]:
         """The rule's parameters plus ``parameter`` = the event's time, unless the rule set it already.
@@ -156,7 +172,7 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
         started = sagemaker.start_pipeline_execution(
             PipelineName=request.pipeline_name,
             PipelineParameters=parameters,
-            PipelineExecutionDescription=f"retraining triggered by {request.source} event {request.event_id}",
+            PipelineExecutionDescription=request.description,
             ClientRequestToken=client_request_token(request.pipeline_name, summaries),
         )
     except sagemaker.exceptions.ConflictException:

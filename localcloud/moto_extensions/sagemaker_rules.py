@@ -27,6 +27,10 @@ other extensions), each rule citing its source:
   "If you use this field, you can only specify one variant for ProductionVariants and one variant
   for ShadowProductionVariants"; variant names are unique within the config,
   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html
+* **UpdateModelPackage keeps the metadata it is not told to change** (moto replaces
+  ``CustomerMetadataProperties`` with the request's, so approving a version erased its lineage):
+  the given properties are added or updated, ``CustomerMetadataPropertiesToRemove`` removes,
+  https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateModelPackage.html
 """
 
 from __future__ import annotations
@@ -123,6 +127,26 @@ def _idempotent_start(method: Callable[..., Any]) -> Callable[..., Any]:
     return start
 
 
+def _merging_metadata(method: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def update(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        arn = bound.arguments["model_package_arn"]
+        package = self.model_packages.get(self.model_package_name_mapping.get(arn, arn))
+        if package is not None:
+            given = bound.arguments.get("customer_metadata_properties") or {}
+            bound.arguments["customer_metadata_properties"] = {
+                **(package.customer_metadata_properties or {}),
+                **given,
+            } or None
+        return method(*bound.args, **bound.kwargs)
+
+    update._localcloud = True  # type: ignore[attr-defined]
+    return update
+
+
 def canary_instances(traffic_routing: Mapping[str, Any], instance_count: int) -> int:
     """Instances a canary takes: a count as given, a capacity percentage rounded up."""
     size = traffic_routing.get("CanarySize") or {}
@@ -183,3 +207,6 @@ def install() -> None:
     start = SageMakerModelBackend.start_pipeline_execution
     if not getattr(start, "_localcloud", False):
         SageMakerModelBackend.start_pipeline_execution = _idempotent_start(start)  # type: ignore[method-assign]
+    update = SageMakerModelBackend.update_model_package
+    if not getattr(update, "_localcloud", False):
+        SageMakerModelBackend.update_model_package = _merging_metadata(update)  # type: ignore[method-assign]

@@ -4,7 +4,10 @@ It serves what the emulated SageMaker control plane says is deployed. After the 
 creates or updates the endpoint in the emulator, :meth:`LocalEndpoint.reconcile` follows the same
 chain SageMaker hosting does: endpoint -> endpoint config (variant, DataCaptureConfig) -> model ->
 model package -> ``ModelDataUrl``; it downloads that ``model.tar.gz``, loads it with
-``processing_scripts.inference.load_model`` and swaps it in. A swap replaces one reference: a
+``processing_scripts.inference.load_model`` (or, for a script-mode model, whose container
+environment names ``SAGEMAKER_PROGRAM``, with the user's ``model_fn`` from the
+``SAGEMAKER_SUBMIT_DIRECTORY`` archive, answering through its hooks as the framework's serving
+container does: :mod:`processing_scripts.script_model`) and swaps it in. A swap replaces one reference: a
 request in flight keeps the model it started with, new requests get the new one, none is dropped.
 
 The HTTP side is SageMaker's container contract on 127.0.0.1: ``GET /ping`` and
@@ -51,7 +54,7 @@ from localcloud.clock import Clock, utc_now
 from localcloud.iam import SAGEMAKER_SESSION, AccessControl
 from localcloud.lifecycle import Service
 from pipelines.settings import Settings
-from processing_scripts import s3_uri
+from processing_scripts import s3_uri, script_model
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,16 @@ _STOP_POLL_SECONDS = 0.05
 # How long stop() waits for requests already being answered (a model answers in milliseconds).
 _DRAIN_SECONDS = 30.0
 STOPPING_MESSAGE = b"the endpoint is stopping; send the request again once it is back\n"
+# The framework serving containers' variables naming the user's module and the archive holding it.
+PROGRAM_ENV = "SAGEMAKER_PROGRAM"
+SUBMIT_DIRECTORY_ENV = "SAGEMAKER_SUBMIT_DIRECTORY"
+
+
+@dataclass(frozen=True)
+class ScriptServer:
+    """A script-mode model: requests go through the user's hooks (``script_model.serve``)."""
+
+    handler: script_model.Handler
 
 
 class EndpointError(RuntimeError):
@@ -110,8 +123,14 @@ class Deployment:
     model_data_url: str
     capture: CaptureConfig
     execution_role: str | None = None  # the model's ExecutionRoleArn: what the endpoint runs as
+    environment: tuple[tuple[str, str], ...] = ()  # the container's Environment (package's, then model's)
     weight: float = 1.0  # the variant's current share of the traffic (relative to the others)
     shadow: bool = False  # a shadow variant: gets a copy of each request, answers none
+
+    @property
+    def program(self) -> str | None:
+        """``SAGEMAKER_PROGRAM``: set for a script-mode model, whose code serves it."""
+        return dict(self.environment).get(PROGRAM_ENV) or None
 
 
 def describe_deployments(sagemaker: Any, endpoint_name: str) -> list[Deployment] | None:
@@ -172,10 +191,14 @@ def _variant_deployment(
     package_arn = container.get("ModelPackageName")
     version = None
     data_url = container.get("ModelDataUrl")
+    environment = dict(container.get("Environment") or {})
     if package_arn:
         package = sagemaker.describe_model_package(ModelPackageName=package_arn)
         version = package.get("ModelPackageVersion")
-        data_url = package["InferenceSpecification"]["Containers"][0].get("ModelDataUrl", data_url)
+        package_container = package["InferenceSpecification"]["Containers"][0]
+        data_url = package_container.get("ModelDataUrl", data_url)
+        # CreateModel's Environment is merged over the package's (the model's wins).
+        environment = {**(package_container.get("Environment") or {}), **environment}
     if not data_url:
         raise EndpointError(f"model {model_name} has no ModelDataUrl (directly or through its model package)")
     return Deployment(
@@ -189,6 +212,7 @@ def _variant_deployment(
         execution_role=model.get("ExecutionRoleArn"),
         weight=weight,
         shadow=shadow,
+        environment=tuple(sorted(environment.items())),
     )
 
 
@@ -546,7 +570,25 @@ class LocalEndpoint(Service):
                 tar.extractall(target, filter="data")  # the container's /opt/ml/model
         except tarfile.TarError as err:
             raise EndpointError(f"{deployment.model_data_url}: not a readable model.tar.gz ({err})") from err
+        if deployment.program:
+            return self._load_script(deployment, s3, target)
         return self.inference.load_model(target)
+
+    def _load_script(self, deployment: Deployment, s3: Any, model_dir: Path) -> ScriptServer:
+        """The user's code from ``SAGEMAKER_SUBMIT_DIRECTORY`` (an S3 ``sourcedir.tar.gz``, read as
+        the model's role) into a ``code`` folder, its ``model_fn`` over the extracted model."""
+        code_uri = dict(deployment.environment).get(SUBMIT_DIRECTORY_ENV, "")
+        if not code_uri.startswith("s3://"):
+            raise EndpointError(
+                f"model {deployment.model_name}: {SUBMIT_DIRECTORY_ENV} {code_uri!r} must be an s3:// "
+                "sourcedir.tar.gz to serve locally"
+            )
+        bucket, key = s3_uri.split(code_uri, key_required=True)
+        archive = model_dir.parent / f"{model_dir.name}-sourcedir.tar.gz"
+        s3.download_file(bucket, key, str(archive))
+        code_dir = script_model.extract_code(archive, model_dir.parent / f"{model_dir.name}-code")
+        module = script_model.import_program(code_dir, str(deployment.program))
+        return ScriptServer(script_model.serve(module, model_dir))
 
     # -- one request ---------------------------------------------------------------------------------
     def invoke(
@@ -597,7 +639,11 @@ class LocalEndpoint(Service):
             self.metrics.record(at, served.deployment.variant, status, False, 0.0)
             return status, out_type, out
         try:
-            status, out_type, out = 200, CSV, self.inference.predict_csv(served.model, body)
+            if isinstance(served.model, ScriptServer):
+                # The inference toolkit answers an exception in the user's hooks with a 500.
+                status, out_type, out = 200, CSV, served.model.handler(body, content_type, CSV)
+            else:
+                status, out_type, out = 200, CSV, self.inference.predict_csv(served.model, body)
         except self.inference.InferenceError as err:
             status, out_type, out = 400, "text/plain", f"{err}\n".encode()
         except Exception as err:  # a model failure is the endpoint's 500, never a dropped connection

@@ -19,7 +19,9 @@ from settings. The steps, each recorded in a timeline with when and why:
    the rule, ``DataSnapshot`` = the event's time), run locally under the guard's execution ARN; its
    Deploy step updates the endpoint and the local endpoint swaps models;
 8. score both registered versions, with the endpoint's own inference code, on freshly drawn labelled
-   rows of the drifted population: the retrained version must have the lower RMSE.
+   rows of the drifted population: the retrained version must have the lower RMSE;
+9. trace the lineage of each registered version (commit, data versions, images, trigger) and save it
+   under ``<out>/lineage/`` (:mod:`pipelines.lineage`), since the emulator is gone after the demo.
 
 After every execution the events SageMaker would send (its status change; the registered package's
 state change) are routed through the synthesized rules as well (:mod:`localcloud.sagemaker.events`):
@@ -62,6 +64,7 @@ from localcloud.sagemaker.events import (
 )
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
+from localcloud.stories.dashboard import write_dashboard
 from localcloud.stories.monitoring_report import MonitoringReport
 from localcloud.stories.traffic import (
     TrafficKind,
@@ -71,6 +74,7 @@ from localcloud.stories.traffic import (
     to_csv_lines,
     to_features,
 )
+from pipelines import lineage
 from pipelines import parameters as params
 from pipelines.definition import read_definition
 from pipelines.settings import Settings
@@ -78,6 +82,7 @@ from processing_scripts import dataset, inference, s3_uri
 
 DEFAULT_OUT = Path("build/loop")
 AB_BATCH_ROWS = 4  # rows per request in the A/B test: more requests, so both variants get a fair number
+DASHBOARD_MARGIN_MINUTES = 5  # the dashboard page shows the loop's span and this much either side
 
 
 class LoopError(StoryError):
@@ -166,6 +171,7 @@ class LoopResult:
     deliveries: list[Delivery] = field(default_factory=list)
     summary_file: Path | None = None
     denied_calls: list[Call] = field(default_factory=list)  # what IAM refused during the loop
+    dashboard: Path | None = None  # the deployed dashboard's widgets drawn from the loop's metrics
 
     @property
     def final_line(self) -> str:
@@ -217,6 +223,16 @@ class ClosedLoop:
                     self._close(cloud=cloud, endpoint=ep, result=result)
                 finally:
                     result.denied_calls = cloud.access.log.denied
+            # After the endpoint has published its last minute of invocation metrics.
+            started = min((r.started_at for r in self.runs if r.started_at), default=cloud.clock())
+            margin = timedelta(minutes=DASHBOARD_MARGIN_MINUTES)
+            result.dashboard = write_dashboard(
+                self.settings,
+                cloud.aws.clients.cloudwatch,
+                started - margin,
+                cloud.clock() + margin,
+                self.options.out_dir,
+            )
         self._add_iam_summary(cloud, result)
         result.runs = self.runs
         result.summary_file = self._write_summary(result)
@@ -317,6 +333,7 @@ class ClosedLoop:
             "the local endpoint followed",
         )
         self._require_retrained(cloud.aws, first, last)
+        self._save_lineage(cloud, last)
         result.closed = deployed.model_version == version and version is not None
         result.model_version = deployed.model_version
         result.deliveries = router.deliveries
@@ -404,6 +421,27 @@ class ClosedLoop:
             f"new model {after.model_data_url}; new baseline {after.statistics_uri}",
         )
         self._require_better(before, after)
+
+    def _save_lineage(self, cloud: LocalCloud, last: ExecutionRecord) -> None:
+        """Trace every registered model while the emulator still runs, and save each: `pipelines
+        lineage <version> --demo-out <out>` shows them after the demo (its emulator is gone then)."""
+        clients = cloud.aws.clients
+        saved = {}
+        for record in self.runs:
+            if record.model_package_arn:
+                found = lineage.trace(
+                    clients.sagemaker, clients.s3, self.settings, record.model_package_arn,
+                    runs_dir=cloud.runner.runs_dir, query_entities=False,  # moto has no QueryLineage
+                )  # fmt: skip
+                saved[record.model_package_arn] = (found, lineage.save(found, self.options.out_dir))
+        found, path = saved[str(last.model_package_arn)]
+        self.timeline.add(
+            f"lineage of model version {found.model['version']}: commit {found.code['git_commit']}, "
+            f"data sha256 {str(found.data['sha256'])[:12]} ({len(found.data['objects'])} object version(s)), "
+            f"image {found.code['processing_image_tag']}, {found.trigger['detail'] or found.trigger['triggered_by']}",
+            f"`python -m pipelines lineage {found.model['version']} --demo-out {self.options.out_dir}` shows it all",
+            (str(path),),
+        )
 
     def _require_better(self, before: RegisteredModel, after: RegisteredModel) -> None:
         """The retrained version predicts the drifted population better than the one it replaces."""

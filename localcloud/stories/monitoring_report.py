@@ -14,7 +14,7 @@ from typing import Any
 from localcloud import s3_objects
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
-from processing_scripts import contract, s3_uri
+from processing_scripts import contract, model_quality, s3_uri
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,16 @@ class MonitoringReport:
     uri: str  # the report output's S3 prefix
     summary: dict[str, Any]  # drift_summary.json; empty when the job wrote none
     violations: list[dict[str, Any]]  # constraint_violations.json's "violations"
+    quality: dict[str, Any]  # model_quality/merge_summary.json; empty without ground truth
 
     @classmethod
     def read(cls, s3: Any, record: ExecutionRecord) -> MonitoringReport:
         uri = report_uri(record)
         summary = _optional_json(s3, s3_uri.join(uri, contract.DRIFT_SUMMARY_FILE)) or {}
         violations = _optional_json(s3, s3_uri.join(uri, contract.VIOLATIONS_FILE)) or {}
-        return cls(uri, summary, violations.get("violations", []))
+        quality_file = f"{model_quality.OUTPUT_FOLDER}/{model_quality.MERGE_SUMMARY_FILE}"
+        quality = _optional_json(s3, s3_uri.join(uri, quality_file)) or {}
+        return cls(uri, summary, violations.get("violations", []), quality)
 
     @property
     def verdict(self) -> str:

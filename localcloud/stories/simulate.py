@@ -9,6 +9,11 @@ scenario is a sequence of hourly windows of generated traffic (``traffic.py``):
   the retrain guard must hold the storm to at most one start.
 - ``bad-data``: two normal windows, then broken records; violations are reported, and at most one
   retraining starts (the guard again).
+- ``concept-drift``: features stay normal throughout, but from the third window the labels shift
+  (the target's relation to the features changed). Every request carries an InferenceId and the
+  window's labels are uploaded as ground truth in the same hour; each monitoring run judges the
+  window one label delay back. The data-drift alarm stays quiet, the model-quality alarm fires, and
+  exactly one retraining starts, with ``TriggeredBy`` = ``quality-alarm``.
 
 What is real: the synthesized pipelines, templates (alarms, rules) and settings; the local cloud
 (:class:`localcloud.cloud.LocalCloud`); one run of the training pipeline (model, baseline,
@@ -33,19 +38,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudwatch import AlarmState
 from localcloud.eventbridge import PipelineStart
 from localcloud.moto_extensions import sagemaker_clock
-from localcloud.sagemaker.endpoint import RuntimeClient, send_csv
+from localcloud.sagemaker.endpoint import CSV, InvocationError, RuntimeClient, send_csv
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
 from localcloud.stories.monitoring_report import MonitoringReport
-from localcloud.stories.traffic import TrafficKind, generate, to_csv_lines
+from localcloud.stories.traffic import TrafficKind, generate, labels, to_csv_lines
 from pipelines.settings import Settings
+from processing_scripts import dataset, s3_uri
+from processing_scripts.drift.ground_truth import ground_truth_jsonl, ground_truth_key
+from processing_scripts.model_quality import scalar_metrics
 
-N, D, B = TrafficKind.NORMAL, TrafficKind.DRIFTED, TrafficKind.BAD
+if TYPE_CHECKING:
+    import pandas as pd
+
+N, D, B, C = TrafficKind.NORMAL, TrafficKind.DRIFTED, TrafficKind.BAD, TrafficKind.CONCEPT_DRIFTED
 
 
 class SimulationError(StoryError):
@@ -57,6 +69,7 @@ class Scenario(StrEnum):
     DRIFT = "drift"
     FLAPPING = "flapping"
     BAD_DATA = "bad-data"
+    CONCEPT_DRIFT = "concept-drift"
 
 
 WINDOWS: dict[Scenario, tuple[TrafficKind, ...]] = {
@@ -64,7 +77,11 @@ WINDOWS: dict[Scenario, tuple[TrafficKind, ...]] = {
     Scenario.DRIFT: (N, N, D, D, D),
     Scenario.FLAPPING: (N, D, N, D, N, D),
     Scenario.BAD_DATA: (N, N, B, B, B),
+    Scenario.CONCEPT_DRIFT: (N, N, C, C, C),
 }
+# Scenarios whose requests carry InferenceIds and whose labels are uploaded (one row per request,
+# so the request's id is the row's).
+LABELLED = (Scenario.CONCEPT_DRIFT,)
 
 
 @dataclass
@@ -89,6 +106,9 @@ class WindowOutcome:
     transitions: tuple[str, ...]
     guard: tuple[str, ...]  # "started" / "skipped: <reason>" / "failed: <error>" per delivery to the guard
     monitoring_record: Path  # the window's monitoring execution (record.json)
+    quality_alarm: AlarmState = AlarmState.INSUFFICIENT_DATA
+    merged_labels: int | None = None  # labels merged by this run (for the window one delay back)
+    quality: dict[str, float] = field(default_factory=dict)  # e.g. rmse of the merged rows
 
     @property
     def started(self) -> int:
@@ -198,10 +218,14 @@ class Simulator:
                 window_end = window_start + timedelta(hours=window_hours)
                 clock.now = window_start + timedelta(minutes=30)
                 rows = generate(kind, self.rows, seed=self.seed + index)
-                sent = send_csv(client, to_csv_lines(rows), batch_size=25)
-                ep.flush()
-                if sent.errors:
-                    raise SimulationError(f"window {index}: {sent.errors[0]}")
+                if scenario in LABELLED:
+                    self._send_labelled(client, kind, rows, index)
+                    ep.flush()
+                else:
+                    sent = send_csv(client, to_csv_lines(rows), batch_size=25)
+                    ep.flush()
+                    if sent.errors:
+                        raise SimulationError(f"window {index}: {sent.errors[0]}")
                 clock.now = window_end
                 monitoring, report = self._monitor()
                 evaluations = evaluator.evaluate(window_end + timedelta(minutes=1))
@@ -227,6 +251,9 @@ class Simulator:
                     drifted_share=report.summary.get("drifted_feature_share"),
                     violations=len(report.violations),
                     drift_alarm=evaluator.states[self.settings.drift_alarm_name].value,
+                    quality_alarm=evaluator.states[self.settings.quality_alarm_name].value,
+                    merged_labels=report.quality.get("merged"),
+                    quality=self._published(scalar_metrics(report.quality.get("model_quality") or {})),
                     transitions=tuple(transitions),
                     guard=tuple(guard),
                     monitoring_record=monitoring.record_file,
@@ -237,6 +264,28 @@ class Simulator:
         summaries = cloud.aws.clients.sagemaker.list_pipeline_executions(PipelineName=training)
         result.executions_in_emulator = len(summaries["PipelineExecutionSummaries"])
         return result
+
+    def _published(self, values: dict[str, float]) -> dict[str, float]:
+        """The metrics the job publishes for the problem type (what the alarm and dashboard see)."""
+        published = self.settings.model_quality.metrics[dataset.PROBLEM_TYPE]
+        return {name: value for name, value in values.items() if name in published}
+
+    def _send_labelled(
+        self, client: RuntimeClient, kind: TrafficKind, rows: pd.DataFrame, index: int
+    ) -> None:
+        """One request per row with an InferenceId, then the rows' labels uploaded as ground truth
+        in this hour (the reviewers' answer, which the run one label delay later merges)."""
+        ids = [f"w{index}-r{row}" for row in range(self.rows)]
+        for inference_id, line in zip(ids, to_csv_lines(rows), strict=True):
+            try:
+                client.invoke_endpoint(Body=line + "\n", ContentType=CSV, InferenceId=inference_id)
+            except InvocationError as err:
+                raise SimulationError(f"window {index}: {err}") from err
+        truth = labels(kind, self.rows, seed=self.seed + index)
+        body = ground_truth_jsonl(dict(zip(ids, truth.tolist(), strict=True)))
+        key = ground_truth_key(self.settings.endpoint_name, self.clock.now, f"labels-window-{index}.jsonl")
+        bucket, prefix = s3_uri.split(self.settings.ground_truth_uri, key_required=True)
+        self.cloud.aws.clients.s3.put_object(Bucket=bucket, Key=f"{prefix}/{key}", Body=body)
 
     def _forget_executions(self, pipeline: str) -> None:
         """Recreate the pipeline in the emulator: a scenario starts with no execution history."""

@@ -10,6 +10,8 @@ changed on purpose:
   scaled up (by ``1 + strength``) and infants are mostly replaced by adults. The drift engine should
   flag most numeric features; the model still answers. :func:`labelled_drifted_rows` gives the same
   population as raw, labelled rows: the new data a data team would land for retraining.
+- ``concept-drifted``: normal features, but the target's relation to them changed: the same-looking
+  animals are older (:func:`labels`). Only ground truth shows it; the drift engine must stay quiet.
 - ``bad``: what a broken upstream system sends: negative sizes, a column stuck at zero and rows
   whose category is lost (every one-hot column 0). Each value is still a finite number, so the
   endpoint answers (and captures) them, and the monitoring job reports constraint violations.
@@ -33,6 +35,7 @@ class TrafficKind(StrEnum):
     NORMAL = "normal"
     DRIFTED = "drifted"
     BAD = "bad"
+    CONCEPT_DRIFTED = "concept-drifted"  # features as normal; only the labels tell
 
 
 def load_raw(path: Path = SAMPLE_DATA) -> pd.DataFrame:
@@ -75,6 +78,18 @@ def generate(
     if kind is TrafficKind.BAD:
         return _corrupt(to_features(sample), rng)
     return to_features(sample)
+
+
+def labels(kind: TrafficKind, rows: int, *, seed: int, strength: float = 0.5) -> np.ndarray:
+    """The true labels of :func:`generate`'s rows for the same seed, as reviewers count them later.
+
+    ``concept-drifted``: rings x ``1 + strength`` for animals that look as before (the concept
+    changed, the inputs did not); normal traffic keeps its rows' labels.
+    """
+    if kind not in (TrafficKind.NORMAL, TrafficKind.CONCEPT_DRIFTED):
+        raise ValueError(f"labels are generated for normal and concept-drifted traffic, not {kind.value}")
+    truth = _sample(load_raw(), rows, np.random.default_rng(seed))[dataset.TARGET].to_numpy(dtype=float)
+    return truth * (1.0 + strength) if kind is TrafficKind.CONCEPT_DRIFTED else truth
 
 
 def labelled_drifted_rows(rows: int, *, seed: int, strength: float = 0.5) -> pd.DataFrame:

@@ -26,12 +26,14 @@ COMMAND_MODULES = (
     "pipelines.cli.pipeline_commands",
     "pipelines.cli.execution_commands",
     "pipelines.cli.approval_commands",
+    "pipelines.cli.lineage_commands",
     "pipelines.cli.monitor_commands",
     "pipelines.cli.local_commands",
     "pipelines.cli.loop_commands",
     "pipelines.cli.callback_commands",
     "pipelines.cli.iam_commands",
     "pipelines.cli.data_commands",
+    "pipelines.cli.label_commands",
     "pipelines.cli.variant_commands",
 )
 

@@ -5,6 +5,9 @@ A fresh account has the buckets (the Storage stack) but nothing at ``settings.ra
 the project's sample (``data/abalone.csv``) or a file you name. It never replaces data that is
 already there (a newer landing, a retraining set) unless ``--force`` says so, so CI can run it on
 every deploy. The object is written under the bucket's default encryption (the project key).
+
+With a script-mode model (``settings.training.script``) it also publishes the model's code where the
+training definition names it (:mod:`pipelines.model_code`; skipped when that archive is there).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 import typer
 
 from pipelines.cli.context import CliContext, CliError, console
+from pipelines.model_code import upload_model_code
 from pipelines.settings import REPO_ROOT
 from processing_scripts import s3_uri
 
@@ -38,9 +42,12 @@ def seed_data(
     existing = _size(s3, bucket, key)
     if existing is not None and not force:
         console.print(f"[yellow]present[/] {target} ({existing} bytes): not replaced (use --force)")
-        return
-    s3.upload_file(str(data), bucket, key)
-    console.print(f"[green]seeded[/] {target} from {data} ({data.stat().st_size} bytes)")
+    else:
+        s3.upload_file(str(data), bucket, key)
+        console.print(f"[green]seeded[/] {target} from {data} ({data.stat().st_size} bytes)")
+    code = upload_model_code(obj.settings, s3)
+    if code:
+        console.print(f"[green]published[/] the model code to {code}")
 
 
 def _size(s3: object, bucket: str, key: str) -> int | None:

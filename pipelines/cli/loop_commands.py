@@ -11,7 +11,7 @@ import typer
 
 from pipelines.cli import report_links
 from pipelines.cli.context import CliContext, CliError, console
-from pipelines.settings import SettingsError
+from pipelines.settings import SettingsError, with_checkout_commit
 
 if TYPE_CHECKING:
     from localcloud.stories.loop import Entry
@@ -75,13 +75,16 @@ def demo(
         "[dim]synthesizing the pipeline JSON and the CDK app; the timeline starts when they are ready[/]"
     )
     try:
-        result = run_demo(settings, options, listener=_print_entry)
+        # The demo deploys what it synthesizes, so it bakes in the checkout's commit like `upsert`.
+        result = run_demo(with_checkout_commit(settings), options, listener=_print_entry)
     except _story_errors() as err:
         raise CliError(
             str(err), "fix the stage named above; run records are under " + str(out), CliError.FAILED
         ) from err
     console.print(f"timeline: {result.summary_file}  ({time.perf_counter() - started:.0f}s)")
     report_links.show_runs(settings, out / "runs", result.runs, downloaded=out / "reports")
+    if result.dashboard is not None:
+        console.print(f"dashboard: {result.dashboard.resolve().as_uri()}")
     console.print(result.final_line)
     if not result.closed:
         raise typer.Exit(CliError.FAILED)
@@ -90,7 +93,7 @@ def demo(
 def simulate(
     ctx: typer.Context,
     scenario: list[str] = typer.Option(
-        ..., "--scenario", "-s", help="no-drift | drift | flapping | bad-data (repeatable)."
+        ..., "--scenario", "-s", help="no-drift | drift | flapping | bad-data | concept-drift (repeatable)."
     ),
     rows: int = typer.Option(300, "--rows", min=50, help="Rows of traffic per window."),
     out: Path = typer.Option(Path("build/simulate"), "--out", help="Work folder (runs, synth output)."),
@@ -109,9 +112,16 @@ def simulate(
     def show(w: WindowOutcome) -> None:
         share = "-" if w.drifted_share is None else f"{w.drifted_share:.2f}"
         guard = "; ".join(w.guard) or "-"
+        labels = (
+            ""
+            if not w.merged_labels
+            else f"labels={w.merged_labels} "
+            + " ".join(f"{name}={value:.3g}" for name, value in w.quality.items())
+        )
         console.print(
             f"  window {w.index} (ends {w.end:%m-%d %H:%M}Z) {w.traffic.value:8} verdict={w.verdict:16} "
-            f"share={share:5} violations={w.violations:<3} drift alarm={w.drift_alarm.value:17} guard: {guard}",
+            f"share={share:5} violations={w.violations:<3} drift alarm={w.drift_alarm.value:17} "
+            f"quality alarm={w.quality_alarm.value:17} {labels + ' ' if labels else ''}guard: {guard}",
             highlight=False,
         )
 

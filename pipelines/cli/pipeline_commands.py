@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -33,7 +32,7 @@ from pipelines.cli.deployed import (
 from pipelines.cli.exit_codes import ExitCode
 from pipelines.cli.watch import raise_unless_succeeded, watch
 from pipelines.definition import ParameterError, parse_assignments, read_definition, render_value
-from pipelines.parameters import GIT_COMMIT
+from pipelines.settings import with_checkout_commit
 from pipelines.synth import DEFAULT_OUT_DIR
 
 
@@ -91,7 +90,9 @@ def diff(
     """Show the difference between the local definition and the deployed one (exit 1 if they differ)."""
     obj: CliContext = ctx.obj
     name = resolve_pipeline_name(obj.settings, pipeline)
-    local = local_definition(obj.settings, name, definition_file)
+    # What `upsert` would send: a synthesized definition carries the checkout's commit.
+    settings = obj.settings if definition_file else with_checkout_commit(obj.settings)
+    local = local_definition(settings, name, definition_file)
     deployed = require_deployed(obj.clients.sagemaker, name)
     change = compare_definitions(deployed, local)
     if change.empty:
@@ -193,28 +194,19 @@ def list_executions(
 
 
 def _start_parameters(pairs: list[str], deployed: dict[str, Any]) -> dict[str, str]:
-    """The overrides to send, checked with the rules ``run-local`` applies; GitCommit from the checkout."""
+    """The overrides to send, checked with the rules ``run-local`` applies.
+
+    GitCommit is not filled from this checkout: the run executes the deployed definition, whose
+    GitCommit default was baked in when it was deployed (``upsert``, ``cdk deploy``), not whatever
+    is checked out where ``start`` happens to run.
+    """
     definition = read_definition(deployed)
     try:
         overrides = parse_assignments(pairs)
-        if GIT_COMMIT in definition.parameters and GIT_COMMIT not in overrides:
-            commit = _git_commit()
-            if commit:
-                overrides[GIT_COMMIT] = commit
         values = definition.resolve_parameters(overrides)  # every parameter must end up with a value
     except ParameterError as err:
         raise parameter_error(err) from err
     return {name: render_value(values[name]) for name in overrides}  # defaults stay SageMaker's
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def _styled(state: str) -> str:

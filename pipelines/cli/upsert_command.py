@@ -6,7 +6,8 @@ never drifts. ``upsert`` is for pipelines no stack manages (a sandbox account, a
 account before its first ``cdk deploy``). It refuses a stack-managed pipeline unless ``--force``
 (an emergency: the stack then shows drift until the next ``cdk deploy`` puts its definition back).
 
-Before anything is sent: the definition is validated, checked to belong to this pipeline, shown
+Before anything is sent: the definition is validated, checked to belong to this pipeline (the
+pipeline a synthesized definition names in its ``Metadata``, see pipelines/definition/identity.py), shown
 (``--dry-run`` stops there), and removing steps needs a confirmation (``--yes`` in CI).
 """
 
@@ -32,7 +33,9 @@ from pipelines.cli.definitions import (
 )
 from pipelines.cli.deployed import deployed_definition
 from pipelines.definition import read_definition
-from pipelines.settings import PIPELINE_ROLE, PIPELINES, Settings
+from pipelines.definition.identity import synthesized_for
+from pipelines.model_code import upload_model_code
+from pipelines.settings import PIPELINE_ROLE, Settings, with_checkout_commit
 
 # CloudFormation tags every resource it creates that supports tags with the stack's name
 # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html).
@@ -55,12 +58,15 @@ def upsert(
 ) -> None:
     """Create or update a pipeline no stack manages (dev iteration); validates, shows the change first."""
     obj: CliContext = ctx.obj
-    settings, sagemaker = obj.settings, obj.clients.sagemaker
+    # A synthesized definition carries the checkout's commit as its GitCommit default (lineage of
+    # every run, scheduled and alarm-started ones too); a given file is sent exactly as it is.
+    settings = obj.settings if definition_file else with_checkout_commit(obj.settings)
+    sagemaker = obj.clients.sagemaker
     name = resolve_pipeline_name(settings, pipeline)
     local = local_definition(settings, name, definition_file)
     origin = str(definition_file or name)
     _refuse_invalid(local, origin)
-    _refuse_another_pipelines_file(settings, name, definition_file, force)
+    _refuse_another_pipelines_file(name, local, origin, force)
     deployed = deployed_definition(sagemaker, name)
     if deployed is None:
         _create(obj, name, local, description, dry_run)
@@ -75,6 +81,7 @@ def upsert(
         _show(change, unified_diff(deployed, local, name), f"would update {name}")
         return
     _confirm_removals(change, name, yes)
+    _upload_model_code(obj)
     arn = sagemaker.update_pipeline(**_request(settings, name, local, description))["PipelineArn"]
     console.print(f"[yellow]updated[/] {arn}")
     for line in change.lines():
@@ -97,6 +104,7 @@ def _create(obj: CliContext, name: str, local: dict[str, Any], description: str,
         return
     settings = obj.settings
     tags = [{"Key": k, "Value": v} for k, v in sorted(settings.tags.items())]
+    _upload_model_code(obj)
     arn = obj.clients.sagemaker.create_pipeline(
         **_request(settings, name, local, description), Tags=tags, ClientRequestToken=str(uuid.uuid4())
     )["PipelineArn"]
@@ -117,24 +125,18 @@ def _refuse_invalid(document: dict[str, Any], origin: str) -> None:
         )
 
 
-def _refuse_another_pipelines_file(settings: Settings, name: str, file: Path | None, force: bool) -> None:
-    """``upsert monitoring --definition-file build/pipelines/<...>-training.json`` said "created"."""
-    if file is None or force:
+def _refuse_another_pipelines_file(name: str, document: dict[str, Any], origin: str, force: bool) -> None:
+    """``upsert monitoring --definition-file <the training JSON>`` said "created": a synthesized
+    definition names the pipeline it was made for (``Metadata.SynthesizedFor``), whatever its file is
+    called; a definition without that mark is the user's own and goes under the name given."""
+    made_for = synthesized_for(document)
+    if made_for is None or made_for == name or force:
         return
-    other = next(
-        (
-            full
-            for short in PIPELINES
-            if (full := settings.pipeline_name(short)) != name and file.stem in (short, full)
-        ),
-        None,
+    raise CliError(
+        f"{origin} is the definition synthesized for {made_for}, not for {name}; nothing was sent",
+        f"upsert it as `{made_for}`, or pass the file synthesized for {name} (--force if it truly is)",
+        CliError.INVALID,
     )
-    if other is not None:
-        raise CliError(
-            f"{file} is the definition of {other}, not of {name}; nothing was sent",
-            f"upsert it as `{other}`, or pass the file synthesized for {name} (--force if it truly is)",
-            CliError.INVALID,
-        )
 
 
 def _refuse_unrelated_steps(
@@ -190,3 +192,11 @@ def _confirm_removals(change: DefinitionChange, name: str, yes: bool) -> None:
         )
     if not typer.confirm(f"remove {removed} from {name}?", default=False):
         raise CliError("not confirmed; nothing was sent", "review with --dry-run", CliError.DECLINED)
+
+
+def _upload_model_code(obj: CliContext) -> None:
+    """A script-mode model's code goes where the training definition names it (content-addressed:
+    an upload is skipped when that archive is there already)."""
+    uri = upload_model_code(obj.settings, obj.clients.s3)
+    if uri:
+        console.print(f"[dim]uploaded the model code to {escape(uri)}[/]")

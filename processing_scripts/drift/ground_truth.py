@@ -11,7 +11,10 @@ both.
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +26,7 @@ from processing_scripts.drift.capture import (
     Labels,
     decompressed,
     first_non_object_line,
+    hour_folder,
     parse_labels,
 )
 from processing_scripts.drift.tabular import ReadStats
@@ -85,3 +89,25 @@ def merged_quality(predictions: Labels, labels: Labels, problem_type: str) -> Qu
         source="the ground truth",
     )
     return QualityResult(matched, left.num_rows - matched, right.num_rows - matched, quality)
+
+
+def ground_truth_jsonl(labels: Mapping[str, float]) -> bytes:
+    """Labels keyed by the capture's inference id (else event id) as Model Monitor's ground-truth
+    JSON Lines, the format :func:`read_ground_truth` reads (``pipelines labels upload`` writes it)."""
+    lines = (
+        json.dumps(
+            {
+                "groundTruthData": {"data": repr(float(value)), "encoding": "CSV"},
+                "eventMetadata": {"eventId": event_id},
+                "eventVersion": "0",
+            }
+        )
+        for event_id, value in labels.items()
+    )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def ground_truth_key(endpoint: str, uploaded: datetime, name: str) -> str:
+    """``<endpoint>/yyyy/mm/dd/hh/<name>`` below the ground-truth root: Model Monitor's layout, the
+    hour being the upload's (the monitoring job reads the folders from a window's start onward)."""
+    return f"{endpoint}/{hour_folder(uploaded.astimezone(UTC))}/{name}"

@@ -34,25 +34,29 @@ def metric_data(
     """The MetricData entries for a result (empty when there was nothing to check)."""
     if result.verdict == NOTHING_TO_CHECK:
         return []
-    dims = [{"Name": k, "Value": v} for k, v in dimensions.items()]
-
-    def datum(name: str, value: float, unit: str = "None") -> dict[str, Any]:
-        return {
-            "MetricName": name,
-            "Dimensions": dims,
-            "Timestamp": timestamp,
-            "Value": float(value),
-            "Unit": unit,
-        }
-
-    data = [datum(names.violations, len(result.violations), "Count")]
+    data = [datum(names.violations, len(result.violations), dimensions, timestamp, "Count")]
     if result.verdict in CHECKED:
         data += [
-            datum(f"{names.feature_prefix}{f.name}", f.distance.value) for f in result.compared if f.distance
+            datum(f"{names.feature_prefix}{f.name}", f.distance.value, dimensions, timestamp)
+            for f in result.compared
+            if f.distance
         ]
         if result.drifted_share is not None:
-            data.append(datum(names.share, result.drifted_share))
+            data.append(datum(names.share, result.drifted_share, dimensions, timestamp))
     return data
+
+
+def datum(
+    name: str, value: float, dimensions: dict[str, str], timestamp: datetime, unit: str = "None"
+) -> dict[str, Any]:
+    """One PutMetricData entry (the model-quality metrics are built with it too)."""
+    return {
+        "MetricName": name,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+        "Timestamp": timestamp,
+        "Value": float(value),
+        "Unit": unit,
+    }
 
 
 def publish(cloudwatch: Any, namespace: str, data: list[dict[str, Any]], batch_size: int = BATCH_SIZE) -> int:

@@ -121,28 +121,39 @@ def _feature_verdict(feature: FeatureResult, violated: list[str]) -> str:
 
 
 def _feature_table(result: CheckResult) -> str:
+    """One row per feature; a categorical feature the model sees as one-hot 0/1 columns is one row
+    (as in the plots), with its value shares on both sides and the statistic of its worst column."""
     violated: dict[str, list[str]] = {}
     for v in result.violations:
         found = violated.setdefault(v.feature_name, [])
         if v.constraint_check_type not in found:
             found.append(v.constraint_check_type)
+    baseline, current, groups, in_group = _grouping(result, result.features)
+    by_name = {f.name: f for f in result.features}
     rows = []
     for f in result.features:
-        d = f.distance
-        value, linf = (math.nan, math.nan) if d is None else (d.value, d.linf)
-        rows.append(
-            [
-                f.name,
-                f.inferred_type,
-                "" if d is None else d.method,
-                "" if math.isnan(value) else round(value, 4),
-                "" if d is None else d.threshold,
-                "" if math.isnan(value) or math.isnan(linf) else round(linf, 4),
-                _feature_verdict(f, violated.get(f.name, [])),
-                f.baseline_count,
-                f.current_count,
-            ]
-        )
+        category = in_group.get(f.name)
+        if category is None:
+            verdict = _feature_verdict(f, violated.get(f.name, []))
+            rows.append(
+                [*_distance_cells(f, f.name, f.inferred_type), verdict, "", f.baseline_count, f.current_count]
+            )
+        elif f.name == next(iter(groups[category].values())):  # the group's row, once
+            members = groups[category]
+            columns = [by_name[column] for column in members.values()]
+            verdicts = {c.name: _feature_verdict(c, violated.get(c.name, [])) for c in columns}
+            failed = [f"{name}: {verdict}" for name, verdict in verdicts.items() if verdict != "ok"]
+            rows.append(
+                [
+                    *_distance_cells(
+                        _worst(columns), category, f"categorical ({len(members)} one-hot columns)"
+                    ),
+                    "; ".join(failed) or "ok",
+                    _share_changes(_one_hot_counts(members, baseline), _one_hot_counts(members, current)),
+                    f.baseline_count,
+                    f.current_count,
+                ]
+            )
     return reporting.table_html(
         [
             "feature",
@@ -154,10 +165,47 @@ def _feature_table(result: CheckResult) -> str:
             # distance shrinks it by the sample sizes and reads 0 on small windows; this does not.
             "KS / L\u221e (raw)",
             "verdict",
+            "category shares (baseline \u2192 current)",
             "baseline values",
             "current values",
         ],
         rows,
+    )
+
+
+def _distance_cells(feature: FeatureResult, name: str, kind: str) -> list[object]:
+    """feature, type, method, distance, threshold and raw L-infinity cells of one table row."""
+    d = feature.distance
+    value, linf = (math.nan, math.nan) if d is None else (d.value, d.linf)
+    method = "" if d is None else d.method if name == feature.name else f"{d.method} ({feature.name}, worst)"
+    return [
+        name,
+        kind,
+        method,
+        "" if math.isnan(value) else round(value, 4),
+        "" if d is None else d.threshold,
+        "" if math.isnan(value) or math.isnan(linf) else round(linf, 4),
+    ]
+
+
+def _worst(columns: list[FeatureResult]) -> FeatureResult:
+    """The column that decides a one-hot group's verdict: a drifted one first, then the largest
+    distance (the one-hot columns are 0/1 numbers, compared by a numeric distance)."""
+
+    def severity(column: FeatureResult) -> tuple[bool, float]:
+        d = column.distance
+        return column.drifted, -math.inf if d is None or math.isnan(d.value) else d.value
+
+    return max(columns, key=severity)
+
+
+def _share_changes(base_counts: Mapping[str, float], now_counts: Mapping[str, float]) -> str:
+    """``F 31% → 20%, I 32% → 24%, ...``: each value's share of rows, baseline then current."""
+    base_total, now_total = sum(base_counts.values()) or 1, sum(now_counts.values()) or 1
+    values = [*base_counts, *(value for value in now_counts if value not in base_counts)]
+    return ", ".join(
+        f"{value} {base_counts.get(value, 0) / base_total:.0%} \u2192 {now_counts.get(value, 0) / now_total:.0%}"
+        for value in values
     )
 
 
@@ -171,10 +219,7 @@ class _Panel:
 
 
 def _panels(result: CheckResult, features: list[FeatureResult]) -> list[_Panel]:
-    baseline = result.baseline.statistics.by_name()
-    current = result.statistics.by_name()
-    groups = _one_hot_groups(features, baseline, current)
-    in_group = {column: category for category, members in groups.items() for column in members.values()}
+    baseline, current, groups, in_group = _grouping(result, features)
     panels: list[_Panel] = []
     for feature in features:
         base, now = baseline.get(feature.name), current.get(feature.name)
@@ -205,6 +250,19 @@ def _panels(result: CheckResult, features: list[FeatureResult]) -> list[_Panel]:
                 )
             )
     return panels
+
+
+def _grouping(
+    result: CheckResult, features: list[FeatureResult]
+) -> tuple[
+    dict[str, FeatureStatistics], dict[str, FeatureStatistics], dict[str, dict[str, str]], dict[str, str]
+]:
+    """Both sides' statistics by name, the one-hot groups shown as one feature, and column -> group."""
+    baseline = result.baseline.statistics.by_name()
+    current = result.statistics.by_name()
+    groups = _one_hot_groups(features, baseline, current)
+    in_group = {column: category for category, members in groups.items() for column in members.values()}
+    return baseline, current, groups, in_group
 
 
 def _one_hot_groups(

@@ -15,6 +15,7 @@ from pipelines import settings as project_settings
 from processing_scripts import dataset
 from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.methods import Direction, Kind
+from processing_scripts.split_schema import BINARY_CLASSIFICATION
 from tests.infra.conftest import Synthesized
 
 # CloudWatch's operator names, spelled out rather than taken from infra/alarms.py.
@@ -159,3 +160,67 @@ def test_deploy_function_rolls_back_on_exactly_the_endpoint_alarms(
     rollback = function["Properties"]["Environment"]["Variables"]["ROLLBACK_ALARM_NAMES"].split(",")
     assert set(rollback) == set(synthesized.settings.endpoint_alarm_names.values())
     assert set(rollback) <= set(alarms)
+
+
+def _degradation(props: dict[str, Any], live: str, reference: str, labels: str) -> Any:
+    """The alarm's metric math as the local evaluator runs it, as a function of one period's
+    (live, reference, merged labels) values, ``None`` where CloudWatch has no datapoint."""
+    from localcloud import cloudwatch_math
+
+    expression, *inputs = props["Metrics"]
+    ids = {m["MetricStat"]["Metric"]["MetricName"]: m["Id"] for m in inputs}
+    assert set(ids) == {live, reference, labels}
+    node = cloudwatch_math.parse(expression["Expression"])
+
+    def value(
+        live_value: float | None, reference_value: float | None, label_count: float | None
+    ) -> float | None:
+        series = {ids[live]: (live_value,), ids[reference]: (reference_value,), ids[labels]: (label_count,)}
+        context = cloudwatch_math.Context(series, dict.fromkeys(series, 3600), 1)
+        return cloudwatch_math.evaluate(node, context)[0]
+
+    return value
+
+
+def test_quality_alarm_compares_live_rmse_with_the_served_models_evaluation(
+    synthesized: Synthesized, alarms: dict[str, dict[str, Any]]
+) -> None:
+    """The alarm reads the names the monitoring job publishes, and its math (run by the local
+    evaluator's metric math) fires on a relative degradation, never on too few labels."""
+    settings = synthesized.settings
+    quality, config = settings.model_quality, settings.alarms
+    props = alarms[settings.quality_alarm_name]
+    for metric in props["Metrics"][1:]:
+        stat = metric["MetricStat"]
+        assert stat["Metric"]["Namespace"] == quality.metric_namespace
+        assert _dimensions(stat["Metric"]) == {quality.endpoint_dimension: settings.endpoint_name}
+        assert stat["Period"] == config.quality_period_seconds
+    assert props["Threshold"] == config.quality_rmse_worse_fraction
+    assert props["ComparisonOperator"] == "GreaterThanThreshold"
+    assert props["TreatMissingData"] == "notBreaching"
+    degradation = _degradation(
+        props, "rmse", f"{quality.evaluation_metric_prefix}rmse", quality.merged_labels_metric
+    )
+    assert degradation(3.0, 2.0, 100) == pytest.approx(0.5)  # 50 % worse than its evaluation: ALARM
+    assert degradation(2.1, 2.0, 100) == pytest.approx(0.05)  # within the threshold
+    assert degradation(3.0, 2.0, config.quality_min_labels - 1) is None  # too few labels: no verdict
+    assert degradation(3.0, None, 100) is None  # no registered evaluation: no verdict
+
+
+def test_a_classifiers_quality_alarm_fires_on_an_auc_drop_in_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dataset, "PROBLEM_TYPE", BINARY_CLASSIFICATION)
+    settings = project_settings.load("dev")
+    stack = cdk.Stack(cdk.App(), "AlarmsOnly")
+    ProjectAlarms(stack, "Alarms", settings=settings, topic=sns.Topic(stack, "Topic"), failure_queues={})
+    found = assertions.Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
+    [props] = [
+        a["Properties"] for a in found.values() if a["Properties"]["AlarmName"] == settings.quality_alarm_name
+    ]
+    quality = settings.model_quality
+    assert props["Threshold"] == settings.alarms.quality_auc_drop
+    degradation = _degradation(
+        props, "auc", f"{quality.evaluation_metric_prefix}auc", quality.merged_labels_metric
+    )
+    assert degradation(0.80, 0.90, 100) == pytest.approx(0.10)  # 10 points below: ALARM at 0.05
+    assert degradation(0.92, 0.90, 100) == pytest.approx(-0.02)  # better than evaluated
+    assert degradation(0.50, 0.90, 5) is None

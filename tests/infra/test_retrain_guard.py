@@ -56,7 +56,11 @@ def guard_input(event_id: str | None = None) -> dict[str, Any]:
             "detail-type": "CloudWatch Alarm State Change",
             "time": EVENT_TIME,
             "resources": [alarm_arn],
-            "detail": {"state": {"value": "ALARM"}, "previousState": {"value": "OK"}},
+            "detail": {
+                "alarmName": SETTINGS.drift_alarm_name,
+                "state": {"value": "ALARM"},
+                "previousState": {"value": "OK"},
+            },
         },
     }
 
@@ -86,6 +90,16 @@ def test_the_run_gets_the_rules_parameters_and_the_event_time_as_data_snapshot(c
     """A new snapshot per trigger: the retraining's steps are cache misses, so it reads the data again."""
     arn = handle(guard_input(), clients.client, ENV)["pipeline_execution_arn"]
     assert passed_parameters(clients, arn) == STARTED_WITH
+
+
+def test_the_execution_names_the_alarm_that_started_it(clients: AwsClients) -> None:
+    """Lineage: "which alarm retrained this model" is answered by the execution itself."""
+    event = guard_input("e-1")
+    arn = handle(event, clients.client, ENV)["pipeline_execution_arn"]
+    described = clients.sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
+    assert described["PipelineExecutionDescription"] == (
+        f"retraining triggered by alarm {SETTINGS.drift_alarm_name} (aws.cloudwatch event e-1)"
+    )
 
 
 def test_a_scheduled_event_also_names_a_snapshot(clients: AwsClients) -> None:

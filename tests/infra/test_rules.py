@@ -75,17 +75,30 @@ def _alarm_arn(synthesized: Synthesized, name: str) -> str:
     return f"arn:aws:cloudwatch:{settings.region}:{settings.account}:alarm:{name}"
 
 
-def test_drift_rule_fires_only_on_our_alarm_entering_alarm(synthesized: Synthesized) -> None:
+@pytest.mark.parametrize(
+    ("rule_suffix", "alarm"), [("retrain-on-drift", "drift"), ("retrain-on-quality", "quality")]
+)
+def test_retrain_rules_fire_only_on_their_alarm_entering_alarm(
+    synthesized: Synthesized, rule_suffix: str, alarm: str
+) -> None:
     settings = synthesized.settings
-    rule = _rules(synthesized, "monitoring")[f"{settings.prefix}-retrain-on-drift"]
-    ours = _alarm_arn(synthesized, settings.drift_alarm_name)
-    other_name = settings.feature_drift_alarm_name("length")
-    assert _matches(rule, _alarm_event(ours, settings.drift_alarm_name, "ALARM", "OK"))
-    assert _matches(rule, _alarm_event(ours, settings.drift_alarm_name, "ALARM", "INSUFFICIENT_DATA"))
-    assert not _matches(rule, _alarm_event(ours, settings.drift_alarm_name, "OK", "ALARM"))
-    assert not _matches(rule, _alarm_event(ours, settings.drift_alarm_name, "ALARM", "ALARM"))
-    assert not _matches(rule, _alarm_event(_alarm_arn(synthesized, other_name), other_name, "ALARM", "OK"))
-    foreign = _alarm_event(ours, settings.drift_alarm_name, "ALARM", "OK") | {"source": "custom.test"}
+    rule = _rules(synthesized, "monitoring")[f"{settings.prefix}-{rule_suffix}"]
+    name = {"drift": settings.drift_alarm_name, "quality": settings.quality_alarm_name}[alarm]
+    ours = _alarm_arn(synthesized, name)
+    for other_name in (
+        settings.feature_drift_alarm_name("length"),
+        settings.drift_alarm_name,
+        settings.quality_alarm_name,
+    ):
+        if other_name != name:
+            assert not _matches(
+                rule, _alarm_event(_alarm_arn(synthesized, other_name), other_name, "ALARM", "OK")
+            )
+    assert _matches(rule, _alarm_event(ours, name, "ALARM", "OK"))
+    assert _matches(rule, _alarm_event(ours, name, "ALARM", "INSUFFICIENT_DATA"))
+    assert not _matches(rule, _alarm_event(ours, name, "OK", "ALARM"))
+    assert not _matches(rule, _alarm_event(ours, name, "ALARM", "ALARM"))
+    foreign = _alarm_event(ours, name, "ALARM", "OK") | {"source": "custom.test"}
     assert not _matches(rule, foreign)
 
 
@@ -105,7 +118,12 @@ def _transform(target: dict[str, Any], event: dict[str, Any]) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("rule_suffix", "trigger"), [("retrain-on-drift", "drift-alarm"), ("retrain-on-schedule", "schedule")]
+    ("rule_suffix", "trigger"),
+    [
+        ("retrain-on-drift", "drift-alarm"),
+        ("retrain-on-quality", "quality-alarm"),
+        ("retrain-on-schedule", "schedule"),
+    ],
 )
 def test_retraining_rules_target_the_guard_with_its_input_contract(
     synthesized: Synthesized, rule_suffix: str, trigger: str
@@ -253,7 +271,7 @@ def test_every_rule_target_retries_and_keeps_what_it_could_not_deliver(synthesiz
                 if isinstance(queue, str) and queue in queues:
                     assert queues[queue]["SqsManagedSseEnabled"] is True
                     assert concern == "serving" or json.dumps({"Fn::GetAtt": [queue, "QueueName"]}) in alarmed
-    assert targets == 6  # two rules in serving, four in monitoring
+    assert targets == 7  # two rules in serving, five in monitoring
 
 
 def test_the_topic_key_lets_eventbridge_publish_without_a_source_account_condition(

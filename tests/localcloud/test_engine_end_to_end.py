@@ -17,7 +17,8 @@ from pipelines import settings as settings_module
 from processing_scripts import s3_uri
 
 SETTINGS = settings_module.load("dev")
-CACHED_STEPS = ("Preprocess", "Train", "Baseline", "Evaluate")
+# Evaluate is cached too, but its arguments name the execution: only a retry of the same one hits.
+CACHED_STEPS = ("Preprocess", "Train", "Baseline")
 
 
 @pytest.mark.slow
@@ -55,3 +56,23 @@ def test_synthesized_training_pipeline_registers_deploys_and_reruns_from_cache(l
     assert all(second.steps[step].cache_hit for step in CACHED_STEPS)
     assert second.model_package_arn != first.model_package_arn  # registration is never cached
     assert second.steps["Deploy"].status == StepStatus.SKIPPED  # not approved: not deployed
+
+    # The evaluation report names its execution and compares with what the endpoint served then:
+    # nothing before the first deploy, the first run's model (and its registered evaluation) after.
+    first_report, second_report = (evaluation_report(local_aws, record) for record in (first, second))
+    assert first.execution_arn in first_report and second.execution_arn in second_report
+    assert f"no model deployed yet (endpoint {SETTINGS.endpoint_name} does not exist)" in first_report
+    assert f"<td>{first.model_package_arn}</td>" in second_report
+    assert f"<td>{evaluation_uri}</td>" in second_report
+    rmse = evaluation["regression_metrics"]["rmse"]["value"]
+    assert (
+        f'<tr><td>rmse</td><td class="number">{rmse:.6g}</td><td class="number">{rmse:.6g}</td>'
+        in second_report
+    )
+
+
+def evaluation_report(local_aws, record) -> str:
+    """The report.html the execution's Evaluate job uploaded."""
+    [output] = record.steps["Evaluate"].properties["ProcessingOutputConfig"]["Outputs"]
+    bucket, key = s3_uri.split(s3_uri.join(output["S3Output"]["S3Uri"], "report.html"))
+    return local_aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()

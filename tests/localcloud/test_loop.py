@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from localcloud.stories import loop
+from localcloud.stories.dashboard import DASHBOARD_FILE
 from pipelines import parameters as params
 from pipelines import settings as settings_module
 from pipelines.cli import main
+from tests.browser import drawn_images, remote_sources
 from tests.pipelines.cli_runner import run as cli_run
 
 SETTINGS = settings_module.load("dev")
 
 
 @pytest.mark.slow
-def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts):
+def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts, open_page):
     """Train, deploy, drift, new data, alarm, rule, guard, retrain, redeploy: the endpoint serves a new model.
 
     Through the CLI, as `make demo` runs it, except that the loop runs on the run's once-synthesized
@@ -42,6 +46,18 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts)
     )
     summary = json.loads((tmp_path / "timeline.json").read_text())
     assert summary["closed"] is True
+
+    # The deployed dashboard's widgets, drawn from what the loop published, one click away.
+    assert out[-2] == f"dashboard: {(tmp_path / DASHBOARD_FILE).resolve().as_uri()}"
+    dashboard = (tmp_path / DASHBOARD_FILE).read_text()
+    assert f"{SETTINGS.training_pipeline_name} ExecutionSucceeded: total 2" in dashboard
+    assert f"{SETTINGS.monitoring_pipeline_name} ExecutionSucceeded: total 2" in dashboard
+    assert f"drift: {SETTINGS.retrain_rule_names['drift']}: total 1" in dashboard
+    errors, driver = open_page(tmp_path / DASHBOARD_FILE)
+    assert errors == [] and remote_sources(dashboard) == []
+    # invocations, latency, drift share, drift by feature, pipeline executions, retraining triggers;
+    # model quality stays empty until the monitoring job publishes it
+    assert drawn_images(driver) == 6
     runs = [(r["pipeline"], json.loads(Path(r["record"]).read_text())) for r in summary["runs"]]
     assert [name for name, _ in runs] == [
         SETTINGS.training_pipeline_name,
@@ -96,6 +112,36 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts)
         str(deployed_artifacts.cdk_out),
     )
     assert (code, out.strip().splitlines()[-1]) == (0, "0 denied call(s); 0 unused grant(s) without a reason")
+
+    baked = {
+        parameter["Name"]: parameter.get("DefaultValue")
+        for parameter in deployed_artifacts.definitions[SETTINGS.training_pipeline_name]["Parameters"]
+    }[params.GIT_COMMIT]
+    assert_lineage_of_the_retrained_model(capsys, tmp_path, retrain, baked)
+
+
+def assert_lineage_of_the_retrained_model(capsys, out_dir: Path, retrain: dict, baked_commit: str) -> None:
+    """As a user asks after the demo: the alarm that triggered it, the commit the pipelines were
+    deployed from, the data version and the image digest."""
+    code, out, _ = cli_run(capsys, "lineage", "2", "--demo-out", str(out_dir), "--json")
+    assert code == 0
+    traced = json.loads(out)
+    assert traced["model"]["version"] == 2 and traced["deployments"][0]["endpoint"] == SETTINGS.endpoint_name
+    assert f"alarm {SETTINGS.drift_alarm_name}" in traced["trigger"]["detail"]
+    # The commit the artifacts were synthesized from (baked into GitCommit's default), a real one.
+    commit = traced["code"]["git_commit"]
+    assert commit == baked_commit and re.fullmatch(r"[0-9a-f]{40}(-dirty)?", commit)
+    subprocess.run(["git", "cat-file", "-e", commit.removesuffix("-dirty") + "^{commit}"], check=True)
+    assert traced["code"]["processing_image_tag"] == settings_module.processing_image_tag()
+    assert f"{SETTINGS.processing_image_uri}" in traced["code"]["images"]
+    (data,) = traced["data"]["objects"]
+    assert data["uri"] == SETTINGS.raw_data_uri and data["version_id"] not in ("", "null")
+    assert (
+        len(data["sha256"]) == 64
+        and traced["data"]["snapshot"] == retrain["parameters"][params.DATA_SNAPSHOT]
+    )
+    first_data = json.loads((out_dir / "lineage" / "v1.json").read_text())["data"]["objects"][0]
+    assert first_data["version_id"] != data["version_id"]  # new labelled data landed: a new version
 
 
 @pytest.mark.slow

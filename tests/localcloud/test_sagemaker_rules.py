@@ -110,3 +110,34 @@ def test_a_canary_larger_than_half_the_fleet_is_refused(
     else:
         with pytest.raises(sagemaker.exceptions.ClientError, match="at most 50% of the fleet"):
             sagemaker.update_endpoint(**request)
+
+
+def test_approving_a_version_keeps_its_metadata(sagemaker: Any) -> None:
+    """UpdateModelPackage adds and removes only what it names: approval must not erase lineage."""
+    sagemaker.create_model_package_group(ModelPackageGroupName="g")
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName="g",
+        ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties={"GitCommit": "abc", "TriggeredBy": "manual"},
+        InferenceSpecification={
+            "Containers": [{"Image": "image"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    sagemaker.update_model_package(
+        ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="ok"
+    )
+    assert sagemaker.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"] == {
+        "GitCommit": "abc",
+        "TriggeredBy": "manual",
+    }
+    sagemaker.update_model_package(
+        ModelPackageArn=arn,
+        CustomerMetadataProperties={"Reviewed": "yes"},
+        CustomerMetadataPropertiesToRemove=["TriggeredBy"],
+    )
+    assert sagemaker.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"] == {
+        "GitCommit": "abc",
+        "Reviewed": "yes",
+    }

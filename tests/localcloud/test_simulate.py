@@ -66,3 +66,32 @@ def test_bad_data_reports_violations_without_a_storm(simulator):
     bad = [w for w in result.windows if w.traffic is TrafficKind.BAD]
     assert all(w.violations > 0 for w in bad)
     assert result.retraining_starts <= 1 and result.executions_in_emulator <= 1
+
+
+@pytest.mark.slow
+def test_concept_drift_is_caught_by_the_quality_alarm_alone_and_retrains_once(simulator):
+    """Features unchanged, labels shifted: the data-drift alarm stays OK, the model-quality alarm
+    (live RMSE against the served model's evaluation) enters ALARM when the first shifted window's
+    labels are merged, one label delay later, and the guard starts one retraining, TriggeredBy
+    quality-alarm."""
+    result = simulator.run(Scenario.CONCEPT_DRIFT)
+    assert {w.drift_alarm for w in result.windows} == {AlarmState.OK}
+    assert all(w.verdict == "no_drift" for w in result.windows)
+    delay = SETTINGS.model_quality.label_delay_hours // SETTINGS.monitoring.window_hours
+    first_shifted = next(w.index for w in result.windows if w.traffic is TrafficKind.CONCEPT_DRIFTED)
+    judged = result.windows[delay:]
+    assert all(w.merged_labels == simulator.rows for w in judged)  # every request's label merged
+    assert result.retraining_starts == 1 and result.executions_in_emulator == 1
+    assert result.first_start.index == first_shifted + delay
+    assert any(f"{SETTINGS.quality_alarm_name}: OK->ALARM" in t for t in result.first_start.transitions)
+    before = [w.quality["rmse"] for w in judged if w.index < first_shifted + delay]
+    after = [w.quality["rmse"] for w in judged if w.index >= first_shifted + delay]
+    assert max(before) * (1 + SETTINGS.alarms.quality_rmse_worse_fraction) < min(after)
+    training = SETTINGS.training_pipeline_name
+    sagemaker = simulator.cloud.aws.clients.sagemaker
+    [execution] = sagemaker.list_pipeline_executions(PipelineName=training)["PipelineExecutionSummaries"]
+    parameters = sagemaker.list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=execution["PipelineExecutionArn"]
+    )["PipelineParameters"]
+    assert {"Name": "TriggeredBy", "Value": "quality-alarm"} in parameters
+    assert simulator.cloud.access.log.denied == []  # every new call is granted (least privilege)

@@ -14,13 +14,13 @@ def _get(target: str) -> dict[str, str]:
     return {"Get": target}
 
 
-def test_parameters_default_to_the_settings_and_empty_uris():
+def test_parameters_default_to_the_settings_and_the_ground_truth_root():
     doc = definition("dev", "monitoring")
     assert {param["Name"]: (param["Type"], param["DefaultValue"]) for param in doc["Parameters"]} == {
         p.ENDPOINT_NAME: ("String", DEV.endpoint_name),
         p.WINDOW_HOURS: ("Integer", DEV.monitoring.window_hours),
         p.BASELINE_URI: ("String", ""),
-        p.GROUND_TRUTH_URI: ("String", ""),
+        p.GROUND_TRUTH_URI: ("String", DEV.ground_truth_uri),
         p.MONITORING_INSTANCE_TYPE: ("String", DEV.monitoring.instance_type),
     }
 
@@ -62,6 +62,13 @@ def test_container_arguments_are_exactly_the_monitor_interface():
         "--violations-metric": mon.violations_metric,
         "--share-threshold": str(DEV.alarms.drift_share_threshold),
         "--execution-id": _get("Execution.PipelineExecutionId"),
+        "--quality-namespace": DEV.model_quality.metric_namespace,
+        "--quality-endpoint-dimension": DEV.model_quality.endpoint_dimension,
+        "--quality-metrics": "rmse,mae,r2",
+        "--merged-labels-metric": DEV.model_quality.merged_labels_metric,
+        "--evaluation-metric-prefix": DEV.model_quality.evaluation_metric_prefix,
+        "--label-delay-hours": str(DEV.model_quality.label_delay_hours),
+        "--quality-window-hours": str(DEV.model_quality.window_hours),
     }
     assert len(flags) == len(args) // 2  # no flag given twice
 

@@ -66,3 +66,39 @@ def test_the_readme_monitoring_recipe_runs(tmp_path, monkeypatch, capsys):
         code, out, err = run(capsys, *argv)
         assert code == 0, err
     assert "NO DRIFT" in out and "drift report: file://" in out
+
+
+def _block_with(marker: str) -> list[list[str]]:
+    """The `pipelines ...` commands of the README bash block containing ``marker``, in order."""
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL)
+    (block,) = [b for b in blocks if marker in b]
+    return [
+        words[1:]
+        for line in block.splitlines()
+        for part in line.split("&&")
+        if (words := shlex.split(part, comments=True)) and words[0] == "pipelines"
+    ]
+
+
+@pytest.mark.slow  # synthesizes the pipelines (SageMaker SDK) twice
+def test_the_readme_synth_validate_and_moto_recipes_run(tmp_path, monkeypatch, capsys):
+    """`synth` then `validate build/pipelines/*.json` (the glob as the shell expands it), and the
+    moto block's `upsert training && start training && status training`, each as written."""
+    from moto import mock_aws
+
+    monkeypatch.chdir(tmp_path)
+    synth, validate = (argv for argv in COMMANDS if argv[0] in ("synth", "validate"))
+    code, _, err = run(capsys, *synth)
+    assert code == 0, err
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob(validate[1]))
+    assert len(files) == 2
+    code, _, err = run(capsys, "validate", *files)
+    assert code == 0, err
+
+    moto_block = _block_with("moto_server")
+    assert [argv[0] for argv in moto_block] == ["upsert", "start", "status"]
+    with mock_aws():
+        for argv in moto_block:
+            code, out, err = run(capsys, *argv)
+            assert code == 0, (argv, err)
+    assert "training" in out

@@ -52,3 +52,21 @@ def test_a_missing_bucket_is_an_aws_error_with_a_hint(capsys):
     with mock_aws():
         code, _, err = run(capsys, "seed-data")
     assert code == 4 and "Traceback" not in err
+
+
+def test_a_script_mode_model_s_code_is_published_once_where_the_definition_names_it(s3, capsys, monkeypatch):
+    from pipelines.model_code import source_archive
+
+    script = settings_module.ScriptModel(source_dir="examples/credit/model")
+    training = settings_module.TrainingConfig(script=script)
+    monkeypatch.setitem(settings_module.OVERRIDES, "dev", {"training": training})
+    s3.create_bucket(Bucket=SETTINGS.bucket_name("artifacts"))
+    uri, archive = source_archive(settings_module.load("dev"))
+
+    code, out, _ = run(capsys, "seed-data")
+    assert code == 0 and f"published the model code to {uri}" in out.replace("\n", "")
+    bucket, key = s3_uri.split(uri, key_required=True)
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == archive
+
+    code, out, _ = run(capsys, "seed-data")  # data and code present: nothing is written again
+    assert code == 0 and "not replaced" in out and "published" not in out

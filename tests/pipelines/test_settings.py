@@ -167,3 +167,30 @@ def test_manual_approval_environments_cannot_register_a_package_approved():
     assert prod.manual_approval and prod.registrable_approval_statuses == (s.PENDING_MANUAL_APPROVAL,)
     with pytest.raises(s.SettingsError, match="not one the pipeline may register with"):
         dataclasses.replace(prod, model_approval_status="Rejected")
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_commit_is_baked_in_only_when_given_or_asked_for(monkeypatch, tmp_path: Path):
+    """A plain load (synth) stays "unknown"; upsert/demo take the checkout's HEAD, marked -dirty when
+    tracked files changed; MLOPS_GIT_COMMIT (CI) wins; no git repository leaves it unknown."""
+    monkeypatch.delenv(s.GIT_COMMIT_ENV, raising=False)
+    plain = s.load("dev")
+    assert plain.source_commit == s.UNKNOWN_COMMIT
+    assert s.with_checkout_commit(plain, root=tmp_path).source_commit == s.UNKNOWN_COMMIT  # not a checkout
+
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    _git(tmp_path, "add", "code.py")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "one")
+    head = _git(tmp_path, "rev-parse", "HEAD")
+    assert s.with_checkout_commit(plain, root=tmp_path).source_commit == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert s.with_checkout_commit(plain, root=tmp_path).source_commit == f"{head}-dirty"
+
+    monkeypatch.setenv(s.GIT_COMMIT_ENV, "0123abc")
+    given = s.load("dev")
+    assert given.source_commit == "0123abc"
+    assert s.with_checkout_commit(given, root=tmp_path).source_commit == "0123abc"

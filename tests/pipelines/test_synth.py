@@ -19,6 +19,7 @@ import pytest
 
 from pipelines import builders
 from pipelines import settings as settings_module
+from pipelines.definition.identity import synthesized_for
 from pipelines.synth import canonical_json, render_pipelines, write_pipelines
 from tests.pipelines.synthesized import rendered
 
@@ -134,3 +135,10 @@ def _explain(golden: Path, text: str) -> str:
         "If the change is intended, run `make golden` and review `git diff tests/golden` before committing.\n"
         f"{shown}"
     )
+
+
+def test_each_definition_names_the_pipeline_it_was_synthesized_for():
+    """upsert refuses a definition under another pipeline's name by this mark (Metadata)."""
+    for env in ("dev", "prod"):
+        for name, text in rendered(env).items():
+            assert synthesized_for(json.loads(text)) == name

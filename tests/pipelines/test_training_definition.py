@@ -93,7 +93,7 @@ def test_parameters_are_the_declared_specs(settings):
     assert defaults[p.INPUT_DATA_URL] == settings.raw_data_uri
     assert defaults[p.QUALITY_THRESHOLD] == settings.quality_gate.threshold
     assert defaults[p.MODEL_APPROVAL_STATUS] == settings.model_approval_status
-    assert defaults[p.GIT_COMMIT] == "unknown"
+    assert defaults[p.GIT_COMMIT] == "unknown"  # a plain synth: nobody said which commit
     assert defaults[p.TRIGGERED_BY] == "manual"
     assert defaults[p.DATA_SNAPSHOT] == "initial"
 
@@ -165,7 +165,15 @@ def test_preprocess_shards_the_input_across_instances_and_writes_the_contract_ou
         # An argument, so it is part of the step's cache key: a new snapshot reruns the step.
         "--data-snapshot",
         _get(f"Parameters.{p.DATA_SNAPSHOT}"),
+        # Where the raw objects came from: their version ids and hashes are recorded (lineage).
+        "--input-data-url",
+        _get(f"Parameters.{p.INPUT_DATA_URL}"),
     ]
+    assert preprocess["Arguments"]["Environment"] == {"AWS_DEFAULT_REGION": DEV.region}
+    register = steps_by_name(definition("dev", "training"))["Register"]["Arguments"]
+    assert register["CustomerMetadataProperties"]["DataManifestUri"] == _get(
+        "Steps.Preprocess.ProcessingOutputConfig.Outputs['schema'].S3Output.S3Uri"
+    )
     assert {n: o["LocalPath"] for n, o in _outputs(preprocess).items()} == {
         "train": contract.Preprocess.TRAIN,
         "validation": contract.Preprocess.VALIDATION,
@@ -265,6 +273,8 @@ def test_evaluate_publishes_evaluation_json_as_the_gates_property_file():
         "--model-uri", inputs["model"]["S3Uri"], "--test-uri", inputs["test"]["S3Uri"],
         "--gate-metric-path", gate.metric_path, "--gate-comparison", gate.comparison,
         "--gate-threshold", {"Std:Join": {"On": "", "Values": [_get("Parameters.QualityThreshold")]}},
+        "--execution-arn", _get("Execution.PipelineExecutionArn"),
+        "--model-package-group", DEV.model_package_group, "--endpoint-name", DEV.endpoint_name,
     ]  # fmt: skip
 
 
@@ -415,3 +425,10 @@ def test_isolation_refuses_half_a_vpc_and_a_key_that_is_not_an_arn():
         settings_module.IsolationConfig(subnet_ids=("subnet-1",))
     with pytest.raises(settings_module.SettingsError, match="must be a key ARN"):
         settings_module.IsolationConfig(kms_key_arn="alias/mine")
+
+
+def test_the_git_commit_default_is_the_commit_the_settings_were_given():
+    """Scheduled and alarm-started runs send no GitCommit: the default baked in at deploy is theirs."""
+    baked = dataclasses.replace(settings_module.load("dev"), source_commit="0123abc-dirty")
+    defaults = {d.name: d.default for d in p.training_parameters(baked)}
+    assert defaults[p.GIT_COMMIT] == "0123abc-dirty"

@@ -13,6 +13,7 @@ from moto import mock_aws
 from pipelines import settings as settings_module
 from pipelines.cli.exit_codes import ExitCode
 from pipelines.cli.upsert_command import STACK_NAME_TAG
+from pipelines.definition.identity import stamped
 from pipelines.settings import PIPELINE_ROLE
 from tests.pipelines.cli_runner import one_line_error, run
 
@@ -42,15 +43,27 @@ def deployed(sagemaker, name: str = TRAINING) -> dict:
     return json.loads(sagemaker.describe_pipeline(PipelineName=name)["PipelineDefinition"])
 
 
-def test_another_pipelines_file_is_refused_and_nothing_is_created(sagemaker, capsys, tmp_path):
-    """`upsert monitoring --definition-file <the training JSON>` said "created"."""
-    training_json = write(tmp_path / f"{TRAINING}.json", TINY)
+def test_another_pipelines_definition_is_refused_whatever_its_file_is_called(sagemaker, capsys, tmp_path):
+    """`upsert monitoring --definition-file <the training JSON>` said "created"; the synthesized
+    definition names its pipeline (Metadata), so a renamed copy is refused too."""
+    training_json = write(tmp_path / "renamed.json", stamped(TINY, TRAINING))
     code, _, err = run(capsys, "upsert", "monitoring", "--definition-file", training_json)
     message, hint = one_line_error(err)
     assert code == ExitCode.INVALID
-    assert f"is the definition of {TRAINING}, not of {SETTINGS.monitoring_pipeline_name}" in message
-    assert "upsert it as" in hint
+    assert message == (
+        f"{training_json} is the definition synthesized for {TRAINING}, not for "
+        f"{SETTINGS.monitoring_pipeline_name}; nothing was sent"
+    )
+    assert f"upsert it as `{TRAINING}`" in hint
     assert sagemaker.list_pipelines()["PipelineSummaries"] == []
+
+
+def test_a_users_own_definition_uploads_under_the_name_given(sagemaker, capsys, tmp_path):
+    """No synthesis mark: not one of the project's definitions, whatever the file name says."""
+    own = write(tmp_path / f"{TRAINING}.json", TINY)
+    code, out, _ = run(capsys, "upsert", "monitoring", "--definition-file", own)
+    assert code == 0, out
+    assert deployed(sagemaker, SETTINGS.monitoring_pipeline_name)["Steps"] == TINY["Steps"]
 
 
 def test_a_bogus_step_type_is_refused_before_sending(sagemaker, capsys, tmp_path):

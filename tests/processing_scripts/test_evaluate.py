@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xgboost as xgb
+from selenium.webdriver.common.by import By
 
 from pipelines import settings as project_settings
 from processing_scripts import contract, evaluate
+from tests.browser import drawn_images, remote_sources
 from tests.processing_scripts.conftest import (
     exit_message,
     output_files,
@@ -321,3 +323,54 @@ def test_a_value_beyond_float32_is_refused_not_an_xgboost_trace(
     message = fails_cleanly(tmp_path)
     assert "part-algo-1.csv: line 4, column 'diameter'" in message
     assert "is outside float32, the range the model computes in" in message
+
+
+def test_the_report_renders_in_a_browser_with_both_plots_and_nothing_fetched(
+    tmp_path: Path, abalone_splits: Path, regression_model: xgb.Booster, open_page
+) -> None:
+    stage_evaluation(tmp_path, abalone_splits, bytes(regression_model.save_raw("ubj")))
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/abalone-mlops-dev-training/execution/x1"
+    assert run_in_process(tmp_path, evaluate.main, "--execution-arn", arn) == 0
+    _, report = results(tmp_path)
+    path = sandbox_path(tmp_path, contract.Evaluate.EVALUATION) / contract.REPORT_FILE
+
+    errors, driver = open_page(path)
+
+    assert errors == []
+    assert remote_sources(report) == []
+    assert driver.title == evaluate.REPORT_TITLE
+    assert drawn_images(driver) == 2  # predicted vs actual, residuals
+    assert arn in driver.find_element(By.TAG_NAME, "body").text
+
+
+@pytest.fixture
+def sagemaker_and_s3():
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        yield boto3.client("sagemaker", region_name="us-east-1"), boto3.client("s3", region_name="us-east-1")
+
+
+def test_nothing_deployed_yet_is_said_not_failed(sagemaker_and_s3) -> None:
+    sagemaker, s3 = sagemaker_and_s3
+    assert evaluate.deployed_evaluation(sagemaker, s3, "abalone") == (
+        "no model deployed yet (endpoint abalone does not exist)"
+    )
+
+
+def test_a_served_model_without_a_package_has_nothing_to_compare_with(sagemaker_and_s3) -> None:
+    sagemaker, s3 = sagemaker_and_s3
+    role = "arn:aws:iam::123456789012:role/model"
+    sagemaker.create_model(
+        ModelName="hand-made", PrimaryContainer={"Image": "xgboost:1"}, ExecutionRoleArn=role
+    )
+    variant = {"VariantName": "AllTraffic", "ModelName": "hand-made", "InitialInstanceCount": 1}
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="c", ProductionVariants=[{**variant, "InstanceType": "ml.m5.large"}]
+    )
+    sagemaker.create_endpoint(EndpointName="abalone", EndpointConfigName="c")
+
+    assert evaluate.deployed_evaluation(sagemaker, s3, "abalone") == (
+        "endpoint abalone serves model hand-made, which was not created from a model package"
+    )

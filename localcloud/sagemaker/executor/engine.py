@@ -33,11 +33,13 @@ import time
 import traceback
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from infra.dashboard import PIPELINE_NAMESPACE
 from localcloud import s3_objects
 from localcloud.account import LocalAws
 from localcloud.awslambda import LambdaRegistry
@@ -109,6 +111,11 @@ ENGINE_STEP_TYPES = ("Condition", "Fail")
 LOCAL_STEP_TYPES = (*JOB_RUNNERS, "Lambda", *ENGINE_STEP_TYPES)
 _RUNNABLE_TYPES: dict[str, StepRunner | None] = dict.fromkeys((*JOB_RUNNERS, "Lambda"))
 
+_OUTCOME_METRICS = {
+    ExecutionStatus.SUCCEEDED: "ExecutionSucceeded",
+    ExecutionStatus.FAILED: "ExecutionFailed",
+    ExecutionStatus.STOPPED: "ExecutionStopped",
+}
 log = logging.getLogger(__name__)
 
 
@@ -265,6 +272,7 @@ class _Execution:
         record, progress = self.record, self.runner.progress
         record.write()
         progress.execution_started(record)
+        self._publish("ExecutionStarted", record.started_at or self.runner.clock())
         try:
             for spec in self.definition.execution_order:
                 if record.status != ExecutionStatus.EXECUTING:
@@ -292,6 +300,29 @@ class _Execution:
             record.ended_at = self.runner.clock()
             record.write()
             progress.execution_finished(record)
+            outcome = _OUTCOME_METRICS.get(record.status)
+            if outcome:
+                self._publish(outcome, record.ended_at)
+
+    def _publish(self, metric: str, at: datetime) -> None:
+        """The execution metric SageMaker Pipelines publishes (namespace and names: infra/dashboard.py,
+        from https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html), so the
+        alarms and the dashboard see local executions as they would see deployed ones."""
+        try:
+            self.runner.aws.clients.cloudwatch.put_metric_data(
+                Namespace=PIPELINE_NAMESPACE,
+                MetricData=[
+                    {
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "PipelineName", "Value": self.record.pipeline_name}],
+                        "Timestamp": at,
+                        "Value": 1.0,
+                        "Unit": "Count",
+                    }
+                ],
+            )
+        except (ClientError, BotoCoreError) as err:  # a metric is not worth failing an execution for
+            log.warning("%s not published: %s", metric, err)
 
     def _skipped(self, spec: Step) -> bool:
         """In a branch not taken, or downstream of a step that did not run."""

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from selenium.webdriver.common.by import By
 
 from processing_scripts import dataset
 from processing_scripts.drift import engine, sources
@@ -18,6 +19,7 @@ from processing_scripts.drift.config import MonitoringConfig
 from processing_scripts.drift.report import render_report
 from processing_scripts.drift.report_context import ReportContext
 from processing_scripts.drift.storage import Storage
+from tests.browser import drawn_images, remote_sources
 from tests.processing_scripts.drift.conftest import write_csv
 
 STORAGE = Storage()
@@ -146,8 +148,40 @@ def test_one_hot_columns_are_one_categorical_panel_of_value_shares(abalone, tmp_
     )
     assert {f.name for f in result.drifted} >= {"sex_M"}
 
-    [alt] = re.findall(r'<img alt="([^"]*)"', render_report(result))
+    page = render_report(result)
+    [alt] = re.findall(r'<img alt="([^"]*)"', page)
     panels = alt.removeprefix("baseline vs current distribution of ").split(", ")
     assert panels[-1] == "sex (one-hot)"
     assert not [p for p in panels if p.startswith("sex_")]
     assert len(panels) == len(built.features) - 2  # three one-hot columns, one panel
+
+    # the table too: one row for sex, its value shares on both sides, its worst column's statistic
+    rows = {row["feature"]: row for row in Tables(page).table_with("feature")}
+    assert not [name for name in rows if name.startswith("sex_")]
+    sex = rows["sex"]
+    assert sex["type"] == "categorical (3 one-hot columns)"
+    shares = dict(
+        (part.split(" ")[0], part.split(" ", 1)[1])
+        for part in sex["category shares (baseline \u2192 current)"].split(", ")
+    )
+    base = {v: np.mean(abalone.column("sex").to_numpy() == v) for v in ("F", "I", "M")}
+    assert shares == {v: f"{base[v]:.0%} \u2192 {now:.0%}" for v, now in (("F", 0.2), ("I", 0.0), ("M", 0.8))}
+    worst = max((f for f in result.features if f.name.startswith("sex_")), key=lambda f: f.distance.value)
+    assert sex["method"] == f"{worst.distance.method} ({worst.name}, worst)"
+    assert float(sex["distance"]) == pytest.approx(worst.distance.value, abs=1e-4)
+    assert "sex_M: drift" in sex["verdict"]
+    assert rows["length"]["category shares (baseline \u2192 current)"] == ""
+
+
+def test_the_report_renders_in_a_browser_with_every_plot_and_nothing_fetched(drifted, tmp_path, open_page):
+    page = render_report(drifted, CONTEXT)
+    path = tmp_path / "report.html"
+    path.write_text(page)
+
+    errors, driver = open_page(path)
+
+    assert errors == []
+    assert remote_sources(page) == []
+    assert driver.title == "Data drift report"
+    assert drawn_images(driver) == 1  # the one grid of distribution panels
+    assert len(driver.find_elements(By.CSS_SELECTOR, "table")) >= 3

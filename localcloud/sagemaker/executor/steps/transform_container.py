@@ -15,7 +15,8 @@ Three kinds of model server, as SageMaker picks them from the model's container:
   or ``text/libsvm``, and a batch job's response is one prediction per line (``SAGEMAKER_BATCH``).
 - ``script``: a framework model (``SAGEMAKER_PROGRAM`` in its environment): the user's script's
   ``model_fn`` / ``input_fn`` / ``predict_fn`` / ``output_fn``, with the inference toolkit's
-  defaults for the ones it leaves out (CSV and JSON in and out, ``model.predict``).
+  defaults for the ones it leaves out (:mod:`processing_scripts.script_model`, which the evaluate
+  job and the local endpoint serve script-mode models with too).
 - ``project``: the project's own image, served by :mod:`processing_scripts.inference` (the same
   hooks the local endpoint uses).
 """
@@ -24,18 +25,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import io
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from localcloud.sagemaker.executor.steps import transform_records as records
-from processing_scripts import contract
+from processing_scripts import contract, script_model
 
 JOB_FILE = "/opt/ml/input/config/localtransformjob.json"  # written by the step; not a SageMaker file
 MODEL_DIR = "/opt/ml/model"
@@ -102,74 +101,14 @@ def _libsvm_matrix(text: str) -> Any:
     return csr_matrix((data, (rows, cols)))
 
 
-def script_server(module: ModuleType, model_dir: Path) -> Handler:
-    """The inference toolkit's handler chain over a user's (or the project's) hooks."""
-    model_fn = getattr(module, "model_fn", None)
-    if model_fn is None:
-        raise records.TransformError(f"{module.__name__} defines no model_fn(model_dir)")
-    model = model_fn(str(model_dir))
-    input_fn = getattr(module, "input_fn", _default_input)
-    predict_fn = getattr(module, "predict_fn", _default_predict)
-    output_fn = getattr(module, "output_fn", _default_output)
-
-    def handle(body: bytes, content_type: str, accept: str) -> bytes:
-        result = output_fn(predict_fn(input_fn(body, content_type), model), accept)
-        if isinstance(result, tuple):  # output_fn may return (body, content type)
-            result = result[0]
-        return result.encode() if isinstance(result, str) else bytes(result)
-
-    return handle
-
-
-def _default_input(body: bytes, content_type: str) -> Any:
-    kind = records.media_type(content_type)
-    if kind == records.CSV:
-        return _csv_array(body.decode("utf-8").strip())
-    if kind == "application/json":
-        return np.array(json.loads(body))
-    if kind == "application/x-npy":
-        return np.load(io.BytesIO(body), allow_pickle=False)
-    raise records.TransformError(f"no input_fn and content type {content_type!r} has no default decoder")
-
-
-def _default_predict(data: Any, model: Any) -> Any:
-    import xgboost as xgb
-
-    if isinstance(model, xgb.Booster):
-        return model.predict(xgb.DMatrix(data), validate_features=False)
-    if callable(getattr(model, "predict", None)):
-        return model.predict(data)
-    return model(data)
-
-
-def _default_output(prediction: Any, accept: str) -> bytes:
-    values = np.asarray(prediction).tolist()
-    if records.media_type(accept) in records.JSON_TYPES:
-        return json.dumps(values).encode()
-    rows = values if isinstance(values, list) else [values]
-    return "".join(
-        (",".join(map(str, row)) if isinstance(row, list) else str(row)) + "\n" for row in rows
-    ).encode()
-
-
 def load_server(job: dict[str, Any]) -> Handler:
     model_dir = contract.host_path(MODEL_DIR)
     if job["server"] == "xgboost":
         return xgboost_server(model_dir)
     if job["server"] == "project":
-        return script_server(importlib.import_module("processing_scripts.inference"), model_dir)
-    code_dir = contract.host_path(job["code_dir"])
-    program = code_dir / job["program"]
-    if not program.is_file():
-        raise records.TransformError(
-            f"SAGEMAKER_PROGRAM {job['program']} is not in the model's code ({job['code_dir']})"
-        )
-    sys.path.insert(0, str(code_dir))
-    spec = importlib.util.spec_from_file_location(program.stem, program)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return script_server(module, model_dir)
+        return script_model.serve(importlib.import_module("processing_scripts.inference"), model_dir)
+    module = script_model.import_program(contract.host_path(job["code_dir"]), job["program"])
+    return script_model.serve(module, model_dir)
 
 
 # -- the platform's side ------------------------------------------------------------------------------
@@ -210,7 +149,7 @@ def main() -> int:
     except Exception as err:  # the job's failure reason, as the platform reports it
         message = (
             f"ClientError: {type(err).__name__}: {err}"
-            if isinstance(err, records.TransformError)
+            if isinstance(err, records.TransformError | script_model.ScriptModelError)
             else (f"AlgorithmError: {type(err).__name__}: {err}")
         )
         print(message, flush=True)
