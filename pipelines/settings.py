@@ -272,6 +272,10 @@ class AsyncSettings:
             )
 
 
+# serving.new_model_as: how an approved model enters the endpoint (see ServingConfig).
+NEW_MODEL_AS = ("replace", "challenger", "shadow")
+
+
 @dataclass(frozen=True)
 class ServingConfig:
     mode: str = REALTIME  # one of SERVING_MODES; MLOPS_SERVING_MODE overrides it
@@ -291,9 +295,29 @@ class ServingConfig:
     canary_wait_seconds: int = 300  # the bake time: after the canary, or after all at once
     termination_wait_seconds: int = 300
     local_port: int = 0  # the local endpoint's port; 0 picks a free one (it lives only as long as the run)
-    variant_name: str = "AllTraffic"  # the endpoint's one production variant (alarms' dimension)
+    variant_name: str = "AllTraffic"  # the champion's production variant (alarms' dimension)
+    # How a newly approved model enters the endpoint (docs/variants.md): ``replace`` the champion
+    # (blue/green), or join it as a ``challenger`` variant taking ``challenger_weight`` of the
+    # traffic, or as a ``shadow`` variant that gets a copy of every request and answers none.
+    # ``pipelines variants promote|rollback`` ends the test.
+    new_model_as: str = "replace"
+    challenger_weight: float = 0.1
+    challenger_variant_name: str = "Challenger"
+    shadow_variant_name: str = "Shadow"
 
     def __post_init__(self) -> None:
+        if self.new_model_as not in NEW_MODEL_AS:
+            raise SettingsError(
+                f"serving.new_model_as {self.new_model_as!r} is not one of {', '.join(NEW_MODEL_AS)}"
+            )
+        if not 0 < self.challenger_weight < 1:
+            raise SettingsError(
+                f"serving.challenger_weight {self.challenger_weight} must be between 0 and 1 "
+                "(the challenger's share of the traffic, e.g. 0.1)"
+            )
+        names = (self.variant_name, self.challenger_variant_name, self.shadow_variant_name)
+        if len(set(names)) != len(names):
+            raise SettingsError(f"serving: the variant names {names} must differ")
         if self.mode not in SERVING_MODES:
             raise SettingsError(
                 f"serving.mode {self.mode!r} is not one of {', '.join(SERVING_MODES)} (set {SERVING_MODE_ENV})"

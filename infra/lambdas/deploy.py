@@ -18,6 +18,11 @@ back automatically when an endpoint health alarm fires. Two callers may deploy t
 once (the approval event and the pipeline's Deploy step): a Create that finds its resource already
 created by the other is success, not an error.
 
+With ``NEW_MODEL_AS`` ``challenger`` or ``shadow`` (settings.serving.new_model_as) a new package
+joins the champion instead of replacing it: as a weighted challenger variant (an A/B test) or as a
+shadow variant that gets a copy of every request and answers none; ``pipelines variants
+promote|rollback`` ends the test (docs/variants.md).
+
 This module runs in the Lambda runtime (stdlib, boto3 and the project's ``processing_scripts.s3_uri``,
 which the code asset carries; see ``infra/functions.py``); :func:`handle` takes its clients and
 environment as arguments so the local executor and the tests run exactly this code.
@@ -50,6 +55,8 @@ MAX_NAME_LENGTH = 63  # SageMaker model, endpoint-config and endpoint names
 # DriftCheckBaselines.ModelDataQuality part -> file name under the current-baseline URI (Model
 # Monitor's names; the job definition and the IAM grant name exactly these objects).
 CURRENT_BASELINE_FILES = {"Statistics": "statistics.json", "Constraints": "constraints.json"}
+# How a new model enters the endpoint (settings.serving.new_model_as).
+REPLACE, CHALLENGER, SHADOW = "replace", "challenger", "shadow"
 
 
 class DeployError(RuntimeError):
@@ -97,6 +104,12 @@ class DeployConfig:
     async_target_backlog_per_instance: float
     async_backlog_alarm_name: str
 
+    # A/B and shadow tests (docs/variants.md)
+    new_model_as: str  # replace | challenger | shadow
+    challenger_weight: float
+    challenger_variant_name: str
+    shadow_variant_name: str
+
     def __post_init__(self) -> None:
         if self.serving_mode not in SERVING_MODES:
             raise DeployError(
@@ -141,9 +154,9 @@ class DeployConfig:
                     raise DeployError(f"environment {name.upper()}={raw!r} is not true or false")
                 values[name] = raw == "true"
             elif spec.type in ("int", "float"):
-                kind = int if spec.type == "int" else float
+                number = int if spec.type == "int" else float
                 try:
-                    values[name] = kind(raw)
+                    values[name] = number(raw)
                 except ValueError:
                     raise DeployError(
                         f"environment {name.upper()}={raw!r} is not a number ({spec.type})"
@@ -225,8 +238,16 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
 
     model_name, config_name = resource_names(config, package)
     _ensure_model(sagemaker, config, model_name, package_arn)
-    _ensure_endpoint_config(sagemaker, config, config_name, model_name)
-    deployed = _deploy(sagemaker, client, config, config_name)
+    current = current_variants(sagemaker, config)
+    if current is not None and current.serves(model_name, config):
+        config_name, blue_green = current.config_name, False  # a redelivery: nothing to change
+    else:
+        variants = endpoint_variants(config, model_name, current.champion if current else None)
+        if len(variants["ProductionVariants"]) > 1 or "ShadowProductionVariants" in variants:
+            config_name = variant_config_name(config, package, variants)
+        _ensure_endpoint_config(sagemaker, config, config_name, variants)
+        blue_green = current is not None and current.names == variant_names(variants)
+    deployed = _deploy(sagemaker, client, config, config_name, blue_green=blue_green)
     baseline = publish_current_baseline(client("s3"), config, package)
     return {
         **result,
@@ -307,27 +328,124 @@ def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package
     )
 
 
-def _ensure_endpoint_config(sagemaker: Any, config: DeployConfig, config_name: str, model_name: str) -> None:
-    if _exists(sagemaker, "describe_endpoint_config", EndpointConfigName=config_name):
-        return
-    _create(sagemaker.create_endpoint_config, **endpoint_config_request(config, config_name, model_name))
+@dataclass(frozen=True)
+class CurrentVariants:
+    """What the endpoint serves now, as far as a deploy cares: its config, each variant's model."""
+
+    config_name: str
+    models: dict[str, str]  # variant name -> model name (production and shadow variants)
+    champion: str | None  # the model of the champion variant (settings.serving.variant_name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.models))
+
+    def serves(self, model_name: str, config: DeployConfig) -> bool:
+        """The model is already the challenger or shadow this deploy would make it (a redelivered
+        event). As the champion it goes through the usual path, where a changed serving setting
+        makes a new config."""
+        return (
+            config.new_model_as != REPLACE
+            and model_name in self.models.values()
+            and model_name != self.champion
+        )
 
 
-def endpoint_config_request(config: DeployConfig, config_name: str, model_name: str) -> dict[str, Any]:
-    """CreateEndpointConfig's arguments for the serving mode (:data:`ENDPOINT_CONFIGS`)."""
-    build = ENDPOINT_CONFIGS[config.serving_mode]
-    return {"EndpointConfigName": config_name, **build(config, model_name), "Tags": config.resource_tags}
+def current_variants(sagemaker: Any, config: DeployConfig) -> CurrentVariants | None:
+    """The endpoint's current variants; None when there is no endpoint yet (or its config is gone)."""
+    endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
+    if endpoint is None or not endpoint.get("EndpointConfigName"):
+        return None
+    name = endpoint["EndpointConfigName"]
+    try:
+        described = sagemaker.describe_endpoint_config(EndpointConfigName=name)
+    except sagemaker.exceptions.ClientError as err:
+        if _is_not_found(err):  # deleted while in use (SageMaker allows it): its variants are unknown
+            return None
+        raise
+    models = {
+        v["VariantName"]: v["ModelName"]
+        for v in [*described.get("ProductionVariants", []), *described.get("ShadowProductionVariants", [])]
+    }
+    return CurrentVariants(name, models, models.get(config.variant_name))
 
 
-def instance_variant(config: DeployConfig, model_name: str) -> dict[str, Any]:
-    """The one instance-backed production variant (real-time and async endpoints)."""
+def endpoint_variants(
+    config: DeployConfig, model_name: str, champion: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    """The variants of the endpoint config that serves ``model_name``: alone (it replaces the champion,
+    or there is none yet), next to the champion as a weighted challenger, or behind it as its shadow.
+
+    CreateEndpointConfig: with ShadowProductionVariants "you can only specify one variant for
+    ProductionVariants and one variant for ShadowProductionVariants"
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html).
+    """
+    if champion is None or champion == model_name or config.new_model_as == REPLACE:
+        return {"ProductionVariants": [production_variant(config, config.variant_name, model_name, 1.0)]}
+    if config.new_model_as == CHALLENGER:
+        weight = config.challenger_weight
+        return {
+            "ProductionVariants": [
+                production_variant(config, config.variant_name, champion, round(1 - weight, 6)),
+                production_variant(config, config.challenger_variant_name, model_name, weight),
+            ]
+        }
+    if config.new_model_as == SHADOW:
+        return {
+            "ProductionVariants": [production_variant(config, config.variant_name, champion, 1.0)],
+            "ShadowProductionVariants": [
+                production_variant(config, config.shadow_variant_name, model_name, 1.0)
+            ],
+        }
+    raise DeployError(
+        f"environment NEW_MODEL_AS={config.new_model_as!r} is not one of {REPLACE}, {CHALLENGER}, {SHADOW}"
+    )
+
+
+def production_variant(config: DeployConfig, name: str, model_name: str, weight: float) -> dict[str, Any]:
+    """One variant: instance-backed (real-time and async endpoints) or serverless."""
+    if config.serving_mode == SERVERLESS:
+        return {
+            "VariantName": name,
+            "ModelName": model_name,
+            "ServerlessConfig": serverless_config(config),
+            "InitialVariantWeight": weight,
+        }
     return {
-        "VariantName": config.variant_name,
+        "VariantName": name,
         "ModelName": model_name,
         "InstanceType": config.instance_type,
         "InitialInstanceCount": config.initial_instance_count,
-        "InitialVariantWeight": 1.0,
+        "InitialVariantWeight": weight,
     }
+
+
+def variant_names(variants: Mapping[str, list[dict[str, Any]]]) -> tuple[str, ...]:
+    return tuple(sorted(v["VariantName"] for group in variants.values() for v in group))
+
+
+def variant_config_name(config: DeployConfig, package: Mapping[str, Any], variants: Mapping[str, Any]) -> str:
+    """A challenger's or shadow's endpoint-config name: the package's, plus the variants it runs next to."""
+    base = f"{config.endpoint_name}-v{package['ModelPackageVersion']}-{config.new_model_as}"
+    _, single = resource_names(config, package)
+    return _bounded(base, _digest(single + json.dumps(variants, sort_keys=True)))
+
+
+def _ensure_endpoint_config(
+    sagemaker: Any, config: DeployConfig, config_name: str, variants: Mapping[str, list[dict[str, Any]]]
+) -> None:
+    if _exists(sagemaker, "describe_endpoint_config", EndpointConfigName=config_name):
+        return
+    _create(sagemaker.create_endpoint_config, **endpoint_config_request(config, config_name, variants))
+
+
+def endpoint_config_request(
+    config: DeployConfig, config_name: str, variants: Mapping[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """CreateEndpointConfig's arguments: the variants (:func:`endpoint_variants`) and what the
+    serving mode adds to them (:data:`ENDPOINT_CONFIGS`)."""
+    build = ENDPOINT_CONFIGS[config.serving_mode]
+    return {"EndpointConfigName": config_name, **build(config, variants), "Tags": config.resource_tags}
 
 
 def data_capture_config(config: DeployConfig) -> dict[str, Any]:
@@ -346,32 +464,32 @@ def _volume_key(config: DeployConfig) -> dict[str, Any]:
     return {"KmsKeyId": config.kms_key_arn} if config.kms_key_arn else {}
 
 
-def realtime_endpoint_config(config: DeployConfig, model_name: str) -> dict[str, Any]:
-    return {
-        "ProductionVariants": [instance_variant(config, model_name)],
-        "DataCaptureConfig": data_capture_config(config),
-        **_volume_key(config),
-    }
+Variants = Mapping[str, list[dict[str, Any]]]  # ProductionVariants (+ ShadowProductionVariants)
 
 
-def serverless_endpoint_config(config: DeployConfig, model_name: str) -> dict[str, Any]:
-    """A ServerlessConfig variant. Serverless endpoints support neither data capture nor a KMS key
-    (feature exclusions, https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html):
-    their inputs reach the drift monitor as capture records the client writes (docs/serving.md)."""
+def realtime_endpoint_config(config: DeployConfig, variants: Variants) -> dict[str, Any]:
+    return {**variants, "DataCaptureConfig": data_capture_config(config), **_volume_key(config)}
+
+
+def serverless_endpoint_config(config: DeployConfig, variants: Variants) -> dict[str, Any]:
+    """ServerlessConfig variants (:func:`production_variant`). Serverless endpoints support neither
+    data capture nor a KMS key (feature exclusions,
+    https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html): their inputs reach
+    the drift monitor as capture records the client writes (docs/serving.md)."""
+    return dict(variants)
+
+
+def serverless_config(config: DeployConfig) -> dict[str, Any]:
     serverless: dict[str, Any] = {
         "MemorySizeInMB": config.serverless_memory_size_mb,
         "MaxConcurrency": config.serverless_max_concurrency,
     }
     if config.serverless_provisioned_concurrency:
         serverless["ProvisionedConcurrency"] = config.serverless_provisioned_concurrency
-    return {
-        "ProductionVariants": [
-            {"VariantName": config.variant_name, "ModelName": model_name, "ServerlessConfig": serverless}
-        ]
-    }
+    return serverless
 
 
-def async_endpoint_config(config: DeployConfig, model_name: str) -> dict[str, Any]:
+def async_endpoint_config(config: DeployConfig, variants: Variants) -> dict[str, Any]:
     """An instance variant with AsyncInferenceConfig: answers and failures to the project's S3,
     both notified on SNS; data capture as for real time
     (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AsyncInferenceConfig.html)."""
@@ -385,7 +503,7 @@ def async_endpoint_config(config: DeployConfig, model_name: str) -> dict[str, An
         **_volume_key(config),
     }
     return {
-        **realtime_endpoint_config(config, model_name),
+        **realtime_endpoint_config(config, variants),
         "AsyncInferenceConfig": {
             "OutputConfig": output,
             "ClientConfig": {"MaxConcurrentInvocationsPerInstance": config.async_max_concurrent_invocations},
@@ -393,15 +511,24 @@ def async_endpoint_config(config: DeployConfig, model_name: str) -> dict[str, An
     }
 
 
-ENDPOINT_CONFIGS: dict[str, Callable[[DeployConfig, str], dict[str, Any]]] = {
+ENDPOINT_CONFIGS: dict[str, Callable[[DeployConfig, Variants], dict[str, Any]]] = {
     REALTIME: realtime_endpoint_config,
     SERVERLESS: serverless_endpoint_config,
     ASYNC: async_endpoint_config,
 }
 
 
-def _deploy(sagemaker: Any, client: Callable[[str], Any], config: DeployConfig, config_name: str) -> str:
-    """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged."""
+def _deploy(
+    sagemaker: Any, client: Callable[[str], Any], config: DeployConfig, config_name: str, *, blue_green: bool
+) -> str:
+    """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged.
+
+    Blue/green (canary, bake, alarm rollback) only when the new config has the same variants as the
+    old: "When doing a blue/green or rolling deployment, your new endpoint configuration must have
+    the same variant name as the old endpoint configuration"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html). Adding
+    or removing a challenger or shadow is a plain update.
+    """
     endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
     if endpoint is None:
         if _create(
@@ -426,7 +553,7 @@ def _deploy(sagemaker: Any, client: Callable[[str], Any], config: DeployConfig, 
     sagemaker.update_endpoint(
         EndpointName=config.endpoint_name,
         EndpointConfigName=config_name,
-        DeploymentConfig=deployment_config(config),
+        **({"DeploymentConfig": deployment_config(config)} if blue_green else {}),
     )
     return "updated"
 

@@ -19,6 +19,14 @@ other extensions), each rule citing its source:
   :mod:`localcloud.moto_extensions.sagemaker_hosting`): "the canary size ... must be less than or
   equal to 50% of the new fleet's capacity", the size in instances rounded up,
   https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green-canary.html
+* **A blue/green or rolling update keeps the variant names** (checked by ``UpdateEndpoint``): "your
+  new endpoint configuration must have the same variant name as the old endpoint configuration",
+  https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html
+* **A shadow variant shadows exactly one production variant** (checked by ``CreateEndpointConfig``
+  in :mod:`localcloud.moto_extensions.sagemaker_hosting`, which adds ShadowProductionVariants):
+  "If you use this field, you can only specify one variant for ProductionVariants and one variant
+  for ShadowProductionVariants"; variant names are unique within the config,
+  https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html
 * **UpdateModelPackage keeps the metadata it is not told to change** (moto replaces
   ``CustomerMetadataProperties`` with the request's, so approving a version erased its lineage):
   the given properties are added or updated, ``CustomerMetadataPropertiesToRemove`` removes,
@@ -208,6 +216,33 @@ def _checking_serverless(method: Callable[..., Any]) -> Callable[..., Any]:
 
     create._localcloud_serverless = True  # type: ignore[attr-defined]
     return create
+
+
+def check_guardrail_variants(
+    deployment_config: Mapping[str, Any] | None, old_names: set[str], new_names: set[str]
+) -> None:
+    """Refuse a blue/green or rolling update that changes the variant names (module docstring)."""
+    policies = ("BlueGreenUpdatePolicy", "RollingUpdatePolicy")
+    if any((deployment_config or {}).get(p) for p in policies) and old_names != new_names:
+        raise ValidationError(
+            message=f"A blue/green or rolling deployment needs the same variant names in the new endpoint "
+            f"configuration ({sorted(new_names)}) as in the current one ({sorted(old_names)}); update "
+            "without DeploymentConfig to add or remove a variant"
+        )
+
+
+def check_shadow_variants(production: list[dict[str, Any]], shadow: list[dict[str, Any]] | None) -> None:
+    """One production and one shadow variant when there are shadows; unique variant names."""
+    names = [v.get("VariantName") for v in [*production, *(shadow or [])]]
+    if len(set(names)) != len(names):
+        raise ValidationError(
+            message=f"Variant names must be unique within an endpoint configuration: {names}"
+        )
+    if shadow is not None and (len(production) != 1 or len(shadow) != 1):
+        raise ValidationError(
+            message=f"With ShadowProductionVariants you can only specify one variant for ProductionVariants "
+            f"and one for ShadowProductionVariants (got {len(production)} and {len(shadow)})"
+        )
 
 
 def install() -> None:

@@ -26,11 +26,19 @@ from S3, answered, written to the config's ``S3OutputPath`` (or the error to ``S
 captured, and notified on the success or error topic; it publishes the async metrics
 (``InvocationsProcesssed``, ``InvocationFailures``) instead of ``Invocations``. Requests are
 answered as they arrive, so the emulated queue is never longer than the request in hand.
+
+Production variants (an A/B test: the champion and a challenger, docs/variants.md) share the traffic
+by their current weights (DescribeEndpoint's ``CurrentWeight``, which UpdateEndpointWeightsAndCapacities
+moves), drawn from a seeded generator so a run repeats; a request's ``TargetVariant`` picks its
+variant instead. A shadow variant gets a copy of every request; its answer is captured and counted
+under its own variant name and never returned. Metrics (dimension ``VariantName``) and capture
+(``<endpoint>/<variant>/...``) are per variant, as SageMaker's are.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import http.client
 import importlib
 import json
@@ -42,6 +50,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +58,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
+from infra.variants import current_weight
 from localcloud.clock import Clock, utc_now
 from localcloud.iam import SAGEMAKER_SESSION, AccessControl
 from localcloud.lifecycle import Service
@@ -65,6 +75,7 @@ MAX_VALUES_PER_DATUM = 150
 CAPTURE_EVENT_VERSION = "0"
 INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
 VARIANT_HEADER = "X-Amzn-Invoked-Production-Variant"
+TARGET_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"  # InvokeEndpoint's TargetVariant
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's Body limit (see _content_length)
 # "The maximum request and response payload size for serverless invocations is 4 MB"
 # (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-invoke.html).
@@ -152,6 +163,8 @@ class Deployment:
     capture: CaptureConfig
     execution_role: str | None = None  # the model's ExecutionRoleArn: what the endpoint runs as
     environment: tuple[tuple[str, str], ...] = ()  # the container's Environment (package's, then model's)
+    weight: float = 1.0  # the variant's current share of the traffic (relative to the others)
+    shadow: bool = False  # a shadow variant: gets a copy of each request, answers none
 
     @property
     def program(self) -> str | None:
@@ -162,8 +175,8 @@ class Deployment:
     async_output: AsyncOutput | None = None  # set: the endpoint takes InvokeEndpointAsync only
 
 
-def describe_deployment(sagemaker: Any, endpoint_name: str, variant: str) -> Deployment | None:
-    """Follow endpoint -> config -> model -> package -> ModelDataUrl; None if no endpoint exists."""
+def describe_deployments(sagemaker: Any, endpoint_name: str) -> list[Deployment] | None:
+    """Every production and shadow variant of the endpoint; None if no endpoint exists."""
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
     except sagemaker.exceptions.ClientError as err:
@@ -172,12 +185,49 @@ def describe_deployment(sagemaker: Any, endpoint_name: str, variant: str) -> Dep
         raise
     config_name = endpoint["EndpointConfigName"]
     config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-    variants = {v["VariantName"]: v for v in config["ProductionVariants"]}
-    if variant not in variants:
-        raise EndpointError(
-            f"endpoint config {config_name} has no variant {variant!r} (has {sorted(variants)})"
-        )
-    model_name = variants[variant]["ModelName"]
+    deployments = []
+    for shadow, variants in (
+        (False, config["ProductionVariants"]),
+        (True, config.get("ShadowProductionVariants")),
+    ):
+        for variant in variants or []:
+            deployments.append(
+                _variant_deployment(
+                    sagemaker,
+                    config_name,
+                    config,
+                    variant,
+                    weight=current_weight(endpoint, variant),
+                    shadow=shadow,
+                )
+            )
+    return deployments
+
+
+def _champion(deployments: list[Deployment], variant: str) -> Deployment:
+    for deployment in deployments:
+        if deployment.variant == variant and not deployment.shadow:
+            return deployment
+    raise EndpointError(
+        f"endpoint config {deployments[0].endpoint_config} has no production variant {variant!r} "
+        f"(has {sorted(d.variant for d in deployments if not d.shadow)})"
+    )
+
+
+def _unweighted(deployment: Deployment) -> Deployment:
+    return dataclasses.replace(deployment, weight=1.0)
+
+
+def _variant_deployment(
+    sagemaker: Any,
+    config_name: str,
+    config: dict[str, Any],
+    variant: dict[str, Any],
+    *,
+    weight: float,
+    shadow: bool,
+) -> Deployment:
+    model_name = variant["ModelName"]
     model = sagemaker.describe_model(ModelName=model_name)
     container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
     package_arn = container.get("ModelPackageName")
@@ -195,15 +245,17 @@ def describe_deployment(sagemaker: Any, endpoint_name: str, variant: str) -> Dep
         raise EndpointError(f"model {model_name} has no ModelDataUrl (directly or through its model package)")
     return Deployment(
         endpoint_config=config_name,
-        variant=variant,
+        variant=variant["VariantName"],
         model_name=model_name,
         model_package_arn=package_arn,
         model_version=version,
         model_data_url=data_url,
         capture=CaptureConfig.from_api(config.get("DataCaptureConfig")),
         execution_role=model.get("ExecutionRoleArn"),
+        weight=weight,
+        shadow=shadow,
         environment=tuple(sorted(environment.items())),
-        serverless=bool(variants[variant].get("ServerlessConfig")),
+        serverless=bool(variant.get("ServerlessConfig")),
         async_output=AsyncOutput.from_api(config.get("AsyncInferenceConfig")),
     )
 
@@ -214,6 +266,43 @@ class Served:
 
     deployment: Deployment
     model: Any
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Every variant the endpoint serves: the champion (settings' variant name), the other production
+    variants, the shadow. Replaced as a whole on a swap, so a request sees one consistent fleet."""
+
+    champion: Served
+    production: tuple[Served, ...]  # the champion included, in the config's order
+    shadow: Served | None
+
+    @property
+    def deployments(self) -> list[Deployment]:
+        return [s.deployment for s in (*self.production, *([self.shadow] if self.shadow else []))]
+
+    def route(self, draw: Callable[[], float], target: str | None) -> Served | str:
+        """The production variant that answers, or why none can: ``target`` (InvokeEndpoint's
+        TargetVariant) wins over the weights; otherwise a weighted draw (``draw`` in [0, 1))."""
+        if target:
+            for served in self.production:
+                if served.deployment.variant == target:
+                    return served
+            names = [s.deployment.variant for s in self.production]
+            return f"TargetVariant {target!r} is not a production variant of this endpoint (it has {names})"
+        if len(self.production) == 1:
+            return self.production[0]
+        total = sum(s.deployment.weight for s in self.production)
+        if total <= 0:
+            return (
+                "every production variant has weight 0; set a weight with UpdateEndpointWeightsAndCapacities"
+            )
+        point, cumulative = draw() * total, 0.0
+        for served in self.production:
+            cumulative += served.deployment.weight
+            if point < cumulative:
+                return served
+        return self.production[-1]
 
 
 # -- data capture ----------------------------------------------------------------------------------
@@ -400,7 +489,9 @@ class LocalEndpoint(Service):
         self.clock = clock
         self._inference = inference
         self._random = random.Random(seed)
-        self._served: Served | None = None
+        self._router = random.Random(seed)  # its own draws: routing does not move capture sampling
+        self._fleet: Fleet | None = None
+        self._loaded: dict[tuple[str, str], Any] = {}  # (model name, ModelDataUrl) -> loaded model
         self._swap_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -412,7 +503,6 @@ class LocalEndpoint(Service):
         self.capture = CaptureWriter(clients.s3, self.endpoint_name)
         self.metrics = InvocationMetrics(clients.cloudwatch, self.endpoint_name)
         self.swaps: list[Deployment] = []
-        self._as_model: Any = clients  # the served model's role's clients (async reads/writes, notifies)
         # Requests being answered, and whether new ones are still admitted: stop() refuses new
         # requests (keep-alive connections outlive the listening socket), waits for these, then
         # flushes, so every answered request's capture is written.
@@ -471,38 +561,65 @@ class LocalEndpoint(Service):
 
     @property
     def served(self) -> Served | None:
-        return self._served
+        """The champion variant's model (settings.serving.variant_name)."""
+        return self._fleet.champion if self._fleet else None
+
+    @property
+    def fleet(self) -> Fleet | None:
+        return self._fleet
 
     def reconcile(self) -> Deployment | None:
-        """Serve what the control plane says is deployed; swap the model if it changed."""
-        deployment = describe_deployment(self.clients.sagemaker, self.endpoint_name, self.variant)
-        current = self._served
-        if deployment is None or (current is not None and current.deployment == deployment):
-            return deployment
+        """Serve what the control plane says is deployed; swap models or weights if they changed.
+        Returns the champion's deployment."""
+        deployments = describe_deployments(self.clients.sagemaker, self.endpoint_name)
+        if deployments is None:
+            return None
+        champion = _champion(deployments, self.variant)
+        current = self._fleet
+        if current is not None and current.deployments == deployments:
+            return champion
         # The endpoint reads the model and writes capture as the model's execution role
         # (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms).
-        as_model = (
+        served = {d.variant: Served(d, self._model(d)) for d in deployments}
+        self.capture.s3 = self._as_model(champion).s3
+        fleet = Fleet(
+            champion=served[champion.variant],
+            production=tuple(served[d.variant] for d in deployments if not d.shadow),
+            shadow=next((served[d.variant] for d in deployments if d.shadow), None),
+        )
+        with self._swap_lock:
+            self._fleet = fleet  # one reference: in-flight requests keep theirs
+            if current is None or _unweighted(current.champion.deployment) != _unweighted(champion):
+                self.swaps.append(champion)  # a new champion model or config; a weight change is no swap
+        live = {(d.model_name, d.model_data_url) for d in deployments}
+        self._loaded = {key: model for key, model in self._loaded.items() if key in live}
+        log.info(
+            "endpoint %s now serves %s",
+            self.endpoint_name,
+            ", ".join(
+                f"{d.variant}={d.model_name}" + (" (shadow)" if d.shadow else f" ({d.weight:g})")
+                for d in deployments
+            ),
+        )
+        return champion
+
+    def _as_model(self, deployment: Deployment) -> Any:
+        return (
             self.access.clients_for(deployment.execution_role, SAGEMAKER_SESSION)
             if self.access
             else self.clients
         )
-        model = self._load(deployment, as_model.s3)
-        self.capture.s3 = as_model.s3
-        self._as_model = as_model
-        with self._swap_lock:
-            self._served = Served(deployment, model)  # one reference: in-flight requests keep theirs
-            self.swaps.append(deployment)
-        log.info(
-            "endpoint %s now serves %s (%s)",
-            self.endpoint_name,
-            deployment.model_name,
-            deployment.model_data_url,
-        )
-        return deployment
+
+    def _model(self, deployment: Deployment) -> Any:
+        """The deployment's model, loaded once: a weight change or a new variant keeps the others'."""
+        key = (deployment.model_name, deployment.model_data_url)
+        if key not in self._loaded:
+            self._loaded[key] = self._load(deployment, self._as_model(deployment).s3)
+        return self._loaded[key]
 
     def _load(self, deployment: Deployment, s3: Any) -> Any:
         bucket, key = s3_uri.split(deployment.model_data_url, key_required=True)
-        target = self.work_dir / f"{len(self.swaps):03d}-{deployment.model_name}"
+        target = self.work_dir / f"{len(self._loaded) + len(self.swaps):03d}-{deployment.model_name}"
         target.mkdir(parents=True, exist_ok=True)
         archive = target / "model.tar.gz"
         s3.download_file(bucket, key, str(archive))
@@ -533,32 +650,67 @@ class LocalEndpoint(Service):
 
     # -- one request ---------------------------------------------------------------------------------
     def invoke(
-        self, body: bytes, content_type: str, inference_id: str | None, *, asynchronous: bool = False
-    ) -> tuple[int, str, bytes]:
-        """Answer one request: (status, content type, body). Captures and counts it; once the
-        endpoint is stopping, refuses it (503) rather than answer it after the last flush.
-        ``asynchronous``: it came through InvokeEndpointAsync (the only way into an async endpoint)."""
+        self,
+        body: bytes,
+        content_type: str,
+        inference_id: str | None,
+        target_variant: str | None = None,
+        *,
+        asynchronous: bool = False,
+    ) -> tuple[int, str, bytes, str]:
+        """Answer one request: (status, content type, body, the variant that answered). Captures and
+        counts it; once the endpoint is stopping, refuses it (503) rather than answer it after the
+        last flush. ``asynchronous``: it came through InvokeEndpointAsync (the only way into an
+        async endpoint)."""
         with self._requests:
             if self._stopping:
-                return 503, "text/plain", STOPPING_MESSAGE
+                return 503, "text/plain", STOPPING_MESSAGE, self.variant
             self._in_flight += 1
         try:
-            return self._answer(body, content_type, inference_id, asynchronous)
+            return self._answer(body, content_type, inference_id, target_variant, asynchronous)
         finally:
             with self._requests:
                 self._in_flight -= 1
                 self._requests.notify_all()
 
     def _answer(
-        self, body: bytes, content_type: str, inference_id: str | None, asynchronous: bool
-    ) -> tuple[int, str, bytes]:
-        served = self._served  # snapshot: a concurrent swap does not affect this request
-        if served is None:
-            return 503, "text/plain", b"no model deployed to this endpoint yet\n"
+        self,
+        body: bytes,
+        content_type: str,
+        inference_id: str | None,
+        target_variant: str | None,
+        asynchronous: bool,
+    ) -> tuple[int, str, bytes, str]:
+        fleet = self._fleet  # snapshot: a concurrent swap does not affect this request
+        if fleet is None:
+            return 503, "text/plain", b"no model deployed to this endpoint yet\n", self.variant
+        with self._swap_lock:  # one generator, many request threads
+            served = fleet.route(self._router.random, target_variant)
+        if isinstance(served, str):  # InvokeEndpoint answers a bad TargetVariant with a 400 ValidationError
+            return 400, "text/plain", f"{served}\n".encode(), self.variant
         refused = _refused_by_mode(served.deployment, len(body), asynchronous)
         if refused:
-            return 400, "text/plain", refused.encode() + b"\n"
-        started, at = time.perf_counter(), self.clock()
+            return 400, "text/plain", refused.encode() + b"\n", served.deployment.variant
+        at = self.clock()
+        status, out_type, out = self._serve(
+            served, body, content_type, inference_id, at, asynchronous=asynchronous
+        )
+        if fleet.shadow is not None:  # a copy of the request; the answer is captured, never returned
+            self._serve(fleet.shadow, body, content_type, inference_id, at, asynchronous=asynchronous)
+        return status, out_type, out, served.deployment.variant
+
+    def _serve(
+        self,
+        served: Served,
+        body: bytes,
+        content_type: str,
+        inference_id: str | None,
+        at: datetime,
+        *,
+        asynchronous: bool,
+    ) -> tuple[int, str, bytes]:
+        """One variant answers: the model's prediction, its metrics and its capture."""
+        started = time.perf_counter()
         capture = served.deployment.capture
         if content_type.split(";", maxsplit=1)[0].strip() not in capture.csv_content_types:
             status, out_type, out = (
@@ -610,7 +762,7 @@ class LocalEndpoint(Service):
         to ``<S3OutputPath>/<inference id>.out`` or the error to ``<S3FailurePath>/<inference
         id>-error.out``, then a notification on the success or error topic. Returns
         InvokeEndpointAsync's answer (InferenceId, OutputLocation, FailureLocation)."""
-        served = self._served
+        served = self.served
         if served is None:
             raise InvocationError(503, f"no model deployed to endpoint {self.endpoint_name} yet")
         output = served.deployment.async_output
@@ -618,23 +770,25 @@ class LocalEndpoint(Service):
             raise InvocationError(
                 400, f"endpoint {self.endpoint_name} is not asynchronous; call InvokeEndpoint"
             )
+        as_model = self._as_model(served.deployment)  # the model's role reads, writes and notifies
         inference_id = inference_id or str(uuid.uuid4())
         answer_uri = f"{output.output_uri}/{inference_id}.out"
         failure_uri = f"{output.failure_uri}/{inference_id}-error.out"
         received = self.clock()
         try:
             bucket, key = s3_uri.split(input_location, key_required=True)
-            body = self._as_model.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            body = as_model.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except Exception as err:  # RequestDownloadFailures: the request fails, the endpoint does not
             status, out = 400, f"could not read the request from {input_location}: {err}\n".encode()
             self.metrics.record(received, self.variant, status, False, 0.0, asynchronous=True)
         else:
-            status, _, out = self.invoke(body, content_type, inference_id, asynchronous=True)
+            status, _, out, _ = self.invoke(body, content_type, inference_id, asynchronous=True)
         succeeded = status == 200
         destination = answer_uri if succeeded else failure_uri
         bucket, key = s3_uri.split(destination, key_required=True)
-        self._as_model.s3.put_object(Bucket=bucket, Key=key, Body=out)
+        as_model.s3.put_object(Bucket=bucket, Key=key, Body=out)
         self._notify(
+            as_model,
             output.success_topic if succeeded else output.error_topic,
             async_notification(
                 region=self.settings.region,
@@ -650,13 +804,13 @@ class LocalEndpoint(Service):
         )
         return {"InferenceId": inference_id, "OutputLocation": answer_uri, "FailureLocation": failure_uri}
 
-    def _notify(self, topic_arn: str | None, message: dict[str, Any]) -> None:
+    def _notify(self, as_model: Any, topic_arn: str | None, message: dict[str, Any]) -> None:
         if not topic_arn:
             return
         # The topic is the serving stack's; the emulator has no CloudFormation, so make sure it
         # exists (idempotent, as the event router does), then publish as the model's role.
         self.clients.client("sns").create_topic(Name=topic_arn.rsplit(":", 1)[-1])
-        self._as_model.client("sns").publish(TopicArn=topic_arn, Message=json.dumps(message))
+        as_model.client("sns").publish(TopicArn=topic_arn, Message=json.dumps(message))
 
 
 def async_notification(
@@ -753,18 +907,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, "text/plain", problem.encode() + b"\n")
             return
         body = self.rfile.read(length)
-        status, content_type, out = self.endpoint.invoke(
-            body, self.headers.get("Content-Type", ""), self.headers.get(INFERENCE_ID_HEADER)
+        status, content_type, out, variant = self.endpoint.invoke(
+            body,
+            self.headers.get("Content-Type", ""),
+            self.headers.get(INFERENCE_ID_HEADER),
+            self.headers.get(TARGET_VARIANT_HEADER),
         )
         if self.endpoint.stopping:
             self.close_connection = True  # a kept-alive connection must not outlive the endpoint
-        self._send(status, content_type, out)
+        self._send(status, content_type, out, variant)
 
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
+    def _send(self, status: int, content_type: str, body: bytes, variant: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header(VARIANT_HEADER, self.endpoint.variant)
+        self.send_header(VARIANT_HEADER, variant or self.endpoint.variant)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -796,12 +953,15 @@ class RuntimeClient:
         Body: bytes | str,  # noqa: N803
         ContentType: str = CSV,  # noqa: N803
         InferenceId: str | None = None,  # noqa: N803
+        TargetVariant: str | None = None,  # noqa: N803
         **_: Any,
     ) -> dict[str, Any]:
         body = Body.encode() if isinstance(Body, str) else Body
         headers = {"Content-Type": ContentType}
         if InferenceId:
             headers[INFERENCE_ID_HEADER] = InferenceId
+        if TargetVariant:
+            headers[TARGET_VARIANT_HEADER] = TargetVariant
         connection = self._connection()
         try:
             connection.request("POST", "/invocations", body=body, headers=headers)

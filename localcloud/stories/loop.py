@@ -50,6 +50,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from infra import variants
+from infra.lambdas.deploy import REPLACE
 from localcloud.account import LocalAws
 from localcloud.cloud import LocalCloud, Synthesized, assembled, synthesize
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
@@ -83,6 +85,7 @@ from processing_scripts.example import GateSpec
 from processing_scripts.quality_metrics import model_quality
 
 DEFAULT_OUT = Path("build/loop")
+AB_BATCH_ROWS = 4  # rows per request in the A/B test: more requests, so both variants get a fair number
 DASHBOARD_MARGIN_MINUTES = 5  # the dashboard page shows the loop's span and this much either side
 # Who captured the demo's traffic, per serving mode (docs/serving.md).
 CAPTURED_BY = {
@@ -333,6 +336,8 @@ class ClosedLoop:
             return
         last = retrained[-1]
         self._require_deployed(last)
+        if self.settings.serving.new_model_as != REPLACE:
+            self._ab_test(cloud, endpoint, client)
         deployed = self._serving(endpoint)
         version = (
             cloud.aws.clients.sagemaker.describe_model_package(ModelPackageName=last.model_package_arn)
@@ -340,7 +345,8 @@ class ClosedLoop:
         answer = client.invoke(to_csv_lines(generate(TrafficKind.NORMAL, 1, seed=1))[0])
         self.timeline.add(
             f"endpoint swapped to model version {deployed.model_version}; it answers {answer}",
-            "the retraining's Deploy step updated the endpoint; the local endpoint followed",
+            "the retraining's Deploy step (or, in an A/B or shadow test, the promote) updated the endpoint; "
+            "the local endpoint followed",
         )
         self._require_retrained(cloud.aws, first, last)
         self._save_lineage(cloud, last)
@@ -473,11 +479,51 @@ class ClosedLoop:
             f"{'higher' if gate.higher_is_better else 'lower'} is better: the example's quality gate metric)",
         )
 
-    def _send(self, endpoint: LocalEndpoint, client: ModeClient, kind: TrafficKind, phase: str) -> None:
+    def _ab_test(self, cloud: LocalCloud, endpoint: LocalEndpoint, client: ModeClient) -> None:
+        """The retrained model joined the champion (``serving.new_model_as``): send traffic, compare
+        the variants on their own metrics, promote it, as ``pipelines variants report|promote`` do."""
+        endpoint.reconcile()
+        found = variants.variants(cloud.aws.clients.sagemaker, self.settings)
+        self.timeline.add(
+            "endpoint variants: "
+            + ", ".join(
+                f"{v.name} = version {v.version} ({'shadow' if v.shadow else f'weight {v.weight:g}'})"
+                for v in found
+            ),
+            f"serving.new_model_as = {self.settings.serving.new_model_as}: the new model joins the champion "
+            "instead of replacing it",
+        )
+        self._send(endpoint, client, TrafficKind.DRIFTED, "A/B test", batch_size=AB_BATCH_ROWS)
+        start, end = variants.window(cloud.clock(), hours=1)
+        metrics = variants.variant_metrics(
+            cloud.aws.clients.cloudwatch, self.settings, [v.name for v in found], start, end
+        )
+        for v in found:
+            m = metrics[v.name]
+            self.timeline.add(
+                f"{v.name} (version {v.version}): {m.invocations:g} invocations, {m.errors:g} errors, "
+                f"latency p50 {m.latency_ms['p50'] or 0:.2f} ms, p99 {m.latency_ms['p99'] or 0:.2f} ms",
+                "AWS/SageMaker metrics with dimension VariantName over the last hour, as `pipelines variants "
+                "report` reads them (the champion's include the traffic before the test)",
+            )
+        promoted = variants.promote(cloud.aws.clients.client, self.settings)
+        self.timeline.add(
+            f"promoted {promoted['model_name']} to {self.settings.serving.variant_name} ({promoted['status']})",
+            "`pipelines variants promote`: the new model's package deployed alone, by the deploy function's code",
+        )
+
+    def _send(
+        self,
+        endpoint: LocalEndpoint,
+        client: ModeClient,
+        kind: TrafficKind,
+        phase: str,
+        batch_size: int = 20,
+    ) -> None:
         rows = generate(
             kind, self.options.rows_per_phase, seed=self.options.seed, strength=self.options.drift_strength
         )
-        sent = client.send(to_csv_lines(rows), batch_size=20)
+        sent = client.send(to_csv_lines(rows), batch_size=batch_size)
         files = endpoint.flush() + client.flush()
         if sent.errors:
             raise LoopError(f"{phase} traffic: {len(sent.errors)} requests failed, first: {sent.errors[0]}")

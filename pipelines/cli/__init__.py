@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "pipelines.cli.iam_commands",
     "pipelines.cli.data_commands",
     "pipelines.cli.label_commands",
+    "pipelines.cli.variant_commands",
 )
 
 app = typer.Typer(

@@ -11,7 +11,7 @@ import typer
 
 from pipelines.cli import report_links
 from pipelines.cli.context import CliContext, CliError, console
-from pipelines.settings import with_checkout_commit
+from pipelines.settings import SettingsError, with_checkout_commit
 
 if TYPE_CHECKING:
     from localcloud.stories.loop import Entry
@@ -47,11 +47,26 @@ def demo(
         "--cdk-out",
         help="Run on this existing cloud assembly as is (no synth), e.g. a hand-edited policy.",
     ),
+    new_model_as: str = typer.Option(
+        None,
+        "--new-model-as",
+        help="replace | challenger | shadow: how the retrained model enters the endpoint (default: "
+        "settings.serving.new_model_as); challenger and shadow report the variants, then promote.",
+    ),
 ) -> None:
     """Run the closed retraining loop locally: train, deploy, drift, alarm, rule, retrain, redeploy."""
     from localcloud.stories.loop import LoopOptions, run_demo
 
     obj: CliContext = ctx.obj
+    settings = obj.settings
+    if new_model_as:
+        try:
+            serving = dataclasses.replace(settings.serving, new_model_as=new_model_as)
+        except SettingsError as err:
+            raise CliError(
+                f"--new-model-as: {err}", "e.g. --new-model-as challenger", CliError.USAGE
+            ) from None
+        settings = dataclasses.replace(settings, serving=serving)
     options = LoopOptions(
         out_dir=out, port=port, rows_per_phase=rows, cdk_validation=cdk_validation, cdk_out=cdk_out
     )
@@ -61,13 +76,13 @@ def demo(
     )
     try:
         # The demo deploys what it synthesizes, so it bakes in the checkout's commit like `upsert`.
-        result = run_demo(with_checkout_commit(obj.settings), options, listener=_print_entry)
+        result = run_demo(with_checkout_commit(settings), options, listener=_print_entry)
     except _story_errors() as err:
         raise CliError(
             str(err), "fix the stage named above; run records are under " + str(out), CliError.FAILED
         ) from err
     console.print(f"timeline: {result.summary_file}  ({time.perf_counter() - started:.0f}s)")
-    report_links.show_runs(obj.settings, out / "runs", result.runs, downloaded=out / "reports")
+    report_links.show_runs(settings, out / "runs", result.runs, downloaded=out / "reports")
     if result.dashboard is not None:
         console.print(f"dashboard: {result.dashboard.resolve().as_uri()}")
     console.print(result.final_line)

@@ -142,3 +142,38 @@ def assert_lineage_of_the_retrained_model(capsys, out_dir: Path, retrain: dict, 
     )
     first_data = json.loads((out_dir / "lineage" / "v1.json").read_text())["data"]["objects"][0]
     assert first_data["version_id"] != data["version_id"]  # new labelled data landed: a new version
+
+
+@pytest.mark.slow
+def test_demo_runs_an_ab_test_and_promotes_the_challenger(tmp_path, capsys, monkeypatch, deployed_artifacts):
+    """``demo --new-model-as challenger``: the retrained model joins the champion at the challenger's
+    weight, both variants answer drifted traffic and publish their own metrics, and the promote makes
+    the retrained version the endpoint's only model. IAM still denies nothing (no new grant)."""
+    run_demo = loop.run_demo
+
+    def on_deployed_artifacts(settings, options, listener=None):
+        assert settings.serving.new_model_as == "challenger"
+        return run_demo(settings, dataclasses.replace(options, synthesized=deployed_artifacts), listener)
+
+    monkeypatch.setattr(loop, "run_demo", on_deployed_artifacts)
+    code, out, err = cli_run(
+        capsys, "--env", "dev", "demo", "--port", "0", "--out", str(tmp_path), "--rows", "300",
+        "--new-model-as", "challenger",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.strip().splitlines()[-1].endswith("-> model version 2 registered and deployed")
+    summary = json.loads((tmp_path / "timeline.json").read_text())
+    whats = [entry["what"] for entry in summary["timeline"]]
+    assert (
+        "endpoint variants: AllTraffic = version 1 (weight 0.9), Challenger = version 2 (weight 0.1)" in whats
+    )
+    invocations = {
+        w.split(" ")[0]: float(w.split(": ")[1].split(" invocations")[0])
+        for w in whats
+        if " invocations, " in w
+    }
+    assert invocations["AllTraffic"] > invocations["Challenger"] > 0
+    (promoted,) = [w for w in whats if w.startswith("promoted ")]
+    assert "-v2-" in promoted and promoted.endswith("to AllTraffic (updated)")
+    assert any(w.startswith("endpoint swapped to model version 2") for w in whats)
+    assert summary["denied_calls"] == []
