@@ -57,7 +57,7 @@ from localcloud.cloud import LocalCloud, Synthesized, assembled, synthesize
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
 from localcloud.eventbridge import Delivery, EventRouter, PipelineStart
 from localcloud.iam import CALLS_FILE, Call
-from localcloud.sagemaker.endpoint import Deployment, LocalEndpoint
+from localcloud.sagemaker.endpoint import CSV, PROGRAM_ENV, SUBMIT_DIRECTORY_ENV, Deployment, LocalEndpoint
 from localcloud.sagemaker.events import (
     endpoint_state_change,
     model_package_state_change,
@@ -80,7 +80,7 @@ from pipelines import lineage
 from pipelines import parameters as params
 from pipelines.definition import read_definition
 from pipelines.settings import Settings
-from processing_scripts import dataset, inference, quality_gate, s3_uri
+from processing_scripts import dataset, inference, quality_gate, s3_uri, script_model
 from processing_scripts.example import GateSpec
 from processing_scripts.quality_metrics import model_quality
 
@@ -142,22 +142,22 @@ class LoopOptions:
 
 @dataclass(frozen=True)
 class RegisteredModel:
-    """What identifies a registered model version: its artifact (by content) and drift baseline."""
+    """What identifies a registered model version: its artifact (by content) and drift baseline;
+    for a script-mode model, also its code (``sourcedir.tar.gz``) and the module that serves it."""
 
     version: int
     model_data_url: str
     artifact_sha256: str
     statistics_uri: str
     artifact: bytes = field(repr=False, default=b"")
+    code: bytes = field(repr=False, default=b"")
+    program: str = ""
 
     def score(self, labelled: pd.DataFrame, gate: GateSpec) -> float:
         """The gate's metric (the evaluate step's, by the same code) on labelled raw rows, predicted by
-        the endpoint's own inference code."""
-        with tempfile.TemporaryDirectory() as folder:
-            (Path(folder) / "model.tar.gz").write_bytes(self.artifact)
-            model = inference.load_model(folder)
+        the code the endpoint runs: the project's inference code, or the model's own hooks."""
         body = "\n".join(to_csv_lines(to_features(labelled))).encode()
-        predicted = np.array(inference.predict_csv(model, body).split(), dtype=float)
+        predicted = self._predict(body, len(labelled))
         spec = dataset.schema()
         quality = model_quality(spec.problem_type, labelled[spec.target].to_numpy(dtype=float), predicted)
         value = quality_gate.metric_at(quality.to_json(), gate.metric_path)
@@ -165,16 +165,43 @@ class RegisteredModel:
             raise LoopError(f"{gate.metric_path} is undefined on the drifted rows: draw more holdout rows")
         return value
 
+    def _predict(self, body: bytes, rows: int) -> np.ndarray:
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder)
+            (root / "model.tar.gz").write_bytes(self.artifact)
+            if not self.program:
+                model = inference.load_model(folder)
+                return np.array(inference.predict_csv(model, body).split(), dtype=float)
+            (root / "sourcedir.tar.gz").write_bytes(self.code)
+            model_dir = script_model.extract_code(root / "model.tar.gz", root / "model")
+            code_dir = script_model.extract_code(root / "sourcedir.tar.gz", root / "code")
+            handle = script_model.serve(script_model.import_program(code_dir, self.program), model_dir)
+            return script_model.predictions_from_csv(handle(body, CSV, CSV), rows)
+
     @classmethod
     def read(cls, aws: LocalAws, package_arn: str) -> RegisteredModel:
         package = aws.clients.sagemaker.describe_model_package(ModelPackageName=package_arn)
-        url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
-        bucket, key = s3_uri.split(url, key_required=True)
-        artifact = aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        container = package["InferenceSpecification"]["Containers"][0]
+        url = container["ModelDataUrl"]
+        artifact = _s3_bytes(aws, url)
+        environment = container.get("Environment") or {}
+        program = environment.get(PROGRAM_ENV, "")
+        code = _s3_bytes(aws, environment[SUBMIT_DIRECTORY_ENV]) if program else b""
         baseline = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
         return cls(
-            package["ModelPackageVersion"], url, hashlib.sha256(artifact).hexdigest(), baseline, artifact
+            package["ModelPackageVersion"],
+            url,
+            hashlib.sha256(artifact).hexdigest(),
+            baseline,
+            artifact,
+            code,
+            program,
         )
+
+
+def _s3_bytes(aws: LocalAws, uri: str) -> bytes:
+    bucket, key = s3_uri.split(uri, key_required=True)
+    return bytes(aws.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 @dataclass
