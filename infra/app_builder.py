@@ -17,6 +17,7 @@ from infra.monitoring import MonitoringStack
 from infra.nag import add_checks
 from infra.pipeline_stack import PipelineStack
 from infra.serving import ServingStack
+from infra.stage import StageStack
 from infra.storage import StorageStack
 from pipelines import settings as project_settings
 from pipelines.settings import Settings
@@ -38,6 +39,7 @@ class ProjectStacks:
     pipelines: PipelineStack
     serving: ServingStack
     monitoring: MonitoringStack
+    stages: tuple[StageStack, ...] = ()  # one per deployment stage (docs/multi-account.md)
 
 
 def create_app(
@@ -105,9 +107,20 @@ def build(
         stack_name=stack_name("monitoring"),
         env=environment,
     )
+    stages = tuple(
+        StageStack(
+            app,
+            f"Stage{stage.name.title()}",
+            settings=settings,
+            stage=stage,
+            stack_name=stack_name(stage.name),
+            env=cdk.Environment(account=stage.account, region=stage.region),
+        )
+        for stage in settings.stages
+    )
     for key, value in settings.tags.items():
         cdk.Tags.of(app).add(key, value)
-    return ProjectStacks(settings, storage, pipelines, serving, monitoring)
+    return ProjectStacks(settings, storage, pipelines, serving, monitoring, stages)
 
 
 def add_ci_access(app: cdk.App, settings: Settings) -> CiAccessStack:
