@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from infra.ci_access import CONTEXT_FLAG, CiAccessStack
+from infra.ci_access import CONTEXT_FLAG, CiAccessStack, StageCiAccessStack
 from infra.monitoring import MonitoringStack
 from infra.nag import add_checks
 from infra.pipeline_stack import PipelineStack
@@ -107,14 +107,20 @@ def build(
         stack_name=stack_name("monitoring"),
         env=environment,
     )
+    # Each deployment stage is a CDK Stage of its own (its own account, its own nested assembly):
+    # `cdk deploy --all` deploys only the build account's stacks, `cdk deploy 'Staging/*'` one stage,
+    # each with its own credentials (docs/multi-account.md).
     stages = tuple(
         StageStack(
-            app,
-            f"Stage{stage.name.title()}",
+            cdk.Stage(
+                app,
+                stage.name.title(),
+                env=cdk.Environment(account=stage.account, region=stage.region),
+            ),
+            "Roles",
             settings=settings,
             stage=stage,
             stack_name=stack_name(stage.name),
-            env=cdk.Environment(account=stage.account, region=stage.region),
         )
         for stage in settings.stages
     )
@@ -124,10 +130,20 @@ def build(
 
 
 def add_ci_access(app: cdk.App, settings: Settings) -> CiAccessStack:
-    """The GitHub Actions roles (infra/ci_access.py): only with ``-c ci-access=true``."""
+    """The GitHub Actions roles (infra/ci_access.py): only with ``-c ci-access=true``; one more
+    stack per deployment stage in another account (``CiAccessStaging``, ``CiAccessProd``)."""
     if not settings.github_repository:
         raise project_settings.SettingsError(
             "the CI access stack needs the repository: set MLOPS_GITHUB_REPOSITORY=owner/name"
+        )
+    for stage in settings.cross_account_stages:  # a stage in the build account uses the build's roles
+        StageCiAccessStack(
+            app,
+            f"CiAccess{stage.name.title()}",
+            settings=settings,
+            stage=stage,
+            stack_name=f"{settings.project}-ci-access-{stage.name}",
+            env=cdk.Environment(account=stage.account, region=stage.region),
         )
     return CiAccessStack(
         app,

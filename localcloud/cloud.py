@@ -54,7 +54,7 @@ from localcloud.sagemaker.executor.progress import ProgressListener
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.seeding import Seed
 from pipelines.definition import ParameterValue, PipelineDefinition
-from pipelines.settings import PIPELINE_ROLE, REPO_ROOT, Settings
+from pipelines.settings import PIPELINE_ROLE, REPO_ROOT, STAGES_ENV, Settings, format_stages
 
 Definitions = Mapping[str, Mapping[str, Any]]  # pipeline name -> definition JSON
 
@@ -88,6 +88,7 @@ def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Sy
         "MLOPS_ENV": settings.env,
         "MLOPS_ACCOUNT": settings.account,
         "MLOPS_REGION": settings.region,
+        STAGES_ENV: format_stages(settings.stages),
         "CDK_VALIDATION": "true" if cdk_validation else "false",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),

@@ -289,6 +289,13 @@ class Settings:
         name = self.stage_role_name(stage, purpose)
         return f"arn:{self.partition}:iam::{stage.account}:role/{name}"
 
+    def stage_approval_key(self, stage: Stage, field: str) -> str:
+        """A key of a package's ``CustomerMetadataProperties`` recording its approval for ``stage``
+        (who approved it, when, and why): the registry keeps the record next to the model."""
+        if field not in STAGE_APPROVAL_FIELDS:
+            raise SettingsError(f"unknown approval field {field!r}; use one of {STAGE_APPROVAL_FIELDS}")
+        return f"{stage.name}-{field}"
+
     def stage_arn(self, stage: Stage, service: str, resource: str) -> str:
         """An ARN in the stage's account and region."""
         return f"arn:{self.partition}:{service}:{stage.region}:{stage.account}:{resource}"
@@ -512,6 +519,7 @@ ROLE_PURPOSES = (PIPELINE_ROLE, JOB_ROLE, MODEL_ROLE, "deploy-function", "retrai
 # second approval (docs/multi-account.md).
 DEPLOYMENT_STAGES = ("staging", "prod")
 STAGE_ROLE_PURPOSES = ("deploy", "model")
+STAGE_APPROVAL_FIELDS = ("approved-by", "approved-at", "approval-note")
 DATA_KEY = "data"  # the purpose of the key that encrypts the data, artifacts, capture and reports buckets
 # "staging:111111111111,prod:222222222222[:eu-west-1]": the stages' accounts (and regions).
 STAGES_ENV = "MLOPS_STAGES"
@@ -613,6 +621,11 @@ def load(env: str | None = None, *, account: str | None = None, region: str | No
     if stages.strip():
         settings = dataclasses.replace(settings, stages=parse_stages(stages, default_region=region))
     return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
+
+
+def format_stages(stages: tuple[Stage, ...]) -> str:
+    """The :data:`STAGES_ENV` value :func:`parse_stages` reads back as ``stages``."""
+    return ",".join(f"{stage.name}:{stage.account}:{stage.region}" for stage in stages)
 
 
 def parse_stages(raw: str, *, default_region: str) -> tuple[Stage, ...]:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
@@ -28,8 +29,12 @@ class MultiAccount:
     stacks: ProjectStacks
     outdir: Path
 
+    def template_path(self, stack: Any) -> Path:
+        """Where a stack's template is: a stage's stacks are in its nested assembly."""
+        return Path(cdk.Stage.of(stack).outdir) / stack.template_file
+
     def template(self, stack: Any) -> dict[str, Any]:
-        return json.loads((self.outdir / stack.template_file).read_text())
+        return json.loads(self.template_path(stack).read_text())
 
     def resources(self, stack: Any, resource_type: str) -> list[dict[str, Any]]:
         found = self.template(stack)["Resources"].values()
@@ -54,9 +59,9 @@ def _principal_accounts(statement: dict[str, Any]) -> str:
 
 def test_one_stage_stack_per_stage_in_its_own_account(multi_account: MultiAccount) -> None:
     stages = multi_account.stacks.stages
-    assert [(s.stack_name, s.account, s.region) for s in stages] == [
-        ("abalone-mlops-dev-staging", STAGING.account, STAGING.region),
-        ("abalone-mlops-dev-prod", PROD.account, PROD.region),
+    assert [(s.node.path, s.stack_name, s.account, s.region) for s in stages] == [
+        ("Staging/Roles", "abalone-mlops-dev-staging", STAGING.account, STAGING.region),
+        ("Prod/Roles", "abalone-mlops-dev-prod", PROD.account, PROD.region),
     ]
     roles = sorted(r["RoleName"] for r in multi_account.resources(stages[1], "AWS::IAM::Role"))
     assert roles == ["abalone-mlops-dev-prod-deploy-us-east-1", "abalone-mlops-dev-prod-model-us-east-1"]
@@ -122,5 +127,5 @@ def test_the_build_deploy_function_may_assume_each_stage_deploy_role(multi_accou
 def test_the_multi_account_templates_are_cfn_lint_clean(multi_account: MultiAccount, concern: str) -> None:
     stacks = multi_account.stacks
     stack = getattr(stacks, concern, None) or next(s for s in stacks.stages if s.stack_name.endswith(concern))
-    matches = lint_file(multi_account.outdir / stack.template_file, config=ManualArgs(regions=["us-east-1"]))
+    matches = lint_file(multi_account.template_path(stack), config=ManualArgs(regions=["us-east-1"]))
     assert [str(m) for m in matches] == []
