@@ -21,6 +21,7 @@ from localcloud.cloudformation import TemplateSet
 from localcloud.iam import SAGEMAKER_SESSION, AccessControl, AccessDeniedError, PolicyStore, Principal
 from localcloud.iam.evaluator import evaluate
 from localcloud.iam.policies import parse_document
+from localcloud.iam.report import build
 from pipelines import settings as settings_module
 from pipelines.settings import Settings, Stage
 
@@ -174,3 +175,13 @@ def test_a_removed_cross_account_grant_fails_the_prod_deploy_naming_it(
     assert f"is not authorized to perform: {action} on resource: " in message
     assert resource_part in denied.value.decision.resource
     assert f"{reason}" in message and f"to account {PROD_ACCOUNT}" in message
+
+
+def test_the_report_explains_every_grant_of_a_role_the_run_cannot_exercise() -> None:
+    store = _store([IDENTITY], [])
+    (report,) = build(store, [], {}, {ROLE: "a deployment stage's role"})
+    assert [(g.action, g.reason) for g in report.unused] == [
+        ("sagemaker:DescribeModelPackage", "a deployment stage's role")
+    ]
+    (unexplained,) = build(store, [], {})
+    assert [g.action for g in unexplained.unexplained] == ["sagemaker:DescribeModelPackage"]
