@@ -11,8 +11,8 @@ policy allows the caller directly, or allows the account and an identity policy 
 
 Across accounts (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html)
 a role's call on a resource of another account needs BOTH halves: its identity policy must allow it
-and the resource's policy must allow its account or itself; neither alone is enough (a resource with
-no resource policy, such as a role in another account's SageMaker, is never reachable that way).
+and the resource's policy must allow its account or itself; neither alone is enough, so a resource
+without a resource policy cannot be shared across accounts at all.
 
 One call authorizes against each of its resources (``sagemaker:CreateEndpoint`` against the endpoint
 and its endpoint config); it is allowed only when every one is.
