@@ -6,7 +6,8 @@ enforced, so a grant added to (or removed from) ``infra/`` shows up in the next 
 - identity policies: ``AWS::IAM::Policy`` and ``AWS::IAM::ManagedPolicy`` attached to roles, and a
   role's own ``Policies``; a role's AWS managed policies (``arn:aws:iam::aws:policy/...``) are not in
   the templates, so they are listed as unverifiable rather than guessed;
-- resource policies: bucket, key, topic and queue policies, a model package group's policy, and
+- resource policies: bucket, key, topic and queue policies, a model package group's policy, a
+  role's trust policy, and
   ``AWS::Lambda::Permission`` (a function's resource policy, one statement per permission);
 - who owns what: each template's stack has an account (a stage stack is in its stage's account), so
   a call from one account to a resource of another is evaluated as AWS evaluates it across accounts;
@@ -117,6 +118,12 @@ def _read(store: PolicyStore, templates: TemplateSet) -> None:
     for resource in templates.resources("AWS::IAM::Role"):
         role = _arn(templates, resource)
         store.identity.setdefault(role, [])
+        # The trust policy is the role's resource policy: the other half of a cross-account
+        # sts:AssumeRole (a stage's deploy role trusting the build account's deploy function).
+        trust = templates.property(resource, "AssumeRolePolicyDocument")
+        if trust is not None:
+            where = f"{_where(resource)} AssumeRolePolicyDocument"
+            store.resource[role].extend(parse_document(trust, where, resource_default=(role,)))
         for inline in templates.property(resource, "Policies", []) or []:
             where = f"{_where(resource)} Policies[{inline.get('PolicyName', '?')}]"
             store.identity[role].extend(parse_document(inline.get("PolicyDocument"), where))

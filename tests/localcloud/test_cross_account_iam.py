@@ -104,11 +104,13 @@ def _access(cdk_out: Path) -> AccessControl:
 
 
 def _stage_deploy(access: AccessControl, settings: Settings, stage: Stage) -> None:
-    """The calls a stage deploy makes on the build account's resources, as each caller: the stage's
-    deploy role reads the approved package; the stage's model role (as SageMaker) reads the artifact,
-    which S3 decrypts with the bucket's key as that caller."""
+    """The calls a stage deploy makes across accounts, as each caller: the build account's deploy
+    function assumes the stage's deploy role, which reads the approved package; the stage's model role
+    (as SageMaker) reads the artifact, which S3 decrypts with the bucket's key as that caller."""
     package = settings.arn("sagemaker", f"model-package/{settings.model_package_group}/3")
     deployer = Principal(role_arn=settings.stage_role_arn(stage, "deploy"), session="deploy")
+    function = Principal(role_arn=settings.role_arn("deploy-function"), session="deploy")
+    access.authorize(function, "sts:AssumeRole", {"RoleArn": deployer.role_arn})
     access.authorize(deployer, "sagemaker:DescribeModelPackage", {"ModelPackageName": package})
     model = Principal(role_arn=settings.stage_role_arn(stage, "model"), session=SAGEMAKER_SESSION)
     artifact = f"{settings.bucket_name('artifacts')}/pipelines/training/x/Train/model.tar.gz"
@@ -143,7 +145,18 @@ def test_both_stages_deploy_with_the_synthesized_grants_and_no_denial(cdk_out: P
     for stage in STAGES:
         _stage_deploy(access, SETTINGS, stage)
     assert [c for c in access.log.calls if not c.allowed] == []
-    assert {c.principal.split(":")[4] for c in access.log.calls} == {"111111111111", PROD_ACCOUNT}
+    assert {c.principal.split(":")[4] for c in access.log.calls} == {BUILD, "111111111111", PROD_ACCOUNT}
+
+
+@pytest.mark.slow
+def test_only_the_build_accounts_deploy_function_may_assume_a_stage_deploy_role(cdk_out: Path) -> None:
+    access = _access(cdk_out)
+    job = Principal(role_arn=SETTINGS.role_arn("job"), session=SAGEMAKER_SESSION)
+    target = SETTINGS.stage_role_arn(STAGES[1], "deploy")
+    # The stage role's trust names the build account but only its deploy function's role (aws:PrincipalArn).
+    refused = f"no resource-based policy allows the sts:AssumeRole action to account {BUILD}"
+    with pytest.raises(AccessDeniedError, match=refused):
+        access.authorize(job, "sts:AssumeRole", {"RoleArn": target})
 
 
 @pytest.mark.slow
