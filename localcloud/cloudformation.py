@@ -92,10 +92,13 @@ class TemplateSet:
     @classmethod
     def load(cls, settings: Settings, cdk_out: Path = DEFAULT_CDK_OUT) -> TemplateSet:
         """Read every ``*.template.json`` under ``cdk_out`` (the output of ``cdk synth``/``app.py``)."""
-        # A deployment stage's stacks are in a nested assembly (``assembly-<Stage>/``, docs/multi-account.md).
-        paths = sorted(Path(cdk_out).glob("*.template.json")) + sorted(
-            Path(cdk_out).glob("assembly-*/*.template.json")
-        )
+        # A deployment stage's stacks are in a nested assembly (``assembly-<Stage>/``, docs/multi-account.md):
+        # only those the manifest lists (a folder left by an earlier synth with other stages is stale).
+        paths = sorted(Path(cdk_out).glob("*.template.json")) + [
+            path
+            for nested in _nested_assemblies(Path(cdk_out))
+            for path in sorted(nested.glob("*.template.json"))
+        ]
         if not paths:
             raise TemplateError(
                 f"no *.template.json in {cdk_out}: synthesize first (`make synth` or `python app.py`)"
@@ -254,22 +257,35 @@ class TemplateSet:
         return exports
 
 
-def _environments(cdk_out: Path) -> dict[Path, tuple[str, str]]:
-    """Template path -> (account, region) of each stack with a concrete environment in the cloud
-    assembly's ``manifest.json`` (``aws://<account>/<region>``) and its nested stages' manifests;
-    none without a manifest."""
+def _artifacts(cdk_out: Path) -> dict[str, Any]:
+    """The artifacts of the cloud assembly's ``manifest.json`` (none without a manifest)."""
     manifest = cdk_out / "manifest.json"
     if not manifest.is_file():
         return {}
     try:
-        artifacts = json.loads(manifest.read_text()).get("artifacts", {})
+        artifacts: dict[str, Any] = json.loads(manifest.read_text()).get("artifacts", {})
     except (OSError, json.JSONDecodeError) as err:
         raise TemplateError(f"{manifest}: not a readable cloud assembly manifest ({err})") from err
+    return artifacts
+
+
+def _nested_assemblies(cdk_out: Path) -> list[Path]:
+    """The nested assemblies (a CDK Stage each) the manifest lists."""
+    return [
+        cdk_out / artifact["properties"]["directoryName"]
+        for artifact in _artifacts(cdk_out).values()
+        if artifact.get("type") == "cdk:cloud-assembly"
+    ]
+
+
+def _environments(cdk_out: Path) -> dict[Path, tuple[str, str]]:
+    """Template path -> (account, region) of each stack with a concrete environment in the cloud
+    assembly's ``manifest.json`` (``aws://<account>/<region>``) and its nested stages' manifests;
+    none without a manifest."""
     environments: dict[Path, tuple[str, str]] = {}
-    for artifact in artifacts.values():
-        if artifact.get("type") == "cdk:cloud-assembly":  # a nested stage's own manifest
-            environments.update(_environments(cdk_out / artifact["properties"]["directoryName"]))
-            continue
+    for nested in _nested_assemblies(cdk_out):  # a stage's stacks, with its own manifest
+        environments.update(_environments(nested))
+    for artifact in _artifacts(cdk_out).values():
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
         account, _, region = str(artifact.get("environment", "")).removeprefix("aws://").partition("/")

@@ -198,3 +198,35 @@ def test_the_report_explains_every_grant_of_a_role_the_run_cannot_exercise() -> 
     ]
     (unexplained,) = build(store, [], {})
     assert [g.action for g in unexplained.unexplained] == ["sagemaker:DescribeModelPackage"]
+
+
+def _assembly(root: Path, stacks: dict[str, str], nested: tuple[str, ...] = ()) -> None:
+    """A cloud assembly: stack name -> account, and the nested assemblies its manifest lists."""
+    root.mkdir(parents=True, exist_ok=True)
+    artifacts: dict[str, Any] = {
+        f"assembly-{name}": {
+            "type": "cdk:cloud-assembly",
+            "properties": {"directoryName": f"assembly-{name}"},
+        }
+        for name in nested
+    }
+    for stack, account in stacks.items():
+        artifacts[stack] = {
+            "type": "aws:cloudformation:stack",
+            "environment": f"aws://{account}/us-east-1",
+            "properties": {"templateFile": f"{stack}.template.json"},
+        }
+        (root / f"{stack}.template.json").write_text(json.dumps({"Resources": {}}))
+    (root / "manifest.json").write_text(json.dumps({"artifacts": artifacts}))
+
+
+def test_stage_templates_are_read_from_the_nested_assemblies_the_manifest_lists(tmp_path: Path) -> None:
+    _assembly(tmp_path, {"Storage": BUILD}, nested=("Prod",))
+    _assembly(tmp_path / "assembly-Prod", {"ProdRoles": PROD_ACCOUNT})
+    _assembly(tmp_path / "assembly-Staging", {"StagingRoles": "111111111111"})  # stale: not listed
+    templates = TemplateSet.load(SETTINGS, tmp_path)
+    assert sorted(p.name for p in templates.templates) == ["ProdRoles.template.json", "Storage.template.json"]
+    assert templates.environments[tmp_path / "assembly-Prod" / "ProdRoles.template.json"] == (
+        PROD_ACCOUNT,
+        "us-east-1",
+    )
