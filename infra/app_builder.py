@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
-from infra.ci_access import CONTEXT_FLAG, CiAccessStack
+from infra.ci_access import CONTEXT_FLAG, CiAccessStack, StageCiAccessStack
 from infra.monitoring import MonitoringStack
 from infra.nag import add_checks
 from infra.pipeline_stack import PipelineStack
 from infra.serving import ServingStack
+from infra.stage import StageStack
 from infra.storage import StorageStack
 from pipelines import settings as project_settings
 from pipelines.settings import Settings
@@ -38,6 +39,7 @@ class ProjectStacks:
     pipelines: PipelineStack
     serving: ServingStack
     monitoring: MonitoringStack
+    stages: tuple[StageStack, ...] = ()  # one per deployment stage (docs/multi-account.md)
 
 
 def create_app(
@@ -105,16 +107,43 @@ def build(
         stack_name=stack_name("monitoring"),
         env=environment,
     )
+    # Each deployment stage is a CDK Stage of its own (its own account, its own nested assembly):
+    # `cdk deploy --all` deploys only the build account's stacks, `cdk deploy 'Staging/*'` one stage,
+    # each with its own credentials (docs/multi-account.md).
+    stages = tuple(
+        StageStack(
+            cdk.Stage(
+                app,
+                stage.name.title(),
+                env=cdk.Environment(account=stage.account, region=stage.region),
+            ),
+            "Roles",
+            settings=settings,
+            stage=stage,
+            stack_name=stack_name(stage.name),
+        )
+        for stage in settings.stages
+    )
     for key, value in settings.tags.items():
         cdk.Tags.of(app).add(key, value)
-    return ProjectStacks(settings, storage, pipelines, serving, monitoring)
+    return ProjectStacks(settings, storage, pipelines, serving, monitoring, stages)
 
 
 def add_ci_access(app: cdk.App, settings: Settings) -> CiAccessStack:
-    """The GitHub Actions roles (infra/ci_access.py): only with ``-c ci-access=true``."""
+    """The GitHub Actions roles (infra/ci_access.py): only with ``-c ci-access=true``; one more
+    stack per deployment stage in another account (``CiAccessStaging``, ``CiAccessProd``)."""
     if not settings.github_repository:
         raise project_settings.SettingsError(
             "the CI access stack needs the repository: set MLOPS_GITHUB_REPOSITORY=owner/name"
+        )
+    for stage in settings.cross_account_stages:  # a stage in the build account uses the build's roles
+        StageCiAccessStack(
+            app,
+            f"CiAccess{stage.name.title()}",
+            settings=settings,
+            stage=stage,
+            stack_name=f"{settings.project}-ci-access-{stage.name}",
+            env=cdk.Environment(account=stage.account, region=stage.region),
         )
     return CiAccessStack(
         app,

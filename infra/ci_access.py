@@ -13,6 +13,12 @@ themselves), so the app includes it only with that context flag.
   CloudFormation work), push the processing image, upsert the pipelines and seed the raw data.
 * **Diff role**: trusted for pull requests of the repository; it may assume the CDK bootstrap
   lookup role (read-only) and nothing else.
+
+With deployment stages (docs/multi-account.md) each stage account gets its own pair
+(:class:`StageCiAccessStack`, deployed into that account the same way): its deploy role is trusted
+only for the GitHub environment named after the stage (``staging``, ``prod``: protection rules gate
+it) and may assume that account's CDK bootstrap roles, nothing else (the stage stack holds roles
+only; the image, pipelines and data stay in the build account); its diff role may only look up.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from constructs import Construct
 
 from infra.iam import Permission, grant, s3_arn
 from pipelines.model_code import model_code_key_pattern
-from pipelines.settings import ENVIRONMENTS, PIPELINE_ROLE, Settings
+from pipelines.settings import ENVIRONMENTS, PIPELINE_ROLE, Settings, Stage
 from processing_scripts import s3_uri
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -38,61 +44,96 @@ class CiAccessStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)
         repository = settings.github_repository
-        provider = iam.CfnOIDCProvider(
-            self, "GitHubOidc", url=f"https://{GITHUB_OIDC_HOST}", client_id_list=[AUDIENCE]
-        )
-        deploy = self._role(
-            "Deploy",
-            provider,
+        _github_roles(
+            self,
             settings,
             [f"repo:{repository}:environment:{env}" for env in ENVIRONMENTS],
             _deploy_permissions(settings),
+            _assume_bootstrap(settings, settings.account, settings.region, "lookup"),
         )
-        diff = self._role(
-            "Diff",
-            provider,
-            settings,
-            [f"repo:{repository}:pull_request"],
-            [_assume_bootstrap(settings, "lookup")],
-        )
-        cdk.CfnOutput(self, "DeployRoleArn", value=deploy.role_arn)
-        cdk.CfnOutput(self, "DiffRoleArn", value=diff.role_arn)
 
-    def _role(
-        self,
-        purpose: str,
-        provider: iam.CfnOIDCProvider,
-        settings: Settings,
-        subjects: list[str],
-        permissions: list[Permission],
-    ) -> iam.Role:
-        role = iam.Role(
+
+class StageCiAccessStack(cdk.Stack):
+    """The GitHub Actions roles of one deployment stage's account."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Settings, stage: Stage, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        _github_roles(
             self,
-            f"{purpose}Role",
-            role_name=f"{settings.project}-github-{purpose.lower()}-{settings.region}",
-            description=f"{settings.project}: GitHub Actions {purpose.lower()} (infra/ci_access.py)",
-            max_session_duration=cdk.Duration.hours(1),
-            assumed_by=iam.FederatedPrincipal(
-                provider.attr_arn,
-                conditions={
-                    "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subjects}
-                },
-                assume_role_action="sts:AssumeRoleWithWebIdentity",
-            ),
+            settings,
+            [f"repo:{settings.github_repository}:environment:{stage.name}"],
+            [_assume_bootstrap(settings, stage.account, stage.region, "deploy", "file-publishing", "lookup")],
+            _assume_bootstrap(settings, stage.account, stage.region, "lookup"),
         )
-        grant(role, permissions)
-        return role
 
 
-def _assume_bootstrap(settings: Settings, *kinds: str) -> Permission:
+def _github_roles(
+    scope: cdk.Stack,
+    settings: Settings,
+    deploy_subjects: list[str],
+    deploy_permissions: list[Permission],
+    lookup: Permission,
+) -> None:
+    """The account's GitHub OIDC provider, its deploy role (for ``deploy_subjects``) and its diff role
+    (for the repository's pull requests, ``lookup`` only), with their ARNs as outputs."""
+    provider = iam.CfnOIDCProvider(
+        scope, "GitHubOidc", url=f"https://{GITHUB_OIDC_HOST}", client_id_list=[AUDIENCE]
+    )
+    deploy = _role(
+        scope,
+        "Deploy",
+        provider=provider,
+        settings=settings,
+        subjects=deploy_subjects,
+        permissions=deploy_permissions,
+    )
+    diff = _role(
+        scope,
+        "Diff",
+        provider=provider,
+        settings=settings,
+        subjects=[f"repo:{settings.github_repository}:pull_request"],
+        permissions=[lookup],
+    )
+    cdk.CfnOutput(scope, "DeployRoleArn", value=deploy.role_arn)
+    cdk.CfnOutput(scope, "DiffRoleArn", value=diff.role_arn)
+
+
+def _role(
+    scope: cdk.Stack,
+    purpose: str,
+    *,
+    provider: iam.CfnOIDCProvider,
+    settings: Settings,
+    subjects: list[str],
+    permissions: list[Permission],
+) -> iam.Role:
+    role = iam.Role(
+        scope,
+        f"{purpose}Role",
+        role_name=f"{settings.project}-github-{purpose.lower()}-{scope.region}",
+        description=f"{settings.project}: GitHub Actions {purpose.lower()} (infra/ci_access.py)",
+        max_session_duration=cdk.Duration.hours(1),
+        assumed_by=iam.FederatedPrincipal(
+            provider.attr_arn,
+            conditions={
+                "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subjects}
+            },
+            assume_role_action="sts:AssumeRoleWithWebIdentity",
+        ),
+    )
+    grant(role, permissions)
+    return role
+
+
+def _assume_bootstrap(settings: Settings, account: str, region: str, *kinds: str) -> Permission:
+    """Assume the CDK bootstrap roles (``kinds``) of ``account`` in ``region``."""
     return Permission(
         ("sts:AssumeRole",),
         tuple(
-            settings.arn(
-                "iam",
-                f"role/cdk-{BOOTSTRAP_QUALIFIER}-{kind}-role-{settings.account}-{settings.region}",
-                regional=False,
-            )
+            f"arn:{settings.partition}:iam::{account}:role/cdk-{BOOTSTRAP_QUALIFIER}-{kind}-role-{account}-{region}"
             for kind in kinds
         ),
     )
@@ -106,7 +147,15 @@ def _deploy_permissions(settings: Settings) -> list[Permission]:
     ]
     raw_objects = tuple(s3_arn(s, "/".join(s3_uri.split(s.raw_data_uri))) for s in environments)
     return [
-        _assume_bootstrap(settings, "deploy", "file-publishing", "image-publishing", "lookup"),
+        _assume_bootstrap(
+            settings,
+            settings.account,
+            settings.region,
+            "deploy",
+            "file-publishing",
+            "image-publishing",
+            "lookup",
+        ),
         Permission(
             (
                 "ecr:BatchCheckLayerAvailability",

@@ -91,7 +91,7 @@ def project_key(
     return kms.Key(
         scope,
         construct_id,
-        alias=f"alias/{settings.prefix}-{purpose}",
+        alias=settings.key_alias(purpose),
         description=f"{settings.prefix}: {purpose}",
         enable_key_rotation=True,
         policy=iam.PolicyDocument(statements=statements),

@@ -23,7 +23,7 @@ from constructs import Construct
 
 from infra.lambdas.deploy import CURRENT_BASELINE_FILES, SCALABLE_DIMENSION
 from infra.nag import acknowledge
-from pipelines.settings import ASYNC, ASYNC_OUTCOMES, JOB_ROLE, MODEL_ROLE, Settings
+from pipelines.settings import ASYNC, ASYNC_OUTCOMES, DATA_KEY, JOB_ROLE, MODEL_ROLE, Settings, Stage
 from processing_scripts import s3_uri
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -514,6 +514,81 @@ def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
         Permission(("s3:PutObject",), current_baseline_objects),
         Permission(("kms:Decrypt", "kms:GenerateDataKey"), (key_arn,)),
         *key_grants(settings),  # endpoint configs created with the isolation key
+        *assume_stage_deploy_roles(settings),
+    ]
+
+
+def assume_stage_deploy_roles(settings: Settings) -> list[Permission]:
+    """The deploy function deploys to each stage as that stage's deploy role (none without stages)."""
+    roles = tuple(settings.stage_role_arn(stage, "deploy") for stage in settings.stages)
+    return [Permission(("sts:AssumeRole",), roles)] if roles else []
+
+
+def stage_deploy_role(settings: Settings, stage: Stage) -> list[Permission]:
+    """A stage account's deployer: reads the approved package from the build account's registry
+    (the group's resource policy, :mod:`infra.cross_account`, is the other half) and creates the
+    stage's model, endpoint config and endpoint, passing the stage's model role."""
+    endpoint_name = settings.stage_endpoint_name(stage)
+    endpoint = settings.stage_arn(stage, "sagemaker", f"endpoint/{endpoint_name}")
+    endpoint_configs = settings.stage_arn(stage, "sagemaker", f"endpoint-config/{endpoint_name}-*")
+    models = settings.stage_arn(stage, "sagemaker", f"model/{endpoint_name}-*")
+    return [
+        Permission(
+            ("sagemaker:DescribeModelPackage",), (model_packages(settings),), wildcard_reason=PACKAGE_VERSIONS
+        ),
+        Permission(
+            (
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeModel",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:AddTags",
+            ),
+            (models, endpoint_configs),
+            wildcard_reason="model and endpoint-config names carry the deployed package version",
+        ),
+        Permission(
+            ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"),
+            (endpoint, endpoint_configs),
+            wildcard_reason="the endpoint config named in the request carries the package version",
+        ),
+        Permission(("sagemaker:DescribeEndpoint", "sagemaker:AddTags"), (endpoint,)),
+        Permission(
+            ("iam:PassRole",),
+            (settings.stage_role_arn(stage, "model"),),
+            conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+        ),
+    ]
+
+
+def stage_model_role(settings: Settings, stage: Stage) -> list[Permission]:
+    """A stage endpoint's model: reads its artifact from the build account's bucket, decrypted with
+    the build account's key through S3 (the bucket and key policies of :mod:`infra.cross_account`
+    are the other half), and writes the endpoint's logs in its own account."""
+    outputs = "/".join(s3_uri.split(settings.pipeline_artifacts_uri))
+    log_group = f"/aws/sagemaker/Endpoints/{settings.stage_endpoint_name(stage)}"
+    return [
+        Permission(
+            ("s3:GetObject",),
+            (s3_arn(settings, f"{outputs}/*"),),
+            wildcard_reason="model artifacts are pipeline step outputs under per-execution prefixes",
+        ),
+        Permission(
+            ("kms:Decrypt",),
+            (settings.arn("kms", "key/*"),),
+            wildcard_reason="the build account's data key, named by its alias (kms:ResourceAliases) "
+            "because AWS assigns its id",
+            # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases
+            conditions={
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": settings.key_alias(DATA_KEY)},
+                "StringEquals": {"kms:ViaService": f"s3.{settings.region}.amazonaws.com"},
+            },
+        ),
+        Permission(
+            ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+            (settings.stage_arn(stage, "logs", f"log-group:{log_group}:*"),),
+            wildcard_reason="the endpoint's log streams are named per variant and instance",
+        ),
     ]
 
 

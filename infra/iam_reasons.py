@@ -71,6 +71,16 @@ NOT_EXERCISED_LOCALLY: dict[str, str] = {
     "cloudwatch:PutMetricAlarm": _TARGET_TRACKING,
     "cloudwatch:DescribeAlarms": _TARGET_TRACKING,
     "cloudwatch:DeleteAlarms": _TARGET_TRACKING,
+    "sts:AssumeRole": "the deploy function deploys to each deployment stage as that stage's deploy role "
+    "(docs/multi-account.md); the local loop runs the build account only",
     "iam:CreateServiceLinkedRole": "the first RegisterScalableTarget in an account creates Application Auto "
     "Scaling's service-linked role; the emulator needs none",
 }
+
+# Every grant of a deployment stage's roles (docs/multi-account.md): the local loop runs the build
+# account only, so none of them is exercised there; tests/localcloud/test_cross_account_iam.py
+# checks their cross-account calls against the build account's resource policies.
+STAGE_ROLE_NOT_EXERCISED = (
+    "a deployment stage's role: the local loop runs the build account only (promotion is not emulated); "
+    "its cross-account calls are checked by tests/localcloud/test_cross_account_iam.py"
+)

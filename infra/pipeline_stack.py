@@ -15,7 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from infra import iam
+from infra import cross_account, iam
 from pipelines.settings import JOB_ROLE, MODEL_ROLE, PIPELINE_ROLE, Settings
 
 
@@ -49,6 +49,9 @@ class PipelineStack(cdk.Stack):
             "ModelPackageGroup",
             model_package_group_name=settings.model_package_group,
             model_package_group_description=f"{settings.project} models ({settings.env})",
+            # CloudFormation sets the group's resource policy itself (PutModelPackageGroupPolicy):
+            # the deployment stages' accounts describe its versions. None in a single account.
+            model_package_group_policy=cross_account.registry_policy(settings),
         )
         cdk.CfnOutput(self, "ModelPackageGroupName", value=settings.model_package_group)
         for role in (self.pipeline_role, self.job_role, self.model_role):

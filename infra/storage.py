@@ -14,8 +14,9 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra import cross_account
 from infra.encryption import project_key
-from pipelines.settings import Settings
+from pipelines.settings import DATA_KEY, Settings
 
 DATA_PURPOSES = ("data", "artifacts", "capture", "reports")
 ABORT_UPLOADS_AFTER = cdk.Duration.days(7)
@@ -27,7 +28,7 @@ class StorageStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)
         retention = settings.retention
-        self.key = project_key(self, "DataKey", settings, "data")
+        self.key = project_key(self, "DataKey", settings, DATA_KEY)
         self.logs_bucket = s3.Bucket(
             self,
             "LogsBucket",
@@ -75,6 +76,11 @@ class StorageStack(cdk.Stack):
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        # The deployment stages' accounts read models (none in the single-account setup).
+        for statement in cross_account.artifact_statements(settings):
+            self.buckets["artifacts"].add_to_resource_policy(statement)
+        for statement in cross_account.key_statements(settings):
+            self.key.add_to_resource_policy(statement)
         for purpose, bucket in self.buckets.items():
             cdk.CfnOutput(self, f"{purpose.title()}BucketName", value=bucket.bucket_name)
         cdk.CfnOutput(self, "ProcessingRepositoryUri", value=self.repository.repository_uri)

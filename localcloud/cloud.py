@@ -54,7 +54,15 @@ from localcloud.sagemaker.executor.progress import ProgressListener
 from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.seeding import Seed
 from pipelines.definition import ParameterValue, PipelineDefinition
-from pipelines.settings import GIT_COMMIT_ENV, PIPELINE_ROLE, REPO_ROOT, SERVING_MODE_ENV, Settings
+from pipelines.settings import (
+    GIT_COMMIT_ENV,
+    PIPELINE_ROLE,
+    REPO_ROOT,
+    SERVING_MODE_ENV,
+    STAGES_ENV,
+    Settings,
+    format_stages,
+)
 
 Definitions = Mapping[str, Mapping[str, Any]]  # pipeline name -> definition JSON
 
@@ -92,6 +100,7 @@ def synthesize(settings: Settings, out_dir: Path, *, cdk_validation: bool) -> Sy
         GIT_COMMIT_ENV: settings.source_commit,
         SERVING_MODE_ENV: settings.serving.mode,  # the templates' alarms and grants are the mode's
         "MLOPS_EXAMPLE": settings.example,  # the templates' names, alarms and dashboard are the example's
+        STAGES_ENV: format_stages(settings.stages),
         "CDK_VALIDATION": "true" if cdk_validation else "false",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),

@@ -76,15 +76,29 @@ _NAME_PROPERTY = {rtype: prop for rtype, (prop, _) in _ARN_BUILDERS.items()} | {
 class TemplateSet:
     """All templates of one synth output, with a resolver for the intrinsics CDK emits."""
 
-    def __init__(self, templates: dict[Path, dict[str, Any]], settings: Settings) -> None:
+    def __init__(
+        self,
+        templates: dict[Path, dict[str, Any]],
+        settings: Settings,
+        environments: dict[Path, tuple[str, str]] | None = None,
+    ) -> None:
         self.templates = templates
         self.settings = settings
+        # template -> (account, region) of its stack, from the assembly's manifest: a stage stack
+        # lives in its stage's account; a template not named there is in the settings' (build) account.
+        self.environments = environments or {}
         self._exports = self._collect_exports()
 
     @classmethod
     def load(cls, settings: Settings, cdk_out: Path = DEFAULT_CDK_OUT) -> TemplateSet:
         """Read every ``*.template.json`` under ``cdk_out`` (the output of ``cdk synth``/``app.py``)."""
-        paths = sorted(Path(cdk_out).glob("*.template.json"))
+        # A deployment stage's stacks are in a nested assembly (``assembly-<Stage>/``, docs/multi-account.md):
+        # only those the manifest lists (a folder left by an earlier synth with other stages is stale).
+        paths = sorted(Path(cdk_out).glob("*.template.json")) + [
+            path
+            for nested in _nested_assemblies(Path(cdk_out))
+            for path in sorted(nested.glob("*.template.json"))
+        ]
         if not paths:
             raise TemplateError(
                 f"no *.template.json in {cdk_out}: synthesize first (`make synth` or `python app.py`)"
@@ -95,7 +109,14 @@ class TemplateSet:
                 templates[path] = json.loads(path.read_text())
             except (OSError, json.JSONDecodeError) as err:
                 raise TemplateError(f"{path}: not a readable JSON template ({err})") from err
-        return cls(templates, settings)
+        return cls(templates, settings, _environments(Path(cdk_out)))
+
+    def account_of(self, resource: Resource) -> str:
+        """The account the resource's stack deploys to."""
+        return self.environments.get(resource.template, (self.settings.account, ""))[0]
+
+    def _region_of(self, resource: Resource) -> str:
+        return self.environments.get(resource.template, ("", self.settings.region))[1]
 
     # -- resources -----------------------------------------------------------------------------
     def resources(self, resource_type: str) -> Iterator[Resource]:
@@ -152,17 +173,17 @@ class TemplateSet:
             return self.resolve(raw, holder, "Value")
         raise TemplateError(f"{resource.where(field)}: {key} is not supported by the local loop")
 
-    def _pseudo(self) -> dict[str, str]:
+    def _pseudo(self, resource: Resource) -> dict[str, str]:
         return {
-            "AWS::AccountId": self.settings.account,
-            "AWS::Region": self.settings.region,
+            "AWS::AccountId": self.account_of(resource),
+            "AWS::Region": self._region_of(resource),
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NoValue": "",
         }
 
     def _ref(self, name: str, resource: Resource, field: str) -> Any:
-        pseudo = self._pseudo()
+        pseudo = self._pseudo(resource)
         if name in pseudo:
             return pseudo[name]
         template = self.templates[resource.template]
@@ -196,15 +217,15 @@ class TemplateSet:
     def _arn(self, target: Resource, field: str) -> str:
         if target.type == "AWS::KMS::Key":
             key_id = uuid.uuid5(_KEY_ID_NAMESPACE, f"{target.template.name}/{target.logical_id}")
-            return f"arn:aws:kms:{self.settings.region}:{self.settings.account}:key/{key_id}"
+            return f"arn:aws:kms:{self._region_of(target)}:{self.account_of(target)}:key/{key_id}"
         if target.type not in _ARN_BUILDERS:
             raise TemplateError(f"{target.where(field)}: cannot build the ARN of a {target.type}")
         name = self._name(target, field)
         _, pattern = _ARN_BUILDERS[target.type]
         return pattern.format(
             partition="aws",
-            region=self.settings.region,
-            account=self.settings.account,
+            region=self._region_of(target),
+            account=self.account_of(target),
             name=name,
             lower_name=name.lower(),
         )
@@ -234,3 +255,40 @@ class TemplateSet:
                     holder = Resource(path, f"Outputs.{logical_id}", "Output", {})
                     exports[self.resolve(export, holder, "Export.Name")] = (output.get("Value"), holder)
         return exports
+
+
+def _artifacts(cdk_out: Path) -> dict[str, Any]:
+    """The artifacts of the cloud assembly's ``manifest.json`` (none without a manifest)."""
+    manifest = cdk_out / "manifest.json"
+    if not manifest.is_file():
+        return {}
+    try:
+        artifacts: dict[str, Any] = json.loads(manifest.read_text()).get("artifacts", {})
+    except (OSError, json.JSONDecodeError) as err:
+        raise TemplateError(f"{manifest}: not a readable cloud assembly manifest ({err})") from err
+    return artifacts
+
+
+def _nested_assemblies(cdk_out: Path) -> list[Path]:
+    """The nested assemblies (a CDK Stage each) the manifest lists."""
+    return [
+        cdk_out / artifact["properties"]["directoryName"]
+        for artifact in _artifacts(cdk_out).values()
+        if artifact.get("type") == "cdk:cloud-assembly"
+    ]
+
+
+def _environments(cdk_out: Path) -> dict[Path, tuple[str, str]]:
+    """Template path -> (account, region) of each stack with a concrete environment in the cloud
+    assembly's ``manifest.json`` (``aws://<account>/<region>``) and its nested stages' manifests;
+    none without a manifest."""
+    environments: dict[Path, tuple[str, str]] = {}
+    for nested in _nested_assemblies(cdk_out):  # a stage's stacks, with its own manifest
+        environments.update(_environments(nested))
+    for artifact in _artifacts(cdk_out).values():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        account, _, region = str(artifact.get("environment", "")).removeprefix("aws://").partition("/")
+        if account.isdigit() and region:
+            environments[cdk_out / artifact["properties"]["templateFile"]] = (account, region)
+    return environments

@@ -475,6 +475,25 @@ class RetrainingConfig:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """A deployment stage: the account and region an approved model is deployed to.
+
+    The build account (``Settings.account``) runs the pipelines and holds the registry, the
+    artifacts, the key and the image; each stage reads them across accounts (docs/multi-account.md).
+    """
+
+    name: str
+    account: str
+    region: str
+
+    def __post_init__(self) -> None:
+        if self.name not in DEPLOYMENT_STAGES:
+            raise SettingsError(f"unknown stage {self.name!r}; use one of {', '.join(DEPLOYMENT_STAGES)}")
+        if not (self.account.isdigit() and len(self.account) == 12):
+            raise SettingsError(f"stage {self.name}: account {self.account!r} must be 12 digits")
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     account: str
@@ -508,6 +527,8 @@ class Settings:
     # and alarm-started runs carry it too. Given (MLOPS_GIT_COMMIT, or `upsert`/`demo` from the
     # checkout), never guessed: a plain `synth` keeps "unknown" and stays byte-identical.
     source_commit: str = UNKNOWN_COMMIT
+    # Deployment stages in promotion order (MLOPS_STAGES); empty: the build account serves too.
+    stages: tuple[Stage, ...] = ()
 
     def __post_init__(self) -> None:
         if self.training.script is not None and self.isolation.network_isolation:
@@ -535,6 +556,46 @@ class Settings:
                 f"model_approval_status {self.model_approval_status!r} is not one the pipeline may "
                 f"register with; use one of {self.registrable_approval_statuses}"
             )
+
+    # -- accounts ------------------------------------------------------------------------------
+    @property
+    def cross_account_stages(self) -> tuple[Stage, ...]:
+        """The stages in another account than the build account: the ones a resource policy must name
+        (a stage in the build account is authorized by its identity policies alone)."""
+        return tuple(stage for stage in self.stages if stage.account != self.account)
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        configured = ", ".join(s.name for s in self.stages) or "none"
+        raise SettingsError(f"no stage {name!r} configured (stages: {configured}); set {STAGES_ENV}")
+
+    def stage_role_name(self, stage: Stage, purpose: str) -> str:
+        """A stage account's role: ``deploy`` (creates the stage's model and endpoint) or ``model``
+        (the stage endpoint's execution role, which reads the build account's artifact)."""
+        if purpose not in STAGE_ROLE_PURPOSES:
+            raise SettingsError(f"unknown stage role {purpose!r}; use one of {STAGE_ROLE_PURPOSES}")
+        return self._bounded_role_name(f"{self.prefix}-{stage.name}-{purpose}-{stage.region}")
+
+    def stage_role_arn(self, stage: Stage, purpose: str) -> str:
+        name = self.stage_role_name(stage, purpose)
+        return f"arn:{self.partition}:iam::{stage.account}:role/{name}"
+
+    def stage_approval_key(self, stage: Stage, field: str) -> str:
+        """A key of a package's ``CustomerMetadataProperties`` recording its approval for ``stage``
+        (who approved it, when, and why): the registry keeps the record next to the model."""
+        if field not in STAGE_APPROVAL_FIELDS:
+            raise SettingsError(f"unknown approval field {field!r}; use one of {STAGE_APPROVAL_FIELDS}")
+        return f"{stage.name}-{field}"
+
+    def stage_arn(self, stage: Stage, service: str, resource: str) -> str:
+        """An ARN in the stage's account and region."""
+        return f"arn:{self.partition}:{service}:{stage.region}:{stage.account}:{resource}"
+
+    def stage_endpoint_name(self, stage: Stage) -> str:
+        """Named by stage too, so a stage deployed into the build account never takes its endpoint."""
+        return f"{self.prefix}-{stage.name}-endpoint"
 
     # -- approval ------------------------------------------------------------------------------
     @property
@@ -575,6 +636,11 @@ class Settings:
     def prefix(self) -> str:
         """Every resource name starts with this, so two environments share an account safely."""
         return f"{self.project}-{self.env}"
+
+    def key_alias(self, purpose: str) -> str:
+        """A project key's alias: the stable name a stage account's policy can use for a key whose
+        id AWS assigns (``kms:ResourceAliases``)."""
+        return f"alias/{self.prefix}-{purpose}"
 
     @property
     def tags(self) -> dict[str, str]:
@@ -647,7 +713,9 @@ class Settings:
         """
         if purpose not in ROLE_PURPOSES:
             raise SettingsError(f"unknown role {purpose!r}; use one of {ROLE_PURPOSES}")
-        name = f"{self.prefix}-{purpose}-{self.region}"
+        return self._bounded_role_name(f"{self.prefix}-{purpose}-{self.region}")
+
+    def _bounded_role_name(self, name: str) -> str:
         if len(name) > MAX_ROLE_NAME_LENGTH:
             raise SettingsError(
                 f"role name {name!r} is longer than IAM's {MAX_ROLE_NAME_LENGTH} characters; "
@@ -818,6 +886,14 @@ PIPELINE_ROLE = "pipeline"
 JOB_ROLE = "job"
 MODEL_ROLE = "model"
 ROLE_PURPOSES = (PIPELINE_ROLE, JOB_ROLE, MODEL_ROLE, "deploy-function", "retrain-guard", "events")
+# Deployment stages in promotion order: an approved version reaches staging first, prod after a
+# second approval (docs/multi-account.md).
+DEPLOYMENT_STAGES = ("staging", "prod")
+STAGE_ROLE_PURPOSES = ("deploy", "model")
+STAGE_APPROVAL_FIELDS = ("approved-by", "approved-at", "approval-note")
+DATA_KEY = "data"  # the purpose of the key that encrypts the data, artifacts, capture and reports buckets
+# "staging:111111111111,prod:222222222222[:eu-west-1]": the stages' accounts (and regions).
+STAGES_ENV = "MLOPS_STAGES"
 # Region name prefix -> ARN partition, for the regions outside the commercial partition.
 PARTITIONS = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b"}
 # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html (RoleName: 1-64)
@@ -941,6 +1017,9 @@ def load(
     if commit:
         settings = dataclasses.replace(settings, source_commit=commit)
     settings = _with_serving_mode_override(settings, os.environ.get(SERVING_MODE_ENV, ""))
+    stages = os.environ.get(STAGES_ENV, "")
+    if stages.strip():
+        settings = dataclasses.replace(settings, stages=parse_stages(stages, default_region=region))
     return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
 
 
@@ -1023,6 +1102,35 @@ def _with_serving_mode_override(settings: Settings, raw: str) -> Settings:
     if mode not in SERVING_MODES:
         raise SettingsError(f"{SERVING_MODE_ENV}={raw!r} must be one of {', '.join(SERVING_MODES)}")
     return dataclasses.replace(settings, serving=dataclasses.replace(settings.serving, mode=mode))
+
+
+def format_stages(stages: tuple[Stage, ...]) -> str:
+    """The :data:`STAGES_ENV` value :func:`parse_stages` reads back as ``stages``."""
+    return ",".join(f"{stage.name}:{stage.account}:{stage.region}" for stage in stages)
+
+
+def parse_stages(raw: str, *, default_region: str) -> tuple[Stage, ...]:
+    """``staging:111111111111,prod:222222222222:eu-west-1`` -> stages in promotion order.
+
+    Each stage at most once, in :data:`DEPLOYMENT_STAGES` order (a model reaches prod through
+    staging, so prod alone or before staging is refused); the region defaults to the build region.
+    """
+    stages: list[Stage] = []
+    for item in raw.split(","):
+        parts = [part.strip() for part in item.split(":")]
+        if len(parts) not in (2, 3) or not all(parts):
+            raise SettingsError(
+                f"{STAGES_ENV}: {item.strip()!r} must be stage:account or stage:account:region "
+                "(e.g. staging:111111111111,prod:222222222222)"
+            )
+        stages.append(Stage(parts[0], parts[1], parts[2] if len(parts) == 3 else default_region))
+    names = tuple(stage.name for stage in stages)
+    if names != DEPLOYMENT_STAGES[: len(names)]:
+        raise SettingsError(
+            f"{STAGES_ENV}: stages {', '.join(names)} must be {' then '.join(DEPLOYMENT_STAGES)} "
+            "(each once, staging first: prod is reached through staging)"
+        )
+    return tuple(stages)
 
 
 def _with_model_monitor_override(settings: Settings, raw: str) -> Settings:

@@ -130,13 +130,19 @@ class AccessControl:
         action: str,
         params: Mapping[str, Any] | None = None,
         *,
+        resources: Sequence[str] | None = None,
         context: Mapping[str, str] | None = None,
         on_behalf: str = "",
     ) -> None:
-        """Check one call made in-process (as AWS would check it); :class:`AccessDeniedError` if refused."""
+        """Check one call made in-process (as AWS would check it); :class:`AccessDeniedError` if refused.
+
+        ``resources`` names what the call is authorized against when the parameters cannot (an S3
+        object's ARN is its bucket and key, which S3 routes by path rather than by field)."""
         if self.store is None:
             return
-        decisions = self._decide(principal, action, params or {}, extra_context=context, on_behalf=on_behalf)
+        decisions = self._decide(
+            principal, action, params or {}, resources=resources, extra_context=context, on_behalf=on_behalf
+        )
         if action == "sns:Publish" and all(d.allowed for d in decisions):
             decisions += self._topic_key_calls(principal, [d.resource for d in decisions], context or {})
         denied = next((d for d in decisions if not d.allowed), None)
@@ -173,12 +179,18 @@ class AccessControl:
         assert self.store is not None
         settings = self.aws.settings
         ref = reference.action(action)
-        pseudo = {"Partition": "aws", "Region": settings.region, "Account": settings.account}
+        # A resource named in a request is in the caller's account (a stage role names its own models).
+        account = principal.account or settings.account
+        pseudo = {"Partition": "aws", "Region": settings.region, "Account": account}
         arns = resources or reference.resources_of(ref, params, pseudo)
         context = self._context(principal, ref, params, dict(extra_context or {}))
         decisions = []
         for arn in arns:
-            decision = evaluate(self.store, principal, ref.qualified, arn, context)
+            # kms:ResourceAliases: the aliases of the key a KMS request uses (a stage account's policy
+            # names the build account's key by its alias; the key's id is assigned by AWS).
+            aliases = self.store.key_aliases.get(arn) if ref.qualified.startswith("kms:") else None
+            arn_context = {**context, "kms:resourcealiases": list(aliases)} if aliases else context
+            decision = evaluate(self.store, principal, ref.qualified, arn, arn_context)
             self.log.add(
                 Call(
                     principal.label,
@@ -212,7 +224,7 @@ class AccessControl:
         }
         if principal.role_arn:
             context["aws:principalarn"] = [principal.role_arn]
-            context["aws:principalaccount"] = [settings.account]
+            context["aws:principalaccount"] = [principal.account or settings.account]
             context["aws:principaltype"] = ["AssumedRole"]
         # A key names the request field it reads, spelled in the key's own style:
         # application-autoscaling:service-namespace reads ServiceNamespace, sagemaker:ModelApprovalStatus
@@ -294,7 +306,7 @@ class AccessControl:
         writes = [r for r in objects if action in _S3_OBJECT_WRITES]
         via = {
             "kms:ViaService": f"s3.{self.aws.settings.region}.amazonaws.com",
-            "kms:CallerAccount": self.aws.settings.account,
+            "kms:CallerAccount": principal.account or self.aws.settings.account,
         }
         for kms_action, touched in (("kms:Decrypt", reads), ("kms:GenerateDataKey", writes)):
             keys = {key for arn in touched if (key := self.store.bucket_keys.get(_bucket(arn)))}

@@ -1,4 +1,4 @@
-"""AWS's policy evaluation logic for calls within one account.
+"""AWS's policy evaluation logic, within one account and across accounts.
 
 The rules (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 an explicit Deny in any applicable policy wins; otherwise a call is allowed when an identity policy
@@ -8,6 +8,11 @@ itself; it lets the account's IAM policies decide. KMS is stricter: a key is usa
 policy allows the caller directly, or allows the account and an identity policy allows the caller
 (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html). A service principal
 (``events.amazonaws.com``) has no identity policies: only resource policies can allow it.
+
+Across accounts (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html)
+a role's call on a resource of another account needs BOTH halves: its identity policy must allow it
+and the resource's policy must allow its account or itself; neither alone is enough, so a resource
+without a resource policy cannot be shared across accounts at all.
 
 One call authorizes against each of its resources (``sagemaker:CreateEndpoint`` against the endpoint
 and its endpoint config); it is allowed only when every one is.
@@ -19,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from localcloud.iam.conditions import conditions_match
-from localcloud.iam.policies import Grant
+from localcloud.iam.policies import Grant, Statement
 from localcloud.iam.store import PolicyStore
 
 
@@ -44,6 +49,11 @@ class Principal:
     @property
     def label(self) -> str:
         return self.role_arn or self.service or "?"
+
+    @property
+    def account(self) -> str | None:
+        """The account of a role; None for a service (which acts in whichever account called it)."""
+        return self.role_arn.split(":")[4] if self.role_arn else None
 
     def arns(self) -> tuple[str, ...]:
         """What a resource policy's ``Principal`` may name to mean this caller."""
@@ -87,8 +97,22 @@ def evaluate(
             )
     identity_allows = [s for s in identity_hits if s.effect == "Allow"]
     resource_allows = [s for s in names_caller if s.effect == "Allow"]
+    owner = store.owner(resource) or principal.account or store.account
+    if principal.account is not None and principal.account != owner:
+        refusal = (
+            "the key policy does not allow" if resource in store.keys else "no resource-based policy allows"
+        )
+        return _cross_account(
+            principal.account,
+            action,
+            resource,
+            refusal=refusal,
+            identity_allows=identity_allows,
+            resource_hits=resource_hits,
+            resource_allows=resource_allows,
+        )
     if resource in store.keys:
-        delegated = any(s.effect == "Allow" and s.names_account_of(store.account) for s in resource_hits)
+        delegated = any(s.effect == "Allow" and s.names_account_of(owner) for s in resource_hits)
         if resource_allows or (delegated and identity_allows):
             return Decision(
                 True, action, resource, "", tuple(s.grant for s in (*resource_allows, *identity_allows))
@@ -101,6 +125,33 @@ def evaluate(
     if principal.service is not None:
         return Decision(False, action, resource, f"no resource-based policy allows the {action} action", ())
     return Decision(False, action, resource, f"no identity-based policy allows the {action} action", ())
+
+
+def _cross_account(
+    account: str,
+    action: str,
+    resource: str,
+    *,
+    refusal: str,
+    identity_allows: Sequence[Statement],
+    resource_hits: Sequence[Statement],
+    resource_allows: Sequence[Statement],
+) -> Decision:
+    """Both the caller's identity policy and the resource's policy (naming the caller or its account)
+    must allow a call into another account."""
+    account_allows = [s for s in resource_hits if s.effect == "Allow" and s.names_account_of(account)]
+    shared = [*resource_allows, *account_allows]
+    if not shared:
+        return Decision(
+            False,
+            action,
+            resource,
+            f"{refusal} the {action} action to account {account} (cross-account access needs the "
+            "resource's policy to name the caller's account or role)",
+        )
+    if not identity_allows:
+        return Decision(False, action, resource, f"no identity-based policy allows the {action} action")
+    return Decision(True, action, resource, "", tuple(s.grant for s in (*identity_allows, *shared)))
 
 
 def _kms_reason(delegated: bool, action: str) -> str:

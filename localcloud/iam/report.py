@@ -39,9 +39,15 @@ class RoleReport:
 
 
 def build(
-    store: PolicyStore, calls: Iterable[tuple[Call, int]], reasons: Mapping[str, str]
+    store: PolicyStore,
+    calls: Iterable[tuple[Call, int]],
+    reasons: Mapping[str, str],
+    role_reasons: Mapping[str, str] | None = None,
 ) -> list[RoleReport]:
-    """One report per role of the store (and per other principal seen), sorted by name."""
+    """One report per role of the store (and per other principal seen), sorted by name.
+
+    ``role_reasons`` (role ARN -> why) explains every unused grant of a role the run could not
+    exercise at all (a deployment stage's role: the local loop runs the build account)."""
     reports = {
         role: RoleReport(role, aws_managed=list(store.aws_managed.get(role, []))) for role in store.roles
     }
@@ -63,7 +69,7 @@ def build(
                     for label, a in used
                 ):
                     continue
-                reason = _reason(reasons, action, statement.resources)
+                reason = (role_reasons or {}).get(role) or _reason(reasons, action, statement.resources)
                 reports[role].unused.append(
                     UnusedGrant(statement.grant.label, action, statement.resources, reason)
                 )

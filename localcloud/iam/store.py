@@ -6,8 +6,11 @@ enforced, so a grant added to (or removed from) ``infra/`` shows up in the next 
 - identity policies: ``AWS::IAM::Policy`` and ``AWS::IAM::ManagedPolicy`` attached to roles, and a
   role's own ``Policies``; a role's AWS managed policies (``arn:aws:iam::aws:policy/...``) are not in
   the templates, so they are listed as unverifiable rather than guessed;
-- resource policies: bucket, key, topic and queue policies, and ``AWS::Lambda::Permission`` (a
-  function's resource policy, one statement per permission);
+- resource policies: bucket, key, topic and queue policies, a model package group's policy, a
+  role's trust policy, and
+  ``AWS::Lambda::Permission`` (a function's resource policy, one statement per permission);
+- who owns what: each template's stack has an account (a stage stack is in its stage's account), so
+  a call from one account to a resource of another is evaluated as AWS evaluates it across accounts;
 - what says who acts as which role: a function's ``Role``, a pipeline's ``RoleArn``, a rule
   target's ``RoleArn``; and the KMS key of a bucket or topic (S3 and SNS use it as the caller).
 """
@@ -39,6 +42,8 @@ class PolicyStore:
     bucket_keys: dict[str, str] = field(default_factory=dict)  # bucket name -> KMS key ARN
     topic_keys: dict[str, str] = field(default_factory=dict)  # topic ARN -> KMS key ARN
     keys: set[str] = field(default_factory=set)  # KMS key ARNs defined in the templates
+    key_aliases: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # key ARN -> aliases
+    bucket_owners: dict[str, str] = field(default_factory=dict)  # bucket name -> account (S3 ARNs name none)
     _covering: dict[tuple[str, str], list[Statement]] = field(default_factory=dict, repr=False)
 
     @property
@@ -56,11 +61,26 @@ class PolicyStore:
         return found
 
     def resource_policy(self, arn: str) -> list[Statement]:
-        """The resource policy governing ``arn`` (an object is governed by its bucket's policy)."""
+        """The resource policy governing ``arn`` (an object is governed by its bucket's policy, a
+        model package version by its group's)."""
         if arn.startswith("arn:aws:s3:::"):
             bucket = arn.removeprefix("arn:aws:s3:::").split("/", 1)[0]
             return self.resource.get(f"arn:aws:s3:::{bucket}", [])
+        head, _, path = arn.partition(":model-package/")
+        if path:
+            return self.resource.get(f"{head}:model-package-group/{path.split('/', 1)[0]}", [])
         return self.resource.get(arn, [])
+
+    def owner(self, arn: str) -> str | None:
+        """The account a resource is in: the ARN's account field, or for a bucket (whose ARN names
+        none) the account of the stack that defines it (this store's account if none does); None for
+        ``*`` (an action without resource types acts in the caller's own account)."""
+        if arn == "*":
+            return None
+        if arn.startswith("arn:aws:s3:::"):
+            return self.bucket_owners.get(arn.removeprefix("arn:aws:s3:::").split("/", 1)[0], self.account)
+        fields = arn.split(":")
+        return fields[4] if len(fields) > 5 and fields[4] else self.account
 
     @classmethod
     def from_templates(cls, templates: TemplateSet) -> PolicyStore:
@@ -88,17 +108,22 @@ def _where(resource: Resource) -> str:
 
 
 def _read(store: PolicyStore, templates: TemplateSet) -> None:
-    account = store.account
     managed: dict[str, tuple[Statement, ...]] = {}
     for resource in templates.resources("AWS::IAM::ManagedPolicy"):
         statements = parse_document(templates.property(resource, "PolicyDocument"), _where(resource))
         name = templates.property(resource, "ManagedPolicyName") or resource.logical_id
-        managed[f"{ROLE_ARN_PREFIX}{account}:policy/{name}"] = statements
-        for role in _role_arns(templates, resource, account):
+        managed[f"{ROLE_ARN_PREFIX}{templates.account_of(resource)}:policy/{name}"] = statements
+        for role in _role_arns(templates, resource, templates.account_of(resource)):
             store.identity[role].extend(statements)
     for resource in templates.resources("AWS::IAM::Role"):
         role = _arn(templates, resource)
         store.identity.setdefault(role, [])
+        # The trust policy is the role's resource policy: the other half of a cross-account
+        # sts:AssumeRole (a stage's deploy role trusting the build account's deploy function).
+        trust = templates.property(resource, "AssumeRolePolicyDocument")
+        if trust is not None:
+            where = f"{_where(resource)} AssumeRolePolicyDocument"
+            store.resource[role].extend(parse_document(trust, where, resource_default=(role,)))
         for inline in templates.property(resource, "Policies", []) or []:
             where = f"{_where(resource)} Policies[{inline.get('PolicyName', '?')}]"
             store.identity[role].extend(parse_document(inline.get("PolicyDocument"), where))
@@ -109,7 +134,7 @@ def _read(store: PolicyStore, templates: TemplateSet) -> None:
                 store.aws_managed[role].append(arn)
     for resource in templates.resources("AWS::IAM::Policy"):
         statements = parse_document(templates.property(resource, "PolicyDocument"), _where(resource))
-        for role in _role_arns(templates, resource, account):
+        for role in _role_arns(templates, resource, templates.account_of(resource)):
             store.identity[role].extend(statements)
     _read_resource_policies(store, templates)
     _read_role_users(store, templates)
@@ -127,6 +152,17 @@ def _read_resource_policies(store: PolicyStore, templates: TemplateSet) -> None:
         document = templates.property(resource, "KeyPolicy")
         if document is not None:  # in a key policy "Resource": "*" means this key
             store.resource[key].extend(parse_document(document, _where(resource), resource_default=("*",)))
+    for resource in templates.resources("AWS::KMS::Alias"):
+        store.key_aliases[str(templates.property(resource, "TargetKeyId"))].append(
+            str(templates.property(resource, "AliasName"))
+        )
+    for resource in templates.resources("AWS::SageMaker::ModelPackageGroup"):
+        document = templates.property(resource, "ModelPackageGroupPolicy")
+        if document is not None:  # PutModelPackageGroupPolicy, set by CloudFormation
+            name = templates.property(resource, "ModelPackageGroupName")
+            region, account = templates.settings.region, templates.account_of(resource)
+            group = f"arn:aws:sagemaker:{region}:{account}:model-package-group/{name}"
+            store.resource[group].extend(parse_document(document, _where(resource)))
     for resource in templates.resources("AWS::SNS::TopicPolicy"):
         statements = parse_document(templates.property(resource, "PolicyDocument"), _where(resource))
         for topic in templates.property(resource, "Topics", []):
@@ -192,6 +228,7 @@ def _read_role_users(store: PolicyStore, templates: TemplateSet) -> None:
         if key:
             store.topic_keys[_arn(templates, resource)] = str(key)
     for resource in templates.resources("AWS::S3::Bucket"):
+        store.bucket_owners[str(templates.property(resource, "BucketName"))] = templates.account_of(resource)
         for rule in templates.property(resource, "BucketEncryption", {}).get(
             "ServerSideEncryptionConfiguration", []
         ):

@@ -3,26 +3,45 @@
 prod registers each new model as ``PendingManualApproval`` and the approval is what deploys it (the
 EventBridge rule on Model Package State Change, ``infra/serving.py``). The approver's note is stored
 as the package's ``ApprovalDescription``, so the model registry says who decided what and why.
+
+With deployment stages (docs/multi-account.md) an approved version reaches staging; every later
+stage (prod) waits for a second approval, ``approve VERSION --stage prod -m ...``, recorded in the
+package's ``CustomerMetadataProperties``: who (the caller's identity), when, and why.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
 
+from pipelines import settings as settings_module
 from pipelines.cli.context import CliContext, CliError, console
 
 VersionArg = typer.Argument(
     None, help="Model version number or model package ARN (default: the latest pending approval)."
 )
 NoteOpt = typer.Option(..., "--note", "-m", help="Why: stored as the package's ApprovalDescription.")
+StageOpt = typer.Option(
+    None,
+    "--stage",
+    help="A deployment stage after the first (prod): record the second approval of an Approved version.",
+)
 PENDING = "PendingManualApproval"
+APPROVED = "Approved"
+# UpdateModelPackage: a CustomerMetadataProperties value is at most 256 characters (API reference).
+MAX_METADATA_VALUE = 256
 
 
-def approve(ctx: typer.Context, version: str = VersionArg, note: str = NoteOpt) -> None:
-    """Approve a model version (in prod this deploys it)."""
-    _decide(ctx, version, note, "Approved")
+def approve(
+    ctx: typer.Context, version: str = VersionArg, note: str = NoteOpt, stage: str | None = StageOpt
+) -> None:
+    """Approve a model version (in prod this deploys it); with --stage, approve it for that stage."""
+    if stage is None:
+        _decide(ctx, version, note, APPROVED)
+    else:
+        _approve_for_stage(ctx, version, note, stage)
 
 
 def reject(ctx: typer.Context, version: str = VersionArg, note: str = NoteOpt) -> None:
@@ -43,6 +62,51 @@ def _decide(ctx: typer.Context, version: str | None, note: str, decision: str) -
         ModelPackageArn=arn, ModelApprovalStatus=decision, ApprovalDescription=note
     )
     console.print(f"{decision.lower()} {arn} (was {current}): {note}", highlight=False)
+
+
+def _approve_for_stage(ctx: typer.Context, version: str | None, note: str, stage_name: str) -> None:
+    """Record the caller's approval of an Approved version for a later stage, with when and why."""
+    obj: CliContext = ctx.obj
+    settings = obj.settings
+    try:
+        stage = settings.stage(stage_name)
+    except settings_module.SettingsError as err:
+        raise CliError(str(err), "e.g. MLOPS_STAGES=staging:111111111111,prod:222222222222") from err
+    if stage == settings.stages[0]:
+        raise CliError(
+            f"{stage.name} is the first stage: an approved version deploys there without a second approval",
+            "approve the version itself: `pipelines approve VERSION -m ...`",
+        )
+    if version is None:
+        raise CliError(
+            f"name the version to approve for {stage.name}",
+            f"e.g. `pipelines approve 3 --stage {stage.name} -m ...`",
+        )
+    if len(note) > MAX_METADATA_VALUE:
+        raise CliError(
+            f"the note is {len(note)} characters; the registry keeps at most {MAX_METADATA_VALUE}",
+            "shorten it",
+        )
+    sagemaker = obj.clients.sagemaker
+    summary = _package(sagemaker, settings.model_package_group, version)
+    package = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+    arn, status = package["ModelPackageArn"], package.get("ModelApprovalStatus")
+    if status != APPROVED:
+        raise CliError(
+            f"{arn} is {status}: only an approved version (deployed to {settings.stages[0].name} first) "
+            f"can be approved for {stage.name}",
+            f"approve it first: `pipelines approve {version} -m ...`",
+        )
+    who = obj.clients.client("sts").get_caller_identity()["Arn"]
+    record = {
+        settings.stage_approval_key(stage, "approved-by"): who,
+        settings.stage_approval_key(stage, "approved-at"): datetime.now(UTC).isoformat(timespec="seconds"),
+        settings.stage_approval_key(stage, "approval-note"): note,
+    }
+    # Sent whole (what is there plus the record), whether the API merges the map or replaces it.
+    properties = {**package.get("CustomerMetadataProperties", {}), **record}
+    sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataProperties=properties)
+    console.print(f"approved {arn} for {stage.name} by {who}: {note}", highlight=False)
 
 
 def _package(sagemaker: Any, group: str, version: str | None) -> dict[str, Any]:

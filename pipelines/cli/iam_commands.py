@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from pipelines.cli.context import CliContext, CliError, console
+from pipelines.settings import STAGE_ROLE_PURPOSES
 
 DEFAULT_FROM = Path("build/loop")  # where `demo` writes its runs and synthesizes its cdk.out
 
@@ -24,7 +25,7 @@ def iam_report(
 ) -> None:
     """Denied calls and grants never used, per role; exit 5 if a call was denied or a grant is
     unused without a reason (infra/iam_reasons.py)."""
-    from infra.iam_reasons import NOT_EXERCISED_LOCALLY
+    from infra.iam_reasons import NOT_EXERCISED_LOCALLY, STAGE_ROLE_NOT_EXERCISED
     from localcloud.cloudformation import TemplateError, TemplateSet
     from localcloud.iam import CALLS_FILE, PolicyStore
     from localcloud.iam.calls import read_counts
@@ -44,7 +45,13 @@ def iam_report(
         raise CliError(
             str(err), "pass the --cdk-out and --runs-dir of the same run", CliError.INVALID
         ) from err
-    reports = build(store, calls, NOT_EXERCISED_LOCALLY)
+    settings = obj.settings
+    stage_roles = {
+        settings.stage_role_arn(stage, purpose): STAGE_ROLE_NOT_EXERCISED
+        for stage in settings.stages
+        for purpose in STAGE_ROLE_PURPOSES
+    }
+    reports = build(store, calls, NOT_EXERCISED_LOCALLY, stage_roles)
     for report in reports:
         console.print(f"[bold]{report.role}[/]  {report.calls} allowed call(s)", highlight=False)
         for arn in report.aws_managed:

@@ -73,3 +73,32 @@ def test_the_deploy_role_cannot_change_iam_beyond_passing_the_pipeline_role(temp
 def test_the_stack_needs_the_repository() -> None:
     with pytest.raises(project_settings.SettingsError, match="MLOPS_GITHUB_REPOSITORY"):
         add_ci_access(cdk.App(), project_settings.load("dev"))
+
+
+def test_each_stage_account_gets_its_own_github_roles_for_its_environment_only() -> None:
+    stages = (
+        project_settings.Stage("staging", "111111111111", "us-east-1"),
+        project_settings.Stage("prod", "222222222222", "eu-west-1"),
+    )
+    app = cdk.App()
+    add_ci_access(app, dataclasses.replace(SETTINGS, stages=stages))
+    add_checks(app)
+    for stage in stages:
+        stack = app.node.find_child(f"CiAccess{stage.name.title()}")
+        assert isinstance(stack, cdk.Stack)
+        assert (stack.account, stack.region) == (stage.account, stage.region)
+        template = Template.from_stack(stack)
+        assert _trust(template, "deploy")["Condition"]["StringEquals"][
+            "token.actions.githubusercontent.com:sub"
+        ] == [f"repo:example-org/abalone-mlops:environment:{stage.name}"]
+        granted = [
+            s
+            for p in template.find_resources("AWS::IAM::Policy").values()
+            for s in statements(p["Properties"]["PolicyDocument"])
+        ]
+        assumed = sorted(r for s in granted for r in as_list(s["Resource"]))
+        assert {s["Action"] for s in granted} == {"sts:AssumeRole"}
+        assert assumed == sorted(
+            f"arn:aws:iam::{stage.account}:role/cdk-hnb659fds-{kind}-role-{stage.account}-{stage.region}"
+            for kind in ("deploy", "file-publishing", "lookup", "lookup")
+        )

@@ -66,3 +66,30 @@ def test_the_image_base_is_a_digest_and_its_packages_come_from_a_hashed_lock() -
     # the image runs the versions the test suite ran (xgboost-cpu is the image's name for xgboost)
     shared = {name for name in image if name in project}
     assert len(shared) > 15 and {n: image[n] for n in shared} == {n: project[n] for n in shared}
+
+
+def test_each_stage_deploys_with_its_own_role_and_environment_staging_first() -> None:
+    jobs = _workflow()["jobs"]
+    staging, prod = jobs["deploy-staging"], jobs["deploy-prod"]
+    assert (staging["needs"], staging["environment"]) == ("deploy", "staging")
+    assert (prod["needs"], prod["environment"]) == ("deploy-staging", "prod")
+    assert "refs/heads/main" in prod["if"]
+    for job, stage, role in ((staging, "Staging", "STAGING"), (prod, "Prod", "PROD")):
+        steps = job["steps"]
+        credentials = next(s for s in steps if "configure-aws-credentials" in s.get("uses", ""))
+        assert credentials["with"]["role-to-assume"] == f"${{{{ vars.AWS_{role}_DEPLOY_ROLE_ARN }}}}"
+        assert f'cdk deploy "{stage}/*"' in steps[-1]["run"]
+
+
+def test_pull_requests_diff_each_stage_with_its_read_only_role() -> None:
+    job = _workflow()["jobs"]["diff-stage"]
+    assert job["strategy"]["matrix"]["include"] == [
+        {"stage": "Staging", "role": "AWS_STAGING_DIFF_ROLE_ARN"},
+        {"stage": "Prod", "role": "AWS_PROD_DIFF_ROLE_ARN"},
+    ]
+    assert 'cdk diff --no-notices -c env="$MLOPS_ENV" "$STAGE/*"' in job["steps"][-1]["run"]
+
+
+def test_the_suite_runs_single_account() -> None:
+    (step,) = [s for s in _workflow()["jobs"]["test"]["steps"] if s.get("run") == "make test"]
+    assert step["env"]["MLOPS_STAGES"] == ""

@@ -1,0 +1,87 @@
+"""What the build account shares with the deployment stages' accounts, and nothing more.
+
+A principal in another account is allowed only when BOTH the resource's policy (in the build
+account) and the principal's identity policy (in its own account) allow the call ("Cross-account
+policy evaluation logic",
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+The resource policies here are the build account's half: each names a stage *account* (a role ARN
+as ``Principal`` is refused while that role does not exist yet, and the stage stacks deploy after
+the build account's) and narrows it with ``aws:PrincipalArn`` to the one stage role that needs it.
+The identity half is :mod:`infra.stage`.
+
+* the registry: the stage's deploy role reads the approved package (``DescribeModelPackage``);
+* the artifacts bucket and its key: the stage's model role reads ``model.tar.gz`` (S3 decrypts it
+  with the bucket's key as the caller, so the key policy must name the reader too).
+
+Nothing is shared when every stage is in the build account (the default single-account setup).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+
+from pipelines.settings import Settings, Stage
+from processing_scripts import s3_uri
+
+
+def _only(settings: Settings, stage: Stage, role: str) -> dict[str, dict[str, str]]:
+    """The condition that narrows a stage account to its ``role`` (``deploy`` or ``model``)."""
+    return {"ArnEquals": {"aws:PrincipalArn": settings.stage_role_arn(stage, role)}}
+
+
+def sid(stage: Stage, what: str) -> str:
+    """A statement id naming the stage and what it grants (an AccessDenied test removes one by it)."""
+    return f"{stage.name.title()}Account{what}"
+
+
+def artifact_statements(settings: Settings) -> list[iam.PolicyStatement]:
+    """The artifacts bucket's statements: each stage's model role reads the pipelines' outputs."""
+    outputs = "/".join(s3_uri.split(settings.pipeline_artifacts_uri))
+    resource = settings.arn("s3", f"{outputs}/*", regional=False, account=False)
+    return [
+        iam.PolicyStatement(
+            sid=sid(stage, "ReadsModelArtifacts"),
+            principals=[iam.AccountPrincipal(stage.account)],
+            actions=["s3:GetObject"],
+            resources=[resource],
+            conditions=_only(settings, stage, "model"),
+        )
+        for stage in settings.cross_account_stages
+    ]
+
+
+def key_statements(settings: Settings) -> list[iam.PolicyStatement]:
+    """The data key's statements: each stage's model role decrypts the artifact, through S3 only."""
+    return [
+        iam.PolicyStatement(
+            sid=sid(stage, "DecryptsModelArtifacts"),
+            principals=[iam.AccountPrincipal(stage.account)],
+            actions=["kms:Decrypt"],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={
+                **_only(settings, stage, "model"),
+                "StringEquals": {"kms:ViaService": f"s3.{settings.region}.amazonaws.com"},
+            },
+        )
+        for stage in settings.cross_account_stages
+    ]
+
+
+def registry_policy(settings: Settings) -> dict[str, object] | None:
+    """The model package group's resource policy (``ModelPackageGroupPolicy``): each stage's deploy
+    role describes the group's versions; None (no policy) without cross-account stages."""
+    packages = settings.arn("sagemaker", f"model-package/{settings.model_package_group}/*")
+    statements = [
+        iam.PolicyStatement(
+            sid=sid(stage, "DescribesModelPackages"),
+            principals=[iam.AccountPrincipal(stage.account)],
+            actions=["sagemaker:DescribeModelPackage"],
+            resources=[packages],
+            conditions=_only(settings, stage, "deploy"),
+        )
+        for stage in settings.cross_account_stages
+    ]
+    if not statements:
+        return None
+    document: dict[str, object] = iam.PolicyDocument(statements=statements).to_json()
+    return document
