@@ -49,6 +49,12 @@ for _var in (
     "MLOPS_NOTIFICATION_EMAIL",
     "MLOPS_EXAMPLE",  # the default example unless a test selects one (each_example)
     "MLOPS_EXAMPLES_DIR",
+    # Each selects something a developer's shell may have set; the tests choose their own.
+    "MLOPS_GIT_COMMIT",
+    "MLOPS_SERVING_MODE",
+    "MLOPS_STAGES",
+    "MLOPS_MODEL_MONITOR_SCHEDULE",
+    "MLOPS_GITHUB_REPOSITORY",
 ):
     os.environ.pop(_var, None)
 

@@ -54,7 +54,7 @@ def test_endpoint_quality_pipeline_and_retraining_widgets(body: dict[str, Any]) 
     endpoint = {"EndpointName": SETTINGS.endpoint_name, "VariantName": SETTINGS.serving.variant_name}
     for name in ("Invocations", "Invocation5XXErrors", "InvocationModelErrors", "ModelLatency"):
         assert metrics["AWS/SageMaker", name] == endpoint
-    for name in SETTINGS.model_quality.metrics[dataset.PROBLEM_TYPE]:
+    for name in SETTINGS.model_quality.metrics[SETTINGS.problem_type]:
         assert metrics[SETTINGS.model_quality.metric_namespace, name] == {"Endpoint": SETTINGS.endpoint_name}
     for metric in ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed"):
         assert (

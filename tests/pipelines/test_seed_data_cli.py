@@ -30,8 +30,10 @@ def test_seeds_the_examples_data_once_and_never_replaces_data_without_force(
     with mock_aws():
         s3 = boto3.client("s3", region_name=settings.region)
         s3.create_bucket(Bucket=bucket)
+        s3.create_bucket(Bucket=settings.bucket_name("artifacts"))  # a script model's code goes there
         code, out, _ = run(capsys, "seed-data")
         assert code == 0 and "seeded" in out
+        assert ("published the model code" in out) == (settings.training.script is not None)
         sample = each_example.data_file().read_bytes()
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == sample
 

@@ -100,7 +100,7 @@ def test_synth_names_everything_after_the_example(churn: Path, capsys: pytest.Ca
     parameters = {p["Name"]: p.get("DefaultValue") for p in training["Parameters"]}
     assert parameters["InputDataUrl"] == "s3://churn-mlops-dev-data-123456789012-us-east-1/raw/churn.csv"
     preprocess = next(step for step in training["Steps"] if step["Name"] == "Preprocess")
-    assert preprocess["Arguments"]["Environment"] == {"MLOPS_EXAMPLE": "churn"}
+    assert preprocess["Arguments"]["Environment"]["MLOPS_EXAMPLE"] == "churn"
 
 
 def test_a_mistake_in_the_description_is_one_line(churn: Path, capsys: pytest.CaptureFixture[str]) -> None:

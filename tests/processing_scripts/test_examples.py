@@ -139,7 +139,8 @@ def test_the_demo_judges_better_by_the_examples_gate_metric(
     raw = traffic.load_raw().iloc[:1500]
     features = traffic.to_features(raw).to_numpy()
     labels = raw[each_example.dataset.target].to_numpy(dtype=float)
-    objective = {"objective": each_example.model.hyperparameters["objective"], "nthread": 1}
+    binary = each_example.dataset.problem_type == example.BINARY_CLASSIFICATION
+    objective = {"objective": "binary:logistic" if binary else "reg:squarederror", "nthread": 1}
     shuffled = np.random.default_rng(0).permutation(labels)
     scores = {}
     for name, y in (("learned", labels), ("shuffled", shuffled)):
