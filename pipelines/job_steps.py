@@ -75,13 +75,15 @@ def script_processor(
     instance_type: Parameter,
     *,
     instance_count: Parameter | int = 1,
-    environment: dict[str, str] | None = None,
 ) -> Processor:
     """A processing job running ``python3 -m processing_scripts.<script>`` in the project's image.
 
     The code is baked into the image (whose tag is a digest of that code), so nothing is uploaded
     at synthesis time and the definition changes exactly when the code does. The job's environment
-    names the example when it is not the image's default (``settings.job_environment``).
+    names the region (the jobs call S3, SageMaker or CloudWatch themselves: Preprocess records data
+    versions, Evaluate reads the deployed model's evaluation, the monitor publishes metrics; the
+    region is named rather than left to the platform, and SageMaker local mode sets none) and the
+    example when it is not the image's default (``settings.job_environment``).
     """
     return Processor(
         role=settings.role_arn(JOB_ROLE),
@@ -90,7 +92,7 @@ def script_processor(
         instance_type=instance_type,
         instance_count=instance_count,
         max_runtime_in_seconds=settings.processing.max_runtime_seconds,
-        env={**settings.job_environment, **(environment or {})} or None,
+        env={"AWS_DEFAULT_REGION": settings.region, **settings.job_environment},
         tags=job_tags(settings),
         volume_kms_key=settings.isolation.kms_key_arn or None,
         output_kms_key=settings.isolation.kms_key_arn or None,

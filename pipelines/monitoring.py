@@ -117,8 +117,6 @@ def _processor(
         "monitor",
         params[p.MONITORING_INSTANCE_TYPE],
         instance_count=instances,
-        # The job calls S3 and CloudWatch itself; name the region rather than rely on the platform.
-        environment={"AWS_DEFAULT_REGION": settings.region},
     )
 
 

@@ -197,8 +197,6 @@ def _preprocess_step(
         "preprocess",
         params[p.PROCESSING_INSTANCE_TYPE],
         instance_count=params[p.PROCESSING_INSTANCE_COUNT],
-        # It asks S3 for the version id of each object it read (lineage); name the region.
-        environment={"AWS_DEFAULT_REGION": settings.region},
     )
     paths = {
         "train": contract.Preprocess.TRAIN,

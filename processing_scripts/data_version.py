@@ -21,20 +21,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from processing_scripts import s3_uri
 from processing_scripts.job import JobInputError
+
+log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
 # S3's VersionId of an object stored while versioning was never enabled
 # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html).
 NULL_VERSION = "null"
+# The version of an object whose S3 API this container cannot reach (SageMaker local mode's
+# containers get their inputs from the SDK on the host, with no route to S3): the bytes' sha256 is
+# still recorded, and the run says why the version is missing.
+UNKNOWN_VERSION = "unknown"
 _CHUNK = 1 << 20
 
 
@@ -77,7 +84,12 @@ def read_objects(s3: Any, input_uri: str, root: Path, files: Iterable[Path]) -> 
     objects = []
     for path in files:
         size = path.stat().st_size
-        key, head = _head(s3, bucket, candidate_keys(prefix, path.relative_to(root).as_posix()), path)
+        keys = candidate_keys(prefix, path.relative_to(root).as_posix())
+        try:
+            key, head = _head(s3, bucket, keys, path)
+        except EndpointConnectionError as err:
+            log.warning("no version id for s3://%s/%s: %s (its sha256 is recorded)", bucket, keys[0], err)
+            key, head = keys[0], {"VersionId": UNKNOWN_VERSION}
         if head.get("ContentLength", size) != size:
             raise JobInputError(
                 f"s3://{bucket}/{key} changed while the job ran (now {head['ContentLength']} bytes, "

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from processing_scripts import contract
+from processing_scripts.example import ExampleError
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,12 @@ def configure_logging() -> None:
 
 
 def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> int:
-    """Run a script's ``main`` and return its exit status (0 done, 1 bad input)."""
+    """Run a script's ``main`` and return its exit status (0 done, 1 bad input: the job's data or
+    arguments, or the example the job was told to use)."""
     configure_logging()
     try:
         main(argv)
-    except JobInputError as err:
+    except (JobInputError, ExampleError) as err:
         log.error("%s", err)
         _write_exit_message(str(err))
         return 1

@@ -131,3 +131,20 @@ def test_anything_else_is_one_error_naming_the_manifest(document) -> None:
         data_version.parse_manifest(json.dumps(document), "s3://b/data-version-algo-1.json")
     except ValueError as err:
         assert str(err).startswith("s3://b/data-version-algo-1.json: not a data-version manifest")
+
+
+def test_an_unreachable_s3_api_records_the_hash_and_an_unknown_version(tmp_path: Path) -> None:
+    """SageMaker local mode's containers have no route to S3: the bytes still identify the data."""
+    from botocore.exceptions import EndpointConnectionError
+
+    class Unreachable:
+        def head_object(self, **_: object) -> None:
+            raise EndpointConnectionError(endpoint_url="https://s3.amazonaws.com/bucket/raw/data.csv")
+
+    data = tmp_path / "data.csv"
+    data.write_bytes(b"a,b\n1,2\n")
+    [found] = data_version.read_objects(Unreachable(), "s3://bucket/raw/", tmp_path, [data])
+    assert (found.version_id, found.sha256) == (
+        data_version.UNKNOWN_VERSION,
+        hashlib.sha256(data.read_bytes()).hexdigest(),
+    )

@@ -123,3 +123,15 @@ def test_a_real_csv_in_the_folder_wins_over_the_generator(tmp_path: Path) -> Non
     root = write(tmp_path, CREDIT.read_text())
     (root / "mine" / "credit.csv").write_text("ID,LIMIT_BAL\n1,20000\n")
     assert example.load("mine", root).data_file() == root / "mine" / "credit.csv"
+
+
+def test_a_job_told_an_unknown_example_exits_1_with_one_line(tmp_path: Path, monkeypatch) -> None:
+    """A job whose MLOPS_EXAMPLE the image does not carry says so in its exit message, not a traceback."""
+    from processing_scripts import preprocess
+    from tests.processing_scripts.conftest import exit_message, place_raw, run_in_process
+
+    place_raw(tmp_path, {"data.csv": "a,b\n1,2\n"})
+    monkeypatch.setenv(example.EXAMPLE_ENV, "nosuch")
+    assert run_in_process(tmp_path, preprocess.main) == 1
+    message = exit_message(tmp_path)
+    assert "unknown example 'nosuch'" in message and "\n" not in message
