@@ -147,9 +147,10 @@ class LocalAws(Service):
         """Requests signed with ``access_key`` act in ``account`` (a role's credentials, in the role's)."""
         self._key_accounts[access_key] = account
 
-    def account_of(self, access_key: str) -> str:
-        """The account a request signed with ``access_key`` acts in (the build account's by default)."""
-        return self._key_accounts.get(access_key, self.settings.account)
+    def account_of(self, access_key: str) -> str | None:
+        """The account a request signed with ``access_key`` acts in; None for a key the local cloud
+        did not hand out (the harness's own, or one moto's STS issued: moto knows its account)."""
+        return self._key_accounts.get(access_key)
 
     def is_administrator(self, access_key: str) -> bool:
         """Is ``access_key`` the local cloud's own harness (an account's administrator, never checked)?"""

@@ -22,18 +22,22 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.core.responses import BaseResponse
+from moto.iam.models import iam_backends
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
+from moto.sts.models import sts_backends
 
 
 class _Resolver:
     """The process's one resolver (moto's state is process-wide, so is the emulator)."""
 
-    account_of: Callable[[str], str] | None = None
+    account_of: Callable[[str], str | None] | None = None
     installed = False
 
 
-def install(account_of: Callable[[str], str] | None) -> None:
-    """From now on, a request's account is ``account_of(access key)`` (None: moto's own choice)."""
+def install(account_of: Callable[[str], str | None] | None) -> None:
+    """From now on, a request's account is ``account_of(access key)``; where that answers None, the
+    account of the role moto's own STS issued the key for (``AssumeRole``), else moto's default.
+    ``account_of`` None: moto's own choice throughout."""
     _Resolver.account_of = account_of
     if _Resolver.installed or account_of is None:
         return
@@ -41,7 +45,10 @@ def install(account_of: Callable[[str], str] | None) -> None:
 
     def get_current_account(self: BaseResponse) -> str:
         resolve = _Resolver.account_of
-        return original_account(self) if resolve is None else resolve(self.get_access_key())
+        if resolve is None:
+            return original_account(self)
+        key = self.get_access_key()
+        return resolve(key) or _issued_for(key) or original_account(self)
 
     original_describe = SageMakerModelBackend.describe_model_package
 
@@ -54,6 +61,25 @@ def install(account_of: Callable[[str], str] | None) -> None:
     BaseResponse.get_current_account = get_current_account  # type: ignore[method-assign]
     SageMakerModelBackend.describe_model_package = describe_model_package  # type: ignore[method-assign]
     _Resolver.installed = True
+
+
+def _issued_for(access_key: str) -> str | None:
+    """The account whose IAM holds ``access_key`` (moto's STS files an assumed role's key there)."""
+    for account, partitions in list(iam_backends.items()):
+        if any(access_key in backend.access_keys for backend in partitions.values()):
+            return account
+    return None
+
+
+def assumed_role(access_key: str) -> tuple[str, str] | None:
+    """(role ARN, session name) of the credentials moto's STS issued as ``access_key``; None if it
+    issued none: the caller of a role's AssumeRole then acts as that role, as in AWS."""
+    for partitions in list(sts_backends.values()):
+        for backend in partitions.values():
+            role = backend.get_assumed_role_from_access_key(access_key)
+            if role is not None:
+                return role.role_arn, role.session_name
+    return None
 
 
 def _arn_account(name: str) -> str | None:
