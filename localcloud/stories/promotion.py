@@ -8,7 +8,8 @@ Each step is what runs in AWS, as the principal that runs it there:
 * :func:`check_stage`: the staging test (:mod:`pipelines.stage_check`) against the stage's endpoint,
   served locally as the stage's model role (its artifact read across accounts, its capture written
   to the build account's capture bucket);
-* rollback is :func:`deploy_to_stage` with the previous version.
+* rollback is :func:`deploy_to_stage` with the previous version;
+* :func:`promote_through_stages`: the whole way, as ``demo`` runs it with ``MLOPS_STAGES``.
 
 Every call is checked against the synthesized policies, so a missing cross-account grant fails the
 step with AWS's AccessDenied naming it.
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from localcloud.account import LocalAws
@@ -25,6 +28,7 @@ from localcloud.awslambda import FunctionError, LambdaRegistry
 from localcloud.iam import AccessControl
 from localcloud.iam.calls import with_denials
 from localcloud.sagemaker.endpoint import LocalEndpoint, RuntimeClient
+from localcloud.stories import StoryError
 from localcloud.stories.traffic import TrafficKind, generate, to_csv_lines
 from pipelines.settings import Settings, Stage
 from pipelines.stage_check import LOAD_REQUESTS, StageCheck
@@ -32,7 +36,7 @@ from pipelines.stage_check import check_stage as run_checks
 from processing_scripts import s3_uri
 
 
-class PromotionError(RuntimeError):
+class PromotionError(StoryError):
     """A promotion step failed; the message is one line (AWS's AccessDenied when IAM refused)."""
 
 
@@ -105,3 +109,53 @@ def check_stage(settings: Settings, aws: LocalAws, endpoint: LocalEndpoint, *, s
 
     rows = to_csv_lines(generate(TrafficKind.NORMAL, LOAD_REQUESTS, seed=seed))
     return run_checks(endpoint.endpoint_name, healthy=healthy, invoke=invoke, captured=captured, rows=rows)
+
+
+Note = Callable[[str, str], None]  # (what happened, why): a story's timeline
+
+
+def promote_through_stages(
+    settings: Settings,
+    aws: LocalAws,
+    access: AccessControl,
+    lambdas: LambdaRegistry,
+    package_arn: str,
+    *,
+    note: Note,
+    approver: str = "local-demo",
+) -> None:
+    """Deploy an approved version to each stage in order: the first stage on its approval, each
+    later one only after the staging test passed and a second approval is recorded (as
+    ``pipelines approve VERSION --stage prod`` records it; here the demo is the approver)."""
+    for index, stage in enumerate(settings.stages):
+        if index:
+            _record_approval(settings, aws, package_arn, stage, approver)
+            note(
+                f"{stage.name} approval recorded for {package_arn.rsplit('/', 1)[-1]} by {approver}",
+                f"a later stage waits for it (`pipelines approve VERSION --stage {stage.name}`)",
+            )
+        result = deploy_to_stage(settings, access, lambdas, package_arn, stage)
+        if result.get("status") == "skipped":
+            raise PromotionError(f"deploy to {stage.name} skipped: {result.get('reason')}")
+        note(
+            f"{stage.name} ({stage.account}): endpoint {result['endpoint_name']} {result['status']} "
+            f"with {result['model_name']}",
+            f"the build account's deploy function as {settings.stage_role_name(stage, 'deploy')} (sts:AssumeRole)",
+        )
+        with stage_endpoint(settings, aws, access, stage) as endpoint:
+            serve(endpoint, access, stage)
+            check = check_stage(settings, aws, endpoint)
+        if not check.passed:
+            raise PromotionError(f"the {stage.name} test failed: {'; '.join(check.failures)}")
+        note(f"{stage.name} test passed", "; ".join(check.lines()))
+
+
+def _record_approval(
+    settings: Settings, aws: LocalAws, package_arn: str, stage: Stage, approver: str
+) -> None:
+    record = {
+        settings.stage_approval_key(stage, "approved-by"): approver,
+        settings.stage_approval_key(stage, "approved-at"): datetime.now(UTC).isoformat(timespec="seconds"),
+        settings.stage_approval_key(stage, "approval-note"): f"{settings.stages[0].name} test passed",
+    }
+    aws.clients.sagemaker.update_model_package(ModelPackageArn=package_arn, CustomerMetadataProperties=record)
