@@ -23,7 +23,14 @@ from localcloud.awslambda import FunctionError, LambdaRegistry
 from localcloud.cloud import synthesize
 from localcloud.cloudformation import TemplateSet
 from localcloud.iam import AccessControl, PolicyStore
-from localcloud.stories.promotion import PromotionError, check_stage, deploy_to_stage, serve, stage_endpoint
+from localcloud.stories.promotion import (
+    PromotionError,
+    check_stage,
+    deploy_to_stage,
+    promote_through_stages,
+    serve,
+    stage_endpoint,
+)
 from localcloud.stories.traffic import load_features
 from pipelines import settings as settings_module
 from pipelines.settings import Stage
@@ -123,6 +130,31 @@ def test_an_approved_version_reaches_staging_passes_its_check_and_waits_for_prod
     assert [c for c in promotion.access.log.calls if not c.allowed] == []
     accounts = {c.principal.split(":")[4] for c in promotion.access.log.calls}
     assert accounts == {BUILD, STAGING, PROD}
+
+
+def test_the_demos_promotion_records_the_prod_approval_and_tests_each_stage(promotion: Promotion) -> None:
+    package = promotion.register(1)
+    notes: list[str] = []
+    with promotion.access:
+        promote_through_stages(
+            SETTINGS,
+            promotion.aws,
+            promotion.access,
+            promotion.lambdas,
+            package,
+            note=lambda what, why: notes.append(what),
+        )
+    assert [n.split(" ", 2)[:2] for n in notes] == [
+        ["staging", "(111111111111):"],
+        ["staging", "test"],
+        ["prod", "approval"],
+        ["prod", "(222222222222):"],
+        ["prod", "test"],
+    ]
+    properties = promotion.aws.clients.sagemaker.describe_model_package(ModelPackageName=package)
+    assert properties["ModelApprovalStatus"] == "Approved"  # recording the approval keeps the status
+    assert properties["CustomerMetadataProperties"]["prod-approved-by"] == "local-demo"
+    assert promotion.access.log.denied == []
 
 
 def test_rollback_is_the_previous_version_deployed_again(promotion: Promotion) -> None:
