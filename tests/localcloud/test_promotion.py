@@ -20,7 +20,7 @@ import xgboost as xgb
 
 from localcloud.account import LocalAws
 from localcloud.awslambda import FunctionError, LambdaRegistry
-from localcloud.cloud import synthesize
+from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudformation import TemplateSet
 from localcloud.iam import AccessControl, PolicyStore
 from localcloud.stories.promotion import (
@@ -33,7 +33,10 @@ from localcloud.stories.promotion import (
 )
 from localcloud.stories.traffic import load_features
 from pipelines import settings as settings_module
-from pipelines.settings import Stage
+from pipelines.cli.exit_codes import ExitCode
+from pipelines.settings import STAGES_ENV, Stage
+from processing_scripts.aws_clients import ENDPOINT_ENV
+from tests.pipelines.cli_runner import one_line_error, run
 
 pytestmark = pytest.mark.slow  # the CDK app synthesizes the three accounts' stacks once per module
 
@@ -44,8 +47,13 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
 @pytest.fixture(scope="module")
-def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return synthesize(SETTINGS, tmp_path_factory.mktemp("stages"), cdk_validation=False).cdk_out
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(SETTINGS, tmp_path_factory.mktemp("stages"), cdk_validation=False)
+
+
+@pytest.fixture(scope="module")
+def cdk_out(synthesized: Synthesized) -> Path:
+    return synthesized.cdk_out
 
 
 class Promotion:
@@ -215,3 +223,58 @@ def test_a_stage_that_is_not_configured_is_refused_in_one_line(promotion: Promot
         ),
     ):
         function.invoke({"model_package_arn": package, "stage": "qa"}, client)
+
+
+# -- the commands, as a user runs them against the local cloud -------------------------------------------
+@pytest.fixture
+def cloud(synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
+    with LocalCloud(
+        SETTINGS, synthesized.definitions, cdk_out=synthesized.cdk_out, runs_dir=tmp_path / "runs"
+    ) as running:
+        monkeypatch.setenv(STAGES_ENV, "staging:111111111111,prod:222222222222")
+        monkeypatch.setenv(ENDPOINT_ENV, running.aws.endpoint_url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        yield running
+
+
+def test_promote_and_rollback_as_a_user_runs_them(
+    cloud: LocalCloud, synthesized: Synthesized, capsys: pytest.CaptureFixture[str]
+) -> None:
+    promotion = Promotion(cloud.aws, synthesized.cdk_out)  # its registry: the cloud enforces IAM itself
+    first, second = promotion.register(1), promotion.register(2)
+
+    code, out, err = run(capsys, "promote", "1", "--stage", "staging")
+    assert code == 0, err
+    assert out.startswith("staging: abalone-mlops-dev-staging-endpoint created with ") and first in out
+
+    code, _, err = run(capsys, "promote", "1", "--stage", "prod")
+    message, _ = one_line_error(err)
+    assert code == ExitCode.FAILED
+    assert (
+        message
+        == "prod not deployed: no prod approval recorded (prod-approved-by); `pipelines approve VERSION --stage prod`"
+    )
+
+    for version in ("1", "2"):
+        assert run(capsys, "approve", version, "--stage", "prod", "-m", "staging passed")[0] == 0
+        code, _, err = run(capsys, "promote", version, "--stage", "prod")
+        assert code == 0, err
+    assert promotion.served_version(STAGES[1]) == "2"
+
+    code, out, err = run(capsys, "rollback", "--stage", "prod")
+    assert code == 0, err
+    assert f"rolled back from {second} to {first} (updated)" in out
+    assert promotion.served_version(STAGES[1]) == "1"
+    code, _, err = run(capsys, "rollback", "--stage", "prod")  # version 2 was rolled back: none before 1
+    assert code == ExitCode.NOT_FOUND
+    assert one_line_error(err)[0].startswith("prod has no earlier version to roll back to (1 deployed")
+    assert cloud.access.log.denied == []
+
+
+def test_promote_to_a_stage_not_configured_is_one_line(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "promote", "1", "--stage", "qa")
+    assert code == ExitCode.USAGE
+    assert one_line_error(err)[0] == "no stage 'qa' configured (stages: staging, prod); set MLOPS_STAGES"
