@@ -23,6 +23,12 @@ SERVING ?=
 ifneq ($(SERVING),)
 export MLOPS_SERVING_MODE := $(SERVING)
 endif
+# Deployment stages, each an account (docs/multi-account.md): `make demo
+# STAGES=staging:111111111111,prod:222222222222` promotes through them. Empty: one account.
+STAGES ?=
+ifneq ($(STAGES),)
+export MLOPS_STAGES := $(STAGES)
+endif
 # Where no registry answers: the stand-in base `make base-image` builds, given to the Dockerfile as
 # BASE_IMAGE (its own FROM is pinned by digest). Empty: the Dockerfile's pinned base.
 MLOPS_BASE_IMAGE ?=

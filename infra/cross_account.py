@@ -11,7 +11,9 @@ The identity half is :mod:`infra.stage`.
 
 * the registry: the stage's deploy role reads the approved package (``DescribeModelPackage``);
 * the artifacts bucket and its key: the stage's model role reads ``model.tar.gz`` (S3 decrypts it
-  with the bucket's key as the caller, so the key policy must name the reader too).
+  with the bucket's key as the caller, so the key policy must name the reader too);
+* the capture bucket and the key: the stage endpoint (as its model role) writes its data capture
+  under its own endpoint's prefix, so a stage's traffic is monitored in the build account.
 
 Nothing is shared when every stage is in the build account (the default single-account setup).
 """
@@ -50,13 +52,37 @@ def artifact_statements(settings: Settings) -> list[iam.PolicyStatement]:
     ]
 
 
-def key_statements(settings: Settings) -> list[iam.PolicyStatement]:
-    """The data key's statements: each stage's model role decrypts the artifact, through S3 only."""
+def capture_objects(settings: Settings, stage: Stage) -> str:
+    """The S3 ARN of a stage endpoint's capture: ``<capture uri>/<endpoint>/...``, as SageMaker
+    writes it (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture.html)."""
+    prefix = "/".join(s3_uri.split(settings.capture_uri))
+    return settings.arn(
+        "s3", f"{prefix}/{settings.stage_endpoint_name(stage)}/*", regional=False, account=False
+    )
+
+
+def capture_statements(settings: Settings) -> list[iam.PolicyStatement]:
+    """The capture bucket's statements: each stage's endpoint writes its own endpoint's capture."""
     return [
         iam.PolicyStatement(
-            sid=sid(stage, "DecryptsModelArtifacts"),
+            sid=sid(stage, "WritesCapture"),
             principals=[iam.AccountPrincipal(stage.account)],
-            actions=["kms:Decrypt"],
+            actions=["s3:PutObject"],
+            resources=[capture_objects(settings, stage)],
+            conditions=_only(settings, stage, "model"),
+        )
+        for stage in settings.cross_account_stages
+    ]
+
+
+def key_statements(settings: Settings) -> list[iam.PolicyStatement]:
+    """The data key's statements: each stage's model role decrypts the artifact and encrypts its
+    capture, through S3 only."""
+    return [
+        iam.PolicyStatement(
+            sid=sid(stage, what),
+            principals=[iam.AccountPrincipal(stage.account)],
+            actions=[action],
             resources=["*"],  # in a key policy "*" means this key
             conditions={
                 **_only(settings, stage, "model"),
@@ -64,6 +90,10 @@ def key_statements(settings: Settings) -> list[iam.PolicyStatement]:
             },
         )
         for stage in settings.cross_account_stages
+        for what, action in (
+            ("DecryptsModelArtifacts", "kms:Decrypt"),
+            ("EncryptsCapture", "kms:GenerateDataKey"),
+        )
     ]
 
 

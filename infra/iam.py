@@ -21,6 +21,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra import cross_account
 from infra.lambdas.deploy import CURRENT_BASELINE_FILES, SCALABLE_DIMENSION
 from infra.nag import acknowledge
 from pipelines.settings import ASYNC, ASYNC_OUTCOMES, DATA_KEY, JOB_ROLE, MODEL_ROLE, Settings, Stage
@@ -563,8 +564,9 @@ def stage_deploy_role(settings: Settings, stage: Stage) -> list[Permission]:
 
 def stage_model_role(settings: Settings, stage: Stage) -> list[Permission]:
     """A stage endpoint's model: reads its artifact from the build account's bucket, decrypted with
-    the build account's key through S3 (the bucket and key policies of :mod:`infra.cross_account`
-    are the other half), and writes the endpoint's logs in its own account."""
+    the build account's key through S3, writes its data capture to the build account's capture
+    bucket (the bucket and key policies of :mod:`infra.cross_account` are the other half), and
+    writes the endpoint's logs in its own account."""
     outputs = "/".join(s3_uri.split(settings.pipeline_artifacts_uri))
     log_group = f"/aws/sagemaker/Endpoints/{settings.stage_endpoint_name(stage)}"
     return [
@@ -574,7 +576,12 @@ def stage_model_role(settings: Settings, stage: Stage) -> list[Permission]:
             wildcard_reason="model artifacts are pipeline step outputs under per-execution prefixes",
         ),
         Permission(
-            ("kms:Decrypt",),
+            ("s3:PutObject",),
+            (cross_account.capture_objects(settings, stage),),
+            wildcard_reason="the endpoint's capture files are named per variant, hour and file",
+        ),
+        Permission(
+            ("kms:Decrypt", "kms:GenerateDataKey"),
             (settings.arn("kms", "key/*"),),
             wildcard_reason="the build account's data key, named by its alias (kms:ResourceAliases) "
             "because AWS assigns its id",

@@ -72,15 +72,15 @@ NOT_EXERCISED_LOCALLY: dict[str, str] = {
     "cloudwatch:DescribeAlarms": _TARGET_TRACKING,
     "cloudwatch:DeleteAlarms": _TARGET_TRACKING,
     "sts:AssumeRole": "the deploy function deploys to each deployment stage as that stage's deploy role "
-    "(docs/multi-account.md); the local loop runs the build account only",
+    "(docs/multi-account.md); exercised by `demo` with MLOPS_STAGES only",
     "iam:CreateServiceLinkedRole": "the first RegisterScalableTarget in an account creates Application Auto "
     "Scaling's service-linked role; the emulator needs none",
 }
 
-# Every grant of a deployment stage's roles (docs/multi-account.md): the local loop runs the build
-# account only, so none of them is exercised there; tests/localcloud/test_cross_account_iam.py
-# checks their cross-account calls against the build account's resource policies.
+# What a deployment stage's roles leave unused in `demo` with MLOPS_STAGES, which exercises their
+# calls in the stage's emulated account (docs/multi-account.md); without stages they do not exist.
 STAGE_ROLE_NOT_EXERCISED = (
-    "a deployment stage's role: the local loop runs the build account only (promotion is not emulated); "
-    "its cross-account calls are checked by tests/localcloud/test_cross_account_iam.py"
+    "a deployment stage's role: `demo` with MLOPS_STAGES exercises its calls; what stays unused is "
+    "SageMaker's own work as the role (tagging what a Create call names, the endpoint's logs), which "
+    "the local cloud does not do"
 )

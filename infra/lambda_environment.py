@@ -6,7 +6,7 @@ the handlers, so the deployed and the local run cannot disagree about an endpoin
 
 from __future__ import annotations
 
-from infra.lambdas.deploy import DeployConfig
+from infra.lambdas.deploy import DeployConfig, StageTarget
 from infra.lambdas.retrain_guard import GuardConfig
 from pipelines import parameters
 from pipelines.settings import FUNCTION_PURPOSES, MODEL_ROLE, Settings, SettingsError
@@ -56,6 +56,22 @@ def deploy_config(settings: Settings) -> DeployConfig:
     )
 
 
+def stage_targets(settings: Settings) -> list[StageTarget]:
+    """The stages the deploy function deploys to (none without ``MLOPS_STAGES``: no variable)."""
+    first = settings.stages[0] if settings.stages else None
+    return [
+        StageTarget(
+            name=stage.name,
+            region=stage.region,
+            deploy_role_arn=settings.stage_role_arn(stage, "deploy"),
+            model_role_arn=settings.stage_role_arn(stage, "model"),
+            endpoint_name=settings.stage_endpoint_name(stage),
+            approval_key="" if stage == first else settings.stage_approval_key(stage, "approved-by"),
+        )
+        for stage in settings.stages
+    ]
+
+
 def guard_config(settings: Settings) -> GuardConfig:
     """The guard may start the training pipeline only: retraining is its single job."""
     return GuardConfig(
@@ -68,7 +84,7 @@ def guard_config(settings: Settings) -> GuardConfig:
 def environment_for(settings: Settings, purpose: str) -> dict[str, str]:
     """Environment variables for the function with this purpose (``deploy`` or ``retrain-guard``)."""
     if purpose == "deploy":
-        return deploy_config(settings).to_env()
+        return {**deploy_config(settings).to_env(), **StageTarget.to_env(stage_targets(settings))}
     if purpose == "retrain-guard":
         return guard_config(settings).to_env()
     raise SettingsError(f"unknown function {purpose!r}; use one of {FUNCTION_PURPOSES}")

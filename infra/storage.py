@@ -79,6 +79,8 @@ class StorageStack(cdk.Stack):
         # The deployment stages' accounts read models (none in the single-account setup).
         for statement in cross_account.artifact_statements(settings):
             self.buckets["artifacts"].add_to_resource_policy(statement)
+        for statement in cross_account.capture_statements(settings):
+            self.buckets["capture"].add_to_resource_policy(statement)
         for statement in cross_account.key_statements(settings):
             self.key.add_to_resource_policy(statement)
         for purpose, bucket in self.buckets.items():

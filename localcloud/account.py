@@ -6,7 +6,10 @@ only the endpoint URL (and fixed fake credentials) differ. It binds to the loopb
 free port, so nothing outside this machine can reach it and two runs never collide on a port.
 
 moto keeps its state in process-wide memory: run one emulator per process at a time. The state is
-reset when the emulator starts and when it stops, so every run begins empty.
+reset when the emulator starts and when it stops, so every run begins empty. Within it, each account
+has its own state: a request acts in the account its access key belongs to (the build account's
+administrator, a stage account's administrator, or a role's credentials registered with
+:meth:`LocalAws.register_key`), see :mod:`localcloud.moto_extensions.accounts`.
 """
 
 from __future__ import annotations
@@ -62,14 +65,22 @@ class LocalAws(Service):
         self._endpoint_url: str | None = None
         self._clients: AwsClients | None = None
         self._previous_account_env: str | None = None
+        self._key_accounts: dict[str, str] = {}  # access key -> the account it acts in
+        self._administrators: dict[tuple[str, str], AwsClients] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the server, reset its state and create the project's resources."""
         if self._server is not None:
             raise EmulatorError("the emulator is already running")
-        from localcloud.moto_extensions import cloudwatch_metrics, sagemaker_hosting, sagemaker_rules
+        from localcloud.moto_extensions import (
+            accounts,
+            cloudwatch_metrics,
+            sagemaker_hosting,
+            sagemaker_rules,
+        )
 
+        accounts.install(self.account_of)  # each request in its credentials' account
         sagemaker_hosting.install()  # UpdateEndpoint, which every redeploy by the deploy function calls
         sagemaker_rules.install()  # what SageMaker refuses and moto accepts (existing names, ...)
         cloudwatch_metrics.install()  # GetMetricData as AWS answers it (percentiles, namespaces apart)
@@ -107,8 +118,12 @@ class LocalAws(Service):
             log.debug("could not reset the emulator before stopping it", exc_info=True)
         server.stop()
         self._clients = None
+        self._administrators.clear()
         self._endpoint_url = None
         self._restore_account_env()
+        from localcloud.moto_extensions import accounts
+
+        accounts.install(None)
 
     # -- what users of a running emulator need ---------------------------------------------------------
     @property
@@ -126,6 +141,41 @@ class LocalAws(Service):
         if self._clients is None:
             raise EmulatorError("the emulator is not running; use `with LocalAws(settings) as aws:`")
         return self._clients
+
+    # -- accounts ---------------------------------------------------------------------------------------
+    def register_key(self, access_key: str, account: str) -> None:
+        """Requests signed with ``access_key`` act in ``account`` (a role's credentials, in the role's)."""
+        self._key_accounts[access_key] = account
+
+    def account_of(self, access_key: str) -> str | None:
+        """The account a request signed with ``access_key`` acts in; None for a key the local cloud
+        did not hand out (the harness's own, or one moto's STS issued: moto knows its account)."""
+        return self._key_accounts.get(access_key)
+
+    def is_administrator(self, access_key: str) -> bool:
+        """Is ``access_key`` the local cloud's own harness (an account's administrator, never checked)?"""
+        return access_key == FAKE_CREDENTIALS[0] or access_key in self._administrator_keys()
+
+    def administrator(self, account: str, region: str | None = None) -> AwsClients:
+        """Clients acting as ``account``'s administrator (the harness that sets a stage account up and
+        reads what a stage deploy created there); the build account's are :attr:`clients`."""
+        if account == self.settings.account and region in (None, self.settings.region):
+            return self.clients
+        key = (account, region or self.settings.region)
+        if key not in self._administrators:
+            access_key = _administrator_key(account)
+            self.register_key(access_key, account)
+            self._administrators[key] = AwsClients(
+                AwsTarget(
+                    region=key[1],
+                    endpoint_url=self.endpoint_url,
+                    static_credentials=(access_key, FAKE_CREDENTIALS[1]),
+                )
+            )
+        return self._administrators[key]
+
+    def _administrator_keys(self) -> set[str]:
+        return {_administrator_key(account) for account, _ in self._administrators}
 
     def process_environment(self) -> dict[str, str]:
         """Variables that point a child process's AWS clients at this emulator (never real AWS).
@@ -207,6 +257,12 @@ class LocalAws(Service):
             os.environ.pop(_MOTO_ACCOUNT_ENV, None)
         else:
             os.environ[_MOTO_ACCOUNT_ENV] = self._previous_account_env
+
+
+def _administrator_key(account: str) -> str:
+    """An access key in AWS's shape (20 upper-case letters and digits; moto reads no other) that
+    names the account it administers."""
+    return f"AKIA{account}ADMN"
 
 
 class _MotoServer:

@@ -40,13 +40,20 @@ from typing import Any
 
 from localcloud import seeding
 from localcloud.account import LocalAws
-from localcloud.awslambda import LambdaRegistry, UserFunction, UserHandler
+from localcloud.awslambda import (
+    FunctionError,
+    LambdaRegistry,
+    UnknownFunctionError,
+    UserFunction,
+    UserHandler,
+)
 from localcloud.clock import Clock, utc_now
 from localcloud.cloudformation import TemplateSet
 from localcloud.cloudwatch import AlarmDefinition, AlarmEvaluator, load_alarms
 from localcloud.eventbridge import EventRouter, PipelineStart, Rule, load_invoke_configs, load_rules
 from localcloud.iam import AccessControl, PolicyStore
 from localcloud.lifecycle import Service
+from localcloud.moto_extensions import lambda_invoke
 from localcloud.sagemaker.endpoint import LocalEndpoint
 from localcloud.sagemaker.executor.engine import DEFAULT_RUNS_DIR, LocalPipelineRunner
 from localcloud.sagemaker.executor.preflight import Stubs
@@ -220,6 +227,7 @@ class LocalCloud(Service):
             for name in self.definitions:
                 self.create_pipeline(name)
             self.access.activate()
+            lambda_invoke.install(self._invoke)  # a client's lambda:Invoke (e.g. `pipelines promote`)
         except BaseException:
             self.aws.stop()
             raise
@@ -228,6 +236,7 @@ class LocalCloud(Service):
         """Stop the emulator and forget its state; the calls IAM saw go to the runs directory
         (``iam-calls.json``, read by ``python -m pipelines iam-report``). Safe to call twice."""
         if self.aws.running:
+            lambda_invoke.install(None)
             self.access.deactivate()
             self.access.write_calls(self.runner.runs_dir)
         self.aws.stop()
@@ -298,6 +307,17 @@ class LocalCloud(Service):
         return LocalEndpoint(
             self.settings, self.aws.clients, port=port, seed=seed, clock=self.clock, access=self.access
         )
+
+    def _invoke(self, function_name: str, event: Any) -> tuple[Any, str | None] | None:
+        """Lambda's Invoke of one of this cloud's functions, as its role (None: not one of them)."""
+        try:
+            function = self.lambdas.function(function_name)
+        except UnknownFunctionError:
+            return None
+        try:
+            return function.invoke(event, self.access.function_clients(function.arn, function.name)), None
+        except FunctionError as err:
+            return str(err), type(err.__cause__ or err).__name__
 
     def _definition(self, name: str) -> Mapping[str, Any]:
         if name not in self.definitions:

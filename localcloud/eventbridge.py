@@ -473,7 +473,7 @@ class EventRouter:
         """The client factory a function runs with: its role's when IAM is enforced."""
         if self.access is None or not self.access.enforcing:
             return self.client
-        return self.access.clients_for(self.access.function_role(function.arn), function.name).client
+        return self.access.function_clients(function.arn, function.name)
 
     def _authorize(self, principal: Principal, rule: Rule, action: str, resource_arn: str) -> None:
         """EventBridge's call to a target, with the rule as the source (``aws:SourceArn``)."""

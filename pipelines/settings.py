@@ -584,9 +584,11 @@ class Settings:
 
     def stage_approval_key(self, stage: Stage, field: str) -> str:
         """A key of a package's ``CustomerMetadataProperties`` recording its approval for ``stage``
-        (who approved it, when, and why): the registry keeps the record next to the model."""
-        if field not in STAGE_APPROVAL_FIELDS:
-            raise SettingsError(f"unknown approval field {field!r}; use one of {STAGE_APPROVAL_FIELDS}")
+        (who approved it, when, and why) or its deployment there (when, and when rolled back): the
+        registry keeps the record next to the model."""
+        if field not in (*STAGE_APPROVAL_FIELDS, *STAGE_DEPLOYMENT_FIELDS):
+            known = (*STAGE_APPROVAL_FIELDS, *STAGE_DEPLOYMENT_FIELDS)
+            raise SettingsError(f"unknown approval field {field!r}; use one of {known}")
         return f"{stage.name}-{field}"
 
     def stage_arn(self, stage: Stage, service: str, resource: str) -> str:
@@ -891,6 +893,9 @@ ROLE_PURPOSES = (PIPELINE_ROLE, JOB_ROLE, MODEL_ROLE, "deploy-function", "retrai
 DEPLOYMENT_STAGES = ("staging", "prod")
 STAGE_ROLE_PURPOSES = ("deploy", "model")
 STAGE_APPROVAL_FIELDS = ("approved-by", "approved-at", "approval-note")
+# When `pipelines promote` deployed a version to a stage, and when `rollback` took it off again:
+# the history `rollback` reads to find the previous version.
+STAGE_DEPLOYMENT_FIELDS = ("deployed-at", "rolled-back-at")
 DATA_KEY = "data"  # the purpose of the key that encrypts the data, artifacts, capture and reports buckets
 # "staging:111111111111,prod:222222222222[:eu-west-1]": the stages' accounts (and regions).
 STAGES_ENV = "MLOPS_STAGES"

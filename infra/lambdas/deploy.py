@@ -23,6 +23,13 @@ joins the champion instead of replacing it: as a weighted challenger variant (an
 shadow variant that gets a copy of every request and answers none; ``pipelines variants
 promote|rollback`` ends the test (docs/variants.md).
 
+With deployment stages (docs/multi-account.md) a fourth event, ``{"model_package_arn": ...,
+"stage": "staging"}``, deploys to a stage's account: the function assumes the stage's deploy role
+(``STAGES``, one entry per stage) and creates the stage's model, endpoint config and endpoint
+there, as that role, from the build account's registry. A stage after the first (prod) deploys
+only a version whose approval for it is recorded in the registry (``pipelines approve V --stage
+prod``); the same event with an older version is the rollback.
+
 This module runs in the Lambda runtime (stdlib, boto3 and the project's ``processing_scripts.s3_uri``,
 which the code asset carries; see ``infra/functions.py``); :func:`handle` takes its clients and
 environment as arguments so the local executor and the tests run exactly this code.
@@ -30,6 +37,7 @@ environment as arguments so the local executor and the tests run exactly this co
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -59,8 +67,42 @@ CURRENT_BASELINE_FILES = {"Statistics": "statistics.json", "Constraints": "const
 REPLACE, CHALLENGER, SHADOW = "replace", "challenger", "shadow"
 
 
+STAGES_ENV = "STAGES"  # JSON list of StageTarget fields; absent without deployment stages
+STAGE_FIELD = "stage"
+
+
 class DeployError(RuntimeError):
     """The event or the endpoint's state does not allow a deployment; the message says why."""
+
+
+@dataclass(frozen=True)
+class StageTarget:
+    """A deployment stage as the function deploys to it (from ``settings.stages``)."""
+
+    name: str
+    region: str
+    deploy_role_arn: str  # assumed by this function (the stage role trusts only it)
+    model_role_arn: str  # the stage endpoint's execution role
+    endpoint_name: str
+    # The package's CustomerMetadataProperties key that records the stage's approval; empty for
+    # the first stage, which any Approved version reaches.
+    approval_key: str
+
+    @classmethod
+    def all_from_env(cls, env: Mapping[str, str]) -> dict[str, StageTarget]:
+        raw = env.get(STAGES_ENV)
+        if not raw:
+            return {}
+        try:
+            return {item["name"]: cls(**item) for item in json.loads(raw)}
+        except (ValueError, TypeError, KeyError) as err:
+            raise DeployError(
+                f"deploy function misconfigured: {STAGES_ENV} is not a list of stages ({err})"
+            ) from err
+
+    @staticmethod
+    def to_env(stages: list[StageTarget]) -> dict[str, str]:
+        return {STAGES_ENV: json.dumps([asdict(s) for s in stages], sort_keys=True)} if stages else {}
 
 
 @dataclass(frozen=True)
@@ -225,6 +267,8 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
         raise DeployError(f"event must be a JSON object, got {type(event).__name__}")
     if event.get("detail-type") == ENDPOINT_EVENT:
         return _on_endpoint_in_service(event, client, config)
+    if STAGE_FIELD in event:
+        return deploy_to_stage(event, client, config, StageTarget.all_from_env(env))
     package_arn = _package_arn(event, config)
     sagemaker = client("sagemaker")
     package = sagemaker.describe_model_package(ModelPackageName=package_arn)
@@ -255,6 +299,74 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
         "endpoint_config_name": config_name,
         "model_name": model_name,
         "current_baseline": baseline,
+    }
+
+
+def deploy_to_stage(
+    event: dict[str, Any], client: Callable[..., Any], config: DeployConfig, stages: Mapping[str, StageTarget]
+) -> dict[str, Any]:
+    """Deploy the event's package to its stage's account, as the stage's deploy role.
+
+    The role is assumed with this function's own credentials; the stage role's trust names only
+    this function's role, and the registry's group policy lets only that stage role read the
+    package (docs/multi-account.md). The stage endpoint is a plain real-time endpoint replaced
+    whole: auto scaling, variants tests and the isolation settings are the build account's.
+    """
+    name = event.get(STAGE_FIELD)
+    stage = stages.get(name) if isinstance(name, str) else None
+    if stage is None:
+        raise DeployError(
+            f"event.stage {name!r} is not a configured stage (stages: {', '.join(stages) or 'none'})"
+        )
+    package_arn = _package_arn({k: v for k, v in event.items() if k != STAGE_FIELD}, config)
+    credentials = client("sts").assume_role(
+        RoleArn=stage.deploy_role_arn, RoleSessionName=f"deploy-{stage.name}"
+    )["Credentials"]
+
+    def stage_client(service: str) -> Any:
+        return client(
+            service,
+            region_name=stage.region,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+
+    sagemaker = stage_client("sagemaker")
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    result = {"stage": stage.name, "endpoint_name": stage.endpoint_name, "model_package_arn": package_arn}
+    status = package.get("ModelApprovalStatus")
+    if status != APPROVED:
+        return {**result, "status": "skipped", "reason": f"model package is {status}, not {APPROVED}"}
+    if package.get("ModelPackageGroupName") != config.model_package_group:
+        reason = f"package belongs to group {package.get('ModelPackageGroupName')!r}, not {config.model_package_group!r}"
+        return {**result, "status": "skipped", "reason": reason}
+    approved_by = (package.get("CustomerMetadataProperties") or {}).get(stage.approval_key)
+    if stage.approval_key and not approved_by:
+        reason = f"no {stage.name} approval recorded ({stage.approval_key}); `pipelines approve VERSION --stage {stage.name}`"
+        return {**result, "status": "skipped", "reason": reason}
+    target = dataclasses.replace(
+        config,
+        endpoint_name=stage.endpoint_name,
+        model_role_arn=stage.model_role_arn,
+        serving_mode=REALTIME,
+        new_model_as=REPLACE,
+        rollback_alarm_names=(),
+        kms_key_arn="",
+        subnet_ids=(),
+        security_group_ids=(),
+        network_isolation=False,
+    )
+    model_name, config_name = resource_names(target, package)
+    _ensure_model(sagemaker, target, model_name, package_arn)
+    _ensure_endpoint_config(sagemaker, target, config_name, endpoint_variants(target, model_name, None))
+    deployed = _deploy(sagemaker, stage_client, target, config_name, blue_green=False, autoscale=False)
+    return {
+        **result,
+        "status": deployed,
+        "endpoint_config_name": config_name,
+        "model_name": model_name,
+        **({"approved_by": approved_by} if approved_by else {}),
     }
 
 
@@ -519,7 +631,13 @@ ENDPOINT_CONFIGS: dict[str, Callable[[DeployConfig, Variants], dict[str, Any]]] 
 
 
 def _deploy(
-    sagemaker: Any, client: Callable[[str], Any], config: DeployConfig, config_name: str, *, blue_green: bool
+    sagemaker: Any,
+    client: Callable[[str], Any],
+    config: DeployConfig,
+    config_name: str,
+    *,
+    blue_green: bool,
+    autoscale: bool = True,
 ) -> str:
     """Create the endpoint or move it to ``config_name``; returns created|updated|unchanged.
 
@@ -527,7 +645,8 @@ def _deploy(
     old: "When doing a blue/green or rolling deployment, your new endpoint configuration must have
     the same variant name as the old endpoint configuration"
     (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html). Adding
-    or removing a challenger or shadow is a plain update.
+    or removing a challenger or shadow is a plain update. ``autoscale`` False: a stage endpoint,
+    whose deploy role may not scale it.
     """
     endpoint = _describe_endpoint(sagemaker, config.endpoint_name)
     if endpoint is None:
@@ -537,12 +656,14 @@ def _deploy(
             EndpointConfigName=config_name,
             Tags=config.resource_tags,
         ):
-            _ensure_autoscaling_if_in_service(sagemaker, client, config)
+            if autoscale:
+                _ensure_autoscaling_if_in_service(sagemaker, client, config)
             return "created"
         endpoint = _describe_endpoint(sagemaker, config.endpoint_name) or {}  # created meanwhile
     pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
     if config_name in (endpoint.get("EndpointConfigName"), pending):
-        _ensure_autoscaling_if_in_service(sagemaker, client, config)
+        if autoscale:
+            _ensure_autoscaling_if_in_service(sagemaker, client, config)
         return "unchanged"
     status = endpoint.get("EndpointStatus")
     if status in BUSY_STATUSES or status == "Failed":

@@ -28,6 +28,20 @@ class Call:
     )
 
 
+def with_denials(reason: str, denied: list[Call]) -> str:
+    """A failure reason that names the IAM denials behind it, and why each was denied, when the
+    error itself could not (S3 answers a denied HEAD with a bare 403, a job may print only its own
+    message)."""
+    missing = [c for c in denied if c.action not in reason or c.resource not in reason]
+    if not missing:
+        return reason
+    grants = "; ".join(
+        f"{c.principal} may not {c.action} on {c.resource}" + (f" because {c.reason}" if c.reason else "")
+        for c in missing
+    )
+    return f"{reason} (IAM denied: {grants})"
+
+
 class CallLog:
     """Thread-safe counts of distinct calls; the moto server answers requests on many threads."""
 

@@ -7,7 +7,9 @@ Lambda function with its function's role, the executor's calls on a pipeline's b
 pipeline's role. The emulator knows the caller from the SigV4 ``Authorization`` header's access
 key, as AWS does. The local cloud's own harness (seeding buckets, a story landing data, SageMaker
 reading its own control plane) uses the emulator's default credentials: an administrator, never
-checked. Any other key is refused, so no call goes unattributed.
+checked. Credentials a role got from ``sts:AssumeRole`` (the deploy function assuming a stage's
+deploy role) act as the assumed role, in its account. Any other key is refused, so no call goes
+unattributed.
 
 Checking. Every request the emulator receives is handed to :meth:`AccessControl.check_request` by
 moto's own authorization hook (:mod:`localcloud.iam.emulator_hook`). The request becomes
@@ -27,16 +29,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from localcloud.account import FAKE_CREDENTIALS, LocalAws
+from localcloud.account import LocalAws
 from localcloud.iam import emulator_hook, reference
 from localcloud.iam.calls import CALLS_FILE, Call, CallLog
 from localcloud.iam.evaluator import Decision, Principal, evaluate
 from localcloud.iam.store import PolicyStore
+from localcloud.moto_extensions import accounts
 from processing_scripts.aws_clients import AwsClients, AwsTarget
 
 SECRET = "local-iam"  # moto does not verify signatures; the key id alone identifies the caller
@@ -73,6 +76,7 @@ class AccessControl:
         self.log = CallLog()
         self._principals: dict[str, Principal] = {}
         self._clients: dict[str, AwsClients] = {}
+        self._assumed: dict[tuple[str, str], AwsClients] = {}  # (assumed key, region) -> clients
         self._lock = threading.Lock()
 
     @property
@@ -86,6 +90,8 @@ class AccessControl:
         key = "ASIA" + base64.b32encode(digest).decode()[:16]
         with self._lock:
             self._principals[key] = principal
+        # The key acts in its role's account, as an assumed role's credentials do.
+        self.aws.register_key(key, principal.account or self.aws.settings.account)
         return key, SECRET
 
     def clients_for(self, role_arn: str | None, session: str = "local") -> AwsClients:
@@ -105,6 +111,30 @@ class AccessControl:
                     )
                 )
             return self._clients[key]
+
+    def function_clients(self, function_arn: str, session: str) -> Callable[..., Any]:
+        """A Lambda function's client factory, as its runtime's ``boto3.client``: called with the
+        service alone it calls as the function's role; with ``aws_access_key_id``/
+        ``aws_secret_access_key`` (and ``region_name``), e.g. the credentials an ``AssumeRole``
+        answered, it calls with those, against this emulator (the session token is not needed:
+        moto checks no signature)."""
+        own = self.clients_for(self.function_role(function_arn), session)
+
+        def client(service: str, **session_kwargs: Any) -> Any:
+            key = session_kwargs.get("aws_access_key_id")
+            if key is None:
+                return own.client(service)
+            target = AwsTarget(
+                region=session_kwargs.get("region_name") or own.target.region,
+                endpoint_url=own.target.endpoint_url,
+                static_credentials=(key, session_kwargs.get("aws_secret_access_key") or SECRET),
+            )
+            with self._lock:
+                if (key, target.region) not in self._assumed:
+                    self._assumed[key, target.region] = AwsClients(target)
+                return self._assumed[key, target.region].client(service)
+
+        return client
 
     def environment_for(self, role_arn: str | None, session: str = "local") -> dict[str, str]:
         """A child process's variables: the emulator, and the credentials of ``role_arn``."""
@@ -243,10 +273,10 @@ class AccessControl:
     def check_request(self, response: Any, moto_resource: str) -> None:
         """Authorize one request the emulator received; raise the protocol's AccessDenied if refused."""
         key, signing_service = emulator_hook.credential(response.headers)
-        if key is None or key == FAKE_CREDENTIALS[0]:
-            return  # the local cloud's own harness: the administrator
+        if key is None or self.aws.is_administrator(key):
+            return  # the local cloud's own harness: an account's administrator
         service = emulator_hook.SIGNING_TO_IAM.get(signing_service, signing_service)
-        principal = self._principals.get(key)
+        principal = self._principal(key)
         if principal is None:  # S3 and the other services name this error differently
             if service == "s3":
                 message = "The AWS Access Key Id you provided does not exist in our records."
@@ -274,10 +304,22 @@ class AccessControl:
         if denied is not None:
             raise emulator_hook.error(response, "AccessDenied", denied.message(principal), service=service)
 
+    def _principal(self, key: str) -> Principal | None:
+        """Who signs with ``key``: a principal this control minted, or a role assumed through STS."""
+        principal = self._principals.get(key)
+        if principal is None and (assumed := accounts.assumed_role(key)) is not None:
+            principal = Principal(role_arn=assumed[0], session=assumed[1])
+        return principal
+
     def _passed_roles(self, principal: Principal, service: str, params: Mapping[str, Any]) -> list[Decision]:
         """A role given to a service in a request (``ExecutionRoleArn``, ``RoleArn``) is passed to
         it, which needs ``iam:PassRole`` on that role for that service
-        (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html)."""
+        (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html). STS's
+        ``RoleArn`` is the role being assumed, not passed: ``sts:AssumeRole`` on it (its trust
+        policy the other half) is the whole check
+        (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html)."""
+        if service == "sts":
+            return []
         passed = [
             v for k, v in params.items() if k.endswith("RoleArn") and isinstance(v, str) and ":role/" in v
         ]

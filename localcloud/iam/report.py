@@ -47,7 +47,7 @@ def build(
     """One report per role of the store (and per other principal seen), sorted by name.
 
     ``role_reasons`` (role ARN -> why) explains every unused grant of a role the run could not
-    exercise at all (a deployment stage's role: the local loop runs the build account)."""
+    exercise fully (a deployment stage's role, whose SageMaker-side calls the local cloud does not make)."""
     reports = {
         role: RoleReport(role, aws_managed=list(store.aws_managed.get(role, []))) for role in store.roles
     }

@@ -29,7 +29,9 @@ other extensions), each rule citing its source:
   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html
 * **UpdateModelPackage keeps the metadata it is not told to change** (moto replaces
   ``CustomerMetadataProperties`` with the request's, so approving a version erased its lineage):
-  the given properties are added or updated, ``CustomerMetadataPropertiesToRemove`` removes,
+  the given properties are added or updated, ``CustomerMetadataPropertiesToRemove`` removes; and
+  it keeps the approval status and description when the request names none (moto set them to
+  null, so recording a prod approval un-approved the version),
   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateModelPackage.html
 * **Serverless endpoint configs**: ``MaxConcurrency`` 1..200 and ``ProvisionedConcurrency`` at most
   that (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html;
@@ -147,6 +149,12 @@ def _merging_metadata(method: Callable[..., Any]) -> Callable[..., Any]:
                 **(package.customer_metadata_properties or {}),
                 **given,
             } or None
+            for field, kept in (
+                ("model_approval_status", package.model_approval_status),
+                ("approval_description", package.approval_description),
+            ):
+                if bound.arguments.get(field) is None:
+                    bound.arguments[field] = kept
         return method(*bound.args, **bound.kwargs)
 
     update._localcloud = True  # type: ignore[attr-defined]

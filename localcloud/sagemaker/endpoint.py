@@ -479,11 +479,14 @@ class LocalEndpoint(Service):
         seed: int | None = None,
         work_dir: Path | None = None,
         access: AccessControl | None = None,
+        endpoint_name: str | None = None,
     ) -> None:
+        """``clients`` are the endpoint account's (a stage's endpoint reads its own account's control
+        plane); ``endpoint_name`` defaults to the build account's endpoint."""
         self.settings = settings
         self.clients = clients  # SageMaker's own: reading the control plane, publishing its metrics
         self.access = access
-        self.endpoint_name = settings.endpoint_name
+        self.endpoint_name = endpoint_name or settings.endpoint_name
         self.variant = settings.serving.variant_name
         self.port = settings.serving.local_port if port is None else port
         self.clock = clock

@@ -9,7 +9,10 @@ from settings. The steps, each recorded in a timeline with when and why:
 2. start the local cloud (:class:`localcloud.cloud.LocalCloud`): the AWS emulator with the pipelines
    created in it, as the stack would, the alarms and rules of the templates, the Lambda functions;
 3. run the training pipeline locally; its Deploy step (the deploy function) creates the endpoint;
-4. start the local endpoint, which serves what the emulated control plane says is deployed;
+4. start the local endpoint, which serves what the emulated control plane says is deployed; with
+   deployment stages (``MLOPS_STAGES``), promote that version through them, each in its own
+   emulated account (:mod:`localcloud.stories.promotion`: staging deploy and test, the recorded
+   prod approval, prod deploy), and the retrained version likewise after step 7;
 5. send normal traffic, run the monitoring pipeline, evaluate the alarms: no alarm expected;
 6. send drifted traffic and run the monitoring pipeline again; meanwhile a data team lands new
    labelled data (the sample rows plus labelled rows of the drifted population) at
@@ -67,6 +70,7 @@ from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
 from localcloud.stories.dashboard import write_dashboard
 from localcloud.stories.monitoring_report import MonitoringReport
+from localcloud.stories.promotion import promote_through_stages
 from localcloud.stories.serving_traffic import ModeClient, mode_client
 from localcloud.stories.traffic import (
     TrafficKind,
@@ -335,6 +339,7 @@ class ClosedLoop:
             f"endpoint {endpoint.url} serves model version {deployed.model_version}",
             f"reconciled from the emulated control plane: {deployed.endpoint_config}",
         )
+        self._promote(cloud, first)
         evaluator = cloud.alarm_evaluator()
         client = mode_client(self.settings, endpoint, cloud.aws.clients.s3)
         for phase, kind in (("normal", TrafficKind.NORMAL), ("drifted", TrafficKind.DRIFTED)):
@@ -376,12 +381,27 @@ class ClosedLoop:
             "the local endpoint followed",
         )
         self._require_retrained(cloud.aws, first, last)
+        self._promote(cloud, last)
         self._save_lineage(cloud, last)
         result.closed = deployed.model_version == version and version is not None
         result.model_version = deployed.model_version
         result.deliveries = router.deliveries
 
     # -- stages ------------------------------------------------------------------------------------
+    def _promote(self, cloud: LocalCloud, record: ExecutionRecord) -> None:
+        """With deployment stages (MLOPS_STAGES): the registered version through staging to prod,
+        each in its own emulated account (docs/multi-account.md); nothing without stages."""
+        if not self.settings.stages or record.model_package_arn is None:
+            return
+        promote_through_stages(
+            self.settings,
+            cloud.aws,
+            cloud.access,
+            cloud.lambdas,
+            record.model_package_arn,
+            note=self.timeline.add,
+        )
+
     def _run_pipeline(self, cloud: LocalCloud, router: EventRouter, start: PipelineStart) -> ExecutionRecord:
         shown = ", ".join(f"{k}={v}" for k, v in start.parameters.items()) or "defaults"
         self.timeline.add(f"run {start.pipeline_name} ({shown})", f"requested by {start.requested_by}")

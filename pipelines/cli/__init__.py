@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "pipelines.cli.pipeline_commands",
     "pipelines.cli.execution_commands",
     "pipelines.cli.approval_commands",
+    "pipelines.cli.promotion_commands",
     "pipelines.cli.lineage_commands",
     "pipelines.cli.monitor_commands",
     "pipelines.cli.local_commands",

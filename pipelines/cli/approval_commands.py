@@ -53,7 +53,7 @@ def _decide(ctx: typer.Context, version: str | None, note: str, decision: str) -
     obj: CliContext = ctx.obj
     sagemaker = obj.clients.sagemaker
     group = obj.settings.model_package_group
-    package = _package(sagemaker, group, version)
+    package = find_package(sagemaker, group, version)
     arn, current = package["ModelPackageArn"], package.get("ModelApprovalStatus")
     if current == decision:
         console.print(f"{arn} is already {decision}; nothing changed", highlight=False)
@@ -88,7 +88,7 @@ def _approve_for_stage(ctx: typer.Context, version: str | None, note: str, stage
             "shorten it",
         )
     sagemaker = obj.clients.sagemaker
-    summary = _package(sagemaker, settings.model_package_group, version)
+    summary = find_package(sagemaker, settings.model_package_group, version)
     package = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
     arn, status = package["ModelPackageArn"], package.get("ModelApprovalStatus")
     if status != APPROVED:
@@ -109,7 +109,7 @@ def _approve_for_stage(ctx: typer.Context, version: str | None, note: str, stage
     console.print(f"approved {arn} for {stage.name} by {who}: {note}", highlight=False)
 
 
-def _package(sagemaker: Any, group: str, version: str | None) -> dict[str, Any]:
+def find_package(sagemaker: Any, group: str, version: str | None) -> dict[str, Any]:
     """The package a version number or ARN names, or the group's latest pending one."""
     if version and version.startswith("arn:"):
         return sagemaker.describe_model_package(ModelPackageName=version)

@@ -44,7 +44,8 @@ from localcloud import s3_objects
 from localcloud.account import LocalAws
 from localcloud.awslambda import LambdaRegistry
 from localcloud.clock import Clock, utc_now
-from localcloud.iam import SAGEMAKER_SESSION, AccessControl, Call
+from localcloud.iam import SAGEMAKER_SESSION, AccessControl
+from localcloud.iam.calls import with_denials
 from localcloud.sagemaker.executor import preflight
 from localcloud.sagemaker.executor.caching import StepCache, cache_key
 from localcloud.sagemaker.executor.preflight import Stubs
@@ -353,7 +354,7 @@ class _Execution:
         except (StepError, ExpressionError) as err:
             step.status = StepStatus.FAILED
             reason = err.reason if isinstance(err, StepError) else str(err)
-            step.failure_reason = _with_denials(reason, self.runner.access.log.denied_since(denials))
+            step.failure_reason = with_denials(reason, self.runner.access.log.denied_since(denials))
         except KeyboardInterrupt:
             step.status = StepStatus.STOPPED
             step.failure_reason = INTERRUPTED
@@ -514,16 +515,6 @@ def _cache_source(spec: Step, arguments: Any, scope: _Scope) -> Any:
         dict.fromkeys(_CHECK_CONFIGS, arguments) if spec.type in ("QualityCheck", "ClarifyCheck") else {}
     )
     return {**fields, **configs, **arguments}
-
-
-def _with_denials(reason: str, denied: list[Call]) -> str:
-    """A failure reason that names the IAM denials behind it, when the error itself could not (S3
-    answers a denied HEAD with a bare 403, a job may print only its own message)."""
-    missing = [c for c in denied if c.action not in reason or c.resource not in reason]
-    if not missing:
-        return reason
-    grants = "; ".join(f"{c.principal} may not {c.action} on {c.resource}" for c in missing)
-    return f"{reason} (IAM denied: {grants})"
 
 
 def _matching_policy(spec: Step, failure: StepError) -> tuple[int, Mapping[str, Any] | None]:

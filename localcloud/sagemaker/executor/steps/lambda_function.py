@@ -55,9 +55,9 @@ class LambdaRunner:
             raise StepError(f"FunctionArn {err}") from err
         ctx.authorize("lambda:InvokeFunction", {"FunctionName": function.arn})
         ctx.log.line(f"invoking {function.purpose} ({function.description}) with {ctx.arguments}")
-        clients = ctx.access.clients_for(ctx.access.function_role(function.arn), function.name)
+        client = ctx.access.function_clients(function.arn, function.name)
         try:
-            result = function.invoke(ctx.arguments, clients.client, ctx.log.line)
+            result = function.invoke(ctx.arguments, client, ctx.log.line)
         except FunctionError as err:
             if err.aws_error is not None:  # throttling and service faults may be retried, as in SageMaker
                 raise aws_failure(f"{function.purpose} function", err.aws_error) from err
