@@ -845,6 +845,33 @@ class Settings:
     def reports_uri(self) -> str:
         return f"s3://{self.bucket_name('reports')}/monitoring"
 
+    # -- batch scoring (docs/serving.md#batch) ---------------------------------------------------
+    @property
+    def batch_pipeline_name(self) -> str:
+        return self.pipeline_name(BATCH_PIPELINE)
+
+    @property
+    def batch_model_name(self) -> str:
+        """The SageMaker model batch scoring uses: one fixed name that always refers to the latest
+        approved package, so a scheduled run needs no argument to score with the newest model."""
+        return f"{self.prefix}-batch-model"
+
+    @property
+    def batch_input_uri(self) -> str:
+        """Where the records to score land (CSV without a header, the training features' order)."""
+        return f"s3://{self.bucket_name('data')}/batch/input/"
+
+    @property
+    def batch_output_uri(self) -> str:
+        """Scores, one folder per execution below it (``<input object>.out`` per input object)."""
+        return f"s3://{self.bucket_name('reports')}/batch/output"
+
+    @property
+    def batch_capture_uri(self) -> str:
+        """The transform job's DataCaptureConfig destination: the endpoint name's capture folder,
+        so the monitoring pipeline reads batch capture where it reads endpoint capture."""
+        return f"{self.capture_uri}/{self.endpoint_name}"
+
     @property
     def current_baseline_uri(self) -> str:
         """The baseline of the package the endpoint serves, at a fixed place (statistics.json,
@@ -874,9 +901,10 @@ class Settings:
 
 TRAINING_PIPELINE = "training"
 MONITORING_PIPELINE = "monitoring"
+BATCH_PIPELINE = "batch"  # scores the batch input prefix with the batch model (docs/serving.md)
 # The project's pipelines by short name: the one list synthesis, the stacks and the CLI read. A short
 # name is a Python identifier: ``pipelines.builders`` finds the builder in ``pipelines/<short name>.py``.
-PIPELINES = (TRAINING_PIPELINE, MONITORING_PIPELINE)
+PIPELINES = (TRAINING_PIPELINE, MONITORING_PIPELINE, BATCH_PIPELINE)
 BUCKET_PURPOSES = ("data", "artifacts", "capture", "reports", "logs")
 FUNCTION_PURPOSES = ("deploy", "retrain-guard")
 # The SageMaker roles are split by who acts: the pipeline service (starts jobs, registers, invokes the
