@@ -36,3 +36,10 @@ def test_serverless_with_the_model_monitor_schedule_is_refused(
     code, _, err = run(capsys, "list")
     message, _ = one_line_error(err)
     assert code == ExitCode.USAGE and "serverless does not support Model Monitor" in message
+
+
+def test_simulate_in_batch_mode_points_to_the_batch_demo(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SERVING_MODE_ENV, "batch")
+    code, _, err = run(capsys, "simulate", "-s", "drift")
+    message, _ = one_line_error(err)
+    assert code != 0 and "serving.mode batch has none" in message
