@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export MLOPS_ENV := $(ENV)
 export MLOPS_EXAMPLE := $(EXAMPLE)
-# The serving mode (realtime | serverless | async; docs/serving.md): `make demo SERVING=async`.
+# The serving mode (realtime | serverless | async | batch; docs/serving.md): `make demo SERVING=async`.
 # Empty: the environment's settings.serving.mode.
 SERVING ?=
 ifneq ($(SERVING),)

@@ -22,7 +22,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.dashboard import ENDPOINT_NAMESPACE, MICROSECONDS_PER_MS, PIPELINE_NAMESPACE
-from pipelines.settings import ASYNC, Settings
+from pipelines.settings import ASYNC, BATCH, Settings
 from processing_scripts import dataset
 from processing_scripts.drift.methods import Direction, Kind
 from processing_scripts.split_schema import REGRESSION
@@ -88,7 +88,9 @@ class ProjectAlarms(Construct):
             alarms.endpoint_missing_data,
         )
         self.endpoint = (
-            self._async_endpoint_alarms(endpoint)
+            {}  # serving mode batch: no endpoint (a failed scoring run is a pipeline failure)
+            if settings.serving.mode == BATCH
+            else self._async_endpoint_alarms(endpoint)
             if settings.serving.mode == ASYNC
             else self._endpoint_alarms(endpoint)
         )

@@ -24,7 +24,7 @@ from constructs import Construct
 from infra import cross_account
 from infra.lambdas.deploy import CURRENT_BASELINE_FILES, SCALABLE_DIMENSION
 from infra.nag import acknowledge
-from pipelines.settings import ASYNC, ASYNC_OUTCOMES, DATA_KEY, JOB_ROLE, MODEL_ROLE, Settings, Stage
+from pipelines.settings import ASYNC, ASYNC_OUTCOMES, BATCH, DATA_KEY, JOB_ROLE, MODEL_ROLE, Settings, Stage
 from processing_scripts import s3_uri
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -177,7 +177,7 @@ def pipeline_role(settings: Settings, key_arn: str) -> list[Permission]:
     environment with manual approval, CreateModelPackage is allowed only as PendingManualApproval,
     and no UpdateModelPackage is granted at all.
     """
-    job_kinds = ("processing-job", "training-job", "hyper-parameter-tuning-job")
+    job_kinds = ("processing-job", "training-job", "hyper-parameter-tuning-job", "transform-job")
     return [
         Permission(
             (
@@ -191,6 +191,11 @@ def pipeline_role(settings: Settings, key_arn: str) -> list[Permission]:
                 "sagemaker:DescribeHyperParameterTuningJob",
                 "sagemaker:StopHyperParameterTuningJob",
                 "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                # the batch pipeline's ScoreBatch step (a transform job passes no role: it runs
+                # as its model's ExecutionRoleArn)
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTransformJob",
                 "sagemaker:AddTags",
             ),
             tuple(sagemaker_arn(settings, f"{kind}/*") for kind in job_kinds),
@@ -267,17 +272,27 @@ def job_role(settings: Settings, key_arn: str, repository_arn: str) -> list[Perm
                 }
             },
         ),
+        # The served model's package (processing_scripts/deployed_model.py): endpoint -> config ->
+        # model -> package. In serving mode batch the lookup stops at the missing endpoint.
         Permission(("sagemaker:DescribeEndpoint",), (sagemaker_arn(settings, f"endpoint/{endpoint}"),)),
-        Permission(
-            ("sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"),
-            (
-                sagemaker_arn(settings, f"endpoint-config/{endpoint}-*"),
-                sagemaker_arn(settings, f"model/{endpoint}-*"),
-            ),
-            wildcard_reason="model and endpoint-config names carry the deployed package version",
-        ),
-        Permission(
-            ("sagemaker:DescribeModelPackage",), (model_packages(settings),), wildcard_reason=PACKAGE_VERSIONS
+        *(
+            []
+            if settings.serving.mode == BATCH
+            else [
+                Permission(
+                    ("sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"),
+                    (
+                        sagemaker_arn(settings, f"endpoint-config/{endpoint}-*"),
+                        sagemaker_arn(settings, f"model/{endpoint}-*"),
+                    ),
+                    wildcard_reason="model and endpoint-config names carry the deployed package version",
+                ),
+                Permission(
+                    ("sagemaker:DescribeModelPackage",),
+                    (model_packages(settings),),
+                    wildcard_reason=PACKAGE_VERSIONS,
+                ),
+            ]
         ),
         *key_use(settings),
         *vpc_access(settings),
@@ -320,6 +335,33 @@ def model_role(settings: Settings, key_arn: str) -> list[Permission]:
         *key_use(settings, ("kms:Decrypt", "kms:GenerateDataKey")),  # capture under the isolation key
         *vpc_access(settings),
         *async_inference_access(settings),
+        *batch_transform_access(settings),
+    ]
+
+
+def batch_transform_access(settings: Settings) -> list[Permission]:
+    """What a batch transform job does as its model's role: read the records under
+    ``batch_input_uri`` and write the scores under ``batch_output_uri`` (its capture is the capture
+    bucket's, granted above). A transform job uses the model's ExecutionRoleArn for S3
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html#sagemaker-CreateModel-request-ExecutionRoleArn)."""
+    data, input_prefix = s3_uri.split(settings.batch_input_uri)
+    reports, output_prefix = s3_uri.split(settings.batch_output_uri)
+    return [
+        Permission(
+            ("s3:ListBucket",),
+            (s3_arn(settings, data),),
+            conditions={"StringLike": {"s3:prefix": [f"{input_prefix}*"]}},
+        ),
+        Permission(
+            ("s3:GetObject",),
+            (s3_arn(settings, f"{data}/{input_prefix}*"),),
+            wildcard_reason="the records to score are named by whoever lands them",
+        ),
+        Permission(
+            ("s3:PutObject", "s3:AbortMultipartUpload"),
+            (s3_arn(settings, f"{reports}/{output_prefix}/*"),),
+            wildcard_reason="scores are written per execution and input object",
+        ),
     ]
 
 
@@ -418,20 +460,55 @@ def image_pull(repository_arn: str) -> list[Permission]:
 
 def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
     """Create/update the endpoint from an approved package, its auto scaling, and the copy of its
-    baseline to ``settings.current_baseline_uri`` (S3 CopyObject: read the source, write the copy)."""
+    baseline to ``settings.current_baseline_uri`` (S3 CopyObject: read the source, write the copy).
+    In serving mode batch: the batch model instead of the endpoint, nothing of an endpoint."""
     # "bucket/prefix", the resource part of an S3 ARN
     pipeline_outputs = "/".join(s3_uri.split(settings.pipeline_artifacts_uri))
     current_baseline = "/".join(s3_uri.split(settings.current_baseline_uri))
     current_baseline_objects = tuple(
         s3_arn(settings, f"{current_baseline}/{name}") for name in CURRENT_BASELINE_FILES.values()
     )
-    endpoint = settings.endpoint_name
-    variant = f"endpoint/{endpoint}/variant/{settings.serving.variant_name}"
-    endpoint_configs = sagemaker_arn(settings, f"endpoint-config/{endpoint}-*")
     return [
         Permission(
             ("sagemaker:DescribeModelPackage",), (model_packages(settings),), wildcard_reason=PACKAGE_VERSIONS
         ),
+        *(batch_model_access(settings) if settings.serving.mode == BATCH else endpoint_access(settings)),
+        Permission(
+            ("s3:GetObject",),
+            (s3_arn(settings, f"{pipeline_outputs}/*"),),
+            wildcard_reason="baseline files are pipeline step outputs under per-execution prefixes",
+        ),
+        Permission(("s3:PutObject",), current_baseline_objects),
+        Permission(("kms:Decrypt", "kms:GenerateDataKey"), (key_arn,)),
+        *key_grants(settings),  # endpoint configs created with the isolation key
+        *assume_stage_deploy_roles(settings),
+    ]
+
+
+def batch_model_access(settings: Settings) -> list[Permission]:
+    """Serving mode batch: the one model the batch pipeline scores with, deleted and created again
+    on each newly approved package (a model cannot be updated); no endpoint, no auto scaling."""
+    return [
+        Permission(
+            (
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeModel",
+                "sagemaker:DeleteModel",
+                "sagemaker:AddTags",
+            ),
+            (sagemaker_arn(settings, f"model/{settings.batch_model_name}"),),
+        ),
+        pass_role(settings, MODEL_ROLE),
+    ]
+
+
+def endpoint_access(settings: Settings) -> list[Permission]:
+    """The endpoint modes: the model, endpoint config and endpoint of each approved package, their
+    auto scaling and the alarms blue/green deployments watch."""
+    endpoint = settings.endpoint_name
+    variant = f"endpoint/{endpoint}/variant/{settings.serving.variant_name}"
+    endpoint_configs = sagemaker_arn(settings, f"endpoint-config/{endpoint}-*")
+    return [
         Permission(
             (
                 "sagemaker:CreateModel",
@@ -507,15 +584,6 @@ def deploy_function(settings: Settings, key_arn: str) -> list[Permission]:
             ),
             conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SLR_SERVICE}},
         ),
-        Permission(
-            ("s3:GetObject",),
-            (s3_arn(settings, f"{pipeline_outputs}/*"),),
-            wildcard_reason="baseline files are pipeline step outputs under per-execution prefixes",
-        ),
-        Permission(("s3:PutObject",), current_baseline_objects),
-        Permission(("kms:Decrypt", "kms:GenerateDataKey"), (key_arn,)),
-        *key_grants(settings),  # endpoint configs created with the isolation key
-        *assume_stage_deploy_roles(settings),
     ]
 
 

@@ -35,6 +35,11 @@ _NOT_FOUND_IS_404 = (
     "(S3 API reference, GetObject 'Permissions'), so a wrong ModelDataUrl would read as a permission error"
 )
 
+_BATCH = (
+    "the batch pipeline's transform job (pipelines/batch.py) runs in serving mode batch; "
+    "`MLOPS_SERVING_MODE=batch pipelines demo` uses this grant, the other modes' loops never score in batch"
+)
+
 NOT_EXERCISED_LOCALLY: dict[str, str] = {
     "sagemaker:UpdateEndpointWeightsAndCapacities": _AUTOSCALING_CALLER,
     "logs:CreateLogGroup": _LOGS,
@@ -50,6 +55,12 @@ NOT_EXERCISED_LOCALLY: dict[str, str] = {
     "sagemaker:DescribeTrainingJob": _JOBS,
     "sagemaker:StopTrainingJob": _JOBS,
     "sagemaker:AddTags": _JOBS,
+    "sagemaker:DescribeTransformJob": _JOBS,
+    "sagemaker:StopTransformJob": _JOBS,
+    "sagemaker:CreateTransformJob": _BATCH,
+    "s3:ListBucket arn:aws:s3:::*-data-*": _BATCH,
+    "s3:GetObject arn:aws:s3:::*-data-*/batch/input/*": _BATCH,
+    "s3:PutObject arn:aws:s3:::*-reports-*/batch/output/*": _BATCH,
     "sagemaker:CreateHyperParameterTuningJob": _TUNING,
     "sagemaker:DescribeHyperParameterTuningJob": _TUNING,
     "sagemaker:StopHyperParameterTuningJob": _TUNING,

@@ -49,6 +49,7 @@ def deploy_config(settings: Settings) -> DeployConfig:
         async_max_capacity=serving.async_inference.max_capacity,
         async_target_backlog_per_instance=serving.async_inference.target_backlog_per_instance,
         async_backlog_alarm_name=settings.async_backlog_alarm_name,
+        batch_model_name=settings.batch_model_name,
         new_model_as=serving.new_model_as,
         challenger_weight=serving.challenger_weight,
         challenger_variant_name=serving.challenger_variant_name,

@@ -29,7 +29,7 @@ from infra.notifications import NotificationTopic
 from infra.pipeline_target import SageMakerPipelineTarget
 from infra.retraining import RetrainingTriggers
 from pipelines import parameters
-from pipelines.settings import Settings
+from pipelines.settings import BATCH, Settings
 
 PIPELINE_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
 
@@ -43,6 +43,16 @@ def pipeline_failed_pattern(settings: Settings) -> events.EventPattern:
             "pipelineArn": [settings.pipeline_arn(name) for name in settings.pipeline_names],
         },
     )
+
+
+def monitoring_schedule_parameters(settings: Settings) -> dict[str, str]:
+    """What the schedule starts the monitoring pipeline with. In serving mode batch there is no
+    endpoint to find the served package's baseline through, so the schedule names the current
+    baseline the deploy function keeps on the approved package."""
+    given = {parameters.ENDPOINT_NAME: settings.endpoint_name}
+    if settings.serving.mode == BATCH:
+        given[parameters.BASELINE_URI] = settings.current_baseline_uri
+    return given
 
 
 class MonitoringStack(cdk.Stack):
@@ -85,10 +95,27 @@ class MonitoringStack(cdk.Stack):
                     settings.pipeline_arn(settings.monitoring_pipeline_name),
                     self.events_role,
                     self.rule_failures,
-                    {parameters.ENDPOINT_NAME: settings.endpoint_name},
+                    monitoring_schedule_parameters(settings),
                 )
             ],
         )
+        if settings.serving.mode == BATCH:
+            # No endpoint: scoring runs on a schedule too, and its capture is what the
+            # monitoring pipeline checks (docs/serving.md#batch-scoring).
+            self.batch_rule = events.Rule(
+                self,
+                "BatchSchedule",
+                rule_name=settings.batch_schedule_name,
+                description="Runs the batch scoring pipeline over the batch input prefix",
+                schedule=events.Schedule.expression(settings.serving.batch_schedule_expression),
+                targets=[
+                    SageMakerPipelineTarget(
+                        settings.pipeline_arn(settings.batch_pipeline_name),
+                        self.events_role,
+                        self.rule_failures,
+                    )
+                ],
+            )
         if settings.monitoring.model_monitor_schedule_enabled:
             self.model_monitor = ModelMonitorSchedule(
                 self, "ModelMonitor", settings=settings, key_arn=key_arn

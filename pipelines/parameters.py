@@ -188,3 +188,32 @@ def monitoring_parameters(settings: Settings) -> list[ParameterDeclaration]:
             "Instance type of the monitoring job.",
         ),
     ]
+
+
+MODEL_NAME = "ModelName"
+BATCH_INPUT_URI = "InputUri"
+TRANSFORM_INSTANCE_TYPE = "TransformInstanceType"
+
+
+def batch_parameters(settings: Settings) -> list[ParameterDeclaration]:
+    """The batch scoring pipeline's parameters in declaration order."""
+    return [
+        ParameterDeclaration(
+            MODEL_NAME,
+            "String",
+            settings.batch_model_name,
+            "SageMaker model that scores; the default always refers to the latest approved package.",
+        ),
+        ParameterDeclaration(
+            BATCH_INPUT_URI,
+            "String",
+            settings.batch_input_uri,
+            "S3 prefix of the CSV records to score (no header, the training features' order).",
+        ),
+        ParameterDeclaration(
+            TRANSFORM_INSTANCE_TYPE,
+            "String",
+            settings.serving.instance_type,
+            "Instance type of the transform job.",
+        ),
+    ]

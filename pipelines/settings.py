@@ -200,9 +200,11 @@ class QualityGate:
 REALTIME = "realtime"
 SERVERLESS = "serverless"
 ASYNC = "async"
-# How the endpoint serves (docs/serving.md): instance-backed real time, serverless (scales to zero,
-# pay per request), asynchronous (requests queued in S3, scales to zero on an empty queue).
-SERVING_MODES = (REALTIME, SERVERLESS, ASYNC)
+BATCH = "batch"
+# How the model serves (docs/serving.md): instance-backed real time, serverless (scales to zero,
+# pay per request), asynchronous (requests queued in S3, scales to zero on an empty queue), or no
+# endpoint at all: scheduled batch transform jobs over an S3 input prefix (the ``batch`` pipeline).
+SERVING_MODES = (REALTIME, SERVERLESS, ASYNC, BATCH)
 SERVING_MODE_ENV = "MLOPS_SERVING_MODE"  # overrides serving.mode of the selected environment
 # ServerlessConfig limits (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html):
 # MemorySizeInMB 1024..6144 in 1024 MB steps; MaxConcurrency 1..200; ProvisionedConcurrency 1..200
@@ -281,6 +283,8 @@ class ServingConfig:
     mode: str = REALTIME  # one of SERVING_MODES; MLOPS_SERVING_MODE overrides it
     serverless: ServerlessSettings = field(default_factory=ServerlessSettings)  # mode serverless only
     async_inference: AsyncSettings = field(default_factory=AsyncSettings)  # mode async only
+    # mode batch only: when EventBridge starts the batch pipeline (docs/serving.md#batch-scoring)
+    batch_schedule_expression: str = "rate(1 hour)"
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = 1
     min_capacity: int = 1
@@ -544,6 +548,18 @@ class Settings:
                 "serving.mode serverless does not support a VPC or network isolation; turn isolation.subnet_ids "
                 "and isolation.network_isolation off, or serve realtime/async (feature exclusions: "
                 "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html)"
+            )
+        if self.serving.mode == BATCH and self.serving.new_model_as != "replace":
+            raise SettingsError(
+                f"serving.mode batch has no endpoint variants: serving.new_model_as "
+                f"{self.serving.new_model_as!r} needs realtime or async; use replace (the batch model "
+                "is the latest approved package)"
+            )
+        if self.serving.mode == BATCH and self.monitoring.model_monitor_schedule_enabled:
+            raise SettingsError(
+                "serving.mode batch has no endpoint for the Model Monitor schedule to watch; turn "
+                "monitoring.model_monitor_schedule_enabled off (the project's monitoring pipeline "
+                "checks batch capture)"
             )
         if self.serving.mode == SERVERLESS and self.monitoring.model_monitor_schedule_enabled:
             raise SettingsError(
@@ -847,6 +863,37 @@ class Settings:
     def reports_uri(self) -> str:
         return f"s3://{self.bucket_name('reports')}/monitoring"
 
+    # -- batch scoring (docs/serving.md#batch) ---------------------------------------------------
+    @property
+    def batch_pipeline_name(self) -> str:
+        return self.pipeline_name(BATCH_PIPELINE)
+
+    @property
+    def batch_schedule_name(self) -> str:
+        return f"{self.prefix}-batch-schedule"
+
+    @property
+    def batch_model_name(self) -> str:
+        """The SageMaker model batch scoring uses: one fixed name that always refers to the latest
+        approved package, so a scheduled run needs no argument to score with the newest model."""
+        return f"{self.prefix}-batch-model"
+
+    @property
+    def batch_input_uri(self) -> str:
+        """Where the records to score land (CSV without a header, the training features' order)."""
+        return f"s3://{self.bucket_name('data')}/batch/input/"
+
+    @property
+    def batch_output_uri(self) -> str:
+        """Scores, one folder per execution below it (``<input object>.out`` per input object)."""
+        return f"s3://{self.bucket_name('reports')}/batch/output"
+
+    @property
+    def batch_capture_uri(self) -> str:
+        """The transform job's DataCaptureConfig destination: the endpoint name's capture folder,
+        so the monitoring pipeline reads batch capture where it reads endpoint capture."""
+        return f"{self.capture_uri}/{self.endpoint_name}"
+
     @property
     def current_baseline_uri(self) -> str:
         """The baseline of the package the endpoint serves, at a fixed place (statistics.json,
@@ -876,9 +923,10 @@ class Settings:
 
 TRAINING_PIPELINE = "training"
 MONITORING_PIPELINE = "monitoring"
+BATCH_PIPELINE = "batch"  # scores the batch input prefix with the batch model (docs/serving.md)
 # The project's pipelines by short name: the one list synthesis, the stacks and the CLI read. A short
 # name is a Python identifier: ``pipelines.builders`` finds the builder in ``pipelines/<short name>.py``.
-PIPELINES = (TRAINING_PIPELINE, MONITORING_PIPELINE)
+PIPELINES = (TRAINING_PIPELINE, MONITORING_PIPELINE, BATCH_PIPELINE)
 BUCKET_PURPOSES = ("data", "artifacts", "capture", "reports", "logs")
 FUNCTION_PURPOSES = ("deploy", "retrain-guard")
 # The SageMaker roles are split by who acts: the pipeline service (starts jobs, registers, invokes the
@@ -912,6 +960,7 @@ ENDPOINT_ALARM_PURPOSES_BY_MODE = {
     REALTIME: ENDPOINT_ALARM_PURPOSES,
     SERVERLESS: ENDPOINT_ALARM_PURPOSES,  # serverless publishes Invocations, errors and ModelLatency
     ASYNC: ASYNC_ENDPOINT_ALARM_PURPOSES,
+    BATCH: (),  # no endpoint: a failed scoring run is the pipeline's failed-execution alarm
 }
 ASYNC_OUTCOMES = ("success", "error")
 # Region -> account of the `sagemaker-model-monitor-analyzer` image. Source: the SageMaker Python

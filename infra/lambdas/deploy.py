@@ -13,6 +13,8 @@ already on its config and answers ``unchanged``. Packages that are not Approved 
 package's current status is read from the registry, never trusted from a possibly stale event.
 The endpoint config is built per serving mode (``SERVING_MODE``: realtime, serverless, async; one
 function each, see :func:`endpoint_config_request`), and so is auto scaling (:data:`AUTOSCALING`).
+Serving mode ``batch`` has no endpoint: the approved package becomes the batch pipeline's model
+(:func:`_point_batch_model`) and its baseline the current one.
 Updates use SageMaker's blue/green deployment (all at once, or a canary with 2+ instances) and roll
 back automatically when an endpoint health alarm fires. Two callers may deploy the same package at
 once (the approval event and the pipeline's Deploy step): a Create that finds its resource already
@@ -56,8 +58,13 @@ APPROVED = "Approved"
 IN_SERVICE = "InService"
 BUSY_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed")
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-REALTIME, SERVERLESS, ASYNC = "realtime", "serverless", "async"
-SERVING_MODES = (REALTIME, SERVERLESS, ASYNC)  # settings.SERVING_MODES (the handler imports no settings)
+REALTIME, SERVERLESS, ASYNC, BATCH = "realtime", "serverless", "async", "batch"
+SERVING_MODES = (
+    REALTIME,
+    SERVERLESS,
+    ASYNC,
+    BATCH,
+)  # settings.SERVING_MODES (the handler imports no settings)
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 MAX_NAME_LENGTH = 63  # SageMaker model, endpoint-config and endpoint names
 # DriftCheckBaselines.ModelDataQuality part -> file name under the current-baseline URI (Model
@@ -145,6 +152,7 @@ class DeployConfig:
     async_max_capacity: int
     async_target_backlog_per_instance: float
     async_backlog_alarm_name: str
+    batch_model_name: str  # settings.batch_model_name: the model the batch pipeline scores with
 
     # A/B and shadow tests (docs/variants.md)
     new_model_as: str  # replace | challenger | shadow
@@ -280,6 +288,12 @@ def handle(event: dict[str, Any], client: Callable[[str], Any], env: Mapping[str
         reason = f"package belongs to group {package.get('ModelPackageGroupName')!r}, not {config.model_package_group!r}"
         return {**result, "status": "skipped", "reason": reason}
 
+    if config.serving_mode == BATCH:
+        return {
+            **result,
+            **_point_batch_model(sagemaker, config, package_arn),
+            "current_baseline": publish_current_baseline(client("s3"), config, package),
+        }
     model_name, config_name = resource_names(config, package)
     _ensure_model(sagemaker, config, model_name, package_arn)
     current = current_variants(sagemaker, config)
@@ -415,6 +429,31 @@ def _detail(event: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(detail, dict):
         raise DeployError(f"event.detail must be a JSON object, got {type(detail).__name__}")
     return detail
+
+
+def _point_batch_model(sagemaker: Any, config: DeployConfig, package_arn: str) -> dict[str, str]:
+    """Serving mode batch has no endpoint: make ``batch_model_name`` the approved package's model.
+
+    A SageMaker model cannot be updated, so a model of another package is deleted and created
+    again under the same name (CreateModel, DeleteModel:
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteModel.html); a transform
+    job already running keeps the model it was created with. Idempotent: a redelivered event finds
+    the model on this package and answers ``unchanged``.
+    """
+    name = config.batch_model_name
+    result = {"model_name": name}
+    try:
+        model = sagemaker.describe_model(ModelName=name)
+    except Exception as err:
+        if not _is_not_found(err):
+            raise
+        model = None
+    if model is not None:
+        if (model.get("PrimaryContainer") or {}).get("ModelPackageName") == package_arn:
+            return {**result, "status": "unchanged"}
+        sagemaker.delete_model(ModelName=name)
+    _ensure_model(sagemaker, config, name, package_arn)
+    return {**result, "status": "created" if model is None else "updated"}
 
 
 def _ensure_model(sagemaker: Any, config: DeployConfig, model_name: str, package_arn: str) -> None:

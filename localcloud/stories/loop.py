@@ -83,7 +83,7 @@ from localcloud.stories.traffic import (
 from pipelines import lineage
 from pipelines import parameters as params
 from pipelines.definition import read_definition
-from pipelines.settings import Settings
+from pipelines.settings import BATCH, Settings
 from processing_scripts import dataset, inference, quality_gate, s3_uri, script_model
 from processing_scripts.example import GateSpec
 from processing_scripts.quality_metrics import model_quality
@@ -328,22 +328,19 @@ class ClosedLoop:
         )
         return synthesized
 
-    def _close(self, *, cloud: LocalCloud, endpoint: LocalEndpoint, result: LoopResult) -> None:
-        training = self.settings.training_pipeline_name
-        # Pipeline starts wait in _pending, so they run after the delivery is on the timeline.
-        router = cloud.event_router(self._pending.append)
-        first = self._run_pipeline(cloud, router, PipelineStart(training, {}, "demo (first training)"))
-        self._require_deployed(first)
-        deployed = self._serving(endpoint)
-        self.timeline.add(
-            f"endpoint {endpoint.url} serves model version {deployed.model_version}",
-            f"reconciled from the emulated control plane: {deployed.endpoint_config}",
-        )
-        self._promote(cloud, first)
+    def _phases(
+        self,
+        cloud: LocalCloud,
+        router: EventRouter,
+        result: LoopResult,
+        serve: Callable[[TrafficKind, str], object],
+    ) -> None:
+        """Normal, then drifted input served (``serve``), each followed by the monitoring schedule
+        and the alarms: normal must not alarm, drifted must move the drift alarm to ALARM (whose
+        retraining then runs from ``_pending``)."""
         evaluator = cloud.alarm_evaluator()
-        client = mode_client(self.settings, endpoint, cloud.aws.clients.s3)
         for phase, kind in (("normal", TrafficKind.NORMAL), ("drifted", TrafficKind.DRIFTED)):
-            self._send(endpoint, client, kind, phase)
+            serve(kind, phase)
             self._monitor(cloud, router)
             if kind is TrafficKind.DRIFTED:
                 self._land_labelled_data(cloud.aws)
@@ -362,6 +359,24 @@ class ClosedLoop:
                     f"drifted traffic did not move {self.settings.drift_alarm_name} to ALARM "
                     f"(state {drift_state}); see the monitoring report"
                 )
+
+    def _close(self, *, cloud: LocalCloud, endpoint: LocalEndpoint, result: LoopResult) -> None:
+        if self.settings.serving.mode == BATCH:
+            self._close_batch(cloud, result)
+            return
+        training = self.settings.training_pipeline_name
+        # Pipeline starts wait in _pending, so they run after the delivery is on the timeline.
+        router = cloud.event_router(self._pending.append)
+        first = self._run_pipeline(cloud, router, PipelineStart(training, {}, "demo (first training)"))
+        self._require_deployed(first)
+        deployed = self._serving(endpoint)
+        self.timeline.add(
+            f"endpoint {endpoint.url} serves model version {deployed.model_version}",
+            f"reconciled from the emulated control plane: {deployed.endpoint_config}",
+        )
+        self._promote(cloud, first)
+        client = mode_client(self.settings, endpoint, cloud.aws.clients.s3)
+        self._phases(cloud, router, result, lambda kind, phase: self._send(endpoint, client, kind, phase))
         retrained = [r for r in self.runs[1:] if r.pipeline_name == training]
         if not retrained:
             self.timeline.add("no retraining ran", "no rule delivered the alarm to a pipeline start")
@@ -386,6 +401,66 @@ class ClosedLoop:
         result.closed = deployed.model_version == version and version is not None
         result.model_version = deployed.model_version
         result.deliveries = router.deliveries
+
+    def _close_batch(self, cloud: LocalCloud, result: LoopResult) -> None:
+        """Serving mode batch: scheduled scoring -> monitoring of its capture -> drift alarm ->
+        retraining -> the approved version becomes the batch model -> the next scoring uses it."""
+        training = self.settings.training_pipeline_name
+        router = cloud.event_router(self._pending.append)
+        first = self._run_pipeline(cloud, router, PipelineStart(training, {}, "demo (first training)"))
+        self._require_deployed(first)
+        self.timeline.add(
+            f"batch model {self.settings.batch_model_name} is model version {self._batch_model_version(cloud)}",
+            "serving mode batch: the Deploy step pointed the batch pipeline's model at the approved package",
+        )
+        self._phases(cloud, router, result, lambda kind, phase: self._score(cloud, router, kind, phase))
+        retrained = [r for r in self.runs[1:] if r.pipeline_name == training]
+        if not retrained:
+            self.timeline.add("no retraining ran", "no rule delivered the alarm to a pipeline start")
+            return
+        last = retrained[-1]
+        self._require_deployed(last)
+        version = cloud.aws.clients.sagemaker.describe_model_package(
+            ModelPackageName=str(last.model_package_arn)
+        ).get("ModelPackageVersion")
+        scored = self._score(cloud, router, TrafficKind.NORMAL, "next")
+        self.timeline.add(
+            f"the next scoring run used model version {scored}",
+            "the retraining's Deploy step made the batch model the new package; the scheduled run read it",
+        )
+        self._require_retrained(cloud.aws, first, last)
+        self._save_lineage(cloud, last)
+        result.closed = scored == version and version is not None
+        result.model_version = scored
+        result.deliveries = router.deliveries
+
+    def _score(self, cloud: LocalCloud, router: EventRouter, kind: TrafficKind, phase: str) -> int | None:
+        """Land a phase's records under the batch input prefix (one object per phase; earlier ones
+        stay, as in a real prefix until someone moves them), fire the batch schedule and run the
+        scoring it starts; returns the model version that scored."""
+        rows = generate(
+            kind, self.options.rows_per_phase, seed=self.options.seed, strength=self.options.drift_strength
+        )
+        bucket, prefix = s3_uri.split(self.settings.batch_input_uri)
+        body = ("\n".join(to_csv_lines(rows)) + "\n").encode()
+        cloud.aws.clients.s3.put_object(Bucket=bucket, Key=f"{prefix}{phase}.csv", Body=body)
+        self.timeline.add(
+            f"landed {len(rows)} {phase} records at {self.settings.batch_input_uri}{phase}.csv",
+            "serving mode batch: records to score land under the input prefix",
+        )
+        name = self.settings.batch_pipeline_name
+        self._run_scheduled(cloud, router, name)
+        return self._batch_model_version(cloud)
+
+    def _batch_model_version(self, cloud: LocalCloud) -> int | None:
+        sagemaker = cloud.aws.clients.sagemaker
+        model = sagemaker.describe_model(ModelName=self.settings.batch_model_name)
+        package = (model.get("PrimaryContainer") or {}).get("ModelPackageName")
+        return (
+            sagemaker.describe_model_package(ModelPackageName=package).get("ModelPackageVersion")
+            if package
+            else None
+        )
 
     # -- stages ------------------------------------------------------------------------------------
     def _promote(self, cloud: LocalCloud, record: ExecutionRecord) -> None:
@@ -583,7 +658,22 @@ class ClosedLoop:
     def _monitor(self, cloud: LocalCloud, router: EventRouter) -> None:
         """Fire the monitoring schedule's rule, run the monitoring pipeline it starts, download its
         report and put its verdict on the timeline."""
-        name = self.settings.monitoring_pipeline_name
+        record = self._run_scheduled(cloud, router, self.settings.monitoring_pipeline_name)
+        s3 = cloud.aws.clients.s3
+        report = MonitoringReport.read(s3, record)
+        folder = self.reports_dir / record.execution_id
+        report.download(s3, folder)
+        if not report.summary:
+            return
+        self.timeline.add(
+            f"monitoring verdict: {report.summary.get('verdict')} "
+            f"(drifted share {report.summary.get('drifted_feature_share')})",
+            "",
+            (str(folder),),
+        )
+
+    def _run_scheduled(self, cloud: LocalCloud, router: EventRouter, name: str) -> ExecutionRecord:
+        """Fire the templates' scheduled rule that starts pipeline ``name`` and run that start."""
         fired = router.fire_schedules(self.settings.pipeline_arn(name), cloud.clock())
         starts = [
             d.pipeline_start for d in fired if d.pipeline_start and d.pipeline_start.pipeline_name == name
@@ -597,19 +687,7 @@ class ClosedLoop:
             f"schedule {fired[0].rule.name} ({fired[0].rule.schedule}) fired -> {name}",
             "the scheduled rule of the templates, as EventBridge fires it",
         )
-        record = self._run_pipeline(cloud, router, starts[0])
-        s3 = cloud.aws.clients.s3
-        report = MonitoringReport.read(s3, record)
-        folder = self.reports_dir / record.execution_id
-        report.download(s3, folder)
-        if not report.summary:
-            return
-        self.timeline.add(
-            f"monitoring verdict: {report.summary.get('verdict')} "
-            f"(drifted share {report.summary.get('drifted_feature_share')})",
-            "",
-            (str(folder),),
-        )
+        return self._run_pipeline(cloud, router, starts[0])
 
     def _evaluate(
         self, evaluator: AlarmEvaluator, router: EventRouter, result: LoopResult
@@ -639,7 +717,7 @@ class ClosedLoop:
         if record.model_package_arn:
             package = sagemaker.describe_model_package(ModelPackageName=record.model_package_arn)
             events.append(model_package_state_change(package, at))
-        if _deploy_status(record) in {"created", "updated"}:
+        if _deploy_status(record) in {"created", "updated"} and self.settings.serving.mode != BATCH:
             endpoint = sagemaker.describe_endpoint(EndpointName=self.settings.endpoint_name)
             tags = sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"]).get("Tags", [])
             events.append(endpoint_state_change(endpoint, {t["Key"]: t["Value"] for t in tags}, at))

@@ -50,7 +50,7 @@ from localcloud.stories import StoryError
 from localcloud.stories.monitoring_report import MonitoringReport
 from localcloud.stories.serving_traffic import ModeClient, mode_client
 from localcloud.stories.traffic import TrafficKind, generate, labels, to_csv_lines
-from pipelines.settings import Settings
+from pipelines.settings import BATCH, Settings
 from processing_scripts import s3_uri
 from processing_scripts.drift.ground_truth import ground_truth_jsonl, ground_truth_key
 from processing_scripts.model_quality import scalar_metrics
@@ -149,6 +149,11 @@ class Simulator:
     ) -> None:
         """``synthesized``: artifacts already synthesized for these settings (else ``prepare()``
         synthesizes them under ``work_dir``)."""
+        if settings.serving.mode == BATCH:
+            raise SimulationError(
+                "simulate sends traffic to an endpoint and serving.mode batch has none; run "
+                "`MLOPS_SERVING_MODE=batch python -m pipelines demo` for the batch loop"
+            )
         self.settings = settings
         self.work_dir = work_dir
         self.synthesized = synthesized

@@ -1,7 +1,8 @@
 """What the user pointed at (a file, a folder, an S3 prefix) turned into a stream of named batches.
 
 One place decides whether the input is a table (CSV/Parquet, with a header, without one, or named by
-the preprocess ``schema.json``) or endpoint capture (JSON Lines, optionally limited to a time window),
+the preprocess ``schema.json``) or capture of a time window: endpoint capture (JSON Lines) or the
+records batch transform capture names (:mod:`processing_scripts.drift.batch_capture`),
 so the baseline and the check read data the same way.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from processing_scripts.drift import tabular
+from processing_scripts.drift.batch_capture import list_batch_inputs
 from processing_scripts.drift.capture import CaptureDecoder, Labels, TimeWindow, list_capture_files
 from processing_scripts.drift.errors import DriftInputError
 from processing_scripts.drift.formats import parse_json
@@ -58,6 +60,14 @@ def open_source(
         if file_kind(uri) in ("csv", "parquet"):
             raise DriftInputError(f"a time window selects endpoint capture (JSON Lines); {uri} is a table")
         files = list_capture_files(storage, uri, window)
+        scored = list_batch_inputs(storage, uri, window)
+        if files and scored:
+            raise DriftInputError(
+                f"{uri} holds both endpoint capture and batch transform capture in the window; "
+                "give the endpoint and the batch scoring different capture folders"
+            )
+        if scored:  # batch transform capture: the scored CSV, headerless, features by position
+            return Source(storage, uri, "csv", scored, header=False, window=window)
         return Source(storage, uri, "capture", files, window=window)
     files = storage.list_files(uri)
     if not files:

@@ -16,7 +16,7 @@ from infra.lambda_environment import deploy_config, environment_for
 from infra.lambdas.deploy import DeployConfig, DeployError, handle
 from localcloud.moto_extensions import sagemaker_hosting, sagemaker_rules
 from pipelines import settings as project_settings
-from pipelines.settings import ASYNC, SERVERLESS, ServerlessSettings, Settings, SettingsError
+from pipelines.settings import ASYNC, BATCH, SERVERLESS, ServerlessSettings, Settings, SettingsError
 from tests.infra.test_deploy_handler import SETTINGS, Aws, step_event
 
 
@@ -133,9 +133,27 @@ def test_async_rollback_alarms_are_the_queue_alarms(moto_aws: Aws) -> None:
     assert any("oldest-request-age" in name for name in alarms)
 
 
+def test_batch_points_the_batch_model_at_each_approved_package_and_creates_no_endpoint(moto_aws: Aws) -> None:
+    settings = _in_mode(BATCH)
+    first, second = (moto_aws.register_package("Approved") for _ in range(2))
+    assert _deploy(moto_aws, settings, first)["status"] == "created"
+    assert _deploy(moto_aws, settings, first)["status"] == "unchanged"  # a redelivered event
+    assert _deploy(moto_aws, settings, second)["status"] == "updated"
+    model = moto_aws.sagemaker.describe_model(ModelName=settings.batch_model_name)
+    assert model["PrimaryContainer"]["ModelPackageName"] == second
+    assert moto_aws.sagemaker.list_endpoints()["Endpoints"] == []
+    assert moto_aws.sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
+
+
+def test_batch_has_no_endpoint_alarms() -> None:
+    assert _in_mode(BATCH).endpoint_alarm_names == {}
+
+
 def test_a_wrong_serving_mode_in_the_environment_is_a_one_line_error(moto_aws: Aws) -> None:
     env = {**environment_for(SETTINGS, "deploy"), "SERVING_MODE": "batchy"}
-    with pytest.raises(DeployError, match="SERVING_MODE='batchy' is not one of realtime, serverless, async"):
+    with pytest.raises(
+        DeployError, match="SERVING_MODE='batchy' is not one of realtime, serverless, async, batch"
+    ):
         handle(step_event(moto_aws.register_package("Approved")), moto_aws.client, env)
 
 

@@ -103,12 +103,18 @@ def _actions(found: list[dict]) -> set[str]:
 
 
 def test_the_model_on_the_endpoint_can_read_and_capture_nothing_more(synthesized: Synthesized) -> None:
-    """The inference container runs customer input: it must not start jobs, deploy, or overwrite models."""
+    """The inference container runs customer input: it must not start jobs, deploy, or overwrite
+    models. It writes capture, and, in a batch transform job, the scores under batch/output."""
     settings = synthesized.settings
     found = _role_statements(synthesized, "pipelines", "ModelRole")
     assert not {a for a in _actions(found) if a.startswith(("sagemaker:", "lambda:", "iam:"))}
     writes = [s for s in found if "s3:PutObject" in as_list(s["Action"])]
-    assert [s["Resource"] for s in writes] == [f"arn:aws:s3:::{settings.bucket_name('capture')}/*"]
+    assert sorted(s["Resource"] for s in writes) == sorted(
+        [
+            f"arn:aws:s3:::{settings.bucket_name('capture')}/*",
+            f"arn:aws:s3:::{settings.batch_output_uri.removeprefix('s3://')}/*",
+        ]
+    )
 
 
 def test_jobs_start_nothing_and_the_pipeline_touches_no_data(synthesized: Synthesized) -> None:

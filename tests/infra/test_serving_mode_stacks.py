@@ -1,4 +1,4 @@
-"""The stacks in the serverless and async serving modes: cdk-nag clean (it runs in the synth),
+"""The stacks in the serverless, async and batch serving modes: cdk-nag clean (it runs in the synth),
 cfn-lint clean, every grant on the resource types AWS authorizes against, and the mode's alarms,
 topics and model-role grants."""
 
@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from pipelines.settings import ASYNC, SERVERLESS
+from pipelines import parameters
+from pipelines.settings import ASYNC, BATCH, SERVERLESS
 from tests.infra.conftest import CONCERNS, Synthesized, as_list, statements
 from tests.infra.test_service_authorization import authorization_problems
 
 pytestmark = pytest.mark.slow  # one extra synth per mode
 
 
-@pytest.fixture(scope="module", params=[SERVERLESS, ASYNC])
+@pytest.fixture(scope="module", params=[SERVERLESS, ASYNC, BATCH])
 def in_mode(
     request: pytest.FixtureRequest, synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
 ) -> Synthesized:
@@ -62,6 +63,9 @@ def test_endpoint_alarms_are_the_modes(in_mode: Synthesized) -> None:
         assert age["MetricName"] == "ApproximateAgeOfOldestRequest"
         assert age["Dimensions"] == [{"Name": "EndpointName", "Value": in_mode.settings.endpoint_name}]
         assert alarms[names["invocation-failures"]]["MetricName"] == "InvocationFailures"
+    elif in_mode.settings.serving.mode == BATCH:
+        assert names == {}
+        assert not any(a.get("Namespace") == "AWS/SageMaker" for a in alarms.values())
     else:
         assert alarms[names["latency-p99"]]["MetricName"] == "ModelLatency"
 
@@ -93,3 +97,24 @@ def test_async_has_its_topics_and_the_model_may_publish_and_read_requests(in_mod
     else:
         assert topics == set()
         assert not publish & granted
+
+
+def _rules(synth: Synthesized) -> dict[str, dict]:
+    return {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in synth.resources("monitoring", "AWS::Events::Rule").values()
+    }
+
+
+def test_batch_scores_on_a_schedule_and_monitoring_names_the_current_baseline(in_mode: Synthesized) -> None:
+    settings = in_mode.settings
+    rules = _rules(in_mode)
+    monitoring = rules[settings.monitoring_schedule_name]["Targets"][0]["SageMakerPipelineParameters"]
+    given = {p["Name"]: p["Value"] for p in monitoring["PipelineParameterList"]}
+    if settings.serving.mode != BATCH:
+        assert settings.batch_schedule_name not in rules and parameters.BASELINE_URI not in given
+        return
+    batch = rules[settings.batch_schedule_name]
+    assert batch["ScheduleExpression"] == settings.serving.batch_schedule_expression
+    assert batch["Targets"][0]["Arn"] == settings.pipeline_arn(settings.batch_pipeline_name)
+    assert given[parameters.BASELINE_URI] == settings.current_baseline_uri

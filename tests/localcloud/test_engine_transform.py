@@ -289,3 +289,45 @@ def test_json_records_are_filtered_by_name_and_joined_under_sagemaker_output():
     assert join(b"a,1,2", b"3\n", "text/csv") == b"a,1,2,3"
     with pytest.raises(TransformError, match="selects nothing"):
         filter_record(record, "$.missing", "application/jsonlines")
+
+
+@pytest.mark.slow  # a fresh interpreter importing xgboost: seconds on a busy machine
+def test_data_capture_writes_input_and_output_manifests_in_the_hour_folder(
+    runner, pipeline, local_aws, booster
+):
+    features, _, _ = _abalone()
+    _upload(
+        local_aws,
+        f"{pipeline.bucket}/models/model.tar.gz",
+        _archive({"xgboost-model": bytes(booster.save_raw("ubj"))}),
+    )
+    for part in ("a", "b"):
+        lines = "\n".join(",".join(map(str, row)) for row in features[:5]) + "\n"
+        _upload(local_aws, f"{pipeline.bucket}/batch/in/{part}.csv", lines.encode())
+    capture = f"{pipeline.bucket}/capture/my-endpoint"
+    _sdk_steps(
+        pipeline,
+        f"{pipeline.bucket}/models/model.tar.gz",
+        f"{pipeline.bucket}/batch/in/",
+        TransformInput__SplitType="Line",
+        TransformOutput__AssembleWith="Line",
+        DataCaptureConfig={"DestinationS3Uri": capture},
+    )
+    record = runner.run(pipeline.definition(), pipeline_name="demo")
+
+    assert record.status == ExecutionStatus.SUCCEEDED, record.failure_reason
+    bucket, prefix = s3_uri.split(capture)
+    keys = [o["Key"] for o in local_aws.clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
+    hour = record.started_at.strftime("%Y/%m/%d/%H")
+    by_mode = {key.split("/")[len(prefix.split("/"))]: key for key in keys}
+    assert sorted(by_mode) == ["input", "output"] and all(f"/{hour}/" in key for key in keys)
+    assert json.loads(_read(local_aws, s3_uri.build(bucket, by_mode["input"]))) == [
+        {"prefix": f"{pipeline.bucket}/batch/in/"},
+        "a.csv",
+        "b.csv",
+    ]
+    assert json.loads(_read(local_aws, s3_uri.build(bucket, by_mode["output"]))) == [
+        {"prefix": f"{pipeline.bucket}/transform-out/"},
+        "a.csv.out",
+        "b.csv.out",
+    ]

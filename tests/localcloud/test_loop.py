@@ -86,7 +86,10 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts,
         == retrain["parameters"][params.DATA_SNAPSHOT]
     )
     whats = [entry["what"] for entry in summary["timeline"]]
-    assert whats[0] == "running on 2 pipelines and the CDK app synthesized before"
+    assert (
+        whats[0]
+        == f"running on {len(settings_module.PIPELINES)} pipelines and the CDK app synthesized before"
+    )
     assert any("no_drift" in w for w in whats) and any("verdict: drift" in w for w in whats)
     assert any(SETTINGS.drift_alarm_name in w and "OK->ALARM" in w for w in whats)
     assert any("retrain-guard: started" in w for w in whats)

@@ -13,11 +13,19 @@ from tests.pipelines.cli_runner import one_line_error, run
 def test_an_unknown_serving_mode_names_the_variable_and_the_modes(
     capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(SERVING_MODE_ENV, "batch")
+    monkeypatch.setenv(SERVING_MODE_ENV, "stream")
     code, _, err = run(capsys, "list")
     message, _ = one_line_error(err)
     assert code == ExitCode.USAGE
-    assert message == "MLOPS_SERVING_MODE='batch' must be one of realtime, serverless, async"
+    assert message == "MLOPS_SERVING_MODE='stream' must be one of realtime, serverless, async, batch"
+
+
+def test_batch_with_the_model_monitor_schedule_is_refused(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SERVING_MODE_ENV, "batch")
+    monkeypatch.setenv(MODEL_MONITOR_SCHEDULE_ENV, "true")
+    code, _, err = run(capsys, "list")
+    message, _ = one_line_error(err)
+    assert code == ExitCode.USAGE and "batch has no endpoint for the Model Monitor schedule" in message
 
 
 def test_serverless_with_the_model_monitor_schedule_is_refused(
@@ -28,3 +36,10 @@ def test_serverless_with_the_model_monitor_schedule_is_refused(
     code, _, err = run(capsys, "list")
     message, _ = one_line_error(err)
     assert code == ExitCode.USAGE and "serverless does not support Model Monitor" in message
+
+
+def test_simulate_in_batch_mode_points_to_the_batch_demo(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SERVING_MODE_ENV, "batch")
+    code, _, err = run(capsys, "simulate", "-s", "drift")
+    message, _ = one_line_error(err)
+    assert code != 0 and "serving.mode batch has none" in message

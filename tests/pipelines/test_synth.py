@@ -49,8 +49,8 @@ def test_a_short_name_without_a_builder_module_says_what_to_write(monkeypatch):
         match=r"define build_scoring_pipeline\(settings, session\) in pipelines/scoring.py",
     ):
         builders.builder_of("scoring")
-    with pytest.raises(builders.BuilderError, match="unknown pipeline 'batch'"):
-        builders.builder_of("batch")
+    with pytest.raises(builders.BuilderError, match="unknown pipeline 'scoring2'"):
+        builders.builder_of("scoring2")
 
 
 def test_a_builder_must_name_its_pipeline_as_settings_do(monkeypatch):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from localcloud import s3_objects
@@ -41,7 +42,9 @@ from localcloud.sagemaker.executor.steps.container import (
     write_config,
 )
 from localcloud.sagemaker.executor.steps.training import XGBOOST_REPOSITORY
+from localcloud.sagemaker.executor.steps.transform_capture import write_capture
 from localcloud.sagemaker.executor.steps.transform_records import MEGABYTE, check_filter
+from processing_scripts.drift.capture import parse_time
 
 CONTAINER_COMMAND = [sys.executable, "-m", "localcloud.sagemaker.executor.steps.transform_container"]
 SPLIT_TYPES = ("None", "Line")
@@ -179,14 +182,9 @@ def run_transform(ctx: StepContext) -> StepResult:
     for outcome in run_processes(processes, ctx.log):
         if outcome.returncode != 0:
             raise failure_of(outcome, instances[outcome.host])
-    for host, opt_ml in instances.items():
-        try:
-            uploaded = s3_objects.upload_directory(
-                s3, host_path(opt_ml, container_code.OUTPUT_DIR, "output"), output_uri
-            )
-        except Exception as err:
-            raise aws_failure(f"writing {output_uri}", err) from err
-        ctx.log.line(f"uploaded {len(uploaded)} file(s) from {host} to {output_uri}")
+    outputs = _upload_outputs(ctx, s3, instances, output_uri)
+    if args.get("DataCaptureConfig"):
+        _capture(ctx, s3, input_uri=input_uri, inputs=objects, output_uri=output_uri, outputs=sorted(outputs))
     properties = {
         **args,
         "TransformJobName": ctx.job_name,
@@ -196,6 +194,48 @@ def run_transform(ctx: StepContext) -> StepResult:
         "MaxPayloadInMB": job["max_payload_bytes"] // MEGABYTE,
     }
     return StepResult(properties=properties, written_uris=[output_uri.rstrip("/") + "/"])
+
+
+def _upload_outputs(ctx: StepContext, s3: Any, instances: Mapping[str, Path], output_uri: str) -> list[str]:
+    """Every instance's output files under ``output_uri``, once all of them succeeded."""
+    outputs: list[str] = []
+    for host, opt_ml in instances.items():
+        try:
+            uploaded = s3_objects.upload_directory(
+                s3, host_path(opt_ml, container_code.OUTPUT_DIR, "output"), output_uri
+            )
+        except Exception as err:
+            raise aws_failure(f"writing {output_uri}", err) from err
+        ctx.log.line(f"uploaded {len(uploaded)} file(s) from {host} to {output_uri}")
+        outputs += uploaded
+    return outputs
+
+
+def _capture(
+    ctx: StepContext,
+    s3: Any,
+    *,
+    input_uri: str,
+    inputs: list[s3_objects.S3Object],
+    output_uri: str,
+    outputs: list[str],
+) -> None:
+    """The job's DataCaptureConfig: manifests in the hour folder of the execution's start."""
+    destination = str(required(ctx.arguments, "DataCaptureConfig", "DestinationS3Uri"))
+    started = parse_time(str(ctx.resolve({"Get": "Execution.StartDateTime"})))
+    try:
+        written = write_capture(
+            s3,
+            destination,
+            started,
+            input_uri=input_uri,
+            inputs=inputs,
+            output_uri=output_uri,
+            outputs=outputs,
+        )
+    except Exception as err:
+        raise aws_failure(f"writing data capture to {destination}", err) from err
+    ctx.log.line(f"captured {len(inputs)} input and {len(outputs)} output object(s): {', '.join(written)}")
 
 
 def _code_dir(submit_directory: str) -> str:
