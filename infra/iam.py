@@ -502,12 +502,9 @@ def batch_model_access(settings: Settings) -> list[Permission]:
     ]
 
 
-def endpoint_access(settings: Settings) -> list[Permission]:
-    """The endpoint modes: the model, endpoint config and endpoint of each approved package, their
-    auto scaling and the alarms blue/green deployments watch."""
-    endpoint = settings.endpoint_name
-    variant = f"endpoint/{endpoint}/variant/{settings.serving.variant_name}"
-    endpoint_configs = sagemaker_arn(settings, f"endpoint-config/{endpoint}-*")
+def endpoint_deployment(*, models: str, endpoint_configs: str, endpoint: str) -> list[Permission]:
+    """Deploying a package to an endpoint, in the build account or a stage's: create its model and
+    endpoint config, create or update the endpoint with it."""
     return [
         Permission(
             (
@@ -517,15 +514,30 @@ def endpoint_access(settings: Settings) -> list[Permission]:
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:AddTags",
             ),
-            (sagemaker_arn(settings, f"model/{endpoint}-*"), endpoint_configs),
+            (models, endpoint_configs),
             wildcard_reason="model and endpoint-config names carry the deployed package version",
         ),
         # Service Authorization Reference: CreateEndpoint and UpdateEndpoint are authorized against
         # the endpoint AND the endpoint config they name (both resource types required).
         Permission(
             ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"),
-            (sagemaker_arn(settings, f"endpoint/{endpoint}"), endpoint_configs),
+            (endpoint, endpoint_configs),
             wildcard_reason="the endpoint config named in the request carries the package version",
+        ),
+    ]
+
+
+def endpoint_access(settings: Settings) -> list[Permission]:
+    """The endpoint modes: the model, endpoint config and endpoint of each approved package, their
+    auto scaling and the alarms blue/green deployments watch."""
+    endpoint = settings.endpoint_name
+    variant = f"endpoint/{endpoint}/variant/{settings.serving.variant_name}"
+    endpoint_configs = sagemaker_arn(settings, f"endpoint-config/{endpoint}-*")
+    return [
+        *endpoint_deployment(
+            models=sagemaker_arn(settings, f"model/{endpoint}-*"),
+            endpoint_configs=endpoint_configs,
+            endpoint=sagemaker_arn(settings, f"endpoint/{endpoint}"),
         ),
         Permission(
             (
@@ -605,22 +617,7 @@ def stage_deploy_role(settings: Settings, stage: Stage) -> list[Permission]:
         Permission(
             ("sagemaker:DescribeModelPackage",), (model_packages(settings),), wildcard_reason=PACKAGE_VERSIONS
         ),
-        Permission(
-            (
-                "sagemaker:CreateModel",
-                "sagemaker:DescribeModel",
-                "sagemaker:CreateEndpointConfig",
-                "sagemaker:DescribeEndpointConfig",
-                "sagemaker:AddTags",
-            ),
-            (models, endpoint_configs),
-            wildcard_reason="model and endpoint-config names carry the deployed package version",
-        ),
-        Permission(
-            ("sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"),
-            (endpoint, endpoint_configs),
-            wildcard_reason="the endpoint config named in the request carries the package version",
-        ),
+        *endpoint_deployment(models=models, endpoint_configs=endpoint_configs, endpoint=endpoint),
         Permission(("sagemaker:DescribeEndpoint", "sagemaker:AddTags"), (endpoint,)),
         Permission(
             ("iam:PassRole",),
