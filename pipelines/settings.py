@@ -326,6 +326,13 @@ class ServingConfig:
             raise SettingsError(
                 f"serving.mode {self.mode!r} is not one of {', '.join(SERVING_MODES)} (set {SERVING_MODE_ENV})"
             )
+        if self.mode == SERVERLESS and self.new_model_as != NEW_MODEL_AS[0]:
+            # "multiple production variants" is a serverless feature exclusion
+            # (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
+            raise SettingsError(
+                f"serving.new_model_as {self.new_model_as!r} needs a second variant, which a serverless "
+                "endpoint cannot have; use replace, or serve realtime/async for an A/B or shadow test"
+            )
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ other extensions), each rule citing its source:
   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateModelPackage.html
 * **Serverless endpoint configs**: ``MaxConcurrency`` 1..200 and ``ProvisionedConcurrency`` at most
   that (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html;
-  moto checks only the memory size), and no data capture on a serverless variant (feature
-  exclusions, https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
+  moto checks only the memory size), no data capture on a serverless variant and no second
+  production variant beside it (feature exclusions,
+  https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
 * **An instance-based endpoint cannot become serverless** (checked by ``UpdateEndpoint``): "If you
   try to update your real-time endpoint to serverless, you receive a ValidationError" (same page).
 """
@@ -187,6 +188,11 @@ def check_canary(deployment_config: Mapping[str, Any] | None, instance_count: in
 
 def check_serverless_variants(production_variants: list[dict[str, Any]], data_capture: Any) -> None:
     """Refuse what SageMaker refuses in a serverless variant (see the module docstring)."""
+    if is_serverless(production_variants) and len(production_variants) > 1:
+        raise ValidationError(
+            message="A serverless endpoint configuration has one production variant "
+            "(multiple production variants are a serverless feature exclusion)"
+        )
     for variant in production_variants or []:
         serverless = variant.get("ServerlessConfig")
         if not serverless:

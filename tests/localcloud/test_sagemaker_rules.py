@@ -141,3 +141,16 @@ def test_approving_a_version_keeps_its_metadata(sagemaker: Any) -> None:
         "GitCommit": "abc",
         "Reviewed": "yes",
     }
+
+
+def test_a_serverless_variant_beside_another_is_refused(sagemaker: Any) -> None:
+    """ "Multiple production variants" is a serverless feature exclusion (serverless-endpoints.html)."""
+    _model(sagemaker)
+    serverless = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    variants = [
+        {"VariantName": name, "ModelName": "m", "ServerlessConfig": serverless, "InitialVariantWeight": 0.5}
+        for name in ("AllTraffic", "Challenger")
+    ]
+    with pytest.raises(sagemaker.exceptions.ClientError, match="one production variant"):
+        sagemaker.create_endpoint_config(EndpointConfigName="two", ProductionVariants=variants)
+    sagemaker.create_endpoint_config(EndpointConfigName="one", ProductionVariants=variants[:1])

@@ -43,3 +43,13 @@ def test_simulate_in_batch_mode_points_to_the_batch_demo(capsys, monkeypatch: py
     code, _, err = run(capsys, "simulate", "-s", "drift")
     message, _ = one_line_error(err)
     assert code != 0 and "serving.mode batch has none" in message
+
+
+def test_an_ab_or_shadow_test_on_a_serverless_endpoint_is_refused() -> None:
+    """A challenger or shadow is a second variant, which serverless endpoints cannot have."""
+    from pipelines.settings import ServingConfig, SettingsError
+
+    for new_model_as in ("challenger", "shadow"):
+        with pytest.raises(SettingsError, match="a serverless endpoint cannot have"):
+            ServingConfig(mode="serverless", new_model_as=new_model_as)
+    assert ServingConfig(mode="realtime", new_model_as="shadow").new_model_as == "shadow"
