@@ -84,37 +84,23 @@ class MonitoringStack(cdk.Stack):
             },
         )
         self.events_role = iam.project_role(self, settings, "events", "events.amazonaws.com", [])
-        self.monitoring_rule = events.Rule(
-            self,
+        self.monitoring_rule = self._scheduled_pipeline(
             "MonitoringSchedule",
-            rule_name=settings.monitoring_schedule_name,
+            settings.monitoring_schedule_name,
             description="Runs the monitoring pipeline (drift check of captured traffic)",
-            schedule=events.Schedule.expression(settings.monitoring.schedule_expression),
-            targets=[
-                SageMakerPipelineTarget(
-                    settings.pipeline_arn(settings.monitoring_pipeline_name),
-                    self.events_role,
-                    self.rule_failures,
-                    monitoring_schedule_parameters(settings),
-                )
-            ],
+            schedule_expression=settings.monitoring.schedule_expression,
+            pipeline_arn=settings.pipeline_arn(settings.monitoring_pipeline_name),
+            parameters=monitoring_schedule_parameters(settings),
         )
         if settings.serving.mode == BATCH:
             # No endpoint: scoring runs on a schedule too, and its capture is what the
             # monitoring pipeline checks (docs/serving.md#batch-scoring).
-            self.batch_rule = events.Rule(
-                self,
+            self.batch_rule = self._scheduled_pipeline(
                 "BatchSchedule",
-                rule_name=settings.batch_schedule_name,
+                settings.batch_schedule_name,
                 description="Runs the batch scoring pipeline over the batch input prefix",
-                schedule=events.Schedule.expression(settings.serving.batch_schedule_expression),
-                targets=[
-                    SageMakerPipelineTarget(
-                        settings.pipeline_arn(settings.batch_pipeline_name),
-                        self.events_role,
-                        self.rule_failures,
-                    )
-                ],
+                schedule_expression=settings.serving.batch_schedule_expression,
+                pipeline_arn=settings.pipeline_arn(settings.batch_pipeline_name),
             )
         if settings.monitoring.model_monitor_schedule_enabled:
             self.model_monitor = ModelMonitorSchedule(
@@ -164,3 +150,31 @@ class MonitoringStack(cdk.Stack):
         cdk.CfnOutput(self, "DashboardName", value=settings.dashboard_name)
         cdk.CfnOutput(self, "DriftAlarmName", value=self.alarms.drift.alarm_name)
         cdk.CfnOutput(self, "RetrainGuardFunctionName", value=self.retraining.guard.function.function_name)
+
+    def _scheduled_pipeline(
+        self,
+        construct_id: str,
+        rule_name: str,
+        *,
+        description: str,
+        schedule_expression: str,
+        pipeline_arn: str,
+        parameters: dict[str, str] | None = None,
+    ) -> events.Rule:
+        """A rule that starts one of the project's pipelines on a schedule, as the events role,
+        with the rules' dead-letter queue."""
+        return events.Rule(
+            self,
+            construct_id,
+            rule_name=rule_name,
+            description=description,
+            schedule=events.Schedule.expression(schedule_expression),
+            targets=[
+                SageMakerPipelineTarget(
+                    pipeline_arn,
+                    self.events_role,
+                    self.rule_failures,
+                    parameters,
+                )
+            ],
+        )
