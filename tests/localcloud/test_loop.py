@@ -17,6 +17,7 @@ from pipelines import parameters as params
 from pipelines import settings as settings_module
 from pipelines.cli import main
 from tests.browser import drawn_images, remote_sources
+from tests.pipelines.cli_runner import assert_iam_report_clean
 from tests.pipelines.cli_runner import run as cli_run
 
 SETTINGS = settings_module.load("dev")
@@ -104,17 +105,7 @@ def test_demo_closes_the_loop(tmp_path, capsys, monkeypatch, deployed_artifacts,
     assert summary["denied_calls"] == []
     (iam,) = [w for w in whats if w.startswith("IAM: ")]
     assert iam.endswith(", 0 denied")
-    code, out, _ = cli_run(
-        capsys,
-        "--env",
-        "dev",
-        "iam-report",
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        "--cdk-out",
-        str(deployed_artifacts.cdk_out),
-    )
-    assert (code, out.strip().splitlines()[-1]) == (0, "0 denied call(s); 0 unused grant(s) without a reason")
+    assert_iam_report_clean(capsys, tmp_path / "runs", deployed_artifacts.cdk_out)
 
     baked = {
         parameter["Name"]: parameter.get("DefaultValue")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipelines.cli import main
@@ -27,3 +29,12 @@ def one_line_error(stderr: str) -> tuple[str, str]:
     hint = lines[1] if len(lines) == 2 else ""
     assert not hint or hint.startswith("hint: "), stderr
     return lines[0].removeprefix("error: "), hint.removeprefix("hint: ")
+
+
+def assert_iam_report_clean(capsys: pytest.CaptureFixture[str], runs_dir: Path, cdk_out: Path) -> None:
+    """``pipelines iam-report`` over a run's calls: nothing denied, and every grant the run left
+    unused has its reason written down (infra/iam_reasons.py)."""
+    code, out, _ = run(
+        capsys, "--env", "dev", "iam-report", "--runs-dir", str(runs_dir), "--cdk-out", str(cdk_out)
+    )
+    assert (code, out.strip().splitlines()[-1]) == (0, "0 denied call(s); 0 unused grant(s) without a reason")
