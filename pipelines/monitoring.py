@@ -140,7 +140,23 @@ def _monitor_arguments(settings: Settings, params: dict[str, Parameter]) -> list
         ("--violations-metric", mon.violations_metric),
         ("--share-threshold", str(settings.alarms.drift_share_threshold)),
         ("--execution-id", ExecutionVariables.PIPELINE_EXECUTION_ID),
+        ("--stage", params[p.STAGE]),
+        *_stage_arguments(settings),
         *_model_quality_arguments(settings),
+    ]
+
+
+def _stage_arguments(settings: Settings) -> list[tuple[str, str]]:
+    """With deployment stages: the stage this pipeline may check (``Stage``), where the registry
+    records what it serves, and its schedule's name (the metrics' schedule dimension)."""
+    stage = settings.monitored_stage
+    if stage is None:
+        return []
+    return [
+        ("--monitored-stage", stage.name),
+        ("--model-package-group", settings.model_package_group),
+        ("--stage-deployed-key", settings.stage_approval_key(stage, "deployed-at")),
+        ("--stage-schedule-name", settings.stage_monitoring_schedule_name(stage)),
     ]
 
 

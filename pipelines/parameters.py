@@ -39,6 +39,7 @@ WINDOW_HOURS = "WindowHours"
 BASELINE_URI = "BaselineUri"
 GROUND_TRUTH_URI = "GroundTruthUri"
 MONITORING_INSTANCE_TYPE = "MonitoringInstanceType"
+STAGE = "Stage"
 
 MANUAL_TRIGGER = "manual"  # TriggeredBy for a run started by a person
 INITIAL_SNAPSHOT = "initial"  # DataSnapshot until someone says the data behind InputDataUrl changed
@@ -186,6 +187,14 @@ def monitoring_parameters(settings: Settings) -> list[ParameterDeclaration]:
             "String",
             settings.monitoring.instance_type,
             "Instance type of the monitoring job.",
+        ),
+        ParameterDeclaration(
+            STAGE,
+            "String",
+            "",
+            "Deployment stage whose endpoint (EndpointName, in the stage's account) is checked; its "
+            "served version is the one the registry records as deployed there last. Empty = an "
+            "endpoint of this account.",
         ),
     ]
 

@@ -622,6 +622,27 @@ class Settings:
         """Named by stage too, so a stage deployed into the build account never takes its endpoint."""
         return f"{self.prefix}-{stage.name}-endpoint"
 
+    @property
+    def monitored_stage(self) -> Stage | None:
+        """The stage whose endpoint the build account monitors for drift: the last one (prod), whose
+        traffic is real. Staging only ever sees the staging test's synthetic rows, so its drift
+        would be noise. None without stages (the build account's own endpoint is monitored then).
+
+        Monitored from the build account, where its capture, the baselines, the image and the
+        monitoring pipeline already are: nothing is shared with the stage for it
+        (docs/multi-account.md#how-prod-is-monitored)."""
+        return self.stages[-1] if self.stages else None
+
+    def stage_monitoring_schedule_name(self, stage: Stage) -> str:
+        """The rule that runs the monitoring pipeline on ``stage``'s endpoint, and the schedule
+        dimension of the metrics that run publishes (``monitoring_schedule_name``'s, per stage)."""
+        return f"{self.prefix}-{stage.name}-data-quality"
+
+    def stage_drift_alarm_name(self, stage: Stage) -> str:
+        """The drift-share alarm of ``stage``'s endpoint; entering ALARM starts retraining in the
+        build account, like :attr:`drift_alarm_name`."""
+        return f"{self.prefix}-{stage.name}-data-drift"
+
     # -- approval ------------------------------------------------------------------------------
     @property
     def manual_approval(self) -> bool:

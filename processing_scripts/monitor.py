@@ -17,6 +17,12 @@ S3 URI or names a bucket that does not exist, a window outside the calendar, dat
 match the baseline's features): the pipeline step fails visibly instead of reporting a verdict it
 does not have.
 
+With ``--stage prod`` the endpoint (``--endpoint-name``) is a deployment stage's, in the stage's
+account: the job cannot describe it, so the served version is the one the build account's registry
+records as deployed there last (``--stage-deployed-key`` in the package's metadata), and the metrics
+carry the stage schedule's name (docs/multi-account.md#how-prod-is-monitored). Nothing recorded
+yet is nothing to check.
+
 With ``--mode profile`` and ``--mode merge`` the check runs sharded over several instances, as two
 jobs: see ``processing_scripts/monitor_sharded.py``.
 """
@@ -35,7 +41,12 @@ from botocore.exceptions import ClientError
 
 from processing_scripts import contract, dataset, job, model_quality, s3_uri
 from processing_scripts.aws_clients import AwsClients, AwsTarget
-from processing_scripts.deployed_model import EndpointNotDeployed, served_model
+from processing_scripts.deployed_model import (
+    EndpointNotDeployed,
+    StageNotDeployed,
+    served_model,
+    stage_served_package,
+)
 from processing_scripts.drift import engine, metrics, sources
 from processing_scripts.drift.capture import TimeWindow, parse_time
 from processing_scripts.drift.errors import DriftInputError
@@ -73,6 +84,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the retrain alarm's threshold, shown in the report",
     )
     parser.add_argument("--execution-id", default="", help="the pipeline execution, shown in the report")
+    parser.add_argument(
+        "--stage",
+        default="",
+        help="a deployment stage whose endpoint (--endpoint-name, in another account) is checked; "
+        "empty: an endpoint of this account",
+    )
+    parser.add_argument("--monitored-stage", default="", help="the one stage --stage may name (the last)")
+    parser.add_argument("--model-package-group", default="", help="the registry records what a stage serves")
+    parser.add_argument(
+        "--stage-deployed-key",
+        default="",
+        help="the CustomerMetadataProperties key with the time a version was deployed to the stage",
+    )
+    parser.add_argument(
+        "--stage-schedule-name", default="", help="the schedule dimension of the stage's metrics"
+    )
     parser.add_argument("--no-report", action="store_true", help="skip report.html (no matplotlib)")
     model_quality.add_arguments(parser)
     parser.add_argument(
@@ -108,6 +135,21 @@ def deployed_baseline_uris(sagemaker: Any, endpoint: str) -> DeployedBaseline:
             f"endpoint {endpoint} serves model {served.model_name}, which was not created from a "
             "model package: pass --baseline-uri"
         )
+    return package_baseline_uris(sagemaker, package)
+
+
+def stage_baseline_uris(sagemaker: Any, args: argparse.Namespace) -> DeployedBaseline:
+    """The baseline of the version the registry records as deployed to ``args.stage`` last: the
+    stage's endpoint is in the stage's account, which this job does not describe."""
+    try:
+        package = stage_served_package(sagemaker, args.model_package_group, args.stage_deployed_key)
+    except StageNotDeployed as err:
+        raise NothingToCheckYet(f"{err}: nothing is deployed to {args.stage} yet") from err
+    return package_baseline_uris(sagemaker, package)
+
+
+def package_baseline_uris(sagemaker: Any, package: str) -> DeployedBaseline:
+    """The statistics and constraints S3 URIs registered with ``package``."""
     quality = (
         sagemaker.describe_model_package(ModelPackageName=package).get("DriftCheckBaselines") or {}
     ).get("ModelDataQuality") or {}
@@ -130,6 +172,31 @@ def _window(args: argparse.Namespace) -> TimeWindow:
         ) from err
 
 
+def _check_stage(args: argparse.Namespace) -> None:
+    """``--stage`` names the monitored stage of a pipeline synthesized with stages, or nothing."""
+    if not args.stage:
+        return
+    if not args.monitored_stage:
+        raise job.JobInputError(
+            f"--stage {args.stage}: this monitoring pipeline was synthesized without deployment "
+            "stages (MLOPS_STAGES); leave Stage empty, or synthesize and deploy with the stages"
+        )
+    if args.stage != args.monitored_stage:
+        raise job.JobInputError(
+            f"--stage {args.stage}: only the last stage, {args.monitored_stage}, is monitored "
+            "(the others see only the staging test's synthetic traffic); use Stage="
+            f"{args.monitored_stage} or leave it empty"
+        )
+    needed = {
+        "--model-package-group": args.model_package_group,
+        "--stage-deployed-key": args.stage_deployed_key,
+        "--stage-schedule-name": args.stage_schedule_name,
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if missing:
+        raise job.JobInputError(f"--stage {args.stage} needs {', '.join(missing)}")
+
+
 def _check_capture_uri(uri: str) -> None:
     """A wrong capture URI is an error, never "nothing to check" (which an empty window is)."""
     try:
@@ -144,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     storage = Storage(lambda: clients.s3)
     window = _window(args)
     _check_capture_uri(args.capture_uri)
+    _check_stage(args)
     if args.mode != contract.Monitor.SINGLE_MODE:
         from processing_scripts import monitor_sharded  # imports this module: only when sharded
 
@@ -172,7 +240,11 @@ def resolve_baseline(
             model_package=None,
         )
     else:
-        deployed = deployed_baseline_uris(clients.sagemaker, args.endpoint_name)
+        deployed = (
+            stage_baseline_uris(clients.sagemaker, args)
+            if args.stage
+            else deployed_baseline_uris(clients.sagemaker, args.endpoint_name)
+        )
         used = BaselineRef(
             deployed.statistics, deployed.constraints, deployed.statistics, deployed.model_package
         )
@@ -227,7 +299,8 @@ def publish(
     names = metrics.MetricNames(
         args.metric_namespace, args.feature_metric_prefix, args.share_metric, args.violations_metric
     )
-    dimensions = {args.endpoint_dimension: args.endpoint_name, args.schedule_dimension: args.schedule_name}
+    schedule = args.stage_schedule_name if args.stage else args.schedule_name
+    dimensions = {args.endpoint_dimension: args.endpoint_name, args.schedule_dimension: schedule}
     data = metrics.metric_data(result, names, dimensions, window.end)
     calls = metrics.publish(clients.cloudwatch, args.metric_namespace, data)
     log.info("%s: %s (%d metrics in %d calls)", result.verdict, result.message, len(data), calls)

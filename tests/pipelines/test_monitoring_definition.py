@@ -31,6 +31,7 @@ def test_parameters_default_to_the_settings_and_the_ground_truth_root():
         p.BASELINE_URI: ("String", ""),
         p.GROUND_TRUTH_URI: ("String", DEV.ground_truth_uri),
         p.MONITORING_INSTANCE_TYPE: ("String", DEV.monitoring.instance_type),
+        p.STAGE: ("String", ""),  # the build account's endpoint (docs/multi-account.md)
     }
 
 
@@ -71,6 +72,7 @@ def test_container_arguments_are_exactly_the_monitor_interface():
         "--violations-metric": mon.violations_metric,
         "--share-threshold": str(DEV.alarms.drift_share_threshold),
         "--execution-id": _get("Execution.PipelineExecutionId"),
+        "--stage": _get(f"Parameters.{p.STAGE}"),  # without stages, no --monitored-stage: only empty works
         "--quality-namespace": DEV.model_quality.metric_namespace,
         "--quality-endpoint-dimension": DEV.model_quality.endpoint_dimension,
         "--quality-metrics": "rmse,mae,r2",

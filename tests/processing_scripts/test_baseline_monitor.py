@@ -168,8 +168,10 @@ def aws(baseline_dir):
         yield s3
 
 
-def put_capture(s3, rows: list[list[str]], hour: datetime, name: str = "a.jsonl") -> None:
-    key = f"datacapture/{SETTINGS.endpoint_name}/AllTraffic/{hour_folder(hour)}/{name}"
+def put_capture(
+    s3, rows: list[list[str]], hour: datetime, name: str = "a.jsonl", endpoint: str = SETTINGS.endpoint_name
+) -> None:
+    key = f"datacapture/{endpoint}/AllTraffic/{hour_folder(hour)}/{name}"
     body = "\n".join(_capture_line(r, f"e{i}") for i, r in enumerate(rows)) + "\n"
     s3.put_object(Bucket=SETTINGS.bucket_name("capture"), Key=key, Body=body.encode())
 
@@ -193,11 +195,13 @@ def run_monitor(opt_ml, *extra: str) -> int:
     )  # fmt: skip
 
 
-def metric_values(name: str) -> list[float]:
+def metric_values(
+    name: str, endpoint: str = SETTINGS.endpoint_name, schedule: str = SETTINGS.monitoring_schedule_name
+) -> list[float]:
     cloudwatch = boto3.client("cloudwatch", region_name=SETTINGS.region)
     dims = [
-        {"Name": MON.endpoint_dimension, "Value": SETTINGS.endpoint_name},
-        {"Name": MON.schedule_dimension, "Value": SETTINGS.monitoring_schedule_name},
+        {"Name": MON.endpoint_dimension, "Value": endpoint},
+        {"Name": MON.schedule_dimension, "Value": schedule},
     ]
     answer = cloudwatch.get_metric_data(
         MetricDataQueries=[
@@ -255,11 +259,9 @@ def test_monitor_finds_drift_in_s3_capture_and_publishes_metrics(aws, abalone_sp
     assert len(listed["Metrics"]) == len(summary["features"]) + 2
 
 
-def test_monitor_resolves_the_baseline_from_the_deployed_model_package(aws, abalone_splits, tmp_path):
-    sagemaker = boto3.client("sagemaker", region_name=SETTINGS.region)
-    sagemaker.create_model_package_group(ModelPackageGroupName=SETTINGS.model_package_group)
-    base = f"s3://{SETTINGS.bucket_name('artifacts')}/baseline"
-    package = sagemaker.create_model_package(
+def register(sagemaker, base: str, properties: dict[str, str] | None = None) -> str:
+    """A version in the project's group whose drift baseline is under ``base``."""
+    return sagemaker.create_model_package(
         ModelPackageGroupName=SETTINGS.model_package_group,
         InferenceSpecification={
             "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1"}],
@@ -279,7 +281,14 @@ def test_monitor_resolves_the_baseline_from_the_deployed_model_package(aws, abal
             }
         },
         ModelApprovalStatus="Approved",
+        **({"CustomerMetadataProperties": properties} if properties else {}),
     )["ModelPackageArn"]
+
+
+def test_monitor_resolves_the_baseline_from_the_deployed_model_package(aws, abalone_splits, tmp_path):
+    sagemaker = boto3.client("sagemaker", region_name=SETTINGS.region)
+    sagemaker.create_model_package_group(ModelPackageGroupName=SETTINGS.model_package_group)
+    package = register(sagemaker, f"s3://{SETTINGS.bucket_name('artifacts')}/baseline")
     sagemaker.create_model(
         ModelName="m1",
         ExecutionRoleArn=SETTINGS.role_arn(settings_module.MODEL_ROLE),
@@ -535,3 +544,87 @@ def test_capture_landing_while_the_shards_list_makes_the_merge_check_in_one_pass
     for path in single.iterdir():
         assert merged.joinpath(path.name).read_bytes() == path.read_bytes(), path.name
     assert _summary(tmp_path / "merge")["reading"]["rows"] == len(rows)
+
+
+# -- a deployment stage's endpoint (prod, in another account), checked from the build account --
+
+PROD = settings_module.Stage("prod", "222222222222", SETTINGS.region)
+PROD_ENDPOINT = SETTINGS.stage_endpoint_name(PROD)
+PROD_SCHEDULE = SETTINGS.stage_monitoring_schedule_name(PROD)
+DEPLOYED_KEY = SETTINGS.stage_approval_key(PROD, "deployed-at")
+
+
+def run_stage_monitor(opt_ml, *extra: str, stage: str = "prod") -> int:
+    """The job as the prod schedule starts it: the stage's endpoint and the stage arguments."""
+    return run_in_process(
+        opt_ml, monitor_script.main,
+        "--capture-uri", f"s3://{SETTINGS.bucket_name('capture')}/datacapture/{PROD_ENDPOINT}",
+        "--endpoint-name", PROD_ENDPOINT, "--window-hours", "1",
+        "--window-end", END.isoformat(), "--metric-namespace", MON.metric_namespace,
+        "--schedule-name", SETTINGS.monitoring_schedule_name, "--baseline-uri", "", "--no-report",
+        "--stage", stage, "--monitored-stage", "prod", "--model-package-group", SETTINGS.model_package_group,
+        "--stage-deployed-key", DEPLOYED_KEY, "--stage-schedule-name", PROD_SCHEDULE, *extra,
+    )  # fmt: skip
+
+
+def test_a_stage_is_checked_against_the_version_deployed_there_last(aws, abalone_splits, tmp_path):
+    """prod's endpoint is in the prod account (this account has none): the registry says what it
+    serves. The newest prod-deployed-at wins over an older one (a version prod served before) and
+    over a newer version never deployed to prod; the losers' baselines do not exist, so choosing
+    one would fail the job."""
+    sagemaker = boto3.client("sagemaker", region_name=SETTINGS.region)
+    sagemaker.create_model_package_group(ModelPackageGroupName=SETTINGS.model_package_group)
+    missing = f"s3://{SETTINGS.bucket_name('artifacts')}/no-such-baseline"
+    register(sagemaker, missing, {DEPLOYED_KEY: "2026-02-27T10:00:00.000001+00:00"})
+    register(
+        sagemaker,
+        f"s3://{SETTINGS.bucket_name('artifacts')}/baseline",
+        {DEPLOYED_KEY: "2026-02-28T09:00:00+00:00", "staging-deployed-at": "2026-02-28T08:00:00+00:00"},
+    )
+    register(sagemaker, missing, {"staging-deployed-at": "2026-03-01T08:00:00+00:00"})  # not in prod yet
+    put_capture(aws, split_rows(abalone_splits, 200), END - timedelta(minutes=20), endpoint=PROD_ENDPOINT)
+
+    assert run_stage_monitor(tmp_path) == 0
+    assert _summary(tmp_path)["verdict"] == "no_drift"
+    # What the prod drift alarm watches: the prod endpoint and the prod schedule's name.
+    assert metric_values(MON.drifted_share_metric, PROD_ENDPOINT, PROD_SCHEDULE) == [0.0]
+    assert metric_values(MON.drifted_share_metric) == []  # nothing under the build endpoint's
+
+
+def test_a_stage_nothing_was_deployed_to_has_nothing_to_check(aws, abalone_splits, tmp_path):
+    sagemaker = boto3.client("sagemaker", region_name=SETTINGS.region)
+    sagemaker.create_model_package_group(ModelPackageGroupName=SETTINGS.model_package_group)
+    register(sagemaker, f"s3://{SETTINGS.bucket_name('artifacts')}/baseline", {"staging-deployed-at": "2026-02-28T08:00:00+00:00"})  # fmt: skip
+    put_capture(aws, split_rows(abalone_splits, 50), END - timedelta(minutes=20), endpoint=PROD_ENDPOINT)
+
+    assert run_stage_monitor(tmp_path) == 0
+    summary = _summary(tmp_path)
+    assert summary["verdict"] == "nothing_to_check"
+    assert f"records {DEPLOYED_KEY} yet: nothing is deployed to prod yet" in summary["message"]
+    cloudwatch = boto3.client("cloudwatch", region_name=SETTINGS.region)
+    assert cloudwatch.list_metrics(Namespace=MON.metric_namespace)["Metrics"] == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "stage", "message"),
+    [
+        ((), "staging", "--stage staging: only the last stage, prod, is monitored"),
+        (("--monitored-stage", ""), "prod", "synthesized without deployment stages (MLOPS_STAGES)"),
+        (("--stage-schedule-name", ""), "prod", "--stage prod needs --stage-schedule-name"),
+    ],
+)
+def test_a_stage_the_pipeline_does_not_monitor_is_one_line(aws, tmp_path, extra, stage, message):
+    assert run_stage_monitor(tmp_path, *extra, stage=stage) == 1
+    assert message in exit_message(tmp_path) and "\n" not in exit_message(tmp_path).strip()
+
+
+@pytest.mark.parametrize("recorded", ["yesterday", "2026-02-28T09:00:00"])
+def test_a_deployment_record_that_is_not_an_aware_iso_time_is_one_line_naming_it(aws, tmp_path, recorded):
+    sagemaker = boto3.client("sagemaker", region_name=SETTINGS.region)
+    sagemaker.create_model_package_group(ModelPackageGroupName=SETTINGS.model_package_group)
+    package = register(
+        sagemaker, f"s3://{SETTINGS.bucket_name('artifacts')}/baseline", {DEPLOYED_KEY: recorded}
+    )
+    assert run_stage_monitor(tmp_path) == 1
+    message = exit_message(tmp_path)
+    assert f"model package {package}: {DEPLOYED_KEY} {recorded!r} is not an ISO 8601 time" in message
