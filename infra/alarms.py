@@ -68,14 +68,29 @@ class ProjectAlarms(Construct):
         drift = Evaluation(
             alarms.drift_evaluation_periods, alarms.drift_datapoints_to_alarm, alarms.drift_missing_data
         )
-        self.drift = self._alarm(
+        self.drift = self._drift_share_alarm(
             "DataDrift",
             settings.drift_alarm_name,
             "Share of features drifted from the baseline; ALARM starts retraining (via the guard)",
-            self._drift_metric(settings.monitoring.drifted_share_metric, alarms.drift_period_seconds),
-            threshold=alarms.drift_share_threshold,
-            comparison=GREATER,
+            endpoint=settings.endpoint_name,
+            schedule=settings.monitoring_schedule_name,
             evaluation=drift,
+        )
+        # The monitored stage's endpoint (prod, in its own account) is checked from this account
+        # by its own schedule: the same alarm on the metrics that run publishes.
+        stage = settings.monitored_stage
+        self.stage_drift = (
+            None
+            if stage is None
+            else self._drift_share_alarm(
+                f"{stage.name.title()}DataDrift",
+                settings.stage_drift_alarm_name(stage),
+                f"Share of features drifted from the baseline on the {stage.name} endpoint (account "
+                f"{stage.account}); ALARM starts retraining in this account (via the guard)",
+                endpoint=settings.stage_endpoint_name(stage),
+                schedule=settings.stage_monitoring_schedule_name(stage),
+                evaluation=drift,
+            )
         )
         self.quality = self._quality_alarm()
         self.feature_drift = {
@@ -126,6 +141,34 @@ class ProjectAlarms(Construct):
             )
             for purpose, queue in failure_queues.items()
         }
+
+    def _drift_share_alarm(
+        self,
+        construct_id: str,
+        name: str,
+        description: str,
+        *,
+        endpoint: str,
+        schedule: str,
+        evaluation: Evaluation,
+    ) -> cloudwatch.Alarm:
+        """The retraining alarm on the share of drifted features of ``endpoint``'s checks."""
+        alarms = self._settings.alarms
+        metric = self._drift_metric(
+            self._settings.monitoring.drifted_share_metric,
+            alarms.drift_period_seconds,
+            endpoint=endpoint,
+            schedule=schedule,
+        )
+        return self._alarm(
+            construct_id,
+            name,
+            description,
+            metric,
+            threshold=alarms.drift_share_threshold,
+            comparison=GREATER,
+            evaluation=evaluation,
+        )
 
     def _quality_alarm(self) -> cloudwatch.Alarm:
         """Model quality worse than the served model's own evaluation: ALARM starts retraining.
@@ -288,14 +331,18 @@ class ProjectAlarms(Construct):
         alarm.add_alarm_action(self._action)
         return alarm
 
-    def _drift_metric(self, metric_name: str, period: int) -> cloudwatch.Metric:
+    def _drift_metric(
+        self, metric_name: str, period: int, *, endpoint: str | None = None, schedule: str | None = None
+    ) -> cloudwatch.Metric:
+        """A drift metric with the dimensions the monitoring job publishes it with: the build
+        endpoint's and schedule's by default."""
         monitoring = self._settings.monitoring
         return cloudwatch.Metric(
             namespace=monitoring.metric_namespace,
             metric_name=metric_name,
             dimensions_map={
-                monitoring.endpoint_dimension: self._settings.endpoint_name,
-                monitoring.schedule_dimension: self._settings.monitoring_schedule_name,
+                monitoring.endpoint_dimension: endpoint or self._settings.endpoint_name,
+                monitoring.schedule_dimension: schedule or self._settings.monitoring_schedule_name,
             },
             statistic="Maximum",
             period=cdk.Duration.seconds(period),

@@ -296,6 +296,7 @@ def job_role(settings: Settings, key_arn: str, repository_arn: str) -> list[Perm
         ),
         *key_use(settings),
         *vpc_access(settings),
+        *stage_served_package_lookup(settings),
     ]
     if settings.monitoring.model_monitor_schedule_enabled:
         # The Model Monitor job's volume is encrypted with the project key: SageMaker creates a
@@ -309,6 +310,24 @@ def job_role(settings: Settings, key_arn: str, repository_arn: str) -> list[Perm
             )
         )
     return permissions
+
+
+def stage_served_package_lookup(settings: Settings) -> list[Permission]:
+    """With stages, the monitoring job finds the version the monitored stage serves in the registry
+    (processing_scripts/deployed_model.py ``stage_served_package``): it lists the group's versions
+    and describes each (DescribeModelPackage is granted above). None without stages."""
+    if settings.monitored_stage is None:
+        return []
+    return [
+        Permission(
+            ("sagemaker:ListModelPackages",),
+            ("*",),
+            # Service Authorization Reference, SageMaker: ListModelPackages is authorized against a
+            # model-package only when the request names one; a list by ModelPackageGroupName names
+            # none, so only "*" grants it (a grant on the group's ARN grants nothing).
+            wildcard_reason="ListModelPackages by group names no resource; it returns version summaries only",
+        )
+    ]
 
 
 def model_role(settings: Settings, key_arn: str) -> list[Permission]:

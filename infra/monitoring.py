@@ -29,7 +29,7 @@ from infra.notifications import NotificationTopic
 from infra.pipeline_target import SageMakerPipelineTarget
 from infra.retraining import RetrainingTriggers
 from pipelines import parameters
-from pipelines.settings import BATCH, Settings
+from pipelines.settings import BATCH, Settings, Stage
 
 PIPELINE_STATUS_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
 
@@ -53,6 +53,13 @@ def monitoring_schedule_parameters(settings: Settings) -> dict[str, str]:
     if settings.serving.mode == BATCH:
         given[parameters.BASELINE_URI] = settings.current_baseline_uri
     return given
+
+
+def stage_monitoring_parameters(settings: Settings, stage: Stage) -> dict[str, str]:
+    """What the stage's schedule starts the monitoring pipeline with: the stage's endpoint (its
+    capture is under that name in this account's capture bucket) and the stage, whose served
+    version the job reads from the registry (it cannot describe an endpoint in another account)."""
+    return {parameters.ENDPOINT_NAME: settings.stage_endpoint_name(stage), parameters.STAGE: stage.name}
 
 
 class MonitoringStack(cdk.Stack):
@@ -92,6 +99,18 @@ class MonitoringStack(cdk.Stack):
             pipeline_arn=settings.pipeline_arn(settings.monitoring_pipeline_name),
             parameters=monitoring_schedule_parameters(settings),
         )
+        stage = settings.monitored_stage
+        if stage is not None:
+            # The last stage's endpoint (prod, in its own account) is checked from here, where its
+            # capture, the baselines, the image and this pipeline are (docs/multi-account.md).
+            self.stage_monitoring_rule = self._scheduled_pipeline(
+                f"{stage.name.title()}MonitoringSchedule",
+                settings.stage_monitoring_schedule_name(stage),
+                description=f"Runs the monitoring pipeline on the {stage.name} endpoint's captured traffic",
+                schedule_expression=settings.monitoring.schedule_expression,
+                pipeline_arn=settings.pipeline_arn(settings.monitoring_pipeline_name),
+                parameters=stage_monitoring_parameters(settings, stage),
+            )
         if settings.serving.mode == BATCH:
             # No endpoint: scoring runs on a schedule too, and its capture is what the
             # monitoring pipeline checks (docs/serving.md#batch-scoring).

@@ -27,12 +27,13 @@ QUALITY_TRIGGER = "quality-alarm"  # concept drift: the features look the same, 
 SCHEDULE_TRIGGER = "schedule"
 
 
-def alarm_entered_pattern(alarm_arn: str) -> events.EventPattern:
-    """Transitions into ALARM only: a re-evaluation that stays in ALARM does not fire again."""
+def alarm_entered_pattern(*alarm_arns: str) -> events.EventPattern:
+    """Any of these alarms entering ALARM: transitions only, a re-evaluation that stays in ALARM
+    does not fire again."""
     return events.EventPattern(
         source=["aws.cloudwatch"],
         detail_type=[ALARM_EVENT],
-        resources=[alarm_arn],
+        resources=list(alarm_arns),
         detail={"state": {"value": ["ALARM"]}, "previousState": {"value": [{"anything-but": "ALARM"}]}},
     )
 
@@ -65,12 +66,19 @@ class RetrainingTriggers(Construct):
             reserved_concurrency=1,  # serializes check-then-start
         )
         training = settings.training_pipeline_name
+        # With stages, the monitored stage's (prod's) drift alarm too: its endpoint is monitored
+        # from this account, where its retraining runs (one guard, so one cooldown for both).
+        stage = settings.monitored_stage
+        drift_alarms = (
+            settings.drift_alarm_name,
+            *(() if stage is None else (settings.stage_drift_alarm_name(stage),)),
+        )
         self.drift_rule = events.Rule(
             self,
             "OnDrift",
             rule_name=settings.retrain_rule_names["drift"],
-            description=f"{settings.drift_alarm_name} entering ALARM asks the guard to retrain",
-            event_pattern=alarm_entered_pattern(iam.alarm_arn(settings, settings.drift_alarm_name)),
+            description=f"{' or '.join(drift_alarms)} entering ALARM asks the guard to retrain",
+            event_pattern=alarm_entered_pattern(*(iam.alarm_arn(settings, name) for name in drift_alarms)),
             targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: DRIFT_TRIGGER}))],
         )
         self.quality_rule = events.Rule(

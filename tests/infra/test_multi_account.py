@@ -123,9 +123,100 @@ def test_the_build_deploy_function_may_assume_each_stage_deploy_role(multi_accou
     assert assumed == [[settings.stage_role_arn(stage, "deploy") for stage in (STAGING, PROD)]]
 
 
-@pytest.mark.parametrize("concern", ["storage", "pipelines", "serving", "staging", "prod"])
+@pytest.mark.parametrize("concern", ["storage", "pipelines", "serving", "monitoring", "staging", "prod"])
 def test_the_multi_account_templates_are_cfn_lint_clean(multi_account: MultiAccount, concern: str) -> None:
     stacks = multi_account.stacks
     stack = getattr(stacks, concern, None) or next(s for s in stacks.stages if s.stack_name.endswith(concern))
     matches = lint_file(multi_account.template_path(stack), config=ManualArgs(regions=["us-east-1"]))
     assert [str(m) for m in matches] == []
+
+
+# -- the monitored stage (prod): scheduled from the build account, its own drift alarm, retraining --
+
+
+def _monitoring_rules(multi_account: MultiAccount) -> dict[str, dict[str, Any]]:
+    rules = multi_account.resources(multi_account.stacks.monitoring, "AWS::Events::Rule")
+    return {rule["Name"]: rule for rule in rules}
+
+
+def _monitoring_arguments(multi_account: MultiAccount) -> dict[str, Any]:
+    """The monitoring job's container arguments in the synthesized pipeline (flag -> value)."""
+    settings = multi_account.settings
+    pipelines = multi_account.resources(multi_account.stacks.pipelines, "AWS::SageMaker::Pipeline")
+    (pipeline,) = [p for p in pipelines if p["PipelineName"] == settings.monitoring_pipeline_name]
+    definition = json.loads(pipeline["PipelineDefinition"]["PipelineDefinitionBody"])
+    (step,) = definition["Steps"]
+    arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
+    return dict(zip(arguments[::2], arguments[1::2], strict=True))
+
+
+def test_the_prod_endpoint_is_monitored_by_its_own_schedule_in_the_build_account(
+    multi_account: MultiAccount,
+) -> None:
+    settings = multi_account.settings
+    rule = _monitoring_rules(multi_account)[settings.stage_monitoring_schedule_name(PROD)]
+    (target,) = rule["Targets"]
+    given = {p["Name"]: p["Value"] for p in target["SageMakerPipelineParameters"]["PipelineParameterList"]}
+    assert given == {"EndpointName": settings.stage_endpoint_name(PROD), "Stage": "prod"}
+    assert rule["ScheduleExpression"] == settings.monitoring.schedule_expression
+    # Only the last stage: staging's traffic is the staging test's, its drift would be noise.
+    assert not any("staging" in name for name in _monitoring_rules(multi_account))
+
+
+def test_the_prod_drift_alarm_watches_what_the_prod_monitoring_run_publishes(
+    multi_account: MultiAccount,
+) -> None:
+    settings, monitoring = multi_account.settings, multi_account.settings.monitoring
+    alarms = multi_account.resources(multi_account.stacks.monitoring, "AWS::CloudWatch::Alarm")
+    (alarm,) = [a for a in alarms if a["AlarmName"] == settings.stage_drift_alarm_name(PROD)]
+    (target,) = _monitoring_rules(multi_account)[settings.stage_monitoring_schedule_name(PROD)]["Targets"]
+    given = {p["Name"]: p["Value"] for p in target["SageMakerPipelineParameters"]["PipelineParameterList"]}
+    arguments = _monitoring_arguments(multi_account)
+    # The job publishes with --endpoint-name (the EndpointName the rule gives) and, for a stage,
+    # --stage-schedule-name: the alarm must watch exactly those dimensions.
+    published = {
+        arguments["--endpoint-dimension"]: given["EndpointName"],
+        arguments["--schedule-dimension"]: arguments["--stage-schedule-name"],
+    }
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == published
+    assert alarm["MetricName"] == arguments["--share-metric"] == monitoring.drifted_share_metric
+    assert alarm["Namespace"] == arguments["--metric-namespace"]
+    assert alarm["Threshold"] == settings.alarms.drift_share_threshold
+    assert arguments["--monitored-stage"] == "prod"
+    assert arguments["--stage-deployed-key"] == settings.stage_approval_key(PROD, "deployed-at")
+
+
+def test_the_prod_drift_alarm_starts_retraining_through_the_guard(multi_account: MultiAccount) -> None:
+    settings = multi_account.settings
+    rule = _monitoring_rules(multi_account)[settings.retrain_rule_names["drift"]]
+    alarms = [
+        resource["Fn::Join"][1][-1] if isinstance(resource, dict) else resource
+        for resource in rule["EventPattern"]["resources"]
+    ]
+    assert [a.rsplit(":", 1)[-1] for a in map(str, alarms)] == [
+        settings.drift_alarm_name,
+        settings.stage_drift_alarm_name(PROD),
+    ]
+    (target,) = rule["Targets"]
+    assert "drift-alarm" in json.dumps(target["InputTransformer"])  # TriggeredBy stays drift-alarm
+
+
+def test_the_monitoring_job_may_list_the_registry_only_with_stages(
+    multi_account: MultiAccount, synthesized: Any
+) -> None:
+    def lists(policies: list[dict[str, Any]]) -> list[Any]:
+        return [
+            statement["Resource"]
+            for policy in policies
+            for statement in statements(policy["PolicyDocument"])
+            if statement["Action"] == "sagemaker:ListModelPackages"
+        ]
+
+    staged = lists(multi_account.resources(multi_account.stacks.pipelines, "AWS::IAM::Policy"))
+    single = lists([r["Properties"] for r in synthesized.resources("pipelines", "AWS::IAM::Policy").values()])
+    assert (staged, single) == (["*"], [])
+
+
+def test_without_stages_nothing_monitors_a_stage(synthesized: Any) -> None:
+    names = json.dumps(synthesized.templates["monitoring"])
+    assert "-prod-" not in names and "MonitoringSchedule" in names
