@@ -13,7 +13,9 @@ from settings. The steps, each recorded in a timeline with when and why:
    deployment stages (``MLOPS_STAGES``), promote that version through them, each in its own
    emulated account (:mod:`localcloud.stories.promotion`: staging deploy and test, the recorded
    prod approval, prod deploy), and the retrained version likewise after step 7;
-5. send normal traffic, run the monitoring pipeline, evaluate the alarms: no alarm expected;
+5. send normal traffic, run the monitoring pipeline, evaluate the alarms: no alarm expected (with
+   stages the traffic goes to the prod endpoint, served as the prod model role, and the build
+   account's prod schedule and prod drift alarm watch it: docs/multi-account.md);
 6. send drifted traffic and run the monitoring pipeline again; meanwhile a data team lands new
    labelled data (the sample rows plus labelled rows of the drifted population) at
    ``settings.raw_data_uri``, the training pipeline's default ``InputDataUrl``;
@@ -32,7 +34,8 @@ state change) are routed through the synthesized rules as well (:mod:`localcloud
 the approved package reaches the deploy function by the package-approved rule, a failure the
 notification topic by the pipeline-failed rule.
 
-The loop is closed when the endpoint serves the model version the retraining registered, and that
+The loop is closed when the endpoint (with stages: the prod endpoint, in the prod account) serves
+the model version the retraining registered, and that
 version was really retrained: its job steps ran (no step-cache hits) and its model artifact and
 drift baseline differ from the first version's. Retraining that reused the cached steps would
 re-register the old model: the hollow loop this check exists to catch.
@@ -60,7 +63,14 @@ from localcloud.cloud import LocalCloud, Synthesized, assembled, synthesize
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, Evaluation
 from localcloud.eventbridge import Delivery, EventRouter, PipelineStart
 from localcloud.iam import CALLS_FILE, Call
-from localcloud.sagemaker.endpoint import CSV, PROGRAM_ENV, SUBMIT_DIRECTORY_ENV, Deployment, LocalEndpoint
+from localcloud.sagemaker.endpoint import (
+    CSV,
+    PROGRAM_ENV,
+    SUBMIT_DIRECTORY_ENV,
+    Deployment,
+    LocalEndpoint,
+    RuntimeClient,
+)
 from localcloud.sagemaker.events import (
     endpoint_state_change,
     model_package_state_change,
@@ -70,7 +80,7 @@ from localcloud.sagemaker.executor.records import ExecutionRecord
 from localcloud.stories import StoryError
 from localcloud.stories.dashboard import write_dashboard
 from localcloud.stories.monitoring_report import MonitoringReport
-from localcloud.stories.promotion import promote_through_stages
+from localcloud.stories.promotion import promote_through_stages, serve, stage_endpoint
 from localcloud.stories.serving_traffic import ModeClient, mode_client
 from localcloud.stories.traffic import (
     TrafficKind,
@@ -83,7 +93,7 @@ from localcloud.stories.traffic import (
 from pipelines import lineage
 from pipelines import parameters as params
 from pipelines.definition import read_definition
-from pipelines.settings import BATCH, Settings
+from pipelines.settings import BATCH, REALTIME, Settings, Stage
 from processing_scripts import dataset, inference, quality_gate, s3_uri, script_model
 from processing_scripts.example import GateSpec
 from processing_scripts.quality_metrics import model_quality
@@ -219,13 +229,15 @@ class LoopResult:
     summary_file: Path | None = None
     denied_calls: list[Call] = field(default_factory=list)  # what IAM refused during the loop
     dashboard: Path | None = None  # the deployed dashboard's widgets drawn from the loop's metrics
+    serving_stage: str = ""  # with stages: the stage whose endpoint closed the loop ("prod (2222...)")
 
     @property
     def final_line(self) -> str:
         if self.closed:
+            where = f" to {self.serving_stage}" if self.serving_stage else ""
             return (
                 f"retraining started by {self.alarm_name} -> model version {self.model_version} "
-                "registered and deployed"
+                f"registered and deployed{where}"
             )
         return "the loop did not close: see the timeline above"
 
@@ -334,30 +346,33 @@ class ClosedLoop:
         router: EventRouter,
         result: LoopResult,
         serve: Callable[[TrafficKind, str], object],
+        stage: Stage | None = None,
     ) -> None:
         """Normal, then drifted input served (``serve``), each followed by the monitoring schedule
         and the alarms: normal must not alarm, drifted must move the drift alarm to ALARM (whose
-        retraining then runs from ``_pending``)."""
+        retraining then runs from ``_pending``). With ``stage``, the traffic is that stage's and
+        so are the monitoring run and the drift alarm watched."""
         evaluator = cloud.alarm_evaluator()
+        alarm = (
+            self.settings.drift_alarm_name if stage is None else self.settings.stage_drift_alarm_name(stage)
+        )
+        endpoint = None if stage is None else self.settings.stage_endpoint_name(stage)
         for phase, kind in (("normal", TrafficKind.NORMAL), ("drifted", TrafficKind.DRIFTED)):
             serve(kind, phase)
-            self._monitor(cloud, router)
+            self._monitor(cloud, router, endpoint)
             if kind is TrafficKind.DRIFTED:
                 self._land_labelled_data(cloud.aws)
             changed = self._evaluate(evaluator, router, result)
             while self._pending:
                 self._run_pipeline(cloud, router, self._pending.pop(0))
-            drift_state = evaluator.states[self.settings.drift_alarm_name].value
+            drift_state = evaluator.states[alarm].value
             if kind is TrafficKind.NORMAL and drift_state is AlarmState.ALARM:
                 raise LoopError(
-                    "the drift alarm fired on normal traffic: check the threshold in settings/infra"
+                    f"the drift alarm {alarm} fired on normal traffic: check the threshold in settings/infra"
                 )
-            if kind is TrafficKind.DRIFTED and not any(
-                e.alarm.name == self.settings.drift_alarm_name for e in changed
-            ):
+            if kind is TrafficKind.DRIFTED and not any(e.alarm.name == alarm for e in changed):
                 raise LoopError(
-                    f"drifted traffic did not move {self.settings.drift_alarm_name} to ALARM "
-                    f"(state {drift_state}); see the monitoring report"
+                    f"drifted traffic did not move {alarm} to ALARM (state {drift_state}); see the monitoring report"
                 )
 
     def _close(self, *, cloud: LocalCloud, endpoint: LocalEndpoint, result: LoopResult) -> None:
@@ -376,7 +391,11 @@ class ClosedLoop:
         )
         self._promote(cloud, first)
         client = mode_client(self.settings, endpoint, cloud.aws.clients.s3)
-        self._phases(cloud, router, result, lambda kind, phase: self._send(endpoint, client, kind, phase))
+        monitored = self.settings.monitored_stage
+        if monitored is None:
+            self._phases(cloud, router, result, lambda kind, phase: self._send(endpoint, client, kind, phase))
+        else:
+            self._stage_phases(cloud, router, result, monitored)
         retrained = [r for r in self.runs[1:] if r.pipeline_name == training]
         if not retrained:
             self.timeline.add("no retraining ran", "no rule delivered the alarm to a pipeline start")
@@ -398,8 +417,10 @@ class ClosedLoop:
         self._require_retrained(cloud.aws, first, last)
         self._promote(cloud, last)
         self._save_lineage(cloud, last)
-        result.closed = deployed.model_version == version and version is not None
-        result.model_version = deployed.model_version
+        served = deployed.model_version if monitored is None else self._stage_serves(cloud, monitored)
+        result.closed = served == version and version is not None
+        result.model_version = served
+        result.serving_stage = "" if monitored is None else f"{monitored.name} ({monitored.account})"
         result.deliveries = router.deliveries
 
     def _close_batch(self, cloud: LocalCloud, result: LoopResult) -> None:
@@ -476,10 +497,80 @@ class ClosedLoop:
             record.model_package_arn,
             note=self.timeline.add,
         )
+        self._record_stage_deployments(cloud.aws, record.model_package_arn)
+
+    @property
+    def _in_build_account(self) -> str:
+        """With stages, the timeline says which account each hop is in (a stage's own are named)."""
+        return f" in the build account ({self.settings.account})" if self.settings.stages else ""
+
+    def _record_stage_deployments(self, aws: LocalAws, package_arn: str) -> None:
+        """Record ``<stage>-deployed-at`` on the package for each stage that has no record of it, as
+        `pipelines promote` does: the prod monitoring run reads what prod serves from it.
+        TODO(merge): the deploy function records every stage deployment itself (the lead's change
+        to infra/lambdas/deploy.py); then this finds every record present and can go."""
+        sagemaker = aws.clients.sagemaker
+        properties = sagemaker.describe_model_package(ModelPackageName=package_arn).get(
+            "CustomerMetadataProperties", {}
+        )
+        now = datetime.now(UTC).isoformat(timespec="microseconds")
+        missing = {
+            key: now
+            for key in (
+                self.settings.stage_approval_key(stage, "deployed-at") for stage in self.settings.stages
+            )
+            if key not in properties
+        }
+        if missing:
+            sagemaker.update_model_package(
+                ModelPackageArn=package_arn, CustomerMetadataProperties={**properties, **missing}
+            )
+
+    def _stage_phases(self, cloud: LocalCloud, router: EventRouter, result: LoopResult, stage: Stage) -> None:
+        """The traffic phases on the monitored stage's endpoint (prod), served locally as the stage's
+        model role from the stage account's control plane; its capture lands in the build account's
+        capture bucket, where the build account's prod schedule checks it."""
+        with stage_endpoint(self.settings, cloud.aws, cloud.access, stage) as served:
+            serve(served, cloud.access, stage)
+            deployment = self._serving(served)
+            self.timeline.add(
+                f"{stage.name} ({stage.account}): endpoint {served.endpoint_name} at {served.url} serves "
+                f"model version {deployment.model_version}; the traffic phases go to it",
+                f"the build account ({self.settings.account}) monitors the last stage: its capture is in "
+                f"{self.settings.capture_uri}/{served.endpoint_name}/ (staging sees only the staging test's rows)",
+            )
+            # A stage endpoint is real-time whatever the build endpoint's serving mode (deploy_to_stage).
+            client = ModeClient(REALTIME, RuntimeClient(served.url))
+            to = f" to {served.endpoint_name} in the {stage.name} account ({stage.account})"
+            self._phases(
+                cloud,
+                router,
+                result,
+                lambda kind, phase: self._send(served, client, kind, phase, to=to),
+                stage,
+            )
+
+    def _stage_serves(self, cloud: LocalCloud, stage: Stage) -> int | None:
+        """The model version the stage's endpoint serves now, answering one request."""
+        with stage_endpoint(self.settings, cloud.aws, cloud.access, stage) as served:
+            serve(served, cloud.access, stage)
+            deployment = self._serving(served)
+            answer = RuntimeClient(served.url).invoke_endpoint(
+                Body=to_csv_lines(generate(TrafficKind.NORMAL, 1, seed=1))[0] + "\n", ContentType=CSV
+            )
+            self.timeline.add(
+                f"{stage.name} ({stage.account}): endpoint {served.endpoint_name} serves model version "
+                f"{deployment.model_version}; it answers {bytes(answer['Body']).decode().strip()}",
+                "the retrained version reached the monitored stage: the loop is closed across accounts",
+            )
+        return deployment.model_version
 
     def _run_pipeline(self, cloud: LocalCloud, router: EventRouter, start: PipelineStart) -> ExecutionRecord:
         shown = ", ".join(f"{k}={v}" for k, v in start.parameters.items()) or "defaults"
-        self.timeline.add(f"run {start.pipeline_name} ({shown})", f"requested by {start.requested_by}")
+        self.timeline.add(
+            f"run {start.pipeline_name} ({shown}){self._in_build_account}",
+            f"requested by {start.requested_by}",
+        )
         record = cloud.run(start.pipeline_name, start.parameters, execution_arn=start.execution_arn)
         self.runs.append(record)
         if record.succeeded:
@@ -641,6 +732,8 @@ class ClosedLoop:
         kind: TrafficKind,
         phase: str,
         batch_size: int = 20,
+        *,
+        to: str = "",
     ) -> None:
         rows = generate(
             kind, self.options.rows_per_phase, seed=self.options.seed, strength=self.options.drift_strength
@@ -650,15 +743,16 @@ class ClosedLoop:
         if sent.errors:
             raise LoopError(f"{phase} traffic: {len(sent.errors)} requests failed, first: {sent.errors[0]}")
         self.timeline.add(
-            f"sent {sent.rows} {phase} rows in {sent.requests} {client.mode} requests; {len(files)} capture files",
+            f"sent {sent.rows} {phase} rows{to} in {sent.requests} {client.mode} requests; {len(files)} capture files",
             CAPTURED_BY[client.mode],
             tuple(files[:1]),
         )
 
-    def _monitor(self, cloud: LocalCloud, router: EventRouter) -> None:
-        """Fire the monitoring schedule's rule, run the monitoring pipeline it starts, download its
-        report and put its verdict on the timeline."""
-        record = self._run_scheduled(cloud, router, self.settings.monitoring_pipeline_name)
+    def _monitor(self, cloud: LocalCloud, router: EventRouter, endpoint: str | None = None) -> None:
+        """Fire the monitoring schedules' rules, run the monitoring pipeline they start, download the
+        report of the run for ``endpoint`` (None: the build endpoint's, the only one without stages)
+        and put its verdict on the timeline."""
+        record = self._run_scheduled(cloud, router, self.settings.monitoring_pipeline_name, endpoint)
         s3 = cloud.aws.clients.s3
         report = MonitoringReport.read(s3, record)
         folder = self.reports_dir / record.execution_id
@@ -672,22 +766,38 @@ class ClosedLoop:
             (str(folder),),
         )
 
-    def _run_scheduled(self, cloud: LocalCloud, router: EventRouter, name: str) -> ExecutionRecord:
-        """Fire the templates' scheduled rule that starts pipeline ``name`` and run that start."""
+    def _run_scheduled(
+        self, cloud: LocalCloud, router: EventRouter, name: str, endpoint: str | None = None
+    ) -> ExecutionRecord:
+        """Fire the templates' scheduled rules that start pipeline ``name`` and run each start (with
+        stages, two start the monitoring pipeline: the build endpoint's and the prod endpoint's);
+        returns the run for ``endpoint`` (None: the first)."""
         fired = router.fire_schedules(self.settings.pipeline_arn(name), cloud.clock())
         starts = [
-            d.pipeline_start for d in fired if d.pipeline_start and d.pipeline_start.pipeline_name == name
+            (d.rule, d.pipeline_start)
+            for d in fired
+            if d.pipeline_start and d.pipeline_start.pipeline_name == name
         ]
         if not starts:
             raise LoopError(
                 f"no enabled scheduled rule in the templates starts {name}: see infra/monitoring.py"
             )
-        self._pending.remove(starts[0])  # run here, after the schedule is on the timeline
-        self.timeline.add(
-            f"schedule {fired[0].rule.name} ({fired[0].rule.schedule}) fired -> {name}",
-            "the scheduled rule of the templates, as EventBridge fires it",
-        )
-        return self._run_pipeline(cloud, router, starts[0])
+        runs = []
+        for rule, start in starts:
+            self._pending.remove(start)  # run here, after the schedule is on the timeline
+            self.timeline.add(
+                f"schedule {rule.name} ({rule.schedule}) fired -> {name}",
+                "the scheduled rule of the templates, as EventBridge fires it",
+            )
+            runs.append((start, self._run_pipeline(cloud, router, start)))
+        wanted = [
+            r for s, r in runs if endpoint is None or s.parameters.get(params.ENDPOINT_NAME) == endpoint
+        ]
+        if not wanted:
+            raise LoopError(
+                f"no enabled scheduled rule in the templates starts {name} for {endpoint}: see infra/monitoring.py"
+            )
+        return wanted[0]
 
     def _evaluate(
         self, evaluator: AlarmEvaluator, router: EventRouter, result: LoopResult
@@ -696,7 +806,8 @@ class ClosedLoop:
         changed = [e for e in evaluator.evaluate(at) if e.changed]
         states = _transitions(changed)
         self.timeline.add(
-            f"alarms evaluated at {at:%H:%M}Z: {states}", "CloudWatch's rules over the emulator's metrics"
+            f"alarms evaluated at {at:%H:%M}Z{self._in_build_account}: {states}",
+            "CloudWatch's rules over the emulator's metrics",
         )
         for evaluation, event in ((e, e.event) for e in changed if e.event is not None):
             for delivery in router.route(event):
@@ -730,7 +841,7 @@ class ClosedLoop:
         outcome = delivery.error or answer.get("action") or answer.get("status") or delivery.kind
         self.timeline.add(
             f"event {what} -> rule {delivery.rule.name} -> {delivery.kind} "
-            f"{delivery.note or delivery.target.id}: {outcome}",
+            f"{delivery.note or delivery.target.id}{self._in_build_account}: {outcome}",
             answer.get("reason", ""),
         )
 

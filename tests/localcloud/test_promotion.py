@@ -23,6 +23,7 @@ from localcloud.awslambda import FunctionError, LambdaRegistry
 from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudformation import TemplateSet
 from localcloud.iam import AccessControl, PolicyStore
+from localcloud.stories import loop
 from localcloud.stories.promotion import (
     PromotionError,
     check_stage,
@@ -36,7 +37,7 @@ from pipelines import settings as settings_module
 from pipelines.cli.exit_codes import ExitCode
 from pipelines.settings import STAGES_ENV, Stage
 from processing_scripts.aws_clients import ENDPOINT_ENV
-from tests.pipelines.cli_runner import one_line_error, run
+from tests.pipelines.cli_runner import assert_iam_report_clean, one_line_error, run
 
 pytestmark = pytest.mark.slow  # the CDK app synthesizes the three accounts' stacks once per module
 
@@ -278,3 +279,50 @@ def test_promote_to_a_stage_not_configured_is_one_line(
     code, _, err = run(capsys, "promote", "1", "--stage", "qa")
     assert code == ExitCode.USAGE
     assert one_line_error(err)[0] == "no stage 'qa' configured (stages: staging, prod); set MLOPS_STAGES"
+
+
+def test_the_staged_demo_retrains_on_prod_drift_until_prod_serves_the_retrained_version(
+    synthesized: Synthesized,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`demo` with MLOPS_STAGES, as a user runs it (on this module's synthesis): the traffic goes to
+    the prod endpoint in the prod account, the build account's prod schedule checks its capture, the
+    prod drift alarm starts retraining in the build account, and version 2 goes through staging and
+    prod again; nothing denied, every unused grant explained."""
+    run_demo = loop.run_demo
+
+    def on_synthesized(settings, options, listener=None):  # type: ignore[no-untyped-def]
+        return run_demo(settings, dataclasses.replace(options, synthesized=synthesized), listener)
+
+    monkeypatch.setattr(loop, "run_demo", on_synthesized)
+    monkeypatch.setenv(STAGES_ENV, ",".join(f"{s.name}:{s.account}" for s in STAGES))
+    code, out, err = run(
+        capsys, "--env", "dev", "demo", "--port", "0", "--out", str(tmp_path), "--rows", "300"
+    )
+    assert code == 0, err
+    prod = STAGES[1]
+    alarm = SETTINGS.stage_drift_alarm_name(prod)
+    endpoint = SETTINGS.stage_endpoint_name(prod)
+    assert out.strip().splitlines()[-1] == (
+        f"retraining started by {alarm} -> model version 2 registered and deployed to prod ({PROD})"
+    )
+    whats = [entry["what"] for entry in json.loads((tmp_path / "timeline.json").read_text())["timeline"]]
+    hops = [
+        f"sent 300 drifted rows to {endpoint} in the prod account ({PROD})",
+        f"schedule {SETTINGS.stage_monitoring_schedule_name(prod)} ",
+        "monitoring verdict: drift ",
+        f"in the build account ({BUILD}): {alarm}: OK->ALARM",
+        f"event {alarm} ALARM -> rule {SETTINGS.retrain_rule_names['drift']} -> lambda retrain-guard in the "
+        f"build account ({BUILD}): started",
+        f"run {SETTINGS.training_pipeline_name} (TriggeredBy=drift-alarm",
+        f"staging ({STAGING}): endpoint {SETTINGS.stage_endpoint_name(STAGES[0])} updated with ",
+        f"prod ({PROD}): endpoint {endpoint} updated with {endpoint}-v2-",
+        f"prod ({PROD}): endpoint {endpoint} serves model version 2",
+    ]
+    at = -1
+    for hop in hops:  # each hop, in this order
+        at = next((i for i in range(at + 1, len(whats)) if hop in whats[i]), len(whats))
+        assert at < len(whats), f"not on the timeline after the previous hop: {hop}"
+    assert_iam_report_clean(capsys, tmp_path / "runs", synthesized.cdk_out)
