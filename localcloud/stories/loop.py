@@ -728,9 +728,10 @@ class ClosedLoop:
     def _add_delivery(self, what: str, delivery: Delivery) -> None:
         answer = delivery.result if isinstance(delivery.result, dict) else {}
         outcome = delivery.error or answer.get("action") or answer.get("status") or delivery.kind
+        stage = f" (stage {answer['stage']})" if answer.get("stage") else ""
         self.timeline.add(
             f"event {what} -> rule {delivery.rule.name} -> {delivery.kind} "
-            f"{delivery.note or delivery.target.id}: {outcome}",
+            f"{delivery.note or delivery.target.id}{stage}: {outcome}",
             answer.get("reason", ""),
         )
 
