@@ -23,8 +23,8 @@ SERVING ?=
 ifneq ($(SERVING),)
 export MLOPS_SERVING_MODE := $(SERVING)
 endif
-# Deployment stages, each an account (docs/multi-account.md): `make demo
-# STAGES=staging:111111111111,prod:222222222222` promotes through them. Empty: one account.
+# Deployment stages, each an account (docs/multi-account.md): `make demo STAGES=staging,prod`
+# promotes through them in emulated accounts (or name them: staging:111111111111,...). Empty: one account.
 STAGES ?=
 ifneq ($(STAGES),)
 export MLOPS_STAGES := $(STAGES)

@@ -619,9 +619,18 @@ def endpoint_access(settings: Settings) -> list[Permission]:
 
 
 def assume_stage_deploy_roles(settings: Settings) -> list[Permission]:
-    """The deploy function deploys to each stage as that stage's deploy role (none without stages)."""
+    """The deploy function deploys to each stage as that stage's deploy role, and records each
+    deployment on the package in its own account's registry (``<stage>-deployed-at``); none
+    without stages."""
     roles = tuple(settings.stage_role_arn(stage, "deploy") for stage in settings.stages)
-    return [Permission(("sts:AssumeRole",), roles)] if roles else []
+    if not roles:
+        return []
+    return [
+        Permission(("sts:AssumeRole",), roles),
+        Permission(
+            ("sagemaker:UpdateModelPackage",), (model_packages(settings),), wildcard_reason=PACKAGE_VERSIONS
+        ),
+    ]
 
 
 def stage_deploy_role(settings: Settings, stage: Stage) -> list[Permission]:

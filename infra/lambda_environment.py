@@ -68,6 +68,7 @@ def stage_targets(settings: Settings) -> list[StageTarget]:
             model_role_arn=settings.stage_role_arn(stage, "model"),
             endpoint_name=settings.stage_endpoint_name(stage),
             approval_key="" if stage == first else settings.stage_approval_key(stage, "approved-by"),
+            deployed_key=settings.stage_approval_key(stage, "deployed-at"),
         )
         for stage in settings.stages
     ]

@@ -2,21 +2,22 @@
 
 The training pipeline's Deploy step invokes the function directly (by its ARN from settings). The
 rules here make everything else deploy the same way: a model package approved in the registry (a
-manual approval in prod), and the endpoint reaching InService, when the function attaches auto
-scaling. Patterns filter on our group and endpoint; the handler re-checks both.
+manual approval in prod; with deployment stages it also deploys to the first stage's account), and
+the endpoint reaching InService, when the function attaches auto scaling. Patterns filter on our group and endpoint; the handler re-checks both.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra import iam
 from infra.functions import ProjectFunction
-from infra.lambdas.deploy import APPROVED, ENDPOINT_EVENT, PACKAGE_EVENT
+from infra.lambdas.deploy import APPROVED, ENDPOINT_EVENT, PACKAGE_EVENT, STAGE_FIELD
 from pipelines.settings import ASYNC, ASYNC_OUTCOMES, Settings
 
 DEPLOY_TIMEOUT = cdk.Duration.minutes(2)
@@ -61,7 +62,7 @@ class ServingStack(cdk.Stack):
             rule_name=f"{settings.prefix}-package-approved",
             description="An approved model package in our group deploys to the endpoint",
             event_pattern=package_approved_pattern(settings),
-            targets=[self.deploy.target()],
+            targets=[self.deploy.target(), *self._first_stage_target(settings)],
         )
         events.Rule(
             self,
@@ -73,6 +74,20 @@ class ServingStack(cdk.Stack):
         )
         self.async_topics = async_topics(self, settings, key_arn) if settings.serving.mode == ASYNC else {}
         cdk.CfnOutput(self, "DeployFunctionName", value=self.deploy.function.function_name)
+
+    def _first_stage_target(self, settings: Settings) -> list[targets.LambdaFunction]:
+        """With deployment stages, an approved version also deploys to the first stage (staging):
+        the same function, sent ``{"model_package_arn", "stage"}`` (docs/multi-account.md). Later
+        stages wait for their recorded approval and are deployed by ``pipelines promote``."""
+        if not settings.stages:
+            return []
+        event = events.RuleTargetInput.from_object(
+            {
+                "model_package_arn": events.EventField.from_path("$.detail.ModelPackageArn"),
+                STAGE_FIELD: settings.stages[0].name,
+            }
+        )
+        return [self.deploy.target(event)]
 
 
 def async_topics(scope: Construct, settings: Settings, key_arn: str) -> dict[str, sns.Topic]:

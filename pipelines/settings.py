@@ -975,6 +975,9 @@ STAGE_DEPLOYMENT_FIELDS = ("deployed-at", "rolled-back-at")
 DATA_KEY = "data"  # the purpose of the key that encrypts the data, artifacts, capture and reports buckets
 # "staging:111111111111,prod:222222222222[:eu-west-1]": the stages' accounts (and regions).
 STAGES_ENV = "MLOPS_STAGES"
+# The accounts the local cloud emulates for a stage named without one (`make demo STAGES=staging,prod`).
+# Only the local demo accepts a bare stage name: a real deployment names its accounts.
+EMULATED_STAGE_ACCOUNTS = {"staging": "111111111111", "prod": "222222222222"}
 # Region name prefix -> ARN partition, for the regions outside the commercial partition.
 PARTITIONS = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b"}
 # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html (RoleName: 1-64)
@@ -1066,9 +1069,11 @@ def load(
     account: str | None = None,
     region: str | None = None,
     example_name: str | None = None,
+    emulated_stage_accounts: bool = False,
 ) -> Settings:
     """Settings for one environment and example; explicit arguments win over environment variables
-    (``MLOPS_EXAMPLE`` selects the example, default abalone)."""
+    (``MLOPS_EXAMPLE`` selects the example, default abalone). ``emulated_stage_accounts``: the
+    caller runs in the local cloud, where a stage may be named without its account."""
     env = env or os.environ.get("MLOPS_ENV") or DEFAULT_ENV
     if env not in ENVIRONMENTS:
         raise SettingsError(f"unknown environment {env!r}; choose one of {', '.join(ENVIRONMENTS)}")
@@ -1101,7 +1106,8 @@ def load(
     settings = _with_serving_mode_override(settings, os.environ.get(SERVING_MODE_ENV, ""))
     stages = os.environ.get(STAGES_ENV, "")
     if stages.strip():
-        settings = dataclasses.replace(settings, stages=parse_stages(stages, default_region=region))
+        parsed = parse_stages(stages, default_region=region, emulated_accounts=emulated_stage_accounts)
+        settings = dataclasses.replace(settings, stages=parsed)
     return _with_model_monitor_override(settings, os.environ.get(MODEL_MONITOR_SCHEDULE_ENV, ""))
 
 
@@ -1191,19 +1197,24 @@ def format_stages(stages: tuple[Stage, ...]) -> str:
     return ",".join(f"{stage.name}:{stage.account}:{stage.region}" for stage in stages)
 
 
-def parse_stages(raw: str, *, default_region: str) -> tuple[Stage, ...]:
+def parse_stages(raw: str, *, default_region: str, emulated_accounts: bool = False) -> tuple[Stage, ...]:
     """``staging:111111111111,prod:222222222222:eu-west-1`` -> stages in promotion order.
 
     Each stage at most once, in :data:`DEPLOYMENT_STAGES` order (a model reaches prod through
     staging, so prod alone or before staging is refused); the region defaults to the build region.
+    With ``emulated_accounts`` (the local cloud) a bare stage name gets its emulated account
+    (:data:`EMULATED_STAGE_ACCOUNTS`).
     """
     stages: list[Stage] = []
     for item in raw.split(","):
         parts = [part.strip() for part in item.split(":")]
+        if emulated_accounts and len(parts) == 1 and parts[0] in EMULATED_STAGE_ACCOUNTS:
+            parts.append(EMULATED_STAGE_ACCOUNTS[parts[0]])
         if len(parts) not in (2, 3) or not all(parts):
+            local = " (a bare stage name only in the local demo)" if len(parts) == 1 else ""
             raise SettingsError(
                 f"{STAGES_ENV}: {item.strip()!r} must be stage:account or stage:account:region "
-                "(e.g. staging:111111111111,prod:222222222222)"
+                f"(e.g. staging:111111111111,prod:222222222222){local}"
             )
         stages.append(Stage(parts[0], parts[1], parts[2] if len(parts) == 3 else default_region))
     names = tuple(stage.name for stage in stages)

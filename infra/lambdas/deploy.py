@@ -46,6 +46,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -94,6 +95,10 @@ class StageTarget:
     # The package's CustomerMetadataProperties key that records the stage's approval; empty for
     # the first stage, which any Approved version reaches.
     approval_key: str
+    # The key this function records each deployment to the stage under (an ISO time): the
+    # registry's history of what the stage served, read by `pipelines rollback` and by the
+    # monitoring of the stage's endpoint, whoever started the deployment (a rule or a user).
+    deployed_key: str
 
     @classmethod
     def all_from_env(cls, env: Mapping[str, str]) -> dict[str, StageTarget]:
@@ -375,6 +380,7 @@ def deploy_to_stage(
     _ensure_model(sagemaker, target, model_name, package_arn)
     _ensure_endpoint_config(sagemaker, target, config_name, endpoint_variants(target, model_name, None))
     deployed = _deploy(sagemaker, stage_client, target, config_name, blue_green=False, autoscale=False)
+    record_stage_deployment(client("sagemaker"), package_arn, {stage.deployed_key: deployed_at()})
     return {
         **result,
         "status": deployed,
@@ -382,6 +388,24 @@ def deploy_to_stage(
         "model_name": model_name,
         **({"approved_by": approved_by} if approved_by else {}),
     }
+
+
+def record_stage_deployment(sagemaker: Any, package_arn: str, record: Mapping[str, str]) -> None:
+    """Add ``record`` to the package's ``CustomerMetadataProperties``, in the build account's
+    registry with this function's own credentials. The properties are sent whole (the existing
+    ones plus ``record``), which is right whether UpdateModelPackage merges or replaces them."""
+    properties = sagemaker.describe_model_package(ModelPackageName=package_arn).get(
+        "CustomerMetadataProperties", {}
+    )
+    sagemaker.update_model_package(
+        ModelPackageArn=package_arn, CustomerMetadataProperties={**properties, **record}
+    )
+
+
+def deployed_at() -> str:
+    """Now, to the microsecond: two deployments within one second still sort in the order they
+    happened (a rollback right after a promotion)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

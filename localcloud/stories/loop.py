@@ -497,34 +497,11 @@ class ClosedLoop:
             record.model_package_arn,
             note=self.timeline.add,
         )
-        self._record_stage_deployments(cloud.aws, record.model_package_arn)
 
     @property
     def _in_build_account(self) -> str:
         """With stages, the timeline says which account each hop is in (a stage's own are named)."""
         return f" in the build account ({self.settings.account})" if self.settings.stages else ""
-
-    def _record_stage_deployments(self, aws: LocalAws, package_arn: str) -> None:
-        """Record ``<stage>-deployed-at`` on the package for each stage that has no record of it, as
-        `pipelines promote` does: the prod monitoring run reads what prod serves from it.
-        TODO(merge): the deploy function records every stage deployment itself (the lead's change
-        to infra/lambdas/deploy.py); then this finds every record present and can go."""
-        sagemaker = aws.clients.sagemaker
-        properties = sagemaker.describe_model_package(ModelPackageName=package_arn).get(
-            "CustomerMetadataProperties", {}
-        )
-        now = datetime.now(UTC).isoformat(timespec="microseconds")
-        missing = {
-            key: now
-            for key in (
-                self.settings.stage_approval_key(stage, "deployed-at") for stage in self.settings.stages
-            )
-            if key not in properties
-        }
-        if missing:
-            sagemaker.update_model_package(
-                ModelPackageArn=package_arn, CustomerMetadataProperties={**properties, **missing}
-            )
 
     def _stage_phases(self, cloud: LocalCloud, router: EventRouter, result: LoopResult, stage: Stage) -> None:
         """The traffic phases on the monitored stage's endpoint (prod), served locally as the stage's
@@ -839,9 +816,10 @@ class ClosedLoop:
     def _add_delivery(self, what: str, delivery: Delivery) -> None:
         answer = delivery.result if isinstance(delivery.result, dict) else {}
         outcome = delivery.error or answer.get("action") or answer.get("status") or delivery.kind
+        stage = f" (stage {answer['stage']})" if answer.get("stage") else ""
         self.timeline.add(
             f"event {what} -> rule {delivery.rule.name} -> {delivery.kind} "
-            f"{delivery.note or delivery.target.id}{self._in_build_account}: {outcome}",
+            f"{delivery.note or delivery.target.id}{stage}{self._in_build_account}: {outcome}",
             answer.get("reason", ""),
         )
 

@@ -4,7 +4,9 @@ Each step is what runs in AWS, as the principal that runs it there:
 
 * :func:`deploy_to_stage`: the build account's deploy function, invoked with ``{"model_package_arn",
   "stage"}``, assumes the stage's deploy role and creates the stage's endpoint in the stage account
-  (a later stage only for a version whose approval for it is recorded in the registry);
+  (a later stage only for a version whose approval for it is recorded in the registry); the first
+  stage is deployed so by the package-approved rule on the version's approval, and the function
+  records each deployment on the package (``<stage>-deployed-at``);
 * :func:`check_stage`: the staging test (:mod:`pipelines.stage_check`) against the stage's endpoint,
   served locally as the stage's model role (its artifact read across accounts, its capture written
   to the build account's capture bucket);
@@ -124,30 +126,55 @@ def promote_through_stages(
     note: Note,
     approver: str = "local-demo",
 ) -> None:
-    """Deploy an approved version to each stage in order: the first stage on its approval, each
+    """Test an approved version in each stage in order: the first stage deployed on its approval
+    (by the package-approved rule, which the caller routed the package's event through), each
     later one only after the staging test passed and a second approval is recorded (as
     ``pipelines approve VERSION --stage prod`` records it; here the demo is the approver)."""
+    version = package_arn.rsplit("/", 1)[-1]
     for index, stage in enumerate(settings.stages):
         if index:
             _record_approval(settings, aws, package_arn, stage, approver)
             note(
-                f"{stage.name} approval recorded for {package_arn.rsplit('/', 1)[-1]} by {approver}",
+                f"{stage.name} approval recorded for {version} by {approver}",
                 f"a later stage waits for it (`pipelines approve VERSION --stage {stage.name}`)",
             )
-        result = deploy_to_stage(settings, access, lambdas, package_arn, stage)
-        if result.get("status") == "skipped":
-            raise PromotionError(f"deploy to {stage.name} skipped: {result.get('reason')}")
-        note(
-            f"{stage.name} ({stage.account}): endpoint {result['endpoint_name']} {result['status']} "
-            f"with {result['model_name']}",
-            f"the build account's deploy function as {settings.stage_role_name(stage, 'deploy')} (sts:AssumeRole)",
-        )
+            result = deploy_to_stage(settings, access, lambdas, package_arn, stage)
+            if result.get("status") == "skipped":
+                raise PromotionError(f"deploy to {stage.name} skipped: {result.get('reason')}")
+            note(
+                f"{stage.name} ({stage.account}): endpoint {result['endpoint_name']} {result['status']} "
+                f"with {result['model_name']}",
+                f"the build account's deploy function as {settings.stage_role_name(stage, 'deploy')} (sts:AssumeRole)",
+            )
+        else:
+            deployed_at = _deployed_at(settings, aws, package_arn, stage)
+            note(
+                f"{stage.name} ({stage.account}): {settings.stage_endpoint_name(stage)} deployed with "
+                f"version {version} at {deployed_at}",
+                f"on its approval, by the rule {settings.prefix}-package-approved: the deploy function as "
+                f"{settings.stage_role_name(stage, 'deploy')} (sts:AssumeRole)",
+            )
         with stage_endpoint(settings, aws, access, stage) as endpoint:
             serve(endpoint, access, stage)
             check = check_stage(settings, aws, endpoint)
         if not check.passed:
             raise PromotionError(f"the {stage.name} test failed: {'; '.join(check.failures)}")
         note(f"{stage.name} test passed", "; ".join(check.lines()))
+
+
+def _deployed_at(settings: Settings, aws: LocalAws, package_arn: str, stage: Stage) -> str:
+    """When the deploy function recorded deploying ``package_arn`` to ``stage``; an error when it
+    did not (the package-approved rule's stage target did not run or failed)."""
+    properties = aws.clients.sagemaker.describe_model_package(ModelPackageName=package_arn).get(
+        "CustomerMetadataProperties", {}
+    )
+    key = settings.stage_approval_key(stage, "deployed-at")
+    if key not in properties:
+        raise PromotionError(
+            f"{package_arn} was not deployed to {stage.name} on its approval (no {key} in the registry): "
+            f"see the rule {settings.prefix}-package-approved's deliveries on the timeline"
+        )
+    return str(properties[key])
 
 
 def _record_approval(

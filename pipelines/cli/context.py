@@ -44,6 +44,9 @@ class CliContext:
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    # Set by the commands that run only in the local cloud (demo), before they read the settings:
+    # there a stage may be named without its account (settings.EMULATED_STAGE_ACCOUNTS).
+    emulated_stage_accounts: bool = False
 
     @cached_property
     def settings(self) -> settings_module.Settings:
@@ -55,7 +58,9 @@ class CliContext:
                 f"the region comes from --region, else {', '.join(REGION_VARIABLES)}, else the AWS profile",
             )
         try:
-            return settings_module.load(self.env, region=region)
+            return settings_module.load(
+                self.env, region=region, emulated_stage_accounts=self.emulated_stage_accounts
+            )
         except settings_module.SettingsError as err:
             raise CliError(
                 str(err),

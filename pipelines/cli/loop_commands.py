@@ -58,6 +58,7 @@ def demo(
     from localcloud.stories.loop import LoopOptions, run_demo
 
     obj: CliContext = ctx.obj
+    obj.emulated_stage_accounts = True  # `make demo STAGES=staging,prod`: the emulated accounts
     settings = obj.settings
     if new_model_as:
         try:

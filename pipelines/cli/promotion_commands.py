@@ -4,19 +4,20 @@ stage's account, and back to the one before (docs/multi-account.md).
 Both invoke the build account's deploy function with ``{"model_package_arn", "stage"}``: only that
 function's role may assume a stage's deploy role, so the command never deploys with the caller's
 own credentials. The function refuses a later stage (prod) for a version whose approval for it is
-not recorded (``approve VERSION --stage prod``). Each deployment is recorded on the package
-(``<stage>-deployed-at``; ``<stage>-rolled-back-at`` on the version a rollback replaced), so
-``rollback`` finds the previous version in the registry itself, whoever deployed it.
+not recorded (``approve VERSION --stage prod``). The function records each deployment on the
+package (``<stage>-deployed-at``, also when the package-approved rule deployed to staging); a
+rollback marks the version it replaced (``<stage>-rolled-back-at``), so ``rollback`` finds the
+previous version in the registry itself, whoever deployed it.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import typer
 
+from infra.lambdas.deploy import deployed_at, record_stage_deployment
 from pipelines import settings as settings_module
 from pipelines.cli.approval_commands import find_package
 from pipelines.cli.context import CliContext, CliError, console
@@ -33,7 +34,6 @@ def promote(ctx: typer.Context, version: str = VersionArg, stage: str = StageOpt
     summary = find_package(obj.clients.sagemaker, obj.settings.model_package_group, version)
     arn = summary["ModelPackageArn"]
     result = _deploy(obj, arn, target)
-    _record(obj, arn, {obj.settings.stage_approval_key(target, "deployed-at"): _now()})
     console.print(f"{target.name}: {result['endpoint_name']} {result['status']} with {arn}", highlight=False)
 
 
@@ -57,10 +57,8 @@ def rollback(ctx: typer.Context, stage: str = StageOpt) -> None:
             CliError.NOT_FOUND,
         )
     (_, previous), (_, current) = history[-2], history[-1]
-    result = _deploy(obj, previous, target)
-    now = _now()
-    _record(obj, current, {rolled_back_key: now})
-    _record(obj, previous, {deployed_key: now})
+    result = _deploy(obj, previous, target)  # the function records previous as deployed again
+    record_stage_deployment(obj.clients.sagemaker, current, {rolled_back_key: deployed_at()})
     console.print(
         f"{target.name}: {result['endpoint_name']} rolled back from {current} to {previous} ({result['status']})",
         highlight=False,
@@ -105,22 +103,6 @@ def _packages(obj: CliContext) -> list[dict[str, Any]]:
         for page in paginator.paginate(ModelPackageGroupName=obj.settings.model_package_group)
         for summary in page.get("ModelPackageSummaryList", [])
     ]
-
-
-def _record(obj: CliContext, package_arn: str, record: dict[str, str]) -> None:
-    """Add ``record`` to the package's metadata (sent whole, whether the API merges or replaces)."""
-    sagemaker = obj.clients.sagemaker
-    properties = sagemaker.describe_model_package(ModelPackageName=package_arn).get(
-        "CustomerMetadataProperties", {}
-    )
-    sagemaker.update_model_package(
-        ModelPackageArn=package_arn, CustomerMetadataProperties={**properties, **record}
-    )
-
-
-def _now() -> str:
-    # Microseconds: two deployments within one second still sort in the order they happened.
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def register(app: typer.Typer) -> None:

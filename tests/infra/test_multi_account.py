@@ -123,6 +123,23 @@ def test_the_build_deploy_function_may_assume_each_stage_deploy_role(multi_accou
     assert assumed == [[settings.stage_role_arn(stage, "deploy") for stage in (STAGING, PROD)]]
 
 
+def test_an_approved_version_is_also_sent_to_the_first_stage(multi_account: MultiAccount) -> None:
+    rule = next(
+        r
+        for r in multi_account.resources(multi_account.stacks.serving, "AWS::Events::Rule")
+        if r["Name"] == f"{multi_account.settings.prefix}-package-approved"
+    )
+    transformers = [t["InputTransformer"] for t in rule["Targets"] if "InputTransformer" in t]
+    assert [t["InputPathsMap"] for t in transformers] == [
+        {"detail-ModelPackageArn": "$.detail.ModelPackageArn"}
+    ]
+    assert json.loads(transformers[0]["InputTemplate"].replace("<detail-ModelPackageArn>", '"ARN"')) == {
+        "model_package_arn": "ARN",
+        "stage": "staging",
+    }
+    assert len(rule["Targets"]) == 2  # the build endpoint's deployment, unchanged, and staging's
+
+
 @pytest.mark.parametrize("concern", ["storage", "pipelines", "serving", "monitoring", "staging", "prod"])
 def test_the_multi_account_templates_are_cfn_lint_clean(multi_account: MultiAccount, concern: str) -> None:
     stacks = multi_account.stacks

@@ -13,6 +13,7 @@ import re
 import shutil
 import tarfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ from localcloud.account import LocalAws
 from localcloud.awslambda import FunctionError, LambdaRegistry
 from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudformation import TemplateSet
+from localcloud.eventbridge import Delivery, EventRouter, load_rules
 from localcloud.iam import AccessControl, PolicyStore
+from localcloud.sagemaker.events import model_package_state_change
 from localcloud.stories import loop
 from localcloud.stories.promotion import (
     PromotionError,
@@ -98,6 +101,21 @@ class Promotion:
             CustomerMetadataProperties={key: "arn:aws:iam::123456789012:user/reviewer"},
         )
 
+    def approval_event(self, package: str, cdk_out: Path) -> list[Delivery]:
+        """The package's state-change event through the synthesized rules, as EventBridge routes
+        it on the version's approval."""
+        router = EventRouter(
+            rules=load_rules(TemplateSet.load(SETTINGS, cdk_out)),
+            settings=SETTINGS,
+            client=self.aws.clients.client,
+            start_pipeline=lambda start: None,
+            lambdas=self.lambdas,
+            access=self.access,
+        )
+        described = self.aws.clients.sagemaker.describe_model_package(ModelPackageName=package)
+        with self.access:
+            return router.route(model_package_state_change(described, datetime.now(UTC)))
+
     def deploy(self, package: str, stage: Stage) -> dict[str, object]:
         with self.access:
             return deploy_to_stage(SETTINGS, self.access, self.lambdas, package, stage)
@@ -141,8 +159,24 @@ def test_an_approved_version_reaches_staging_passes_its_check_and_waits_for_prod
     assert accounts == {BUILD, STAGING, PROD}
 
 
-def test_the_demos_promotion_records_the_prod_approval_and_tests_each_stage(promotion: Promotion) -> None:
+def test_an_approval_deploys_to_staging_by_the_rule_and_the_deployment_is_recorded(
+    promotion: Promotion, cdk_out: Path
+) -> None:
     package = promotion.register(1)
+    deliveries = promotion.approval_event(package, cdk_out)
+    staged = [d.result for d in deliveries if isinstance(d.result, dict) and d.result.get("stage")]
+    assert [(d["stage"], d["status"]) for d in staged] == [("staging", "created")]
+    assert promotion.served_version(STAGES[0]) == "1"
+    properties = promotion.aws.clients.sagemaker.describe_model_package(ModelPackageName=package)
+    assert "staging-deployed-at" in properties["CustomerMetadataProperties"]
+    assert promotion.access.log.denied == []
+
+
+def test_the_demos_promotion_records_the_prod_approval_and_tests_each_stage(
+    promotion: Promotion, cdk_out: Path
+) -> None:
+    package = promotion.register(1)
+    promotion.approval_event(package, cdk_out)
     notes: list[str] = []
     with promotion.access:
         promote_through_stages(
@@ -317,7 +351,8 @@ def test_the_staged_demo_retrains_on_prod_drift_until_prod_serves_the_retrained_
         f"event {alarm} ALARM -> rule {SETTINGS.retrain_rule_names['drift']} -> lambda retrain-guard in the "
         f"build account ({BUILD}): started",
         f"run {SETTINGS.training_pipeline_name} (TriggeredBy=drift-alarm",
-        f"staging ({STAGING}): endpoint {SETTINGS.stage_endpoint_name(STAGES[0])} updated with ",
+        f"-> rule {SETTINGS.prefix}-package-approved -> lambda deploy (stage staging) in the build account",
+        f"staging ({STAGING}): {SETTINGS.stage_endpoint_name(STAGES[0])} deployed with version 2 at ",
         f"prod ({PROD}): endpoint {endpoint} updated with {endpoint}-v2-",
         f"prod ({PROD}): endpoint {endpoint} serves model version 2",
     ]

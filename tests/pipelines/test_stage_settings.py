@@ -80,3 +80,17 @@ def test_any_input_parses_or_is_a_settings_error(raw: str) -> None:
         assert "\n" not in str(err)
     else:
         assert tuple(x.name for x in stages) == s.DEPLOYMENT_STAGES[: len(stages)]
+
+
+def test_the_local_demo_names_stages_without_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo STAGES=staging,prod`: the emulated accounts; a real deployment must name them."""
+    monkeypatch.setenv(s.STAGES_ENV, "staging,prod:333333333333")
+    stages = s.load("dev", account="123456789012", emulated_stage_accounts=True).stages
+    assert [(stage.name, stage.account) for stage in stages] == [
+        ("staging", s.EMULATED_STAGE_ACCOUNTS["staging"]),
+        ("prod", "333333333333"),
+    ]
+    with pytest.raises(
+        s.SettingsError, match=r"'staging' must be stage:account .* only in the local demo\)$"
+    ):
+        s.load("dev", account="123456789012")
