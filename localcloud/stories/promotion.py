@@ -25,10 +25,12 @@ from typing import Any
 
 from localcloud.account import LocalAws
 from localcloud.awslambda import FunctionError, LambdaRegistry
+from localcloud.eventbridge import EventRouter
 from localcloud.iam import AccessControl
 from localcloud.iam.calls import with_denials
 from localcloud.sagemaker.endpoint import LocalEndpoint, RuntimeClient
 from localcloud.stories import StoryError
+from localcloud.stories.stage_events import forward_endpoint_state
 from localcloud.stories.traffic import TrafficKind, generate, to_csv_lines
 from pipelines.settings import Settings, Stage
 from pipelines.stage_check import LOAD_REQUESTS, StageCheck
@@ -123,10 +125,12 @@ def promote_through_stages(
     *,
     note: Note,
     approver: str = "local-demo",
+    router: EventRouter | None = None,
 ) -> None:
     """Deploy an approved version to each stage in order: the first stage on its approval, each
     later one only after the staging test passed and a second approval is recorded (as
-    ``pipelines approve VERSION --stage prod`` records it; here the demo is the approver)."""
+    ``pipelines approve VERSION --stage prod`` records it; here the demo is the approver). With a
+    ``router``, each stage endpoint's state change goes to the build account as EventBridge sends it."""
     for index, stage in enumerate(settings.stages):
         if index:
             _record_approval(settings, aws, package_arn, stage, approver)
@@ -148,6 +152,8 @@ def promote_through_stages(
         if not check.passed:
             raise PromotionError(f"the {stage.name} test failed: {'; '.join(check.failures)}")
         note(f"{stage.name} test passed", "; ".join(check.lines()))
+        if router is not None:
+            forward_endpoint_state(settings, aws, router, stage, note=note)
 
 
 def _record_approval(
