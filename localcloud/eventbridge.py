@@ -157,9 +157,10 @@ def load_rules(templates: TemplateSet) -> list[Rule]:
     return [_rule(templates, resource) for resource in templates.resources(RULE_TYPE)]
 
 
-# What delivery reads from a target; RoleArn and RetryPolicy are not resolved.
+# What delivery reads from a target; RetryPolicy is not resolved.
 _TARGET_KEYS = (
-    "Id", "Arn", "Input", "InputPath", "InputTransformer", "SageMakerPipelineParameters", "DeadLetterConfig",
+    "Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "SageMakerPipelineParameters",
+    "DeadLetterConfig",
 )  # fmt: skip
 
 
@@ -524,8 +525,8 @@ class EventRouter:
 
     def _put_on_bus(self, rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Delivery:
         """Put ``event`` on the target bus as the target's role and route it there: the event as
-        is (not the target input: EventBridge sends the event itself to a bus target). The rule's
-        own account's events only; only a bus's default bus is routed locally."""
+        is (not the target input: EventBridge sends the event itself to a bus target). Only the
+        rule's own account's events are sent on; only default buses are routed locally."""
         sender = rule.account or self.settings.account
         _, _, _, _, receiver, resource = target.arn.split(":", 5)
         if resource != "event-bus/default":
@@ -535,13 +536,13 @@ class EventRouter:
         if str(event.get("account") or sender) != sender:
             note = f"not sent on to {receiver}: an event from another account is not forwarded to a third"
             return Delivery(rule, target, "not-delivered", event, note=note)
-        role = self.access.target_role(rule.arn, target.arn) if self.access else None
-        if self.access is not None and self.access.enforcing:
-            if role is None and receiver != sender:
-                raise TemplateError(
-                    f"{rule.source} target {target.id}: a rule whose target is an event bus in another "
-                    "account needs a RoleArn (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html)"
-                )
+        role = target.spec.get("RoleArn")
+        if role is None and receiver != sender:
+            raise TemplateError(
+                f"{rule.source} target {target.id}: a rule whose target is an event bus in another "
+                "account needs a RoleArn (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html)"
+            )
+        if self.access is not None:
             # The bus policy's documented condition keys (eb-event-bus-perms.html): the event's
             # source and detail type, as PutEvents carries them.
             context = {

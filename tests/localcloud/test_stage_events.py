@@ -20,16 +20,14 @@ import pytest
 from localcloud.account import LocalAws
 from localcloud.awslambda import LambdaRegistry
 from localcloud.cloud import synthesize
-from localcloud.cloudformation import TemplateSet
+from localcloud.cloudformation import TemplateError, TemplateSet
 from localcloud.cloudwatch import AlarmEvaluator, AlarmState, load_alarms
-from localcloud.eventbridge import Delivery, EventRouter, load_rules
+from localcloud.eventbridge import Delivery, EventRouter, Rule, RuleTarget, load_rules
 from localcloud.iam import AccessControl, AccessDeniedError, PolicyStore, Principal
 from localcloud.sagemaker.events import endpoint_state_change
 from localcloud.stories.stage_events import hops
 from pipelines import settings as settings_module
 from pipelines.settings import Stage
-
-pytestmark = pytest.mark.slow  # one synthesis of the three-account app (~20 s)
 
 BUILD, STAGING_ACCOUNT, PROD_ACCOUNT = "123456789012", "111111111111", "222222222222"
 STAGING, PROD = Stage("staging", STAGING_ACCOUNT, "us-east-1"), Stage("prod", PROD_ACCOUNT, "us-east-1")
@@ -115,6 +113,7 @@ def _published(deliveries: list[Delivery]) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # the three-account synthesis (~20 s, once per module)
 def test_a_prod_alarm_reaches_the_build_topic_through_both_buses_with_the_prod_account(
     aws: LocalAws, cdk_out: Path
 ) -> None:
@@ -139,6 +138,7 @@ def test_a_prod_alarm_reaches_the_build_topic_through_both_buses_with_the_prod_a
     }
 
 
+@pytest.mark.slow  # the three-account synthesis (~20 s, once per module)
 @pytest.mark.parametrize(("status", "notified"), [("Failed", True), ("InService", True), ("Creating", False)])
 def test_a_stage_endpoint_state_change_is_forwarded_only_for_the_states_worth_notifying(
     aws: LocalAws, cdk_out: Path, status: str, notified: bool
@@ -155,6 +155,7 @@ def test_a_stage_endpoint_state_change_is_forwarded_only_for_the_states_worth_no
     assert len(_published(deliveries)) == (1 if notified else 0)
 
 
+@pytest.mark.slow  # the three-account synthesis (~20 s, once per module)
 def test_an_event_on_the_build_bus_is_not_matched_by_a_stage_rule(aws: LocalAws, cdk_out: Path) -> None:
     """A rule belongs to its account's bus: the build account's own copy of a prod event is not forwarded."""
     event = {**_prod_alarm_event(aws, cdk_out), "account": BUILD}
@@ -172,6 +173,7 @@ def _without_bus_statement(cdk_out: Path, to: Path, sid: str) -> Path:
     return to
 
 
+@pytest.mark.slow  # the three-account synthesis (~20 s, once per module)
 def test_without_the_prod_bus_statement_the_forward_is_denied_naming_the_account(
     aws: LocalAws, cdk_out: Path, tmp_path: Path
 ) -> None:
@@ -192,6 +194,7 @@ def test_without_the_prod_bus_statement_the_forward_is_denied_naming_the_account
     ]
 
 
+@pytest.mark.slow  # the three-account synthesis (~20 s, once per module)
 def test_an_account_the_bus_policy_does_not_name_is_refused(cdk_out: Path) -> None:
     store = PolicyStore.from_templates(TemplateSet.load(SETTINGS, cdk_out))
     access = AccessControl(LocalAws(SETTINGS), store)
@@ -208,3 +211,37 @@ def test_an_account_the_bus_policy_does_not_name_is_refused(cdk_out: Path) -> No
             resources=[SETTINGS.event_bus_arn],
             context={**context, "events:source": "my.app"},
         )
+
+
+def _forwarding_rule(role: str | None) -> Rule:
+    bus = SETTINGS.event_bus_arn
+    spec = {"Id": "Bus", "Arn": bus, **({"RoleArn": role} if role else {})}
+    return Rule(
+        "forward", f"arn:aws:events:us-east-1:{PROD_ACCOUNT}:rule/forward", "fixture: Forward",
+        {"source": ["test"]}, None, True, (RuleTarget("Bus", bus, spec),), account=PROD_ACCOUNT,
+    )  # fmt: skip
+
+
+def _bare_router(aws: LocalAws, rule: Rule) -> EventRouter:
+    return EventRouter(
+        rules=[rule],
+        settings=SETTINGS,
+        client=aws.clients.client,
+        start_pipeline=lambda start: None,
+        lambdas=LambdaRegistry.for_project(SETTINGS),
+    )
+
+
+def test_a_rule_forwarding_to_another_accounts_bus_without_a_role_is_a_template_error(aws: LocalAws) -> None:
+    """AWS requires a role for a bus target in another account: the rule is wrong, not the event."""
+    rule = _forwarding_rule(None)
+    with pytest.raises(TemplateError, match=r"fixture: Forward target Bus: .* needs a RoleArn"):
+        _bare_router(aws, rule).route({"source": "test", "account": PROD_ACCOUNT})
+
+
+def test_an_event_received_from_another_account_is_not_sent_on_to_a_third(aws: LocalAws) -> None:
+    rule = _forwarding_rule(SETTINGS.stage_role_arn(PROD, "events"))
+    (delivery,) = _bare_router(aws, rule).route(
+        {"source": "test", "account": STAGING_ACCOUNT}, bus_account=PROD_ACCOUNT
+    )
+    assert delivery.kind == "not-delivered" and "not forwarded to a third" in delivery.note
