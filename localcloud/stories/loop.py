@@ -475,6 +475,7 @@ class ClosedLoop:
             cloud.lambdas,
             record.model_package_arn,
             note=self.timeline.add,
+            router=cloud.event_router(self._pending.append),
         )
 
     def _run_pipeline(self, cloud: LocalCloud, router: EventRouter, start: PipelineStart) -> ExecutionRecord:
