@@ -69,6 +69,11 @@ def test_one_stage_stack_per_stage_in_its_own_account(multi_account: MultiAccoun
         "abalone-mlops-dev-prod-events-us-east-1",
         "abalone-mlops-dev-prod-model-us-east-1",
     ]
+    expected = [{"Key": key, "Value": value} for key, value in sorted(multi_account.settings.tags.items())]
+    for role in multi_account.resources(stages[1], "AWS::IAM::Role"):
+        assert (
+            sorted(role["Tags"], key=lambda tag: tag["Key"]) == expected
+        )  # the app's tags cross into stages
 
 
 def test_the_stage_deploy_role_trusts_only_the_build_accounts_deploy_function(
