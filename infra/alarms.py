@@ -97,11 +97,7 @@ class ProjectAlarms(Construct):
             feature: self._feature_drift_alarm(index, feature, kind, drift)
             for index, (feature, kind) in enumerate(dataset.feature_kinds().items())
         }
-        endpoint = Evaluation(
-            alarms.endpoint_evaluation_periods,
-            alarms.endpoint_datapoints_to_alarm,
-            alarms.endpoint_missing_data,
-        )
+        endpoint = endpoint_evaluation(settings)
         self.endpoint = (
             {}  # serving mode batch: no endpoint (a failed scoring run is a pipeline failure)
             if settings.serving.mode == BATCH
@@ -231,28 +227,15 @@ class ProjectAlarms(Construct):
 
     def _endpoint_alarms(self, endpoint: Evaluation) -> dict[str, cloudwatch.Alarm]:
         """Real-time and serverless endpoints: error rate and p99 model latency."""
-        names = self._settings.endpoint_alarm_names
-        alarms = self._settings.alarms
-        return {
-            "error-rate": self._alarm(
-                "EndpointErrorRate",
-                names["error-rate"],
-                "Share of invocations failing with 5XX or a model error; rolls back deployments",
-                self._error_rate(alarms.endpoint_period_seconds),
-                threshold=alarms.error_rate_threshold,
-                comparison=GREATER,
-                evaluation=endpoint,
-            ),
-            "latency-p99": self._alarm(
-                "EndpointLatencyP99",
-                names["latency-p99"],
-                "p99 model latency (microseconds); rolls back deployments",
-                self._endpoint_metric("ModelLatency", "p99", alarms.endpoint_period_seconds),
-                threshold=alarms.latency_p99_threshold_ms * MICROSECONDS_PER_MS,
-                comparison=GREATER,
-                evaluation=endpoint,
-            ),
-        }
+        return endpoint_health_alarms(
+            self,
+            self._settings,
+            endpoint_name=self._settings.endpoint_name,
+            names=self._settings.endpoint_alarm_names,
+            evaluation=endpoint,
+            consequence="rolls back deployments",
+            action=self._action,
+        )
 
     def _async_endpoint_alarms(self, endpoint: Evaluation) -> dict[str, cloudwatch.Alarm]:
         """An async endpoint publishes no ``Invocations``, so no error rate; its health is its failed
@@ -266,7 +249,9 @@ class ProjectAlarms(Construct):
                 "EndpointInvocationFailures",
                 names["invocation-failures"],
                 "Async invocations that failed for any reason; rolls back deployments",
-                self._endpoint_metric("InvocationFailures", "Sum", period),
+                endpoint_metric(
+                    self._settings, self._settings.endpoint_name, "InvocationFailures", "Sum", period
+                ),
                 threshold=queue.invocation_failures_threshold,
                 comparison=GREATER,
                 evaluation=endpoint,
@@ -316,20 +301,17 @@ class ProjectAlarms(Construct):
         comparison: cloudwatch.ComparisonOperator,
         evaluation: Evaluation,
     ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
+        return alarm(
             self,
             construct_id,
-            alarm_name=name,
-            alarm_description=description,
-            metric=metric,
+            name,
+            description,
+            metric,
             threshold=threshold,
-            comparison_operator=comparison,
-            evaluation_periods=evaluation.periods,
-            datapoints_to_alarm=evaluation.datapoints,
-            treat_missing_data=cloudwatch.TreatMissingData(_missing_data_member(evaluation.missing)),
+            comparison=comparison,
+            evaluation=evaluation,
+            action=self._action,
         )
-        alarm.add_alarm_action(self._action)
-        return alarm
 
     def _drift_metric(
         self, metric_name: str, period: int, *, endpoint: str | None = None, schedule: str | None = None
@@ -348,29 +330,111 @@ class ProjectAlarms(Construct):
             period=cdk.Duration.seconds(period),
         )
 
-    def _endpoint_metric(self, metric_name: str, statistic: str, period: int) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=ENDPOINT_NAMESPACE,
-            metric_name=metric_name,
-            dimensions_map={
-                "EndpointName": self._settings.endpoint_name,
-                "VariantName": self._settings.serving.variant_name,
-            },
-            statistic=statistic,
-            period=cdk.Duration.seconds(period),
-        )
 
-    def _error_rate(self, period: int) -> cloudwatch.MathExpression:
-        return cloudwatch.MathExpression(
-            expression="IF(invocations > 0, (errors5xx + modelerrors) / invocations, 0)",
-            using_metrics={
-                "invocations": self._endpoint_metric("Invocations", "Sum", period),
-                "errors5xx": self._endpoint_metric("Invocation5XXErrors", "Sum", period),
-                "modelerrors": self._endpoint_metric("InvocationModelErrors", "Sum", period),
-            },
-            label="error rate",
-            period=cdk.Duration.seconds(period),
-        )
+def alarm(
+    scope: Construct,
+    construct_id: str,
+    name: str,
+    description: str,
+    metric: cloudwatch.IMetric,
+    *,
+    threshold: float,
+    comparison: cloudwatch.ComparisonOperator,
+    evaluation: Evaluation,
+    action: cloudwatch.IAlarmAction | None,
+) -> cloudwatch.Alarm:
+    """One alarm as every alarm of the project is made; ``action`` None: it notifies nothing itself
+    (a stage's alarms: the state change event its account's rule forwards is the notification)."""
+    made = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_name=name,
+        alarm_description=description,
+        metric=metric,
+        threshold=threshold,
+        comparison_operator=comparison,
+        evaluation_periods=evaluation.periods,
+        datapoints_to_alarm=evaluation.datapoints,
+        treat_missing_data=cloudwatch.TreatMissingData(_missing_data_member(evaluation.missing)),
+    )
+    if action is not None:
+        made.add_alarm_action(action)
+    return made
+
+
+def endpoint_evaluation(settings: Settings) -> Evaluation:
+    """How an endpoint health alarm judges its datapoints (settings ``alarms.endpoint_*``)."""
+    alarms = settings.alarms
+    return Evaluation(
+        alarms.endpoint_evaluation_periods, alarms.endpoint_datapoints_to_alarm, alarms.endpoint_missing_data
+    )
+
+
+def endpoint_health_alarms(
+    scope: Construct,
+    settings: Settings,
+    *,
+    endpoint_name: str,
+    names: Mapping[str, str],
+    evaluation: Evaluation,
+    consequence: str,
+    action: cloudwatch.IAlarmAction | None,
+) -> dict[str, cloudwatch.Alarm]:
+    """A real-time (or serverless) endpoint's error rate and p99 model latency alarms, by purpose:
+    the build endpoint's and each stage endpoint's, the same definitions; ``consequence`` ends the
+    description (what ALARM does for this endpoint)."""
+    alarms = settings.alarms
+    period = alarms.endpoint_period_seconds
+    return {
+        "error-rate": alarm(
+            scope,
+            "EndpointErrorRate",
+            names["error-rate"],
+            f"Share of invocations failing with 5XX or a model error; {consequence}",
+            _error_rate(settings, endpoint_name, period),
+            threshold=alarms.error_rate_threshold,
+            comparison=GREATER,
+            evaluation=evaluation,
+            action=action,
+        ),
+        "latency-p99": alarm(
+            scope,
+            "EndpointLatencyP99",
+            names["latency-p99"],
+            f"p99 model latency (microseconds); {consequence}",
+            endpoint_metric(settings, endpoint_name, "ModelLatency", "p99", period),
+            threshold=alarms.latency_p99_threshold_ms * MICROSECONDS_PER_MS,
+            comparison=GREATER,
+            evaluation=evaluation,
+            action=action,
+        ),
+    }
+
+
+def endpoint_metric(
+    settings: Settings, endpoint_name: str, metric_name: str, statistic: str, period: int
+) -> cloudwatch.Metric:
+    """An ``AWS/SageMaker`` invocation metric of the endpoint's (production) variant."""
+    return cloudwatch.Metric(
+        namespace=ENDPOINT_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={"EndpointName": endpoint_name, "VariantName": settings.serving.variant_name},
+        statistic=statistic,
+        period=cdk.Duration.seconds(period),
+    )
+
+
+def _error_rate(settings: Settings, endpoint_name: str, period: int) -> cloudwatch.MathExpression:
+    return cloudwatch.MathExpression(
+        expression="IF(invocations > 0, (errors5xx + modelerrors) / invocations, 0)",
+        using_metrics={
+            "invocations": endpoint_metric(settings, endpoint_name, "Invocations", "Sum", period),
+            "errors5xx": endpoint_metric(settings, endpoint_name, "Invocation5XXErrors", "Sum", period),
+            "modelerrors": endpoint_metric(settings, endpoint_name, "InvocationModelErrors", "Sum", period),
+        },
+        label="error rate",
+        period=cdk.Duration.seconds(period),
+    )
 
 
 def _missing_data_member(value: str) -> str:

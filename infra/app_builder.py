@@ -124,8 +124,10 @@ def build(
         )
         for stage in settings.stages
     )
-    for key, value in settings.tags.items():
-        cdk.Tags.of(app).add(key, value)
+    # A tag aspect does not cross into a nested Stage: each stage is tagged itself.
+    for scope in (app, *(cdk.Stage.of(stack) for stack in stages)):
+        for key, value in settings.tags.items():
+            cdk.Tags.of(scope).add(key, value)
     return ProjectStacks(settings, storage, pipelines, serving, monitoring, stages)
 
 

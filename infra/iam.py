@@ -692,6 +692,12 @@ def stage_model_role(settings: Settings, stage: Stage) -> list[Permission]:
     ]
 
 
+def stage_events_role(settings: Settings) -> list[Permission]:
+    """A stage's forwarding rule: puts its endpoint's events on the build account's default bus
+    (the bus policy of :class:`infra.stage_events.StageEventsReceiver` is the other half)."""
+    return [Permission(("events:PutEvents",), (settings.event_bus_arn,))]
+
+
 def retrain_guard(settings: Settings) -> list[Permission]:
     """Look at and start the training pipeline only."""
     return [

@@ -28,6 +28,7 @@ from infra.model_monitor import ModelMonitorSchedule
 from infra.notifications import NotificationTopic
 from infra.pipeline_target import SageMakerPipelineTarget
 from infra.retraining import RetrainingTriggers
+from infra.stage_events import StageEventsReceiver
 from pipelines import parameters
 from pipelines.settings import BATCH, Settings, Stage
 
@@ -158,6 +159,10 @@ class MonitoringStack(cdk.Stack):
                 conditions={"ArnEquals": {"aws:SourceArn": failed_rule.rule_arn}},
             )
         )
+        if settings.stages:  # the stages' endpoint alarms and states, forwarded (docs/multi-account.md)
+            self.stage_events = StageEventsReceiver(
+                self, "StageEvents", settings=settings, topic=topic, dead_letter_queue=self.rule_failures
+            )
         # The body is plain JSON from infra/dashboard.py, the widgets the local cloud draws too.
         self.dashboard = cloudwatch.CfnDashboard(
             self,

@@ -14,11 +14,12 @@ from aws_cdk import aws_iam as cdk_iam
 from constructs import Construct
 
 from infra import iam
+from infra.stage_events import StageEventsForwarder
 from pipelines.settings import Settings, Stage
 
 
 class StageStack(cdk.Stack):
-    """The stage's deploy role and model role."""
+    """The stage's deploy role and model role, and its endpoint's alarms forwarded to the build account."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, settings: Settings, stage: Stage, **kwargs: object
@@ -37,6 +38,7 @@ class StageStack(cdk.Stack):
             cdk_iam.ServicePrincipal(iam.SAGEMAKER),
             iam.stage_model_role(settings, stage),
         )
+        self.endpoint_events = StageEventsForwarder(self, "EndpointEvents", settings=settings, stage=stage)
 
     def _role(
         self,

@@ -288,6 +288,7 @@ class LocalCloud(Service):
             self.settings.account,
             self.settings.region,
             created_at=self.clock(),
+            cloudwatch_in=lambda account, region: self.aws.administrator(account, region).cloudwatch,
         )
 
     def event_router(self, start_pipeline: Callable[[PipelineStart], Any]) -> EventRouter:
@@ -300,6 +301,7 @@ class LocalCloud(Service):
             lambdas=self.lambdas,
             invoke_configs=self.invoke_configs,
             access=self.access,
+            client_in=lambda account, region: self.aws.administrator(account, region).client,
         )
 
     def endpoint(self, *, port: int | None = None, seed: int | None = None) -> LocalEndpoint:

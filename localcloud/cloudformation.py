@@ -115,7 +115,8 @@ class TemplateSet:
         """The account the resource's stack deploys to."""
         return self.environments.get(resource.template, (self.settings.account, ""))[0]
 
-    def _region_of(self, resource: Resource) -> str:
+    def region_of(self, resource: Resource) -> str:
+        """The region the resource's stack deploys to."""
         return self.environments.get(resource.template, ("", self.settings.region))[1]
 
     # -- resources -----------------------------------------------------------------------------
@@ -176,7 +177,7 @@ class TemplateSet:
     def _pseudo(self, resource: Resource) -> dict[str, str]:
         return {
             "AWS::AccountId": self.account_of(resource),
-            "AWS::Region": self._region_of(resource),
+            "AWS::Region": self.region_of(resource),
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NoValue": "",
@@ -217,14 +218,14 @@ class TemplateSet:
     def _arn(self, target: Resource, field: str) -> str:
         if target.type == "AWS::KMS::Key":
             key_id = uuid.uuid5(_KEY_ID_NAMESPACE, f"{target.template.name}/{target.logical_id}")
-            return f"arn:aws:kms:{self._region_of(target)}:{self.account_of(target)}:key/{key_id}"
+            return f"arn:aws:kms:{self.region_of(target)}:{self.account_of(target)}:key/{key_id}"
         if target.type not in _ARN_BUILDERS:
             raise TemplateError(f"{target.where(field)}: cannot build the ARN of a {target.type}")
         name = self._name(target, field)
         _, pattern = _ARN_BUILDERS[target.type]
         return pattern.format(
             partition="aws",
-            region=self._region_of(target),
+            region=self.region_of(target),
             account=self.account_of(target),
             name=name,
             lower_name=name.lower(),

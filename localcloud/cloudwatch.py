@@ -163,6 +163,11 @@ class AlarmDefinition:
     period: int
     queries: tuple[MetricQuery, ...]
     low_sample_count: str = "evaluate"  # EvaluateLowSampleCountPercentile: evaluate | ignore
+    # Where the alarm lives (its stack's account and region; a stage's alarms are in the stage's
+    # account): it evaluates that account's metrics and its events are that account's. "": the
+    # evaluator's own account and region.
+    account: str = ""
+    region: str = ""
 
     @property
     def result_query(self) -> MetricQuery:
@@ -239,6 +244,8 @@ def _alarm_from_resource(templates: TemplateSet, resource: Resource) -> AlarmDef
         period=period,
         queries=queries,
         low_sample_count=low_sample,
+        account=templates.account_of(resource),
+        region=templates.region_of(resource),
     )
 
 
@@ -533,6 +540,10 @@ class AlarmEvaluator:
     account: str
     region: str
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The CloudWatch client of another (account, region), for an alarm of a stage stack: CloudWatch
+    # evaluates an alarm over the metrics of its own account (SageMaker publishes a stage endpoint's
+    # AWS/SageMaker metrics in the stage's account). None: every alarm is read with ``cloudwatch``.
+    cloudwatch_in: Callable[[str, str], Any] | None = None
     states: dict[str, StateRecord] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -552,9 +563,15 @@ class AlarmEvaluator:
             self._evaluate_one(alarm, at) for alarm in self.alarms if wanted is None or alarm.name in wanted
         ]
 
+    def _cloudwatch_of(self, account: str, region: str) -> Any:
+        if self.cloudwatch_in is None or (account, region) == (self.account, self.region):
+            return self.cloudwatch
+        return self.cloudwatch_in(account, region)
+
     def _evaluate_one(self, alarm: AlarmDefinition, at: datetime) -> Evaluation:
         window = Window(end=at, period=alarm.period, count=evaluation_range(alarm.evaluation_periods))
-        fetched = fetch_values(self.cloudwatch, alarm, window)
+        account, region = alarm.account or self.account, alarm.region or self.region
+        fetched = fetch_values(self._cloudwatch_of(account, region), alarm, window)
         values = fetched.values
         previous = self.states[alarm.name]
         decision = decide(alarm, values, previous.value)
@@ -568,7 +585,7 @@ class AlarmEvaluator:
             return Evaluation(alarm, at, previous.value, decision.state, reason, tuple(values))
         record = StateRecord(decision.state, reason, _reason_data(alarm, decision, window, at), at)
         self.states[alarm.name] = record
-        event = alarm_state_change_event(alarm, record, previous, self.account, self.region)
+        event = alarm_state_change_event(alarm, record, previous, account, region)
         return Evaluation(alarm, at, previous.value, decision.state, reason, tuple(values), event)
 
 

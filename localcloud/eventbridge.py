@@ -18,7 +18,21 @@ the way EventBridge would:
   EventBridge invokes Lambda asynchronously, so a function error never reaches the rule
   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html,
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html);
-- an SNS target publishes the input to the emulator's topic.
+- an SNS target publishes the input to the emulator's topic;
+- an event bus target (``arn:...:event-bus/NAME``, a stage's rule forwarding to the build
+  account's default bus) puts the event, unchanged, on that bus: EventBridge keeps its ``account``
+  and ``source`` (the receiving account's rules match "events from the sender account",
+  https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html), and the
+  receiving bus's rules route it. It is sent as the target's role (``RoleArn``), which EventBridge
+  requires for a bus in another account, so both halves are checked: the role's identity policy
+  must allow ``events:PutEvents`` on the bus and the bus's policy (``AWS::Events::EventBusPolicy``)
+  must allow the sender's account; a refusal fails the delivery with AWS's AccessDenied. An event
+  that came from another account is not sent on to a third ("these events are not sent to the
+  third account", same page).
+
+Each rule belongs to the default bus of its stack's account (a stage stack's rules to the stage's),
+and an event is matched only by the rules of the bus it is on: an AWS service puts its events on
+the bus of the account they are about (the event's ``account``).
 
 A delivery that fails (the target could not be reached or refused the event) is recorded on the
 delivery (kind ``failed``, ``Delivery.error``), never raised out of the router: EventBridge retries
@@ -92,6 +106,8 @@ class Rule:
     schedule: str | None
     enabled: bool
     targets: tuple[RuleTarget, ...]
+    account: str = ""  # the account whose default bus the rule is on ("": the settings' account)
+    region: str = ""
 
     def matches(self, event: Mapping[str, Any]) -> bool:
         if not self.enabled or self.pattern is None:
@@ -141,9 +157,10 @@ def load_rules(templates: TemplateSet) -> list[Rule]:
     return [_rule(templates, resource) for resource in templates.resources(RULE_TYPE)]
 
 
-# What delivery reads from a target; RoleArn and RetryPolicy are not resolved.
+# What delivery reads from a target; RetryPolicy is not resolved.
 _TARGET_KEYS = (
-    "Id", "Arn", "Input", "InputPath", "InputTransformer", "SageMakerPipelineParameters", "DeadLetterConfig",
+    "Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "SageMakerPipelineParameters",
+    "DeadLetterConfig",
 )  # fmt: skip
 
 
@@ -160,13 +177,14 @@ def _rule(templates: TemplateSet, resource: Resource) -> Rule:
         except PatternError as err:  # PutRule rejects the rule: so does reading it
             raise TemplateError(f"{resource.where('EventPattern')}: {err}") from err
     name = templates.property(resource, "Name") or resource.logical_id
+    account, region = templates.account_of(resource), templates.region_of(resource)
     targets = []
     for index, raw in enumerate(resource.properties.get("Targets", [])):
         spec = {
             k: templates.resolve(raw[k], resource, f"Targets[{index}].{k}") for k in _TARGET_KEYS if k in raw
         }
         targets.append(RuleTarget(id=spec.get("Id", f"Target{index}"), arn=spec["Arn"], spec=spec))
-    arn = f"arn:aws:events:{templates.settings.region}:{templates.settings.account}:rule/{name}"
+    arn = f"arn:aws:events:{region}:{account}:rule/{name}"
     return Rule(
         name=name,
         arn=arn,
@@ -175,6 +193,8 @@ def _rule(templates: TemplateSet, resource: Resource) -> Rule:
         schedule=templates.property(resource, "ScheduleExpression"),
         enabled=templates.property(resource, "State", "ENABLED") == "ENABLED",
         targets=tuple(targets),
+        account=account,
+        region=region,
     )
 
 
@@ -280,7 +300,7 @@ class Delivery:
 
     rule: Rule
     target: RuleTarget
-    kind: str  # pipeline | lambda | sns | not-delivered | failed
+    kind: str  # pipeline | lambda | sns | bus | not-delivered | failed
     payload: Any
     result: Any = None
     pipeline_start: PipelineStart | None = None
@@ -309,12 +329,18 @@ class EventRouter:
     # IAM: EventBridge calls a target as the target's role, or as events.amazonaws.com under the
     # target's resource policy; a Lambda target then runs as its function's role. None: unchecked.
     access: AccessControl | None = None
+    # The client factory of another (account, region), for what a rule of a stage's bus records in
+    # its own account (TriggeredRules). None: ``client`` for every rule.
+    client_in: Callable[[str, str], ClientFactory] | None = None
 
-    def route(self, event: dict[str, Any]) -> list[Delivery]:
-        """Deliver ``event`` to the targets of every enabled rule whose pattern matches it."""
+    def route(self, event: dict[str, Any], *, bus_account: str | None = None) -> list[Delivery]:
+        """Deliver ``event``, put on the default bus of ``bus_account`` (by default the account the
+        event is about, where AWS services put their events), to the targets of every enabled rule
+        of that bus whose pattern matches it."""
+        bus = bus_account or str(event.get("account") or self.settings.account)
         delivered: list[Delivery] = []
         for rule in self.rules:
-            if rule.matches(event):
+            if (rule.account or self.settings.account) == bus and rule.matches(event):
                 self._count_triggered(rule, event)
                 delivered.extend(self._deliver_or_record(rule, target, event) for target in rule.targets)
         self.deliveries.extend(delivered)
@@ -325,7 +351,7 @@ class EventRouter:
         RuleName: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html), which
         the dashboard's retraining-triggers widget plots."""
         at = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00")) if event.get("time") else None
-        self.client("cloudwatch").put_metric_data(
+        self._client_of(rule)("cloudwatch").put_metric_data(
             Namespace=EVENTS_NAMESPACE,
             MetricData=[
                 {
@@ -337,6 +363,13 @@ class EventRouter:
                 }
             ],
         )
+
+    def _client_of(self, rule: Rule) -> ClientFactory:
+        """The client factory of the rule's own account and region."""
+        where = (rule.account or self.settings.account, rule.region or self.settings.region)
+        if self.client_in is None or where == (self.settings.account, self.settings.region):
+            return self.client
+        return self.client_in(*where)
 
     def fire_schedules(self, target_arn: str, at: datetime) -> list[Delivery]:
         """What happens when the enabled scheduled rules that target ``target_arn`` come due at
@@ -409,6 +442,8 @@ class EventRouter:
             return self._invoke(rule, target, payload, requested_by)
         if service == "sns":
             return self._publish(rule, target, payload)
+        if service == "events" and ":event-bus/" in target.arn:
+            return self._put_on_bus(rule, target, event)
         note = f"{target.arn}: no local delivery for this target type (recorded only)"
         return Delivery(rule, target, "not-delivered", payload, note=note)
 
@@ -487,6 +522,42 @@ class EventRouter:
         }
         context = {"aws:SourceArn": rule.arn, "aws:SourceAccount": self.settings.account}
         self.access.authorize(principal, action, params, context=context, on_behalf="events")
+
+    def _put_on_bus(self, rule: Rule, target: RuleTarget, event: dict[str, Any]) -> Delivery:
+        """Put ``event`` on the target bus as the target's role and route it there: the event as
+        is (not the target input: EventBridge sends the event itself to a bus target). Only the
+        rule's own account's events are sent on; only default buses are routed locally."""
+        sender = rule.account or self.settings.account
+        _, _, _, _, receiver, resource = target.arn.split(":", 5)
+        if resource != "event-bus/default":
+            raise TemplateError(
+                f"{rule.source} target {target.id}: only a default event bus is routed locally"
+            )
+        if str(event.get("account") or sender) != sender:
+            note = f"not sent on to {receiver}: an event from another account is not forwarded to a third"
+            return Delivery(rule, target, "not-delivered", event, note=note)
+        role = target.spec.get("RoleArn")
+        if role is None and receiver != sender:
+            raise TemplateError(
+                f"{rule.source} target {target.id}: a rule whose target is an event bus in another "
+                "account needs a RoleArn (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html)"
+            )
+        if self.access is not None:
+            # The bus policy's documented condition keys (eb-event-bus-perms.html): the event's
+            # source and detail type, as PutEvents carries them.
+            context = {
+                "events:source": str(event.get("source", "")),
+                "events:detail-type": str(event.get("detail-type", "")),
+            }
+            self.access.authorize(
+                Principal(role_arn=role, session=_EVENTS_SESSION) if role else Principal(service=EVENTS),
+                "events:PutEvents",
+                resources=[target.arn],
+                context={**context, "aws:SourceArn": rule.arn, "aws:SourceAccount": sender},
+                on_behalf="events",
+            )
+        routed = self.route(event, bus_account=receiver)
+        return Delivery(rule, target, "bus", event, routed, note=f"event bus of {receiver}")
 
     def _publish(self, rule: Rule, target: RuleTarget, payload: Any) -> Delivery:
         self._authorize(Principal(service=EVENTS), rule, "sns:Publish", target.arn)

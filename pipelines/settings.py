@@ -622,6 +622,27 @@ class Settings:
         """Named by stage too, so a stage deployed into the build account never takes its endpoint."""
         return f"{self.prefix}-{stage.name}-endpoint"
 
+    def stage_endpoint_alarm_names(self, stage: Stage) -> dict[str, str]:
+        """The stage endpoint's health alarms (purpose -> name), in the stage's account: the
+        real-time ones (a stage endpoint is real-time, see infra/lambdas/deploy.py), named by stage."""
+        return {
+            purpose: f"{self.prefix}-{stage.name}-endpoint-{purpose}" for purpose in ENDPOINT_ALARM_PURPOSES
+        }
+
+    def stage_forward_rule_name(self, stage: Stage) -> str:
+        """The stage account's rule that forwards its endpoint's alarms and state to the build account."""
+        return f"{self.prefix}-{stage.name}-forward-endpoint-events"
+
+    @property
+    def stage_events_rule_name(self) -> str:
+        """The build account's rule that notifies the stages' forwarded endpoint events."""
+        return f"{self.prefix}-stage-endpoint-events"
+
+    @property
+    def event_bus_arn(self) -> str:
+        """The build account's default event bus: where each stage forwards its endpoint's events."""
+        return self.arn("events", "event-bus/default")
+
     @property
     def monitored_stage(self) -> Stage | None:
         """The stage whose endpoint the build account monitors for drift: the last one (prod), whose
@@ -967,7 +988,13 @@ ROLE_PURPOSES = (PIPELINE_ROLE, JOB_ROLE, MODEL_ROLE, "deploy-function", "retrai
 # Deployment stages in promotion order: an approved version reaches staging first, prod after a
 # second approval (docs/multi-account.md).
 DEPLOYMENT_STAGES = ("staging", "prod")
-STAGE_ROLE_PURPOSES = ("deploy", "model")
+# deploy: creates the stage's endpoint; model: the endpoint's execution role; events: the stage's
+# forwarding rule puts its endpoint's events on the build account's bus.
+STAGE_ROLE_PURPOSES = ("deploy", "model", "events")
+# The stage endpoint's states forwarded to the build account (as the state change event spells them,
+# https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html): the
+# failures, and IN_SERVICE, which confirms that a promotion or a rollback took effect.
+STAGE_FORWARDED_ENDPOINT_STATUSES = ("IN_SERVICE", "FAILED", "OUT_OF_SERVICE", "UPDATE_ROLLBACK_FAILED")
 STAGE_APPROVAL_FIELDS = ("approved-by", "approved-at", "approval-note")
 # When `pipelines promote` deployed a version to a stage, and when `rollback` took it off again:
 # the history `rollback` reads to find the previous version.

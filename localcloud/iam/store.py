@@ -6,8 +6,8 @@ enforced, so a grant added to (or removed from) ``infra/`` shows up in the next 
 - identity policies: ``AWS::IAM::Policy`` and ``AWS::IAM::ManagedPolicy`` attached to roles, and a
   role's own ``Policies``; a role's AWS managed policies (``arn:aws:iam::aws:policy/...``) are not in
   the templates, so they are listed as unverifiable rather than guessed;
-- resource policies: bucket, key, topic and queue policies, a model package group's policy, a
-  role's trust policy, and
+- resource policies: bucket, key, topic and queue policies, a model package group's policy, an
+  event bus's policy (one ``AWS::Events::EventBusPolicy`` per statement), a role's trust policy, and
   ``AWS::Lambda::Permission`` (a function's resource policy, one statement per permission);
 - who owns what: each template's stack has an account (a stage stack is in its stage's account), so
   a call from one account to a resource of another is evaluated as AWS evaluates it across accounts;
@@ -174,6 +174,16 @@ def _read_resource_policies(store: PolicyStore, templates: TemplateSet) -> None:
             store.resource[f"arn:aws:sqs:{templates.settings.region}:{store.account}:{name}"].extend(
                 statements
             )
+    for resource in templates.resources("AWS::Events::EventBusPolicy"):
+        statement = templates.property(resource, "Statement")
+        if not isinstance(statement, dict):  # the legacy Action/Principal/Condition form
+            raise TemplateError(
+                f"{resource.where('Statement')}: only a bus policy given as a Statement is read"
+            )
+        name = templates.property(resource, "EventBusName") or "default"
+        region, account = templates.region_of(resource), templates.account_of(resource)
+        bus = f"arn:aws:events:{region}:{account}:event-bus/{name}"
+        store.resource[bus].extend(parse_document({"Statement": [statement]}, _where(resource)))
     for resource in templates.resources("AWS::Lambda::Permission"):
         function = str(templates.property(resource, "FunctionName"))
         store.resource[function].extend(

@@ -496,6 +496,7 @@ class ClosedLoop:
             cloud.lambdas,
             record.model_package_arn,
             note=self.timeline.add,
+            router=cloud.event_router(self._pending.append),
         )
 
     @property

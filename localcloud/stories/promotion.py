@@ -27,10 +27,12 @@ from typing import Any
 
 from localcloud.account import LocalAws
 from localcloud.awslambda import FunctionError, LambdaRegistry
+from localcloud.eventbridge import EventRouter
 from localcloud.iam import AccessControl
 from localcloud.iam.calls import with_denials
 from localcloud.sagemaker.endpoint import LocalEndpoint, RuntimeClient
 from localcloud.stories import StoryError
+from localcloud.stories.stage_events import forward_endpoint_state
 from localcloud.stories.traffic import TrafficKind, generate, to_csv_lines
 from pipelines.settings import Settings, Stage
 from pipelines.stage_check import LOAD_REQUESTS, StageCheck
@@ -125,11 +127,13 @@ def promote_through_stages(
     *,
     note: Note,
     approver: str = "local-demo",
+    router: EventRouter | None = None,
 ) -> None:
     """Test an approved version in each stage in order: the first stage deployed on its approval
     (by the package-approved rule, which the caller routed the package's event through), each
     later one only after the staging test passed and a second approval is recorded (as
-    ``pipelines approve VERSION --stage prod`` records it; here the demo is the approver)."""
+    ``pipelines approve VERSION --stage prod`` records it; here the demo is the approver). With a
+    ``router``, each stage endpoint's state change goes to the build account as EventBridge sends it."""
     version = package_arn.rsplit("/", 1)[-1]
     for index, stage in enumerate(settings.stages):
         if index:
@@ -160,6 +164,8 @@ def promote_through_stages(
         if not check.passed:
             raise PromotionError(f"the {stage.name} test failed: {'; '.join(check.failures)}")
         note(f"{stage.name} test passed", "; ".join(check.lines()))
+        if router is not None:
+            forward_endpoint_state(settings, aws, router, stage, note=note)
 
 
 def _deployed_at(settings: Settings, aws: LocalAws, package_arn: str, stage: Stage) -> str:

@@ -64,7 +64,16 @@ def test_one_stage_stack_per_stage_in_its_own_account(multi_account: MultiAccoun
         ("Prod/Roles", "abalone-mlops-dev-prod", PROD.account, PROD.region),
     ]
     roles = sorted(r["RoleName"] for r in multi_account.resources(stages[1], "AWS::IAM::Role"))
-    assert roles == ["abalone-mlops-dev-prod-deploy-us-east-1", "abalone-mlops-dev-prod-model-us-east-1"]
+    assert roles == [
+        "abalone-mlops-dev-prod-deploy-us-east-1",
+        "abalone-mlops-dev-prod-events-us-east-1",
+        "abalone-mlops-dev-prod-model-us-east-1",
+    ]
+    expected = [{"Key": key, "Value": value} for key, value in sorted(multi_account.settings.tags.items())]
+    for role in multi_account.resources(stages[1], "AWS::IAM::Role"):
+        assert (
+            sorted(role["Tags"], key=lambda tag: tag["Key"]) == expected
+        )  # the app's tags cross into stages
 
 
 def test_the_stage_deploy_role_trusts_only_the_build_accounts_deploy_function(
@@ -146,6 +155,102 @@ def test_the_multi_account_templates_are_cfn_lint_clean(multi_account: MultiAcco
     stack = getattr(stacks, concern, None) or next(s for s in stacks.stages if s.stack_name.endswith(concern))
     matches = lint_file(multi_account.template_path(stack), config=ManualArgs(regions=["us-east-1"]))
     assert [str(m) for m in matches] == []
+
+
+def test_each_stage_alarms_on_its_endpoint_and_forwards_to_the_build_bus_as_a_put_events_only_role(
+    multi_account: MultiAccount,
+) -> None:
+    settings = multi_account.settings
+    build = {
+        a["AlarmName"]: a
+        for a in multi_account.resources(multi_account.stacks.monitoring, "AWS::CloudWatch::Alarm")
+    }
+    for stage, stack in zip((STAGING, PROD), multi_account.stacks.stages, strict=True):
+        alarms = {a["AlarmName"]: a for a in multi_account.resources(stack, "AWS::CloudWatch::Alarm")}
+        assert sorted(alarms) == sorted(settings.stage_endpoint_alarm_names(stage).values())
+        for purpose, name in settings.stage_endpoint_alarm_names(stage).items():
+            # The build endpoint's definition, on the stage's endpoint, with no action of its own.
+            mine, theirs = alarms[name], build[settings.endpoint_alarm_names[purpose]]
+            unlike = {"AlarmName", "AlarmDescription", "AlarmActions", "Tags"}
+            as_stage = json.dumps({k: v for k, v in theirs.items() if k not in unlike}).replace(
+                settings.endpoint_name, settings.stage_endpoint_name(stage)
+            )
+            assert json.dumps({k: v for k, v in mine.items() if k not in unlike}) == as_stage
+            assert "AlarmActions" not in mine
+        (rule,) = multi_account.resources(stack, "AWS::Events::Rule")
+        assert rule["EventPattern"]["account"] == [stage.account]
+        (target,) = rule["Targets"]
+        assert (
+            target["Arn"]
+            == settings.event_bus_arn
+            == "arn:aws:events:us-east-1:123456789012:event-bus/default"
+        )
+        role = next(
+            r
+            for r in multi_account.resources(stack, "AWS::IAM::Role")
+            if r["RoleName"].endswith("-events-us-east-1")
+        )
+        assert statements(role["AssumeRolePolicyDocument"])[0]["Principal"] == {
+            "Service": "events.amazonaws.com"
+        }
+        granted = [
+            (s["Action"], s["Resource"])
+            for policy in multi_account.resources(stack, "AWS::IAM::Policy")
+            if "EndpointEventsForwardRole" in json.dumps(policy["Roles"])
+            for s in statements(policy["PolicyDocument"])
+        ]
+        assert granted == [("events:PutEvents", settings.event_bus_arn)]
+
+
+def test_the_build_bus_accepts_each_stage_account_and_notifies_its_endpoint_events(
+    multi_account: MultiAccount,
+) -> None:
+    settings = multi_account.settings
+    monitoring = multi_account.stacks.monitoring
+    policies = multi_account.resources(monitoring, "AWS::Events::EventBusPolicy")
+    assert [(p["StatementId"], p["Statement"]["Principal"]["AWS"]) for p in policies] == [
+        ("StagingAccountSendsEndpointEvents", "arn:aws:iam::111111111111:root"),
+        ("ProdAccountSendsEndpointEvents", "arn:aws:iam::222222222222:root"),
+    ]
+    (rule,) = [
+        r
+        for r in multi_account.resources(monitoring, "AWS::Events::Rule")
+        if r["Name"] == settings.stage_events_rule_name
+    ]
+    assert rule["EventPattern"]["account"] == [STAGING.account, PROD.account]
+    assert [t["Arn"] for t in rule["Targets"]] == [settings.sns_topic_arn]
+    (topic_policy,) = multi_account.resources(monitoring, "AWS::SNS::TopicPolicy")
+    assert "StageEventsPublish" in [s["Sid"] for s in statements(topic_policy["PolicyDocument"])]
+
+
+def test_a_stage_in_the_build_account_is_not_named_by_the_bus_policy() -> None:
+    """Its endpoint's events are on the build bus already: no forwarding rule, no policy statement."""
+    from aws_cdk.assertions import Template
+
+    from infra.monitoring import MonitoringStack
+    from infra.stage import StageStack
+
+    base = project_settings.load("dev")
+    settings = dataclasses.replace(base, stages=(Stage("staging", base.account, base.region), PROD))
+    app = cdk.App()
+    env = cdk.Environment(account=settings.account, region=settings.region)
+    queue_stack = cdk.Stack(app, "Queues", env=env)
+    from aws_cdk import aws_sqs as sqs
+
+    monitoring = MonitoringStack(
+        app,
+        "M",
+        settings=settings,
+        deploy_failures=sqs.Queue(queue_stack, "Q"),
+        key_arn="arn:aws:kms:x",
+        env=env,
+    )
+    staging_stack = StageStack(app, "S", settings=settings, stage=settings.stages[0], env=env)
+    policies = Template.from_stack(monitoring).find_resources("AWS::Events::EventBusPolicy")
+    assert [p["Properties"]["StatementId"] for p in policies.values()] == ["ProdAccountSendsEndpointEvents"]
+    staging = Template.from_stack(staging_stack)
+    staging.resource_count_is("AWS::Events::Rule", 0)
+    staging.resource_count_is("AWS::CloudWatch::Alarm", 2)
 
 
 # -- the monitored stage (prod): scheduled from the build account, its own drift alarm, retraining --
