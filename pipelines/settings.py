@@ -562,6 +562,13 @@ class Settings:
                 f"{self.serving.new_model_as!r} needs realtime or async; use replace (the batch model "
                 "is the latest approved package)"
             )
+        if self.serving.mode == BATCH and self.stages:
+            # Stage endpoints are real-time endpoints deployed from the registry and monitored from
+            # their capture; batch scoring has neither endpoint nor promotion (docs/multi-account.md).
+            raise SettingsError(
+                f"serving.mode batch cannot be promoted through deployment stages ({STAGES_ENV}): a stage "
+                "serves a real-time endpoint; unset MLOPS_STAGES, or serve realtime"
+            )
         if self.serving.mode == BATCH and self.monitoring.model_monitor_schedule_enabled:
             raise SettingsError(
                 "serving.mode batch has no endpoint for the Model Monitor schedule to watch; turn "

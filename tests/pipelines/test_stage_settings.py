@@ -94,3 +94,12 @@ def test_the_local_demo_names_stages_without_accounts(monkeypatch: pytest.Monkey
         s.SettingsError, match=r"'staging' must be stage:account .* only in the local demo\)$"
     ):
         s.load("dev", account="123456789012")
+
+
+def test_batch_serving_cannot_be_promoted_through_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(s.STAGES_ENV, "staging:111111111111,prod:222222222222")
+    monkeypatch.setenv(s.SERVING_MODE_ENV, "batch")
+    with pytest.raises(
+        s.SettingsError, match=r"^serving.mode batch cannot be promoted through deployment stages"
+    ):
+        s.load("dev", account="123456789012")
