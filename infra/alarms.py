@@ -92,7 +92,21 @@ class ProjectAlarms(Construct):
                 evaluation=drift,
             )
         )
-        self.quality = self._quality_alarm()
+        self.quality = self._quality_alarm(
+            "ModelQuality", settings.quality_alarm_name, endpoint=settings.endpoint_name, where=""
+        )
+        # Prod's labels are uploaded for the prod endpoint (`labels upload --stage prod`) and its
+        # monitoring run judges them against the version prod serves: the same alarm on those metrics.
+        self.stage_quality = (
+            None
+            if stage is None
+            else self._quality_alarm(
+                f"{stage.name.title()}ModelQuality",
+                settings.stage_quality_alarm_name(stage),
+                endpoint=settings.stage_endpoint_name(stage),
+                where=f" of the {stage.name} endpoint (account {stage.account})",
+            )
+        )
         self.feature_drift = {
             feature: self._feature_drift_alarm(index, feature, kind, drift)
             for index, (feature, kind) in enumerate(dataset.feature_kinds().items())
@@ -166,8 +180,9 @@ class ProjectAlarms(Construct):
             evaluation=evaluation,
         )
 
-    def _quality_alarm(self) -> cloudwatch.Alarm:
-        """Model quality worse than the served model's own evaluation: ALARM starts retraining.
+    def _quality_alarm(self, construct_id: str, name: str, *, endpoint: str, where: str) -> cloudwatch.Alarm:
+        """Model quality of ``endpoint`` worse than its served model's own evaluation: ALARM starts
+        retraining (``where`` names the endpoint in the description; empty: the build endpoint's).
 
         A CloudWatch alarm's threshold is static, but "worse" is relative to whichever model served
         the window. Rather than have the deploy function rewrite the threshold with PutMetricAlarm
@@ -198,29 +213,33 @@ class ProjectAlarms(Construct):
         expression = cloudwatch.MathExpression(
             expression=f"IF(labels >= {alarms.quality_min_labels} AND reference > 0, {degradation})",
             using_metrics={
-                "live": self._quality_metric(metric, period),
-                "reference": self._quality_metric(f"{quality.evaluation_metric_prefix}{metric}", period),
-                "labels": self._quality_metric(quality.merged_labels_metric, period),
+                "live": self._quality_metric(metric, period, endpoint),
+                "reference": self._quality_metric(
+                    f"{quality.evaluation_metric_prefix}{metric}", period, endpoint
+                ),
+                "labels": self._quality_metric(quality.merged_labels_metric, period, endpoint),
             },
             label=f"{metric} degradation",
             period=cdk.Duration.seconds(period),
         )
         return self._alarm(
-            "ModelQuality",
-            settings.quality_alarm_name,
-            f"{words} more than {threshold:g} on merged ground truth; ALARM starts retraining (via the guard)",
+            construct_id,
+            name,
+            f"{words} more than {threshold:g} on merged ground truth{where}; ALARM starts retraining "
+            "(via the guard)",
             expression,
             threshold=threshold,
             comparison=GREATER,
             evaluation=EVERY_PERIOD,
         )
 
-    def _quality_metric(self, metric_name: str, period: int) -> cloudwatch.Metric:
+    def _quality_metric(self, metric_name: str, period: int, endpoint: str) -> cloudwatch.Metric:
+        """A model-quality metric as the monitoring job publishes it for ``endpoint``."""
         quality = self._settings.model_quality
         return cloudwatch.Metric(
             namespace=quality.metric_namespace,
             metric_name=metric_name,
-            dimensions_map={quality.endpoint_dimension: self._settings.endpoint_name},
+            dimensions_map={quality.endpoint_dimension: endpoint},
             statistic="Maximum",
             period=cdk.Duration.seconds(period),
         )

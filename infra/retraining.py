@@ -81,12 +81,17 @@ class RetrainingTriggers(Construct):
             event_pattern=alarm_entered_pattern(*(iam.alarm_arn(settings, name) for name in drift_alarms)),
             targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: DRIFT_TRIGGER}))],
         )
+        # Likewise its quality alarm, on the labels uploaded for it (TriggeredBy stays quality-alarm).
+        quality_alarms = (
+            settings.quality_alarm_name,
+            *(() if stage is None else (settings.stage_quality_alarm_name(stage),)),
+        )
         self.quality_rule = events.Rule(
             self,
             "OnQuality",
             rule_name=settings.retrain_rule_names["quality"],
-            description=f"{settings.quality_alarm_name} entering ALARM asks the guard to retrain",
-            event_pattern=alarm_entered_pattern(iam.alarm_arn(settings, settings.quality_alarm_name)),
+            description=f"{' or '.join(quality_alarms)} entering ALARM asks the guard to retrain",
+            event_pattern=alarm_entered_pattern(*(iam.alarm_arn(settings, name) for name in quality_alarms)),
             targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: QUALITY_TRIGGER}))],
         )
         self.schedule_rule = events.Rule(

@@ -671,6 +671,11 @@ class Settings:
         build account, like :attr:`drift_alarm_name`."""
         return f"{self.prefix}-{stage.name}-data-drift"
 
+    def stage_quality_alarm_name(self, stage: Stage) -> str:
+        """The model-quality alarm of ``stage``'s endpoint, on the labels uploaded for it
+        (``labels upload --stage``); entering ALARM starts retraining, like :attr:`quality_alarm_name`."""
+        return f"{self.prefix}-{stage.name}-model-quality"
+
     # -- approval ------------------------------------------------------------------------------
     @property
     def manual_approval(self) -> bool:

@@ -323,6 +323,49 @@ def test_the_prod_drift_alarm_starts_retraining_through_the_guard(multi_account:
     assert "drift-alarm" in json.dumps(target["InputTransformer"])  # TriggeredBy stays drift-alarm
 
 
+def test_the_prod_quality_alarm_watches_what_the_prod_monitoring_run_publishes(
+    multi_account: MultiAccount,
+) -> None:
+    """The build endpoint's quality alarm (one builder), on the metrics the prod run publishes:
+    the quality dimension is the EndpointName the prod schedule gives the job."""
+    settings = multi_account.settings
+    alarms = {
+        a["AlarmName"]: a
+        for a in multi_account.resources(multi_account.stacks.monitoring, "AWS::CloudWatch::Alarm")
+    }
+    prod, build = alarms[settings.stage_quality_alarm_name(PROD)], alarms[settings.quality_alarm_name]
+    (target,) = _monitoring_rules(multi_account)[settings.stage_monitoring_schedule_name(PROD)]["Targets"]
+    given = {p["Name"]: p["Value"] for p in target["SageMakerPipelineParameters"]["PipelineParameterList"]}
+    arguments = _monitoring_arguments(multi_account)
+    published = {arguments["--quality-endpoint-dimension"]: given["EndpointName"]}
+    stats = [m["MetricStat"]["Metric"] for m in prod["Metrics"] if "MetricStat" in m]
+    assert [{d["Name"]: d["Value"] for d in m["Dimensions"]} for m in stats] == [published] * 3
+    assert {m["Namespace"] for m in stats} == {arguments["--quality-namespace"]}
+    assert sorted(m["MetricName"] for m in stats) == sorted(
+        [
+            "rmse",
+            f"{arguments['--evaluation-metric-prefix']}rmse",
+            arguments["--merged-labels-metric"],
+        ]
+    )
+    unlike = {"AlarmName", "AlarmDescription"}
+    as_prod = json.dumps({k: v for k, v in build.items() if k not in unlike}).replace(
+        settings.endpoint_name, settings.stage_endpoint_name(PROD)
+    )
+    assert json.dumps({k: v for k, v in prod.items() if k not in unlike}) == as_prod  # same math, same action
+
+
+def test_either_quality_alarm_starts_retraining_through_the_guard(multi_account: MultiAccount) -> None:
+    settings = multi_account.settings
+    rule = _monitoring_rules(multi_account)[settings.retrain_rule_names["quality"]]
+    assert [str(a).rsplit(":", 1)[-1] for a in rule["EventPattern"]["resources"]] == [
+        settings.quality_alarm_name,
+        settings.stage_quality_alarm_name(PROD),
+    ]
+    (target,) = rule["Targets"]
+    assert "quality-alarm" in json.dumps(target["InputTransformer"])  # TriggeredBy stays quality-alarm
+
+
 def test_the_monitoring_job_may_list_the_registry_only_with_stages(
     multi_account: MultiAccount, synthesized: Any
 ) -> None:
