@@ -16,7 +16,6 @@ from typing import Any
 
 import typer
 
-from pipelines import settings as settings_module
 from pipelines.cli.context import CliContext, CliError, console
 
 VersionArg = typer.Argument(
@@ -68,10 +67,7 @@ def _approve_for_stage(ctx: typer.Context, version: str | None, note: str, stage
     """Record the caller's approval of an Approved version for a later stage, with when and why."""
     obj: CliContext = ctx.obj
     settings = obj.settings
-    try:
-        stage = settings.stage(stage_name)
-    except settings_module.SettingsError as err:
-        raise CliError(str(err), "e.g. MLOPS_STAGES=staging:111111111111,prod:222222222222") from err
+    stage = obj.stage(stage_name)
     if stage == settings.stages[0]:
         raise CliError(
             f"{stage.name} is the first stage: an approved version deploys there without a second approval",

@@ -67,6 +67,14 @@ class CliContext:
                 "see pipelines/settings.py for the accepted values (examples: docs/your-own-data.md)",
             ) from err
 
+    def stage(self, name: str) -> settings_module.Stage:
+        """The configured deployment stage ``name`` (``--stage`` of every command that takes one);
+        one line naming the configured stages otherwise."""
+        try:
+            return self.settings.stage(name)
+        except settings_module.SettingsError as err:
+            raise CliError(str(err), "e.g. MLOPS_STAGES=staging:111111111111,prod:222222222222") from err
+
     @cached_property
     def clients(self) -> AwsClients:
         return AwsClients(

@@ -6,6 +6,11 @@ uploads it to ``<settings.ground_truth_uri>/<endpoint>/yyyy/mm/dd/hh/`` for the 
 the layout the monitoring job reads (docs/monitoring.md, "Model quality"). The id is the
 ``InferenceId`` the caller sent with the request (else the capture's ``eventId``).
 
+With deployment stages, real labels arrive for prod's predictions: ``--stage prod`` files them
+under the prod endpoint's name, in the build account's data bucket, where the build account's
+monitoring run for prod reads them (docs/multi-account.md#how-prod-is-monitored). Only the
+monitored stage: another stage's labels would never be read.
+
 All or nothing: a row without an id, a label that is not a number, or an id given twice stops the
 upload with one line naming the first such row and how many there are; nothing is dropped silently.
 """
@@ -76,9 +81,15 @@ def upload(
     at: str = typer.Option(
         None, "--at", help="Upload hour to file them under, ISO 8601 (default: now; for backfills)."
     ),
+    stage: str = typer.Option(
+        None,
+        "--stage",
+        help="Labels of a deployment stage's predictions (MLOPS_STAGES): the monitored one, prod.",
+    ),
 ) -> None:
     """Upload labels as Model Monitor ground truth for the monitoring job's model-quality merge."""
     obj: CliContext = ctx.obj
+    endpoint_name = _labelled_endpoint(obj, endpoint, stage)
     if not file.is_file():
         raise CliError(f"{file}: no such file", FILE_HINT, CliError.NOT_FOUND)
     try:
@@ -95,12 +106,31 @@ def upload(
     body = ground_truth_jsonl(labels)
     settings = obj.settings
     name = f"labels-{uploaded:%Y%m%dT%H%M%S}-{hashlib.sha256(body).hexdigest()[:8]}.jsonl"
-    target = (
-        f"{settings.ground_truth_uri}/{ground_truth_key(endpoint or settings.endpoint_name, uploaded, name)}"
-    )
+    target = f"{settings.ground_truth_uri}/{ground_truth_key(endpoint_name, uploaded, name)}"
     bucket, key = s3_uri.split(target, key_required=True)
     obj.clients.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/jsonl")
     console.print(f"[green]uploaded[/] {len(labels)} labels to {target}")
+
+
+def _labelled_endpoint(obj: CliContext, endpoint: str | None, stage_name: str | None) -> str:
+    """The endpoint whose predictions the labels are for: ``--endpoint``, the monitored stage's
+    (``--stage``), else the project's."""
+    if stage_name is None:
+        return endpoint or obj.settings.endpoint_name
+    if endpoint is not None:
+        raise CliError(
+            f"--endpoint {endpoint} and --stage {stage_name} both name the endpoint",
+            f"give one: --stage {stage_name} files the labels under its endpoint's name",
+        )
+    stage, monitored = obj.stage(stage_name), obj.settings.monitored_stage
+    assert monitored is not None  # a stage is configured, so the last one is monitored
+    if stage != monitored:
+        raise CliError(
+            f"--stage {stage.name}: only the last stage, {monitored.name}, is monitored for model "
+            "quality; labels filed for another stage would never be read",
+            f"use --stage {monitored.name} (or leave --stage out for the build account's endpoint)",
+        )
+    return obj.settings.stage_endpoint_name(stage)
 
 
 def _csv_rows(name: str, text: str) -> list[tuple[int, dict[str, Any]]]:

@@ -30,7 +30,7 @@ DEPLOYED = ("created", "updated", "unchanged")
 def promote(ctx: typer.Context, version: str = VersionArg, stage: str = StageOpt) -> None:
     """Deploy an approved model version to a stage's account (prod: after `approve --stage prod`)."""
     obj: CliContext = ctx.obj
-    target = _stage(obj, stage)
+    target = obj.stage(stage)
     summary = find_package(obj.clients.sagemaker, obj.settings.model_package_group, version)
     arn = summary["ModelPackageArn"]
     result = _deploy(obj, arn, target)
@@ -41,7 +41,7 @@ def rollback(ctx: typer.Context, stage: str = StageOpt) -> None:
     """Deploy the version a stage served before its current one (recorded by `promote`)."""
     obj: CliContext = ctx.obj
     settings = obj.settings
-    target = _stage(obj, stage)
+    target = obj.stage(stage)
     deployed_key = settings.stage_approval_key(target, "deployed-at")
     rolled_back_key = settings.stage_approval_key(target, "rolled-back-at")
     history = sorted(
@@ -63,13 +63,6 @@ def rollback(ctx: typer.Context, stage: str = StageOpt) -> None:
         f"{target.name}: {result['endpoint_name']} rolled back from {current} to {previous} ({result['status']})",
         highlight=False,
     )
-
-
-def _stage(obj: CliContext, name: str) -> settings_module.Stage:
-    try:
-        return obj.settings.stage(name)
-    except settings_module.SettingsError as err:
-        raise CliError(str(err), "e.g. MLOPS_STAGES=staging:111111111111,prod:222222222222") from err
 
 
 def _deploy(obj: CliContext, package_arn: str, stage: settings_module.Stage) -> dict[str, Any]:

@@ -128,3 +128,64 @@ def test_a_bad_jsonl_line_is_one_line(s3, capsys, tmp_path, line, expected):
     code, _, err = run(capsys, "labels", "upload", str(labels))
     assert code == 3 and expected in one_line_error(err)[0]
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+# -- with deployment stages: prod's labels, for the build account's monitoring of prod --
+
+STAGES = "staging:111111111111,prod:222222222222"
+PROD_ENDPOINT = SETTINGS.stage_endpoint_name(settings_module.Stage("prod", "222222222222", SETTINGS.region))
+
+
+def test_prod_labels_land_under_the_prod_endpoint_in_the_build_data_bucket(s3, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv(settings_module.STAGES_ENV, STAGES)
+    labels = tmp_path / "reviewed.csv"
+    labels.write_text("inference_id,label\nprod-1,9\nprod-2,12\n")
+    code, out, err = run(
+        capsys, "labels", "upload", str(labels), "--stage", "prod", "--at", "2026-03-01T12:40:00Z"
+    )
+    assert code == 0, err
+    [obj] = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
+    assert obj["Key"].startswith(f"{PREFIX}/{PROD_ENDPOINT}/2026/03/01/12/labels-")
+    assert f"uploaded 2 labels to s3://{BUCKET}/{obj['Key']}" in out
+    assert _read_back(s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()) == {
+        "prod-1": 9.0,
+        "prod-2": 12.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (
+            "",
+            ("--stage", "prod"),
+            "no stage 'prod' configured (stages: none); set MLOPS_STAGES",
+            "MLOPS_STAGES=",
+        ),
+        (STAGES, ("--stage", "qa"), "no stage 'qa' configured (stages: staging, prod)", "MLOPS_STAGES="),
+        (
+            STAGES,
+            ("--stage", "staging"),
+            "--stage staging: only the last stage, prod, is monitored",
+            "--stage prod",
+        ),
+        (
+            STAGES,
+            ("--stage", "prod", "--endpoint", "x"),
+            "--endpoint x and --stage prod both name",
+            "give one",
+        ),
+    ],
+    ids=["no-stages", "unknown", "not-monitored", "both"],
+)
+def test_a_stage_whose_labels_would_not_be_read_is_one_line_and_nothing_is_uploaded(
+    s3, capsys, tmp_path, monkeypatch, case
+):
+    stages, argv, message, hint = case
+    monkeypatch.setenv(settings_module.STAGES_ENV, stages)
+    labels = tmp_path / "reviewed.csv"
+    labels.write_text("inference_id,label\nprod-1,9\n")
+    code, _, err = run(capsys, "labels", "upload", str(labels), *argv)
+    got, got_hint = one_line_error(err)
+    assert code == 2 and message in got and hint in got_hint
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
