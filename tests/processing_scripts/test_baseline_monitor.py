@@ -259,8 +259,12 @@ def test_monitor_finds_drift_in_s3_capture_and_publishes_metrics(aws, abalone_sp
     assert len(listed["Metrics"]) == len(summary["features"]) + 2
 
 
-def register(sagemaker, base: str, properties: dict[str, str] | None = None) -> str:
-    """A version in the project's group whose drift baseline is under ``base``."""
+def register(
+    sagemaker, base: str, properties: dict[str, str] | None = None, evaluation: str | None = None
+) -> str:
+    """A version in the project's group whose drift baseline is under ``base`` (and, given, whose
+    registered evaluation is the ``evaluation`` URI, as the training pipeline's RegisterModel step)."""
+    metrics = {"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": evaluation}}}
     return sagemaker.create_model_package(
         ModelPackageGroupName=SETTINGS.model_package_group,
         InferenceSpecification={
@@ -282,6 +286,7 @@ def register(sagemaker, base: str, properties: dict[str, str] | None = None) -> 
         },
         ModelApprovalStatus="Approved",
         **({"CustomerMetadataProperties": properties} if properties else {}),
+        **({"ModelMetrics": metrics} if evaluation else {}),
     )["ModelPackageArn"]
 
 

@@ -10,12 +10,23 @@ import boto3
 import numpy as np
 import pytest
 
+from pipelines import settings as settings_module
 from processing_scripts import contract, model_quality
 from processing_scripts.drift.capture import hour_folder
 from processing_scripts.drift.storage import Storage
+from tests.pipelines.cli_runner import run
 from tests.processing_scripts import test_baseline_monitor as monitor_job
 from tests.processing_scripts.conftest import exit_message, sandbox_path
-from tests.processing_scripts.test_baseline_monitor import END, SETTINGS, run_monitor, split_rows
+from tests.processing_scripts.test_baseline_monitor import (
+    DEPLOYED_KEY,
+    END,
+    PROD_ENDPOINT,
+    SETTINGS,
+    register,
+    run_monitor,
+    run_stage_monitor,
+    split_rows,
+)
 
 # The monitoring job's fixtures: the baseline step's real output and moto with the buckets.
 baseline_dir = monitor_job.baseline_dir
@@ -24,15 +35,24 @@ aws = monitor_job.aws
 QUALITY = SETTINGS.model_quality
 TRUTH_ROOT = SETTINGS.ground_truth_uri
 BASELINE = f"s3://{SETTINGS.bucket_name('artifacts')}/baseline"
-QUALITY_ARGS = (
-    "--baseline-uri", BASELINE, "--ground-truth-uri", TRUTH_ROOT,
+QUALITY_OPTIONS = (
+    "--ground-truth-uri", TRUTH_ROOT,
     "--quality-namespace", QUALITY.metric_namespace, "--quality-endpoint-dimension", QUALITY.endpoint_dimension,
     "--quality-metrics", "rmse,mae,r2", "--merged-labels-metric", QUALITY.merged_labels_metric,
     "--label-delay-hours", "1", "--quality-window-hours", "1", "--no-report",
 )  # fmt: skip
+QUALITY_ARGS = ("--baseline-uri", BASELINE, *QUALITY_OPTIONS)
 
 
-def _capture(s3, rows: list[list[str]], predictions: np.ndarray, at, prefix: str) -> None:
+def _capture(
+    s3,
+    rows: list[list[str]],
+    predictions: np.ndarray,
+    at,
+    prefix: str,
+    *,
+    endpoint: str = SETTINGS.endpoint_name,
+) -> None:
     """SageMaker capture lines whose caller sent an InferenceId (what labels are keyed by)."""
     lines = [
         json.dumps(
@@ -47,7 +67,7 @@ def _capture(s3, rows: list[list[str]], predictions: np.ndarray, at, prefix: str
         )
         for i, (row, p) in enumerate(zip(rows, predictions, strict=True))
     ]  # fmt: skip
-    key = f"datacapture/{SETTINGS.endpoint_name}/AllTraffic/{hour_folder(at)}/{prefix}.jsonl"
+    key = f"datacapture/{endpoint}/AllTraffic/{hour_folder(at)}/{prefix}.jsonl"
     s3.put_object(Bucket=SETTINGS.bucket_name("capture"), Key=key, Body="\n".join(lines).encode())
 
 
@@ -62,7 +82,7 @@ def _labels(s3, labels: dict[str, float], at, name: str) -> None:
     s3.put_object(Bucket=SETTINGS.bucket_name("data"), Key=key, Body="\n".join(lines).encode())
 
 
-def _metric(name: str) -> list[float]:
+def _metric(name: str, endpoint: str = SETTINGS.endpoint_name) -> list[float]:
     cloudwatch = boto3.client("cloudwatch", region_name=SETTINGS.region)
     answer = cloudwatch.get_metric_data(
         MetricDataQueries=[
@@ -72,7 +92,7 @@ def _metric(name: str) -> list[float]:
                     "Metric": {
                         "Namespace": QUALITY.metric_namespace,
                         "MetricName": name,
-                        "Dimensions": [{"Name": QUALITY.endpoint_dimension, "Value": SETTINGS.endpoint_name}],
+                        "Dimensions": [{"Name": QUALITY.endpoint_dimension, "Value": endpoint}],
                     },
                     "Period": 3600,
                     "Stat": "Maximum",
@@ -180,3 +200,59 @@ def test_the_reference_is_the_served_packages_registered_evaluation(tmp_path):
     assert (
         model_quality.evaluation_reference(_Registry(str(evaluation)), storage, None) == {}
     )  # --baseline-uri given
+
+
+@pytest.mark.slow  # a monitoring job run on moto: ~5 s on the shared machine
+def test_prod_quality_is_judged_against_the_version_the_registry_records_in_prod(
+    aws, abalone_splits, tmp_path, capsys, monkeypatch
+):
+    """Prod's endpoint is in the prod account: the run for Stage=prod takes the served version (and
+    so the alarm's reference) from the registry's prod-deployed-at records, not DescribeEndpoint;
+    the labels are uploaded as a user does (``labels upload --stage prod``) and the metrics carry
+    the prod endpoint, which the prod quality alarm watches."""
+    monkeypatch.setenv(settings_module.STAGES_ENV, "staging:111111111111,prod:222222222222")
+    aws.create_bucket(Bucket=SETTINGS.bucket_name("data"))
+    sagemaker = boto3.client("sagemaker", region_name=SETTINGS.region)
+    sagemaker.create_model_package_group(ModelPackageGroupName=SETTINGS.model_package_group)
+    artifacts = f"s3://{SETTINGS.bucket_name('artifacts')}"
+    for version, rmse in (("v1", 2.0), ("v2", 1.0)):
+        body = json.dumps({"regression_metrics": {"rmse": {"value": rmse, "standard_deviation": 0.1}}})
+        aws.put_object(Bucket=SETTINGS.bucket_name("artifacts"), Key=f"{version}/evaluation.json", Body=body)
+    # prod serves v1 (recorded there); v2 is newer and in staging only: its evaluation is not prod's.
+    register(
+        sagemaker,
+        f"{artifacts}/baseline",
+        {DEPLOYED_KEY: "2026-02-28T09:00:00+00:00"},
+        f"{artifacts}/v1/evaluation.json",
+    )
+    register(sagemaker, f"{artifacts}/baseline", {"staging-deployed-at": "2026-03-01T08:00:00+00:00"}, f"{artifacts}/v2/evaluation.json")  # fmt: skip
+    rng = np.random.default_rng(1)
+    predictions = rng.normal(10, 2, 50)
+    truth = predictions + rng.normal(0, 3, 50)
+    _capture(
+        aws,
+        split_rows(abalone_splits, 50),
+        predictions,
+        END - timedelta(hours=1, minutes=30),
+        "p",
+        endpoint=PROD_ENDPOINT,
+    )
+    labels = tmp_path / "reviewed.csv"
+    labels.write_text("inference_id,label\n" + "".join(f"p{i},{y:.6f}\n" for i, y in enumerate(truth[:40])))
+    uploaded_at = (END - timedelta(minutes=50)).isoformat()
+    code, _, err = run(capsys, "labels", "upload", str(labels), "--stage", "prod", "--at", uploaded_at)
+    assert code == 0, err
+
+    assert run_stage_monitor(tmp_path / "job", *QUALITY_OPTIONS) == 0
+    folder = sandbox_path(tmp_path / "job", contract.Monitor.REPORT) / model_quality.OUTPUT_FOLDER
+    summary = json.loads((folder / model_quality.MERGE_SUMMARY_FILE).read_text())
+    assert (summary["merged"], summary["unmatched_predictions"], summary["evaluation_reference"]) == (
+        40,
+        10,
+        {"rmse": 2.0},
+    )
+    rmse = float(np.sqrt(np.mean(np.square(predictions[:40].round(6) - truth[:40].round(6)))))
+    assert _metric("rmse", PROD_ENDPOINT) == [pytest.approx(rmse)]
+    assert _metric(f"{QUALITY.evaluation_metric_prefix}rmse", PROD_ENDPOINT) == [2.0]  # v1's, not v2's 1.0
+    assert _metric(QUALITY.merged_labels_metric, PROD_ENDPOINT) == [40.0]
+    assert _metric(QUALITY.merged_labels_metric) == []  # nothing under the build endpoint
