@@ -13,6 +13,10 @@ themselves), so the app includes it only with that context flag.
   CloudFormation work), push the processing image, upsert the pipelines and seed the raw data.
 * **Diff role**: trusted for pull requests of the repository; it may assume the CDK bootstrap
   lookup role (read-only) and nothing else.
+* **Promote role** (only with deployment stages): trusted only for the GitHub environment of the
+  last stage (``prod``), whose required reviewers are the manual approval of a model version for
+  it (``.github/workflows/promote.yml``); it may record that approval in the registry and invoke
+  the deploy function (:func:`infra.iam.stage_promoter`), nothing else.
 
 With deployment stages (docs/multi-account.md) each stage account gets its own pair
 (:class:`StageCiAccessStack`, deployed into that account the same way): its deploy role is trusted
@@ -27,7 +31,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.iam import Permission, grant, s3_arn
+from infra.iam import Permission, grant, s3_arn, stage_promoter
 from pipelines.model_code import model_code_key_pattern
 from pipelines.settings import ENVIRONMENTS, PIPELINE_ROLE, Settings, Stage
 from processing_scripts import s3_uri
@@ -44,13 +48,24 @@ class CiAccessStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)
         repository = settings.github_repository
-        _github_roles(
+        provider = _github_roles(
             self,
             settings,
             [f"repo:{repository}:environment:{env}" for env in ENVIRONMENTS],
             _deploy_permissions(settings),
             _assume_bootstrap(settings, settings.account, settings.region, "lookup"),
         )
+        if settings.stages:
+            last = settings.stages[-1]
+            promote = _role(
+                self,
+                "Promote",
+                provider=provider,
+                settings=settings,
+                subjects=[f"repo:{repository}:environment:{last.name}"],
+                permissions=stage_promoter(settings),
+            )
+            cdk.CfnOutput(self, "PromoteRoleArn", value=promote.role_arn)
 
 
 class StageCiAccessStack(cdk.Stack):
@@ -75,9 +90,10 @@ def _github_roles(
     deploy_subjects: list[str],
     deploy_permissions: list[Permission],
     lookup: Permission,
-) -> None:
+) -> iam.CfnOIDCProvider:
     """The account's GitHub OIDC provider, its deploy role (for ``deploy_subjects``) and its diff role
-    (for the repository's pull requests, ``lookup`` only), with their ARNs as outputs."""
+    (for the repository's pull requests, ``lookup`` only), with their ARNs as outputs; the provider,
+    for more roles."""
     provider = iam.CfnOIDCProvider(
         scope, "GitHubOidc", url=f"https://{GITHUB_OIDC_HOST}", client_id_list=[AUDIENCE]
     )
@@ -99,6 +115,7 @@ def _github_roles(
     )
     cdk.CfnOutput(scope, "DeployRoleArn", value=deploy.role_arn)
     cdk.CfnOutput(scope, "DiffRoleArn", value=diff.role_arn)
+    return provider
 
 
 def _role(

@@ -318,15 +318,34 @@ def stage_served_package_lookup(settings: Settings) -> list[Permission]:
     and describes each (DescribeModelPackage is granted above). None without stages."""
     if settings.monitored_stage is None:
         return []
+    return [list_model_packages()]
+
+
+def list_model_packages() -> Permission:
+    """List a group's versions (summaries only; each is then described by its ARN)."""
+    return Permission(
+        ("sagemaker:ListModelPackages",),
+        ("*",),
+        # Service Authorization Reference, SageMaker: ListModelPackages is authorized against a
+        # model-package only when the request names one; a list by ModelPackageGroupName names
+        # none, so only "*" grants it (a grant on the group's ARN grants nothing).
+        wildcard_reason="ListModelPackages by group names no resource; it returns version summaries only",
+    )
+
+
+def stage_promoter(settings: Settings) -> list[Permission]:
+    """CI's promotion of a model version to a later stage (``.github/workflows/promote.yml``):
+    ``pipelines approve VERSION --stage prod`` finds the version and records the approval on it,
+    ``promote``/``rollback`` invoke the deploy function (only its role may assume a stage's deploy
+    role) and a rollback marks the version it replaced. Nothing that deploys by itself."""
     return [
+        list_model_packages(),
         Permission(
-            ("sagemaker:ListModelPackages",),
-            ("*",),
-            # Service Authorization Reference, SageMaker: ListModelPackages is authorized against a
-            # model-package only when the request names one; a list by ModelPackageGroupName names
-            # none, so only "*" grants it (a grant on the group's ARN grants nothing).
-            wildcard_reason="ListModelPackages by group names no resource; it returns version summaries only",
-        )
+            ("sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"),
+            (model_packages(settings),),
+            wildcard_reason=PACKAGE_VERSIONS,
+        ),
+        Permission(("lambda:InvokeFunction",), (settings.function_arn("deploy"),)),
     ]
 
 

@@ -219,6 +219,11 @@ class TemplateSet:
         if target.type == "AWS::KMS::Key":
             key_id = uuid.uuid5(_KEY_ID_NAMESPACE, f"{target.template.name}/{target.logical_id}")
             return f"arn:aws:kms:{self.region_of(target)}:{self.account_of(target)}:key/{key_id}"
+        if target.type == "AWS::IAM::OIDCProvider":
+            # Fn::GetAtt Arn: arn:aws:iam::<account>:oidc-provider/<Url without https://> (CloudFormation
+            # User Guide, AWS::IAM::OIDCProvider, return values); the CI roles' trust names it.
+            url = str(self.resolve(target.properties["Url"], target, "Url")).removeprefix("https://")
+            return f"arn:aws:iam::{self.account_of(target)}:oidc-provider/{url}"
         if target.type not in _ARN_BUILDERS:
             raise TemplateError(f"{target.where(field)}: cannot build the ARN of a {target.type}")
         name = self._name(target, field)

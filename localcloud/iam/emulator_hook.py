@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+import urllib.parse
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -32,8 +34,18 @@ def credential(headers: Mapping[str, str]) -> tuple[str | None, str]:
     return scope[0], scope[3] if len(scope) > 3 else ""
 
 
-def params(response: Any) -> dict[str, Any]:
-    """The request's top-level parameters: a JSON body, or the query string / form."""
+def params(response: Any, service: str = "", operation: str = "") -> dict[str, Any]:
+    """The request's top-level parameters: a JSON body, or the query string / form. For a REST-JSON
+    API (Lambda), also those in its path, and no body when the body is the call's payload (Invoke's
+    event: its fields are the caller's data, never what the call is authorized against)."""
+    rest = _rest_path_params(response, service, operation) if service and operation else None
+    if rest is not None:
+        path_params, body_is_payload = rest
+        return {**({} if body_is_payload else _body(response)), **query(response), **path_params}
+    return _body(response) or query(response)
+
+
+def _body(response: Any) -> dict[str, Any]:
     body = getattr(response, "body", None)
     if isinstance(body, bytes | str) and body:
         try:
@@ -42,7 +54,38 @@ def params(response: Any) -> dict[str, Any]:
             parsed = None
         if isinstance(parsed, dict):
             return parsed
-    return query(response)
+    return {}
+
+
+@functools.cache
+def _rest_operation(service: str, operation: str) -> tuple[re.Pattern[str], bool] | None:
+    """(a pattern of the operation's request path with a group per path parameter, whether its body
+    is a payload) from botocore's model; None unless the service speaks REST-JSON."""
+    import botocore.session
+    from botocore.exceptions import UnknownServiceError
+    from botocore.model import OperationNotFoundError
+
+    try:
+        model = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    except (UnknownServiceError, OperationNotFoundError):
+        return None
+    if model.metadata.get("protocol") != "rest-json":
+        return None
+    path = str(model.http["requestUri"]).split("?", 1)[0]
+    # re.escape turns {FunctionName} into \{FunctionName\} (and a greedy {Key+} into \{Key\+\}).
+    pattern = re.sub(r"\\\{(\w+)(?:\\\+)?\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+    payload = model.input_shape is not None and "payload" in model.input_shape.serialization
+    return re.compile(f"^{pattern}$"), payload
+
+
+def _rest_path_params(response: Any, service: str, operation: str) -> tuple[dict[str, str], bool] | None:
+    found = _rest_operation(service, operation)
+    if found is None:
+        return None
+    pattern, body_is_payload = found
+    match = pattern.match(str(getattr(response, "path", "")))
+    named = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()} if match else {}
+    return named, body_is_payload
 
 
 def query(response: Any) -> dict[str, Any]:

@@ -47,9 +47,11 @@ SAGEMAKER = "sagemaker.amazonaws.com"
 # The session name SageMaker gives the roles it assumes (a pipeline's, a job's, a model's), as an
 # AccessDenied message shows it: assumed-role/<role>/SageMaker.
 SAGEMAKER_SESSION = "SageMaker"
-# moto names an S3 request by its REST route; AWS authorizes HeadBucket as s3:ListBucket
-# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html).
-_S3_ACTIONS = {"HeadBucket": "ListBucket"}
+# An operation whose IAM action has another name: moto names an S3 request by its REST route, and
+# AWS authorizes HeadBucket as s3:ListBucket
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html); Lambda's Invoke API is
+# the action lambda:InvokeFunction (Service Authorization Reference, "Actions defined by AWS Lambda").
+_ACTION_NAMES = {"s3": {"HeadBucket": "ListBucket"}, "lambda": {"Invoke": "InvokeFunction"}}
 _S3_OBJECT_READS = {"s3:GetObject", "s3:GetObjectVersion"}
 _S3_OBJECT_WRITES = {"s3:PutObject"}
 
@@ -284,11 +286,13 @@ class AccessControl:
             message = f"The security token included in the request is invalid ({key})"
             raise emulator_hook.error(response, "InvalidClientTokenId", message)
         name = str(response._get_action())
-        if service == "s3":
-            name = _S3_ACTIONS.get(name, name)
-        action = f"{service}:{name}"
+        action = f"{service}:{_ACTION_NAMES.get(service, {}).get(name, name)}"
         # An S3 body is object data: its parameters (prefix, max-keys...) are in the query string.
-        params = emulator_hook.query(response) if service == "s3" else emulator_hook.params(response)
+        params = (
+            emulator_hook.query(response)
+            if service == "s3"
+            else emulator_hook.params(response, service, name)
+        )
         resources = [moto_resource] if service == "s3" and moto_resource != "*" else None
         try:
             decisions = self._decide(principal, action, params, resources=resources)

@@ -76,10 +76,19 @@ class Decision:
         )
 
 
+# Actions AWS performs for any authenticated caller, whatever its policies say: "No permissions are
+# required to perform this operation. If an administrator attaches a policy to your identity that
+# explicitly denies access to the sts:GetCallerIdentity action, you can still perform this operation"
+# (AWS STS API Reference, GetCallerIdentity).
+NEEDS_NO_PERMISSION = frozenset({"sts:GetCallerIdentity"})
+
+
 def evaluate(
     store: PolicyStore, principal: Principal, action: str, resource: str, context: Mapping[str, Sequence[str]]
 ) -> Decision:
     """One action on one resource by one principal, with the request's context keys."""
+    if action in NEEDS_NO_PERMISSION:
+        return Decision(True, action, resource, "")
     identity = store.identity_covering(principal.role_arn, action) if principal.role_arn else []
     identity_hits = [
         s for s in identity if s.covers_resource(resource) and conditions_match(s.conditions, context)

@@ -102,3 +102,37 @@ def test_each_stage_account_gets_its_own_github_roles_for_its_environment_only()
             f"arn:aws:iam::{stage.account}:role/cdk-hnb659fds-{kind}-role-{stage.account}-{stage.region}"
             for kind in ("deploy", "file-publishing", "lookup", "lookup")
         )
+
+
+def test_without_stages_there_is_no_promote_role(template: Template) -> None:
+    roles = [r["Properties"]["RoleName"] for r in template.find_resources("AWS::IAM::Role").values()]
+    assert [name for name in roles if "-github-promote-" in name] == []
+
+
+def test_the_promote_role_is_trusted_for_the_prod_environment_and_may_only_record_and_invoke() -> None:
+    stages = (
+        project_settings.Stage("staging", "111111111111", "us-east-1"),
+        project_settings.Stage("prod", "222222222222", "us-east-1"),
+    )
+    settings = dataclasses.replace(SETTINGS, stages=stages)
+    app = cdk.App()
+    template = Template.from_stack(add_ci_access(app, settings))
+    add_checks(app)
+    assert _trust(template, "promote")["Condition"]["StringEquals"][
+        "token.actions.githubusercontent.com:sub"
+    ] == ["repo:example-org/abalone-mlops:environment:prod"]
+    policies = template.find_resources("AWS::IAM::Policy").values()
+    promote = [p for p in policies if any("Promote" in r["Ref"] for r in p["Properties"]["Roles"])]
+    granted = {
+        action: as_list(s["Resource"])
+        for p in promote
+        for s in statements(p["Properties"]["PolicyDocument"])
+        for action in as_list(s["Action"])
+    }
+    packages = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{settings.model_package_group}/*"
+    assert granted == {
+        "sagemaker:ListModelPackages": ["*"],
+        "sagemaker:DescribeModelPackage": [packages],
+        "sagemaker:UpdateModelPackage": [packages],
+        "lambda:InvokeFunction": [settings.function_arn("deploy")],
+    }

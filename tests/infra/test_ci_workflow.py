@@ -6,26 +6,50 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "ci.yml"
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+WORKFLOW = WORKFLOWS / "ci.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+EACH_WORKFLOW = pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
 
 
-def _workflow() -> dict[str, Any]:
-    return yaml.safe_load(WORKFLOW.read_text())
+def _workflow(name: str = WORKFLOW.name) -> dict[str, Any]:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
 
 
-def test_every_action_is_pinned_by_a_full_commit_sha() -> None:
-    uses = [step["uses"] for job in _workflow()["jobs"].values() for step in job["steps"] if "uses" in step]
+@EACH_WORKFLOW
+def test_every_action_is_pinned_by_a_full_commit_sha(name: str) -> None:
+    jobs = _workflow(name)["jobs"].values()
+    uses = [step["uses"] for job in jobs for step in job["steps"] if "uses" in step]
     assert uses and [u for u in uses if not PINNED.match(u)] == []
 
 
-def test_every_job_has_a_timeout() -> None:
-    jobs = _workflow()["jobs"]
+@EACH_WORKFLOW
+def test_every_job_has_a_timeout(name: str) -> None:
+    jobs = _workflow(name)["jobs"]
     assert {
         name: job.get("timeout-minutes") for name, job in jobs.items() if not job.get("timeout-minutes")
     } == {}
+
+
+@EACH_WORKFLOW
+def test_no_input_is_spliced_into_a_script(name: str) -> None:
+    """``${{ inputs.x }}`` inside ``run`` is script injection; inputs reach scripts as variables."""
+    runs = [step.get("run", "") for job in _workflow(name)["jobs"].values() for step in job["steps"]]
+    assert [run for run in runs if "${{" in run] == []
+
+
+def test_a_version_reaches_prod_only_through_the_prod_environments_reviewers() -> None:
+    job = _workflow("promote.yml")["jobs"]["prod"]
+    assert job["environment"].startswith("prod")  # its required reviewers are the manual approval
+    assert "refs/heads/main" in job["if"]
+    credentials = next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_PROMOTE_ROLE_ARN }}"
+    runs = " ".join(step.get("run", "") for step in job["steps"])
+    assert 'approve "$VERSION" --stage prod' in runs and 'promote "$VERSION" --stage prod' in runs
+    assert "rollback --stage prod" in runs
 
 
 def test_prod_deploys_only_from_main_and_the_deploy_seeds_the_raw_data() -> None:

@@ -19,12 +19,14 @@ from pathlib import Path
 import pytest
 import xgboost as xgb
 
+from infra.ci_access import CONTEXT_FLAG
 from localcloud.account import LocalAws
 from localcloud.awslambda import FunctionError, LambdaRegistry
 from localcloud.cloud import LocalCloud, Synthesized, synthesize
 from localcloud.cloudformation import TemplateSet
 from localcloud.eventbridge import Delivery, EventRouter, load_rules
 from localcloud.iam import AccessControl, PolicyStore
+from localcloud.iam.evaluator import Principal
 from localcloud.sagemaker.events import model_package_state_change
 from localcloud.stories import loop
 from localcloud.stories.promotion import (
@@ -50,9 +52,17 @@ SETTINGS = dataclasses.replace(settings_module.load("dev", account=BUILD), stage
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
+REPOSITORY = "example-org/abalone-mlops"
+
+
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(SETTINGS, tmp_path_factory.mktemp("stages"), cdk_validation=False)
+    """The app with the GitHub roles too (`cdk synth -c ci-access=true`): CI's promote role is
+    checked against what the commands it runs call."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CDK_CONTEXT_JSON", json.dumps({CONTEXT_FLAG: "true"}))
+        patch.setenv("MLOPS_GITHUB_REPOSITORY", REPOSITORY)
+        return synthesize(SETTINGS, tmp_path_factory.mktemp("stages"), cdk_validation=False)
 
 
 @pytest.fixture(scope="module")
@@ -305,6 +315,40 @@ def test_promote_and_rollback_as_a_user_runs_them(
     assert code == ExitCode.NOT_FOUND
     assert one_line_error(err)[0].startswith("prod has no earlier version to roll back to (1 deployed")
     assert cloud.access.log.denied == []
+
+
+def test_ci_approves_promotes_and_rolls_back_prod_with_its_promote_role_alone(
+    cloud: LocalCloud,
+    synthesized: Synthesized,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What .github/workflows/promote.yml runs, as the role it runs as (infra/ci_access.py)."""
+    promotion = Promotion(cloud.aws, synthesized.cdk_out)
+    first, _ = promotion.register(1), promotion.register(2)
+    role = f"arn:aws:iam::{BUILD}:role/{SETTINGS.project}-github-promote-{SETTINGS.region}"
+    key, secret = cloud.access.credentials(Principal(role_arn=role, session="promote-octocat"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    for version in ("1", "2"):
+        code, _, err = run(capsys, "approve", version, "--stage", "prod", "-m", "approved in GitHub")
+        assert code == 0, err
+        code, _, err = run(capsys, "promote", version, "--stage", "prod")
+        assert code == 0, err
+    code, _, err = run(capsys, "rollback", "--stage", "prod")
+    assert code == 0, err
+    assert promotion.served_version(STAGES[1]) == "1"
+    promoter = [c for c in cloud.access.log.calls if c.principal.startswith(role)]
+    assert {c.action for c in promoter} == {
+        "sagemaker:ListModelPackages",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:UpdateModelPackage",
+        "lambda:InvokeFunction",
+        "sts:GetCallerIdentity",
+    }
+    assert cloud.access.log.denied == []
+    recorded = cloud.aws.clients.sagemaker.describe_model_package(ModelPackageName=first)
+    assert recorded["CustomerMetadataProperties"]["prod-approval-note"] == "approved in GitHub"
 
 
 def test_promote_to_a_stage_not_configured_is_one_line(
