@@ -57,12 +57,17 @@ REPOSITORY = "example-org/abalone-mlops"
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(SETTINGS, tmp_path_factory.mktemp("stages"), cdk_validation=False)
+
+
+@pytest.fixture(scope="module")
+def with_ci_roles(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app with the GitHub roles too (`cdk synth -c ci-access=true`): CI's promote role is
     checked against what the commands it runs call."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CDK_CONTEXT_JSON", json.dumps({CONTEXT_FLAG: "true"}))
         patch.setenv("MLOPS_GITHUB_REPOSITORY", REPOSITORY)
-        return synthesize(SETTINGS, tmp_path_factory.mktemp("stages"), cdk_validation=False)
+        return synthesize(SETTINGS, tmp_path_factory.mktemp("ci-roles"), cdk_validation=False)
 
 
 @pytest.fixture(scope="module")
@@ -271,8 +276,9 @@ def test_a_stage_that_is_not_configured_is_refused_in_one_line(promotion: Promot
 
 
 # -- the commands, as a user runs them against the local cloud -------------------------------------------
-@pytest.fixture
-def cloud(synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
+def _running(
+    synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LocalCloud]:
     with LocalCloud(
         SETTINGS, synthesized.definitions, cdk_out=synthesized.cdk_out, runs_dir=tmp_path / "runs"
     ) as running:
@@ -281,6 +287,18 @@ def cloud(synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         yield running
+
+
+@pytest.fixture
+def cloud(synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
+    yield from _running(synthesized, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def ci_cloud(
+    with_ci_roles: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LocalCloud]:
+    yield from _running(with_ci_roles, tmp_path, monkeypatch)
 
 
 def test_promote_and_rollback_as_a_user_runs_them(
@@ -318,16 +336,16 @@ def test_promote_and_rollback_as_a_user_runs_them(
 
 
 def test_ci_approves_promotes_and_rolls_back_prod_with_its_promote_role_alone(
-    cloud: LocalCloud,
-    synthesized: Synthesized,
+    ci_cloud: LocalCloud,
+    with_ci_roles: Synthesized,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """What .github/workflows/promote.yml runs, as the role it runs as (infra/ci_access.py)."""
-    promotion = Promotion(cloud.aws, synthesized.cdk_out)
+    promotion = Promotion(ci_cloud.aws, with_ci_roles.cdk_out)
     first, _ = promotion.register(1), promotion.register(2)
     role = f"arn:aws:iam::{BUILD}:role/{SETTINGS.project}-github-promote-{SETTINGS.region}"
-    key, secret = cloud.access.credentials(Principal(role_arn=role, session="promote-octocat"))
+    key, secret = ci_cloud.access.credentials(Principal(role_arn=role, session="promote-octocat"))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     for version in ("1", "2"):
@@ -338,7 +356,7 @@ def test_ci_approves_promotes_and_rolls_back_prod_with_its_promote_role_alone(
     code, _, err = run(capsys, "rollback", "--stage", "prod")
     assert code == 0, err
     assert promotion.served_version(STAGES[1]) == "1"
-    promoter = [c for c in cloud.access.log.calls if c.principal.startswith(role)]
+    promoter = [c for c in ci_cloud.access.log.calls if c.principal.startswith(role)]
     assert {c.action for c in promoter} == {
         "sagemaker:ListModelPackages",
         "sagemaker:DescribeModelPackage",
@@ -346,8 +364,8 @@ def test_ci_approves_promotes_and_rolls_back_prod_with_its_promote_role_alone(
         "lambda:InvokeFunction",
         "sts:GetCallerIdentity",
     }
-    assert cloud.access.log.denied == []
-    recorded = cloud.aws.clients.sagemaker.describe_model_package(ModelPackageName=first)
+    assert ci_cloud.access.log.denied == []
+    recorded = ci_cloud.aws.clients.sagemaker.describe_model_package(ModelPackageName=first)
     assert recorded["CustomerMetadataProperties"]["prod-approval-note"] == "approved in GitHub"
 
 
