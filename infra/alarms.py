@@ -11,6 +11,7 @@ alarms of the deploy function.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -64,6 +65,8 @@ class ProjectAlarms(Construct):
         super().__init__(scope, construct_id)
         self._settings = settings
         self._action = actions.SnsAction(topic)
+        # Every alarm here, made as :func:`alarm` makes it, in this construct, notifying the topic.
+        self._alarm = functools.partial(alarm, self, action=self._action)
         alarms = settings.alarms
         drift = Evaluation(
             alarms.drift_evaluation_periods, alarms.drift_datapoints_to_alarm, alarms.drift_missing_data
@@ -307,29 +310,6 @@ class ProjectAlarms(Construct):
             threshold=threshold,
             comparison=DRIFT_OPERATORS[statistic.direction],
             evaluation=drift,
-        )
-
-    def _alarm(
-        self,
-        construct_id: str,
-        name: str,
-        description: str,
-        metric: cloudwatch.IMetric,
-        *,
-        threshold: float,
-        comparison: cloudwatch.ComparisonOperator,
-        evaluation: Evaluation,
-    ) -> cloudwatch.Alarm:
-        return alarm(
-            self,
-            construct_id,
-            name,
-            description,
-            metric,
-            threshold=threshold,
-            comparison=comparison,
-            evaluation=evaluation,
-            action=self._action,
         )
 
     def _drift_metric(
