@@ -6,7 +6,6 @@ registry records as deployed to prod, and the prod quality alarm starts one retr
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,19 +21,14 @@ from localcloud.sagemaker.endpoint import CSV, capture_record
 from localcloud.stories.monitoring_report import MonitoringReport
 from localcloud.stories.traffic import TrafficKind, generate, labels, to_csv_lines
 from pipelines import parameters
-from pipelines import settings as settings_module
-from pipelines.settings import STAGES_ENV, Stage
 from processing_scripts import contract, dataset, s3_uri
-from processing_scripts.aws_clients import ENDPOINT_ENV
 from processing_scripts.drift import config, engine, sources
 from processing_scripts.drift.storage import Storage
+from tests.localcloud.stages import SETTINGS, STAGES, running_with_stages
 from tests.pipelines.cli_runner import run
 
 pytestmark = pytest.mark.slow  # the three accounts' app is synthesized once for the module (~20 s)
 
-BUILD, STAGING, PROD = "123456789012", "111111111111", "222222222222"
-STAGES = (Stage("staging", STAGING, "us-east-1"), Stage("prod", PROD, "us-east-1"))
-SETTINGS = dataclasses.replace(settings_module.load("dev", account=BUILD), stages=STAGES)
 PROD_ENDPOINT = SETTINGS.stage_endpoint_name(STAGES[1])
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # the prod schedule fires on the hour
 ROWS = 200
@@ -48,17 +42,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 @pytest.fixture
 def cloud(synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
-    with LocalCloud(
-        SETTINGS,
-        synthesized.definitions,
-        cdk_out=synthesized.cdk_out,
-        runs_dir=tmp_path / "runs",
-        clock=lambda: NOW,
-    ) as running:
-        monkeypatch.setenv(STAGES_ENV, "staging:111111111111,prod:222222222222")
-        monkeypatch.setenv(ENDPOINT_ENV, running.aws.endpoint_url)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with running_with_stages(synthesized, tmp_path / "runs", monkeypatch, clock=lambda: NOW) as running:
         yield running
 
 

@@ -38,17 +38,13 @@ from localcloud.stories.promotion import (
     stage_endpoint,
 )
 from localcloud.stories.traffic import load_features
-from pipelines import settings as settings_module
 from pipelines.cli.exit_codes import ExitCode
 from pipelines.settings import STAGES_ENV, Stage
-from processing_scripts.aws_clients import ENDPOINT_ENV
+from tests.localcloud.stages import BUILD, PROD, SETTINGS, STAGES, STAGING, running_with_stages
 from tests.pipelines.cli_runner import assert_iam_report_clean, one_line_error, run
 
 pytestmark = pytest.mark.slow  # the CDK app synthesizes the three accounts' stacks once per module
 
-BUILD, STAGING, PROD = "123456789012", "111111111111", "222222222222"
-STAGES = (Stage("staging", STAGING, "us-east-1"), Stage("prod", PROD, "us-east-1"))
-SETTINGS = dataclasses.replace(settings_module.load("dev", account=BUILD), stages=STAGES)
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
@@ -276,29 +272,18 @@ def test_a_stage_that_is_not_configured_is_refused_in_one_line(promotion: Promot
 
 
 # -- the commands, as a user runs them against the local cloud -------------------------------------------
-def _running(
-    synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[LocalCloud]:
-    with LocalCloud(
-        SETTINGS, synthesized.definitions, cdk_out=synthesized.cdk_out, runs_dir=tmp_path / "runs"
-    ) as running:
-        monkeypatch.setenv(STAGES_ENV, "staging:111111111111,prod:222222222222")
-        monkeypatch.setenv(ENDPOINT_ENV, running.aws.endpoint_url)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        yield running
-
-
 @pytest.fixture
 def cloud(synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
-    yield from _running(synthesized, tmp_path, monkeypatch)
+    with running_with_stages(synthesized, tmp_path / "runs", monkeypatch) as running:
+        yield running
 
 
 @pytest.fixture
 def ci_cloud(
     with_ci_roles: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[LocalCloud]:
-    yield from _running(with_ci_roles, tmp_path, monkeypatch)
+    with running_with_stages(with_ci_roles, tmp_path / "runs", monkeypatch) as running:
+        yield running
 
 
 def test_promote_and_rollback_as_a_user_runs_them(
