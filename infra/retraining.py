@@ -56,6 +56,7 @@ class RetrainingTriggers(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id)
+        self._settings = settings
         self.guard = ProjectFunction(
             self,
             "Guard",
@@ -66,33 +67,27 @@ class RetrainingTriggers(Construct):
             reserved_concurrency=1,  # serializes check-then-start
         )
         training = settings.training_pipeline_name
-        # With stages, the monitored stage's (prod's) drift alarm too: its endpoint is monitored
-        # from this account, where its retraining runs (one guard, so one cooldown for both).
+        # With stages, the monitored stage's (prod's) alarms too: its endpoint is monitored from this
+        # account, where its retraining runs (one guard, so one cooldown for all of them).
         stage = settings.monitored_stage
-        drift_alarms = (
-            settings.drift_alarm_name,
-            *(() if stage is None else (settings.stage_drift_alarm_name(stage),)),
-        )
-        self.drift_rule = events.Rule(
-            self,
+        self.drift_rule = self._on_alarms(
             "OnDrift",
-            rule_name=settings.retrain_rule_names["drift"],
-            description=f"{' or '.join(drift_alarms)} entering ALARM asks the guard to retrain",
-            event_pattern=alarm_entered_pattern(*(iam.alarm_arn(settings, name) for name in drift_alarms)),
-            targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: DRIFT_TRIGGER}))],
+            settings.retrain_rule_names["drift"],
+            (
+                settings.drift_alarm_name,
+                *(() if stage is None else (settings.stage_drift_alarm_name(stage),)),
+            ),
+            guard_input(training, {parameters.TRIGGERED_BY: DRIFT_TRIGGER}),
         )
-        # Likewise its quality alarm, on the labels uploaded for it (TriggeredBy stays quality-alarm).
-        quality_alarms = (
-            settings.quality_alarm_name,
-            *(() if stage is None else (settings.stage_quality_alarm_name(stage),)),
-        )
-        self.quality_rule = events.Rule(
-            self,
+        # Likewise the quality alarms, on the labels uploaded for each (TriggeredBy quality-alarm).
+        self.quality_rule = self._on_alarms(
             "OnQuality",
-            rule_name=settings.retrain_rule_names["quality"],
-            description=f"{' or '.join(quality_alarms)} entering ALARM asks the guard to retrain",
-            event_pattern=alarm_entered_pattern(*(iam.alarm_arn(settings, name) for name in quality_alarms)),
-            targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: QUALITY_TRIGGER}))],
+            settings.retrain_rule_names["quality"],
+            (
+                settings.quality_alarm_name,
+                *(() if stage is None else (settings.stage_quality_alarm_name(stage),)),
+            ),
+            guard_input(training, {parameters.TRIGGERED_BY: QUALITY_TRIGGER}),
         )
         self.schedule_rule = events.Rule(
             self,
@@ -102,4 +97,17 @@ class RetrainingTriggers(Construct):
             schedule=events.Schedule.expression(settings.retraining.schedule_expression),
             enabled=settings.retraining.schedule_enabled,
             targets=[self.guard.target(guard_input(training, {parameters.TRIGGERED_BY: SCHEDULE_TRIGGER}))],
+        )
+
+    def _on_alarms(
+        self, construct_id: str, rule_name: str, alarms: tuple[str, ...], target_input: events.RuleTargetInput
+    ) -> events.Rule:
+        """A rule asking the guard to retrain when any of ``alarms`` enters ALARM."""
+        return events.Rule(
+            self,
+            construct_id,
+            rule_name=rule_name,
+            description=f"{' or '.join(alarms)} entering ALARM asks the guard to retrain",
+            event_pattern=alarm_entered_pattern(*(iam.alarm_arn(self._settings, name) for name in alarms)),
+            targets=[self.guard.target(target_input)],
         )
