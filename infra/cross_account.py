@@ -26,9 +26,28 @@ from pipelines.settings import Settings, Stage
 from processing_scripts import s3_uri
 
 
-def _only(settings: Settings, stage: Stage, role: str) -> dict[str, dict[str, str]]:
-    """The condition that narrows a stage account to its ``role`` (``deploy`` or ``model``)."""
-    return {"ArnEquals": {"aws:PrincipalArn": settings.stage_role_arn(stage, role)}}
+def _stage_grant(
+    settings: Settings,
+    stage: Stage,
+    *,
+    what: str,
+    action: str,
+    resource: str,
+    role: str,
+    conditions: dict[str, dict[str, str]] | None = None,
+) -> iam.PolicyStatement:
+    """One statement of this module's rule: the stage's *account* as principal, narrowed by
+    ``aws:PrincipalArn`` to its one ``role`` (``deploy`` or ``model``) that needs ``action``."""
+    return iam.PolicyStatement(
+        sid=sid(stage, what),
+        principals=[iam.AccountPrincipal(stage.account)],
+        actions=[action],
+        resources=[resource],
+        conditions={
+            "ArnEquals": {"aws:PrincipalArn": settings.stage_role_arn(stage, role)},
+            **(conditions or {}),
+        },
+    )
 
 
 def sid(stage: Stage, what: str) -> str:
@@ -41,12 +60,13 @@ def artifact_statements(settings: Settings) -> list[iam.PolicyStatement]:
     outputs = "/".join(s3_uri.split(settings.pipeline_artifacts_uri))
     resource = settings.arn("s3", f"{outputs}/*", regional=False, account=False)
     return [
-        iam.PolicyStatement(
-            sid=sid(stage, "ReadsModelArtifacts"),
-            principals=[iam.AccountPrincipal(stage.account)],
-            actions=["s3:GetObject"],
-            resources=[resource],
-            conditions=_only(settings, stage, "model"),
+        _stage_grant(
+            settings,
+            stage,
+            what="ReadsModelArtifacts",
+            action="s3:GetObject",
+            resource=resource,
+            role="model",
         )
         for stage in settings.cross_account_stages
     ]
@@ -64,12 +84,13 @@ def capture_objects(settings: Settings, stage: Stage) -> str:
 def capture_statements(settings: Settings) -> list[iam.PolicyStatement]:
     """The capture bucket's statements: each stage's endpoint writes its own endpoint's capture."""
     return [
-        iam.PolicyStatement(
-            sid=sid(stage, "WritesCapture"),
-            principals=[iam.AccountPrincipal(stage.account)],
-            actions=["s3:PutObject"],
-            resources=[capture_objects(settings, stage)],
-            conditions=_only(settings, stage, "model"),
+        _stage_grant(
+            settings,
+            stage,
+            what="WritesCapture",
+            action="s3:PutObject",
+            resource=capture_objects(settings, stage),
+            role="model",
         )
         for stage in settings.cross_account_stages
     ]
@@ -78,17 +99,10 @@ def capture_statements(settings: Settings) -> list[iam.PolicyStatement]:
 def key_statements(settings: Settings) -> list[iam.PolicyStatement]:
     """The data key's statements: each stage's model role decrypts the artifact and encrypts its
     capture, through S3 only."""
+    via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{settings.region}.amazonaws.com"}}
     return [
-        iam.PolicyStatement(
-            sid=sid(stage, what),
-            principals=[iam.AccountPrincipal(stage.account)],
-            actions=[action],
-            resources=["*"],  # in a key policy "*" means this key
-            conditions={
-                **_only(settings, stage, "model"),
-                "StringEquals": {"kms:ViaService": f"s3.{settings.region}.amazonaws.com"},
-            },
-        )
+        # In a key policy "*" means this key.
+        _stage_grant(settings, stage, what=what, action=action, resource="*", role="model", conditions=via_s3)
         for stage in settings.cross_account_stages
         for what, action in (
             ("DecryptsModelArtifacts", "kms:Decrypt"),
@@ -102,12 +116,13 @@ def registry_policy(settings: Settings) -> dict[str, object] | None:
     role describes the group's versions; None (no policy) without cross-account stages."""
     packages = settings.arn("sagemaker", f"model-package/{settings.model_package_group}/*")
     statements = [
-        iam.PolicyStatement(
-            sid=sid(stage, "DescribesModelPackages"),
-            principals=[iam.AccountPrincipal(stage.account)],
-            actions=["sagemaker:DescribeModelPackage"],
-            resources=[packages],
-            conditions=_only(settings, stage, "deploy"),
+        _stage_grant(
+            settings,
+            stage,
+            what="DescribesModelPackages",
+            action="sagemaker:DescribeModelPackage",
+            resource=packages,
+            role="deploy",
         )
         for stage in settings.cross_account_stages
     ]
